@@ -1,0 +1,1 @@
+/* Latchkey UI: renders state from the Rust side; never decides it. */
