@@ -1,1 +1,71 @@
-fn main() {}
+//! `cargo xtask`: Latchkey's set-up and orchestration commands.
+//! Each command installs what it needs on a fresh Debian machine (or says exactly what is missing).
+
+mod prereq;
+mod run;
+mod shots;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+cargo xtask — set-up and orchestration for Latchkey
+
+USAGE:
+    cargo xtask <COMMAND> [ARGS…]
+
+COMMANDS:
+    run [ARGS…]       Build and start the desktop app (on the built-in development provider
+                      when no profile is configured). Extra ARGS go to the app.
+    test [FILTER]     Everything that proves the project works: cargo fmt --check, clippy
+                      (-D warnings) and cargo test --workspace inside a D-Bus session with an
+                      unlocked gnome-keyring and under Xvfb. Ends with `N passed, N failed`.
+                      FILTER is passed to cargo test.
+    screenshots       Write PNGs of the app's main screens under Xvfb (docs/screenshots/).
+    help              This text.
+
+ENVIRONMENT:
+    LATCHKEY_SKIP_INSTALL=1   never run apt-get/npm/cargo install; only report what is missing
+    CI=true                   non-interactive (as in .ci/run)
+
+Missing Debian packages are installed with apt-get when running as root; otherwise the exact
+`sudo apt-get install …` line is printed and the command exits non-zero.";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_else(|| "help".into());
+    let rest: Vec<String> = args.collect();
+    let result = match command.as_str() {
+        "run" => run::run(&rest),
+        "test" => test::test(&rest),
+        "screenshots" => shots::screenshots(),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!(
+            "unknown command `{other}`; run `cargo xtask help` for the list"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// The cargo that runs us, so nested builds use the same toolchain.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}

@@ -1,0 +1,180 @@
+//! Prerequisites: Debian packages, the project-local `tauri-driver`, and npm packages.
+//! Installs what is missing when it may (root, Debian), otherwise names the exact command to run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{cargo, project_root};
+
+/// What the desktop app needs to build and run (WebKitGTK 4.1 brings GTK, libsoup, JSC, D-Bus).
+pub const APP_PACKAGES: &[&str] = &["libwebkit2gtk-4.1-dev", "build-essential", "pkg-config"];
+
+/// What `cargo xtask test` needs on top: a virtual display, a D-Bus session with a real Secret
+/// Service, a real browser with its WebDriver, and WebKit's WebDriver for the app window.
+pub const TEST_PACKAGES: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "dbus",
+    "gnome-keyring",
+    "libsecret-tools",
+    "chromium",
+    "chromium-driver",
+    "webkit2gtk-driver",
+];
+
+fn skip_install() -> bool {
+    std::env::var("LATCHKEY_SKIP_INSTALL").is_ok_and(|v| v == "1")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn is_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("ok installed"))
+        .unwrap_or(false)
+}
+
+/// Makes sure every package in `packages` is installed, installing the missing ones with
+/// apt-get when running as root on Debian. `purpose` names what they are for in messages.
+pub fn ensure_debian_packages(purpose: &str, packages: &[&str]) -> Result<(), String> {
+    if Command::new("dpkg-query")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!(
+            "xtask: not a Debian-family system; make sure the equivalents of these are installed \
+             for {purpose}: {}",
+            packages.join(" ")
+        );
+        return Ok(());
+    }
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !is_installed(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let line = format!("apt-get install -y {}", missing.join(" "));
+    if !is_root() || skip_install() {
+        return Err(format!(
+            "missing Debian packages for {purpose}: {}\n  install them with:\n    sudo apt-get update && sudo {line}",
+            missing.join(" ")
+        ));
+    }
+    println!(
+        "xtask: installing Debian packages for {purpose}: {}",
+        missing.join(" ")
+    );
+    // A lock held by another apt run is waited for, never broken.
+    let apt = |args: &[&str]| -> Result<(), String> {
+        let status = Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=600", "-q"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("could not run apt-get: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`apt-get {}` failed ({status})", args.join(" ")))
+        }
+    };
+    apt(&["update"])?;
+    let mut install = vec!["install", "-y"];
+    install.extend(&missing);
+    apt(&install)
+}
+
+/// The project-local `tauri-driver` (installed into `.tools/` with `cargo install --locked`).
+pub fn ensure_tauri_driver() -> Result<PathBuf, String> {
+    let root = project_root().join(".tools");
+    let binary = root.join("bin").join("tauri-driver");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    if skip_install() {
+        return Err(format!(
+            "tauri-driver is missing; install it with: cargo install tauri-driver --version ^2 --locked --root {}",
+            root.display()
+        ));
+    }
+    println!(
+        "xtask: installing tauri-driver into {} (about a minute)",
+        root.display()
+    );
+    let status = Command::new(cargo())
+        .args([
+            "install",
+            "tauri-driver",
+            "--version",
+            "^2",
+            "--locked",
+            "--quiet",
+            "--root",
+        ])
+        .arg(&root)
+        .status()
+        .map_err(|e| format!("could not run cargo install: {e}"))?;
+    if status.success() && binary.exists() {
+        Ok(binary)
+    } else {
+        Err(format!("`cargo install tauri-driver` failed ({status})"))
+    }
+}
+
+/// Runs `npm ci` in `dir` when it has a lockfile and its `node_modules` is missing or older.
+pub fn ensure_npm_packages(dir: &Path) -> Result<(), String> {
+    let lock = dir.join("package-lock.json");
+    if !lock.exists() {
+        return Ok(());
+    }
+    let marker = dir.join("node_modules").join(".package-lock.json");
+    let fresh = match (lock.metadata(), marker.metadata()) {
+        (Ok(l), Ok(m)) => m.modified().ok() >= l.modified().ok(),
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    if Command::new("npm").arg("--version").output().is_err() {
+        return Err(format!(
+            "npm is missing (needed for {}); install Node.js 20 and npm",
+            dir.display()
+        ));
+    }
+    if skip_install() {
+        return Err(format!(
+            "npm packages missing; run `npm ci` in {}",
+            dir.display()
+        ));
+    }
+    println!("xtask: npm ci in {}", dir.display());
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("could not run npm: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`npm ci` in {} failed ({status})", dir.display()))
+    }
+}
+
+/// Whether a graphical display is available to open windows on.
+pub fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()))
+}

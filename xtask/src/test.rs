@@ -1,0 +1,201 @@
+//! `cargo xtask test`: formatting, lints, docs and every test, with real parts underneath.
+//! Tests run inside a private D-Bus session with an unlocked gnome-keyring and under Xvfb.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::prereq::{
+    ensure_debian_packages, ensure_npm_packages, ensure_tauri_driver, APP_PACKAGES, TEST_PACKAGES,
+};
+use crate::{cargo, project_root};
+
+/// Runs inside `dbus-run-session`: isolates the keyring's data, starts gnome-keyring's Secret
+/// Service unlocked (creating the `login` collection), then runs the command under Xvfb.
+const KEYRING_AND_DISPLAY: &str = r#"
+set -u
+export XDG_DATA_HOME="$LATCHKEY_TEST_HOME/data" XDG_CONFIG_HOME="$LATCHKEY_TEST_HOME/config"
+mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
+eval "$(printf '%s' "$LATCHKEY_TEST_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets)"
+export GNOME_KEYRING_CONTROL GNOME_KEYRING_PID
+xvfb-run -a -s "-screen 0 1280x800x24" "$@"
+status=$?
+[ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null
+exit $status
+"#;
+
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn check(&mut self, name: &str, ok: bool) {
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+            self.failures.push(name.to_string());
+        }
+    }
+}
+
+pub fn test(args: &[String]) -> Result<(), String> {
+    let root = project_root();
+    if cfg!(target_os = "linux") {
+        ensure_debian_packages("building the desktop app", APP_PACKAGES)?;
+        ensure_debian_packages("the test suite", TEST_PACKAGES)?;
+    }
+    let tauri_driver = ensure_tauri_driver()?;
+    for dir in ["tests/interop", "benches/peer"] {
+        ensure_npm_packages(&root.join(dir))?;
+    }
+
+    let mut tally = Tally::default();
+    let filter: Vec<String> = args.to_vec();
+
+    if filter.is_empty() {
+        banner("cargo fmt --check");
+        tally.check(
+            "cargo fmt --check",
+            run_ok(Command::new(cargo()).args(["fmt", "--all", "--check"])),
+        );
+
+        banner("cargo clippy --workspace --all-targets -- -D warnings");
+        tally.check(
+            "cargo clippy",
+            run_ok(Command::new(cargo()).args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--quiet",
+                "--",
+                "-D",
+                "warnings",
+            ])),
+        );
+
+        banner("cargo doc --workspace --no-deps (warnings are errors)");
+        tally.check(
+            "cargo doc",
+            run_ok(
+                Command::new(cargo())
+                    .args(["doc", "--workspace", "--no-deps", "--quiet"])
+                    .env("RUSTDOCFLAGS", "-D warnings"),
+            ),
+        );
+    }
+
+    banner("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
+    let home = std::env::temp_dir().join(format!("latchkey-test-{}", std::process::id()));
+    std::fs::create_dir_all(&home).map_err(|e| format!("cannot create {}: {e}", home.display()))?;
+    let mut command = Command::new("dbus-run-session");
+    command
+        .args(["--", "bash", "-c", KEYRING_AND_DISPLAY, "bash"])
+        .arg(cargo())
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(if filter.is_empty() {
+            vec![]
+        } else {
+            [vec!["--".to_string()], filter].concat()
+        })
+        .env("LATCHKEY_TEST_HOME", &home)
+        .env("LATCHKEY_TEST_KEYRING_PASSWORD", "latchkey-test-keyring")
+        .env("LATCHKEY_TAURI_DRIVER", &tauri_driver)
+        .current_dir(&root)
+        .stdout(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("could not start dbus-run-session: {e}"))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut test_results_seen = 0;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("reading test output: {e}"))?;
+        println!("{line}");
+        if let Some((passed, failed)) = parse_test_result(&line) {
+            test_results_seen += 1;
+            tally.passed += passed;
+            tally.failed += failed;
+        }
+        if let Some(name) = line
+            .strip_prefix("test ")
+            .and_then(|l| l.strip_suffix(" ... FAILED"))
+        {
+            tally.failures.push(name.to_string());
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo test: {e}"))?;
+    let _ = std::fs::remove_dir_all(&home);
+    if !status.success() && tally.failures.is_empty() {
+        // A build failure or a crashed test binary: no per-test line says so.
+        tally.check("cargo test (build or test binary failed)", false);
+    }
+    if test_results_seen == 0 && status.success() {
+        tally.check("cargo test ran no test binary", false);
+    }
+
+    println!();
+    if !tally.failures.is_empty() {
+        println!("failed:");
+        for name in &tally.failures {
+            println!("    {name}");
+        }
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{} check(s) failed", tally.failed))
+    }
+}
+
+fn banner(title: &str) {
+    println!("\n==> {title}");
+}
+
+fn run_ok(command: &mut Command) -> bool {
+    command.current_dir(project_root());
+    match command.status() {
+        Ok(status) => status.success(),
+        Err(e) => {
+            eprintln!("xtask: could not run {command:?}: {e}");
+            false
+        }
+    }
+}
+
+/// Parses cargo test's `test result: ok. 12 passed; 0 failed; …` line.
+fn parse_test_result(line: &str) -> Option<(u64, u64)> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let count = |label: &str| -> Option<u64> {
+        words
+            .windows(2)
+            .find(|pair| pair[1].trim_end_matches([';', ',']) == label)
+            .and_then(|pair| pair[0].parse().ok())
+    };
+    Some((count("passed")?, count("failed")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_test_result;
+
+    #[test]
+    fn parses_cargo_test_summary_lines() {
+        assert_eq!(
+            parse_test_result("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s"),
+            Some((12, 0))
+        );
+        assert_eq!(
+            parse_test_result(
+                "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out"
+            ),
+            Some((3, 2))
+        );
+        assert_eq!(parse_test_result("running 3 tests"), None);
+    }
+}
