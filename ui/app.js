@@ -1,1 +1,451 @@
-/* Latchkey UI: renders state from the Rust side; never decides it. */
+/* Latchkey UI: renders what the Rust side says and sends the user's intents back.
+ * It never decides state, and it inserts every value as text (never as HTML). */
+"use strict";
+
+const tauri = window.__TAURI__;
+const invoke = (cmd, args) => tauri.core.invoke(cmd, args);
+const $ = (id) => document.getElementById(id);
+
+const ui = {
+  info: null,
+  session: null,
+  view: "session",
+  inspectorToken: "id",
+  inspection: null,
+  history: [],
+  tick: null,
+};
+
+/* ---------- small DOM helpers: text only ---------- */
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "style") Object.assign(node.style, value); // CSSOM, allowed by the CSP
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+function setText(id, value) { $(id).textContent = value ?? "—"; }
+function show(id, visible) { $(id).hidden = !visible; }
+
+function showError(err) {
+  const message = typeof err === "string" ? err : (err && err.message) || String(err);
+  setText("error-text", message);
+  show("error", true);
+}
+function clearError() { show("error", false); }
+
+/* ---------- times ---------- */
+function relative(seconds) {
+  const abs = Math.abs(seconds);
+  const unit = abs < 90 ? [Math.round(abs), "s"]
+    : abs < 5400 ? [Math.round(abs / 60), "min"]
+    : abs < 172800 ? [Math.round(abs / 3600), "h"]
+    : [Math.round(abs / 86400), "days"];
+  return seconds >= 0 ? `in ${unit[0]} ${unit[1]}` : `${unit[0]} ${unit[1]} ago`;
+}
+function utc(secs) { return new Date(secs * 1000).toISOString().replace(".000Z", "Z").replace("T", " "); }
+function now() { return Date.now() / 1000; }
+function clock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+/* ---------- navigation ---------- */
+function go(view) {
+  ui.view = view;
+  for (const button of document.querySelectorAll(".nav")) {
+    if (button.dataset.view === view) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  for (const section of document.querySelectorAll(".view")) {
+    section.hidden = section.id !== `view-${view}`;
+  }
+  if (view === "inspector") loadInspector();
+  if (view === "activity") loadActivity();
+  if (view === "settings") renderProfiles();
+}
+
+/* ---------- app info, profiles, vault ---------- */
+async function loadInfo() {
+  ui.info = await invoke("app_info");
+  const info = ui.info;
+  const select = $("profile-select");
+  select.replaceChildren(...info.profiles.map((p) =>
+    el("option", { value: p.name, ...(p.name === info.active_profile ? { selected: "" } : {}) }, p.name)));
+  const vault = $("vault-status");
+  vault.textContent = info.vault.ok ? `Keychain: ${info.vault.store}` : `⚠ ${info.vault.message}`;
+  vault.classList.toggle("warn", !info.vault.ok);
+  show("banner", !info.vault.ok);
+  if (!info.vault.ok) {
+    setText("banner", `${info.vault.message} The session is kept in memory only and ends when Latchkey quits.`);
+  }
+  show("demo-banner", Boolean(info.demo));
+  if (info.demo) {
+    setText("demo-username", info.demo.username);
+    setText("demo-password", info.demo.password);
+    setText("viewer-username", info.demo.viewer_username);
+    setText("viewer-password", info.demo.viewer_password);
+  }
+  setText("provider-name", info.provider_label);
+  setText("api-base", (info.api_bases || []).join(", ") || "(none configured)");
+  setText("about-version", info.version);
+  setText("about-commit", info.commit);
+  setText("about-licences", info.licences);
+}
+
+function renderProfiles() {
+  if (!ui.info) return;
+  const list = $("profiles");
+  list.replaceChildren(...ui.info.profiles.map((p) => el("li", {},
+    el("strong", { text: p.name }),
+    el("span", { class: "pill", text: p.kind }),
+    el("code", { text: p.issuer }),
+    p.name === ui.info.active_profile ? el("span", { class: "pill ok", text: "active" })
+      : el("button", { class: "small", onclick: () => useProfile(p.name) }, "Use"),
+    p.removable ? el("button", { class: "small ghost", onclick: () => removeProfile(p.name) }, "Remove") : "",
+  )));
+}
+
+async function useProfile(name) {
+  try {
+    clearError();
+    await invoke("use_profile", { name });
+    await loadInfo();
+    renderProfiles();
+    render(await invoke("session_state"));
+  } catch (e) { showError(e); }
+}
+
+async function removeProfile(name) {
+  try {
+    await invoke("remove_profile", { name });
+    await loadInfo();
+    renderProfiles();
+  } catch (e) { showError(e); }
+}
+
+/* ---------- session ---------- */
+function render(session) {
+  ui.session = session;
+  const state = session.state;
+  show("signed-out", state === "signed_out" || state === "error");
+  show("waiting", state === "signing_in");
+  show("signed-in", state === "signed_in" || state === "refreshing");
+  setText("signout-reason", session.reason || "");
+  if (state === "error" && session.error) showError(session.error);
+  if (state === "signing_in") {
+    $("authorize-url").value = session.authorize_url || "";
+    setText("redirect-uri", session.redirect_uri);
+  }
+  if (session.user) {
+    setText("user-username", session.user.username);
+    setText("user-email", session.user.email);
+    setText("user-groups", (session.user.groups || []).join(", ") || "(none)");
+    setText("user-sub", session.user.sub);
+  }
+  setText("session-profile", session.profile);
+  setText("session-issuer", session.issuer);
+  setText("session-client", session.client_id);
+  setText("session-store", session.store);
+  for (const id of ["signin", "signup"]) $(id).disabled = state === "signing_in";
+  drawTimelines();
+}
+
+function drawTimelines() {
+  const session = ui.session;
+  const box = $("timelines");
+  if (!session || !session.tokens) { box.replaceChildren(); return; }
+  const t = now();
+  box.replaceChildren(...session.tokens.map((token) => {
+    const total = Math.max(1, token.expires_at - token.issued_at);
+    const elapsed = Math.min(1, Math.max(0, (t - token.issued_at) / total));
+    const margin = Math.min(1, (session.refresh_margin_secs || 0) / total);
+    const left = token.expires_at - t;
+    return el("div", { class: "timeline", "data-token": token.name },
+      el("div", { class: "label" },
+        el("strong", { text: token.name }),
+        el("span", { class: left > 0 ? "muted" : "pill bad", text: left > 0 ? `expires ${relative(left)}` : "expired" })),
+      el("div", { class: "track", role: "img", "aria-label": `${token.name}: ${Math.round(elapsed * 100)}% of its lifetime used, expires ${relative(left)}` },
+        el("div", { class: "margin", style: { width: `${margin * 100}%` } }),
+        el("div", { class: "elapsed", style: { width: `${elapsed * 100}%` } }),
+        el("div", { class: "now", style: { left: `calc(${elapsed * 100}% - 1px)` } })),
+      el("div", { class: "ends" },
+        el("span", { text: `issued ${utc(token.issued_at)}` }),
+        el("span", { text: `expires ${utc(token.expires_at)}` })));
+  }));
+}
+
+function tickCountdown() {
+  const s = ui.session;
+  if (s && s.state === "signing_in" && s.expires_at) {
+    const left = s.expires_at - now();
+    const total = Math.max(1, s.expires_at - (s.started_at || s.expires_at - 300));
+    setText("countdown", clock(left));
+    $("countdown-bar").value = Math.max(0, (left / total) * 100);
+  }
+  if (s && (s.state === "signed_in" || s.state === "refreshing") && ui.view === "session") drawTimelines();
+}
+
+async function signIn(signup) {
+  clearError();
+  try {
+    render(await invoke("sign_in", { signup }));
+    await loadInfo();
+  } catch (e) {
+    showError(e);
+    render(await invoke("session_state"));
+  }
+}
+
+async function signOut(everywhere) {
+  clearError();
+  try {
+    const outcome = await invoke("sign_out", { everywhere });
+    if (outcome.warnings && outcome.warnings.length) showError(outcome.warnings.join(" "));
+    render(await invoke("session_state"));
+  } catch (e) { showError(e); }
+}
+
+/* ---------- inspector ---------- */
+async function loadInspector() {
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    tab.setAttribute("aria-selected", String(tab.dataset.token === ui.inspectorToken));
+  }
+  $("inspector-panel").setAttribute("aria-labelledby", `tab-${ui.inspectorToken}`);
+  show("paste-box", ui.inspectorToken === "paste");
+  show("refresh-view", false);
+  show("jwt-view", false);
+  show("inspector-empty", false);
+  if (ui.inspectorToken === "paste") return;
+  try {
+    if (ui.inspectorToken === "refresh") {
+      const info = await invoke("refresh_token_info");
+      if (!info) { emptyInspector("Not signed in: there is no refresh token."); return; }
+      setText("rt-kind", info.kind);
+      setText("rt-length", `${info.length} characters`);
+      setText("rt-since", info.stored_since ? `${utc(info.stored_since)} (${relative(info.stored_since - now())})` : "—");
+      setText("rt-store", info.store);
+      show("refresh-view", true);
+      return;
+    }
+    renderInspection(await invoke("inspect_token", { which: ui.inspectorToken }));
+  } catch (e) {
+    emptyInspector(typeof e === "string" ? e : e.message);
+  }
+}
+
+function emptyInspector(message) {
+  setText("inspector-empty", message);
+  show("inspector-empty", true);
+}
+
+function renderInspection(inspection) {
+  ui.inspection = inspection;
+  $("checks").replaceChildren(...inspection.checks.map((check) =>
+    el("li", { class: check.passed ? "pass" : "fail", "data-check": check.name },
+      el("span", { class: "mark", "aria-label": check.passed ? "passed" : "failed", text: check.passed ? "✓" : "✗" }),
+      el("span", { class: "name", text: check.name }),
+      el("span", { class: "reason", text: check.reason }))));
+  $("claims").tBodies[0].replaceChildren(...inspection.claims.map((claim) =>
+    el("tr", { "data-claim": claim.name },
+      el("td", { class: "claim", text: claim.name }),
+      el("td", { class: "value" }, el("span", { text: claim.value }), claim.human ? el("span", { class: "human", text: claim.human }) : ""),
+      el("td", { class: "meaning", text: claim.explanation || "" }))));
+  setText("jwt-header", JSON.stringify(inspection.header, null, 2));
+  setText("jwt-payload", JSON.stringify(inspection.payload, null, 2));
+  show("copy-token", ui.inspectorToken !== "paste");
+  show("jwt-view", true);
+}
+
+async function copyToken() {
+  const ok = window.confirm("Copy this token to the clipboard?\n\nA token is a credential: anyone who has it can call your APIs as you until it expires. Paste it only where you trust.");
+  if (!ok) return;
+  try {
+    const token = await invoke("reveal_token", { which: ui.inspectorToken });
+    await writeClipboard(token);
+    setText("copy-warning", "Copied. Clear your clipboard when you are done.");
+  } catch (e) { showError(e); }
+}
+
+async function writeClipboard(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const area = el("textarea", { "aria-hidden": "true" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+}
+
+/* ---------- API console ---------- */
+function parseHeaders(text) {
+  return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+    const i = line.indexOf(":");
+    if (i < 1) throw new Error(`Header line “${line}” needs the form Name: value`);
+    return [line.slice(0, i).trim(), line.slice(i + 1).trim()];
+  });
+}
+
+async function sendApi(event) {
+  event.preventDefault();
+  clearError();
+  const request = {
+    method: $("api-method").value,
+    url: $("api-url").value.trim(),
+    headers: [],
+    body: $("api-body").value || null,
+    token: $("api-token").value,
+    scheme: $("api-scheme").value,
+    allow_any_origin: false,
+  };
+  try {
+    request.headers = parseHeaders($("api-headers").value);
+  } catch (e) { showError(e); return; }
+  $("api-send").disabled = true;
+  try {
+    let response;
+    try {
+      response = await invoke("call_api", { request });
+    } catch (e) {
+      if (e && e.kind === "origin_not_allowed" &&
+          window.confirm(`${e.message}\n\nSend your token to this origin for this one call?`)) {
+        response = await invoke("call_api", { request: { ...request, allow_any_origin: true } });
+      } else {
+        throw e;
+      }
+    }
+    renderResponse(request, response);
+  } catch (e) {
+    showError(e);
+  } finally {
+    $("api-send").disabled = false;
+  }
+}
+
+function prettyBody(body) {
+  try { return JSON.stringify(JSON.parse(body), null, 2); } catch { return body; }
+}
+
+function renderResponse(request, response) {
+  const status = $("api-status");
+  status.textContent = String(response.status);
+  status.className = `pill ${response.status < 400 ? "ok" : "bad"}`;
+  setText("api-time", `${response.elapsed_ms} ms`);
+  show("api-why", Boolean(response.why));
+  setText("api-why", response.why || "");
+  setText("api-resp-headers", response.headers.map(([k, v]) => `${k}: ${v}`).join("\n"));
+  setText("api-resp-body", prettyBody(response.body));
+  show("api-response", true);
+  ui.history.unshift({ method: request.method, url: request.url, status: response.status, ms: response.elapsed_ms });
+  $("api-history").replaceChildren(...ui.history.slice(0, 50).map((h) => el("li", {},
+    el("span", { class: `pill ${h.status < 400 ? "ok" : "bad"}`, text: String(h.status) }),
+    el("code", { text: `${h.method} ${h.url}` }),
+    el("span", { class: "muted", text: `${h.ms} ms` }))));
+}
+
+/* ---------- activity ---------- */
+function activityItem(entry) {
+  return el("li", { class: `lvl-${entry.level}` },
+    el("span", { text: new Date(entry.at_ms).toISOString().slice(11, 23) }),
+    el("span", { text: entry.level }),
+    el("span", { text: entry.message }));
+}
+async function loadActivity() {
+  const entries = await invoke("activity_log");
+  $("activity").replaceChildren(...entries.map(activityItem));
+}
+
+/* ---------- profile form ---------- */
+function formKind() { return document.querySelector('input[name="kind"]:checked').value; }
+function syncKind() {
+  for (const field of document.querySelectorAll("[data-kind]")) field.hidden = field.dataset.kind !== formKind();
+}
+async function saveProfile(event) {
+  event.preventDefault();
+  clearError();
+  const words = (id) => $(id).value.split(/[\s,]+/).filter(Boolean);
+  const form = {
+    name: $("pf-name").value.trim(),
+    kind: formKind(),
+    client_id: $("pf-client").value.trim(),
+    region: $("pf-region").value.trim(),
+    user_pool_id: $("pf-pool").value.trim(),
+    domain: $("pf-domain").value.trim(),
+    issuer: $("pf-issuer").value.trim(),
+    scopes: words("pf-scopes"),
+    ports: words("pf-ports").map(Number),
+    api_base_urls: words("pf-api"),
+  };
+  $("pf-save").disabled = true;
+  try {
+    const result = await invoke("save_profile", { form });
+    setText("pf-message", result.message);
+    $("pf-urls").replaceChildren(
+      ...result.redirect_uris.map((u) => urlRow("Callback URL", u)),
+      ...result.sign_out_uris.map((u) => urlRow("Sign-out URL", u)));
+    show("pf-result", true);
+    await loadInfo();
+    renderProfiles();
+  } catch (e) { showError(e); } finally { $("pf-save").disabled = false; }
+}
+function urlRow(label, url) {
+  return el("li", {}, el("span", { class: "muted", text: label }), el("code", { text: url }),
+    el("button", { class: "small", onclick: () => writeClipboard(url) }, "Copy"));
+}
+
+/* ---------- wiring ---------- */
+function wire() {
+  for (const button of document.querySelectorAll(".nav")) button.addEventListener("click", () => go(button.dataset.view));
+  $("signin").addEventListener("click", () => signIn(false));
+  $("signup").addEventListener("click", () => signIn(true));
+  $("cancel-signin").addEventListener("click", () => invoke("cancel_sign_in").catch(showError));
+  $("open-again").addEventListener("click", () => invoke("open_authorize_url_again").catch(showError));
+  $("copy-url").addEventListener("click", () => writeClipboard($("authorize-url").value));
+  $("signout").addEventListener("click", () => signOut(false));
+  $("signout-everywhere").addEventListener("click", () => signOut(true));
+  $("refresh-now").addEventListener("click", () => invoke("refresh_now").then(render).catch(showError));
+  $("error-dismiss").addEventListener("click", clearError);
+  $("profile-select").addEventListener("change", (e) => useProfile(e.target.value));
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    tab.addEventListener("click", () => { ui.inspectorToken = tab.dataset.token; loadInspector(); });
+  }
+  $("paste-inspect").addEventListener("click", async () => {
+    try { renderInspection(await invoke("inspect_pasted", { token: $("paste-input").value.trim() })); }
+    catch (e) { emptyInspector(typeof e === "string" ? e : e.message); }
+  });
+  $("copy-token").addEventListener("click", copyToken);
+  $("api-form").addEventListener("submit", sendApi);
+  for (const quick of document.querySelectorAll("[data-path]")) {
+    quick.addEventListener("click", () => { $("api-url").value = quick.dataset.path; });
+  }
+  $("activity-export").addEventListener("click", async () => {
+    try { setText("activity-exported", `Saved to ${await invoke("export_activity")}`); } catch (e) { showError(e); }
+  });
+  $("activity-clear").addEventListener("click", () => invoke("clear_activity").then(loadActivity).catch(showError));
+  for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEventListener("change", syncKind);
+  $("profile-form").addEventListener("submit", saveProfile);
+}
+
+async function start() {
+  wire();
+  await tauri.event.listen("session", (event) => render(event.payload));
+  await tauri.event.listen("activity", (event) => {
+    if (ui.view === "activity") $("activity").append(activityItem(event.payload));
+  });
+  await loadInfo();
+  render(await invoke("session_state"));
+  ui.tick = setInterval(tickCountdown, 1000);
+  requestAnimationFrame(() => invoke("ui_ready").catch(() => {}));
+}
+
+start().catch(showError);
