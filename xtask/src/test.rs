@@ -110,6 +110,7 @@ pub fn test(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("could not start dbus-run-session: {e}"))?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut test_results_seen = 0;
+    let failures_before = tally.failures.len();
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| format!("reading test output: {e}"))?;
         println!("{line}");
@@ -129,7 +130,7 @@ pub fn test(args: &[String]) -> Result<(), String> {
         .wait()
         .map_err(|e| format!("waiting for cargo test: {e}"))?;
     let _ = std::fs::remove_dir_all(&home);
-    if !status.success() && tally.failures.is_empty() {
+    if !status.success() && tally.failures.len() == failures_before {
         // A build failure or a crashed test binary: no per-test line says so.
         tally.check("cargo test (build or test binary failed)", false);
     }
