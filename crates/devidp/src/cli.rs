@@ -1,0 +1,267 @@
+//! The `latchkey-devidp` command line (also reused by `latchkey devidp`): flags → config,
+//! start, print where everything is, serve until interrupted. Errors are one line, exit 2.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::config::{load_users_file, ClientConfig, DevIdpConfig, Rotation, UserRecord};
+use crate::faults::Fault;
+use crate::DevIdp;
+
+/// Default port of the standalone binary (the library default is an ephemeral port).
+pub const DEFAULT_CLI_PORT: u16 = 9231;
+
+const AFTER_HELP: &str = "\
+Endpoints (Cognito paths):
+  GET  /oauth2/authorize  → 302 /login (exact redirect_uri match; PKCE S256 only)
+  GET|POST /login, /signup, /confirmUser; GET /forgotPassword (stub); GET /logout; GET /error
+  POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo
+  GET  /{POOL}/.well-known/openid-configuration, /{POOL}/.well-known/jwks.json
+  GET  /demo-api/me, /demo-api/orders, /demo-api/admin (ID token in Authorization; admin needs group admins)
+
+Users file (TOML):
+  [[users]]
+  username = \"alice@example.com\"
+  password = \"Alice-pass-1\"
+  groups = [\"users\", \"admins\"]
+  attributes = { \"custom:tenant\" = \"acme\" }
+
+Durations: 3600, 3600s, 60m, 1h, 30d.
+
+Fault names for --fault and the control endpoint:
+  token_server_error token_slow=MILLIS token_malformed_json token_missing_refresh_token token_redirect
+  id_token_wrong_iss id_token_wrong_aud id_token_missing_aud id_token_extra_aud id_token_missing_sub
+  id_token_missing_iat id_token_missing_exp id_token_expired id_token_iat_future id_token_iat_week_old
+  id_token_wrong_nonce id_token_bad_signature id_token_alg_none id_token_hs256 id_token_unknown_kid
+  id_token_no_kid_single_key id_token_no_kid_multi_key refresh_different_sub refresh_different_iss
+  refresh_different_aud clock_offset=SECS discovery_issuer_mismatch userinfo_different_sub
+  authorize_response_iss authorize_response_wrong_iss
+";
+
+/// A local provider that behaves like an Amazon Cognito user pool's hosted UI, plus a demo API.
+#[derive(Parser, Debug)]
+#[command(
+    name = "latchkey-devidp",
+    version,
+    about = "A local provider that behaves like an Amazon Cognito user pool's hosted UI (OAuth 2.0 + OIDC, PKCE), plus a demo protected API. Listens on 127.0.0.1 only.",
+    after_help = format!("{AFTER_HELP}\n{}", crate::control::CONTROL_HELP)
+)]
+struct Args {
+    /// TCP port on 127.0.0.1 (0 = any free port)
+    #[arg(long, default_value_t = DEFAULT_CLI_PORT)]
+    port: u16,
+    /// TOML users file (default: the demo users demo@latchkey.dev and viewer@latchkey.dev)
+    #[arg(long, value_name = "FILE")]
+    users: Option<PathBuf>,
+    /// User pool id: part of the issuer and the discovery path
+    #[arg(long, value_name = "ID", default_value = crate::config::DEFAULT_USER_POOL_ID)]
+    user_pool_id: String,
+    /// App client id (a public client, no secret)
+    #[arg(long, value_name = "ID", default_value = crate::config::DEFAULT_CLIENT_ID)]
+    client_id: String,
+    /// Registered callback URL, exact match (repeatable; replaces the default localhost:53682-53684 list)
+    #[arg(long = "callback-url", value_name = "URL")]
+    callback_urls: Vec<String>,
+    /// Registered sign-out URL for /logout?logout_uri= (repeatable; replaces the default list)
+    #[arg(long = "sign-out-url", value_name = "URL")]
+    sign_out_urls: Vec<String>,
+    /// Accept any port on http loopback callback URLs (RFC 8252; Cognito itself does not)
+    #[arg(long)]
+    any_loopback_port: bool,
+    /// Scope the client may have (repeatable; default: openid email profile aws.cognito.signin.user.admin)
+    #[arg(long = "scope", value_name = "SCOPE")]
+    scopes: Vec<String>,
+    /// Turn refresh-token rotation on, with a retry grace period of 0-60 seconds (default 0)
+    #[arg(long, value_name = "GRACE_SECS", num_args = 0..=1, default_missing_value = "0", require_equals = true)]
+    rotation: Option<u64>,
+    /// ID-token lifetime
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    id_token_ttl: Duration,
+    /// Access-token lifetime
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    access_token_ttl: Duration,
+    /// Refresh-token lifetime
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30d")]
+    refresh_token_ttl: Duration,
+    /// Issuer override, e.g. https://cognito-idp.us-east-1.amazonaws.com/us-east-1_DevPool01
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+    /// JSON file keeping signing keys, refresh grants (hashed) and signed-up users across restarts
+    #[arg(long, value_name = "FILE")]
+    state_file: Option<PathBuf>,
+    /// Start with a fault switched on (repeatable; names below)
+    #[arg(long = "fault", value_name = "NAME[=VALUE]", value_parser = parse_fault)]
+    faults: Vec<Fault>,
+}
+
+/// `3600`, `3600s`, `60m`, `1h`, `30d`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 3600, 90s, 60m, 1h or 30d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("{text:?} has an unknown unit (use s, m, h or d)")),
+    };
+    if secs == 0 {
+        return Err("a duration must be at least 1 second".to_string());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn parse_fault(text: &str) -> Result<Fault, String> {
+    text.parse()
+}
+
+/// Runs the `latchkey-devidp` command line. `args` starts with the program name, like
+/// `std::env::args_os()`. Returns when the provider fails to start; otherwise serves until
+/// the process is interrupted.
+pub fn cli_main<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args = match Args::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = e.to_string();
+            let line = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            eprintln!("latchkey-devidp: error: {line} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("latchkey-devidp: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+    let default_users = args.users.is_none();
+    let users = match &args.users {
+        Some(path) => load_users_file(path).map_err(|e| e.to_string())?,
+        None => UserRecord::demo_users(),
+    };
+    if let Some(grace) = args.rotation {
+        if grace > 60 {
+            return Err(format!(
+                "--rotation={grace}: the grace period must be 0 to 60 seconds"
+            ));
+        }
+    }
+    let defaults = ClientConfig::default();
+    let client = ClientConfig {
+        client_id: args.client_id,
+        callback_urls: if args.callback_urls.is_empty() {
+            defaults.callback_urls
+        } else {
+            args.callback_urls
+        },
+        sign_out_urls: if args.sign_out_urls.is_empty() {
+            defaults.sign_out_urls
+        } else {
+            args.sign_out_urls
+        },
+        any_loopback_port: args.any_loopback_port,
+        scopes: if args.scopes.is_empty() {
+            defaults.scopes
+        } else {
+            args.scopes
+        },
+        rotation: args.rotation.map(|g| Rotation {
+            grace_period: Duration::from_secs(g),
+        }),
+        id_token_ttl: args.id_token_ttl,
+        access_token_ttl: args.access_token_ttl,
+        refresh_token_ttl: args.refresh_token_ttl,
+    };
+    let idp = DevIdp::start(DevIdpConfig {
+        port: args.port,
+        user_pool_id: args.user_pool_id,
+        issuer: args.issuer,
+        client,
+        users: users.clone(),
+        state_file: args.state_file,
+    })
+    .map_err(|e| e.to_string())?;
+    for fault in args.faults {
+        idp.set_fault(fault);
+    }
+    print_banner(&idp, &users, default_users);
+    loop {
+        std::thread::park();
+    }
+}
+
+fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool) {
+    let base = idp.base_url();
+    let client = idp.client();
+    println!("Latchkey development provider (Cognito-compatible) is running.");
+    println!("  Hosted UI domain: {base}");
+    println!("  Issuer:           {}", idp.issuer());
+    println!("  Discovery:        {}", idp.discovery_url());
+    println!(
+        "  JWKS:             {base}/{}/.well-known/jwks.json",
+        idp.user_pool_id()
+    );
+    println!("  Client id:        {}", idp.client_id());
+    println!("  Callback URLs:    {}", client.callback_urls.join(" "));
+    println!("  Sign-out URLs:    {}", client.sign_out_urls.join(" "));
+    println!(
+        "  Rotation:         {}",
+        client
+            .rotation
+            .map(|r| format!("on (grace {} s)", r.grace_period.as_secs()))
+            .unwrap_or_else(|| "off".to_string())
+    );
+    println!(
+        "  Demo API:         {base}/demo-api/me  {base}/demo-api/orders  {base}/demo-api/admin"
+    );
+    println!("  Control:          {base}/_devidp/ (faults, rotate-keys, clock, stats; see --help)");
+    if default_users {
+        for user in users {
+            println!(
+                "  Demo user:        {} / {}  (groups: {})",
+                user.username,
+                user.password,
+                user.groups.join(", ")
+            );
+        }
+    } else {
+        let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
+        println!("  Users:            {}", names.join(", "));
+    }
+    println!("Press Ctrl-C to stop.");
+}

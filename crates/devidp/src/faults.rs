@@ -1,0 +1,319 @@
+//! Fault switches: deliberate misbehaviour for client tests (bad tokens, broken endpoints).
+//! Faults are cumulative until cleared; each has a stable snake_case name used by the control endpoint.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// One deliberate misbehaviour. Set with [`crate::DevIdp::set_fault`] or
+/// `POST /_devidp/faults`; all stay on until [`crate::DevIdp::clear_faults`].
+/// The text form (`Display`/`FromStr`) is the control endpoint's name, e.g. `token_slow=1500ms`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    // ---- token endpoint ----
+    /// `token_server_error`: `/oauth2/token` answers 500 `{"error":"server_error"}`.
+    TokenServerError,
+    /// `token_slow=MILLIS`: `/oauth2/token` waits this long before answering.
+    TokenSlow(Duration),
+    /// `token_malformed_json`: a 200 with a truncated, unparsable JSON body.
+    TokenMalformedJson,
+    /// `token_missing_refresh_token`: the authorization-code response has no `refresh_token`.
+    TokenMissingRefreshToken,
+    /// `token_redirect`: `/oauth2/token` answers `302` to another URL.
+    TokenRedirect,
+    // ---- ID token contents ----
+    /// `id_token_wrong_iss`
+    IdTokenWrongIssuer,
+    /// `id_token_wrong_aud`
+    IdTokenWrongAudience,
+    /// `id_token_missing_aud`
+    IdTokenMissingAudience,
+    /// `id_token_extra_aud`: `aud` is an array of the client id and an untrusted one.
+    IdTokenExtraAudience,
+    /// `id_token_missing_sub`
+    IdTokenMissingSub,
+    /// `id_token_missing_iat`
+    IdTokenMissingIat,
+    /// `id_token_missing_exp`
+    IdTokenMissingExp,
+    /// `id_token_expired`: `exp` one hour in the past.
+    IdTokenExpired,
+    /// `id_token_iat_future`: `iat` one day in the future.
+    IdTokenIatInFuture,
+    /// `id_token_iat_week_old`: `iat` a week in the past (`exp` still in the future).
+    IdTokenIatWeekOld,
+    /// `id_token_wrong_nonce`
+    IdTokenWrongNonce,
+    /// `id_token_bad_signature`: the RS256 signature is corrupted.
+    IdTokenBadSignature,
+    /// `id_token_alg_none`: header `alg: none`, empty signature.
+    IdTokenAlgNone,
+    /// `id_token_hs256`: HMAC-SHA256 with the public key as secret (alg confusion).
+    IdTokenHs256,
+    /// `id_token_unknown_kid`: signed with the real key but a `kid` absent from the JWKS.
+    IdTokenUnknownKid,
+    /// `id_token_no_kid_single_key`: no `kid` in the header, and the JWKS holds only the ID key.
+    IdTokenNoKidSingleKey,
+    /// `id_token_no_kid_multi_key`: no `kid` in the header; the JWKS holds both keys.
+    IdTokenNoKidMultiKey,
+    // ---- refreshed ID tokens ----
+    /// `refresh_different_sub`: ID tokens from a refresh carry another `sub`.
+    RefreshDifferentSub,
+    /// `refresh_different_iss`: ID tokens from a refresh carry another `iss`.
+    RefreshDifferentIssuer,
+    /// `refresh_different_aud`: ID tokens from a refresh carry another `aud`.
+    RefreshDifferentAudience,
+    // ---- clock ----
+    /// `clock_offset=SECS`: tokens are issued as if the provider's clock were SECS off (±).
+    ClockOffset(i64),
+    // ---- other endpoints ----
+    /// `discovery_issuer_mismatch`: discovery's `issuer` differs from the tokens' `iss`.
+    DiscoveryIssuerMismatch,
+    /// `userinfo_different_sub`: `/oauth2/userInfo` answers with another `sub`.
+    UserinfoDifferentSub,
+    /// `authorize_response_iss`: the redirect carries the correct RFC 9207 `iss` parameter.
+    AuthorizeResponseIss,
+    /// `authorize_response_wrong_iss`: the redirect carries a wrong `iss` parameter.
+    AuthorizeResponseWrongIss,
+}
+
+/// Names of all faults, in the text form the control endpoint accepts.
+pub const FAULT_NAMES: &[&str] = &[
+    "token_server_error",
+    "token_slow=MILLIS",
+    "token_malformed_json",
+    "token_missing_refresh_token",
+    "token_redirect",
+    "id_token_wrong_iss",
+    "id_token_wrong_aud",
+    "id_token_missing_aud",
+    "id_token_extra_aud",
+    "id_token_missing_sub",
+    "id_token_missing_iat",
+    "id_token_missing_exp",
+    "id_token_expired",
+    "id_token_iat_future",
+    "id_token_iat_week_old",
+    "id_token_wrong_nonce",
+    "id_token_bad_signature",
+    "id_token_alg_none",
+    "id_token_hs256",
+    "id_token_unknown_kid",
+    "id_token_no_kid_single_key",
+    "id_token_no_kid_multi_key",
+    "refresh_different_sub",
+    "refresh_different_iss",
+    "refresh_different_aud",
+    "clock_offset=SECS",
+    "discovery_issuer_mismatch",
+    "userinfo_different_sub",
+    "authorize_response_iss",
+    "authorize_response_wrong_iss",
+];
+
+impl Fault {
+    /// The fault's snake_case name, without its parameter.
+    pub fn name(&self) -> &'static str {
+        use Fault::*;
+        match self {
+            TokenServerError => "token_server_error",
+            TokenSlow(_) => "token_slow",
+            TokenMalformedJson => "token_malformed_json",
+            TokenMissingRefreshToken => "token_missing_refresh_token",
+            TokenRedirect => "token_redirect",
+            IdTokenWrongIssuer => "id_token_wrong_iss",
+            IdTokenWrongAudience => "id_token_wrong_aud",
+            IdTokenMissingAudience => "id_token_missing_aud",
+            IdTokenExtraAudience => "id_token_extra_aud",
+            IdTokenMissingSub => "id_token_missing_sub",
+            IdTokenMissingIat => "id_token_missing_iat",
+            IdTokenMissingExp => "id_token_missing_exp",
+            IdTokenExpired => "id_token_expired",
+            IdTokenIatInFuture => "id_token_iat_future",
+            IdTokenIatWeekOld => "id_token_iat_week_old",
+            IdTokenWrongNonce => "id_token_wrong_nonce",
+            IdTokenBadSignature => "id_token_bad_signature",
+            IdTokenAlgNone => "id_token_alg_none",
+            IdTokenHs256 => "id_token_hs256",
+            IdTokenUnknownKid => "id_token_unknown_kid",
+            IdTokenNoKidSingleKey => "id_token_no_kid_single_key",
+            IdTokenNoKidMultiKey => "id_token_no_kid_multi_key",
+            RefreshDifferentSub => "refresh_different_sub",
+            RefreshDifferentIssuer => "refresh_different_iss",
+            RefreshDifferentAudience => "refresh_different_aud",
+            ClockOffset(_) => "clock_offset",
+            DiscoveryIssuerMismatch => "discovery_issuer_mismatch",
+            UserinfoDifferentSub => "userinfo_different_sub",
+            AuthorizeResponseIss => "authorize_response_iss",
+            AuthorizeResponseWrongIss => "authorize_response_wrong_iss",
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::TokenSlow(d) => write!(f, "token_slow={}ms", d.as_millis()),
+            Fault::ClockOffset(secs) => write!(f, "clock_offset={secs}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+
+    /// Parses `name` or `name=value` (`token_slow=1500`, `token_slow=2s`, `clock_offset=-300`).
+    fn from_str(text: &str) -> Result<Self, String> {
+        use Fault::*;
+        let (name, value) = match text.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim())),
+            None => (text.trim(), None),
+        };
+        let needs_no_value = |fault: Fault| match value {
+            None => Ok(fault),
+            Some(_) => Err(format!("fault {name} takes no value")),
+        };
+        match name {
+            "token_slow" => {
+                let v = value.ok_or("token_slow needs a delay, e.g. token_slow=1500ms")?;
+                Ok(TokenSlow(parse_delay(v)?))
+            }
+            "clock_offset" => {
+                let v = value.ok_or("clock_offset needs seconds, e.g. clock_offset=-300")?;
+                let secs = v.trim_end_matches('s').parse::<i64>().map_err(|_| {
+                    format!("clock_offset value {v:?} is not a whole number of seconds")
+                })?;
+                Ok(ClockOffset(secs))
+            }
+            _ => {
+                let fault = [
+                    TokenServerError,
+                    TokenMalformedJson,
+                    TokenMissingRefreshToken,
+                    TokenRedirect,
+                    IdTokenWrongIssuer,
+                    IdTokenWrongAudience,
+                    IdTokenMissingAudience,
+                    IdTokenExtraAudience,
+                    IdTokenMissingSub,
+                    IdTokenMissingIat,
+                    IdTokenMissingExp,
+                    IdTokenExpired,
+                    IdTokenIatInFuture,
+                    IdTokenIatWeekOld,
+                    IdTokenWrongNonce,
+                    IdTokenBadSignature,
+                    IdTokenAlgNone,
+                    IdTokenHs256,
+                    IdTokenUnknownKid,
+                    IdTokenNoKidSingleKey,
+                    IdTokenNoKidMultiKey,
+                    RefreshDifferentSub,
+                    RefreshDifferentIssuer,
+                    RefreshDifferentAudience,
+                    DiscoveryIssuerMismatch,
+                    UserinfoDifferentSub,
+                    AuthorizeResponseIss,
+                    AuthorizeResponseWrongIss,
+                ]
+                .into_iter()
+                .find(|f| f.name() == name)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown fault {name:?}; known faults: {}",
+                        FAULT_NAMES.join(", ")
+                    )
+                })?;
+                needs_no_value(fault)
+            }
+        }
+    }
+}
+
+/// `1500`, `1500ms` or `2s`.
+fn parse_delay(v: &str) -> Result<Duration, String> {
+    let bad =
+        || format!("delay {v:?} is not a number of milliseconds (1500, 1500ms) or seconds (2s)");
+    if let Some(ms) = v.strip_suffix("ms") {
+        ms.parse().map(Duration::from_millis).map_err(|_| bad())
+    } else if let Some(s) = v.strip_suffix('s') {
+        s.parse().map(Duration::from_secs).map_err(|_| bad())
+    } else {
+        v.parse().map(Duration::from_millis).map_err(|_| bad())
+    }
+}
+
+/// The faults switched on right now; a fault with a parameter replaces its earlier setting.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FaultSet {
+    faults: Vec<Fault>,
+}
+
+impl FaultSet {
+    pub(crate) fn set(&mut self, fault: Fault) {
+        self.faults.retain(|f| f.name() != fault.name());
+        self.faults.push(fault);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.faults.clear();
+    }
+
+    pub(crate) fn has(&self, fault: &Fault) -> bool {
+        self.faults.contains(fault)
+    }
+
+    pub(crate) fn token_delay(&self) -> Option<Duration> {
+        self.faults.iter().find_map(|f| match f {
+            Fault::TokenSlow(d) => Some(*d),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn clock_offset(&self) -> i64 {
+        self.faults
+            .iter()
+            .find_map(|f| match f {
+                Fault::ClockOffset(s) => Some(*s),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn list(&self) -> Vec<String> {
+        self.faults.iter().map(|f| f.to_string()).collect()
+    }
+}
+
+/// Parses the control endpoint's JSON body: a fault string (`"token_slow=1500"`), an object
+/// (`{"fault": "token_slow", "millis": 1500}`, `{"fault": "clock_offset", "secs": -300}`),
+/// or an array of either.
+pub(crate) fn faults_from_json(value: &serde_json::Value) -> Result<Vec<Fault>, String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Ok(vec![s.parse()?]),
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(faults_from_json(item)?);
+            }
+            Ok(out)
+        }
+        Value::Object(map) => {
+            let name = map
+                .get("fault")
+                .and_then(Value::as_str)
+                .ok_or("a fault object needs a \"fault\" name")?;
+            let text = if let Some(ms) = map.get("millis").and_then(Value::as_u64) {
+                format!("{name}={ms}ms")
+            } else if let Some(secs) = map.get("secs").and_then(Value::as_i64) {
+                format!("{name}={secs}")
+            } else {
+                name.to_string()
+            };
+            Ok(vec![text.parse()?])
+        }
+        _ => Err("expected a fault name, a fault object, or an array of them".to_string()),
+    }
+}

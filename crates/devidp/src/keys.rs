@@ -1,0 +1,118 @@
+//! The pool's RS256 signing keys: one for ID tokens, one for access tokens (so their `kid`s
+//! differ, as in Cognito), their JWKS form, and PKCS#8 persistence.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use rsa::pkcs1v15::{Signature, SigningKey as Pkcs1SigningKey, VerifyingKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::traits::PublicKeyParts;
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use sha2::{Digest, Sha256};
+
+use crate::error::DevIdpError;
+
+const KEY_BITS: usize = 2048;
+
+/// One RSA key pair with its `kid`.
+pub(crate) struct SigningKey {
+    pub(crate) kid: String,
+    private: RsaPrivateKey,
+    public: RsaPublicKey,
+}
+
+impl SigningKey {
+    pub(crate) fn generate() -> Result<Self, DevIdpError> {
+        let private = RsaPrivateKey::new(&mut rand::thread_rng(), KEY_BITS)
+            .map_err(|e| DevIdpError::Keys(e.to_string()))?;
+        Ok(Self::from_private(private))
+    }
+
+    fn from_private(private: RsaPrivateKey) -> Self {
+        let public = private.to_public_key();
+        // Cognito's kids look like standard base64 of a 32-byte digest ("…=").
+        let kid = STANDARD.encode(Sha256::digest(public.n().to_bytes_be()));
+        SigningKey {
+            kid,
+            private,
+            public,
+        }
+    }
+
+    pub(crate) fn from_pkcs8_pem(pem: &str) -> Result<Self, String> {
+        RsaPrivateKey::from_pkcs8_pem(pem)
+            .map(Self::from_private)
+            .map_err(|e| e.to_string())
+    }
+
+    pub(crate) fn to_pkcs8_pem(&self) -> Result<String, String> {
+        self.private
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|pem| pem.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The public key as a JWK (`kty`, `alg`, `use`, `kid`, `n`, `e`).
+    pub(crate) fn jwk(&self) -> serde_json::Value {
+        serde_json::json!({
+            "alg": "RS256",
+            "e": URL_SAFE_NO_PAD.encode(self.public.e().to_bytes_be()),
+            "kid": self.kid,
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(self.public.n().to_bytes_be()),
+            "use": "sig",
+        })
+    }
+
+    pub(crate) fn sign_rs256(&self, message: &[u8]) -> Vec<u8> {
+        Pkcs1SigningKey::<Sha256>::new(self.private.clone())
+            .sign(message)
+            .to_vec()
+    }
+
+    pub(crate) fn verify_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Ok(signature) = Signature::try_from(signature) else {
+            return false;
+        };
+        VerifyingKey::<Sha256>::new(self.public.clone())
+            .verify(message, &signature)
+            .is_ok()
+    }
+
+    /// The public key's PEM text: the "secret" an alg-confusion (HS256) attacker would use.
+    pub(crate) fn public_pem(&self) -> Vec<u8> {
+        self.public
+            .to_public_key_pem(LineEnding::LF)
+            .map(String::into_bytes)
+            .unwrap_or_default()
+    }
+}
+
+/// The two keys in service.
+pub(crate) struct KeySet {
+    pub(crate) id: SigningKey,
+    pub(crate) access: SigningKey,
+}
+
+impl KeySet {
+    pub(crate) fn generate() -> Result<Self, DevIdpError> {
+        let (id, access) = std::thread::scope(|s| {
+            let other = s.spawn(SigningKey::generate);
+            let id = SigningKey::generate();
+            (
+                id,
+                other
+                    .join()
+                    .unwrap_or_else(|_| Err(DevIdpError::Keys("key thread panicked".into()))),
+            )
+        });
+        Ok(KeySet {
+            id: id?,
+            access: access?,
+        })
+    }
+
+    pub(crate) fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        [&self.id, &self.access].into_iter().find(|k| k.kid == kid)
+    }
+}

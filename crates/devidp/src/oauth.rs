@@ -1,0 +1,472 @@
+//! Cognito's OAuth/OIDC endpoints: discovery, JWKS, `/oauth2/token` (authorization_code and
+//! refresh_token with optional rotation), `/oauth2/userInfo` and `/oauth2/revoke`.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::faults::Fault;
+use crate::http::{param, Incoming, Reply};
+use crate::jwt;
+use crate::logbook::mask;
+use crate::provider::Provider;
+use crate::store::{token_digest, RefreshGrant};
+use crate::tokens::{self, MintRequest};
+use crate::verify::{self, TokenUse};
+
+/// `GET /{pool}/.well-known/openid-configuration`.
+pub(crate) fn discovery(p: &Provider) -> Reply {
+    p.count(|s| s.discovery += 1);
+    let s = &p.settings;
+    let base = &s.base_url;
+    let issuer = if p.has_fault(&Fault::DiscoveryIssuerMismatch) {
+        format!("{}-mismatch", s.issuer)
+    } else {
+        s.issuer.clone()
+    };
+    // revocation_endpoint and scopes_supported are UNCONFIRMED in real Cognito documents.
+    Reply::json(
+        200,
+        &json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{base}/oauth2/authorize"),
+            "token_endpoint": format!("{base}/oauth2/token"),
+            "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
+            "end_session_endpoint": format!("{base}/logout"),
+            "revocation_endpoint": format!("{base}/oauth2/revoke"),
+            "jwks_uri": format!("{base}/{}/.well-known/jwks.json", s.user_pool_id),
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "scopes_supported": ["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "claims_supported": ["sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "email_verified", "cognito:username", "cognito:groups", "token_use"],
+        }),
+    )
+}
+
+/// `GET /{pool}/.well-known/jwks.json`: the ID-token key and the access-token key.
+pub(crate) fn jwks(p: &Provider) -> Reply {
+    p.count(|s| s.jwks += 1);
+    let keys = p.keys();
+    let list = if p.has_fault(&Fault::IdTokenNoKidSingleKey) {
+        vec![keys.id.jwk()]
+    } else {
+        vec![keys.id.jwk(), keys.access.jwk()]
+    };
+    Reply::json(200, &json!({ "keys": list }))
+}
+
+/// The client id from the body or from `Authorization: Basic` (with an empty secret).
+fn client_id_of(req: &Incoming, form: &[(String, String)]) -> Result<Option<String>, &'static str> {
+    if let Some(basic) = req.header("authorization").and_then(|h| {
+        h.strip_prefix("Basic ")
+            .or_else(|| h.strip_prefix("basic "))
+    }) {
+        let decoded = STANDARD
+            .decode(basic.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or("the Basic authorization header is malformed")?;
+        let (id, secret) = decoded.split_once(':').unwrap_or((&decoded, ""));
+        if !secret.is_empty() {
+            return Err("this app client has no secret: send client_id without one");
+        }
+        return Ok(Some(id.to_string()));
+    }
+    Ok(param(form, "client_id").map(str::to_string))
+}
+
+/// `POST /oauth2/token`.
+pub(crate) fn token(p: &Provider, req: &Incoming) -> Reply {
+    let form = req.form();
+    let grant_type = form
+        .as_deref()
+        .and_then(|f| param(f, "grant_type"))
+        .map(str::to_string);
+    p.count(|s| match grant_type.as_deref() {
+        Some("authorization_code") => s.token_authorization_code += 1,
+        Some("refresh_token") => s.token_refresh_token += 1,
+        _ => s.token_other += 1,
+    });
+    let delay = p.faults().token_delay();
+    if let Some(delay) = delay {
+        p.log(format!(
+            "fault token_slow: waiting {} ms",
+            delay.as_millis()
+        ));
+        p.pause(delay);
+    }
+    if p.has_fault(&Fault::TokenRedirect) {
+        p.log("fault token_redirect: answering 302".to_string());
+        return Reply::redirect(&format!(
+            "{}/error?error=token_endpoint_moved",
+            p.settings.base_url
+        ));
+    }
+    if p.has_fault(&Fault::TokenServerError) {
+        p.log("fault token_server_error: answering 500".to_string());
+        return Reply::oauth_error(
+            500,
+            "server_error",
+            "injected fault: token endpoint failure",
+        );
+    }
+    let Some(form) = form else {
+        return Reply::oauth_error(
+            400,
+            "invalid_request",
+            "Content-Type must be application/x-www-form-urlencoded",
+        );
+    };
+    let client_id = match client_id_of(req, &form) {
+        Ok(Some(id)) => id,
+        Ok(None) => return Reply::oauth_error(400, "invalid_client", "client_id is required"),
+        // UNCONFIRMED: the docs show invalid_client as 400; real Cognito may use 401.
+        Err(reason) => return Reply::oauth_error(400, "invalid_client", reason),
+    };
+    if client_id != p.settings.client.client_id {
+        return Reply::oauth_error(400, "invalid_client", "unknown client_id");
+    }
+    let reply = match grant_type.as_deref() {
+        None => Reply::oauth_error(400, "invalid_request", "grant_type is missing"),
+        Some("authorization_code") => code_grant(p, &form),
+        Some("refresh_token") => refresh_grant(p, &form),
+        Some("client_credentials") => Reply::oauth_error(
+            400,
+            "unauthorized_client",
+            "client_credentials needs a confidential client (with a secret)",
+        ),
+        Some(_) => Reply::oauth_error(400, "unsupported_grant_type", "grant_type is not supported"),
+    };
+    if reply.status == 200 && p.has_fault(&Fault::TokenMalformedJson) {
+        p.log("fault token_malformed_json: truncating the token response".to_string());
+        let cut = reply.body.len() / 2;
+        return Reply::new(200)
+            .header("Content-Type", "application/json;charset=UTF-8")
+            .body(reply.body[..cut].to_vec());
+    }
+    reply
+}
+
+fn invalid_grant(p: &Provider, why: &str) -> Reply {
+    p.log(format!("token: invalid_grant: {why}"));
+    Reply::oauth_error(400, "invalid_grant", why)
+}
+
+fn code_grant(p: &Provider, form: &[(String, String)]) -> Reply {
+    let Some(code) = param(form, "code") else {
+        return Reply::oauth_error(400, "invalid_request", "code is missing");
+    };
+    let Some(redirect_uri) = param(form, "redirect_uri") else {
+        return Reply::oauth_error(400, "invalid_request", "redirect_uri is missing");
+    };
+    let now = p.now();
+    let grant = {
+        let mut store = p.store();
+        match store.codes.get_mut(code) {
+            None => None,
+            Some(entry) => {
+                let was_used = entry.used;
+                // Every presentation burns the code, successful or not.
+                entry.used = true;
+                Some((entry.clone(), was_used))
+            }
+        }
+    };
+    let Some((grant, was_used)) = grant else {
+        return invalid_grant(p, "the authorization code is invalid");
+    };
+    if was_used {
+        return invalid_grant(p, "the authorization code was already used");
+    }
+    if now >= grant.expires_at {
+        // UNCONFIRMED: expired code → invalid_grant (RFC 7636 §4.6 style).
+        return invalid_grant(p, "the authorization code has expired");
+    }
+    if grant.client_id != p.settings.client.client_id {
+        return invalid_grant(p, "the authorization code was issued to another client");
+    }
+    if grant.redirect_uri != redirect_uri {
+        // RFC 6749 §4.1.3; Cognito has been seen answering unauthorized_client here (UNCONFIRMED).
+        return invalid_grant(p, "redirect_uri does not match the one used at authorize");
+    }
+    if let Some(challenge) = &grant.code_challenge {
+        let Some(verifier) = param(form, "code_verifier") else {
+            return invalid_grant(
+                p,
+                "code_verifier is missing (the code was issued with PKCE)",
+            );
+        };
+        if jwt::b64url(&Sha256::digest(verifier.as_bytes())) != *challenge {
+            // UNCONFIRMED: wrong verifier → invalid_grant.
+            return invalid_grant(p, "code_verifier does not match the code_challenge");
+        }
+    }
+    let Some(user) = p.store().user(&grant.username).cloned() else {
+        return invalid_grant(p, "the user no longer exists");
+    };
+    let family = uuid::Uuid::new_v4().to_string();
+    let minted = tokens::mint(
+        p,
+        &MintRequest {
+            user: &user,
+            scopes: &grant.scopes,
+            auth_time: grant.auth_time,
+            nonce: grant.nonce.as_deref(),
+            family: &family,
+            is_refresh: false,
+        },
+    );
+    let refresh_token = if p.has_fault(&Fault::TokenMissingRefreshToken) {
+        p.log("fault token_missing_refresh_token: omitting refresh_token".to_string());
+        None
+    } else {
+        let token = tokens::new_refresh_token();
+        p.store().grants.insert(
+            token_digest(&token),
+            RefreshGrant {
+                family: family.clone(),
+                client_id: grant.client_id.clone(),
+                username: user.username.clone(),
+                scopes: grant.scopes.clone(),
+                auth_time: grant.auth_time,
+                expires_at: now + p.settings.client.refresh_token_ttl.as_secs() as i64,
+                retired_until: None,
+            },
+        );
+        Some(token)
+    };
+    p.persist();
+    p.log(format!(
+        "token: code {} exchanged for {}: access {}, refresh {}",
+        mask(param(form, "code").unwrap_or("")),
+        user.username,
+        mask(&minted.access_token),
+        refresh_token
+            .as_deref()
+            .map(mask)
+            .unwrap_or_else(|| "none".into())
+    ));
+    token_response(p, minted, refresh_token)
+}
+
+fn token_response(p: &Provider, minted: tokens::Minted, refresh_token: Option<String>) -> Reply {
+    let mut body = serde_json::Map::new();
+    if let Some(id_token) = minted.id_token {
+        body.insert("id_token".into(), json!(id_token));
+    }
+    body.insert("access_token".into(), json!(minted.access_token));
+    if let Some(refresh_token) = refresh_token {
+        body.insert("refresh_token".into(), json!(refresh_token));
+    }
+    body.insert(
+        "expires_in".into(),
+        json!(p.settings.client.access_token_ttl.as_secs()),
+    );
+    body.insert("token_type".into(), json!("Bearer"));
+    Reply::json(200, &Value::Object(body))
+}
+
+fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
+    let Some(token) = param(form, "refresh_token") else {
+        return Reply::oauth_error(400, "invalid_request", "refresh_token is missing");
+    };
+    let digest = token_digest(token);
+    let now = p.now();
+    let grant = p.store().grants.get(&digest).cloned();
+    let Some(grant) = grant else {
+        return invalid_grant(p, "Invalid Refresh Token");
+    };
+    if p.store().revoked_families.contains(&grant.family) {
+        return invalid_grant(p, "Refresh Token has been revoked");
+    }
+    if now >= grant.expires_at {
+        return invalid_grant(p, "Refresh Token has expired");
+    }
+    if grant.retired_until.is_some_and(|until| now > until) {
+        return invalid_grant(
+            p,
+            "Invalid Refresh Token (rotated out; its grace period is over)",
+        );
+    }
+    if grant.client_id != p.settings.client.client_id {
+        return invalid_grant(p, "the refresh token was issued to another client");
+    }
+    let Some(user) = p.store().user(&grant.username).cloned() else {
+        return invalid_grant(p, "User does not exist.");
+    };
+    let minted = tokens::mint(
+        p,
+        &MintRequest {
+            user: &user,
+            scopes: &grant.scopes,
+            auth_time: grant.auth_time,
+            nonce: None,
+            family: &grant.family,
+            is_refresh: true,
+        },
+    );
+    let rotated = p.settings.client.rotation.map(|rotation| {
+        let new_token = tokens::new_refresh_token();
+        let grace_end = now + rotation.grace_period.as_secs() as i64;
+        let mut store = p.store();
+        if let Some(old) = store.grants.get_mut(&digest) {
+            old.retired_until = Some(old.retired_until.map_or(grace_end, |t| t.min(grace_end)));
+        }
+        // The new token keeps the remaining lifetime of the original.
+        store.grants.insert(
+            token_digest(&new_token),
+            RefreshGrant {
+                retired_until: None,
+                ..grant.clone()
+            },
+        );
+        new_token
+    });
+    if rotated.is_some() {
+        p.persist();
+    }
+    p.log(format!(
+        "token: refresh {} for {}: access {}{}",
+        mask(token),
+        user.username,
+        mask(&minted.access_token),
+        rotated
+            .as_deref()
+            .map(|t| format!(", rotated to {}", mask(t)))
+            .unwrap_or_default()
+    ));
+    token_response(p, minted, rotated)
+}
+
+/// `POST /oauth2/revoke`: revokes a refresh token and everything issued from it.
+pub(crate) fn revoke(p: &Provider, req: &Incoming) -> Reply {
+    p.count(|s| s.revocations += 1);
+    let Some(form) = req.form() else {
+        return Reply::oauth_error(
+            400,
+            "invalid_request",
+            "Content-Type must be application/x-www-form-urlencoded",
+        );
+    };
+    let Some(token) = param(&form, "token") else {
+        return Reply::oauth_error(400, "invalid_request", "token is missing");
+    };
+    let client_id = match client_id_of(req, &form) {
+        Ok(Some(id)) => id,
+        Ok(None) => return Reply::oauth_error(400, "invalid_request", "client_id is required"),
+        Err(reason) => return Reply::oauth_error(401, "invalid_client", reason),
+    };
+    if client_id != p.settings.client.client_id {
+        return Reply::oauth_error(401, "invalid_client", "unknown client_id");
+    }
+    if jwt::looks_like_jws(token) {
+        p.log(format!(
+            "revoke: {} is a JWT, not a refresh token",
+            mask(token)
+        ));
+        return Reply::oauth_error(
+            400,
+            "unsupported_token_type",
+            "only refresh tokens can be revoked",
+        );
+    }
+    let family = {
+        let mut store = p.store();
+        let family = store
+            .grants
+            .get(&token_digest(token))
+            .filter(|g| g.client_id == client_id)
+            .map(|g| g.family.clone());
+        if let Some(family) = &family {
+            store.revoked_families.insert(family.clone());
+        }
+        family
+    };
+    match family {
+        Some(family) => {
+            p.log(format!(
+                "revoke: refresh token {} revoked (origin_jti {family})",
+                mask(token)
+            ));
+            p.persist();
+        }
+        None => p.log(format!(
+            "revoke: unknown token {} (answering 200 anyway)",
+            mask(token)
+        )),
+    }
+    Reply::new(200)
+}
+
+/// `GET|POST /oauth2/userInfo` with `Authorization: Bearer <access token>`.
+pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
+    p.count(|s| s.userinfo += 1);
+    let bad_request = || {
+        Reply::oauth_error(400, "invalid_request", "Bad OAuth2 request at UserInfo Endpoint").header(
+            "WWW-Authenticate",
+            "Bearer error=\"invalid_request\", error_description=\"Bad OAuth2 request at UserInfo Endpoint\"",
+        )
+    };
+    let Some(token) = req
+        .header("authorization")
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return bad_request();
+    };
+    const DESCRIPTION: &str =
+        "Access token is expired, disabled, or deleted, or the user has globally signed out.";
+    let invalid = |why: &str| {
+        p.log(format!("userinfo: rejected {}: {why}", mask(token)));
+        Reply::oauth_error(401, "invalid_token", DESCRIPTION).header(
+            "WWW-Authenticate",
+            &format!("Bearer error=\"invalid_token\", error_description=\"{DESCRIPTION}\""),
+        )
+    };
+    let claims = match verify::verify(p, token, TokenUse::Access) {
+        Ok(c) => c,
+        Err(why) => return invalid(&why),
+    };
+    let scope = claims.get("scope").and_then(Value::as_str).unwrap_or("");
+    if !scope.split(' ').any(|s| s == "openid") {
+        return invalid("the access token has no openid scope");
+    }
+    let family = claims
+        .get("origin_jti")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if p.store().revoked_families.contains(family) {
+        return invalid("the token's refresh token was revoked");
+    }
+    let username = claims.get("username").and_then(Value::as_str).unwrap_or("");
+    let Some(user) = p.store().user(username).cloned() else {
+        return invalid("the user no longer exists");
+    };
+    let mut body = serde_json::Map::new();
+    let sub = if p.has_fault(&Fault::UserinfoDifferentSub) {
+        uuid::Uuid::new_v4().to_string()
+    } else {
+        user.sub.clone()
+    };
+    body.insert("sub".into(), json!(sub));
+    for (k, v) in &user.attributes {
+        body.insert(k.clone(), json!(v));
+    }
+    if !user.email.is_empty() {
+        // UNCONFIRMED: booleans as strings ("true"), as Cognito is widely reported to send.
+        body.insert("email_verified".into(), json!("true"));
+        body.insert("email".into(), json!(user.email));
+    }
+    body.insert("username".into(), json!(user.username));
+    p.log(format!("userinfo: answered for {}", user.username));
+    Reply::json(200, &Value::Object(body))
+}

@@ -1,0 +1,187 @@
+//! The running provider's shared state: resolved settings, keys, records, faults, counters,
+//! the clock (with its test hooks) and persistence. Every request handler borrows a `Provider`.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::config::{is_loopback_host, ClientConfig};
+use crate::faults::{Fault, FaultSet};
+use crate::keys::KeySet;
+use crate::logbook::Logbook;
+use crate::store::{PersistedState, Store};
+
+/// Request counters, for tests that assert e.g. "exactly one refresh request".
+/// Token counters count every request with that grant type, successful or not.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// `GET /oauth2/authorize` requests.
+    pub authorize: u64,
+    /// Successful password sign-ins (`POST /login`).
+    pub logins: u64,
+    /// Rejected password sign-ins.
+    pub failed_logins: u64,
+    /// Silent sign-ins through the `cognito` cookie.
+    pub cookie_logins: u64,
+    /// `POST /oauth2/token` with `grant_type=authorization_code`.
+    pub token_authorization_code: u64,
+    /// `POST /oauth2/token` with `grant_type=refresh_token`.
+    pub token_refresh_token: u64,
+    /// `POST /oauth2/token` with any other or no grant type.
+    pub token_other: u64,
+    /// `POST /oauth2/revoke` requests.
+    pub revocations: u64,
+    /// `/oauth2/userInfo` requests.
+    pub userinfo: u64,
+    /// `GET /logout` requests.
+    pub logouts: u64,
+    /// Discovery document fetches.
+    pub discovery: u64,
+    /// JWKS fetches.
+    pub jwks: u64,
+    /// Completed sign-ups (confirmed).
+    pub signups: u64,
+    /// Demo API requests (any status).
+    pub demo_api: u64,
+}
+
+/// Settings fixed at start-up.
+pub(crate) struct Settings {
+    pub(crate) base_url: String,
+    pub(crate) issuer: String,
+    pub(crate) user_pool_id: String,
+    pub(crate) port: u16,
+    pub(crate) client: ClientConfig,
+    pub(crate) state_file: Option<std::path::PathBuf>,
+}
+
+pub(crate) struct Provider {
+    pub(crate) settings: Settings,
+    pub(crate) keys: RwLock<KeySet>,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) faults: Mutex<FaultSet>,
+    pub(crate) stats: Mutex<Stats>,
+    /// Seconds added to the real clock for everything (code/cookie/refresh expiry, tokens).
+    pub(crate) clock_advance: AtomicI64,
+    pub(crate) log: Logbook,
+    pub(crate) stopping: AtomicBool,
+}
+
+/// Lifetime of an authorization code (Cognito: 5 minutes).
+pub(crate) const CODE_TTL_SECS: i64 = 300;
+/// Lifetime of the `cognito` session cookie (Cognito: 1 hour).
+pub(crate) const SESSION_TTL_SECS: i64 = 3600;
+
+impl Provider {
+    pub(crate) fn new(settings: Settings, keys: KeySet, store: Store) -> Self {
+        Provider {
+            settings,
+            keys: RwLock::new(keys),
+            store: Mutex::new(store),
+            faults: Mutex::new(FaultSet::default()),
+            stats: Mutex::new(Stats::default()),
+            clock_advance: AtomicI64::new(0),
+            log: Logbook::new(),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// The provider's notion of now (Unix seconds), including [`crate::DevIdp::advance_clock`].
+    pub(crate) fn now(&self) -> i64 {
+        let real = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        real + self.clock_advance.load(Ordering::SeqCst)
+    }
+
+    /// Now as written into token claims: [`Self::now`] plus the `clock_offset` fault.
+    pub(crate) fn token_now(&self) -> i64 {
+        self.now() + self.faults().clock_offset()
+    }
+
+    pub(crate) fn log(&self, line: String) {
+        self.log.log(line);
+    }
+
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultSet> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn has_fault(&self, fault: &Fault) -> bool {
+        self.faults().has(fault)
+    }
+
+    pub(crate) fn keys(&self) -> RwLockReadGuard<'_, KeySet> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn count(&self, bump: impl FnOnce(&mut Stats)) {
+        bump(&mut self.stats.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sleeps up to `total`, returning early when the provider stops.
+    pub(crate) fn pause(&self, total: Duration) {
+        let step = Duration::from_millis(20);
+        let mut left = total;
+        while !left.is_zero() && !self.stopping.load(Ordering::SeqCst) {
+            let now = left.min(step);
+            std::thread::sleep(now);
+            left -= now;
+        }
+    }
+
+    /// Writes the state file, if one is configured. Failures are logged, not fatal.
+    pub(crate) fn persist(&self) {
+        let Some(path) = &self.settings.state_file else {
+            return;
+        };
+        let captured = {
+            let keys = self.keys();
+            let store = self.store();
+            PersistedState::capture(&keys, &store)
+        };
+        if let Err(e) = captured.and_then(|state| state.write(path)) {
+            self.log(format!(
+                "could not write state file {}: {e}",
+                path.display()
+            ));
+        }
+    }
+
+    /// Whether a redirect (or sign-out) URI is registered: exact string match, or with
+    /// `any_loopback_port`, the same scheme/host/path/query on any port of an `http` loopback URL.
+    pub(crate) fn uri_registered(&self, candidate: &str, registered: &[String]) -> bool {
+        if registered.iter().any(|r| r == candidate) {
+            return true;
+        }
+        if !self.settings.client.any_loopback_port {
+            return false;
+        }
+        let Ok(c) = url::Url::parse(candidate) else {
+            return false;
+        };
+        if c.scheme() != "http" || !c.host_str().is_some_and(is_loopback_host) {
+            return false;
+        }
+        registered.iter().any(|r| {
+            url::Url::parse(r).is_ok_and(|r| {
+                r.scheme() == "http"
+                    && r.host_str() == c.host_str()
+                    && r.path() == c.path()
+                    && r.query() == c.query()
+                    && c.fragment().is_none()
+            })
+        })
+    }
+}

@@ -1,0 +1,242 @@
+//! The pool's mutable records: users, authorization codes, refresh-token grants, browser
+//! sessions, and their optional JSON persistence (refresh tokens are stored only as hashes).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::UserRecord;
+use crate::keys::{KeySet, SigningKey};
+
+/// A user of the pool (configured or signed up).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct User {
+    pub(crate) username: String,
+    pub(crate) sub: String,
+    pub(crate) email: String,
+    pub(crate) groups: Vec<String>,
+    pub(crate) attributes: BTreeMap<String, String>,
+    /// hex(SHA-256(salt ‖ password)): enough for a development provider, never the password.
+    pub(crate) password_hash: String,
+    pub(crate) salt: String,
+    pub(crate) confirmed: bool,
+    #[serde(default)]
+    pub(crate) signed_up: bool,
+    #[serde(skip)]
+    pub(crate) confirmation_code: Option<String>,
+}
+
+impl User {
+    pub(crate) fn from_record(record: &UserRecord, user_pool_id: &str) -> User {
+        // A stable sub per pool + username, so restarts keep identities.
+        let sub = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!(
+                "latchkey-devidp:{user_pool_id}:{}",
+                record.username.to_lowercase()
+            )
+            .as_bytes(),
+        )
+        .to_string();
+        let salt = random_hex(16);
+        User {
+            username: record.username.clone(),
+            sub,
+            email: record.email.clone(),
+            groups: record.groups.clone(),
+            attributes: record.attributes.clone(),
+            password_hash: hash_password(&salt, &record.password),
+            salt,
+            confirmed: true,
+            signed_up: false,
+            confirmation_code: None,
+        }
+    }
+
+    pub(crate) fn signed_up(username: &str, password: &str) -> User {
+        let salt = random_hex(16);
+        User {
+            username: username.to_string(),
+            sub: uuid::Uuid::new_v4().to_string(),
+            email: username.to_string(),
+            groups: Vec::new(),
+            attributes: BTreeMap::new(),
+            password_hash: hash_password(&salt, password),
+            salt,
+            confirmed: false,
+            signed_up: true,
+            confirmation_code: None,
+        }
+    }
+
+    pub(crate) fn password_matches(&self, password: &str) -> bool {
+        hash_password(&self.salt, password) == self.password_hash
+    }
+}
+
+fn hash_password(salt: &str, password: &str) -> String {
+    hex(&Sha256::digest(format!("{salt}{password}").as_bytes()))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn random_hex(n: usize) -> String {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// A random URL-safe string of `n` random bytes.
+pub(crate) fn random_token(n: usize) -> String {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    crate::jwt::b64url(&bytes)
+}
+
+/// The key under which a refresh token's grant is stored: hex SHA-256 of the token.
+pub(crate) fn token_digest(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// A single-use authorization code, bound to client, redirect URI and PKCE challenge.
+#[derive(Clone, Debug)]
+pub(crate) struct AuthCode {
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) code_challenge: Option<String>,
+    pub(crate) nonce: Option<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) username: String,
+    pub(crate) auth_time: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) used: bool,
+}
+
+/// What one refresh token stands for. `family` is the `origin_jti` shared by every token
+/// issued from the original sign-in; revoking any member revokes the family.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct RefreshGrant {
+    pub(crate) family: String,
+    pub(crate) client_id: String,
+    pub(crate) username: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) auth_time: i64,
+    pub(crate) expires_at: i64,
+    /// Set when the token was rotated out: it works until this time (the grace period).
+    pub(crate) retired_until: Option<i64>,
+}
+
+/// A signed-in browser (the `cognito` cookie).
+#[derive(Clone, Debug)]
+pub(crate) struct BrowserSession {
+    pub(crate) username: String,
+    pub(crate) auth_time: i64,
+    pub(crate) expires_at: i64,
+}
+
+/// All mutable records of the pool.
+#[derive(Default)]
+pub(crate) struct Store {
+    /// Keyed by lower-cased username (usernames are case-insensitive).
+    pub(crate) users: BTreeMap<String, User>,
+    pub(crate) codes: HashMap<String, AuthCode>,
+    /// Keyed by [`token_digest`] of the refresh token.
+    pub(crate) grants: HashMap<String, RefreshGrant>,
+    pub(crate) revoked_families: HashSet<String>,
+    pub(crate) sessions: HashMap<String, BrowserSession>,
+    pub(crate) last_confirmation_code: Option<String>,
+}
+
+impl Store {
+    pub(crate) fn user(&self, username: &str) -> Option<&User> {
+        self.users.get(&username.to_lowercase())
+    }
+
+    pub(crate) fn user_mut(&mut self, username: &str) -> Option<&mut User> {
+        self.users.get_mut(&username.to_lowercase())
+    }
+
+    pub(crate) fn add_user(&mut self, user: User) {
+        self.users.insert(user.username.to_lowercase(), user);
+    }
+}
+
+/// The JSON state file's contents.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PersistedState {
+    pub(crate) version: u32,
+    pub(crate) id_key_pem: String,
+    pub(crate) access_key_pem: String,
+    #[serde(default)]
+    pub(crate) grants: HashMap<String, RefreshGrant>,
+    #[serde(default)]
+    pub(crate) revoked_families: HashSet<String>,
+    #[serde(default)]
+    pub(crate) signed_up_users: Vec<User>,
+}
+
+impl PersistedState {
+    pub(crate) fn capture(keys: &KeySet, store: &Store) -> Result<Self, String> {
+        Ok(PersistedState {
+            version: 1,
+            id_key_pem: keys.id.to_pkcs8_pem()?,
+            access_key_pem: keys.access.to_pkcs8_pem()?,
+            grants: store.grants.clone(),
+            revoked_families: store.revoked_families.clone(),
+            signed_up_users: store
+                .users
+                .values()
+                .filter(|u| u.signed_up && u.confirmed)
+                .cloned()
+                .collect(),
+        })
+    }
+
+    pub(crate) fn keys(&self) -> Result<KeySet, String> {
+        Ok(KeySet {
+            id: SigningKey::from_pkcs8_pem(&self.id_key_pem)
+                .map_err(|e| format!("ID-token key: {e}"))?,
+            access: SigningKey::from_pkcs8_pem(&self.access_key_pem)
+                .map_err(|e| format!("access-token key: {e}"))?,
+        })
+    }
+
+    pub(crate) fn read(path: &Path) -> Result<Option<Self>, String> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("not a devidp state file ({e})")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Writes atomically (temp file + rename), readable by the owner only.
+    pub(crate) fn write(&self, path: &Path) -> Result<(), String> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        let tmp = path.with_extension("tmp");
+        {
+            use std::io::Write;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(&tmp).map_err(|e| e.to_string())?;
+            file.write_all(&json).map_err(|e| e.to_string())?;
+            file.sync_all().map_err(|e| e.to_string())?;
+        }
+        std::fs::rename(&tmp, path).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,211 @@
+//! Minting Cognito-shaped tokens: ID and access JWTs (RS256, separate keys) with the
+//! ID-token faults applied, and opaque JWE-looking refresh tokens.
+
+use serde_json::{json, Map, Value};
+
+use crate::faults::Fault;
+use crate::jwt;
+use crate::provider::Provider;
+use crate::store::{random_token, User};
+
+/// What a token request is minted for.
+pub(crate) struct MintRequest<'a> {
+    pub(crate) user: &'a User,
+    pub(crate) scopes: &'a [String],
+    pub(crate) auth_time: i64,
+    pub(crate) nonce: Option<&'a str>,
+    /// `origin_jti`: the refresh-token family the tokens belong to.
+    pub(crate) family: &'a str,
+    /// True for the refresh_token grant (enables the `refresh_different_*` faults).
+    pub(crate) is_refresh: bool,
+}
+
+pub(crate) struct Minted {
+    pub(crate) id_token: Option<String>,
+    pub(crate) access_token: String,
+}
+
+pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
+    let now = p.token_now();
+    let client = &p.settings.client;
+    let issuer = &p.settings.issuer;
+    let user = req.user;
+    // Cognito: one event_id per authentication event; a fresh one per response is close enough.
+    let event_id = uuid::Uuid::new_v4().to_string();
+
+    let mut access = Map::new();
+    access.insert("sub".into(), json!(user.sub));
+    if !user.groups.is_empty() {
+        access.insert("cognito:groups".into(), json!(user.groups));
+    }
+    access.insert("iss".into(), json!(issuer));
+    access.insert("version".into(), json!(2));
+    access.insert("client_id".into(), json!(client.client_id));
+    access.insert("origin_jti".into(), json!(req.family));
+    access.insert("event_id".into(), json!(event_id));
+    access.insert("token_use".into(), json!("access"));
+    access.insert("scope".into(), json!(req.scopes.join(" ")));
+    access.insert("auth_time".into(), json!(req.auth_time));
+    access.insert(
+        "exp".into(),
+        json!(now + client.access_token_ttl.as_secs() as i64),
+    );
+    access.insert("iat".into(), json!(now));
+    access.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+    access.insert("username".into(), json!(user.username));
+    let access_token = {
+        let keys = p.keys();
+        let header = json!({"kid": keys.access.kid, "alg": "RS256"});
+        jwt::sign_rs256(&header, &Value::Object(access), &keys.access)
+    };
+
+    if !req.scopes.iter().any(|s| s == "openid") {
+        // Cognito issues an ID token only with the openid scope.
+        return Minted {
+            id_token: None,
+            access_token,
+        };
+    }
+
+    let mut id = Map::new();
+    // Cognito adds at_hash on hosted-UI tokens; UNCONFIRMED whether refreshed ID tokens carry
+    // it, we add it to both (it always matches the access token of the same response).
+    id.insert("at_hash".into(), json!(jwt::at_hash(&access_token)));
+    id.insert("sub".into(), json!(user.sub));
+    if !user.groups.is_empty() {
+        id.insert("cognito:groups".into(), json!(user.groups));
+    }
+    if !user.email.is_empty() {
+        // Emulated simplification: openid alone releases every readable attribute.
+        id.insert("email_verified".into(), json!(true));
+    }
+    id.insert("iss".into(), json!(issuer));
+    id.insert("cognito:username".into(), json!(user.username));
+    id.insert("origin_jti".into(), json!(req.family));
+    id.insert("aud".into(), json!(client.client_id));
+    id.insert("event_id".into(), json!(event_id));
+    id.insert("token_use".into(), json!("id"));
+    id.insert("auth_time".into(), json!(req.auth_time));
+    if let Some(nonce) = req.nonce {
+        // UNCONFIRMED whether Cognito repeats the nonce in refreshed ID tokens; it is only
+        // passed here for the authorization_code grant.
+        id.insert("nonce".into(), json!(nonce));
+    }
+    id.insert(
+        "exp".into(),
+        json!(now + client.id_token_ttl.as_secs() as i64),
+    );
+    id.insert("iat".into(), json!(now));
+    id.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+    if !user.email.is_empty() {
+        id.insert("email".into(), json!(user.email));
+    }
+    for (k, v) in &user.attributes {
+        id.insert(k.clone(), json!(v));
+    }
+    apply_claim_faults(p, &mut id, now, req.is_refresh);
+    Minted {
+        id_token: Some(sign_id_token(p, Value::Object(id))),
+        access_token,
+    }
+}
+
+fn apply_claim_faults(p: &Provider, id: &mut Map<String, Value>, now: i64, is_refresh: bool) {
+    let faults = p.faults().clone();
+    let ttl = p.settings.client.id_token_ttl.as_secs() as i64;
+    let client_id = &p.settings.client.client_id;
+    if faults.has(&Fault::IdTokenWrongIssuer) {
+        id.insert(
+            "iss".into(),
+            json!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_WrongPool"),
+        );
+    }
+    if faults.has(&Fault::IdTokenWrongAudience) {
+        id.insert("aud".into(), json!("some-other-client"));
+    }
+    if faults.has(&Fault::IdTokenExtraAudience) {
+        id.insert("aud".into(), json!([client_id, "untrusted-client"]));
+    }
+    if faults.has(&Fault::IdTokenMissingAudience) {
+        id.remove("aud");
+    }
+    if faults.has(&Fault::IdTokenExpired) {
+        id.insert("iat".into(), json!(now - 7200));
+        id.insert("exp".into(), json!(now - 3600));
+    }
+    if faults.has(&Fault::IdTokenIatInFuture) {
+        id.insert("iat".into(), json!(now + 86_400));
+        id.insert("exp".into(), json!(now + 86_400 + ttl));
+    }
+    if faults.has(&Fault::IdTokenIatWeekOld) {
+        id.insert("iat".into(), json!(now - 7 * 86_400));
+    }
+    if faults.has(&Fault::IdTokenWrongNonce) {
+        id.insert("nonce".into(), json!(format!("wrong-{}", random_token(12))));
+    }
+    if is_refresh {
+        if faults.has(&Fault::RefreshDifferentSub) {
+            id.insert("sub".into(), json!(uuid::Uuid::new_v4().to_string()));
+        }
+        if faults.has(&Fault::RefreshDifferentIssuer) {
+            id.insert("iss".into(), json!(format!("{}-other", p.settings.issuer)));
+        }
+        if faults.has(&Fault::RefreshDifferentAudience) {
+            id.insert("aud".into(), json!("another-client"));
+        }
+    }
+    for (fault, claim) in [
+        (Fault::IdTokenMissingSub, "sub"),
+        (Fault::IdTokenMissingIat, "iat"),
+        (Fault::IdTokenMissingExp, "exp"),
+    ] {
+        if faults.has(&fault) {
+            id.remove(claim);
+        }
+    }
+}
+
+fn sign_id_token(p: &Provider, claims: Value) -> String {
+    let faults = p.faults().clone();
+    let keys = p.keys();
+    let key = &keys.id;
+    if faults.has(&Fault::IdTokenAlgNone) {
+        let header = json!({"alg": "none", "typ": "JWT"});
+        return format!("{}.", jwt::signing_input(&header, &claims));
+    }
+    if faults.has(&Fault::IdTokenHs256) {
+        let header = json!({"kid": key.kid, "alg": "HS256"});
+        let input = jwt::signing_input(&header, &claims);
+        let mac = jwt::hmac_sha256(&key.public_pem(), input.as_bytes());
+        return format!("{input}.{}", jwt::b64url(&mac));
+    }
+    let header =
+        if faults.has(&Fault::IdTokenNoKidSingleKey) || faults.has(&Fault::IdTokenNoKidMultiKey) {
+            json!({"alg": "RS256"})
+        } else if faults.has(&Fault::IdTokenUnknownKid) {
+            json!({"kid": format!("unknown-{}", random_token(16)), "alg": "RS256"})
+        } else {
+            json!({"kid": key.kid, "alg": "RS256"})
+        };
+    let input = jwt::signing_input(&header, &claims);
+    let mut signature = key.sign_rs256(input.as_bytes());
+    if faults.has(&Fault::IdTokenBadSignature) {
+        signature[0] ^= 0x55;
+        let last = signature.len() - 1;
+        signature[last] ^= 0xAA;
+    }
+    format!("{input}.{}", jwt::b64url(&signature))
+}
+
+/// A new opaque refresh token. Cognito's are JWEs (`{"cty":"JWT","enc":"A256GCM",
+/// "alg":"RSA-OAEP"}`, five parts); ours have the same shape but random content.
+pub(crate) fn new_refresh_token() -> String {
+    let header = jwt::b64url(br#"{"cty":"JWT","enc":"A256GCM","alg":"RSA-OAEP"}"#);
+    format!(
+        "{header}.{}.{}.{}.{}",
+        random_token(256),
+        random_token(12),
+        random_token(384),
+        random_token(16)
+    )
+}

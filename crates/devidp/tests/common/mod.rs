@@ -1,0 +1,227 @@
+//! Shared helpers for the devidp integration tests: an HTTP client that never follows
+//! redirects, PKCE, the sign-in dance over real HTTP, and JWT decoding/verification.
+#![allow(dead_code)]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use latchkey_devidp::{DevIdp, DevIdpConfig, DEMO_PASSWORD, DEMO_USERNAME};
+use reqwest::blocking::{Client, Response};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::signature::Verifier;
+use rsa::{BigUint, RsaPublicKey};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const REDIRECT: &str = "http://localhost:53682/callback";
+
+pub fn start() -> DevIdp {
+    DevIdp::start(DevIdpConfig::default()).expect("devidp starts")
+}
+
+pub fn http() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+pub struct Pkce {
+    pub verifier: String,
+    pub challenge: String,
+}
+
+pub fn pkce() -> Pkce {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let verifier = URL_SAFE_NO_PAD.encode(bytes);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    Pkce {
+        verifier,
+        challenge,
+    }
+}
+
+pub fn location(resp: &Response) -> url::Url {
+    let raw = resp
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location header (status {})", resp.status()))
+        .to_str()
+        .unwrap();
+    url::Url::parse(raw).unwrap()
+}
+
+pub fn param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// A standard authorize query (code + S256 + state + nonce).
+pub fn authorize_params(idp: &DevIdp, pkce: &Pkce) -> Vec<(String, String)> {
+    [
+        ("response_type", "code"),
+        ("client_id", &idp.client_id()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid email profile"),
+        ("state", "state-123"),
+        ("nonce", "nonce-456"),
+        ("code_challenge", &pkce.challenge),
+        ("code_challenge_method", "S256"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+pub fn query(params: &[(String, String)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
+}
+
+pub fn authorize_url(idp: &DevIdp, params: &[(String, String)]) -> String {
+    format!("{}/oauth2/authorize?{}", idp.base_url(), query(params))
+}
+
+pub struct SignIn {
+    pub code: String,
+    pub state: Option<String>,
+    pub pkce: Pkce,
+    pub cookie: String,
+    pub callback: url::Url,
+}
+
+/// Authorize → /login → POST /login as `username`; returns the code from the callback.
+pub fn sign_in_as(idp: &DevIdp, http: &Client, username: &str, password: &str) -> SignIn {
+    let pkce = pkce();
+    let params = authorize_params(idp, &pkce);
+    let resp = http.get(authorize_url(idp, &params)).send().unwrap();
+    assert_eq!(resp.status(), 302);
+    let login = location(&resp);
+    assert_eq!(login.path(), "/login");
+    let page = http.get(login.as_str()).send().unwrap();
+    assert_eq!(page.status(), 200);
+    let mut form = params.clone();
+    form.push(("username".into(), username.into()));
+    form.push(("password".into(), password.into()));
+    let resp = http
+        .post(format!("{}/login", idp.base_url()))
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 302, "login should redirect");
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .expect("a cognito cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let callback = location(&resp);
+    SignIn {
+        code: param(&callback, "code").expect("code"),
+        state: param(&callback, "state"),
+        pkce,
+        cookie,
+        callback,
+    }
+}
+
+pub fn sign_in(idp: &DevIdp, http: &Client) -> SignIn {
+    sign_in_as(idp, http, DEMO_USERNAME, DEMO_PASSWORD)
+}
+
+pub fn exchange(idp: &DevIdp, http: &Client, code: &str, verifier: &str) -> Response {
+    http.post(format!("{}/oauth2/token", idp.base_url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &idp.client_id()),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .unwrap()
+}
+
+/// The full sign-in plus code exchange; returns the token response JSON.
+pub fn tokens_as(idp: &DevIdp, http: &Client, username: &str, password: &str) -> Value {
+    let s = sign_in_as(idp, http, username, password);
+    let resp = exchange(idp, http, &s.code, &s.pkce.verifier);
+    assert_eq!(resp.status(), 200);
+    resp.json().unwrap()
+}
+
+pub fn tokens(idp: &DevIdp, http: &Client) -> Value {
+    tokens_as(idp, http, DEMO_USERNAME, DEMO_PASSWORD)
+}
+
+pub fn refresh(idp: &DevIdp, http: &Client, refresh_token: &str) -> Response {
+    http.post(format!("{}/oauth2/token", idp.base_url()))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &idp.client_id()),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .unwrap()
+}
+
+fn b64json(part: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+}
+
+pub fn header(jwt: &str) -> Value {
+    b64json(jwt.split('.').next().unwrap())
+}
+
+pub fn claims(jwt: &str) -> Value {
+    b64json(jwt.split('.').nth(1).unwrap())
+}
+
+pub fn jwks(idp: &DevIdp, http: &Client) -> Value {
+    let url = format!(
+        "{}/{}/.well-known/jwks.json",
+        idp.base_url(),
+        idp.user_pool_id()
+    );
+    http.get(url).send().unwrap().json().unwrap()
+}
+
+/// Verifies an RS256 JWT against a JWK (independently of the provider's own code).
+pub fn verify_with_jwk(jwt: &str, jwk: &Value) -> bool {
+    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
+    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).unwrap();
+    let (input, sig) = jwt.rsplit_once('.').unwrap();
+    let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+        return false;
+    };
+    let Ok(sig) = Signature::try_from(sig.as_slice()) else {
+        return false;
+    };
+    VerifyingKey::<Sha256>::new(key)
+        .verify(input.as_bytes(), &sig)
+        .is_ok()
+}
+
+/// Verifies a JWT with the key its `kid` names in the provider's JWKS.
+pub fn verify(idp: &DevIdp, http: &Client, jwt: &str) -> bool {
+    let kid = header(jwt)["kid"].as_str().unwrap_or("").to_string();
+    let set = jwks(idp, http);
+    set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .is_some_and(|k| verify_with_jwk(jwt, k))
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

@@ -1,0 +1,537 @@
+//! The core Cognito flow over real HTTP: discovery, JWKS, authorize validation, the sign-in
+//! form, code exchange with PKCE, code reuse/expiry/verifier errors and cookie re-sign-in.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use latchkey_devidp::{DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME};
+use serde_json::Value;
+
+#[test]
+fn discovery_and_jwks_describe_the_pool() {
+    let idp = start();
+    let http = http();
+    assert!(idp.base_url().starts_with("http://127.0.0.1:"));
+    assert_eq!(
+        idp.issuer(),
+        format!("{}/us-east-1_DevPool01", idp.base_url())
+    );
+    let resp = http.get(idp.discovery_url()).send().unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    let doc: Value = resp.json().unwrap();
+    let base = idp.base_url();
+    assert_eq!(doc["issuer"], idp.issuer());
+    assert_eq!(
+        doc["authorization_endpoint"],
+        format!("{base}/oauth2/authorize")
+    );
+    assert_eq!(doc["token_endpoint"], format!("{base}/oauth2/token"));
+    assert_eq!(doc["userinfo_endpoint"], format!("{base}/oauth2/userInfo"));
+    assert_eq!(doc["end_session_endpoint"], format!("{base}/logout"));
+    assert_eq!(doc["revocation_endpoint"], format!("{base}/oauth2/revoke"));
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("{base}/us-east-1_DevPool01/.well-known/jwks.json")
+    );
+    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert!(doc["subject_types_supported"].is_array());
+    assert!(doc["scopes_supported"]
+        .as_array()
+        .unwrap()
+        .contains(&"openid".into()));
+    assert!(doc["token_endpoint_auth_methods_supported"].is_array());
+
+    let set = jwks(&idp, &http);
+    let keys = set["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for key in keys {
+        assert_eq!(key["kty"], "RSA");
+        assert_eq!(key["alg"], "RS256");
+        assert_eq!(key["use"], "sig");
+        assert!(key["kid"].is_string() && key["n"].is_string() && key["e"].is_string());
+    }
+    assert_ne!(keys[0]["kid"], keys[1]["kid"]);
+}
+
+#[test]
+fn full_sign_in_issues_cognito_shaped_tokens() {
+    let idp = start();
+    let http = http();
+    let s = sign_in(&idp, &http);
+    assert_eq!(s.callback.as_str().split('?').next().unwrap(), REDIRECT);
+    assert_eq!(s.state.as_deref(), Some("state-123"));
+    assert!(s.cookie.starts_with("cognito="));
+    for part in ["HttpOnly", "Path=/", "Max-Age=3600", "SameSite=Lax"] {
+        assert!(s.cookie.contains(part), "cookie {} lacks {part}", s.cookie);
+    }
+    let resp = exchange(&idp, &http, &s.code, &s.pkce.verifier);
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let id = body["id_token"].as_str().unwrap();
+    let access = body["access_token"].as_str().unwrap();
+    let refresh = body["refresh_token"].as_str().unwrap();
+    // Refresh token: opaque, five-part JWE shape, not a JWS.
+    assert_eq!(refresh.split('.').count(), 5);
+
+    assert!(verify(&idp, &http, id), "ID token verifies with the JWKS");
+    assert!(
+        verify(&idp, &http, access),
+        "access token verifies with the JWKS"
+    );
+    assert_ne!(header(id)["kid"], header(access)["kid"], "separate keys");
+    assert_eq!(header(id)["alg"], "RS256");
+
+    let c = claims(id);
+    let now = now();
+    assert_eq!(c["iss"], idp.issuer());
+    assert_eq!(c["aud"], idp.client_id());
+    assert_eq!(c["token_use"], "id");
+    assert_eq!(c["cognito:username"], DEMO_USERNAME);
+    assert_eq!(c["email"], DEMO_USERNAME);
+    assert_eq!(c["email_verified"], true);
+    assert_eq!(c["nonce"], "nonce-456");
+    assert_eq!(c["cognito:groups"], serde_json::json!(["users", "admins"]));
+    assert_eq!(c["custom:tenant"], "latchkey-demo");
+    assert!(uuid::Uuid::parse_str(c["sub"].as_str().unwrap()).is_ok());
+    for claim in ["jti", "origin_jti", "event_id", "auth_time"] {
+        assert!(!c[claim].is_null(), "ID token has {claim}");
+    }
+    let iat = c["iat"].as_i64().unwrap();
+    assert!((iat - now).abs() < 30);
+    assert_eq!(c["exp"].as_i64().unwrap() - iat, 3600);
+    // at_hash = base64url(left half of SHA-256(access token))
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(access.as_bytes());
+    let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+    assert_eq!(c["at_hash"], expected);
+
+    let a = claims(access);
+    assert_eq!(a["token_use"], "access");
+    assert_eq!(a["client_id"], idp.client_id());
+    assert_eq!(a["username"], DEMO_USERNAME);
+    assert_eq!(a["scope"], "openid email profile");
+    assert!(a.get("aud").is_none(), "access tokens have no aud");
+    assert_eq!(a["sub"], c["sub"]);
+    assert_eq!(a["origin_jti"], c["origin_jti"]);
+
+    let stats = idp.stats();
+    assert_eq!(stats.authorize, 1);
+    assert_eq!(stats.logins, 1);
+    assert_eq!(stats.token_authorization_code, 1);
+    assert_eq!(stats.token_refresh_token, 0);
+    // No secret appears in the log.
+    let log = idp.log_tail(200).join("\n");
+    for secret in [
+        s.code.as_str(),
+        id,
+        access,
+        refresh,
+        "state-123",
+        latchkey_devidp::DEMO_PASSWORD,
+    ] {
+        assert!(!log.contains(secret), "log leaks a secret");
+    }
+}
+
+#[test]
+fn login_page_carries_the_authorize_parameters() {
+    let idp = start();
+    let http = http();
+    let pkce = pkce();
+    let params = authorize_params(&idp, &pkce);
+    let resp = http.get(authorize_url(&idp, &params)).send().unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    let login = location(&resp);
+    assert_eq!(login.path(), "/login");
+    assert_eq!(login.query(), Some(query(&params).as_str()), "same query");
+    let page = http.get(login.as_str()).send().unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().unwrap();
+    for needle in [
+        r#"method="post" action="/login""#,
+        r#"<input id="username" name="username""#,
+        r#"<input id="password" name="password" type="password""#,
+        r#"<button id="signin""#,
+        r#"id="cancel""#,
+        r#"id="signup-link" href="/signup?"#,
+        r#"<label for="username">"#,
+        r#"<input type="hidden" name="code_challenge" value=""#,
+        r#"<input type="hidden" name="state" value="state-123">"#,
+    ] {
+        assert!(html.contains(needle), "login page lacks {needle}");
+    }
+    assert!(
+        !html.contains("http://") || !html.contains("<script"),
+        "no scripts"
+    );
+    assert!(!html.contains("<link"), "no external stylesheets");
+}
+
+#[test]
+fn wrong_password_shows_the_form_again_with_an_error() {
+    let idp = start();
+    let http = http();
+    let pkce = pkce();
+    let mut form = authorize_params(&idp, &pkce);
+    form.push(("username".into(), DEMO_USERNAME.into()));
+    form.push(("password".into(), "wrong-password".into()));
+    let resp = http
+        .post(format!("{}/login", idp.base_url()))
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().get("set-cookie").is_none());
+    let html = resp.text().unwrap();
+    assert!(html.contains(r#"id="error""#));
+    assert!(html.contains("Incorrect username or password."));
+    assert!(html.contains(r#"id="password""#));
+    assert_eq!(idp.stats().failed_logins, 1);
+    assert_eq!(idp.stats().logins, 0);
+}
+
+#[test]
+fn cancel_redirects_access_denied_with_state() {
+    let idp = start();
+    let http = http();
+    let pkce = pkce();
+    let params = authorize_params(&idp, &pkce);
+    let resp = http
+        .get(format!("{}/cancel?{}", idp.base_url(), query(&params)))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    let to = location(&resp);
+    assert!(to.as_str().starts_with(REDIRECT));
+    assert_eq!(param(&to, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&to, "state").as_deref(), Some("state-123"));
+}
+
+#[test]
+fn unregistered_redirect_uri_goes_to_the_error_page_never_the_app() {
+    let idp = start();
+    let http = http();
+    let pkce = pkce();
+    for bad in [
+        "http://localhost:53699/callback",
+        "http://localhost:53682/callback/",
+        "http://localhost:53682/Callback",
+        "https://localhost:53682/callback",
+        "http://evil.example/callback",
+        "http://localhost:53682/callback?x=1",
+    ] {
+        let mut params = authorize_params(&idp, &pkce);
+        params.retain(|(k, _)| k != "redirect_uri");
+        params.push(("redirect_uri".into(), bad.into()));
+        let resp = http.get(authorize_url(&idp, &params)).send().unwrap();
+        assert_eq!(resp.status(), 302, "{bad}");
+        let to = location(&resp);
+        assert_eq!(
+            to.origin().ascii_serialization(),
+            idp.base_url(),
+            "{bad}: stays on the provider"
+        );
+        assert_eq!(to.path(), "/error");
+        assert_eq!(param(&to, "error").as_deref(), Some("redirect_mismatch"));
+        assert_eq!(param(&to, "client_id"), Some(idp.client_id()));
+        let page = http.get(to.as_str()).send().unwrap();
+        assert_eq!(page.status(), 400);
+        assert!(page
+            .text()
+            .unwrap()
+            .contains("An error was encountered with the requested page."));
+    }
+    // Unknown client id: the error page too.
+    let mut params = authorize_params(&idp, &pkce);
+    params.retain(|(k, _)| k != "client_id");
+    params.push(("client_id".into(), "nope".into()));
+    let resp = http.get(authorize_url(&idp, &params)).send().unwrap();
+    assert_eq!(location(&resp).path(), "/error");
+}
+
+#[test]
+fn authorize_errors_go_back_to_the_client_with_state() {
+    let idp = start();
+    let http = http();
+    let pkce = pkce();
+    let cases: Vec<(&str, Option<&str>, &str)> = vec![
+        ("code_challenge_method", Some("plain"), "invalid_request"),
+        ("code_challenge_method", None, "invalid_request"),
+        ("response_type", None, "invalid_request"),
+        ("response_type", Some("token"), "unauthorized_client"),
+        ("scope", Some("unknown.scope/other"), "invalid_scope"),
+        ("identity_provider", Some("Google"), "invalid_request"),
+    ];
+    for (name, value, expected) in cases {
+        let mut params = authorize_params(&idp, &pkce);
+        params.retain(|(k, _)| k != name);
+        if let Some(v) = value {
+            params.push((name.into(), v.into()));
+        }
+        let resp = http.get(authorize_url(&idp, &params)).send().unwrap();
+        assert_eq!(resp.status(), 302);
+        let to = location(&resp);
+        assert!(
+            to.as_str().starts_with(REDIRECT),
+            "{name}={value:?} goes to the client"
+        );
+        assert_eq!(
+            param(&to, "error").as_deref(),
+            Some(expected),
+            "{name}={value:?}"
+        );
+        assert_eq!(param(&to, "state").as_deref(), Some("state-123"));
+    }
+    // COGNITO as identity_provider and lang are accepted.
+    let mut params = authorize_params(&idp, &pkce);
+    params.push(("identity_provider".into(), "COGNITO".into()));
+    params.push(("lang".into(), "ja".into()));
+    let resp = http.get(authorize_url(&idp, &params)).send().unwrap();
+    assert_eq!(location(&resp).path(), "/login");
+}
+
+#[test]
+fn code_is_single_use() {
+    let idp = start();
+    let http = http();
+    let s = sign_in(&idp, &http);
+    assert_eq!(
+        exchange(&idp, &http, &s.code, &s.pkce.verifier).status(),
+        200
+    );
+    let again = exchange(&idp, &http, &s.code, &s.pkce.verifier);
+    assert_eq!(again.status(), 400);
+    let body: Value = again.json().unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    let unknown = exchange(&idp, &http, "not-a-code", &s.pkce.verifier);
+    assert_eq!(unknown.json::<Value>().unwrap()["error"], "invalid_grant");
+}
+
+#[test]
+fn expired_code_is_invalid_grant() {
+    let idp = start();
+    let http = http();
+    let s = sign_in(&idp, &http);
+    idp.advance_clock(Duration::from_secs(301));
+    let resp = exchange(&idp, &http, &s.code, &s.pkce.verifier);
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.json::<Value>().unwrap()["error"], "invalid_grant");
+}
+
+#[test]
+fn code_within_five_minutes_still_works() {
+    let idp = start();
+    let http = http();
+    let s = sign_in(&idp, &http);
+    idp.advance_clock(Duration::from_secs(280));
+    assert_eq!(
+        exchange(&idp, &http, &s.code, &s.pkce.verifier).status(),
+        200
+    );
+}
+
+#[test]
+fn wrong_or_missing_verifier_and_wrong_redirect_are_invalid_grant() {
+    let idp = start();
+    let http = http();
+    let s = sign_in(&idp, &http);
+    let wrong = exchange(&idp, &http, &s.code, &pkce().verifier);
+    assert_eq!(wrong.status(), 400);
+    assert_eq!(wrong.json::<Value>().unwrap()["error"], "invalid_grant");
+
+    let s = sign_in(&idp, &http);
+    let missing = http
+        .post(format!("{}/oauth2/token", idp.base_url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &idp.client_id()),
+            ("code", &s.code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(missing.json::<Value>().unwrap()["error"], "invalid_grant");
+
+    let s = sign_in(&idp, &http);
+    let other_redirect = http
+        .post(format!("{}/oauth2/token", idp.base_url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &idp.client_id()),
+            ("code", &s.code),
+            ("redirect_uri", "http://localhost:53683/callback"),
+            ("code_verifier", &s.pkce.verifier),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(
+        other_redirect.json::<Value>().unwrap()["error"],
+        "invalid_grant"
+    );
+}
+
+#[test]
+fn token_endpoint_request_errors() {
+    let idp = start();
+    let http = http();
+    let url = format!("{}/oauth2/token", idp.base_url());
+    // JSON body: form-encoded only.
+    let resp = http
+        .post(&url)
+        .json(&serde_json::json!({"grant_type": "authorization_code"}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.json::<Value>().unwrap()["error"], "invalid_request");
+    let post = |form: &[(&str, &str)]| -> (u16, Value) {
+        let r = http.post(&url).form(form).send().unwrap();
+        (r.status().as_u16(), r.json().unwrap())
+    };
+    let cid = idp.client_id();
+    let (status, body) = post(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", "other"),
+        ("code", "x"),
+    ]);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_client"))
+    );
+    let (_, body) = post(&[("grant_type", "password"), ("client_id", &cid)]);
+    assert_eq!(body["error"], "unsupported_grant_type");
+    let (_, body) = post(&[("client_id", &cid)]);
+    assert_eq!(body["error"], "invalid_request");
+    let (_, body) = post(&[("grant_type", "refresh_token"), ("client_id", &cid)]);
+    assert_eq!(body["error"], "invalid_request");
+    let (_, body) = post(&[("grant_type", "client_credentials"), ("client_id", &cid)]);
+    assert_eq!(body["error"], "unauthorized_client");
+    let resp = http.get(&url).send().unwrap();
+    assert_eq!(resp.status(), 405);
+}
+
+#[test]
+fn cookie_allows_silent_re_sign_in_for_an_hour() {
+    let idp = start();
+    let http = http();
+    let s = sign_in(&idp, &http);
+    let cookie = s.cookie.split(';').next().unwrap().to_string();
+    let pkce = pkce();
+    let params = authorize_params(&idp, &pkce);
+    let resp = http
+        .get(authorize_url(&idp, &params))
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    let to = location(&resp);
+    assert!(
+        to.as_str().starts_with(REDIRECT),
+        "straight back to the app"
+    );
+    let code = param(&to, "code").expect("a code without a password");
+    assert_eq!(param(&to, "state").as_deref(), Some("state-123"));
+    let body: Value = exchange(&idp, &http, &code, &pkce.verifier).json().unwrap();
+    assert_eq!(
+        claims(body["id_token"].as_str().unwrap())["cognito:username"],
+        DEMO_USERNAME
+    );
+    assert_eq!(idp.stats().cookie_logins, 1);
+    assert_eq!(
+        idp.stats().logins,
+        1,
+        "only the first sign-in used the password"
+    );
+
+    // After an hour the cookie no longer works.
+    idp.advance_clock(Duration::from_secs(3601));
+    let resp = http
+        .get(authorize_url(&idp, &params))
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(location(&resp).path(), "/login");
+}
+
+#[test]
+fn viewer_signs_in_with_users_group_only() {
+    let idp = start();
+    let http = http();
+    let body = tokens_as(&idp, &http, VIEWER_USERNAME, VIEWER_PASSWORD);
+    let c = claims(body["id_token"].as_str().unwrap());
+    assert_eq!(c["cognito:groups"], serde_json::json!(["users"]));
+}
+
+#[test]
+fn scope_without_openid_gives_no_id_token() {
+    let idp = start();
+    let http = http();
+    let pkce = pkce();
+    let mut params = authorize_params(&idp, &pkce);
+    params.retain(|(k, _)| k != "scope");
+    params.push(("scope".into(), "aws.cognito.signin.user.admin".into()));
+    let mut form = params.clone();
+    form.push(("username".into(), DEMO_USERNAME.into()));
+    form.push(("password".into(), latchkey_devidp::DEMO_PASSWORD.into()));
+    let resp = http
+        .post(format!("{}/login", idp.base_url()))
+        .form(&form)
+        .send()
+        .unwrap();
+    let code = param(&location(&resp), "code").unwrap();
+    let body: Value = exchange(&idp, &http, &code, &pkce.verifier).json().unwrap();
+    assert!(body.get("id_token").is_none());
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["scope"],
+        "aws.cognito.signin.user.admin"
+    );
+}
+
+#[test]
+fn any_loopback_port_mode_accepts_other_ports() {
+    let mut config = latchkey_devidp::DevIdpConfig::default();
+    config.client.any_loopback_port = true;
+    let idp = latchkey_devidp::DevIdp::start(config).unwrap();
+    let http = http();
+    let pkce = pkce();
+    let mut params = authorize_params(&idp, &pkce);
+    params.retain(|(k, _)| k != "redirect_uri");
+    params.push((
+        "redirect_uri".into(),
+        "http://127.0.0.1:40123/callback".into(),
+    ));
+    let resp = http.get(authorize_url(&idp, &params)).send().unwrap();
+    assert_eq!(location(&resp).path(), "/login");
+    // Path still has to match.
+    params.retain(|(k, _)| k != "redirect_uri");
+    params.push(("redirect_uri".into(), "http://127.0.0.1:40123/other".into()));
+    let resp = http.get(authorize_url(&idp, &params)).send().unwrap();
+    assert_eq!(location(&resp).path(), "/error");
+}
+
+#[test]
+fn drop_frees_the_port() {
+    let idp = start();
+    let port = idp.port();
+    drop(idp);
+    let config = latchkey_devidp::DevIdpConfig {
+        port,
+        ..Default::default()
+    };
+    let again = latchkey_devidp::DevIdp::start(config).expect("the port is free again");
+    assert_eq!(again.port(), port);
+}
