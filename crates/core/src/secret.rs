@@ -1,0 +1,86 @@
+//! Secret newtypes: the value is reachable only through `expose()`, and `Debug`/`Display`
+//! print a redaction, so a token in a log line or an error message is impossible by type.
+
+use std::fmt;
+
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $name:ident, $label:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+            /// The raw value. Only hand it to the wire or the keychain.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+            pub fn len(&self) -> usize {
+                self.0.len()
+            }
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($label, "([redacted; {} bytes])"), self.0.len())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!("[redacted ", $label, "]"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// An ID or access token (a JWT, or opaque for some providers).
+    SecretToken,
+    "SecretToken"
+);
+secret_type!(
+    /// A refresh token. Lives in memory and in the OS keychain, nowhere else.
+    RefreshToken,
+    "RefreshToken"
+);
+secret_type!(
+    /// An authorization code received on the loopback listener.
+    AuthorizationCode,
+    "AuthorizationCode"
+);
+
+/// Compare two secrets without an early exit on the first differing byte.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_redact() {
+        let t = SecretToken::new("eyJsecretvalue");
+        assert!(!format!("{t:?}").contains("secretvalue"));
+        assert!(!format!("{t}").contains("secretvalue"));
+        assert_eq!(t.expose(), "eyJsecretvalue");
+        let r = RefreshToken::new("rt-value");
+        assert!(!format!("{r:?} {r}").contains("rt-value"));
+    }
+
+    #[test]
+    fn constant_time_eq_works() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}
