@@ -430,7 +430,7 @@ impl Session {
         let account = profile.keychain_account();
         let lock_path = runtime_dir().join(format!(
             "refresh-{}.lock",
-            short_hash(&format!("{}|{account}", vault_service_for_lock()))
+            short_hash(&format!("{}|{account}", options.vault.service()))
         ));
         let (state_tx, _) = watch::channel(SessionState::SignedOut { reason: None });
         Ok(Session {
@@ -534,9 +534,6 @@ impl Session {
 
     /// Persist `cur`; on a keychain failure keep the session in memory and say so.
     async fn persist(&self, cur: &Current) -> Option<Error> {
-        if !self.storage().persistent {
-            return None;
-        }
         match self.vault_store(cur.to_stored(&self.inner.profile)).await {
             Ok(()) => None,
             Err(e) => {
@@ -906,8 +903,8 @@ impl Session {
         } else {
             None
         };
-        if persistent {
-            // Another process may have refreshed (and rotated the token) while we waited.
+        {
+            // Another process (or another session on the same vault) may have refreshed (and rotated the token) while we waited.
             if let Ok(Some(stored)) = self.vault_load().await {
                 let adopt = {
                     let guard = self.inner.current.lock().unwrap();
@@ -1310,6 +1307,3 @@ impl Session {
     }
 }
 
-fn vault_service_for_lock() -> String {
-    std::env::var("LATCHKEY_KEYCHAIN_SERVICE").unwrap_or_else(|_| "latchkey".into())
-}

@@ -165,6 +165,18 @@ impl Vault {
         Self::with_backend(backend, platform_store_name())
     }
 
+    /// The OS keychain with an explicit service name (tests use a unique one each).
+    pub fn system_with_service(service: &str) -> Vault {
+        let mut v = Self::system();
+        v.service = service.to_owned();
+        v
+    }
+
+    /// The keychain service name entries are stored under.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
     /// In-memory only (for `--memory` sessions, tests, or when the keychain is unavailable).
     pub fn memory() -> Vault {
         Self::with_backend(

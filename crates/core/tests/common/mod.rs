@@ -1,0 +1,177 @@
+//! Shared helpers: start the development provider, build profiles for it, and a test browser
+//! that follows the hosted-UI dance over real HTTP (no redirects followed automatically).
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use latchkey_core::{Browser, Profile, Session, SessionOptions, SignInOptions, Vault};
+use latchkey_devidp::{ClientConfig, DevIdp, DevIdpConfig, DEMO_PASSWORD, DEMO_USERNAME};
+use url::Url;
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A provider that accepts any loopback port (for OIDC-kind profiles on 127.0.0.1).
+pub fn start_idp(tweak: impl FnOnce(&mut DevIdpConfig)) -> DevIdp {
+    let mut cfg = DevIdpConfig { client: ClientConfig { any_loopback_port: true, ..Default::default() }, ..Default::default() };
+    tweak(&mut cfg);
+    DevIdp::start(cfg).expect("devidp starts")
+}
+
+/// Generic OIDC profile against the devidp (discovery, ephemeral port on 127.0.0.1).
+pub fn oidc_profile(idp: &DevIdp) -> Profile {
+    let mut p = Profile::oidc("test", Url::parse(&idp.issuer()).unwrap(), &idp.client_id());
+    p.api_base_urls = vec![Url::parse(&idp.base_url()).unwrap()];
+    p.sign_in_timeout = Duration::from_secs(30);
+    p
+}
+
+/// A provider plus a Cognito-kind profile on a fixed port registered exactly (localhost).
+pub fn start_cognito(tweak: impl FnOnce(&mut DevIdpConfig)) -> (DevIdp, Profile) {
+    let port = free_port();
+    let mut cfg = DevIdpConfig::default();
+    cfg.client.callback_urls.push(format!("http://localhost:{port}/callback"));
+    cfg.client.sign_out_urls.push(format!("http://localhost:{port}/signed-out"));
+    tweak(&mut cfg);
+    let idp = DevIdp::start(cfg).expect("devidp starts");
+    let mut p = Profile::cognito("cog", "us-east-1", &idp.user_pool_id(), Url::parse(&idp.base_url()).unwrap(), &idp.client_id());
+    if let latchkey_core::ProfileKind::Cognito { issuer, .. } = &mut p.kind {
+        *issuer = Some(Url::parse(&idp.issuer()).unwrap());
+    }
+    p.ports = vec![port];
+    p.sign_out_uri = Some(Url::parse(&format!("http://localhost:{port}/signed-out")).unwrap());
+    p.api_base_urls = vec![Url::parse(&idp.base_url()).unwrap()];
+    p.sign_in_timeout = Duration::from_secs(30);
+    (idp, p)
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+fn location(resp: &reqwest::Response, base: &Url) -> Url {
+    let raw = resp.headers().get("location").unwrap_or_else(|| panic!("no Location (HTTP {})", resp.status())).to_str().unwrap();
+    base.join(raw).unwrap()
+}
+
+/// GET the authorize URL, post the login form, and return the callback URL (not yet visited).
+pub async fn login_to_callback(authorize: &Url, username: &str, password: &str) -> Url {
+    let c = http();
+    let r = c.get(authorize.clone()).send().await.unwrap();
+    assert!(r.status().is_redirection(), "authorize answered {}", r.status());
+    let login = location(&r, authorize);
+    let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
+    form.push(("username".into(), username.into()));
+    form.push(("password".into(), password.into()));
+    let mut post = login.clone();
+    post.set_query(None);
+    let r = c.post(post.clone()).form(&form).send().await.unwrap();
+    assert!(r.status().is_redirection(), "login answered {}: {}", r.status(), r.text().await.unwrap_or_default());
+    location(&r, &post)
+}
+
+/// Visit a callback URL; returns (status, body).
+pub async fn visit(url: &Url) -> (u16, String) {
+    let r = http().get(url.clone()).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.text().await.unwrap_or_default())
+}
+
+/// Signs in as the demo user over real HTTP when the session opens the URL.
+#[derive(Clone, Default)]
+pub struct HttpBrowser {
+    pub opened: Arc<Mutex<Vec<Url>>>,
+    pub callback_status: Arc<Mutex<Vec<(u16, String)>>>,
+}
+
+impl Browser for HttpBrowser {
+    fn open(&self, url: &Url) -> latchkey_core::Result<()> {
+        self.opened.lock().unwrap().push(url.clone());
+        let url = url.clone();
+        let statuses = self.callback_status.clone();
+        tokio::runtime::Handle::current().spawn(async move {
+            let cb = login_to_callback(&url, DEMO_USERNAME, DEMO_PASSWORD).await;
+            let r = visit(&cb).await;
+            statuses.lock().unwrap().push(r);
+        });
+        Ok(())
+    }
+}
+
+/// Hands the authorize URL to the test instead of a browser.
+#[derive(Clone)]
+pub struct ManualBrowser {
+    tx: tokio::sync::mpsc::UnboundedSender<Url>,
+}
+
+impl ManualBrowser {
+    pub fn new() -> (Arc<ManualBrowser>, tokio::sync::mpsc::UnboundedReceiver<Url>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Arc::new(ManualBrowser { tx }), rx)
+    }
+}
+
+impl Browser for ManualBrowser {
+    fn open(&self, url: &Url) -> latchkey_core::Result<()> {
+        let _ = self.tx.send(url.clone());
+        Ok(())
+    }
+}
+
+pub fn memory_options(browser: Arc<dyn Browser>) -> SessionOptions {
+    SessionOptions { vault: Vault::memory(), browser: Some(browser), ..SessionOptions::default() }
+}
+
+pub fn options_with(vault: Vault, browser: Arc<dyn Browser>) -> SessionOptions {
+    SessionOptions { vault, browser: Some(browser), ..SessionOptions::default() }
+}
+
+/// A signed-in session (memory vault) against `idp` with `profile`.
+pub async fn signed_in(profile: Profile, vault: Vault) -> Session {
+    let s = Session::new(profile, options_with(vault, Arc::new(HttpBrowser::default()))).unwrap();
+    s.sign_in(SignInOptions::default()).await.expect("sign-in succeeds");
+    s
+}
+
+/// A session whose sign-in the test drives by hand; returns the running sign-in task.
+pub async fn manual_sign_in(profile: Profile) -> (Session, tokio::task::JoinHandle<latchkey_core::Result<latchkey_core::UserSummary>>, Url) {
+    let (browser, mut rx) = ManualBrowser::new();
+    let s = Session::new(profile, memory_options(browser)).unwrap();
+    let s2 = s.clone();
+    let task = tokio::spawn(async move { s2.sign_in(SignInOptions::default()).await });
+    let url = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.expect("browser opened").unwrap();
+    (s, task, url)
+}
+
+pub fn q(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// Replace (or add/remove) a query parameter.
+pub fn with_param(url: &Url, name: &str, value: Option<&str>) -> Url {
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().filter(|(k, _)| k != name).collect();
+    let mut u = url.clone();
+    {
+        let mut qp = u.query_pairs_mut();
+        qp.clear();
+        for (k, v) in &pairs {
+            qp.append_pair(k, v);
+        }
+        if let Some(v) = value {
+            qp.append_pair(name, v);
+        }
+    }
+    u
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", std::process::id(), rand_suffix())
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
+}
