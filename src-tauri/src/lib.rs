@@ -1,15 +1,69 @@
-//! Latchkey's desktop shell: wires the Tauri builder, the commands and the events.
+//! Latchkey's desktop shell: wires the Tauri builder, the state, the commands and the events.
 //! No protocol logic lives here; everything goes through `latchkey_core::Session`.
 
-#[tauri::command]
-fn app_version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
-}
+mod activity;
+mod commands;
+mod demo;
+mod error;
+mod models;
+mod state;
+
+use tauri::Manager;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::activity::{ActivityLayer, ActivityLog};
+use crate::state::AppState;
 
 /// Starts the desktop app.
 pub fn run() {
+    let activity = ActivityLog::default();
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(
+                    EnvFilter::try_from_env("LATCHKEY_LOG")
+                        .unwrap_or_else(|_| EnvFilter::new("warn,latchkey=info")),
+                ),
+        )
+        .with(ActivityLayer(activity.clone()))
+        .try_init();
+
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![app_version])
+        .setup(move |app| {
+            activity.attach(app.handle().clone());
+            let state = AppState::start(app.handle().clone(), activity.clone())?;
+            let (session, _) = tauri::async_runtime::block_on(state.session());
+            app.manage(state);
+            // Restore from the keychain without a browser; the window hears the result.
+            tauri::async_runtime::spawn(async move {
+                let _ = session.restore().await;
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::session_state,
+            commands::sign_in,
+            commands::cancel_sign_in,
+            commands::open_authorize_url_again,
+            commands::refresh_now,
+            commands::sign_out,
+            commands::inspect_token,
+            commands::inspect_pasted,
+            commands::refresh_token_info,
+            commands::reveal_token,
+            commands::call_api,
+            commands::activity_log,
+            commands::clear_activity,
+            commands::export_activity,
+            commands::use_profile,
+            commands::remove_profile,
+            commands::save_profile,
+            commands::ui_ready,
+        ])
         .run(tauri::generate_context!())
         .expect("error while running the Latchkey desktop app");
 }

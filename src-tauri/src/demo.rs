@@ -1,0 +1,122 @@
+//! The embedded development provider: on first run the app starts latchkey-devidp in-process
+//! and creates a "Demo" profile for it, so the whole flow works with no account anywhere.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use latchkey_core::config::{Config, Profile, ProfileKind};
+use latchkey_devidp::{ClientConfig, DevIdp, DevIdpConfig};
+use url::Url;
+
+/// The profile the app creates for its embedded provider.
+pub const DEMO_PROFILE: &str = "Demo";
+/// The port the embedded provider prefers, so the Demo profile (and its keychain entry) stays
+/// valid across restarts; another one is picked when it is taken.
+pub const DEMO_PORT: u16 = 47_211;
+
+/// Credentials shown in the demo banner.
+#[derive(Clone, serde::Serialize)]
+pub struct DemoCredentials {
+    pub username: &'static str,
+    pub password: &'static str,
+    pub viewer_username: &'static str,
+    pub viewer_password: &'static str,
+}
+
+pub const DEMO_CREDENTIALS: DemoCredentials = DemoCredentials {
+    username: latchkey_devidp::DEMO_USERNAME,
+    password: latchkey_devidp::DEMO_PASSWORD,
+    viewer_username: latchkey_devidp::VIEWER_USERNAME,
+    viewer_password: latchkey_devidp::VIEWER_PASSWORD,
+};
+
+/// Whether `profile` is the embedded provider's profile (a Cognito-style profile on loopback).
+pub fn is_demo(profile: &Profile) -> bool {
+    match &profile.kind {
+        ProfileKind::Cognito { domain, .. } => {
+            profile.name == DEMO_PROFILE && domain.host_str() == Some("127.0.0.1")
+        }
+        ProfileKind::Oidc { .. } => false,
+    }
+}
+
+fn demo_profile(port: u16) -> Profile {
+    let base = format!("http://127.0.0.1:{port}");
+    let domain = Url::parse(&base).expect("a loopback URL is valid");
+    let pool = latchkey_devidp::DEFAULT_USER_POOL_ID;
+    let mut profile = Profile::cognito(
+        DEMO_PROFILE,
+        "us-east-1",
+        pool,
+        domain.clone(),
+        latchkey_devidp::DEFAULT_CLIENT_ID,
+    );
+    if let ProfileKind::Cognito { issuer, .. } = &mut profile.kind {
+        *issuer = Some(Url::parse(&format!("{base}/{pool}")).expect("valid issuer"));
+    }
+    profile.scopes = vec![
+        "openid".into(),
+        "email".into(),
+        "profile".into(),
+        "aws.cognito.signin.user.admin".into(),
+    ];
+    profile.sign_out_uri = Url::parse("http://localhost:53682/signed-out").ok();
+    profile.api_base_urls = vec![domain];
+    profile
+}
+
+/// Makes sure the Demo profile exists when there is no other, and starts the provider it
+/// points at. Returns the running provider, or `None` when the config has no Demo profile.
+pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, String> {
+    if config.profiles.is_empty() {
+        config.insert(demo_profile(DEMO_PORT));
+        config.default = Some(DEMO_PROFILE.into());
+        save(config)?;
+    }
+    let Some(profile) = config.profiles.get(DEMO_PROFILE).filter(|p| is_demo(p)).cloned() else {
+        return Ok(None);
+    };
+    let wanted = match &profile.kind {
+        ProfileKind::Cognito { domain, .. } => domain.port().unwrap_or(DEMO_PORT),
+        ProfileKind::Oidc { .. } => DEMO_PORT,
+    };
+    let port = if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, wanted)).is_ok() {
+        wanted
+    } else {
+        0
+    };
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let idp = DevIdp::start(DevIdpConfig {
+        port,
+        client: ClientConfig {
+            callback_urls: profile.redirect_uris(),
+            sign_out_urls: profile.sign_out_uris(),
+            ..ClientConfig::default()
+        },
+        state_file: Some(data_dir.join("devidp-state.json")),
+        ..DevIdpConfig::default()
+    })
+    .map_err(|e| format!("the development provider did not start: {e}"))?;
+    if idp.port() != wanted {
+        // The preferred port was taken: point the Demo profile at the new one.
+        tracing::warn!(
+            target: "latchkey_app",
+            "port {wanted} is in use; the development provider moved to {}",
+            idp.port()
+        );
+        let mut moved = demo_profile(idp.port());
+        moved.browser_command = profile.browser_command.clone();
+        config.insert(moved);
+        save(config)?;
+    }
+    Ok(Some(idp))
+}
+
+fn save(config: &Config) -> Result<(), String> {
+    let path = match &config.path {
+        Some(path) => path.clone(),
+        None => Config::default_path().map_err(|e| e.to_string())?,
+    };
+    config.save(&path).map_err(|e| e.to_string())
+}
