@@ -1,6 +1,8 @@
 //! `cargo xtask`: Latchkey's set-up and orchestration commands.
 //! Each command installs what it needs on a fresh Debian machine (or says exactly what is missing).
 
+mod bench;
+mod bundle;
 mod prereq;
 mod run;
 mod shots;
@@ -23,6 +25,9 @@ COMMANDS:
                       unlocked gnome-keyring and under Xvfb. Ends with `N passed, N failed`.
                       FILTER is passed to cargo test.
     screenshots       Write PNGs of the app's main screens under Xvfb (docs/screenshots/).
+    bench             Measure sign-in, restore, refresh, verification, the listener under junk
+                      and the app's start-up against a peer; prints one table (BENCHMARKS.md).
+    bundle            Build the release app and package it as .deb and .rpm.
     help              This text.
 
 ENVIRONMENT:
@@ -40,6 +45,8 @@ fn main() -> ExitCode {
         "run" => run::run(&rest),
         "test" => test::test(&rest),
         "screenshots" => shots::screenshots(),
+        "bench" => bench::bench(&rest),
+        "bundle" => bundle::bundle(&rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
