@@ -259,6 +259,9 @@ impl Drop for DevIdp {
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
+        if let Some(server) = &self.server {
+            server::refuse_pending(server);
+        }
         // The last reference: tiny_http closes the listening socket.
         self.server.take();
         self.provider.log("stopped".to_string());

@@ -1,7 +1,7 @@
 //! The loopback HTTP server: worker threads pull requests from tiny_http and route them
 //! to the hosted UI, OAuth endpoints, demo API and control endpoint.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -59,19 +59,58 @@ fn serve(provider: &Provider, mut request: tiny_http::Request) {
     } else {
         route(provider, &incoming)
     };
-    let mut response = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
-    // Like Cognito's managed login, every response allows any origin.
-    response.add_header(header("Access-Control-Allow-Origin", "*"));
-    for (name, value) in &reply.headers {
-        response.add_header(header(name, value));
-    }
-    let _ = request.respond(response);
+    let head = *request.method() == tiny_http::Method::Head;
+    write_reply(request.into_writer(), &reply, head);
 }
 
-fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap_or_else(|_| {
-        tiny_http::Header::from_bytes("X-Invalid-Header", "1").expect("static header")
-    })
+/// Answers requests still queued when the provider stops (503), so none is left hanging.
+pub(crate) fn refuse_pending(server: &tiny_http::Server) {
+    while let Ok(Some(request)) = server.try_recv() {
+        let reply = Reply::json(
+            503,
+            &serde_json::json!({"message": "the provider is stopping"}),
+        );
+        write_reply(request.into_writer(), &reply, false);
+    }
+}
+
+/// Writes the response by hand so it can say `Connection: close`: no client keeps a pooled
+/// connection that would outlive this provider (tiny_http keeps serving open connections
+/// after the server is dropped, and their requests would hang).
+fn write_reply(mut writer: Box<dyn Write + Send>, reply: &Reply, head: bool) {
+    let clean = |text: &str| text.replace(['\r', '\n'], " ");
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nConnection: close\r\nContent-Length: {}\r\n\
+         Access-Control-Allow-Origin: *\r\n",
+        reply.status,
+        reason_phrase(reply.status),
+        reply.body.len()
+    );
+    for (name, value) in &reply.headers {
+        out.push_str(&format!("{}: {}\r\n", clean(name), clean(value)));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    if !head {
+        bytes.extend_from_slice(&reply.body);
+    }
+    let _ = writer.write_all(&bytes);
+    let _ = writer.flush();
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        204 => "No Content",
+        302 => "Found",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        _ => "Status",
+    }
 }
 
 /// Dispatches one request by method and path.
