@@ -1,5 +1,60 @@
 //! `latchkey`: the terminal companion; a thin front over `latchkey_core::Session`.
+//! Parses the command line, runs one command, and turns any failure into one line + exit code.
 
-fn main() {
-    println!("latchkey {}", env!("CARGO_PKG_VERSION"));
+mod cli;
+mod commands;
+mod context;
+mod failure;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use failure::Exit;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            let code = match e.kind() {
+                K::DisplayHelp
+                | K::DisplayVersion
+                | K::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Ok,
+                _ => Exit::Usage,
+            };
+            let _ = e.print();
+            // clap prints "help" for a missing subcommand and exits non-zero itself; keep it a usage error.
+            if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
+                return Exit::Usage.into();
+            }
+            return code.into();
+        }
+    };
+    // The development provider owns its own runtime and signal handling.
+    if let Command::Devidp(args) = &cli.command {
+        let mut argv: Vec<std::ffi::OsString> = vec!["latchkey devidp".into()];
+        argv.extend(args.args.iter().cloned());
+        return latchkey_devidp::cli_main(argv);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("latchkey: cannot start the async runtime ({e}).");
+            return Exit::Other.into();
+        }
+    };
+    let ctx = context::Ctx::new(cli.global.clone());
+    let result = runtime.block_on(commands::run(&ctx, cli.command));
+    // Do not wait for background tasks (e.g. a blocked stdin reader) at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(exit) => exit.into(),
+        Err(f) => f.report(),
+    }
 }

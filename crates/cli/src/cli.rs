@@ -1,0 +1,382 @@
+//! The command line as clap sees it: every command, flag, help text and example.
+//! Parsing only; the commands themselves live in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0   success
+  1   any other error (verification failure, browser, internal)
+  2   not signed in, or the session expired at the provider (run `latchkey login`)
+  3   provider unreachable or answering with an error
+  4   keychain unavailable or refusing access
+  5   configuration invalid (file, profile or flag values)
+  6   sign-in cancelled (Ctrl-C), timed out, or refused by the user
+  7   token refused: the URL's origin is not in the profile's `api_base_urls`
+  8   no callback port free
+  9   `call --fail`: the API answered with HTTP status 400 or above
+  64  command-line usage error
+
+Environment:
+  LATCHKEY_CONFIG              profile file (default: config.toml in the OS config directory)
+  LATCHKEY_PROFILE             profile to use when --profile is not given
+  LATCHKEY_KEYCHAIN_SERVICE    keychain service name (default `latchkey`; shared with the app)
+  LATCHKEY_BROWSER_COMMAND     program that opens the sign-in URL (receives it as one argument)";
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  latchkey profile add work --cognito --region eu-west-1 --user-pool-id eu-west-1_AbCdEf123 \\
+      --client-id 1example23456789 --domain https://myapp.auth.eu-west-1.amazoncognito.com
+  latchkey login
+  curl -H \"Authorization: $(latchkey token)\" https://api.example.com/me
+  latchkey call https://api.example.com/me
+  latchkey status --json";
+
+/// `latchkey`: sign in to Amazon Cognito or any OpenID Connect provider from the terminal,
+/// sharing the session (keychain entry, profiles) with the Latchkey desktop app.
+#[derive(Parser, Debug)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Sign in to Amazon Cognito / OpenID Connect from the terminal; shares its session with the Latchkey app.",
+    after_help = format!("{MAIN_EXAMPLES}\n\n{EXIT_CODES_HELP}"),
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Profile to use (default: the file's `default`, or its only profile)
+    #[arg(
+        long,
+        short = 'p',
+        global = true,
+        env = "LATCHKEY_PROFILE",
+        value_name = "NAME"
+    )]
+    pub profile: Option<String>,
+    /// Profile file (overrides LATCHKEY_CONFIG)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Sign in through the system browser (loopback redirect + PKCE)
+    #[command(after_help = format!("Examples:
+  latchkey login
+  latchkey login --profile work --timeout 120
+  latchkey login --no-browser            # over SSH: open the printed URL yourself
+  latchkey login --browser-command firefox
+
+While waiting, Ctrl-C cancels and frees the callback port.\n\n{EXIT_CODES_HELP}"))]
+    Login(LoginArgs),
+    /// Show whether you are signed in, as whom, and until when
+    #[command(after_help = format!("Examples:
+  latchkey status
+  latchkey status --json | jq -r .email
+
+Exits 0 when signed in and 2 when not (the status is printed either way).\n\n{EXIT_CODES_HELP}"))]
+    Status(StatusArgs),
+    /// Print a fresh token (refreshing it if needed) and nothing else on stdout
+    #[command(after_help = format!("Examples:
+  curl -H \"Authorization: $(latchkey token)\" https://api.example.com/me
+  curl -H \"Authorization: Bearer $(latchkey token --access)\" https://api.example.com/me
+  latchkey token --json | jq .expires_at\n\n{EXIT_CODES_HELP}"))]
+    Token(TokenArgs),
+    /// Call a protected API with the profile's token (same origin rule as the app)
+    #[command(after_help = format!("Examples:
+  latchkey call https://api.example.com/me
+  latchkey call -X POST -H 'Content-Type: application/json' -d '{{\"qty\":1}}' https://api.example.com/orders
+  latchkey call -d @order.json -X PUT https://api.example.com/orders/7
+  latchkey call -i http://127.0.0.1:9231/demo-api/me
+
+The URL's origin must be listed in the profile's `api_base_urls` (or be the provider's own
+origin); `--allow-any-origin` sends the token elsewhere once, on purpose.\n\n{EXIT_CODES_HELP}"))]
+    Call(CallArgs),
+    /// Decode and verify a JWT: header, claims with readable times, checks
+    #[command(after_help = format!("Examples:
+  latchkey inspect                 # the current ID token
+  latchkey inspect --access        # the current access token
+  latchkey inspect eyJraWQiOi...   # a token you pasted
+  pbpaste | latchkey inspect -
+  latchkey inspect --json | jq .claims\n\n{EXIT_CODES_HELP}"))]
+    Inspect(InspectArgs),
+    /// Sign out: revoke the refresh token and delete it from the keychain
+    #[command(after_help = format!("Examples:
+  latchkey logout
+  latchkey logout --everywhere     # also end the provider's browser session (opens its logout page)\n\n{EXIT_CODES_HELP}"))]
+    Logout(LogoutArgs),
+    /// Manage profiles (which provider, client and ports)
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Check configuration, provider, keychain, ports, clock and browser, and explain problems
+    #[command(after_help = format!("Examples:
+  latchkey doctor
+  latchkey doctor --profile work --json
+
+Exits 0 when nothing failed (warnings allowed), 1 otherwise.\n\n{EXIT_CODES_HELP}"))]
+    Doctor(DoctorArgs),
+    /// Run the development provider in the foreground (same as `latchkey-devidp`)
+    #[command(
+        disable_help_flag = true,
+        after_help = "Examples:
+  latchkey devidp
+  latchkey devidp --port 9231 --rotation=5
+  latchkey devidp --help           # all of the provider's options"
+    )]
+    Devidp(DevidpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Do not open a browser: print the URL and wait (for SSH / remote sessions)
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Program that opens the URL (receives it as one argument; split on whitespace)
+    #[arg(
+        long,
+        value_name = "CMD",
+        env = "LATCHKEY_BROWSER_COMMAND",
+        conflicts_with = "no_browser"
+    )]
+    pub browser_command: Option<String>,
+    /// Callback port to listen on (must be registered at the provider)
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Give up after this many seconds (default: the profile's sign_in_timeout_secs)
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub timeout: Option<u64>,
+    /// Open the provider's sign-up page instead of the sign-in page
+    #[arg(long)]
+    pub signup: bool,
+    /// Print the result as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// The ID token (default)
+    #[arg(long, conflicts_with = "access")]
+    pub id: bool,
+    /// The access token
+    #[arg(long)]
+    pub access: bool,
+    /// Print {"token", "kind", "expires_at"} as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CallArgs {
+    /// HTTP method
+    #[arg(
+        short = 'X',
+        long = "request",
+        value_name = "METHOD",
+        default_value = "GET"
+    )]
+    pub method: String,
+    /// Extra header (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "K: V")]
+    pub headers: Vec<String>,
+    /// Request body, or @FILE to read it from a file (@- for stdin)
+    #[arg(short = 'd', long = "data", value_name = "BODY|@FILE")]
+    pub data: Option<String>,
+    /// Show the status line and response headers too
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+    /// Send the ID token (overrides the profile's api_token)
+    #[arg(long, conflicts_with = "access")]
+    pub id: bool,
+    /// Send the access token (overrides the profile's api_token)
+    #[arg(long)]
+    pub access: bool,
+    /// `Authorization: Bearer <token>` (overrides the profile's api_scheme)
+    #[arg(long, conflicts_with = "raw")]
+    pub bearer: bool,
+    /// `Authorization: <token>` (API Gateway Cognito authorizers)
+    #[arg(long)]
+    pub raw: bool,
+    /// Send the token even though the origin is not in the profile's api_base_urls
+    #[arg(long, alias = "allow-origin")]
+    pub allow_any_origin: bool,
+    /// Exit 9 when the API answers with status 400 or above
+    #[arg(short = 'f', long)]
+    pub fail: bool,
+    /// Print {"status", "headers", "body", "elapsed_ms"} as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// The API URL
+    pub url: String,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// A JWT, or `-` to read it from stdin (default: the current session's token)
+    pub token: Option<String>,
+    /// Inspect the current access token instead of the ID token
+    #[arg(long, conflicts_with = "token")]
+    pub access: bool,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LogoutArgs {
+    /// Also end the provider's browser session (opens its logout page)
+    #[arg(long)]
+    pub everywhere: bool,
+    /// With --everywhere: print the logout URL instead of opening it
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DevidpArgs {
+    /// Arguments for the development provider (see `latchkey devidp --help`)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// List the profiles (the default is marked with *)
+    #[command(after_help = "Examples:
+  latchkey profile list
+  latchkey profile list --json")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add (or with --force replace) a profile
+    #[command(after_help = "Examples:
+  latchkey profile add work --cognito --region eu-west-1 --user-pool-id eu-west-1_AbCdEf123 \\
+      --client-id 1example23456789 --domain https://myapp.auth.eu-west-1.amazoncognito.com
+  latchkey profile add google --issuer https://accounts.google.com --client-id 123.apps.googleusercontent.com
+  latchkey profile add dev --cognito --region us-east-1 --user-pool-id us-east-1_DevPool01 \\
+      --client-id latchkey-desktop --domain http://127.0.0.1:9231 \\
+      --issuer http://127.0.0.1:9231/us-east-1_DevPool01 --api-base-url http://127.0.0.1:9231/
+
+Then `latchkey profile show NAME` prints the callback URLs to register at the provider.")]
+    Add(Box<ProfileAddArgs>),
+    /// Show a profile and the redirect URIs to register at the provider
+    #[command(after_help = "Examples:
+  latchkey profile show
+  latchkey profile show work --json")]
+    Show {
+        /// Profile name (default: the default profile)
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a profile (and its stored session)
+    #[command(after_help = "Examples:
+  latchkey profile remove old-pool")]
+    Remove {
+        name: String,
+        /// Keep the stored session in the keychain
+        #[arg(long)]
+        keep_session: bool,
+    },
+    /// Make a profile the default
+    #[command(after_help = "Examples:
+  latchkey profile use work")]
+    Use { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileAddArgs {
+    /// Name of the new profile
+    pub name: String,
+    /// An Amazon Cognito user pool (needs --region, --user-pool-id, --domain)
+    #[arg(long, requires_all = ["region", "user_pool_id", "domain"])]
+    pub cognito: bool,
+    /// AWS region of the user pool, e.g. eu-west-1
+    #[arg(long, requires = "cognito")]
+    pub region: Option<String>,
+    /// User pool id, e.g. eu-west-1_AbCdEf123
+    #[arg(long, requires = "cognito")]
+    pub user_pool_id: Option<String>,
+    /// Hosted-UI domain: a prefix, the full URL, or your custom domain
+    #[arg(long, requires = "cognito")]
+    pub domain: Option<String>,
+    /// Issuer URL (generic OIDC; with --cognito, an override for local emulators)
+    #[arg(long, required_unless_present = "cognito")]
+    pub issuer: Option<String>,
+    /// App client id (a public client, no secret)
+    #[arg(long)]
+    pub client_id: String,
+    /// Scope to request (repeatable; default: openid email profile)
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// Callback port (repeatable; default 53682 53683 53684 for Cognito, any port for OIDC)
+    #[arg(long = "port", value_name = "N")]
+    pub ports: Vec<u16>,
+    /// Redirect host: localhost, 127.0.0.1 or [::1]
+    #[arg(long, value_name = "HOST")]
+    pub redirect_host: Option<String>,
+    /// Sign-out URL registered at the provider (Cognito "Allowed sign-out URLs")
+    #[arg(long, value_name = "URL")]
+    pub sign_out_uri: Option<String>,
+    /// API origin the token may be sent to (repeatable)
+    #[arg(long = "api-base-url", value_name = "URL")]
+    pub api_base_urls: Vec<String>,
+    /// Which token `call` sends
+    #[arg(long, value_enum)]
+    pub api_token: Option<TokenKindArg>,
+    /// How `call` sends it
+    #[arg(long, value_enum)]
+    pub api_scheme: Option<SchemeArg>,
+    /// Cognito: go straight to this identity provider (e.g. Google)
+    #[arg(long, value_name = "NAME")]
+    pub identity_provider: Option<String>,
+    /// Make it the default profile
+    #[arg(long = "default")]
+    pub make_default: bool,
+    /// Replace an existing profile of the same name
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum TokenKindArg {
+    Id,
+    Access,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum SchemeArg {
+    Bearer,
+    Raw,
+}

@@ -1,0 +1,129 @@
+//! `latchkey call`: a protected API call with the profile's token (origin allow-list as in the app).
+
+use std::io::Read;
+
+use latchkey_core::api::ApiRequest;
+use latchkey_core::config::{Scheme, TokenChoice};
+use url::Url;
+
+use crate::cli::CallArgs;
+use crate::context::Ctx;
+use crate::failure::{CliResult, Exit, Failure};
+use crate::output::print_json;
+
+fn body_from(data: &str) -> CliResult<Vec<u8>> {
+    match data.strip_prefix('@') {
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+                Failure::new(
+                    Exit::Other,
+                    format!("cannot read the request body from stdin ({e})."),
+                )
+            })?;
+            Ok(buf)
+        }
+        Some(path) => std::fs::read(path).map_err(|e| {
+            Failure::new(
+                Exit::Other,
+                format!(
+                    "cannot read the request body from {path} ({e}); check the path after `-d @`."
+                ),
+            )
+        }),
+        None => Ok(data.as_bytes().to_vec()),
+    }
+}
+
+fn parse_header(h: &str) -> CliResult<(String, String)> {
+    match h.split_once(':') {
+        Some((k, v)) if !k.trim().is_empty() && !k.trim().contains(char::is_whitespace) => {
+            Ok((k.trim().to_owned(), v.trim().to_owned()))
+        }
+        _ => Err(Failure::new(
+            Exit::Usage,
+            format!("`-H {h}` is not a header; write it as 'Name: value'."),
+        )),
+    }
+}
+
+pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
+    let url = Url::parse(&a.url).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!(
+                "`{}` is not a URL ({e}); give a full URL like https://api.example.com/me.",
+                a.url
+            ),
+        )
+    })?;
+    let headers = a
+        .headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<CliResult<Vec<_>>>()?;
+    let body = a.data.as_deref().map(body_from).transpose()?;
+    let method = if a.method == "GET"
+        && body.is_some()
+        && !std::env::args().any(|x| x == "-X" || x.starts_with("--request"))
+    {
+        "POST".to_owned()
+    } else {
+        a.method.to_ascii_uppercase()
+    };
+    let session = ctx.signed_in_session().await?;
+    let req = ApiRequest {
+        method,
+        url,
+        headers,
+        body,
+        token: if a.access {
+            Some(TokenChoice::Access)
+        } else if a.id {
+            Some(TokenChoice::Id)
+        } else {
+            None
+        },
+        scheme: if a.bearer {
+            Some(Scheme::Bearer)
+        } else if a.raw {
+            Some(Scheme::Raw)
+        } else {
+            None
+        },
+        allow_any_origin: a.allow_any_origin,
+    };
+    let resp = session.call(req).await?;
+    if a.json {
+        let body_json: Option<serde_json::Value> = serde_json::from_slice(&resp.body).ok();
+        print_json(&serde_json::json!({
+            "status": resp.status,
+            "headers": resp.headers.iter().map(|(k, v)| serde_json::json!([k, v])).collect::<Vec<_>>(),
+            "body": body_json.unwrap_or_else(|| serde_json::Value::String(resp.text())),
+            "elapsed_ms": resp.elapsed.as_millis() as u64,
+            "retried_after_refresh": resp.retried_after_refresh,
+        }))?;
+    } else {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        if a.include {
+            let _ = writeln!(out, "HTTP {}", resp.status);
+            for (k, v) in &resp.headers {
+                let _ = writeln!(out, "{k}: {v}");
+            }
+            let _ = writeln!(out);
+        }
+        let _ = out.write_all(&resp.body);
+        if !resp.body.ends_with(b"\n") && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            let _ = writeln!(out);
+        }
+        let _ = out.flush();
+    }
+    if a.fail && resp.status >= 400 {
+        return Err(Failure::new(
+            Exit::HttpStatus,
+            format!("the API answered HTTP {}.", resp.status),
+        ));
+    }
+    Ok(Exit::Ok)
+}

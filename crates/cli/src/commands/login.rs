@@ -1,0 +1,115 @@
+//! `latchkey login`: browser sign-in with progress on stderr; Ctrl-C cancels and frees the port.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use latchkey_core::browser::Browser;
+use latchkey_core::session::{SessionState, SignInOptions};
+
+use crate::cli::LoginArgs;
+use crate::context::{browser_from_command, Ctx};
+use crate::failure::{CliResult, Exit, Failure};
+use crate::output::{mm_ss, print_json, when};
+
+pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
+    let browser: Option<Arc<dyn Browser>> = match &a.browser_command {
+        Some(cmd) => Some(browser_from_command(cmd).ok_or_else(|| {
+            Failure::new(
+                Exit::Config,
+                "--browser-command is empty; give a program, e.g. --browser-command firefox.",
+            )
+        })?),
+        None => None,
+    };
+    let session = ctx.session(browser)?;
+    let profile = session.profile().clone();
+    if let Some(p) = a.port {
+        if !profile.any_port && !profile.ports.contains(&p) {
+            eprintln!(
+                "latchkey: warning: port {p} is not in profile `{}`'s ports; the provider must have http://{}:{p}{} registered.",
+                profile.name, profile.redirect_host, profile.redirect_path
+            );
+        }
+    }
+    let opts = SignInOptions {
+        signup: a.signup,
+        timeout: a.timeout.map(Duration::from_secs).unwrap_or(Duration::ZERO),
+        port: a.port,
+        no_browser: a.no_browser,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let mut states = session.subscribe();
+    let signing_in = {
+        let s = session.clone();
+        tokio::spawn(async move { s.sign_in(opts).await })
+    };
+    tokio::pin!(signing_in);
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut deadline = None;
+    let mut countdown_shown = false;
+    let mut cancelled = false;
+    let result = loop {
+        tokio::select! {
+            r = &mut signing_in => break r.map_err(|e| Failure::new(Exit::Other, format!("the sign-in task failed ({e}); this is a bug.")))?,
+            changed = states.changed() => {
+                if changed.is_err() { continue; }
+                let st = states.borrow_and_update().clone();
+                if let SessionState::SigningIn { authorize_url, redirect_uri, expires_at } = st {
+                    deadline = Some(expires_at);
+                    if a.no_browser {
+                        eprintln!("Open this URL in a browser on this machine to sign in to profile `{}`:", profile.name);
+                        eprintln!();
+                        eprintln!("  {authorize_url}");
+                        eprintln!();
+                    } else {
+                        eprintln!("Opening the browser to sign in to profile `{}`…", profile.name);
+                        eprintln!("If it does not open, visit: {authorize_url}");
+                    }
+                    eprintln!("Waiting for the redirect to {redirect_uri} (until {}; Ctrl-C cancels).", expires_at.format("%H:%M:%S UTC"));
+                }
+            }
+            _ = ticker.tick(), if tty && deadline.is_some() => {
+                let left = deadline.map(|d| (d - Utc::now()).num_seconds()).unwrap_or(0);
+                eprint!("\r\x1b[2KWaiting for the browser sign-in… {} left (Ctrl-C cancels)", mm_ss(left));
+                let _ = std::io::stderr().flush();
+                countdown_shown = true;
+            }
+            _ = tokio::signal::ctrl_c(), if !cancelled => {
+                cancelled = true;
+                session.cancel_sign_in();
+            }
+        }
+    };
+    if countdown_shown {
+        eprint!("\r\x1b[2K");
+        let _ = std::io::stderr().flush();
+    }
+    let user = result?;
+    let tokens = session.tokens().await.ok();
+    if a.json {
+        print_json(&serde_json::json!({
+            "signed_in": true,
+            "profile": profile.name,
+            "user": user,
+            "id_expires_at": tokens.as_ref().map(|t| t.id_expires_at),
+            "keychain": session.storage(),
+        }))?;
+    } else {
+        let who = user
+            .email
+            .clone()
+            .or(user.username.clone())
+            .unwrap_or(user.sub.clone());
+        eprintln!("Signed in as {who} (profile `{}`).", profile.name);
+        if let Some(t) = tokens {
+            eprintln!(
+                "ID token valid until {}; the session is saved in {}.",
+                when(t.id_expires_at),
+                session.storage().store_name
+            );
+        }
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,63 @@
+//! `latchkey logout`: revoke, delete from the keychain, optionally open the provider's logout page.
+
+use crate::cli::LogoutArgs;
+use crate::context::{browser_from_env, Ctx};
+use crate::failure::{one_line, CliResult, Exit};
+use crate::output::print_json;
+use latchkey_core::browser::{Browser, SystemBrowser};
+
+pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
+    let session = ctx.session(None)?;
+    // A session that cannot be restored (expired, damaged) is still deleted below.
+    let _ = session.restore().await;
+    let outcome = session.sign_out(a.everywhere).await?;
+    let profile = session.profile().name.clone();
+    let mut opened = false;
+    let mut open_error = None;
+    if let Some(url) = &outcome.logout_url {
+        if !a.no_browser {
+            let browser: Box<dyn Browser> = match browser_from_env() {
+                Some(b) => Box::new((*b).clone()),
+                None => match session.profile().browser_command.clone() {
+                    Some(argv) => Box::new(latchkey_core::browser::CommandBrowser { argv }),
+                    None => Box::new(SystemBrowser),
+                },
+            };
+            match browser.open(url) {
+                Ok(()) => opened = true,
+                Err(e) => open_error = Some(e.message().to_owned()),
+            }
+        }
+    }
+    if a.json {
+        print_json(&serde_json::json!({
+            "signed_out": true,
+            "profile": profile,
+            "revoked": outcome.revoked,
+            "logout_url": outcome.logout_url,
+            "logout_page_opened": opened,
+            "warnings": outcome.warnings,
+        }))?;
+    } else {
+        for w in &outcome.warnings {
+            eprintln!("latchkey: warning: {}", one_line(w));
+        }
+        let revoked = if outcome.revoked {
+            "refresh token revoked, "
+        } else {
+            ""
+        };
+        println!("Signed out of profile `{profile}` ({revoked}keychain entry deleted).");
+        if let Some(url) = &outcome.logout_url {
+            if opened {
+                println!("Opened the provider's logout page to end its browser session.");
+            } else {
+                if let Some(e) = open_error {
+                    eprintln!("latchkey: warning: {}", one_line(&e));
+                }
+                println!("To end the provider's browser session too, open: {url}");
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}

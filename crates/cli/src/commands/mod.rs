@@ -1,0 +1,29 @@
+//! One module per command; each is a few calls into `latchkey_core` plus output.
+
+mod call;
+mod doctor;
+mod inspect;
+mod login;
+mod logout;
+mod profile;
+mod status;
+mod token;
+
+use crate::cli::Command;
+use crate::context::Ctx;
+use crate::failure::{CliResult, Exit};
+
+pub async fn run(ctx: &Ctx, command: Command) -> CliResult<Exit> {
+    match command {
+        Command::Login(a) => login::run(ctx, a).await,
+        Command::Status(a) => status::run(ctx, a).await,
+        Command::Token(a) => token::run(ctx, a).await,
+        Command::Call(a) => call::run(ctx, a).await,
+        Command::Inspect(a) => inspect::run(ctx, a).await,
+        Command::Logout(a) => logout::run(ctx, a).await,
+        Command::Profile(p) => profile::run(ctx, p).await,
+        Command::Doctor(a) => doctor::run(ctx, a).await,
+        // Handled in main before the runtime starts.
+        Command::Devidp(_) => Ok(Exit::Ok),
+    }
+}

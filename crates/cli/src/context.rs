@@ -1,0 +1,138 @@
+//! What every command needs: the configuration file, the chosen profile, a `Session` over the
+//! system keychain, and the browser opener (flag, `LATCHKEY_BROWSER_COMMAND`, profile, system).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use latchkey_core::browser::{Browser, CommandBrowser};
+use latchkey_core::config::{Config, ConfigError, Profile};
+use latchkey_core::session::{Session, SessionOptions, SessionState};
+use latchkey_core::vault::Vault;
+
+use crate::cli::GlobalArgs;
+use crate::failure::{CliResult, Exit, Failure};
+
+pub struct Ctx {
+    pub global: GlobalArgs,
+}
+
+impl Ctx {
+    pub fn new(global: GlobalArgs) -> Ctx {
+        Ctx { global }
+    }
+
+    pub fn config_path(&self) -> CliResult<PathBuf> {
+        match &self.global.config {
+            Some(p) => Ok(p.clone()),
+            None => Ok(Config::default_path()?),
+        }
+    }
+
+    pub fn load_config(&self) -> CliResult<Config> {
+        let path = self.config_path()?;
+        Config::load(&path).map_err(|e| match e {
+            ConfigError::NotFound { .. } => Failure::new(
+                Exit::Config,
+                format!(
+                    "no configuration file at {}. Add a profile with `latchkey profile add NAME --cognito …` (or `--issuer URL`), or set LATCHKEY_CONFIG to the file to use.",
+                    path.display()
+                ),
+            ),
+            other => other.into(),
+        })
+    }
+
+    /// The `--profile` profile, else the file's default (or only) profile.
+    pub fn profile(&self) -> CliResult<Profile> {
+        let config = self.load_config()?;
+        let p = match &self.global.profile {
+            Some(name) => config.profile(name)?,
+            None => config.default_profile()?,
+        };
+        Ok(p.clone())
+    }
+
+    /// A session over the system keychain. The CLI cannot keep a session in memory across
+    /// invocations, so an unusable keychain is an error here (exit 4), not a warning.
+    pub fn session(&self, browser: Option<Arc<dyn Browser>>) -> CliResult<Session> {
+        let profile = self.profile()?;
+        let browser = browser.or_else(|| browser_from_env().map(|b| b as Arc<dyn Browser>));
+        let session = Session::new(
+            profile,
+            SessionOptions {
+                vault: Vault::system(),
+                browser,
+                ..SessionOptions::default()
+            },
+        )?;
+        if let Some(w) = session.storage().warning {
+            return Err(Failure::new(Exit::Keychain, keychain_message(&w)));
+        }
+        Ok(session)
+    }
+
+    /// A session restored from the keychain that must be signed in.
+    pub async fn signed_in_session(&self) -> CliResult<Session> {
+        let session = self.session(None)?;
+        let state = session.restore().await?;
+        match state {
+            SessionState::SignedIn { .. } | SessionState::Refreshing { .. } => Ok(session),
+            other => Err(not_signed_in(&session, &other)),
+        }
+    }
+}
+
+pub fn keychain_message(warning: &str) -> String {
+    let w = warning.trim_end_matches('.');
+    if w.to_ascii_lowercase().contains("keychain") || w.contains("Secret Service") {
+        // Core's message ends with "kept in memory only", which is not what the CLI does.
+        let cut = w.find(" Until then").map(|i| &w[..i]).unwrap_or(w);
+        format!("keychain unavailable: {}", cut.trim_end_matches('.'))
+    } else {
+        format!("keychain unavailable: {w}")
+    }
+}
+
+pub fn not_signed_in(session: &Session, state: &SessionState) -> Failure {
+    let profile = &session.profile().name;
+    let reason = match state {
+        SessionState::SignedOut { reason: Some(r) } if r != "no saved session; sign in" => {
+            format!(" ({})", r.trim_end_matches('.'))
+        }
+        SessionState::Error { message, .. } => format!(" ({})", message.trim_end_matches('.')),
+        _ => String::new(),
+    };
+    Failure::new(
+        Exit::NotSignedIn,
+        format!(
+            "not signed in to profile `{profile}`{reason}. Run `latchkey login{}`.",
+            profile_flag(profile)
+        ),
+    )
+}
+
+fn profile_flag(name: &str) -> String {
+    if std::env::var_os("LATCHKEY_PROFILE").is_some()
+        || std::env::args().any(|a| a == "--profile" || a == "-p" || a.starts_with("--profile="))
+    {
+        format!(" --profile {name}")
+    } else {
+        String::new()
+    }
+}
+
+/// `LATCHKEY_BROWSER_COMMAND`, split on whitespace (program + leading arguments; URL appended).
+pub fn browser_from_env() -> Option<Arc<CommandBrowser>> {
+    std::env::var("LATCHKEY_BROWSER_COMMAND")
+        .ok()
+        .and_then(|s| browser_from_command(&s))
+}
+
+pub fn browser_from_command(cmd: &str) -> Option<Arc<CommandBrowser>> {
+    let argv: Vec<String> = cmd.split_whitespace().map(str::to_owned).collect();
+    if argv.is_empty() {
+        None
+    } else {
+        Some(Arc::new(CommandBrowser { argv }))
+    }
+}

@@ -1,0 +1,46 @@
+//! Output helpers: JSON on stdout for scripts, readable times for people.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::failure::{CliResult, Exit, Failure};
+
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> CliResult {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::new(Exit::Other, format!("cannot encode JSON output ({e}).")))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// `2026-11-23 15:04:05 UTC (in 59 min)`.
+pub fn when(t: DateTime<Utc>) -> String {
+    format!(
+        "{} ({})",
+        t.format("%Y-%m-%d %H:%M:%S UTC"),
+        relative(t.timestamp() - Utc::now().timestamp())
+    )
+}
+
+pub fn relative(delta: i64) -> String {
+    let a = delta.unsigned_abs();
+    let s = if a < 60 {
+        format!("{a} s")
+    } else if a < 3600 {
+        format!("{} min", a / 60)
+    } else if a < 86400 * 2 {
+        format!("{} h {} min", a / 3600, (a % 3600) / 60)
+    } else {
+        format!("{} days", a / 86400)
+    };
+    if delta >= 0 {
+        format!("in {s}")
+    } else {
+        format!("{s} ago")
+    }
+}
+
+/// `4:07` for a countdown.
+pub fn mm_ss(secs: i64) -> String {
+    let s = secs.max(0);
+    format!("{}:{:02}", s / 60, s % 60)
+}
