@@ -76,7 +76,7 @@ struct Args {
     #[arg(long = "scope", value_name = "SCOPE")]
     scopes: Vec<String>,
     /// Turn refresh-token rotation on, with a retry grace period of 0-60 seconds (default 0)
-    #[arg(long, value_name = "GRACE_SECS", num_args = 0..=1, default_missing_value = "0", require_equals = true)]
+    #[arg(long, value_name = "GRACE_SECS", num_args = 0..=1, default_missing_value = "0")]
     rotation: Option<u64>,
     /// ID-token lifetime
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]

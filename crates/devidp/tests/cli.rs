@@ -1,0 +1,154 @@
+//! The `latchkey-devidp` binary: `--help` documents everything; bad flags and bad users
+//! files give one clear line and a non-zero exit; a good start prints the URLs to use.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_latchkey-devidp");
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_documents_flags_faults_and_the_control_endpoint() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    for needle in [
+        "--port",
+        "--users",
+        "--client-id",
+        "--callback-url",
+        "--sign-out-url",
+        "--any-loopback-port",
+        "--rotation",
+        "--id-token-ttl",
+        "--access-token-ttl",
+        "--refresh-token-ttl",
+        "--issuer",
+        "--state-file",
+        "--fault",
+        "/_devidp/faults",
+        "/_devidp/rotate-keys",
+        "/_devidp/stats",
+        "/_devidp/clock",
+        "token_server_error",
+        "id_token_no_kid_multi_key",
+        "authorize_response_wrong_iss",
+        "[[users]]",
+    ] {
+        assert!(out.contains(needle), "--help lacks {needle}");
+    }
+}
+
+fn assert_one_line_error(args: &[&str], mentions: &[&str]) {
+    let (code, out, err) = run(args);
+    assert_ne!(code, 0, "{args:?} must fail");
+    assert!(out.is_empty(), "{args:?}: nothing on stdout");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{args:?}: one line, got {err:?}");
+    for m in mentions {
+        assert!(
+            lines[0].contains(m),
+            "{args:?}: {:?} should mention {m:?}",
+            lines[0]
+        );
+    }
+}
+
+#[test]
+fn bad_flags_give_one_line_and_a_non_zero_exit() {
+    assert_one_line_error(&["--bogus"], &["--bogus"]);
+    assert_one_line_error(&["--port", "notaport"], &["notaport"]);
+    assert_one_line_error(&["--id-token-ttl", "5x"], &["5x"]);
+    assert_one_line_error(&["--rotation=90", "--port", "0"], &["0 to 60"]);
+    assert_one_line_error(&["--fault", "nonsense"], &["nonsense"]);
+    assert_one_line_error(
+        &["--callback-url", "http://example.com/cb", "--port", "0"],
+        &["HTTP"],
+    );
+}
+
+#[test]
+fn bad_users_files_name_the_file_and_the_problem() {
+    let dir = std::env::temp_dir().join(format!("devidp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing.toml");
+    assert_one_line_error(&["--users", missing.to_str().unwrap()], &["missing.toml"]);
+
+    let cases = [
+        ("syntax.toml", "[[users]\nusername = 1", "line"),
+        ("nopass.toml", "[[users]]\nusername = \"a@b.c\"\n", "password"),
+        ("empty.toml", "", "no users"),
+        ("dupe.toml", "[[users]]\nusername=\"a@b.c\"\npassword=\"x\"\n[[users]]\nusername=\"A@b.c\"\npassword=\"y\"\n", "twice"),
+        ("attr.toml", "[[users]]\nusername=\"a@b.c\"\npassword=\"x\"\nattributes={ tenant = \"x\" }\n", "tenant"),
+    ];
+    for (name, text, problem) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        assert_one_line_error(
+            &["--users", path.to_str().unwrap(), "--port", "0"],
+            &[name, problem],
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn start_prints_urls_and_serves_users_from_the_file() {
+    let dir = std::env::temp_dir().join(format!("devidp-cli-ok-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let users = dir.join("users.toml");
+    std::fs::write(
+        &users,
+        "[[users]]\nusername = \"alice@example.com\"\npassword = \"Alice-pass-1\"\ngroups = [\"users\"]\nattributes = { \"custom:tenant\" = \"acme\" }\n",
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--users",
+            users.to_str().unwrap(),
+            "--client-id",
+            "my-app",
+            "--rotation=30",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("Press Ctrl-C");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = printed.join("\n");
+    for needle in [
+        "Hosted UI domain: http://127.0.0.1:",
+        "Issuer:",
+        "Discovery:",
+        "my-app",
+        "alice@example.com",
+        "on (grace 30 s)",
+    ] {
+        assert!(text.contains(needle), "banner lacks {needle}: {text}");
+    }
+    assert!(
+        !text.contains("Alice-pass-1"),
+        "passwords from a users file are not printed"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
