@@ -137,16 +137,11 @@ Exits 0 when nothing failed (warnings allowed), 1 otherwise.\n\n{EXIT_CODES_HELP
 
 #[derive(Args, Debug)]
 pub struct LoginArgs {
-    /// Do not open a browser: print the URL and wait (for SSH / remote sessions)
+    /// Do not open a browser: print the URL and wait (for SSH / remote sessions; wins over --browser-command)
     #[arg(long)]
     pub no_browser: bool,
     /// Program that opens the URL (receives it as one argument; split on whitespace)
-    #[arg(
-        long,
-        value_name = "CMD",
-        env = "LATCHKEY_BROWSER_COMMAND",
-        conflicts_with = "no_browser"
-    )]
+    #[arg(long, value_name = "CMD", env = "LATCHKEY_BROWSER_COMMAND")]
     pub browser_command: Option<String>,
     /// Callback port to listen on (must be registered at the provider)
     #[arg(long, value_name = "N")]

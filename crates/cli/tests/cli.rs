@@ -1,0 +1,523 @@
+//! The real `latchkey` binary against a running devidp and the real keychain (Secret Service):
+//! sign-in through the browser hook, status, token, call, inspect, logout, sharing with an
+//! in-process `Session`, and every error path with its documented exit code.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use latchkey_core::browser::Browser;
+use latchkey_core::session::{Session, SessionOptions, SignInOptions};
+use latchkey_core::vault::Vault;
+use latchkey_devidp::{DEMO_PASSWORD, DEMO_USERNAME};
+use url::Url;
+
+#[test]
+fn version_and_every_help_has_an_example() {
+    let env = Env::new();
+    let v = env.run(&["--version"]);
+    assert_eq!(v.code, 0);
+    assert_eq!(
+        v.stdout.trim(),
+        format!("latchkey {}", env!("CARGO_PKG_VERSION"))
+    );
+    let commands: &[&[&str]] = &[
+        &[],
+        &["login"],
+        &["status"],
+        &["token"],
+        &["call"],
+        &["inspect"],
+        &["logout"],
+        &["doctor"],
+        &["profile", "list"],
+        &["profile", "add"],
+        &["profile", "show"],
+        &["profile", "remove"],
+        &["profile", "use"],
+    ];
+    for c in commands {
+        let mut args = c.to_vec();
+        args.push("--help");
+        let r = env.run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("Example"),
+            "{args:?} --help has an example:\n{}",
+            r.stdout
+        );
+    }
+    let r = env.run(&["help", "devidp"]);
+    assert!(r.stdout.contains("Example"), "devidp help: {}", r.stdout);
+    // Exit codes are documented where scripts look for them.
+    let r = env.run(&["token", "--help"]);
+    for code in ["2 ", "3 ", "4 ", "5 "] {
+        assert!(
+            r.stdout.contains(&format!("  {code}")),
+            "token --help documents exit code {code}"
+        );
+    }
+    // Usage errors are not confused with "not signed in" (2).
+    let r = env.run(&["status", "--no-such-flag"]);
+    assert_eq!(r.code, 64);
+}
+
+#[test]
+fn login_status_token_call_inspect_logout() {
+    let env = Env::new();
+    let (idp, profile) = start_cognito("dev");
+    let port = profile.ports[0].to_string();
+    let domain = idp.base_url();
+    let issuer = idp.issuer();
+    let api = format!("{}/", idp.base_url());
+    // The profile comes from `latchkey profile add`, as a user would create it.
+    let r = env.run(&[
+        "profile",
+        "add",
+        "dev",
+        "--cognito",
+        "--region",
+        "us-east-1",
+        "--user-pool-id",
+        &idp.user_pool_id(),
+        "--client-id",
+        &idp.client_id(),
+        "--domain",
+        &domain,
+        "--issuer",
+        &issuer,
+        "--port",
+        &port,
+        "--api-base-url",
+        &api,
+    ]);
+    assert_eq!(r.code, 0, "profile add: {}", r.stderr);
+    assert!(
+        r.stdout.contains(&profile.redirect_uris()[0]),
+        "profile add prints the callback URL to register: {}",
+        r.stdout
+    );
+    let r = env.run(&["profile", "show", "--json"]);
+    assert_eq!(r.json()["redirect_uris"][0], profile.redirect_uris()[0]);
+
+    env.run(&["status"]).assert_error(2, "not signed in");
+
+    let login = env.login();
+    assert!(
+        login.stderr.contains(DEMO_USERNAME),
+        "login names the user: {}",
+        login.stderr
+    );
+
+    let st = env.run(&["status", "--json"]);
+    assert_eq!(st.code, 0, "{}", st.stderr);
+    let v = st.json();
+    assert_eq!(v["signed_in"], true);
+    assert_eq!(v["profile"], "dev");
+    assert_eq!(v["email"], DEMO_USERNAME);
+    assert!(
+        v["keychain"]["store_name"]
+            .as_str()
+            .unwrap()
+            .contains("Secret Service"),
+        "{v}"
+    );
+    assert!(v["keychain"]["persistent"].as_bool().unwrap());
+    assert!(
+        v.to_string().find("refresh_token\":{").is_some(),
+        "refresh token facts shown: {v}"
+    );
+    let human = env.run(&["status"]);
+    assert_eq!(human.code, 0);
+    assert!(
+        human.stdout.contains("Signed in as demo@latchkey.dev"),
+        "{}",
+        human.stdout
+    );
+
+    let t = env.run(&["token"]);
+    assert_eq!(t.code, 0, "{}", t.stderr);
+    assert!(
+        t.stdout.ends_with('\n') && !t.stdout.ends_with("\n\n"),
+        "one trailing newline"
+    );
+    let id_token = t.stdout.trim_end_matches('\n');
+    assert!(is_jwt(id_token), "stdout is exactly a JWT: {:?}", t.stdout);
+    assert!(t.stderr.is_empty(), "nothing on stderr: {}", t.stderr);
+    let a = env.run(&["token", "--access"]);
+    let access = a.stdout.trim_end_matches('\n');
+    assert!(is_jwt(access) && access != id_token);
+    let j = env.run(&["token", "--json"]).json();
+    assert_eq!(j["token"], id_token);
+    assert_eq!(j["kind"], "id");
+
+    let me = format!("{}/demo-api/me", idp.base_url());
+    let c = env.run(&["call", "--fail", &me]);
+    assert_eq!(c.code, 0, "call: {}", c.stderr);
+    assert!(
+        c.stdout.contains(DEMO_USERNAME),
+        "the demo API saw the user: {}",
+        c.stdout
+    );
+    let c = env.run(&["call", "-i", &me]);
+    assert!(c.stdout.starts_with("HTTP 200"), "{}", c.stdout);
+    let c = env.run(&["call", "--json", &me]).json();
+    assert_eq!(c["status"], 200);
+    // A token never goes to an origin outside api_base_urls.
+    let elsewhere = format!("http://127.0.0.1:{}/collect", free_port());
+    env.run(&["call", &elsewhere])
+        .assert_error(7, "api_base_urls");
+
+    let i = env.run(&["inspect"]);
+    assert_eq!(i.code, 0, "{}", i.stderr);
+    assert!(i.stdout.contains("PASS signature"), "{}", i.stdout);
+    assert!(
+        i.stdout.contains("All ") && i.stdout.contains("checks passed"),
+        "{}",
+        i.stdout
+    );
+    assert!(i.stdout.contains("UTC"), "readable times: {}", i.stdout);
+    let ij = env.run(&["inspect", "--json"]).json();
+    assert_eq!(ij["valid"], true, "{ij}");
+    assert_eq!(ij["kind"], "id");
+    // A pasted token is verified against the provider too; a tampered one fails its signature.
+    let pasted = env.run(&["inspect", id_token, "--json"]).json();
+    assert_eq!(pasted["valid"], true, "{pasted}");
+    let mut parts: Vec<String> = id_token.split('.').map(String::from).collect();
+    parts[2] = format!("{}AA", &parts[2][..parts[2].len() - 2]);
+    let tampered = env.run(&["inspect", "--json", &parts.join(".")]).json();
+    let sig = tampered["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "signature")
+        .unwrap()
+        .clone();
+    assert_eq!(sig["passed"], false, "{tampered}");
+    env.run(&["inspect", "not-a-jwt"])
+        .assert_error(1, "not a JWT");
+
+    let out = env.run(&["logout", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["revoked"], true);
+    env.run(&["status"]).assert_error(2, "not signed in");
+    env.run(&["token"]).assert_error(2, "not signed in");
+    env.run(&["call", &me]).assert_error(2, "not signed in");
+    // The revoked refresh token no longer works at the provider.
+    drop(idp);
+}
+
+/// Plays the browser in a thread when the in-process session opens the URL.
+struct ThreadBrowser;
+
+impl Browser for ThreadBrowser {
+    fn open(&self, url: &Url) -> latchkey_core::error::Result<()> {
+        let url = url.clone();
+        std::thread::spawn(move || complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD));
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_signed_in_by_the_app_is_visible_to_the_cli() {
+    let env = Env::new();
+    let (idp, profile) = start_cognito("shared");
+    env.write_profile(&profile);
+    // The app side: latchkey-core's Session in this process, same keychain service and lock dir.
+    std::env::set_var("LATCHKEY_KEYCHAIN_SERVICE", &env.service);
+    std::env::set_var("LATCHKEY_RUNTIME_DIR", env.dir.path().join("run"));
+    let session = Session::new(
+        profile.clone(),
+        SessionOptions {
+            vault: Vault::system(),
+            browser: Some(Arc::new(ThreadBrowser)),
+            ..SessionOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        session.storage().persistent,
+        "keychain available: {:?}",
+        session.storage()
+    );
+    session
+        .sign_in(SignInOptions {
+            timeout: Duration::from_secs(60),
+            ..Default::default()
+        })
+        .await
+        .expect("app signs in");
+    let app_token = session.tokens().await.unwrap();
+
+    let r = tokio::task::spawn_blocking({
+        let cmd = env.cmd(&["token"]);
+        move || {
+            let mut cmd = cmd;
+            Run::from(cmd.output().unwrap())
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout.trim_end(),
+        app_token.id_token.expose(),
+        "the CLI prints the app's ID token"
+    );
+    let st = tokio::task::spawn_blocking({
+        let cmd = env.cmd(&["status", "--json"]);
+        move || {
+            let mut cmd = cmd;
+            Run::from(cmd.output().unwrap())
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(st.json()["signed_in"], true);
+    // And the CLI's logout ends the app's saved session too.
+    let out = tokio::task::spawn_blocking({
+        let cmd = env.cmd(&["logout"]);
+        move || {
+            let mut cmd = cmd;
+            Run::from(cmd.output().unwrap())
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let restored = Session::new(
+        profile,
+        SessionOptions {
+            vault: Vault::system(),
+            ..SessionOptions::default()
+        },
+    )
+    .unwrap();
+    let state = restored.restore().await.unwrap();
+    assert_eq!(state.name(), "signed_out");
+    drop(idp);
+}
+
+#[test]
+fn ctrl_c_cancels_login_and_frees_the_port() {
+    let env = Env::new();
+    let (_idp, profile) = start_cognito("cancel");
+    env.write_profile(&profile);
+    let port = profile.ports[0];
+    let (child, _url) = env.start_login(&[]);
+    assert!(
+        !port_is_free(port),
+        "the callback port is bound while waiting"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let r = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 6, "cancelled: {}", r.stderr);
+    assert!(
+        r.stderr.lines().last().unwrap().starts_with("latchkey: "),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("cancelled"), "{}", r.stderr);
+    assert!(port_is_free(port), "the port is free again");
+}
+
+#[test]
+fn login_timeout_is_exit_6_and_no_browser_prints_the_url() {
+    let env = Env::new();
+    let (_idp, profile) = start_cognito("slow");
+    env.write_profile(&profile);
+    let r = env.run(&["login", "--no-browser", "--timeout", "1"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("/oauth2/authorize?"),
+        "the URL is printed: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("latchkey: the sign-in did not finish"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.url_file().exists(), "--no-browser opened nothing");
+    assert!(port_is_free(profile.ports[0]));
+}
+
+#[test]
+fn unreachable_provider_is_exit_3() {
+    let env = Env::new();
+    let dead = free_port();
+    let r = env.run(&[
+        "profile",
+        "add",
+        "gone",
+        "--issuer",
+        &format!("http://127.0.0.1:{dead}/pool"),
+        "--client-id",
+        "app",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.run(&["login"])
+        .assert_error(3, "could not reach the provider");
+    let d = env.run(&["doctor", "--json"]);
+    assert_eq!(d.code, 1);
+    let checks = d.json()["checks"].as_array().unwrap().clone();
+    let disc = checks.iter().find(|c| c["check"] == "discovery").unwrap();
+    assert_eq!(disc["status"], "fail", "{disc}");
+}
+
+#[test]
+fn no_secret_service_is_exit_4() {
+    let mut env = Env::new();
+    let (_idp, profile) = start_cognito("nokeychain");
+    env.write_profile(&profile);
+    let dead_bus = env.dir.path().join("no-bus");
+    env.extra_env.push((
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        format!("unix:path={}", dead_bus.display()),
+    ));
+    env.run(&["status"]).assert_error(4, "keychain");
+    env.run(&["token"]).assert_error(4, "keychain");
+    env.run(&["login"]).assert_error(4, "keychain");
+    let d = env.run(&["doctor", "--json"]).json();
+    let kc = d["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "keychain")
+        .unwrap()
+        .clone();
+    assert_eq!(kc["status"], "fail", "{kc}");
+}
+
+#[test]
+fn bad_config_is_exit_5_and_profile_add_never_breaks_the_file() {
+    let env = Env::new();
+    // No file at all.
+    env.run(&["status"])
+        .assert_error(5, "no configuration file");
+    // A bad value, rejected before anything is written.
+    let r = env.run(&[
+        "profile",
+        "add",
+        "x",
+        "--cognito",
+        "--region",
+        "moon-1",
+        "--user-pool-id",
+        "moon-1_abc",
+        "--client-id",
+        "c",
+        "--domain",
+        "x",
+    ]);
+    r.assert_error(5, "region");
+    assert!(!env.config_path().exists(), "nothing written");
+    // Broken TOML.
+    std::fs::write(env.config_path(), "default = [oops").unwrap();
+    env.run(&["token"]).assert_error(5, "not valid TOML");
+    // A client secret is refused with the reason.
+    std::fs::write(env.config_path(), "[profiles.a]\nissuer = \"https://id.example.com\"\nclient_id = \"c\"\nclient_secret = \"s\"\n").unwrap();
+    env.run(&["status"]).assert_error(5, "client_secret");
+    // Unknown profile.
+    std::fs::write(
+        env.config_path(),
+        "[profiles.a]\nissuer = \"https://id.example.com\"\nclient_id = \"c\"\n",
+    )
+    .unwrap();
+    env.run(&["--profile", "nope", "status"])
+        .assert_error(5, "no profile named `nope`");
+}
+
+#[test]
+fn profile_list_add_show_use_remove() {
+    let env = Env::new();
+    let r = env.run(&[
+        "profile",
+        "add",
+        "work",
+        "--cognito",
+        "--region",
+        "eu-west-1",
+        "--user-pool-id",
+        "eu-west-1_AbCdEf123",
+        "--client-id",
+        "1example23456789",
+        "--domain",
+        "myapp",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("http://localhost:53682/callback"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&[
+        "profile",
+        "add",
+        "google",
+        "--issuer",
+        "https://accounts.google.com",
+        "--client-id",
+        "123.apps.googleusercontent.com",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.run(&[
+        "profile",
+        "add",
+        "google",
+        "--issuer",
+        "https://accounts.google.com",
+        "--client-id",
+        "x",
+    ])
+    .assert_error(5, "already exists");
+    let l = env.run(&["profile", "list", "--json"]).json();
+    let names: Vec<_> = l
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["default"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![("google".to_owned(), false), ("work".to_owned(), true)]
+    );
+    let s = env.run(&["profile", "show", "work", "--json"]).json();
+    assert_eq!(
+        s["issuer"],
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+    );
+    assert_eq!(
+        s["profile"]["kind"]["domain"],
+        "https://myapp.auth.eu-west-1.amazoncognito.com/"
+    );
+    let r = env.run(&["profile", "use", "google"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = env.run(&["profile", "show", "--json"]).json();
+    assert_eq!(s["profile"]["name"], "google");
+    env.run(&["profile", "use", "nope"])
+        .assert_error(5, "no profile named");
+    let r = env.run(&["profile", "remove", "google", "--keep-session"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let l = env.run(&["profile", "list"]);
+    assert!(
+        l.stdout.contains("work") && !l.stdout.contains("google"),
+        "{}",
+        l.stdout
+    );
+}
