@@ -1,7 +1,9 @@
 """Draws Latchkey's source icon (icons/icon-source.png, 1024x1024) with the standard library only.
 
-A keyhole on a rounded indigo square. Run it again only to change the design; the sizes the
-bundler needs are derived from the output (see `cargo xtask icons`)."""
+A keyhole on a rounded indigo square. Run it again only to change the design; every size the
+bundler needs (32x32.png … icon.png, icon.ico, icon.icns) is derived from this one image by
+`tauri icon` (the npm CLI in tools/tauri-cli), which `cargo xtask bundle` runs whenever the
+source is newer than the derived files."""
 import math, struct, zlib, sys
 
 N = 1024
@@ -58,6 +60,5 @@ def write_png(path, size):
     open(path, "wb").write(png)
 
 if __name__ == "__main__":
-    out = sys.argv[1] if len(sys.argv) > 1 else "icons"
-    for name, size in [("icon.png", 512), ("32x32.png", 32), ("128x128.png", 128), ("128x128@2x.png", 256)]:
-        write_png(f"{out}/{name}", size)
+    out = sys.argv[1] if len(sys.argv) > 1 else "icons/icon-source.png"
+    write_png(out, N)

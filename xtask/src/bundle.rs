@@ -1,5 +1,285 @@
 //! `cargo xtask bundle`: the release app packaged as .deb and .rpm with the Tauri bundler.
+//! Uses the prebuilt Tauri CLI pinned in tools/tauri-cli; the packages include the `latchkey` CLI.
 
-pub fn bundle(_args: &[String]) -> Result<(), String> {
-    Err("`cargo xtask bundle` is not implemented yet".into())
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use crate::prereq::{ensure_debian_packages, ensure_npm_packages, APP_PACKAGES};
+use crate::{cargo, project_root};
+
+/// The Tauri CLI's npm package (`@tauri-apps/cli`, pinned by its committed lockfile).
+const TAURI_CLI_DIR: &str = "tools/tauri-cli";
+
+/// The one committed source image every icon is derived from (drawn by icons/make_icon.py).
+const ICON_SOURCE: &str = "icons/icon-source.png";
+
+/// What `tauri icon` derives from the source that the bundles use (tauri.conf.json
+/// `bundle.icon`): PNGs for Linux, .ico and .icns for builds on Windows and macOS.
+const DERIVED_ICONS: &[&str] = &[
+    "32x32.png",
+    "64x64.png",
+    "128x128.png",
+    "128x128@2x.png",
+    "icon.png",
+    "icon.ico",
+    "icon.icns",
+];
+
+/// The bundles built when none are asked for. AppImage is left out on purpose: its bundler
+/// downloads a runtime from outside the package registries (see README, "Install").
+const DEFAULT_BUNDLES: &str = "deb,rpm";
+
+const USAGE: &str = "\
+cargo xtask bundle [--bundles LIST]
+
+Builds the release CLI (`latchkey`) and the release app, then packages both with the Tauri
+bundler into target/release/bundle/. LIST is comma-separated (default: deb,rpm); `appimage`
+works only where the AppImage runtime can be downloaded.";
+
+pub fn bundle(args: &[String]) -> Result<(), String> {
+    let bundles = parse_args(args)?;
+    if !cfg!(target_os = "linux") {
+        return Err(
+            "`cargo xtask bundle` packages for Linux (.deb, .rpm); on macOS or Windows run \
+             `tools/tauri-cli/node_modules/.bin/tauri build` there"
+                .into(),
+        );
+    }
+    let root = project_root();
+    ensure_debian_packages("building the desktop app", APP_PACKAGES)?;
+    let tauri = tauri_cli(&root)?;
+    derive_icons(&root, &tauri)?;
+
+    // The CLI first: the bundler copies target/release/latchkey into the packages
+    // (tauri.conf.json, bundle.linux.{deb,rpm}.files).
+    step("cargo build --release -p latchkey-cli");
+    run(Command::new(cargo())
+        .args(["build", "--release", "-p", "latchkey-cli"])
+        .current_dir(&root))?;
+
+    // `tauri build` compiles the app itself (release, with Tauri's production cfg) and bundles.
+    step(&format!("tauri build --bundles {bundles}"));
+    run(Command::new(&tauri)
+        .args(["build", "--ci", "--bundles", &bundles])
+        .current_dir(&root))?;
+
+    report(&root, &bundles)
+}
+
+fn parse_args(args: &[String]) -> Result<String, String> {
+    let mut bundles = DEFAULT_BUNDLES.to_string();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bundles" | "-b" => {
+                bundles = args
+                    .next()
+                    .ok_or("--bundles needs a value, e.g. --bundles deb,rpm")?
+                    .clone();
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unexpected argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    Ok(bundles)
+}
+
+/// The pinned Tauri CLI, installed with `npm ci` when missing or older than the lockfile.
+fn tauri_cli(root: &Path) -> Result<PathBuf, String> {
+    let dir = root.join(TAURI_CLI_DIR);
+    ensure_npm_packages(&dir)?;
+    let binary = dir.join("node_modules").join(".bin").join("tauri");
+    if binary.exists() {
+        Ok(binary)
+    } else {
+        Err(format!(
+            "the Tauri CLI is missing at {}; run `npm ci` in {}",
+            binary.display(),
+            dir.display()
+        ))
+    }
+}
+
+/// Re-derives the icon set with `tauri icon` when a derived file is missing or older than
+/// the source image; the derived files are committed, so this normally does nothing.
+fn derive_icons(root: &Path, tauri: &Path) -> Result<(), String> {
+    let icons = root.join("icons");
+    let source = root.join(ICON_SOURCE);
+    let source_time = modified(&source)
+        .ok_or_else(|| format!("the icon source {} is missing", source.display()))?;
+    let stale: Vec<&str> = DERIVED_ICONS
+        .iter()
+        .copied()
+        .filter(|name| modified(&icons.join(name)).is_none_or(|t| t < source_time))
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    step(&format!(
+        "tauri icon {ICON_SOURCE} (out of date: {})",
+        stale.join(", ")
+    ));
+    // `tauri icon` also writes Windows Store, Android and iOS icons: derive into a scratch
+    // directory and keep the ones the desktop bundles use.
+    let scratch = root.join("target").join("icon-set");
+    let _ = std::fs::remove_dir_all(&scratch);
+    run(Command::new(tauri)
+        .arg("icon")
+        .arg(&source)
+        .arg("--output")
+        .arg(&scratch)
+        .current_dir(root))?;
+    for name in DERIVED_ICONS {
+        std::fs::copy(scratch.join(name), icons.join(name))
+            .map_err(|e| format!("copying the derived icon {name}: {e}"))?;
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    path.metadata().and_then(|m| m.modified()).ok()
+}
+
+/// Prints each package built for this version with its size, and the binaries inside.
+fn report(root: &Path, bundles: &str) -> Result<(), String> {
+    let version = package_version(root)?;
+    let release = root.join("target").join("release");
+    let mut packages = Vec::new();
+    for kind in bundles.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        let dir = release.join("bundle").join(kind);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Err(format!(
+                "the bundler reported success but {} does not exist",
+                dir.display()
+            ));
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.contains(&version))
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(format!(
+                "no {kind} package for version {version} in {}",
+                dir.display()
+            ));
+        }
+        found.sort();
+        packages.extend(found);
+    }
+
+    println!();
+    println!("Latchkey {version} packages:");
+    for package in &packages {
+        println!("    {:>9}  {}", size_of(package), package.display());
+    }
+    println!("binaries inside (stripped):");
+    for binary in ["latchkey-app", "latchkey"] {
+        let path = release.join(binary);
+        println!("    {:>9}  /usr/bin/{binary}", size_of(&path));
+    }
+    println!(
+        "install: sudo apt install {}",
+        packages
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "./<package>.deb".into())
+    );
+    Ok(())
+}
+
+/// The version the bundler uses: the root package's, from Cargo.toml (tauri.conf.json
+/// deliberately has no `version`).
+fn package_version(root: &Path) -> Result<String, String> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml"))
+        .map_err(|e| format!("reading Cargo.toml: {e}"))?;
+    manifest_version(&manifest).ok_or_else(|| "Cargo.toml has no [package] version".into())
+}
+
+fn manifest_version(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package {
+            let value = line
+                .strip_prefix("version")
+                .map(str::trim_start)
+                .and_then(|rest| rest.strip_prefix('='));
+            if let Some(value) = value {
+                return Some(value.trim().trim_matches('"').to_string());
+            }
+        }
+    }
+    None
+}
+
+fn size_of(path: &Path) -> String {
+    match path.metadata() {
+        Ok(meta) => human_size(meta.len()),
+        Err(_) => "missing".into(),
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if bytes as f64 >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB)
+    } else {
+        format!("{:.0} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+fn step(what: &str) {
+    println!("xtask: {what}");
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!(
+        "{} {}",
+        command.get_program().to_string_lossy(),
+        command
+            .get_args()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let status = command
+        .status()
+        .map_err(|e| format!("could not run `{shown}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{shown}` failed ({status})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_comes_from_the_package_table() {
+        let manifest = "[package]\nname = \"latchkey\"\nversion = \"1.2.3\"\n\n\
+                        [workspace.package]\nversion = \"9.9.9\"\n";
+        assert_eq!(manifest_version(manifest).as_deref(), Some("1.2.3"));
+        assert_eq!(manifest_version("[workspace]\nversion = \"1\"\n"), None);
+        assert!(package_version(&project_root()).is_ok());
+    }
+
+    #[test]
+    fn sizes_are_human() {
+        assert_eq!(human_size(3 * 1024 * 1024 + 300 * 1024), "3.3 MiB");
+        assert_eq!(human_size(2048), "2 KiB");
+    }
 }
