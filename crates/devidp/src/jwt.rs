@@ -88,3 +88,25 @@ pub(crate) fn decode(token: &str) -> Result<DecodedJwt, &'static str> {
 pub(crate) fn looks_like_jws(token: &str) -> bool {
     decode(token).is_ok_and(|jwt| jwt.header.get("alg").is_some())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231_case_1() {
+        let mac = hmac_sha256(&[0x0b; 20], b"Hi There");
+        assert_eq!(
+            crate::store::hex(&mac),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+    }
+
+    #[test]
+    fn decode_rejects_non_jwts() {
+        assert!(decode("a.b").is_err());
+        assert!(decode("a.b.c.d").is_err());
+        assert!(decode("!!.e30.").is_err());
+        assert!(!looks_like_jws("eyJjdHkiOiJKV1QifQ.a.b.c.d"));
+    }
+}

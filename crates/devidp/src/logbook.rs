@@ -49,3 +49,25 @@ pub(crate) fn mask(secret: &str) -> String {
 pub(crate) fn mask_opt(secret: Option<&str>) -> String {
     secret.map(mask).unwrap_or_else(|| "-".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_never_shows_the_whole_secret() {
+        assert_eq!(mask("short"), "****(5 chars)");
+        assert_eq!(mask("0123456789abcdef"), "0123…(16 chars)");
+        assert_eq!(mask_opt(None), "-");
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let log = Logbook::new();
+        for i in 0..5 {
+            log.log(format!("line {i}"));
+        }
+        assert_eq!(log.tail(2), vec!["line 3", "line 4"]);
+        assert_eq!(log.tail(10).len(), 5);
+    }
+}

@@ -355,6 +355,7 @@ fn state_file_keeps_keys_grants_and_signed_up_users_across_restarts() {
     let http = http();
     let (rt, kid, port) = {
         let idp = DevIdp::start(config()).unwrap();
+        sign_up(&idp, &http, "kept@example.com", "Kept-pass-1!");
         let body = tokens(&idp, &http);
         let kid = header(body["id_token"].as_str().unwrap())["kid"].clone();
         (
@@ -392,4 +393,27 @@ fn state_file_keeps_keys_grants_and_signed_up_users_across_restarts() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Signs up and confirms a user through the forms.
+fn sign_up(idp: &DevIdp, http: &reqwest::blocking::Client, username: &str, password: &str) {
+    let pkce = pkce();
+    let mut form = authorize_params(idp, &pkce);
+    form.push(("username".into(), username.into()));
+    form.push(("password".into(), password.into()));
+    let resp = http
+        .post(format!("{}/signup", idp.base_url()))
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let code = idp.last_confirmation_code().unwrap();
+    form.retain(|(k, _)| k != "password");
+    form.push(("code".into(), code));
+    let resp = http
+        .post(format!("{}/confirmUser", idp.base_url()))
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 302);
 }
