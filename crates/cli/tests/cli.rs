@@ -276,9 +276,9 @@ async fn a_session_signed_in_by_the_app_is_visible_to_the_cli() {
     .await
     .unwrap();
     assert_eq!(st.json()["signed_in"], true);
-    // And the CLI's logout ends the app's saved session too.
+    // And the CLI's logout ends the app's saved session too (and opens the provider's logout page).
     let out = tokio::task::spawn_blocking({
-        let cmd = env.cmd(&["logout"]);
+        let cmd = env.cmd(&["logout", "--everywhere"]);
         move || {
             let mut cmd = cmd;
             Run::from(cmd.output().unwrap())
@@ -287,6 +287,12 @@ async fn a_session_signed_in_by_the_app_is_visible_to_the_cli() {
     .await
     .unwrap();
     assert_eq!(out.code, 0, "{}", out.stderr);
+    let logout_url = std::fs::read_to_string(env.url_file())
+        .expect("the logout page was opened through the browser hook");
+    assert!(
+        logout_url.starts_with(&format!("{}/logout?client_id=", idp.base_url())),
+        "{logout_url}"
+    );
     let restored = Session::new(
         profile,
         SessionOptions {
@@ -350,6 +356,30 @@ fn login_timeout_is_exit_6_and_no_browser_prints_the_url() {
     );
     assert!(!env.url_file().exists(), "--no-browser opened nothing");
     assert!(port_is_free(profile.ports[0]));
+}
+
+#[test]
+fn busy_callback_port_is_exit_8() {
+    let env = Env::new();
+    let (_idp, profile) = start_cognito("busy");
+    env.write_profile(&profile);
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", profile.ports[0])).unwrap();
+    let r = env.run(&["login"]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(
+        r.stderr
+            .lines()
+            .filter(|l| l.starts_with("latchkey: "))
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&profile.ports[0].to_string()),
+        "the error names the port: {}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -76,7 +76,14 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
                 let _ = std::io::stderr().flush();
                 countdown_shown = true;
             }
-            _ = tokio::signal::ctrl_c(), if !cancelled => {
+            _ = tokio::signal::ctrl_c() => {
+                if cancelled {
+                    // A second Ctrl-C: do not wait for the engine any longer.
+                    break Err(latchkey_core::error::Error::new(
+                        latchkey_core::error::ErrorKind::Cancelled,
+                        "the sign-in was cancelled.",
+                    ));
+                }
                 cancelled = true;
                 session.cancel_sign_in();
             }
