@@ -551,3 +551,46 @@ fn profile_list_add_show_use_remove() {
         l.stdout
     );
 }
+
+#[test]
+fn devidp_subcommand_runs_the_development_provider() {
+    let env = Env::new();
+    let help = env.run(&["devidp", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    assert!(
+        help.stdout.contains("--rotation"),
+        "the provider's own options: {}",
+        help.stdout
+    );
+    let port = free_port();
+    let mut child = env
+        .cmd(&["devidp", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!(
+        "http://127.0.0.1:{port}/{}/.well-known/openid-configuration",
+        latchkey_devidp::DEFAULT_USER_POOL_ID
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let doc = loop {
+        if let Ok(r) = reqwest::blocking::get(&url) {
+            break r.text().unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "devidp never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        doc.contains(&format!(
+            "http://127.0.0.1:{port}/{}",
+            latchkey_devidp::DEFAULT_USER_POOL_ID
+        )),
+        "{doc}"
+    );
+}

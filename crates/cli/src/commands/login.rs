@@ -71,7 +71,7 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
                 }
             }
             _ = ticker.tick(), if tty && deadline.is_some() => {
-                let left = deadline.map(|d| (d - Utc::now()).num_seconds()).unwrap_or(0);
+                let left = deadline.map(|d| ((d - Utc::now()).num_milliseconds() + 999) / 1000).unwrap_or(0);
                 eprint!("\r\x1b[2KWaiting for the browser sign-in… {} left (Ctrl-C cancels)", mm_ss(left));
                 let _ = std::io::stderr().flush();
                 countdown_shown = true;
