@@ -338,3 +338,87 @@ fn check_registered_url(kind: &str, raw: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Settings that work here but that a real Cognito pool would refuse (logged at start-up).
+pub(crate) fn cognito_range_warnings(config: &DevIdpConfig) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let client = &config.client;
+    for (name, ttl) in [
+        ("ID-token", client.id_token_ttl),
+        ("access-token", client.access_token_ttl),
+    ] {
+        if ttl < Duration::from_secs(300) || ttl > Duration::from_secs(86_400) {
+            warnings.push(format!(
+                "{name} lifetime {} s is outside Cognito's 5 min - 1 day range",
+                ttl.as_secs()
+            ));
+        }
+    }
+    let refresh = client.refresh_token_ttl;
+    if refresh < Duration::from_secs(3600) || refresh > Duration::from_secs(10 * 365 * 86_400) {
+        warnings.push(format!(
+            "refresh-token lifetime {} s is outside Cognito's 60 min - 10 years range",
+            refresh.as_secs()
+        ));
+    }
+    if !looks_like_pool_id(&config.user_pool_id) {
+        warnings.push(format!(
+            "user pool id {:?} does not match Cognito's REGION_ID pattern (aws-jwt-verify would refuse it)",
+            config.user_pool_id
+        ));
+    }
+    warnings
+}
+
+/// `^[a-z]{2}-(gov-)?[a-z]+-\d_[A-Za-z0-9]+$`, checked by hand.
+fn looks_like_pool_id(id: &str) -> bool {
+    let Some((region, suffix)) = id.split_once('_') else {
+        return false;
+    };
+    let parts: Vec<&str> = region.split('-').collect();
+    let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
+    let region_ok = match parts.as_slice() {
+        [cc, name, digit] => {
+            lower(cc)
+                && cc.len() == 2
+                && lower(name)
+                && digit.len() == 1
+                && digit.as_bytes()[0].is_ascii_digit()
+        }
+        [cc, "gov", name, digit] => {
+            lower(cc)
+                && cc.len() == 2
+                && lower(name)
+                && digit.len() == 1
+                && digit.as_bytes()[0].is_ascii_digit()
+        }
+        _ => false,
+    };
+    region_ok && !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_id_pattern() {
+        assert!(looks_like_pool_id(DEFAULT_USER_POOL_ID));
+        assert!(looks_like_pool_id("us-gov-west-1_Abc123"));
+        assert!(!looks_like_pool_id("DevPool"));
+        assert!(!looks_like_pool_id("us-east-1_"));
+        assert!(!looks_like_pool_id("USA-east-1_x"));
+    }
+
+    #[test]
+    fn users_toml_errors_are_one_line() {
+        let err = parse_users_toml("[[users]\nusername = 1").unwrap_err();
+        assert!(err.starts_with("line 1:") && !err.contains('\n'), "{err}");
+        let users =
+            parse_users_toml("[[users]]\nusername = \"a@b.c\"\npassword = \"x\"\n").unwrap();
+        assert_eq!(
+            users[0].email, "a@b.c",
+            "email defaults to an e-mail-shaped username"
+        );
+    }
+}

@@ -256,8 +256,8 @@ pub(crate) fn authorize(p: &Provider, req: &Incoming) -> Reply {
         ));
         return complete_sign_in(p, &request, &session.username, session.auth_time, None);
     }
-    let query = encode_query(&req.query);
-    Reply::redirect(&format!("{}/login?{query}", p.settings.base_url))
+    // Same query, byte for byte (Cognito: "redirects to /login with the same parameters").
+    Reply::redirect(&format!("{}/login?{}", p.settings.base_url, req.raw_query))
 }
 
 /// The browser session behind a valid `cognito` cookie.

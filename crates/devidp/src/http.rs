@@ -7,6 +7,8 @@ use serde_json::Value;
 pub(crate) struct Incoming {
     pub(crate) method: String,
     pub(crate) path: String,
+    /// The query string exactly as received (without `?`).
+    pub(crate) raw_query: String,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
@@ -19,14 +21,12 @@ impl Incoming {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Self {
-        let (path, query) = match url.split_once('?') {
-            Some((p, q)) => (p, parse_urlencoded(q.as_bytes())),
-            None => (url, Vec::new()),
-        };
+        let (path, raw_query) = url.split_once('?').unwrap_or((url, ""));
         Incoming {
             method: method.to_ascii_uppercase(),
             path: path.to_string(),
-            query,
+            raw_query: raw_query.to_string(),
+            query: parse_urlencoded(raw_query.as_bytes()),
             headers,
             body,
         }

@@ -154,6 +154,9 @@ impl DevIdp {
             provider.settings.client.client_id,
             config.users.len()
         ));
+        for warning in config::cognito_range_warnings(&config) {
+            provider.log(format!("note: {warning}"));
+        }
         let server = Arc::new(server);
         let workers = server::spawn_workers(Arc::clone(&server), Arc::clone(&provider));
         Ok(DevIdp {
