@@ -594,3 +594,38 @@ fn devidp_subcommand_runs_the_development_provider() {
         "{doc}"
     );
 }
+
+fn shift_provider_clock(idp: &latchkey_devidp::DevIdp, secs: i64) {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/_devidp/clock", idp.base_url()))
+        .body(format!("{{\"advance_secs\": {secs}}}"))
+        .header("content-type", "application/json")
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "clock shift: {}", r.status());
+}
+
+#[test]
+fn token_refreshes_near_expiry_and_an_expired_session_is_exit_2() {
+    let env = Env::new();
+    let (idp, profile) = start_cognito("expiring");
+    env.write_profile(&profile);
+    // Tokens issued by a provider whose clock is behind expire within a minute: inside the
+    // refresh margin, so every `latchkey token` refreshes first.
+    shift_provider_clock(&idp, -3550);
+    env.login();
+    let first = env.run(&["token"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(is_jwt(first.stdout.trim_end()));
+    let second = env.run(&["token"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_ne!(first.stdout, second.stdout, "a fresh token after a refresh");
+    // A month later the refresh token has expired at the provider: sign in again.
+    shift_provider_clock(&idp, 3550 + 31 * 86_400);
+    env.run(&["token"]).assert_error(2, "sign in again");
+    env.run(&["status"])
+        .code
+        .eq(&2)
+        .then_some(())
+        .expect("status says not signed in (2)");
+}
