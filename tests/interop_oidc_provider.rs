@@ -1,0 +1,1010 @@
+//! Interop: Latchkey against the OpenID Certified `oidc-provider` (npm, pinned in
+//! tests/interop/package-lock.json), signed in through headless Chromium on our own login page.
+//!
+//! Every test starts its own provider (`tests/interop/provider.mjs`) on an ephemeral loopback
+//! port, its own chromedriver + Chromium, and stops them again. Tests run one at a time: the
+//! token lifetimes are seconds long and two cores are shared with Chromium.
+
+// The harness is shared with the browser tests; this file uses part of it.
+#[allow(unused_macros, unused_imports)]
+mod support;
+
+use std::collections::VecDeque;
+use std::fmt::{Debug, Display};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, Locator};
+use latchkey_core::config::TokenChoice;
+use latchkey_core::vault::StoredSession;
+use latchkey_core::{
+    Browser, ErrorKind, Profile, Session, SessionOptions, SessionState, SignInOptions, SystemClock,
+    Tokens, UserSummary, Vault,
+};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use url::Url;
+
+/// The one test user of provider.mjs (its defaults, repeated here on purpose).
+const USERNAME: &str = "alice";
+const PASSWORD: &str = "correct horse battery staple";
+const SUB: &str = "a1b2c3d4-0000-4000-8000-00000000a11c";
+const CLIENT_ID: &str = "latchkey-interop";
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One test at a time (see the module docs). A tokio mutex: no poisoning after a failed test.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+// ---------------------------------------------------------------------------------------------
+// Secrets never reach a failure message.
+
+/// Masks the values of secret-bearing parameters and every long token-like run of characters.
+fn mask(text: &str) -> String {
+    const SECRET_KEYS: [&str; 12] = [
+        "code",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_verifier",
+        "id_token_hint",
+        "id_token",
+        "access_token",
+        "refresh_token",
+        "token",
+        "xsrf",
+        "password",
+    ];
+    let is_word = |c: char| c.is_ascii_alphanumeric() || "-_.~%+".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut mask_next = false;
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        if is_word(first) {
+            let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+            let word = &rest[..end];
+            if mask_next || word.len() >= 40 {
+                out.push_str(&format!("‹masked {} chars›", word.len()));
+            } else {
+                out.push_str(word);
+            }
+            mask_next = rest[end..].starts_with('=') && SECRET_KEYS.contains(&word);
+            rest = &rest[end..];
+        } else {
+            out.push(first);
+            if first != '=' {
+                mask_next = false;
+            }
+            rest = &rest[first.len_utf8()..];
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The provider: `node tests/interop/provider.mjs`, killed on drop, its output kept for messages.
+
+struct NodeProvider {
+    child: Child,
+    issuer: String,
+    log: Arc<Mutex<VecDeque<String>>>,
+}
+
+const LOG_LINES_KEPT: usize = 400;
+
+impl NodeProvider {
+    /// Starts the provider with token lifetimes in seconds (access/ID; refresh stays long).
+    fn start(token_ttl_secs: u64) -> NodeProvider {
+        let dir = support::project_root().join("tests/interop");
+        assert!(
+            dir.join("node_modules/oidc-provider/package.json").exists(),
+            "oidc-provider is not installed in {}: run `npm ci` there (`cargo xtask test` does it)",
+            dir.display()
+        );
+        let ttl = token_ttl_secs.to_string();
+        let mut child = Command::new("node")
+            .arg("provider.mjs")
+            .current_dir(&dir)
+            .env("INTEROP_PORT", "0")
+            .env("INTEROP_CLIENT_ID", CLIENT_ID)
+            .env("INTEROP_USERNAME", USERNAME)
+            .env("INTEROP_PASSWORD", PASSWORD)
+            .env("INTEROP_TTL_ACCESS", &ttl)
+            .env("INTEROP_TTL_ID", &ttl)
+            .env("INTEROP_TTL_REFRESH", "600")
+            .env("INTEROP_TTL_SESSION", "600")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start `node provider.mjs` (Node.js 20+ must be on PATH)");
+        let log: Arc<Mutex<VecDeque<String>>> = Arc::default();
+        let (first_tx, first_rx) = std::sync::mpsc::channel::<String>();
+        let keep = |log: Arc<Mutex<VecDeque<String>>>, prefix: &'static str| {
+            move |line: String| {
+                let mut l = log.lock().unwrap();
+                if l.len() == LOG_LINES_KEPT {
+                    l.pop_front();
+                }
+                l.push_back(format!("{prefix}{line}"));
+            }
+        };
+        let stdout = child.stdout.take().unwrap();
+        let push_out = keep(log.clone(), "");
+        std::thread::spawn(move || {
+            let mut first = Some(first_tx);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(tx) = first.take() {
+                    let _ = tx.send(line.clone());
+                }
+                push_out(line);
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        let push_err = keep(log.clone(), "stderr: ");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                push_err(line);
+            }
+        });
+        let mut provider = NodeProvider {
+            child,
+            issuer: String::new(),
+            log,
+        };
+        let first = first_rx.recv_timeout(STEP_TIMEOUT);
+        match first
+            .as_deref()
+            .ok()
+            .and_then(|l| l.strip_prefix("LISTENING "))
+        {
+            Some(url) if url.starts_with("http://127.0.0.1:") => provider.issuer = url.to_owned(),
+            _ => {
+                std::thread::sleep(Duration::from_millis(300));
+                panic!(
+                    "step failed: starting oidc-provider (first stdout line: {first:?})\n{}",
+                    provider.tail()
+                );
+            }
+        }
+        provider
+    }
+
+    fn issuer_url(&self) -> Url {
+        Url::parse(&self.issuer).unwrap()
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// The last lines of the provider's output, masked.
+    fn tail(&self) -> String {
+        let l = self.log.lock().unwrap();
+        let lines: Vec<String> = l.iter().rev().take(60).rev().map(|s| mask(s)).collect();
+        format!(
+            "  provider log (last {} lines):\n    {}",
+            lines.len(),
+            lines.join("\n    ")
+        )
+    }
+
+    /// Whether exactly `n` log lines contain `needle`, waiting up to 3 s for late lines.
+    async fn saw(&self, needle: &str, n: usize) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let c = self.count(needle);
+            if c >= n || Instant::now() > deadline {
+                return c == n;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// How many log lines contain `needle`.
+    fn count(&self, needle: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+}
+
+impl Drop for NodeProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser hook: Latchkey's `Browser` hands the URL to the test, which drives Chromium.
+
+struct ChannelBrowser(UnboundedSender<Url>);
+
+impl Browser for ChannelBrowser {
+    fn open(&self, url: &Url) -> latchkey_core::Result<()> {
+        latchkey_core::authorize::validate_browser_url(url)?;
+        let _ = self.0.send(url.clone());
+        Ok(())
+    }
+}
+
+fn options(vault: Vault, browser: Arc<dyn Browser>) -> SessionOptions {
+    SessionOptions {
+        vault,
+        browser: Some(browser),
+        http_timeout: Some(Duration::from_secs(15)),
+        clock: Arc::new(SystemClock),
+        max_iat_age: Duration::from_secs(latchkey_core::verify::DEFAULT_MAX_IAT_AGE as u64),
+    }
+}
+
+/// A session plus the receiving end of its browser.
+struct App {
+    session: Session,
+    opened: UnboundedReceiver<Url>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test's world: the provider, chromedriver and a headless Chromium with a fresh profile.
+
+struct Interop {
+    web: Client,
+    // Declared after `web`: dropped (chromedriver stopped) after the WebDriver session.
+    _driver: support::Service,
+    idp: NodeProvider,
+    _chromium_profile: tempfile::TempDir,
+}
+
+impl Interop {
+    async fn start(token_ttl_secs: u64) -> Interop {
+        let idp = NodeProvider::start(token_ttl_secs);
+        let driver = support::start_chromedriver();
+        let chromium_profile = tempfile::tempdir().unwrap();
+        let web = support::chromium(&driver, chromium_profile.path()).await;
+        Interop {
+            web,
+            _driver: driver,
+            idp,
+            _chromium_profile: chromium_profile,
+        }
+    }
+
+    /// A generic-OIDC profile for the provider: discovery, any-port loopback on 127.0.0.1.
+    fn profile(&self, name: &str) -> Profile {
+        let mut p = Profile::oidc(name, self.idp.issuer_url(), CLIENT_ID);
+        p.sign_in_timeout = Duration::from_secs(90);
+        p
+    }
+
+    fn app(&self, profile: Profile, vault: Vault) -> App {
+        let (tx, opened) = unbounded_channel();
+        let session =
+            Session::new(profile, options(vault, Arc::new(ChannelBrowser(tx)))).expect("session");
+        App { session, opened }
+    }
+
+    /// Panics with the step, the page (URL and text) and the provider's log tail, all masked.
+    async fn fail(&self, step: &str, detail: impl Display) -> ! {
+        let page = support::diagnose(&self.web, step).await;
+        panic!(
+            "{}\n  detail: {}\n{}",
+            mask(&page),
+            mask(&detail.to_string()),
+            self.idp.tail()
+        );
+    }
+
+    async fn ok<T, E: Debug>(&self, step: &str, r: Result<T, E>) -> T {
+        match r {
+            Ok(v) => v,
+            Err(e) => self.fail(step, format!("{e:?}")).await,
+        }
+    }
+
+    async fn check(&self, step: &str, condition: bool, detail: impl Display) {
+        if !condition {
+            self.fail(step, detail).await;
+        }
+    }
+
+    async fn element(&self, css: &str, step: &str) -> Element {
+        let r = self
+            .web
+            .wait()
+            .at_most(STEP_TIMEOUT)
+            .for_element(Locator::Css(css))
+            .await;
+        self.ok(&format!("{step} (waiting for `{css}`)"), r).await
+    }
+
+    async fn click(&self, css: &str, step: &str) {
+        let e = self.element(css, step).await;
+        let r = e.click().await;
+        self.ok(&format!("{step} (clicking `{css}`)"), r).await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str, step: &str) {
+        let e = self.element(css, step).await;
+        let r = e.send_keys(text).await;
+        self.ok(&format!("{step} (typing into `{css}`)"), r).await;
+    }
+
+    async fn goto(&self, url: &Url, step: &str) {
+        let r = self.web.goto(url.as_str()).await;
+        self.ok(step, r).await;
+    }
+
+    /// Drives one sign-in: Latchkey opens the authorize URL, Chromium signs in on our login page
+    /// (after one wrong password when asked), approves the consent every native client gets,
+    /// and Latchkey redeems the code. Returns the user and the authorize URL that was opened.
+    async fn sign_in(&self, app: &mut App, wrong_password_first: bool) -> (UserSummary, Url) {
+        let session = app.session.clone();
+        let task = tokio::spawn(async move {
+            session
+                .sign_in(SignInOptions {
+                    timeout: Duration::from_secs(90),
+                    ..SignInOptions::default()
+                })
+                .await
+        });
+        let url = match tokio::time::timeout(STEP_TIMEOUT, app.opened.recv()).await {
+            Ok(Some(u)) => u,
+            other => {
+                let state = app.session.state();
+                task.abort();
+                self.fail(
+                    "Latchkey opening the authorize URL",
+                    format!("{other:?}; session state {state:?}"),
+                )
+                .await
+            }
+        };
+        self.goto(&url, "Chromium opening the authorize URL").await;
+        if wrong_password_first {
+            self.type_into("#username", USERNAME, "login page").await;
+            self.type_into("#password", "not the password", "login page")
+                .await;
+            self.click("#signin", "login page (wrong password)").await;
+            let msg = self
+                .element("#error", "login page after a wrong password")
+                .await;
+            let text = msg.text().await.unwrap_or_default();
+            self.check(
+                "login page after a wrong password",
+                text.contains("Wrong user name or password"),
+                format!("error text: {text:?}"),
+            )
+            .await;
+        }
+        self.type_into("#username", USERNAME, "login page").await;
+        self.type_into("#password", PASSWORD, "login page").await;
+        self.click("#signin", "login page").await;
+        self.click("#approve", "consent page (native client)").await;
+        let result = tokio::time::timeout(STEP_TIMEOUT, task).await;
+        let user = match result {
+            Ok(Ok(Ok(user))) => user,
+            Ok(Ok(Err(e))) => {
+                self.fail(
+                    "Latchkey finishing the sign-in",
+                    format!("{:?}: {}", e.kind(), e.message()),
+                )
+                .await
+            }
+            other => {
+                self.fail(
+                    "Latchkey finishing the sign-in",
+                    format!("{other:?}; session state {:?}", app.session.state()),
+                )
+                .await
+            }
+        };
+        (user, url)
+    }
+
+    /// A token-endpoint request straight from the test (the "attacker" or the canary).
+    async fn raw_refresh(&self, refresh_token: &str) -> (u16, serde_json::Value) {
+        let r = reqwest::Client::new()
+            .post(self.idp.endpoint("/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+                ("client_id", CLIENT_ID),
+            ])
+            .send()
+            .await;
+        let r = self.ok("raw refresh request", r).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or_default())
+    }
+
+    async fn close(self) {
+        let _ = self.web.close().await;
+    }
+}
+
+fn query(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn stored(vault: &Vault, profile: &Profile) -> StoredSession {
+    vault
+        .load_session(&profile.keychain_account())
+        .expect("vault readable")
+        .expect("a stored session")
+}
+
+/// A claim of a JWT as text (no verification: the tests compare claims Latchkey verified).
+fn claim_str(jwt: &str, name: &str) -> Option<String> {
+    let inspection = latchkey_core::inspect_jwt(jwt, None).ok()?;
+    inspection
+        .claims
+        .iter()
+        .find(|row| row.name == name)
+        .and_then(|row| row.value.as_str().map(str::to_owned))
+}
+
+async fn all_checks_pass(h: &Interop, session: &Session, what: &str) {
+    let insp = session.inspect_current(TokenChoice::Id).await;
+    let insp = h
+        .ok(&format!("{what}: inspecting the ID token"), insp)
+        .await;
+    let failed: Vec<String> = insp
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| format!("{}: {}", c.name, c.reason))
+        .collect();
+    h.check(
+        &format!("{what}: ID token checks"),
+        failed.is_empty() && !insp.checks.is_empty(),
+        format!("failed checks: {failed:?}"),
+    )
+    .await;
+}
+
+/// Polls `tokens()` until it returns a different ID token (a refresh happened).
+async fn next_refresh(h: &Interop, session: &Session, before: &Tokens, step: &str) -> Tokens {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let t = session.tokens().await;
+        let t = h.ok(step, t).await;
+        if t.id_token.expose() != before.id_token.expose() {
+            return t;
+        }
+        if Instant::now() > deadline {
+            h.fail(step, "tokens() kept returning the same ID token")
+                .await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Discovery, an ephemeral loopback port matched by RFC 8252 any-port rules, our login page
+/// (with a wrong password first), the consent every native client gets, the `iss` authorization
+/// response parameter, and an ID token that passes every check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_with_discovery_any_port_loopback_and_verified_id_token() {
+    let _serial = SERIAL.lock().await;
+    let h = Interop::start(60).await;
+    let profile = h.profile("interop");
+    let vault = Vault::memory();
+    let mut app = h.app(profile.clone(), vault.clone());
+
+    let provider = app.session.provider().await;
+    let provider = h.ok("discovery", provider).await;
+    h.check(
+        "discovery",
+        provider.metadata.issuer == h.idp.issuer
+            && provider
+                .metadata
+                .authorization_response_iss_parameter_supported
+            && provider.metadata.revocation_endpoint.is_some()
+            && provider.metadata.end_session_endpoint.is_some(),
+        format!("metadata: {:?}", provider.metadata),
+    )
+    .await;
+
+    let (user, url) = h.sign_in(&mut app, true).await;
+
+    // The authorize request as the provider saw it: discovery's endpoint, PKCE S256, an
+    // ephemeral port, and neither prompt=consent nor offline_access (Latchkey sends neither).
+    let redirect = query(&url, "redirect_uri").map(|r| Url::parse(&r).unwrap());
+    let port = redirect.as_ref().and_then(|r| r.port());
+    h.check(
+        "the authorize URL",
+        url.as_str().starts_with(&h.idp.endpoint("/auth?"))
+            && query(&url, "code_challenge_method").as_deref() == Some("S256")
+            && query(&url, "prompt").is_none()
+            && !query(&url, "scope")
+                .unwrap_or_default()
+                .contains("offline_access")
+            && redirect
+                .as_ref()
+                .and_then(|r| r.host_str().map(str::to_owned))
+                .as_deref()
+                == Some("127.0.0.1")
+            && redirect.as_ref().map(|r| r.path()) == Some("/callback")
+            && port.is_some_and(|p| p >= 1024 && ![53682, 53683, 53684].contains(&p)),
+        format!("redirect_uri {redirect:?}"),
+    )
+    .await;
+    h.check(
+        "the provider's log",
+        h.idp.saw("interaction.started consent", 1).await
+            && h.idp.saw("interaction.login ok", 1).await
+            && h.idp.saw("wrong user name or password", 1).await
+            && h.idp.saw("grant.success authorization_code", 1).await,
+        "expected one wrong password, one login, one consent and one code exchange",
+    )
+    .await;
+
+    h.check(
+        "the signed-in user",
+        user.sub == SUB && user.issuer == h.idp.issuer,
+        format!("{user:?}"),
+    )
+    .await;
+    let state = app.session.state();
+    h.check(
+        "the session state",
+        matches!(state, SessionState::SignedIn { .. }),
+        format!("{state:?}"),
+    )
+    .await;
+    all_checks_pass(&h, &app.session, "after sign-in").await;
+
+    // A refresh token without offline_access/prompt=consent (provider.mjs's issueRefreshToken).
+    let info = app.session.refresh_token_info();
+    h.check(
+        "the refresh token",
+        info.as_ref().is_some_and(|i| i.length > 20),
+        format!("{info:?}"),
+    )
+    .await;
+    let s = stored(&vault, &profile);
+    h.check(
+        "the stored session",
+        s.issuer == h.idp.issuer && s.client_id == CLIENT_ID && s.sub == SUB,
+        format!("{s:?}"),
+    )
+    .await;
+    h.check(
+        "the ID token's claims",
+        claim_str(&s.id_token, "iss").as_deref() == Some(h.idp.issuer.as_str())
+            && claim_str(&s.id_token, "sub").as_deref() == Some(SUB)
+            && claim_str(&s.id_token, "aud").as_deref() == Some(CLIENT_ID),
+        "iss, sub or aud differ",
+    )
+    .await;
+    let _ = app.session.sign_out(false).await;
+    h.close().await;
+}
+
+/// Three refreshes through `tokens()` as the short-lived tokens near expiry: each rotates the
+/// refresh token (public client), each new ID token passes every check, and no rotated token is
+/// ever sent again. The canary at the end shows that a reuse would have been caught: replaying
+/// the first refresh token makes the provider revoke the whole grant, and Latchkey signs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_three_times_rotates_and_never_reuses_a_refresh_token() {
+    let _serial = SERIAL.lock().await;
+    let h = Interop::start(4).await;
+    let profile = h.profile("rotation");
+    let vault = Vault::memory();
+    let mut app = h.app(profile.clone(), vault.clone());
+    h.sign_in(&mut app, false).await;
+
+    let first = stored(&vault, &profile);
+    let mut seen = vec![first.refresh_token.clone().expect("a refresh token")];
+    let mut tokens = h.ok("tokens()", app.session.tokens().await).await;
+    for round in 1..=3 {
+        let step = format!("refresh #{round}");
+        tokens = next_refresh(&h, &app.session, &tokens, &step).await;
+        let now = stored(&vault, &profile);
+        let rt = now.refresh_token.clone().unwrap_or_default();
+        h.check(
+            &step,
+            !rt.is_empty() && !seen.contains(&rt) && now.sub == SUB,
+            "the refresh token did not rotate (or the subject changed)",
+        )
+        .await;
+        seen.push(rt);
+        all_checks_pass(&h, &app.session, &step).await;
+    }
+    h.check(
+        "the provider's log after three refreshes",
+        h.idp.saw("grant.success refresh_token", 3).await
+            && h.idp.saw("refresh_token.consumed", 3).await
+            && h.idp.saw("grant.revoked", 0).await
+            && h.idp.saw("already used", 0).await,
+        "expected exactly three rotations and no reuse",
+    )
+    .await;
+
+    // Canary: replaying a rotated token revokes the grant; Latchkey's next refresh says so.
+    let (status, body) = h.raw_refresh(&seen[0]).await;
+    h.check(
+        "replaying the first refresh token",
+        status == 400 && body["error"] == "invalid_grant",
+        format!("HTTP {status} {}", body["error"]),
+    )
+    .await;
+    let r = app.session.force_refresh().await;
+    h.check(
+        "Latchkey's refresh after the grant was revoked",
+        matches!(&r, Err(e) if e.kind() == ErrorKind::SessionExpired)
+            && matches!(app.session.state(), SessionState::SignedOut { .. })
+            && vault
+                .load_session(&profile.keychain_account())
+                .ok()
+                .flatten()
+                .is_none(),
+        format!("{:?}; state {:?}", r.map(|_| "tokens"), app.session.state()),
+    )
+    .await;
+    h.close().await;
+}
+
+/// The CLI binary (`latchkey` from crates/cli), next to this test's directory; built when it is
+/// missing or older than the sources it is made from.
+fn cli_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("latchkey"))
+        .expect("target directory");
+    let root = support::project_root();
+    let newest_source = ["crates/cli/src", "crates/core/src"]
+        .iter()
+        .flat_map(|d| walk(&root.join(d)))
+        .chain(
+            [
+                "Cargo.lock",
+                "crates/cli/Cargo.toml",
+                "crates/core/Cargo.toml",
+            ]
+            .map(|f| root.join(f)),
+        )
+        .filter_map(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .max()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let built = bin.metadata().and_then(|m| m.modified()).ok();
+    if built.is_none_or(|b| b < newest_source) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "latchkey-cli",
+                "--bin",
+                "latchkey",
+            ])
+            .current_dir(&root)
+            .status()
+            .expect("run cargo build -p latchkey-cli");
+        assert!(status.success(), "`cargo build -p latchkey-cli` failed");
+    }
+    assert!(
+        bin.exists(),
+        "the CLI binary is missing at {}",
+        bin.display()
+    );
+    bin
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// `latchkey token --json` with the shared configuration and keychain service.
+fn cli_token(bin: &Path, config: &Path, service: &str) -> Result<serde_json::Value, String> {
+    let out = Command::new(bin)
+        .args(["token", "--json"])
+        .env("LATCHKEY_CONFIG", config)
+        .env("LATCHKEY_KEYCHAIN_SERVICE", service)
+        .env_remove("LATCHKEY_PROFILE")
+        .env_remove("LATCHKEY_BROWSER_COMMAND")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`latchkey token --json` exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("`latchkey token --json` printed no JSON ({e})"))
+}
+
+/// The app-side `Session` and the CLI share one keychain entry. Whenever the tokens near expiry,
+/// two app-side callers and two CLI processes ask for tokens at the same moment: exactly one
+/// of them refreshes, the others adopt the rotated tokens, no rotated refresh token is ever
+/// sent again (the provider would revoke the grant), and everyone ends with the same ID token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn app_session_and_cli_refresh_concurrently_without_reusing_a_rotated_token() {
+    let _serial = SERIAL.lock().await;
+    let bin = tokio::task::spawn_blocking(cli_binary).await.unwrap();
+    const TTL: u64 = 6;
+    let h = Interop::start(TTL).await;
+    let service = format!(
+        "latchkey-interop-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let vault = Vault::system_with_service(&service);
+    let health = vault.probe();
+    assert!(
+        health.ok && health.persistent,
+        "this test needs the Secret Service (run it through `cargo xtask test`, which starts an unlocked gnome-keyring): {}",
+        health.message
+    );
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default = \"interop\"\n\n[profiles.interop]\nkind = \"oidc\"\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\nany_port = true\n",
+            h.idp.issuer
+        ),
+    )
+    .unwrap();
+    let cli_profile = latchkey_core::Config::load(&config)
+        .expect("the CLI's configuration parses")
+        .default_profile()
+        .unwrap()
+        .clone();
+    let profile = h.profile("interop");
+    assert_eq!(
+        cli_profile.keychain_account(),
+        profile.keychain_account(),
+        "the app and the CLI must name the same keychain entry"
+    );
+    let mut app = h.app(profile.clone(), vault.clone());
+    h.sign_in(&mut app, false).await;
+
+    // The CLI reads what the app stored, without refreshing (the tokens are fresh).
+    let first = tokio::task::spawn_blocking({
+        let (bin, config, service) = (bin.clone(), config.clone(), service.clone());
+        move || cli_token(&bin, &config, &service)
+    })
+    .await
+    .unwrap();
+    let first = h
+        .ok("`latchkey token` after the app signed in", first)
+        .await;
+    let app_tokens = h.ok("app tokens()", app.session.tokens().await).await;
+    h.check(
+        "`latchkey token` after the app signed in",
+        first["token"].as_str() == Some(app_tokens.id_token.expose()),
+        "the CLI's ID token is not the one the app stored",
+    )
+    .await;
+
+    let mut previous = app_tokens;
+    let mut refreshes_before = h.idp.count("grant.success refresh_token");
+    for round in 1..=3 {
+        let step = format!("concurrent tokens() round {round}");
+        // Wait until the tokens are inside the refresh margin (half their lifetime).
+        let current = stored(&vault, &profile);
+        let due = current.id_expires_at.min(current.access_expires_at) - (TTL as i64 / 2) + 1;
+        let wait = due - chrono_now();
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_secs(wait as u64)).await;
+        }
+        let cli = |_: u8| {
+            let (bin, config, service) = (bin.clone(), config.clone(), service.clone());
+            tokio::task::spawn_blocking(move || cli_token(&bin, &config, &service))
+        };
+        let other_caller = app.session.clone();
+        let (a, b, c1, c2) =
+            tokio::join!(app.session.tokens(), other_caller.tokens(), cli(1), cli(2));
+        let a = h.ok(&format!("{step}: app caller 1"), a).await;
+        let b = h.ok(&format!("{step}: app caller 2"), b).await;
+        let c1 = h.ok(&format!("{step}: CLI 1"), c1.unwrap()).await;
+        let c2 = h.ok(&format!("{step}: CLI 2"), c2.unwrap()).await;
+        let one_refresh = h
+            .idp
+            .saw("grant.success refresh_token", refreshes_before + 1)
+            .await;
+        let refreshes = h.idp.count("grant.success refresh_token");
+        h.check(
+            &step,
+            a.id_token.expose() == b.id_token.expose()
+                && c1["token"].as_str() == Some(a.id_token.expose())
+                && c2["token"].as_str() == Some(a.id_token.expose())
+                && a.id_token.expose() != previous.id_token.expose(),
+            "the four callers did not end with the same, new ID token",
+        )
+        .await;
+        h.check(
+            &step,
+            one_refresh
+                && h.idp.saw("already used", 0).await
+                && h.idp.saw("grant.revoked", 0).await,
+            format!(
+                "expected exactly one refresh and no reuse; saw {} refreshes",
+                refreshes - refreshes_before
+            ),
+        )
+        .await;
+        refreshes_before = refreshes;
+        previous = a;
+    }
+
+    // The grant is alive: a forced refresh by the app and a CLI read afterwards both work.
+    let forced = h
+        .ok(
+            "forced refresh after the rounds",
+            app.session.force_refresh().await,
+        )
+        .await;
+    let last = tokio::task::spawn_blocking({
+        let (bin, config, service) = (bin.clone(), config.clone(), service.clone());
+        move || cli_token(&bin, &config, &service)
+    })
+    .await
+    .unwrap();
+    let last = h
+        .ok("`latchkey token` after the forced refresh", last)
+        .await;
+    h.check(
+        "after the forced refresh",
+        last["token"].as_str() == Some(forced.id_token.expose())
+            && h.idp.saw("grant.revoked", 0).await
+            && h.idp.saw("already used", 0).await,
+        "the CLI did not see the app's forced refresh, or a token was reused",
+    )
+    .await;
+    let out = h.ok("sign-out", app.session.sign_out(false).await).await;
+    h.check("sign-out", out.revoked, format!("{out:?}")).await;
+    h.close().await;
+}
+
+fn chrono_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Userinfo with the access token; sign-out revokes the refresh token (it stops working at the
+/// provider, and so does the access token of the same grant); the end-session URL carries
+/// `id_token_hint`, Chromium confirms the provider's logout form, and the next sign-in asks for
+/// the password again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn userinfo_revocation_and_end_session_logout() {
+    let _serial = SERIAL.lock().await;
+    let h = Interop::start(60).await;
+    let profile = h.profile("logout");
+    let vault = Vault::memory();
+    let mut app = h.app(profile.clone(), vault.clone());
+    h.sign_in(&mut app, false).await;
+
+    let info = h.ok("userinfo", app.session.userinfo().await).await;
+    h.check(
+        "userinfo",
+        info["sub"] == SUB
+            && info["email"] == "alice@example.test"
+            && info["name"] == "Alice Interop"
+            && info["preferred_username"] == USERNAME
+            && h.idp.saw("http GET /me 200", 1).await,
+        format!(
+            "userinfo keys: {:?}",
+            info.as_object().map(|o| o.keys().collect::<Vec<_>>())
+        ),
+    )
+    .await;
+
+    let before = stored(&vault, &profile);
+    let refresh_token = before.refresh_token.clone().expect("a refresh token");
+    let out = h.ok("sign-out", app.session.sign_out(true).await).await;
+    h.check(
+        "sign-out",
+        out.revoked
+            && out.warnings.is_empty()
+            && h.idp.saw("http POST /token/revocation 200", 1).await,
+        format!("revoked {}, warnings {:?}", out.revoked, out.warnings),
+    )
+    .await;
+    h.check(
+        "sign-out",
+        matches!(app.session.state(), SessionState::SignedOut { .. })
+            && vault
+                .load_session(&profile.keychain_account())
+                .ok()
+                .flatten()
+                .is_none(),
+        "the session was not cleared",
+    )
+    .await;
+
+    // The revoked refresh token no longer works; the grant's access token is gone too.
+    let (status, body) = h.raw_refresh(&refresh_token).await;
+    h.check(
+        "refreshing with the revoked token",
+        status == 400 && body["error"] == "invalid_grant",
+        format!("HTTP {status} {}", body["error"]),
+    )
+    .await;
+    let r = reqwest::Client::new()
+        .get(h.idp.endpoint("/me"))
+        .bearer_auth(&before.access_token)
+        .send()
+        .await;
+    let status = h
+        .ok("userinfo with the revoked grant's access token", r)
+        .await
+        .status();
+    h.check(
+        "userinfo with the revoked grant's access token",
+        status.as_u16() == 401,
+        format!("HTTP {status}"),
+    )
+    .await;
+
+    // End-session logout in the browser.
+    let logout = match out.logout_url {
+        Some(u) => u,
+        None => h.fail("sign-out", "no end-session URL").await,
+    };
+    h.check(
+        "the end-session URL",
+        logout
+            .as_str()
+            .starts_with(&h.idp.endpoint("/session/end?"))
+            && query(&logout, "client_id").as_deref() == Some(CLIENT_ID)
+            && query(&logout, "id_token_hint").as_deref() == Some(before.id_token.as_str()),
+        "expected the discovery end_session_endpoint with client_id and id_token_hint",
+    )
+    .await;
+    h.goto(&logout, "Chromium opening the end-session URL")
+        .await;
+    h.click("#logout-yes", "the provider's logout confirmation")
+        .await;
+    h.element("#signed-out", "the provider's signed-out page")
+        .await;
+    h.check(
+        "the provider's log after logout",
+        h.idp.saw("end_session.success", 1).await && h.idp.saw("end_session.error", 0).await,
+        "expected one successful end-session",
+    )
+    .await;
+
+    // The provider's browser session is gone: the next sign-in asks for the password again.
+    let mut again = h.app(profile.clone(), Vault::memory());
+    h.sign_in(&mut again, false).await;
+    h.check(
+        "signing in again after logout",
+        h.idp.saw("interaction.login ok", 2).await,
+        "the provider did not ask for the password again",
+    )
+    .await;
+    let _ = again.session.sign_out(false).await;
+    h.close().await;
+}
