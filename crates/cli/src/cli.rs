@@ -65,6 +65,9 @@ pub struct GlobalArgs {
     /// Profile file (overrides LATCHKEY_CONFIG)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Log what the engine does on stderr (repeat for more; secrets are never logged)
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,7 +118,15 @@ origin); `--allow-any-origin` sends the token elsewhere once, on purpose.\n\n{EX
   latchkey logout --everywhere     # also end the provider's browser session (opens its logout page)\n\n{EXIT_CODES_HELP}"))]
     Logout(LogoutArgs),
     /// Manage profiles (which provider, client and ports)
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  latchkey profile add work --cognito --region eu-west-1 --user-pool-id eu-west-1_AbCdEf123 \\
+      --client-id 1example23456789 --domain https://myapp.auth.eu-west-1.amazoncognito.com
+  latchkey profile show work       # the callback URLs to register at the provider
+  latchkey profile use work
+  latchkey profile list"
+    )]
     Profile(ProfileCommand),
     /// Check configuration, provider, keychain, ports, clock and browser, and explain problems
     #[command(after_help = format!("Examples:

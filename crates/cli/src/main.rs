@@ -39,6 +39,24 @@ fn main() -> ExitCode {
         argv.extend(args.args.iter().cloned());
         return latchkey_devidp::cli_main(argv);
     }
+    if cli.global.verbose > 0 {
+        let level = match cli.global.verbose {
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        };
+        let filter =
+            tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(format!(
+                    "latchkey_core={level},latchkey={level}"
+                ))
+            });
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

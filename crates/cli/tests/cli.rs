@@ -32,6 +32,7 @@ fn version_and_every_help_has_an_example() {
         &["inspect"],
         &["logout"],
         &["doctor"],
+        &["profile"],
         &["profile", "list"],
         &["profile", "add"],
         &["profile", "show"],

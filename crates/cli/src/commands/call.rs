@@ -71,6 +71,14 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
     } else {
         a.method.to_ascii_uppercase()
     };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "`{method}` is not an HTTP method; use e.g. -X GET, -X POST, -X PUT, -X DELETE."
+            ),
+        ));
+    }
     let session = ctx.signed_in_session().await?;
     let req = ApiRequest {
         method,

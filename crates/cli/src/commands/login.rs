@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use latchkey_core::browser::Browser;
 use latchkey_core::session::{SessionState, SignInOptions};
+use url::Url;
 
 use crate::cli::LoginArgs;
 use crate::context::{browser_from_command, Ctx};
@@ -50,6 +51,7 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
     let mut deadline = None;
     let mut countdown_shown = false;
     let mut cancelled = false;
+    let mut ticks: u64 = 0;
     let result = loop {
         tokio::select! {
             r = &mut signing_in => break r.map_err(|e| Failure::new(Exit::Other, format!("the sign-in task failed ({e}); this is a bug.")))?,
@@ -63,6 +65,9 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
                         eprintln!();
                         eprintln!("  {authorize_url}");
                         eprintln!();
+                        if let Some(port) = Url::parse(&redirect_uri).ok().and_then(|u| u.port()) {
+                            eprintln!("From another computer, forward the callback port first: ssh -L {port}:localhost:{port} …");
+                        }
                     } else {
                         eprintln!("Opening the browser to sign in to profile `{}`…", profile.name);
                         eprintln!("If it does not open, visit: {authorize_url}");
@@ -70,11 +75,19 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
                     eprintln!("Waiting for the redirect to {redirect_uri} (until {}; Ctrl-C cancels).", expires_at.format("%H:%M:%S UTC"));
                 }
             }
-            _ = ticker.tick(), if tty && deadline.is_some() => {
+            _ = ticker.tick(), if deadline.is_some() => {
                 let left = deadline.map(|d| ((d - Utc::now()).num_milliseconds() + 999) / 1000).unwrap_or(0);
-                eprint!("\r\x1b[2KWaiting for the browser sign-in… {} left (Ctrl-C cancels)", mm_ss(left));
-                let _ = std::io::stderr().flush();
-                countdown_shown = true;
+                if tty {
+                    eprint!("\r\x1b[2KWaiting for the browser sign-in… {} left (Ctrl-C cancels)", mm_ss(left));
+                    let _ = std::io::stderr().flush();
+                    countdown_shown = true;
+                } else {
+                    // Logs and pipes get a plain line every 30 s instead of a redrawn countdown.
+                    ticks += 1;
+                    if ticks.is_multiple_of(30) && left > 0 {
+                        eprintln!("Still waiting for the browser sign-in ({} left).", mm_ss(left));
+                    }
+                }
             }
             _ = tokio::signal::ctrl_c() => {
                 if cancelled {

@@ -5,11 +5,15 @@ use crate::context::{browser_from_env, Ctx};
 use crate::failure::{one_line, CliResult, Exit};
 use crate::output::print_json;
 use latchkey_core::browser::{Browser, SystemBrowser};
+use latchkey_core::session::SessionState;
 
 pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
     let session = ctx.session(None)?;
     // A session that cannot be restored (expired, damaged) is still deleted below.
-    let _ = session.restore().await;
+    let was_signed_in = matches!(
+        session.restore().await,
+        Ok(SessionState::SignedIn { .. } | SessionState::Refreshing { .. })
+    );
     let outcome = session.sign_out(a.everywhere).await?;
     let profile = session.profile().name.clone();
     let mut opened = false;
@@ -32,6 +36,7 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
     if a.json {
         print_json(&serde_json::json!({
             "signed_out": true,
+            "was_signed_in": was_signed_in,
             "profile": profile,
             "revoked": outcome.revoked,
             "logout_url": outcome.logout_url,
