@@ -52,7 +52,8 @@ pub enum Fault {
     IdTokenHs256,
     /// `id_token_unknown_kid`: signed with the real key but a `kid` absent from the JWKS.
     IdTokenUnknownKid,
-    /// `id_token_no_kid_single_key`: no `kid` in the header, and the JWKS holds only the ID key.
+    /// `id_token_no_kid_single_key`: no `kid` in the ID token's header, and the JWKS holds only
+    /// the ID key (access tokens are then signed with that key too, `kid` included).
     IdTokenNoKidSingleKey,
     /// `id_token_no_kid_multi_key`: no `kid` in the header; the JWKS holds both keys.
     IdTokenNoKidMultiKey,

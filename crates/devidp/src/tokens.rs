@@ -55,8 +55,15 @@ pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
     access.insert("username".into(), json!(user.username));
     let access_token = {
         let keys = p.keys();
-        let header = json!({"kid": keys.access.kid, "alg": "RS256"});
-        jwt::sign_rs256(&header, &Value::Object(access), &keys.access)
+        // In the single-key JWKS variant the access token is signed with the one published
+        // key (the ID key), so it stays verifiable.
+        let key = if p.has_fault(&Fault::IdTokenNoKidSingleKey) {
+            &keys.id
+        } else {
+            &keys.access
+        };
+        let header = json!({"kid": key.kid, "alg": "RS256"});
+        jwt::sign_rs256(&header, &Value::Object(access), key)
     };
 
     if !req.scopes.iter().any(|s| s == "openid") {

@@ -148,11 +148,18 @@ fn id_token_signature_and_header_faults() {
     assert!(verify_with_jwk(&id, &set["keys"][0]));
     idp.clear_faults();
 
-    let id = id_token_with(&idp, Fault::IdTokenNoKidSingleKey);
-    assert!(header(&id).get("kid").is_none());
+    let resp = token_response_with(&idp, Fault::IdTokenNoKidSingleKey);
+    let body: Value = resp.json().unwrap();
+    let id = body["id_token"].as_str().unwrap();
+    assert!(header(id).get("kid").is_none());
     let set = jwks(&idp, &http);
     assert_eq!(set["keys"].as_array().unwrap().len(), 1, "single-key JWKS");
-    assert!(verify_with_jwk(&id, &set["keys"][0]));
+    assert!(verify_with_jwk(id, &set["keys"][0]));
+    let access = body["access_token"].as_str().unwrap();
+    assert!(
+        verify(&idp, &http, access),
+        "the access token verifies with the one key"
+    );
     idp.clear_faults();
 
     let id = id_token_with(&idp, Fault::IdTokenNoKidMultiKey);
