@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! The real `latchkey` binary against a running devidp and the real keychain (Secret Service):
 //! sign-in through the browser hook, status, token, call, inspect, logout, sharing with an
 //! in-process `Session`, and every error path with its documented exit code.
@@ -204,6 +205,9 @@ fn login_status_token_call_inspect_logout() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["revoked"], true);
     env.run(&["status"]).assert_error(2, "not signed in");
+    let again = env.run(&["logout"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("Not signed in"), "{}", again.stdout);
     env.run(&["token"]).assert_error(2, "not signed in");
     env.run(&["call", &me]).assert_error(2, "not signed in");
     // The revoked refresh token no longer works at the provider.

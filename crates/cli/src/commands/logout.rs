@@ -52,7 +52,11 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
         } else {
             ""
         };
-        println!("Signed out of profile `{profile}` ({revoked}keychain entry deleted).");
+        if was_signed_in {
+            println!("Signed out of profile `{profile}` ({revoked}keychain entry deleted).");
+        } else {
+            println!("Not signed in to profile `{profile}`; nothing is left in the keychain.");
+        }
         if let Some(url) = &outcome.logout_url {
             if opened {
                 println!("Opened the provider's logout page to end its browser session.");
