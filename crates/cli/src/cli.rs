@@ -190,14 +190,9 @@ pub struct TokenArgs {
 
 #[derive(Args, Debug)]
 pub struct CallArgs {
-    /// HTTP method
-    #[arg(
-        short = 'X',
-        long = "request",
-        value_name = "METHOD",
-        default_value = "GET"
-    )]
-    pub method: String,
+    /// HTTP method (default GET, or POST when -d is given)
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
     /// Extra header (repeatable)
     #[arg(short = 'H', long = "header", value_name = "K: V")]
     pub headers: Vec<String>,

@@ -63,13 +63,10 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
         .map(|h| parse_header(h))
         .collect::<CliResult<Vec<_>>>()?;
     let body = a.data.as_deref().map(body_from).transpose()?;
-    let method = if a.method == "GET"
-        && body.is_some()
-        && !std::env::args().any(|x| x == "-X" || x.starts_with("--request"))
-    {
-        "POST".to_owned()
-    } else {
-        a.method.to_ascii_uppercase()
+    let method = match &a.method {
+        Some(m) => m.to_ascii_uppercase(),
+        None if body.is_some() => "POST".to_owned(),
+        None => "GET".to_owned(),
     };
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') {
         return Err(Failure::new(

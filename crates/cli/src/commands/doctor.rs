@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use latchkey_core::config::Profile;
 use latchkey_core::provider::Provider;
+use latchkey_core::session::SessionState;
 use latchkey_core::vault::Vault;
 use serde::Serialize;
 
 use crate::cli::DoctorArgs;
 use crate::context::Ctx;
 use crate::failure::{one_line, CliResult, Exit};
-use crate::output::print_json;
+use crate::output::{print_json, when};
 
 #[derive(Serialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -82,12 +83,21 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> CliResult<Exit> {
             }
         }
     }
-    check_keychain(&mut r).await;
+    let keychain_ok = check_keychain(&mut r).await;
     match &profile {
         Some(p) => check_ports(p, &mut r),
         None => r.add("ports", Status::Skip, "no usable profile"),
     }
     check_browser(profile.as_ref(), &mut r);
+    if profile.is_some() && keychain_ok {
+        check_session(ctx, &mut r).await;
+    } else {
+        r.add(
+            "session",
+            Status::Skip,
+            "needs a usable profile and keychain",
+        );
+    }
     let failed = r
         .findings
         .iter()
@@ -241,28 +251,85 @@ async fn check_provider(p: &Profile, http: &reqwest::Client, r: &mut Report) {
     }
 }
 
-async fn check_keychain(r: &mut Report) {
+async fn check_keychain(r: &mut Report) -> bool {
     let health = tokio::task::spawn_blocking(|| Vault::system().probe()).await;
     match health {
-        Ok(h) if h.ok && h.persistent => r.add(
-            "keychain",
+        Ok(h) if h.ok && h.persistent => {
+            r.add(
+                "keychain",
+                Status::Ok,
+                format!("{}: {}", h.store_name, h.message),
+            );
+            true
+        }
+        Ok(h) if h.ok => {
+            r.add(
+                "keychain",
+                Status::Warn,
+                format!("{}: {}", h.store_name, h.message),
+            );
+            false
+        }
+        Ok(h) => {
+            r.add(
+                "keychain",
+                Status::Fail,
+                format!("{}: {}", h.store_name, h.message),
+            );
+            false
+        }
+        Err(e) => {
+            r.add(
+                "keychain",
+                Status::Fail,
+                format!("the keychain probe crashed ({e})."),
+            );
+            false
+        }
+    }
+}
+
+/// Whether a saved session exists for the profile (restoring it refreshes when due).
+async fn check_session(ctx: &Ctx, r: &mut Report) {
+    let session = match ctx.session(None) {
+        Ok(s) => s,
+        Err(f) => return r.add("session", Status::Fail, f.message),
+    };
+    match session.restore().await {
+        Ok(SessionState::SignedIn {
+            user,
+            id_expires_at,
+            ..
+        }) => {
+            let who = user.email.or(user.username).unwrap_or(user.sub);
+            r.add(
+                "session",
+                Status::Ok,
+                format!(
+                    "signed in as {who}; ID token expires {}",
+                    when(id_expires_at)
+                ),
+            );
+        }
+        Ok(SessionState::SignedOut { reason }) => r.add(
+            "session",
             Status::Ok,
-            format!("{}: {}", h.store_name, h.message),
+            format!(
+                "not signed in{} — run `latchkey login`",
+                reason
+                    .map(|x| format!(" ({})", x.trim_end_matches('.')))
+                    .unwrap_or_default()
+            ),
         ),
-        Ok(h) if h.ok => r.add(
-            "keychain",
+        Ok(other) => r.add(
+            "session",
             Status::Warn,
-            format!("{}: {}", h.store_name, h.message),
-        ),
-        Ok(h) => r.add(
-            "keychain",
-            Status::Fail,
-            format!("{}: {}", h.store_name, h.message),
+            format!("session state: {}", other.name()),
         ),
         Err(e) => r.add(
-            "keychain",
+            "session",
             Status::Fail,
-            format!("the keychain probe crashed ({e})."),
+            format!("the saved session cannot be used: {}", e.message()),
         ),
     }
 }
