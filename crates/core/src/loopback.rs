@@ -181,6 +181,21 @@ impl LoopbackListener {
         self.port
     }
 
+    /// The bound socket addresses (all loopback).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        if self.sockets.is_empty() {
+            self.servers
+                .iter()
+                .filter_map(|s| s.server_addr().to_ip())
+                .collect()
+        } else {
+            self.sockets
+                .iter()
+                .filter_map(|s| s.local_addr().ok())
+                .collect()
+        }
+    }
+
     /// The redirect URI this listener answers.
     pub fn redirect_uri(&self) -> String {
         format!("http://{}:{}{}", self.host, self.port, self.path)
@@ -215,6 +230,14 @@ impl LoopbackListener {
                             Ok(None) => {}
                             Err(_) => std::thread::sleep(Duration::from_millis(20)),
                         }
+                    }
+                    // Answer what is still queued instead of leaving clients hanging.
+                    while let Ok(Some(req)) = server.try_recv() {
+                        let _ = req.respond(page(
+                            410,
+                            "Latchkey",
+                            "This sign-in is over. You can close this tab.",
+                        ));
                     }
                 })
                 .map_err(Error::internal)?;

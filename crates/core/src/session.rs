@@ -829,8 +829,11 @@ impl Session {
                 .filter(|c| c.is_ascii_graphic())
                 .take(64)
                 .collect();
-            if code == "invalid_grant" {
+            if code == "invalid_grant" && what != "the code exchange" {
                 return Err(Error::new(ErrorKind::SessionExpired, format!("the provider refused {what} with invalid_grant: the session expired or was revoked (or the code was already used). Sign in again.")));
+            }
+            if code == "invalid_grant" {
+                return Err(Error::new(ErrorKind::ProviderError, "the provider refused the sign-in code (invalid_grant: used, expired, or issued to another client or provider). Sign in again."));
             }
             let kind = if status.is_server_error() {
                 ErrorKind::ProviderUnreachable
@@ -1306,4 +1309,3 @@ impl Session {
         Ok(insp)
     }
 }
-

@@ -7,28 +7,53 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use latchkey_core::{ApiRequest, ErrorKind, OffsetClock, Session, SessionOptions, SessionState, SignInOptions, TokenChoice, Vault};
+use latchkey_core::{
+    ApiRequest, ErrorKind, OffsetClock, Session, SessionOptions, SessionState, SignInOptions,
+    TokenChoice, Vault,
+};
 use latchkey_devidp::{Rotation, DEMO_USERNAME};
 use url::Url;
 
 async fn full_flow(rotation: bool, cognito: bool) {
     let tweak = |c: &mut latchkey_devidp::DevIdpConfig| {
         if rotation {
-            c.client.rotation = Some(Rotation { grace_period: Duration::from_secs(0) });
+            c.client.rotation = Some(Rotation {
+                grace_period: Duration::from_secs(0),
+            });
         }
     };
-    let (idp, profile) = if cognito { start_cognito(tweak) } else { let i = start_idp(tweak); let p = oidc_profile(&i); (i, p) };
+    let (idp, profile) = if cognito {
+        start_cognito(tweak)
+    } else {
+        let i = start_idp(tweak);
+        let p = oidc_profile(&i);
+        (i, p)
+    };
     let vault = Vault::memory();
     let session = signed_in(profile.clone(), vault.clone()).await;
-    let SessionState::SignedIn { user, .. } = session.state() else { panic!("not signed in: {:?}", session.state()) };
-    assert_eq!(user.username.as_deref().or(user.email.as_deref()).is_some(), true);
+    let SessionState::SignedIn { user, .. } = session.state() else {
+        panic!("not signed in: {:?}", session.state())
+    };
+    assert_eq!(
+        user.username.as_deref().or(user.email.as_deref()).is_some(),
+        true
+    );
     assert_eq!(idp.stats().token_authorization_code, 1);
     let info = session.refresh_token_info().expect("refresh token kept");
     assert!(info.length > 0);
 
     // Restore in a new session sharing the store.
     let clock = Arc::new(OffsetClock::new(0));
-    let restored = Session::new(profile.clone(), SessionOptions { vault: vault.clone(), browser: Some(Arc::new(HttpBrowser::default())), clock: clock.clone(), ..SessionOptions::default() }).unwrap();
+    let restored = Session::new(
+        profile.clone(),
+        SessionOptions {
+            vault: vault.clone(),
+            browser: Some(Arc::new(HttpBrowser::default())),
+            clock: clock.clone(),
+            ..SessionOptions::default()
+        },
+    )
+    .unwrap();
     let st = restored.restore().await.unwrap();
     assert!(matches!(st, SessionState::SignedIn { .. }), "{st:?}");
     let before = restored.tokens().await.unwrap();
@@ -49,7 +74,10 @@ async fn full_flow(rotation: bool, cognito: bool) {
 
     // API call with the ID token.
     let resp = restored
-        .call(ApiRequest { token: Some(TokenChoice::Id), ..ApiRequest::get(Url::parse(&format!("{}/demo-api/me", idp.base_url())).unwrap()) })
+        .call(ApiRequest {
+            token: Some(TokenChoice::Id),
+            ..ApiRequest::get(Url::parse(&format!("{}/demo-api/me", idp.base_url())).unwrap())
+        })
         .await
         .unwrap();
     assert_eq!(resp.status, 200, "{}", resp.text());
@@ -61,10 +89,23 @@ async fn full_flow(rotation: bool, cognito: bool) {
     assert!(out.logout_url.is_some());
     assert_eq!(idp.stats().revocations, 1);
     assert!(matches!(restored.state(), SessionState::SignedOut { .. }));
-    assert_eq!(restored.tokens().await.unwrap_err().kind(), ErrorKind::NotSignedIn);
+    assert_eq!(
+        restored.tokens().await.unwrap_err().kind(),
+        ErrorKind::NotSignedIn
+    );
     // the stored session is gone
-    let again = Session::new(profile.clone(), SessionOptions { vault: vault.clone(), ..SessionOptions::memory() }).unwrap();
-    assert!(matches!(again.restore().await.unwrap(), SessionState::SignedOut { .. }));
+    let again = Session::new(
+        profile.clone(),
+        SessionOptions {
+            vault: vault.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        again.restore().await.unwrap(),
+        SessionState::SignedOut { .. }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -89,7 +130,15 @@ async fn revoked_refresh_token_fails_at_provider_and_signs_out_cleanly() {
     let a = signed_in(profile.clone(), vault.clone()).await;
     // A second session restores the same stored refresh token, then A signs out (revokes).
     let clock = Arc::new(OffsetClock::new(0));
-    let b = Session::new(profile.clone(), SessionOptions { vault: vault.clone(), clock: clock.clone(), ..SessionOptions::memory() }).unwrap();
+    let b = Session::new(
+        profile.clone(),
+        SessionOptions {
+            vault: vault.clone(),
+            clock: clock.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
     b.restore().await.unwrap();
     a.sign_out(false).await.unwrap();
     assert_eq!(idp.stats().revocations, 1);
@@ -97,7 +146,10 @@ async fn revoked_refresh_token_fails_at_provider_and_signs_out_cleanly() {
     let err = b.tokens().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SessionExpired, "{err}");
     assert!(err.to_string().contains("sign in again"));
-    assert!(matches!(b.state(), SessionState::SignedOut { reason: Some(_) }));
+    assert!(matches!(
+        b.state(),
+        SessionState::SignedOut { reason: Some(_) }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -109,7 +161,13 @@ async fn api_call_refuses_unlisted_origin_unless_allowed() {
     let url = Url::parse(&format!("{}/demo-api/me", idp.base_url())).unwrap();
     let err = s.call(ApiRequest::get(url.clone())).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::OriginNotAllowed);
-    let ok = s.call(ApiRequest { allow_any_origin: true, ..ApiRequest::get(url) }).await.unwrap();
+    let ok = s
+        .call(ApiRequest {
+            allow_any_origin: true,
+            ..ApiRequest::get(url)
+        })
+        .await
+        .unwrap();
     assert_eq!(ok.status, 200);
 }
 
@@ -119,11 +177,23 @@ async fn timeout_and_cancel_release_the_port_with_distinct_errors() {
     let profile = oidc_profile(&idp);
     let (browser, mut rx) = ManualBrowser::new();
     let s = Session::new(profile.clone(), memory_options(browser.clone())).unwrap();
-    let err = s.sign_in(SignInOptions { timeout: Duration::from_millis(300), ..Default::default() }).await.unwrap_err();
+    let err = s
+        .sign_in(SignInOptions {
+            timeout: Duration::from_millis(300),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
     let url = rx.recv().await.unwrap();
-    let port = Url::parse(&q(&url, "redirect_uri").unwrap()).unwrap().port().unwrap();
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "port closed after timeout");
+    let port = Url::parse(&q(&url, "redirect_uri").unwrap())
+        .unwrap()
+        .port()
+        .unwrap();
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "port closed after timeout"
+    );
 
     let s2 = s.clone();
     let task = tokio::spawn(async move { s2.sign_in(SignInOptions::default()).await });
@@ -131,15 +201,31 @@ async fn timeout_and_cancel_release_the_port_with_distinct_errors() {
     s.cancel_sign_in();
     let err = task.await.unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
-    let port = Url::parse(&q(&url, "redirect_uri").unwrap()).unwrap().port().unwrap();
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "port closed after cancel");
-    assert!(matches!(s.state(), SessionState::Error { kind: ErrorKind::Cancelled, .. }));
+    let port = Url::parse(&q(&url, "redirect_uri").unwrap())
+        .unwrap()
+        .port()
+        .unwrap();
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "port closed after cancel"
+    );
+    assert!(matches!(
+        s.state(),
+        SessionState::Error {
+            kind: ErrorKind::Cancelled,
+            ..
+        }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn state_channel_reports_signing_in_then_signed_in() {
     let idp = start_idp(|_| {});
-    let s = Session::new(oidc_profile(&idp), memory_options(Arc::new(HttpBrowser::default()))).unwrap();
+    let s = Session::new(
+        oidc_profile(&idp),
+        memory_options(Arc::new(HttpBrowser::default())),
+    )
+    .unwrap();
     let mut rx = s.subscribe();
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen2 = seen.clone();
@@ -153,7 +239,10 @@ async fn state_channel_reports_signing_in_then_signed_in() {
         }
     });
     s.sign_in(SignInOptions::default()).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), watcher).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), watcher)
+        .await
+        .unwrap()
+        .unwrap();
     let seen = seen.lock().unwrap().clone();
     assert!(seen.contains(&"signing_in"), "{seen:?}");
     assert_eq!(seen.last(), Some(&"signed_in"));

@@ -11,12 +11,22 @@ use latchkey_devidp::{ClientConfig, DevIdp, DevIdpConfig, DEMO_PASSWORD, DEMO_US
 use url::Url;
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A provider that accepts any loopback port (for OIDC-kind profiles on 127.0.0.1).
 pub fn start_idp(tweak: impl FnOnce(&mut DevIdpConfig)) -> DevIdp {
-    let mut cfg = DevIdpConfig { client: ClientConfig { any_loopback_port: true, ..Default::default() }, ..Default::default() };
+    let mut cfg = DevIdpConfig {
+        client: ClientConfig {
+            any_loopback_port: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     tweak(&mut cfg);
     DevIdp::start(cfg).expect("devidp starts")
 }
@@ -33,11 +43,21 @@ pub fn oidc_profile(idp: &DevIdp) -> Profile {
 pub fn start_cognito(tweak: impl FnOnce(&mut DevIdpConfig)) -> (DevIdp, Profile) {
     let port = free_port();
     let mut cfg = DevIdpConfig::default();
-    cfg.client.callback_urls.push(format!("http://localhost:{port}/callback"));
-    cfg.client.sign_out_urls.push(format!("http://localhost:{port}/signed-out"));
+    cfg.client
+        .callback_urls
+        .push(format!("http://localhost:{port}/callback"));
+    cfg.client
+        .sign_out_urls
+        .push(format!("http://localhost:{port}/signed-out"));
     tweak(&mut cfg);
     let idp = DevIdp::start(cfg).expect("devidp starts");
-    let mut p = Profile::cognito("cog", "us-east-1", &idp.user_pool_id(), Url::parse(&idp.base_url()).unwrap(), &idp.client_id());
+    let mut p = Profile::cognito(
+        "cog",
+        "us-east-1",
+        &idp.user_pool_id(),
+        Url::parse(&idp.base_url()).unwrap(),
+        &idp.client_id(),
+    );
     if let latchkey_core::ProfileKind::Cognito { issuer, .. } = &mut p.kind {
         *issuer = Some(Url::parse(&idp.issuer()).unwrap());
     }
@@ -49,11 +69,20 @@ pub fn start_cognito(tweak: impl FnOnce(&mut DevIdpConfig)) -> (DevIdp, Profile)
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap()
 }
 
 fn location(resp: &reqwest::Response, base: &Url) -> Url {
-    let raw = resp.headers().get("location").unwrap_or_else(|| panic!("no Location (HTTP {})", resp.status())).to_str().unwrap();
+    let raw = resp
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location (HTTP {})", resp.status()))
+        .to_str()
+        .unwrap();
     base.join(raw).unwrap()
 }
 
@@ -61,7 +90,11 @@ fn location(resp: &reqwest::Response, base: &Url) -> Url {
 pub async fn login_to_callback(authorize: &Url, username: &str, password: &str) -> Url {
     let c = http();
     let r = c.get(authorize.clone()).send().await.unwrap();
-    assert!(r.status().is_redirection(), "authorize answered {}", r.status());
+    assert!(
+        r.status().is_redirection(),
+        "authorize answered {}",
+        r.status()
+    );
     let login = location(&r, authorize);
     let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
     form.push(("username".into(), username.into()));
@@ -69,7 +102,12 @@ pub async fn login_to_callback(authorize: &Url, username: &str, password: &str) 
     let mut post = login.clone();
     post.set_query(None);
     let r = c.post(post.clone()).form(&form).send().await.unwrap();
-    assert!(r.status().is_redirection(), "login answered {}: {}", r.status(), r.text().await.unwrap_or_default());
+    assert!(
+        r.status().is_redirection(),
+        "login answered {}: {}",
+        r.status(),
+        r.text().await.unwrap_or_default()
+    );
     location(&r, &post)
 }
 
@@ -108,7 +146,10 @@ pub struct ManualBrowser {
 }
 
 impl ManualBrowser {
-    pub fn new() -> (Arc<ManualBrowser>, tokio::sync::mpsc::UnboundedReceiver<Url>) {
+    pub fn new() -> (
+        Arc<ManualBrowser>,
+        tokio::sync::mpsc::UnboundedReceiver<Url>,
+    ) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         (Arc::new(ManualBrowser { tx }), rx)
     }
@@ -122,37 +163,66 @@ impl Browser for ManualBrowser {
 }
 
 pub fn memory_options(browser: Arc<dyn Browser>) -> SessionOptions {
-    SessionOptions { vault: Vault::memory(), browser: Some(browser), ..SessionOptions::default() }
+    SessionOptions {
+        vault: Vault::memory(),
+        browser: Some(browser),
+        ..SessionOptions::default()
+    }
 }
 
 pub fn options_with(vault: Vault, browser: Arc<dyn Browser>) -> SessionOptions {
-    SessionOptions { vault, browser: Some(browser), ..SessionOptions::default() }
+    SessionOptions {
+        vault,
+        browser: Some(browser),
+        ..SessionOptions::default()
+    }
 }
 
 /// A signed-in session (memory vault) against `idp` with `profile`.
 pub async fn signed_in(profile: Profile, vault: Vault) -> Session {
-    let s = Session::new(profile, options_with(vault, Arc::new(HttpBrowser::default()))).unwrap();
-    s.sign_in(SignInOptions::default()).await.expect("sign-in succeeds");
+    let s = Session::new(
+        profile,
+        options_with(vault, Arc::new(HttpBrowser::default())),
+    )
+    .unwrap();
+    s.sign_in(SignInOptions::default())
+        .await
+        .expect("sign-in succeeds");
     s
 }
 
 /// A session whose sign-in the test drives by hand; returns the running sign-in task.
-pub async fn manual_sign_in(profile: Profile) -> (Session, tokio::task::JoinHandle<latchkey_core::Result<latchkey_core::UserSummary>>, Url) {
+pub async fn manual_sign_in(
+    profile: Profile,
+) -> (
+    Session,
+    tokio::task::JoinHandle<latchkey_core::Result<latchkey_core::UserSummary>>,
+    Url,
+) {
     let (browser, mut rx) = ManualBrowser::new();
     let s = Session::new(profile, memory_options(browser)).unwrap();
     let s2 = s.clone();
     let task = tokio::spawn(async move { s2.sign_in(SignInOptions::default()).await });
-    let url = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.expect("browser opened").unwrap();
+    let url = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("browser opened")
+        .unwrap();
     (s, task, url)
 }
 
 pub fn q(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Replace (or add/remove) a query parameter.
 pub fn with_param(url: &Url, name: &str, value: Option<&str>) -> Url {
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().filter(|(k, _)| k != name).collect();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != name)
+        .collect();
     let mut u = url.clone();
     {
         let mut qp = u.query_pairs_mut();
@@ -173,5 +243,136 @@ pub fn unique(prefix: &str) -> String {
 
 fn rand_suffix() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000_007
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        % 1_000_000_007
+}
+
+/// A rewriting HTTP proxy in front of the devidp: lets tests alter discovery, JWKS or token
+/// responses the way a misbehaving provider would. Bodies and `Location` headers have the
+/// target's base URL replaced by the proxy's.
+pub struct Proxy {
+    pub base: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub type Rewrite = Arc<dyn Fn(&str, u16, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync>;
+
+impl Proxy {
+    /// Bind first (so the provider's issuer can name the proxy), then `start`.
+    pub fn bind() -> (TcpListener, String) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
+        (l, base)
+    }
+
+    pub fn start(listener: TcpListener, base: String, target: String, rewrite: Rewrite) -> Proxy {
+        let server = tiny_http::Server::from_listener(listener, None).unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let base2 = base.clone();
+        let thread = std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                let Ok(Some(mut req)) = server.recv_timeout(Duration::from_millis(50)) else {
+                    continue;
+                };
+                let mut body = Vec::new();
+                let _ = std::io::Read::read_to_end(req.as_reader(), &mut body);
+                let url = format!("{target}{}", req.url());
+                let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
+                let mut rb = client.request(method, url).body(body);
+                for h in req.headers() {
+                    let name = h.field.as_str().as_str().to_ascii_lowercase();
+                    if matches!(
+                        name.as_str(),
+                        "content-type" | "authorization" | "accept" | "cookie"
+                    ) {
+                        rb = rb.header(name, h.value.as_str());
+                    }
+                }
+                let Ok(resp) = rb.send() else {
+                    let _ = req.respond(tiny_http::Response::empty(502));
+                    continue;
+                };
+                let status = resp.status().as_u16();
+                let ctype = resp
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                let loc = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|l| l.replace(&target, &base2));
+                let body = resp.bytes().unwrap_or_default().to_vec();
+                let body = String::from_utf8(body.clone())
+                    .map(|t| t.replace(&target, &base2).into_bytes())
+                    .unwrap_or(body);
+                let path = req.url().split('?').next().unwrap_or("").to_owned();
+                let (status, body) = rewrite(&path, status, body);
+                let mut r = tiny_http::Response::from_data(body)
+                    .with_status_code(status)
+                    .with_header(
+                        tiny_http::Header::from_bytes("Content-Type", ctype.as_bytes()).unwrap(),
+                    );
+                if let Some(l) = loc {
+                    r = r.with_header(
+                        tiny_http::Header::from_bytes("Location", l.as_bytes()).unwrap(),
+                    );
+                }
+                let _ = req.respond(r);
+            }
+        });
+        Proxy {
+            base,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A devidp behind a rewriting proxy, and an OIDC profile pointing at the proxy.
+pub fn proxied_idp(rewrite: Rewrite) -> (DevIdp, Proxy, Profile) {
+    let (listener, base) = Proxy::bind();
+    let pool = latchkey_devidp::DevIdpConfig::default().user_pool_id;
+    let issuer = format!("{base}/{pool}");
+    let idp = start_idp(|c| c.issuer = Some(issuer.clone()));
+    let proxy = Proxy::start(listener, base.clone(), idp.base_url(), rewrite);
+    let mut p = Profile::oidc("proxied", Url::parse(&issuer).unwrap(), &idp.client_id());
+    p.api_base_urls = vec![Url::parse(&base).unwrap()];
+    p.sign_in_timeout = Duration::from_secs(30);
+    (idp, proxy, p)
+}
+
+pub fn json_rewrite(
+    path_suffix: &'static str,
+    f: impl Fn(&mut serde_json::Value) + Send + Sync + 'static,
+) -> Rewrite {
+    Arc::new(move |path: &str, status: u16, body: Vec<u8>| {
+        if path.ends_with(path_suffix) {
+            if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                f(&mut v);
+                return (status, serde_json::to_vec(&v).unwrap());
+            }
+        }
+        (status, body)
+    })
 }
