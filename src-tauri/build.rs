@@ -28,7 +28,14 @@ fn licences() -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target = std::env::var("TARGET").unwrap_or_default();
     let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", &target])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+            &target,
+        ])
         .output();
     let Some(output) = output.ok().filter(|o| o.status.success()) else {
         return "The licence list could not be generated for this build.".into();
@@ -62,7 +69,11 @@ fn licences() -> String {
                 .into_iter()
                 .flatten()
                 .filter(|d| {
-                    d["dep_kinds"].as_array().into_iter().flatten().any(|k| k["kind"].as_str() != Some("dev"))
+                    d["dep_kinds"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|k| k["kind"].as_str() != Some("dev"))
                 })
                 .filter_map(|d| d["pkg"].as_str())
                 .collect();
@@ -80,13 +91,20 @@ fn licences() -> String {
     let mut by_licence: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for id in seen {
         if let Some((name, version, licence)) = packages.get(id) {
-            by_licence.entry(licence).or_default().push(format!("{name} {version}"));
+            by_licence
+                .entry(licence)
+                .or_default()
+                .push(format!("{name} {version}"));
         }
     }
     let total: usize = by_licence.values().map(Vec::len).sum();
     let mut text = format!("{total} crates are compiled into this app.\n");
     for (licence, crates) in by_licence {
-        text.push_str(&format!("\n{licence} ({}):\n  {}\n", crates.len(), crates.join(", ")));
+        text.push_str(&format!(
+            "\n{licence} ({}):\n  {}\n",
+            crates.len(),
+            crates.join(", ")
+        ));
     }
     text
 }

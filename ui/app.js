@@ -145,6 +145,7 @@ function render(session) {
     setText("redirect-uri", session.redirect_uri);
   }
   if (session.user) {
+    setText("user-name", session.user.name);
     setText("user-username", session.user.username);
     setText("user-email", session.user.email);
     setText("user-groups", (session.user.groups || []).join(", ") || "(none)");
@@ -256,7 +257,7 @@ function renderInspection(inspection) {
   $("claims").tBodies[0].replaceChildren(...inspection.claims.map((claim) =>
     el("tr", { "data-claim": claim.name },
       el("td", { class: "claim", text: claim.name }),
-      el("td", { class: "value" }, el("span", { text: claim.value }), claim.human ? el("span", { class: "human", text: claim.human }) : ""),
+      el("td", { class: "value" }, el("span", { text: typeof claim.value === "string" ? claim.value : JSON.stringify(claim.value) }), claim.human ? el("span", { class: "human", text: claim.human }) : ""),
       el("td", { class: "meaning", text: claim.explanation || "" }))));
   setText("jwt-header", JSON.stringify(inspection.header, null, 2));
   setText("jwt-payload", JSON.stringify(inspection.payload, null, 2));

@@ -78,7 +78,9 @@ impl ActivityLog {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<ActivityEntry>> {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

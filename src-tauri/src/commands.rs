@@ -78,7 +78,10 @@ pub async fn cancel_sign_in(state: State<'_, AppState>) -> CommandResult<()> {
 pub async fn open_authorize_url_again(state: State<'_, AppState>) -> CommandResult<()> {
     let (session, profile) = state.session().await;
     let SessionState::SigningIn { authorize_url, .. } = session.state() else {
-        return Err(CommandError::new("internal", "no sign-in is waiting for the browser"));
+        return Err(CommandError::new(
+            "internal",
+            "no sign-in is waiting for the browser",
+        ));
     };
     let browser = latchkey_core::browser::for_command(profile.browser_command.as_ref());
     Ok(browser.open(&authorize_url)?)
@@ -91,8 +94,20 @@ pub async fn refresh_now(state: State<'_, AppState>) -> CommandResult<SessionVie
 }
 
 #[tauri::command]
-pub async fn sign_out(everywhere: bool, state: State<'_, AppState>) -> CommandResult<SignOutOutcome> {
-    let outcome = state.session().await.0.sign_out(everywhere).await?;
+pub async fn sign_out(
+    everywhere: bool,
+    state: State<'_, AppState>,
+) -> CommandResult<SignOutOutcome> {
+    let (session, profile) = state.session().await;
+    let mut outcome = session.sign_out(everywhere).await?;
+    if let Some(url) = &outcome.logout_url {
+        let browser = latchkey_core::browser::for_command(profile.browser_command.as_ref());
+        if let Err(e) = browser.open(url) {
+            outcome.warnings.push(format!(
+                "signed out here, but the provider's logout page did not open ({e}); open {url} to end the browser session too"
+            ));
+        }
+    }
     Ok(outcome)
 }
 
@@ -100,7 +115,10 @@ fn token_choice(which: &str) -> CommandResult<TokenChoice> {
     match which {
         "id" => Ok(TokenChoice::Id),
         "access" => Ok(TokenChoice::Access),
-        other => Err(CommandError::new("internal", format!("no token called `{other}`"))),
+        other => Err(CommandError::new(
+            "internal",
+            format!("no token called `{other}`"),
+        )),
     }
 }
 
@@ -135,7 +153,9 @@ pub async fn refresh_token_info(
 pub async fn reveal_token(which: String, state: State<'_, AppState>) -> CommandResult<String> {
     let choice = token_choice(&which)?;
     let tokens = state.session().await.0.tokens().await?;
-    state.activity.note("INFO", format!("{which} token copied by the user"));
+    state
+        .activity
+        .note("INFO", format!("{which} token copied by the user"));
     Ok(match choice {
         TokenChoice::Id => tokens.id_token.expose().to_owned(),
         TokenChoice::Access => tokens.access_token.expose().to_owned(),
@@ -213,11 +233,13 @@ pub fn export_activity(state: State<'_, AppState>) -> CommandResult<String> {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let dir = dirs_for_export(&state);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| CommandError::new("internal", format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        CommandError::new("internal", format!("cannot create {}: {e}", dir.display()))
+    })?;
     let path = dir.join(format!("latchkey-activity-{stamp}.log"));
-    std::fs::write(&path, state.activity.to_text())
-        .map_err(|e| CommandError::new("internal", format!("cannot write {}: {e}", path.display())))?;
+    std::fs::write(&path, state.activity.to_text()).map_err(|e| {
+        CommandError::new("internal", format!("cannot write {}: {e}", path.display()))
+    })?;
     Ok(path.display().to_string())
 }
 
@@ -265,10 +287,16 @@ pub async fn save_profile(
     let invalid = |field: &str, fix: &str| CommandError::new("config", format!("{field}: {fix}"));
     let name = form.name.trim();
     if name.is_empty() {
-        return Err(invalid("Profile name", "give the profile a name, e.g. `work`"));
+        return Err(invalid(
+            "Profile name",
+            "give the profile a name, e.g. `work`",
+        ));
     }
     if form.client_id.trim().is_empty() {
-        return Err(invalid("App client id", "copy it from the provider's app client page"));
+        return Err(invalid(
+            "App client id",
+            "copy it from the provider's app client page",
+        ));
     }
     let mut profile = if form.kind == "oidc" {
         let issuer = Url::parse(form.issuer.trim())
@@ -278,7 +306,9 @@ pub async fn save_profile(
         let domain = Url::parse(form.domain.trim()).map_err(|e| {
             invalid(
                 "Hosted-UI domain",
-                &format!("not a URL ({e}); it looks like https://prefix.auth.region.amazoncognito.com"),
+                &format!(
+                    "not a URL ({e}); it looks like https://prefix.auth.region.amazoncognito.com"
+                ),
             )
         })?;
         Profile::cognito(
@@ -299,7 +329,10 @@ pub async fn save_profile(
     profile.api_base_urls = form
         .api_base_urls
         .iter()
-        .map(|u| Url::parse(u).map_err(|e| invalid("API base URLs", &format!("`{u}` is not a URL ({e})"))))
+        .map(|u| {
+            Url::parse(u)
+                .map_err(|e| invalid("API base URLs", &format!("`{u}` is not a URL ({e})")))
+        })
         .collect::<CommandResult<_>>()?;
     if let ProfileKind::Cognito { domain, .. } = &profile.kind {
         profile.sign_out_uri = Url::parse(&format!(
@@ -324,11 +357,16 @@ pub async fn save_profile(
 /// Live check: the discovery document is reachable and names the issuer the profile expects.
 async fn check_discovery(profile: &Profile) -> CommandResult<String> {
     let issuer = profile.issuer();
-    let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
     let unreachable = |e: String| {
         CommandError::new(
             "provider_unreachable",
-            format!("could not read {url}: {e}. Check the region, pool id or issuer, and your network."),
+            format!(
+                "could not read {url}: {e}. Check the region, pool id or issuer, and your network."
+            ),
         )
     };
     let client = reqwest::Client::builder()
@@ -336,11 +374,18 @@ async fn check_discovery(profile: &Profile) -> CommandResult<String> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| unreachable(e.to_string()))?;
-    let response = client.get(&url).send().await.map_err(|e| unreachable(e.to_string()))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
     if !response.status().is_success() {
         return Err(unreachable(format!("HTTP {}", response.status())));
     }
-    let doc: serde_json::Value = response.json().await.map_err(|e| unreachable(e.to_string()))?;
+    let doc: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
     match doc["issuer"].as_str() {
         Some(found) if found == issuer => Ok(format!("The provider answered and its issuer is {issuer}.")),
         Some(found) => Err(CommandError::new(

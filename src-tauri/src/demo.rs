@@ -73,7 +73,12 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
         config.default = Some(DEMO_PROFILE.into());
         save(config)?;
     }
-    let Some(profile) = config.profiles.get(DEMO_PROFILE).filter(|p| is_demo(p)).cloned() else {
+    let Some(profile) = config
+        .profiles
+        .get(DEMO_PROFILE)
+        .filter(|p| is_demo(p))
+        .cloned()
+    else {
         return Ok(None);
     };
     let wanted = match &profile.kind {
@@ -87,8 +92,16 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
     };
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    // LATCHKEY_DEVIDP_USERS: a users TOML (see `latchkey-devidp --help`) instead of the demo users.
+    let users = match std::env::var_os("LATCHKEY_DEVIDP_USERS") {
+        Some(path) => {
+            latchkey_devidp::load_users_file(Path::new(&path)).map_err(|e| e.to_string())?
+        }
+        None => DevIdpConfig::default().users,
+    };
     let idp = DevIdp::start(DevIdpConfig {
         port,
+        users,
         client: ClientConfig {
             callback_urls: profile.redirect_uris(),
             sign_out_urls: profile.sign_out_uris(),

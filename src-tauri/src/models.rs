@@ -56,6 +56,7 @@ pub struct SessionView {
 
 #[derive(Clone, Serialize)]
 pub struct UserView {
+    pub name: Option<String>,
     pub username: String,
     pub email: Option<String>,
     pub groups: Vec<String>,

@@ -8,9 +8,9 @@ use latchkey_core::config::{Config, Profile};
 use latchkey_core::vault::Vault;
 use latchkey_core::{Session, SessionOptions, SessionState, Tokens, UserSummary};
 use latchkey_devidp::DevIdp;
+use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::Mutex;
-use tauri::async_runtime::JoinHandle;
 
 use crate::activity::ActivityLog;
 use crate::demo;
@@ -71,10 +71,7 @@ impl AppState {
             if health.ok { "INFO" } else { "WARN" },
             format!("keychain: {}", health.message),
         );
-        let profile = config
-            .default_profile()
-            .map_err(|e| e.to_string())?
-            .clone();
+        let profile = config.default_profile().map_err(|e| e.to_string())?.clone();
         let active = open_session(&app, profile, &vault).map_err(|e| e.message)?;
         Ok(AppState {
             app,
@@ -210,6 +207,7 @@ pub fn view_of(profile: &Profile, state: &SessionState, vault: &Vault) -> Sessio
 
 fn user_view(user: &UserSummary) -> UserView {
     UserView {
+        name: user.name.clone(),
         username: user
             .username
             .clone()

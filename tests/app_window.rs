@@ -1,0 +1,336 @@
+//! The real app window, driven over WebDriver (tauri-driver + WebKitWebDriver under Xvfb),
+//! with a real headless Chromium (chromedriver) playing the user's system browser.
+//!
+//! One scenario, in the order a user meets it: first run on the embedded development
+//! provider, sign-in in the browser, the session view, the inspector's checklist, the API
+//! console (200 and 403), sign-out everywhere (the provider's logout page, keychain emptied),
+//! a sign-in as a user whose name is HTML (shown as text), a restart that restores the session
+//! without a browser, and a final sign-out.
+
+#[allow(unused_macros, unused_imports)]
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::TimeoutConfiguration;
+use fantoccini::{Client, Locator};
+use support::{app_window, chromium, diagnose, start_chromedriver, start_tauri_driver, UrlHook};
+
+const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
+const MALLORY: &str = "mallory@latchkey.dev";
+const MALLORY_PASSWORD: &str = "Mallory-pass-1";
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Waits until `script` (a JS expression) is truthy in the window.
+async fn wait_js(client: &Client, script: &str, step: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = client
+            .execute(&format!("return Boolean({script});"), vec![])
+            .await;
+        if matches!(value, Ok(serde_json::Value::Bool(true))) {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("{}", diagnose(client, step).await);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn js_string(client: &Client, script: &str) -> String {
+    match client
+        .execute(&format!("return String({script});"), vec![])
+        .await
+    {
+        Ok(serde_json::Value::String(s)) => s,
+        other => panic!("script `{script}` gave {other:?}"),
+    }
+}
+
+async fn click(client: &Client, css: &str) {
+    let element = match client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(element) => element,
+        Err(e) => panic!(
+            "{}",
+            diagnose(client, &format!("finding `{css}`: {e}")).await
+        ),
+    };
+    if let Err(e) = element.click().await {
+        panic!(
+            "{}",
+            diagnose(client, &format!("clicking `{css}`: {e}")).await
+        );
+    }
+}
+
+async fn fill(client: &Client, css: &str, text: &str) {
+    let element = match client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(element) => element,
+        Err(e) => panic!(
+            "{}",
+            diagnose(client, &format!("finding `{css}`: {e}")).await
+        ),
+    };
+    element.clear().await.expect("clear the field");
+    element.send_keys(text).await.expect("type into the field");
+}
+
+/// Plays the user in the system browser: the hosted sign-in page, then back to Latchkey.
+async fn sign_in_in_browser(browser: &Client, url: &str, username: &str, password: &str) {
+    browser.goto(url).await.expect("open the sign-in page");
+    fill(browser, "#username", username).await;
+    fill(browser, "#password", password).await;
+    click(browser, "#signin").await;
+}
+
+/// Sends one request from the API console and returns the status the window shows.
+async fn api_status(app: &Client, path: &str) -> String {
+    click(app, "#nav-console").await;
+    fill(app, "#api-url", path).await;
+    app.execute(
+        "document.getElementById('api-status').textContent = ''",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(app, "#api-send").await;
+    wait_js(
+        app,
+        "document.getElementById('api-status').textContent !== ''",
+        &format!("response to {path}"),
+    )
+    .await;
+    js_string(app, "document.getElementById('api-status').textContent").await
+}
+
+/// What the keychain holds under the test's service name (attribute values of every item).
+fn keychain_items(service: &str) -> String {
+    let output = Command::new("secret-tool")
+        .args(["search", "--all", "service", service])
+        .output()
+        .expect("secret-tool (Debian package libsecret-tools)");
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+fn write_users(path: &Path) {
+    std::fs::write(
+        path,
+        format!(
+            r#"
+[[users]]
+username = "{demo}"
+password = "{demo_pw}"
+groups = ["users", "admins"]
+attributes = {{ name = "Demo User" }}
+
+[[users]]
+username = "{mallory}"
+password = "{mallory_pw}"
+groups = ["users"]
+attributes = {{ name = "{xss}" }}
+"#,
+            demo = latchkey_devidp::DEMO_USERNAME,
+            demo_pw = latchkey_devidp::DEMO_PASSWORD,
+            mallory = MALLORY,
+            mallory_pw = MALLORY_PASSWORD,
+            xss = XSS_NAME,
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_window_sign_in_inspect_call_restore_sign_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = UrlHook::new(dir.path());
+    let users = dir.path().join("users.toml");
+    write_users(&users);
+    let service = format!("latchkey-app-window-{}", std::process::id());
+    // The app inherits these through tauri-driver and WebKitWebDriver.
+    std::env::set_var("LATCHKEY_CONFIG", dir.path().join("config.toml"));
+    std::env::set_var("LATCHKEY_KEYCHAIN_SERVICE", &service);
+    std::env::set_var("LATCHKEY_BROWSER_COMMAND", &hook.script);
+    std::env::set_var("LATCHKEY_DEVIDP_USERS", &users);
+    std::env::set_var("LATCHKEY_RUNTIME_DIR", dir.path().join("run"));
+    std::env::set_var("XDG_DATA_HOME", dir.path().join("data"));
+
+    let chromedriver = start_chromedriver();
+    let browser = chromium(&chromedriver, &dir.path().join("chromium")).await;
+    browser
+        .update_timeouts(TimeoutConfiguration::new(
+            None,
+            Some(Duration::from_secs(10)),
+            None,
+        ))
+        .await
+        .expect("set Chromium's page-load timeout");
+    let tauri_driver = start_tauri_driver();
+    let app_binary = Path::new(env!("CARGO_BIN_EXE_latchkey-app"));
+    let app = app_window(&tauri_driver, app_binary).await;
+
+    // First run: the Demo profile on the embedded provider, with its credentials shown.
+    wait_js(
+        &app,
+        "!document.getElementById('signed-out').hidden",
+        "first screen",
+    )
+    .await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('demo-username').textContent").await,
+        latchkey_devidp::DEMO_USERNAME
+    );
+
+    // Sign in: the system browser (our hook) gets the authorize URL; the app waits for it.
+    click(&app, "#signin").await;
+    let authorize = hook.nth_url(1, WAIT);
+    assert!(
+        authorize.contains("/oauth2/authorize?"),
+        "unexpected URL opened"
+    );
+    wait_js(
+        &app,
+        "!document.getElementById('waiting').hidden",
+        "waiting screen",
+    )
+    .await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('authorize-url').value").await,
+        authorize
+    );
+    sign_in_in_browser(
+        &browser,
+        &authorize,
+        latchkey_devidp::DEMO_USERNAME,
+        latchkey_devidp::DEMO_PASSWORD,
+    )
+    .await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-in').hidden",
+        "signed in",
+    )
+    .await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('user-username').textContent").await,
+        latchkey_devidp::DEMO_USERNAME
+    );
+    assert!(
+        js_string(&app, "document.getElementById('user-groups').textContent")
+            .await
+            .contains("admins")
+    );
+    assert!(
+        keychain_items(&service).contains(&service),
+        "the session is in the keychain"
+    );
+
+    // Inspector: an ID token whose every check passes.
+    click(&app, "#nav-inspector").await;
+    wait_js(
+        &app,
+        "document.querySelectorAll('#checks li').length > 5",
+        "checks",
+    )
+    .await;
+    assert_eq!(
+        js_string(
+            &app,
+            "document.querySelector('[data-claim=\"token_use\"] td.value span').textContent"
+        )
+        .await,
+        "id"
+    );
+    let failed = js_string(
+        &app,
+        "Array.from(document.querySelectorAll('#checks li.fail')).map(li => li.textContent).join('; ')",
+    )
+    .await;
+    assert_eq!(failed, "", "every verification check passes");
+
+    // API console: the demo API answers 200 with the ID token; the demo user is an admin.
+    assert_eq!(api_status(&app, "/demo-api/me").await, "200");
+    assert_eq!(api_status(&app, "/demo-api/admin").await, "200");
+
+    // Sign out everywhere: the provider's logout page opens, the keychain is emptied.
+    click(&app, "#nav-session").await;
+    click(&app, "#signout-everywhere").await;
+    let logout = hook.nth_url(2, WAIT);
+    assert!(logout.contains("/logout?"), "the logout page was opened");
+    // The provider clears its cookie and redirects to the sign-out URL; whatever that page
+    // does (it may be unreachable once Latchkey is signed out) must not stall the test.
+    let _ = browser.goto(&logout).await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-out').hidden",
+        "signed out",
+    )
+    .await;
+    assert!(
+        !keychain_items(&service).contains(&service),
+        "the keychain entry is gone after sign-out"
+    );
+
+    // A user whose name is HTML, outside `admins`: the password is asked again (the cookie
+    // went with the logout), the name shows as text, /admin answers 403.
+    click(&app, "#signin").await;
+    let authorize = hook.nth_url(3, WAIT);
+    sign_in_in_browser(&browser, &authorize, MALLORY, MALLORY_PASSWORD).await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-in').hidden",
+        "signed in as mallory",
+    )
+    .await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('user-name').textContent").await,
+        XSS_NAME
+    );
+    assert_eq!(
+        js_string(&app, "document.querySelectorAll('main img').length").await,
+        "0",
+        "no element was created from a claim"
+    );
+    assert_eq!(api_status(&app, "/demo-api/admin").await, "403");
+
+    // Restart: the session comes back from the keychain, without a browser.
+    app.close().await.expect("close the app");
+    let app = app_window(&tauri_driver, app_binary).await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-in').hidden",
+        "restored",
+    )
+    .await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('user-username').textContent").await,
+        MALLORY
+    );
+    let opened = std::fs::read_to_string(&hook.urls).unwrap();
+    assert_eq!(opened.lines().count(), 3, "restore opened no browser");
+
+    // Sign out: back to the sign-in screen, nothing left in the keychain.
+    click(&app, "#signout").await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-out').hidden",
+        "signed out",
+    )
+    .await;
+    assert!(!keychain_items(&service).contains(&service));
+
+    app.close().await.ok();
+    browser.close().await.ok();
+}
