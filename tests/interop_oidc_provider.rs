@@ -245,6 +245,8 @@ fn options(vault: Vault, browser: Arc<dyn Browser>) -> SessionOptions {
     }
 }
 
+type SignInTask = tokio::task::JoinHandle<latchkey_core::Result<UserSummary>>;
+
 /// A session plus the receiving end of its browser.
 struct App {
     session: Session,
@@ -345,6 +347,24 @@ impl Interop {
     /// (after one wrong password when asked), approves the consent every native client gets,
     /// and Latchkey redeems the code. Returns the user and the authorize URL that was opened.
     async fn sign_in(&self, app: &mut App, wrong_password_first: bool) -> (UserSummary, Url) {
+        let (task, url) = self.begin_sign_in(app).await;
+        self.log_in(wrong_password_first).await;
+        self.click("#approve", "consent page (native client)").await;
+        let user = match self.finish_sign_in(app, task).await {
+            Ok(user) => user,
+            Err(e) => {
+                self.fail(
+                    "Latchkey finishing the sign-in",
+                    format!("{:?}: {}", e.kind(), e.message()),
+                )
+                .await
+            }
+        };
+        (user, url)
+    }
+
+    /// Starts `sign_in()` and opens the URL Latchkey hands its browser in Chromium.
+    async fn begin_sign_in(&self, app: &mut App) -> (SignInTask, Url) {
         let session = app.session.clone();
         let task = tokio::spawn(async move {
             session
@@ -367,6 +387,11 @@ impl Interop {
             }
         };
         self.goto(&url, "Chromium opening the authorize URL").await;
+        (task, url)
+    }
+
+    /// Our login page: the user name and password (a wrong one first when asked).
+    async fn log_in(&self, wrong_password_first: bool) {
         if wrong_password_first {
             self.type_into("#username", USERNAME, "login page").await;
             self.type_into("#password", "not the password", "login page")
@@ -386,17 +411,16 @@ impl Interop {
         self.type_into("#username", USERNAME, "login page").await;
         self.type_into("#password", PASSWORD, "login page").await;
         self.click("#signin", "login page").await;
-        self.click("#approve", "consent page (native client)").await;
-        let result = tokio::time::timeout(STEP_TIMEOUT, task).await;
-        let user = match result {
-            Ok(Ok(Ok(user))) => user,
-            Ok(Ok(Err(e))) => {
-                self.fail(
-                    "Latchkey finishing the sign-in",
-                    format!("{:?}: {}", e.kind(), e.message()),
-                )
-                .await
-            }
+    }
+
+    /// The sign-in's own result (the test panics only if it never ends).
+    async fn finish_sign_in(
+        &self,
+        app: &App,
+        task: SignInTask,
+    ) -> latchkey_core::Result<UserSummary> {
+        match tokio::time::timeout(STEP_TIMEOUT, task).await {
+            Ok(Ok(result)) => result,
             other => {
                 self.fail(
                     "Latchkey finishing the sign-in",
@@ -404,8 +428,7 @@ impl Interop {
                 )
                 .await
             }
-        };
-        (user, url)
+        }
     }
 
     /// A token-endpoint request straight from the test (the "attacker" or the canary).
@@ -997,7 +1020,11 @@ async fn userinfo_revocation_and_end_session_logout() {
     .await;
 
     // The provider's browser session is gone: the next sign-in asks for the password again.
-    let mut again = h.app(profile.clone(), Vault::memory());
+    // This profile names a sign-out page (registered as http://127.0.0.1/signed-out, any port).
+    let page = SignedOutPage::start();
+    let mut with_page = profile.clone();
+    with_page.sign_out_uri = Some(page.url.clone());
+    let mut again = h.app(with_page, Vault::memory());
     h.sign_in(&mut again, false).await;
     h.check(
         "signing in again after logout",
@@ -1005,6 +1032,142 @@ async fn userinfo_revocation_and_end_session_logout() {
         "the provider did not ask for the password again",
     )
     .await;
-    let _ = again.session.sign_out(false).await;
+    let out = h
+        .ok("second sign-out", again.session.sign_out(true).await)
+        .await;
+    let logout = match out.logout_url {
+        Some(u) => u,
+        None => h.fail("second sign-out", "no end-session URL").await,
+    };
+    h.check(
+        "the end-session URL with a sign-out page",
+        query(&logout, "post_logout_redirect_uri").as_deref() == Some(page.url.as_str())
+            && out.revoked,
+        "expected post_logout_redirect_uri = the profile's sign_out_uri",
+    )
+    .await;
+    h.goto(&logout, "Chromium opening the end-session URL")
+        .await;
+    h.click("#logout-yes", "the provider's logout confirmation")
+        .await;
+    h.element("#latchkey-signed-out", "the profile's sign-out page")
+        .await;
+    let landed = h.web.current_url().await.map(|u| u.to_string());
+    h.check(
+        "the profile's sign-out page",
+        landed
+            .as_deref()
+            .is_ok_and(|u| u.starts_with(page.url.as_str())),
+        format!("landed on {landed:?}"),
+    )
+    .await;
     h.close().await;
+}
+
+/// Cancelling on the consent page: the provider sends `access_denied` (with `state` and `iss`)
+/// to the loopback callback, and Latchkey reports it as `AccessDenied`, closes the port and
+/// can sign in again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deny_on_the_consent_page_reaches_latchkey_as_access_denied() {
+    let _serial = SERIAL.lock().await;
+    let h = Interop::start(60).await;
+    let mut app = h.app(h.profile("deny"), Vault::memory());
+    let (task, url) = h.begin_sign_in(&mut app).await;
+    h.log_in(false).await;
+    h.click("#deny", "consent page (native client)").await;
+    let result = h.finish_sign_in(&app, task).await;
+    h.check(
+        "the denied sign-in",
+        matches!(&result, Err(e) if e.kind() == ErrorKind::AccessDenied
+            && e.message().contains("access_denied")),
+        format!(
+            "{:?}",
+            result
+                .as_ref()
+                .map_err(|e| (e.kind(), e.message().to_owned()))
+        ),
+    )
+    .await;
+    h.check(
+        "the session state after the denial",
+        matches!(
+            app.session.state(),
+            SessionState::Error {
+                kind: ErrorKind::AccessDenied,
+                ..
+            }
+        ),
+        format!("{:?}", app.session.state()),
+    )
+    .await;
+    let port = query(&url, "redirect_uri")
+        .and_then(|r| Url::parse(&r).ok())
+        .and_then(|r| r.port())
+        .unwrap_or_default();
+    h.check(
+        "the callback port after the denial",
+        port != 0 && std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        format!("port {port} still accepts connections"),
+    )
+    .await;
+    // Signing in again works at once (the provider's session still knows the user: consent only).
+    let (task, _) = h.begin_sign_in(&mut app).await;
+    h.click("#approve", "consent page (native client)").await;
+    let user = h.finish_sign_in(&app, task).await;
+    h.check(
+        "signing in after the denial",
+        user.as_ref().is_ok_and(|u| u.sub == SUB),
+        format!("{:?}", user.map_err(|e| e.message().to_owned())),
+    )
+    .await;
+    let _ = app.session.sign_out(false).await;
+    h.close().await;
+}
+
+/// A stand-in for the page a profile's `sign_out_uri` names: answers every request on an
+/// ephemeral loopback port with a page Chromium can be checked on, until dropped.
+struct SignedOutPage {
+    url: Url,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SignedOutPage {
+    fn start() -> SignedOutPage {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = Url::parse(&format!(
+            "http://127.0.0.1:{}/signed-out",
+            listener.local_addr().unwrap().port()
+        ))
+        .unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                        let mut buf = [0u8; 4096];
+                        let _ = conn.read(&mut buf);
+                        let body = "<!doctype html><title>Signed out</title><p id=\"latchkey-signed-out\">Signed out of Latchkey.</p>";
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        SignedOutPage { url, stop }
+    }
+}
+
+impl Drop for SignedOutPage {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
