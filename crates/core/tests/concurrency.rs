@@ -1,0 +1,43 @@
+//! Single-flight refresh inside one process.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use latchkey_core::{OffsetClock, Session, SessionOptions, Vault};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_tokens_calls_cause_exactly_one_refresh() {
+    let (idp, profile) = start_cognito(|_| {});
+    let vault = Vault::memory();
+    let _first = signed_in(profile.clone(), vault.clone()).await;
+    let clock = Arc::new(OffsetClock::new(0));
+    let s = Session::new(
+        profile,
+        SessionOptions {
+            vault,
+            clock: clock.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    s.restore().await.unwrap();
+    clock.set_offset(3600 - 120); // less than the 5-minute margin left
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.tokens().await.map(|t| t.id_token.expose().to_owned()) })
+        })
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        ids.insert(t.await.unwrap().expect("every caller gets tokens"));
+    }
+    assert_eq!(
+        idp.stats().token_refresh_token,
+        1,
+        "exactly one refresh at the provider"
+    );
+    assert_eq!(ids.len(), 1, "every caller got the refreshed token");
+}

@@ -1,0 +1,402 @@
+//! Against the real OS keychain (a gnome-keyring that `cargo xtask test` starts inside
+//! `dbus-run-session`): full flow + restore, 16 KB round-trip, crash between commit and
+//! cleanup, no Secret Service → memory-only, and two processes refreshing once.
+//!
+//! Without a Secret Service these tests fail with instructions; set
+//! `LATCHKEY_SKIP_KEYCHAIN_TESTS=1` to skip them knowingly.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use latchkey_core::{
+    ErrorKind, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
+    SignInOptions, Vault,
+};
+use latchkey_devidp::Rotation;
+use url::Url;
+
+const CHILD_ENV: &str = "LATCHKEY_TEST_CHILD_MODE";
+
+/// A keychain vault with a unique service name, or `None` when skipping is allowed.
+fn keychain(prefix: &str) -> Option<Vault> {
+    let v = Vault::system_with_service(&unique(&format!("latchkey-test-{prefix}")));
+    let h = v.probe();
+    if h.ok {
+        return Some(v);
+    }
+    if std::env::var("LATCHKEY_SKIP_KEYCHAIN_TESTS").as_deref() == Ok("1") {
+        eprintln!("SKIPPED (LATCHKEY_SKIP_KEYCHAIN_TESTS=1): {}", h.message);
+        return None;
+    }
+    panic!(
+        "no usable keychain: {}\nRun the tests with `cargo xtask test`, or inside \
+         `dbus-run-session -- bash -c 'eval \"$(printf pw | gnome-keyring-daemon --unlock --components=secrets)\"; cargo test -p latchkey-core'`, \
+         or set LATCHKEY_SKIP_KEYCHAIN_TESTS=1.",
+        h.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keychain_probe_names_the_active_store() {
+    let Some(v) = keychain("probe") else { return };
+    let h = v.probe();
+    assert!(h.ok && h.persistent);
+    assert!(
+        h.store_name.contains("Secret Service")
+            || h.store_name.contains("Keychain")
+            || h.store_name.contains("Credential Manager"),
+        "{}",
+        h.store_name
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keychain_values_up_to_16kb_round_trip_and_shrink_cleanly() {
+    let Some(v) = keychain("16k") else { return };
+    for size in [1900usize, 4096, 16 * 1024] {
+        let value: Vec<u8> = (0..size).map(|i| b'A' + (i % 26) as u8).collect();
+        v.set_bytes("big", &value).unwrap();
+        assert_eq!(v.get_bytes("big").unwrap().unwrap(), value, "{size} bytes");
+    }
+    v.set_bytes("big", b"tiny").unwrap();
+    assert_eq!(v.get_bytes("big").unwrap().unwrap(), b"tiny");
+    v.delete("big").unwrap();
+    assert!(v.get_bytes("big").unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keychain_full_flow_restore_refresh_and_sign_out() {
+    let Some(vault) = keychain("flow") else {
+        return;
+    };
+    let (idp, profile) = start_cognito(|c| {
+        c.client.rotation = Some(Rotation {
+            grace_period: Duration::from_secs(0),
+        })
+    });
+    let s = signed_in(profile.clone(), vault.clone()).await;
+    assert!(s.storage().persistent, "{:?}", s.storage());
+    let info = s.refresh_token_info().unwrap();
+    assert!(
+        info.store.contains("Secret Service")
+            || info.store.contains("Keychain")
+            || info.store.contains("Credential")
+    );
+    drop(s);
+
+    // a new process would build a new vault with the same service name
+    let vault2 = Vault::system_with_service(vault.service());
+    let clock = Arc::new(OffsetClock::new(0));
+    let s2 = Session::new(
+        profile.clone(),
+        SessionOptions {
+            vault: vault2.clone(),
+            clock: clock.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        s2.restore().await.unwrap(),
+        SessionState::SignedIn { .. }
+    ));
+    clock.set_offset(3600 - 120);
+    s2.tokens().await.unwrap();
+    assert_eq!(idp.stats().token_refresh_token, 1);
+    clock.set_offset(0);
+
+    // the rotated token was stored: a third session restores and refreshes with it
+    let s3 = Session::new(
+        profile.clone(),
+        SessionOptions {
+            vault: Vault::system_with_service(vault.service()),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    s3.restore().await.unwrap();
+    s3.force_refresh()
+        .await
+        .expect("the stored (rotated) refresh token works");
+
+    let out = s3.sign_out(true).await.unwrap();
+    assert!(out.revoked);
+    assert!(
+        vault
+            .get_bytes(&profile.keychain_account())
+            .unwrap()
+            .is_none(),
+        "keychain entry deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keychain_rotated_token_survives_crash_between_commit_and_old_token_deletion() {
+    let Some(vault) = keychain("crash") else {
+        return;
+    };
+    let (idp, profile) = start_cognito(|c| {
+        c.client.rotation = Some(Rotation {
+            grace_period: Duration::from_secs(0),
+        })
+    });
+    let s = signed_in(profile.clone(), vault.clone()).await;
+    // The provider rotates; the process "dies" right after the new token is committed and
+    // read back, before the old generation is deleted.
+    vault.simulate_crash_after_commit(true);
+    s.force_refresh().await.unwrap();
+    drop(s);
+    vault.simulate_crash_after_commit(false);
+
+    let fresh = Vault::system_with_service(vault.service());
+    let s2 = Session::new(
+        profile.clone(),
+        SessionOptions {
+            vault: fresh.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        s2.restore().await.unwrap(),
+        SessionState::SignedIn { .. }
+    ));
+    // With grace 0 the old refresh token is dead: only the rotated one can refresh.
+    s2.force_refresh()
+        .await
+        .expect("the rotated refresh token survived the crash");
+    assert_eq!(idp.stats().token_refresh_token, 2);
+    s2.sign_out(false).await.unwrap();
+    assert!(fresh
+        .get_bytes(&profile.keychain_account())
+        .unwrap()
+        .is_none());
+}
+
+// ---- child processes ----
+
+fn child(mode: &str, envs: &[(&str, String)]) -> Command {
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args([
+        "--exact",
+        "child_process_entry",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, mode);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c
+}
+
+/// Entry point for child processes; does nothing in a normal test run.
+#[test]
+fn child_process_entry() {
+    let Ok(mode) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        match mode.as_str() {
+            "no_secret_service" => child_no_secret_service().await,
+            "refresher" => child_refresher().await,
+            other => panic!("unknown child mode {other}"),
+        }
+    });
+}
+
+fn child_profile() -> Profile {
+    let base = std::env::var("CHILD_IDP_BASE").unwrap();
+    let mut p = Profile::cognito(
+        "cog",
+        "us-east-1",
+        &std::env::var("CHILD_POOL").unwrap(),
+        Url::parse(&base).unwrap(),
+        &std::env::var("CHILD_CLIENT").unwrap(),
+    );
+    if let ProfileKind::Cognito { issuer, .. } = &mut p.kind {
+        *issuer = Some(Url::parse(&std::env::var("CHILD_ISSUER").unwrap()).unwrap());
+    }
+    p.ports = vec![std::env::var("CHILD_PORT").unwrap().parse().unwrap()];
+    p
+}
+
+async fn child_no_secret_service() {
+    let v = Vault::system();
+    let h = v.probe();
+    assert!(!h.ok, "probe must fail without a Secret Service");
+    assert!(
+        h.message.contains("Secret Service") || h.message.contains("keychain"),
+        "{}",
+        h.message
+    );
+    assert!(h.message.contains("memory only"), "{}", h.message);
+    let s = Session::new(
+        child_profile(),
+        options_with(v, Arc::new(HttpBrowser::default())),
+    )
+    .unwrap();
+    let st = s.storage();
+    assert!(!st.persistent);
+    assert!(
+        st.warning
+            .as_deref()
+            .unwrap_or("")
+            .contains("Secret Service"),
+        "{st:?}"
+    );
+    s.sign_in(SignInOptions::default())
+        .await
+        .expect("memory-only sign-in works");
+    let SessionState::SignedIn { storage, .. } = s.state() else {
+        panic!("{:?}", s.state())
+    };
+    assert!(
+        storage.warning.is_some(),
+        "the warning is visible in the state"
+    );
+    println!("CHILD-OK");
+}
+
+async fn child_refresher() {
+    let dir = std::path::PathBuf::from(std::env::var("CHILD_SYNC_DIR").unwrap());
+    let id = std::env::var("CHILD_ID").unwrap();
+    let clock = Arc::new(OffsetClock::new(0));
+    let vault = Vault::system_with_service(&std::env::var("CHILD_SERVICE").unwrap());
+    let s = Session::new(
+        child_profile(),
+        SessionOptions {
+            vault,
+            clock: clock.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        s.restore().await.unwrap(),
+        SessionState::SignedIn { .. }
+    ));
+    std::fs::write(dir.join(format!("ready-{id}")), b"").unwrap();
+    for _ in 0..600 {
+        if dir.join("go").exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(dir.join("go").exists());
+    clock.set_offset(3600 - 120);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.tokens().await.map(|t| t.id_token.expose().len()) })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("tokens");
+    }
+    println!("CHILD-OK");
+}
+
+fn wait_for(path: &Path) {
+    for _ in 0..1000 {
+        if path.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+fn child_env(idp: &latchkey_devidp::DevIdp, profile: &Profile) -> Vec<(&'static str, String)> {
+    vec![
+        ("CHILD_IDP_BASE", idp.base_url()),
+        ("CHILD_POOL", idp.user_pool_id()),
+        ("CHILD_CLIENT", idp.client_id()),
+        ("CHILD_ISSUER", idp.issuer()),
+        ("CHILD_PORT", profile.ports[0].to_string()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keychain_absent_secret_service_gives_specific_error_and_memory_only_session() {
+    let (idp, profile) = start_cognito(|_| {});
+    let mut envs = child_env(&idp, &profile);
+    envs.push((
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/latchkey-no-bus".into(),
+    ));
+    let out =
+        tokio::task::spawn_blocking(move || child("no_secret_service", &envs).output().unwrap())
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-OK"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(idp.stats().token_authorization_code, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_refreshing_at_once_cause_one_refresh() {
+    let Some(vault) = keychain("twoproc") else {
+        return;
+    };
+    let (idp, profile) = start_cognito(|c| {
+        c.client.rotation = Some(Rotation {
+            grace_period: Duration::from_secs(0),
+        })
+    });
+    let s = signed_in(profile.clone(), vault.clone()).await;
+    drop(s);
+    let sync = tempfile::tempdir().unwrap();
+    let runtime = tempfile::tempdir().unwrap();
+    let mut handles = Vec::new();
+    for id in ["a", "b"] {
+        let mut envs = child_env(&idp, &profile);
+        envs.push(("CHILD_SYNC_DIR", sync.path().display().to_string()));
+        envs.push(("CHILD_ID", id.to_string()));
+        envs.push(("CHILD_SERVICE", vault.service().to_string()));
+        envs.push(("LATCHKEY_RUNTIME_DIR", runtime.path().display().to_string()));
+        handles.push(std::thread::spawn(move || {
+            child("refresher", &envs).output().unwrap()
+        }));
+    }
+    let syncp = sync.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        wait_for(&syncp.join("ready-a"));
+        wait_for(&syncp.join("ready-b"));
+        std::fs::write(syncp.join("go"), b"").unwrap();
+    })
+    .await
+    .unwrap();
+    for h in handles {
+        let out = tokio::task::spawn_blocking(move || h.join().unwrap())
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("CHILD-OK"),
+            "child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        idp.stats().token_refresh_token,
+        1,
+        "exactly one refresh across two processes"
+    );
+    let _ = vault.delete(&profile.keychain_account());
+    let _ = ErrorKind::Keychain;
+}
