@@ -157,6 +157,7 @@ function render(session) {
   setText("session-store", session.store);
   for (const id of ["signin", "signup"]) $(id).disabled = state === "signing_in";
   drawTimelines();
+  tickCountdown();
 }
 
 function drawTimelines() {

@@ -1,27 +1,14 @@
 //! `cargo xtask test`: formatting, lints, docs and every test, with real parts underneath.
-//! Tests run inside a private D-Bus session with an unlocked gnome-keyring and under Xvfb.
+//! Tests run in a [`Sandbox`]: a private D-Bus session with an unlocked gnome-keyring, under Xvfb.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::prereq::{
-    ensure_debian_packages, ensure_npm_packages, ensure_tauri_driver, APP_PACKAGES, TEST_PACKAGES,
+    ensure_debian_packages, ensure_npm_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES,
+    TEST_PACKAGES,
 };
 use crate::{cargo, project_root};
-
-/// Runs inside `dbus-run-session`: isolates the keyring's data, starts gnome-keyring's Secret
-/// Service unlocked (creating the `login` collection), then runs the command under Xvfb.
-const KEYRING_AND_DISPLAY: &str = r#"
-set -u
-export XDG_DATA_HOME="$LATCHKEY_TEST_HOME/data" XDG_CONFIG_HOME="$LATCHKEY_TEST_HOME/config"
-mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
-eval "$(printf '%s' "$LATCHKEY_TEST_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets)"
-export GNOME_KEYRING_CONTROL GNOME_KEYRING_PID
-xvfb-run -a -s "-screen 0 1280x800x24" "$@"
-status=$?
-[ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null
-exit $status
-"#;
 
 #[derive(Default)]
 struct Tally {
@@ -88,22 +75,16 @@ pub fn test(args: &[String]) -> Result<(), String> {
     }
 
     banner("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
-    let home = std::env::temp_dir().join(format!("latchkey-test-{}", std::process::id()));
-    std::fs::create_dir_all(&home).map_err(|e| format!("cannot create {}: {e}", home.display()))?;
-    let mut command = Command::new("dbus-run-session");
+    let sandbox = Sandbox::new()?;
+    let mut command = sandbox.command(&cargo());
     command
-        .args(["--", "bash", "-c", KEYRING_AND_DISPLAY, "bash"])
-        .arg(cargo())
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(if filter.is_empty() {
             vec![]
         } else {
             [vec!["--".to_string()], filter].concat()
         })
-        .env("LATCHKEY_TEST_HOME", &home)
-        .env("LATCHKEY_TEST_KEYRING_PASSWORD", "latchkey-test-keyring")
         .env("LATCHKEY_TAURI_DRIVER", &tauri_driver)
-        .current_dir(&root)
         .stdout(Stdio::piped());
     let mut child = command
         .spawn()
@@ -129,7 +110,7 @@ pub fn test(args: &[String]) -> Result<(), String> {
     let status = child
         .wait()
         .map_err(|e| format!("waiting for cargo test: {e}"))?;
-    let _ = std::fs::remove_dir_all(&home);
+    drop(sandbox);
     if !status.success() && tally.failures.len() == failures_before {
         // A build failure or a crashed test binary: no per-test line says so.
         tally.check("cargo test (build or test binary failed)", false);
