@@ -255,6 +255,8 @@ fn rand_suffix() -> u64 {
 /// target's base URL replaced by the proxy's.
 pub struct Proxy {
     pub base: String,
+    /// (path, request body, response body) of every exchange.
+    pub exchanges: Arc<Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -274,6 +276,8 @@ impl Proxy {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop2 = stop.clone();
         let base2 = base.clone();
+        let exchanges: Arc<Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>> = Arc::default();
+        let exchanges2 = exchanges.clone();
         let thread = std::thread::spawn(move || {
             let client = reqwest::blocking::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -287,6 +291,7 @@ impl Proxy {
                 let _ = std::io::Read::read_to_end(req.as_reader(), &mut body);
                 let url = format!("{target}{}", req.url());
                 let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
+                let req_body = body.clone();
                 let mut rb = client.request(method, url).body(body);
                 for h in req.headers() {
                     let name = h.field.as_str().as_str().to_ascii_lowercase();
@@ -319,6 +324,10 @@ impl Proxy {
                     .unwrap_or(body);
                 let path = req.url().split('?').next().unwrap_or("").to_owned();
                 let (status, body) = rewrite(&path, status, body);
+                exchanges2
+                    .lock()
+                    .unwrap()
+                    .push((path.clone(), req_body, body.clone()));
                 let mut r = tiny_http::Response::from_data(body)
                     .with_status_code(status)
                     .with_header(
@@ -334,6 +343,7 @@ impl Proxy {
         });
         Proxy {
             base,
+            exchanges,
             stop,
             thread: Some(thread),
         }

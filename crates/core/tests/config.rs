@@ -1,0 +1,410 @@
+//! Profiles file: every invalid field has an error naming the file, the profile, the field and
+//! the fix; valid files round-trip.
+
+use std::path::Path;
+
+use latchkey_core::config::{Config, ConfigError, ProfileKind, Scheme, TokenChoice};
+
+const COGNITO: &str = "region = 'eu-west-1'\nuser_pool_id = 'eu-west-1_AbC123'\ndomain = 'myapp'\nclient_id = 'abc123'\n";
+const OIDC: &str = "kind = 'oidc'\nissuer = 'https://id.example.com'\nclient_id = 'abc123'\n";
+
+fn parse(body: &str) -> Result<Config, ConfigError> {
+    Config::parse(
+        &format!("default = 'p'\n[profiles.p]\n{body}"),
+        Path::new("/home/u/.config/latchkey/config.toml"),
+    )
+}
+
+/// Assert the error names file, profile, field and a fix, and contains `needle`.
+fn invalid(body: &str, field: &str, needle: &str) {
+    let err = parse(body).expect_err(&format!("should be invalid: {body}"));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("/home/u/.config/latchkey/config.toml"),
+        "no file in: {msg}"
+    );
+    assert!(msg.contains("profile `p`"), "no profile in: {msg}");
+    assert!(
+        msg.contains(&format!("field `{field}`")),
+        "no field `{field}` in: {msg}"
+    );
+    assert!(msg.contains("Fix:"), "no fix in: {msg}");
+    assert!(msg.contains(needle), "`{needle}` not in: {msg}");
+    let core: latchkey_core::Error = err.into();
+    assert_eq!(core.kind(), latchkey_core::ErrorKind::Config);
+}
+
+fn replace(base: &str, line_start: &str, new: &str) -> String {
+    base.lines()
+        .map(|l| {
+            if l.starts_with(line_start) {
+                new.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn valid_cognito_profile_has_derived_issuer_endpoints_and_redirect_uris() {
+    let c = parse(COGNITO).unwrap();
+    let p = c.default_profile().unwrap();
+    assert_eq!(
+        p.issuer(),
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+    );
+    let ProfileKind::Cognito { domain, .. } = &p.kind else {
+        panic!()
+    };
+    assert_eq!(
+        domain.as_str(),
+        "https://myapp.auth.eu-west-1.amazoncognito.com/"
+    );
+    assert_eq!(
+        p.redirect_uris(),
+        vec![
+            "http://localhost:53682/callback",
+            "http://localhost:53683/callback",
+            "http://localhost:53684/callback"
+        ]
+    );
+    assert_eq!(p.api_token, TokenChoice::Id);
+    assert_eq!(p.api_scheme, Scheme::Raw);
+    assert_eq!(p.clock_leeway.as_secs(), 60);
+    assert_eq!(p.refresh_margin.as_secs(), 300);
+}
+
+#[test]
+fn valid_oidc_profile_defaults_to_any_port_on_127_0_0_1() {
+    let c = parse(&format!("{OIDC}any_port = true\n")).unwrap();
+    let p = c.profile("p").unwrap();
+    assert_eq!(p.issuer(), "https://id.example.com");
+    assert_eq!(p.redirect_uris(), vec!["http://127.0.0.1/callback"]);
+    assert_eq!(p.api_scheme, Scheme::Bearer);
+}
+
+#[test]
+fn save_and_load_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/config.toml");
+    let c = Config::parse(&format!("default = 'a'\n[profiles.a]\n{COGNITO}sign_out_uri = 'http://localhost:53682/signed-out'\napi_base_urls = ['https://api.example.com']\n[profiles.b]\n{OIDC}any_port = true\nbrowser_command = ['firefox', '--new-window']\n"), &path).unwrap();
+    c.save(&path).unwrap();
+    let again = Config::load(&path).unwrap();
+    assert_eq!(again.profiles, c.profiles);
+    assert_eq!(again.default.as_deref(), Some("a"));
+}
+
+#[test]
+fn default_path_honours_latchkey_config() {
+    std::env::set_var("LATCHKEY_CONFIG", "/tmp/latchkey-test-config.toml");
+    assert_eq!(
+        Config::default_path().unwrap(),
+        Path::new("/tmp/latchkey-test-config.toml")
+    );
+}
+
+#[test]
+fn missing_file_says_how_to_create_it() {
+    let err = Config::load(Path::new("/nonexistent/latchkey.toml")).unwrap_err();
+    assert!(matches!(err, ConfigError::NotFound { .. }));
+    assert!(
+        err.to_string().contains("/nonexistent/latchkey.toml")
+            && err.to_string().contains("LATCHKEY_CONFIG")
+    );
+}
+
+#[test]
+fn toml_syntax_error_names_the_file() {
+    let err = Config::parse("[profiles.p\n", Path::new("c.toml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Parse { .. }));
+    assert!(err.to_string().starts_with("c.toml is not valid TOML"));
+}
+
+#[test]
+fn unknown_field_is_named() {
+    let err = parse(&format!("{COGNITO}colour = 'blue'\n")).unwrap_err();
+    assert!(err.to_string().contains("colour"), "{err}");
+}
+
+#[test]
+fn unknown_profile_and_missing_default_are_explained() {
+    let c = parse(COGNITO).unwrap();
+    let err = c.profile("nope").unwrap_err().to_string();
+    assert!(
+        err.contains("`nope`") && err.contains("Known profiles: p"),
+        "{err}"
+    );
+    let two = Config::parse(
+        &format!("[profiles.a]\n{COGNITO}[profiles.b]\n{OIDC}"),
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    assert!(two
+        .default_profile()
+        .unwrap_err()
+        .to_string()
+        .contains("default = "));
+    let err = Config::parse(
+        &format!("default = 'zzz'\n[profiles.a]\n{COGNITO}"),
+        Path::new("c.toml"),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("field `default`") && err.to_string().contains("zzz"),
+        "{err}"
+    );
+}
+
+#[test]
+fn client_secret_refused_with_explanation() {
+    invalid(
+        &format!("{COGNITO}client_secret = 's3cr3t'\n"),
+        "client_secret",
+        "desktop app",
+    );
+}
+
+#[test]
+fn client_id_missing_or_malformed() {
+    invalid(
+        "region = 'eu-west-1'\nuser_pool_id = 'eu-west-1_AbC123'\ndomain = 'myapp'\n",
+        "client_id",
+        "missing",
+    );
+    invalid(
+        &replace(COGNITO, "client_id", "client_id = 'abc 123'"),
+        "client_id",
+        "spaces",
+    );
+}
+
+#[test]
+fn kind_unknown() {
+    invalid(
+        &format!("kind = 'saml'\n{}", &OIDC[OIDC.find('\n').unwrap() + 1..]),
+        "kind",
+        "saml",
+    );
+}
+
+#[test]
+fn region_invalid() {
+    invalid(
+        &replace(COGNITO, "region", "region = 'Europe'"),
+        "region",
+        "not an AWS region",
+    );
+    invalid(&replace(COGNITO, "region", ""), "region", "missing");
+}
+
+#[test]
+fn user_pool_id_invalid() {
+    invalid(
+        &replace(COGNITO, "user_pool_id", "user_pool_id = 'us-east-1_AbC123'"),
+        "user_pool_id",
+        "region eu-west-1",
+    );
+    invalid(
+        &replace(COGNITO, "user_pool_id", "user_pool_id = 'nounderscore'"),
+        "user_pool_id",
+        "not a user pool id",
+    );
+}
+
+#[test]
+fn domain_invalid() {
+    invalid(&replace(COGNITO, "domain", ""), "domain", "missing");
+    invalid(
+        &replace(COGNITO, "domain", "domain = 'http://myapp.example.com'"),
+        "domain",
+        "plain http",
+    );
+    invalid(
+        &replace(
+            COGNITO,
+            "domain",
+            "domain = 'https://myapp.example.com/oauth2'",
+        ),
+        "domain",
+        "path",
+    );
+    invalid(
+        &replace(COGNITO, "domain", "domain = 'https://exa mple.com'"),
+        "domain",
+        "not a URL",
+    );
+}
+
+#[test]
+fn issuer_invalid() {
+    invalid(&replace(OIDC, "issuer", ""), "issuer", "missing");
+    invalid(
+        &replace(OIDC, "issuer", "issuer = 'not a url'"),
+        "issuer",
+        "not a URL",
+    );
+    invalid(
+        &replace(OIDC, "issuer", "issuer = 'http://id.example.com'"),
+        "issuer",
+        "plain http",
+    );
+    invalid(
+        &replace(
+            OIDC,
+            "issuer",
+            "issuer = 'https://id.example.com/?tenant=1'",
+        ),
+        "issuer",
+        "query",
+    );
+    invalid(&format!("{COGNITO}issuer = 'ftp://x'\n"), "issuer", "https");
+}
+
+#[test]
+fn cognito_fields_on_an_oidc_profile() {
+    invalid(
+        &format!("{OIDC}region = 'eu-west-1'\n"),
+        "region",
+        "kind = \"cognito\"",
+    );
+}
+
+#[test]
+fn scopes_invalid() {
+    invalid(
+        &format!("{COGNITO}scopes = ['email']\n"),
+        "scopes",
+        "openid",
+    );
+    invalid(
+        &format!("{COGNITO}scopes = ['openid', 'a b']\n"),
+        "scopes",
+        "not a valid scope",
+    );
+}
+
+#[test]
+fn redirect_host_and_path_invalid() {
+    invalid(
+        &format!("{COGNITO}redirect_host = '0.0.0.0'\n"),
+        "redirect_host",
+        "not a loopback host",
+    );
+    invalid(
+        &format!("{COGNITO}redirect_path = 'callback'\n"),
+        "redirect_path",
+        "plain absolute path",
+    );
+    invalid(
+        &format!("{COGNITO}redirect_path = '/cb?x=1'\n"),
+        "redirect_path",
+        "plain absolute path",
+    );
+}
+
+#[test]
+fn ports_invalid() {
+    invalid(
+        &format!("{COGNITO}ports = [80]\n"),
+        "ports",
+        "not a usable port",
+    );
+    invalid(
+        &format!("{COGNITO}ports = [70000]\n"),
+        "ports",
+        "not a usable port",
+    );
+    invalid(&format!("{COGNITO}ports = []\n"), "ports", "empty");
+    invalid(
+        &format!("{OIDC}ports = [53682]\nany_port = true\n"),
+        "ports",
+        "both set",
+    );
+}
+
+#[test]
+fn any_port_refused_for_cognito() {
+    invalid(
+        &format!("{COGNITO}any_port = true\nports = []\n").replace("ports = []\n", ""),
+        "any_port",
+        "exactly",
+    );
+}
+
+#[test]
+fn sign_out_uri_invalid() {
+    invalid(
+        &format!("{COGNITO}sign_out_uri = 'nope'\n"),
+        "sign_out_uri",
+        "not a URL",
+    );
+}
+
+#[test]
+fn api_token_and_scheme_invalid() {
+    invalid(
+        &format!("{COGNITO}api_token = 'refresh'\n"),
+        "api_token",
+        "\"id\" or \"access\"",
+    );
+    invalid(
+        &format!("{COGNITO}api_scheme = 'basic'\n"),
+        "api_scheme",
+        "\"bearer\"",
+    );
+}
+
+#[test]
+fn api_base_urls_invalid() {
+    invalid(
+        &format!("{COGNITO}api_base_urls = ['api.example.com']\n"),
+        "api_base_urls",
+        "not a URL",
+    );
+    invalid(
+        &format!("{COGNITO}api_base_urls = ['http://api.example.com']\n"),
+        "api_base_urls",
+        "plain http",
+    );
+    invalid(
+        &format!("{COGNITO}api_base_urls = ['ftp://api.example.com']\n"),
+        "api_base_urls",
+        "not an http(s) URL",
+    );
+}
+
+#[test]
+fn browser_command_empty() {
+    invalid(
+        &format!("{COGNITO}browser_command = []\n"),
+        "browser_command",
+        "empty command",
+    );
+}
+
+#[test]
+fn timeouts_out_of_range() {
+    invalid(
+        &format!("{COGNITO}sign_in_timeout_secs = 1\n"),
+        "sign_in_timeout_secs",
+        "out of range",
+    );
+    invalid(
+        &format!("{COGNITO}http_timeout_secs = 0\n"),
+        "http_timeout_secs",
+        "out of range",
+    );
+    invalid(
+        &format!("{COGNITO}refresh_margin_secs = -5\n"),
+        "refresh_margin_secs",
+        "out of range",
+    );
+    invalid(
+        &format!("{COGNITO}clock_leeway_secs = 3600\n"),
+        "clock_leeway_secs",
+        "out of range",
+    );
+}

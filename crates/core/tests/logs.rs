@@ -1,0 +1,114 @@
+//! C14: with every log at TRACE (Latchkey and the HTTP/keychain libraries it uses), a full
+//! sign-in + refresh + API call + sign-out writes none of the issued values.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use latchkey_core::{ApiRequest, Vault};
+use latchkey_devidp::{DEMO_PASSWORD, DEMO_USERNAME};
+use url::Url;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn c14_trace_logs_never_contain_tokens_codes_verifiers_or_state() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "trace,latchkey_devidp=off",
+        ))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init()
+        .unwrap();
+
+    let (idp, proxy, profile) = proxied_idp(Arc::new(|_p: &str, s, b| (s, b)));
+    idp.client();
+    let vault = Vault::memory();
+    let (browser, mut rx) = ManualBrowser::new();
+    let s =
+        latchkey_core::Session::new(profile.clone(), options_with(vault.clone(), browser)).unwrap();
+    let s2 = s.clone();
+    let task =
+        tokio::spawn(async move { s2.sign_in(latchkey_core::SignInOptions::default()).await });
+    let url = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let cb = login_to_callback(&url, DEMO_USERNAME, DEMO_PASSWORD).await;
+    visit(&cb).await;
+    task.await.unwrap().unwrap();
+    let mut secrets = vec![
+        q(&url, "state").unwrap(),
+        q(&url, "nonce").unwrap(),
+        q(&cb, "code").unwrap(),
+    ];
+    s.force_refresh().await.unwrap();
+    let t = s.tokens().await.unwrap();
+    let r = s
+        .call(ApiRequest::get(
+            Url::parse(&format!("{}/demo-api/me", proxy.base)).unwrap(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let stored = vault
+        .load_session(&profile.keychain_account())
+        .unwrap()
+        .unwrap();
+    secrets.push(stored.refresh_token.clone().unwrap());
+    secrets.push(t.id_token.expose().to_owned());
+    secrets.push(t.access_token.expose().to_owned());
+    let out = s.sign_out(true).await.unwrap();
+    assert!(out.revoked);
+
+    // Everything the provider issued or the client sent as a secret, from the wire.
+    for (path, req, resp) in proxy.exchanges.lock().unwrap().iter() {
+        if path.ends_with("/oauth2/token") {
+            for (k, v) in url::form_urlencoded::parse(req) {
+                if matches!(k.as_ref(), "code" | "code_verifier" | "refresh_token") {
+                    secrets.push(v.into_owned());
+                }
+            }
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(resp) {
+                for k in ["id_token", "access_token", "refresh_token"] {
+                    if let Some(x) = v[k].as_str() {
+                        secrets.push(x.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    assert!(secrets.len() >= 10, "collected {} secrets", secrets.len());
+    let log = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    assert!(
+        log.contains("token request") && log.contains("signed out"),
+        "the capture works"
+    );
+    for secret in &secrets {
+        assert!(secret.len() >= 16, "secret too short to search for");
+        // also look for a distinctive slice (a token cut in a log line)
+        let start = secret.len().saturating_sub(12) / 2;
+        let slice = &secret[start..start + 12];
+        assert!(
+            !log.contains(secret.as_str()) && !log.contains(slice),
+            "a secret value appears in the TRACE log"
+        );
+    }
+}
