@@ -91,13 +91,14 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A `tracing` layer that copies Latchkey's own events (targets `latchkey*`) into the log.
+/// A `tracing` layer that copies Latchkey's own events (targets `latchkey*`, DEBUG and up:
+/// discovery, authorize, callback, exchange, verification, refresh, API calls) into the log.
 pub struct ActivityLayer(pub ActivityLog);
 
 impl<S: Subscriber> Layer<S> for ActivityLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
-        if !meta.target().starts_with("latchkey") || *meta.level() > tracing::Level::INFO {
+        if !meta.target().starts_with("latchkey") {
             return;
         }
         let mut visitor = MessageVisitor::default();

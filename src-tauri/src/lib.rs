@@ -28,7 +28,7 @@ pub fn run() {
                         .unwrap_or_else(|_| EnvFilter::new("warn,latchkey=info")),
                 ),
         )
-        .with(ActivityLayer(activity.clone()))
+        .with(ActivityLayer(activity.clone()).with_filter(EnvFilter::new("latchkey=debug")))
         .try_init();
 
     tauri::Builder::default()

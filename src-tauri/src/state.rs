@@ -2,6 +2,7 @@
 //! Session changes are forwarded to the window as `session` events; the UI never polls.
 
 use std::path::PathBuf;
+use std::time::Duration;
 use std::sync::Arc;
 
 use latchkey_core::config::{Config, Profile};
@@ -22,12 +23,52 @@ pub struct Active {
     pub profile: Profile,
     pub session: Arc<Session>,
     forwarder: JoinHandle<()>,
+    keeper: JoinHandle<()>,
 }
 
 impl Drop for Active {
     fn drop(&mut self) {
         self.forwarder.abort();
+        self.keeper.abort();
     }
+}
+
+/// Keeps a signed-in session fresh: asks for tokens shortly before the refresh margin is
+/// reached, so core refreshes silently and the timelines show it.
+fn keep_fresh(session: std::sync::Weak<Session>, margin: Duration) -> JoinHandle<()> {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let Some(session) = session.upgrade() else { return };
+            let wait = match session.state() {
+                SessionState::SignedIn {
+                    id_expires_at,
+                    access_expires_at,
+                    ..
+                } => {
+                    let soonest = id_expires_at.min(access_expires_at).timestamp();
+                    let due = soonest - margin.as_secs() as i64 - chrono_now();
+                    if due <= 0 {
+                        if let Err(e) = session.tokens().await {
+                            tracing::warn!(target: "latchkey_app", kind = ?e.kind(), "background refresh failed");
+                        }
+                        Duration::from_secs(30)
+                    } else {
+                        Duration::from_secs(due.clamp(1, 60) as u64)
+                    }
+                }
+                _ => Duration::from_secs(5),
+            };
+            drop(session);
+            tokio::time::sleep(wait).await;
+        }
+    })
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 pub struct AppState {
@@ -154,10 +195,12 @@ fn open_session(app: &AppHandle, mut profile: Profile, vault: &Vault) -> Command
             was_signing_in = matches!(state, SessionState::SigningIn { .. });
         }
     });
+    let keeper = keep_fresh(Arc::downgrade(&session), profile.refresh_margin);
     Ok(Active {
         profile,
         session,
         forwarder,
+        keeper,
     })
 }
 
