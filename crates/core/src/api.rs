@@ -91,8 +91,9 @@ impl Session {
             })?;
         let which = req.token.unwrap_or(profile.api_token);
         let scheme = req.scheme.unwrap_or(profile.api_scheme);
-        let gen = self.current_generation();
+
         let tokens = self.tokens().await?;
+        let gen = self.current_generation();
         let first = self
             .send_once(&req, &method, &tokens, which, scheme)
             .await?;
@@ -101,10 +102,7 @@ impl Session {
         }
         tracing::debug!("API answered 401; refreshing once and retrying");
         let tokens = match gen {
-            Some(g) => {
-                self.refresh_if_unchanged(g.max(self.current_generation().unwrap_or(g)))
-                    .await?
-            }
+            Some(g) => self.refresh_if_unchanged(g).await?,
             None => return Ok(first),
         };
         let mut second = self

@@ -559,8 +559,12 @@ impl Session {
             }
         };
         let Some(stored) = stored else {
+            let reason = match self.storage().warning {
+                Some(w) => w,
+                None => "no saved session; sign in".to_owned(),
+            };
             self.set_state(SessionState::SignedOut {
-                reason: Some("no saved session; sign in".into()),
+                reason: Some(reason),
             });
             return Ok(self.state());
         };
@@ -1253,18 +1257,14 @@ impl Session {
 
     /// Inspect the current ID or access token, with full verification checks.
     pub async fn inspect_current(&self, which: TokenChoice) -> Result<crate::inspect::Inspection> {
-        let (token, nonce_free_sub) = {
+        let token = {
             let guard = self.inner.current.lock().unwrap();
             let cur = guard.as_ref().ok_or_else(Error::not_signed_in)?;
-            (
-                match which {
-                    TokenChoice::Id => cur.id_token.clone(),
-                    TokenChoice::Access => cur.access_token.clone(),
-                },
-                cur.sub.clone(),
-            )
+            match which {
+                TokenChoice::Id => cur.id_token.clone(),
+                TokenChoice::Access => cur.access_token.clone(),
+            }
         };
-        let _ = nonce_free_sub;
         let now = self.now();
         let mut insp = crate::inspect::inspect_jwt(token.expose(), Some(now))?;
         if let Ok(provider) = self.provider().await {

@@ -325,8 +325,8 @@ pub fn id_token_claim_checks(
         }
     }
     if let Some(at_hash) = jwt.claim_str("at_hash") {
-        match (x.access_token, alg, key) {
-            (Some(at), Some(alg), Some(key)) => match key.hash_bytes(at.as_bytes(), alg) {
+        if let (Some(at), Some(alg), Some(key)) = (x.access_token, alg, key) {
+            match key.hash_bytes(at.as_bytes(), alg) {
                 Ok(h) if B64.encode(&h[..h.len() / 2]) == at_hash => {
                     checks.push(Check::ok("at_hash", "matches the access token"))
                 }
@@ -338,8 +338,7 @@ pub fn id_token_claim_checks(
                     "at_hash",
                     "cannot compute the hash for this algorithm",
                 )),
-            },
-            _ => {}
+            }
         }
     }
     if x.cognito {

@@ -598,11 +598,6 @@ async fn b4_listener_binds_loopback_only_and_closes_after_callback() {
     let redirect = Url::parse(&q(&url, "redirect_uri").unwrap()).unwrap();
     assert_eq!(redirect.host_str(), Some("127.0.0.1"));
     let port = redirect.port().unwrap();
-    assert!(
-        std::net::TcpListener::bind(("0.0.0.0", port)).is_err()
-            || cfg!(target_os = "windows")
-            || true
-    );
     let cb = login_to_callback(&url, DEMO_USERNAME, DEMO_PASSWORD).await;
     visit(&cb).await;
     task.await.unwrap().unwrap();

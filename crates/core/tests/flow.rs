@@ -34,10 +34,7 @@ async fn full_flow(rotation: bool, cognito: bool) {
     let SessionState::SignedIn { user, .. } = session.state() else {
         panic!("not signed in: {:?}", session.state())
     };
-    assert_eq!(
-        user.username.as_deref().or(user.email.as_deref()).is_some(),
-        true
-    );
+    assert!(user.username.as_deref().or(user.email.as_deref()).is_some());
     assert_eq!(idp.stats().token_authorization_code, 1);
     let info = session.refresh_token_info().expect("refresh token kept");
     assert!(info.length > 0);
@@ -263,4 +260,41 @@ async fn inspect_current_shows_checks_and_human_times() {
     let a = s.inspect_current(TokenChoice::Access).await.unwrap();
     assert!(a.checks.iter().any(|c| c.name == "token_use" && c.passed));
     let _ = idp;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn api_call_refreshes_once_and_retries_after_401() {
+    let idp = start_idp(|_| {});
+    let s = signed_in(oidc_profile(&idp), Vault::memory()).await;
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let seen = std::thread::spawn(move || {
+        let mut auths = Vec::new();
+        for status in [401, 200] {
+            let req = server.recv().unwrap();
+            auths.push(
+                req.headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Authorization"))
+                    .map(|h| h.value.to_string())
+                    .unwrap_or_default(),
+            );
+            req.respond(tiny_http::Response::from_string("x").with_status_code(status))
+                .unwrap();
+        }
+        auths
+    });
+    let url = Url::parse(&format!("http://127.0.0.1:{port}/api")).unwrap();
+    let r = s
+        .call(ApiRequest {
+            allow_any_origin: true,
+            ..ApiRequest::get(url)
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.retried_after_refresh);
+    let auths = seen.join().unwrap();
+    assert_ne!(auths[0], auths[1], "the retry carries the refreshed token");
+    assert_eq!(idp.stats().token_refresh_token, 1);
 }

@@ -256,10 +256,13 @@ fn rand_suffix() -> u64 {
 pub struct Proxy {
     pub base: String,
     /// (path, request body, response body) of every exchange.
-    pub exchanges: Arc<Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>>,
+    pub exchanges: Exchanges,
     stop: Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
+
+/// (path, request body, response body) of each proxied exchange.
+pub type Exchanges = Arc<Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>>;
 
 pub type Rewrite = Arc<dyn Fn(&str, u16, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync>;
 
@@ -276,7 +279,7 @@ impl Proxy {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop2 = stop.clone();
         let base2 = base.clone();
-        let exchanges: Arc<Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>> = Arc::default();
+        let exchanges: Exchanges = Arc::default();
         let exchanges2 = exchanges.clone();
         let thread = std::thread::spawn(move || {
             let client = reqwest::blocking::Client::builder()
