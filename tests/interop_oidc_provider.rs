@@ -96,15 +96,15 @@ struct NodeProvider {
 const LOG_LINES_KEPT: usize = 400;
 
 impl NodeProvider {
-    /// Starts the provider with token lifetimes in seconds (access/ID; refresh stays long).
-    fn start(token_ttl_secs: u64) -> NodeProvider {
+    /// Starts the provider with access and ID token lifetimes in seconds (refresh stays long).
+    /// `extra_env`: more `INTEROP_*` settings (see provider.mjs).
+    fn start(access_ttl_secs: u64, id_ttl_secs: u64, extra_env: &[(&str, &str)]) -> NodeProvider {
         let dir = support::project_root().join("tests/interop");
         assert!(
             dir.join("node_modules/oidc-provider/package.json").exists(),
             "oidc-provider is not installed in {}: run `npm ci` there (`cargo xtask test` does it)",
             dir.display()
         );
-        let ttl = token_ttl_secs.to_string();
         let mut child = Command::new("node")
             .arg("provider.mjs")
             .current_dir(&dir)
@@ -112,10 +112,11 @@ impl NodeProvider {
             .env("INTEROP_CLIENT_ID", CLIENT_ID)
             .env("INTEROP_USERNAME", USERNAME)
             .env("INTEROP_PASSWORD", PASSWORD)
-            .env("INTEROP_TTL_ACCESS", &ttl)
-            .env("INTEROP_TTL_ID", &ttl)
+            .env("INTEROP_TTL_ACCESS", access_ttl_secs.to_string())
+            .env("INTEROP_TTL_ID", id_ttl_secs.to_string())
             .env("INTEROP_TTL_REFRESH", "600")
             .env("INTEROP_TTL_SESSION", "600")
+            .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -265,8 +266,14 @@ struct Interop {
 }
 
 impl Interop {
+    /// Everything started; access and ID tokens live `token_ttl_secs`.
     async fn start(token_ttl_secs: u64) -> Interop {
-        let idp = NodeProvider::start(token_ttl_secs);
+        Self::start_with(token_ttl_secs, token_ttl_secs, &[]).await
+    }
+
+    /// Different access and ID token lifetimes, and more provider settings.
+    async fn start_with(access_ttl_secs: u64, id_ttl_secs: u64, env: &[(&str, &str)]) -> Interop {
+        let idp = NodeProvider::start(access_ttl_secs, id_ttl_secs, env);
         let driver = support::start_chromedriver();
         let chromium_profile = tempfile::tempdir().unwrap();
         let web = support::chromium(&driver, chromium_profile.path()).await;
@@ -1170,4 +1177,54 @@ impl Drop for SignedOutPage {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// The user signs out at the provider in the browser (not through Latchkey): the provider ends
+/// the grant, and Latchkey's next refresh turns the `invalid_grant` into a clean sign-out
+/// (`SessionExpired`, state `SignedOut`, nothing left in the vault) instead of a loop or a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_at_the_provider_ends_latchkeys_session_cleanly() {
+    let _serial = SERIAL.lock().await;
+    let h = Interop::start(60).await;
+    let profile = h.profile("elsewhere");
+    let vault = Vault::memory();
+    let mut app = h.app(profile.clone(), vault.clone());
+    h.sign_in(&mut app, false).await;
+
+    let mut logout = Url::parse(&h.idp.endpoint("/session/end")).unwrap();
+    logout.query_pairs_mut().append_pair("client_id", CLIENT_ID);
+    h.goto(&logout, "Chromium opening the provider's logout page")
+        .await;
+    h.click("#logout-yes", "the provider's logout confirmation")
+        .await;
+    h.element("#signed-out", "the provider's signed-out page")
+        .await;
+    h.check(
+        "the provider's log after logout",
+        h.idp.saw("end_session.success", 1).await && h.idp.saw("grant.revoked", 1).await,
+        "expected the end-session to revoke the grant",
+    )
+    .await;
+
+    let r = app.session.force_refresh().await;
+    h.check(
+        "Latchkey's refresh after the provider ended the grant",
+        matches!(&r, Err(e) if e.kind() == ErrorKind::SessionExpired)
+            && matches!(app.session.state(), SessionState::SignedOut { .. })
+            && vault
+                .load_session(&profile.keychain_account())
+                .ok()
+                .flatten()
+                .is_none(),
+        format!("{:?}; state {:?}", r.map(|_| "tokens"), app.session.state()),
+    )
+    .await;
+    let again = app.session.tokens().await;
+    h.check(
+        "tokens() after the clean sign-out",
+        matches!(&again, Err(e) if e.kind() == ErrorKind::NotSignedIn),
+        format!("{:?}", again.map(|_| "tokens")),
+    )
+    .await;
+    h.close().await;
 }

@@ -13,6 +13,9 @@
 //   INTEROP_TTL_CODE        authorization code lifetime, seconds        (60)
 //   INTEROP_TTL_SESSION     browser session lifetime, seconds           (600)
 //   INTEROP_TTL_INTERACTION login/consent interaction lifetime, seconds (300)
+//   INTEROP_REFRESH_POLICY  `always`: a refresh token for every code exchange (default);
+//                           `library`: oidc-provider's own rule (only with offline_access,
+//                           which it keeps only when the request also has prompt=consent)
 //
 // The first line on stdout is `LISTENING http://127.0.0.1:<port>` (the issuer, exactly).
 // Afterwards one line per protocol event, never with a token, code or password in it.
@@ -155,9 +158,11 @@ const configuration = {
   },
   // Latchkey never sends prompt=consent, so `offline_access` would be dropped: issue refresh
   // tokens to every client that may use the refresh_token grant instead.
-  async issueRefreshToken(_ctx, client) {
-    return client.grantTypeAllowed('refresh_token');
-  },
+  ...(env('INTEROP_REFRESH_POLICY', 'always') === 'always' ? {
+    async issueRefreshToken(_ctx, client) {
+      return client.grantTypeAllowed('refresh_token');
+    },
+  } : {}),
   // Public clients: PKCE (S256) always. Refresh tokens keep the library's default rotation:
   // a new one on every use, and a reused one revokes the whole grant.
   pkce: { required: () => true },
