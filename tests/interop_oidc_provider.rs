@@ -1228,3 +1228,33 @@ async fn logout_at_the_provider_ends_latchkeys_session_cleanly() {
     .await;
     h.close().await;
 }
+
+/// The issuer must be named exactly as the provider publishes it: the same provider reached as
+/// `localhost` instead of `127.0.0.1` is refused at discovery (OIDC Discovery §4.3) with a
+/// message naming both, and the sign-in stops before any browser opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuer_named_with_another_host_is_refused_at_discovery() {
+    let _serial = SERIAL.lock().await;
+    let idp = NodeProvider::start(60, 60, &[]);
+    let port = idp.issuer_url().port().expect("a port");
+    let other = Url::parse(&format!("http://localhost:{port}")).unwrap();
+    let mut profile = Profile::oidc("localhost", other, CLIENT_ID);
+    profile.sign_in_timeout = Duration::from_secs(10);
+    let (tx, mut opened) = unbounded_channel();
+    let session = Session::new(
+        profile,
+        options(Vault::memory(), Arc::new(ChannelBrowser(tx))),
+    )
+    .expect("session");
+    let r = session.sign_in(SignInOptions::default()).await;
+    let ok = matches!(&r, Err(e) if e.kind() == ErrorKind::Verification
+        && e.message().contains(&idp.issuer)
+        && e.message().contains(&format!("http://localhost:{port}")));
+    assert!(
+        ok && opened.try_recv().is_err(),
+        "step failed: discovery through `localhost`\n  detail: {:?}\n{}",
+        r.map(|u| u.sub)
+            .map_err(|e| (e.kind(), e.message().to_owned())),
+        idp.tail()
+    );
+}
