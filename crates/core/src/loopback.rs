@@ -270,8 +270,24 @@ impl LoopbackListener {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+        let addrs: Vec<SocketAddr> = self
+            .servers
+            .iter()
+            .filter_map(|s| s.server_addr().to_ip())
+            .collect();
         self.servers.clear();
         self.sockets.clear();
+        // tiny_http closes its socket on its accept thread, shortly after the drop: wait for
+        // it, so that "closed" means the port is released when this returns.
+        for _ in 0..200 {
+            let open = addrs.iter().any(|a| {
+                std::net::TcpStream::connect_timeout(a, Duration::from_millis(50)).is_ok()
+            });
+            if !open {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 

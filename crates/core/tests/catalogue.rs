@@ -933,6 +933,12 @@ async fn c5_taken_port_skipped_and_all_taken_is_a_clear_error() {
     assert_eq!(err.kind(), ErrorKind::PortUnavailable);
     assert!(err.to_string().contains(&taken.to_string()), "{err}");
     assert!(err.to_string().contains("in use"));
+    #[cfg(target_os = "linux")]
+    assert!(
+        err.to_string()
+            .contains(&format!("pid {}", std::process::id())),
+        "names the holder: {err}"
+    );
     // ephemeral mode binds once and keeps the same socket (no probe-then-rebind)
     let l = latchkey_core::loopback::LoopbackListener::bind("127.0.0.1", "/callback", &[]).unwrap();
     assert!(

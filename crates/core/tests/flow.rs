@@ -298,3 +298,149 @@ async fn api_call_refreshes_once_and_retries_after_401() {
     assert_ne!(auths[0], auths[1], "the retry carries the refreshed token");
     assert_eq!(idp.stats().token_refresh_token, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn network_fault_during_refresh_keeps_the_session_and_retries_with_backoff() {
+    let (idp, profile) = start_cognito(|_| {});
+    let s = signed_in(profile, Vault::memory()).await;
+    idp.set_fault(latchkey_devidp::Fault::TokenServerError);
+    let err = s.force_refresh().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ProviderUnreachable, "{err}");
+    assert_eq!(
+        idp.stats().token_refresh_token,
+        3,
+        "three attempts with backoff"
+    );
+    assert!(
+        matches!(s.state(), SessionState::SignedIn { .. }),
+        "session kept"
+    );
+    idp.clear_faults();
+    s.force_refresh()
+        .await
+        .expect("refresh works once the provider recovers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn malformed_token_response_is_a_clear_provider_error() {
+    let idp = start_idp(|_| {});
+    idp.set_fault(latchkey_devidp::Fault::TokenMalformedJson);
+    let s = Session::new(
+        oidc_profile(&idp),
+        memory_options(Arc::new(HttpBrowser::default())),
+    )
+    .unwrap();
+    let err = s.sign_in(SignInOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ProviderError);
+    assert!(err.to_string().contains("not JSON"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_out_succeeds_locally_when_the_provider_is_unreachable() {
+    let (idp, profile) = start_cognito(|_| {});
+    let vault = Vault::memory();
+    let s = signed_in(profile.clone(), vault.clone()).await;
+    drop(idp); // provider gone
+    let out = s.sign_out(true).await.unwrap();
+    assert!(!out.revoked);
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("could not reach the provider")),
+        "{:?}",
+        out.warnings
+    );
+    assert!(matches!(s.state(), SessionState::SignedOut { .. }));
+    assert!(
+        vault
+            .load_session(&profile.keychain_account())
+            .unwrap()
+            .is_none(),
+        "local entry deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_in_without_refresh_token_works_until_expiry_then_asks_to_sign_in() {
+    let (idp, profile) = start_cognito(|_| {});
+    idp.set_fault(latchkey_devidp::Fault::TokenMissingRefreshToken);
+    let vault = Vault::memory();
+    let _first = signed_in(profile.clone(), vault.clone()).await;
+    let clock = Arc::new(OffsetClock::new(0));
+    let s = Session::new(
+        profile,
+        SessionOptions {
+            vault,
+            clock: clock.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    s.restore().await.unwrap();
+    assert!(s.refresh_token_info().is_none());
+    s.tokens().await.unwrap();
+    clock.set_offset(3600 - 60);
+    assert_eq!(
+        s.tokens().await.unwrap_err().kind(),
+        ErrorKind::SessionExpired
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cognito_sign_out_url_uses_client_id_and_logout_uri() {
+    let (idp, profile) = start_cognito(|_| {});
+    let s = signed_in(profile.clone(), Vault::memory()).await;
+    let out = s.sign_out(true).await.unwrap();
+    let url = out.logout_url.unwrap();
+    assert_eq!(url.path(), "/logout");
+    assert_eq!(
+        q(&url, "client_id").as_deref(),
+        Some(idp.client_id().as_str())
+    );
+    assert_eq!(
+        q(&url, "logout_uri"),
+        profile.sign_out_uri.as_ref().map(|u| u.to_string())
+    );
+    // the provider accepts it
+    let r = http().get(url).send().await.unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn oidc_sign_out_url_is_end_session_with_id_token_hint() {
+    let idp = start_idp(|_| {});
+    let s = signed_in(oidc_profile(&idp), Vault::memory()).await;
+    let id = s.tokens().await.unwrap().id_token;
+    let out = s.sign_out(true).await.unwrap();
+    let url = out.logout_url.unwrap();
+    assert_eq!(q(&url, "id_token_hint").as_deref(), Some(id.expose()));
+    let local_only = signed_in(oidc_profile(&idp), Vault::memory())
+        .await
+        .sign_out(false)
+        .await
+        .unwrap();
+    assert!(local_only.logout_url.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn signup_opens_the_cognito_signup_page() {
+    let (_idp, profile) = start_cognito(|_| {});
+    let (browser, mut rx) = ManualBrowser::new();
+    let s = Session::new(profile, memory_options(browser)).unwrap();
+    let s2 = s.clone();
+    let task = tokio::spawn(async move {
+        s2.sign_in(SignInOptions {
+            signup: true,
+            ..Default::default()
+        })
+        .await
+    });
+    let url = rx.recv().await.unwrap();
+    assert_eq!(url.path(), "/signup");
+    assert_eq!(q(&url, "code_challenge_method").as_deref(), Some("S256"));
+    s.cancel_sign_in();
+    assert_eq!(
+        task.await.unwrap().unwrap_err().kind(),
+        ErrorKind::Cancelled
+    );
+}
