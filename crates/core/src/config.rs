@@ -572,6 +572,11 @@ fn validate_profile(name: &str, rp: RawProfile, path: &Path) -> Result<Profile, 
         None => None,
         Some(s) => Some(Url::parse(s).map_err(|e| err("sign_out_uri", format!("`{s}` is not a URL ({e})"), "use the sign-out URL registered at the provider, e.g. \"http://localhost:53682/signed-out\""))?),
     };
+    if let Some(idp) = &rp.identity_provider {
+        if idp.is_empty() || idp.len() > 128 || idp.chars().any(|c| c.is_control()) {
+            return Err(err("identity_provider", format!("`{}` is not an identity provider name", idp.escape_debug()), "use the provider name as configured in the user pool, e.g. \"COGNITO\", \"Google\" or your SAML/OIDC provider's name, or remove the field"));
+        }
+    }
     let api_token = match rp.api_token.as_deref() {
         None | Some("id") => TokenChoice::Id,
         Some("access") => TokenChoice::Access,

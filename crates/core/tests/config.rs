@@ -408,3 +408,17 @@ fn timeouts_out_of_range() {
         "out of range",
     );
 }
+
+#[test]
+fn identity_provider_invalid() {
+    invalid(
+        &format!("{COGNITO}identity_provider = ''\n"),
+        "identity_provider",
+        "not an identity provider name",
+    );
+    let ok = parse(&format!("{COGNITO}identity_provider = 'Google'\n")).unwrap();
+    assert_eq!(
+        ok.profile("p").unwrap().identity_provider.as_deref(),
+        Some("Google")
+    );
+}

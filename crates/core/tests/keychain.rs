@@ -210,6 +210,7 @@ fn child_process_entry() {
         match mode.as_str() {
             "no_secret_service" => child_no_secret_service().await,
             "refresher" => child_refresher().await,
+            "locked_keychain" => child_locked_keychain().await,
             other => panic!("unknown child mode {other}"),
         }
     });
@@ -265,6 +266,32 @@ async fn child_no_secret_service() {
         storage.warning.is_some(),
         "the warning is visible in the state"
     );
+    println!("CHILD-OK");
+}
+
+async fn child_locked_keychain() {
+    let v = Vault::system();
+    let h = v.probe();
+    assert!(!h.ok, "probe must fail with a locked keyring");
+    assert!(h.message.contains("locked"), "{}", h.message);
+    assert!(
+        h.message.contains("unlock"),
+        "says what to do: {}",
+        h.message
+    );
+    let s = Session::new(
+        child_profile(),
+        options_with(v, Arc::new(HttpBrowser::default())),
+    )
+    .unwrap();
+    assert!(!s.storage().persistent);
+    s.sign_in(SignInOptions::default())
+        .await
+        .expect("memory-only sign-in works");
+    let SessionState::SignedIn { storage, .. } = s.state() else {
+        panic!("{:?}", s.state())
+    };
+    assert!(storage.warning.unwrap().contains("locked"));
     println!("CHILD-OK");
 }
 
@@ -346,6 +373,53 @@ async fn keychain_absent_secret_service_gives_specific_error_and_memory_only_ses
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(idp.stats().token_authorization_code, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keychain_locked_collection_gives_specific_error_and_memory_only_session() {
+    let have = |p: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {p}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !have("dbus-run-session") || !have("gnome-keyring-daemon") {
+        if std::env::var("LATCHKEY_SKIP_KEYCHAIN_TESTS").as_deref() == Ok("1") {
+            eprintln!("SKIPPED: dbus-run-session/gnome-keyring-daemon not installed");
+            return;
+        }
+        panic!("install dbus and gnome-keyring (or set LATCHKEY_SKIP_KEYCHAIN_TESTS=1)");
+    }
+    let (idp, profile) = start_cognito(|_| {});
+    let data = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut envs = child_env(&idp, &profile);
+    envs.push(("XDG_DATA_HOME", data.path().display().to_string()));
+    let out = tokio::task::spawn_blocking(move || {
+        // A keyring daemon of its own that was never unlocked: every write needs a prompt,
+        // and with no display the prompt is dismissed.
+        let mut c = Command::new("dbus-run-session");
+        c.args(["--", "sh", "-c", "eval \"$(gnome-keyring-daemon --start --components=secrets)\"; export GNOME_KEYRING_CONTROL; exec \"$0\" \"$@\""])
+            .arg(exe)
+            .args(["--exact", "child_process_entry", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, "locked_keychain")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("GNOME_KEYRING_CONTROL");
+        for (k, v) in &envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-OK"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
