@@ -911,8 +911,57 @@ async fn app_session_and_cli_refresh_concurrently_without_reusing_a_rotated_toke
         "the CLI did not see the app's forced refresh, or a token was reused",
     )
     .await;
+
+    // The CLI alone refreshes next, so the app still holds the refresh token the CLI rotated
+    // away. Signing out in the app must still end the session everywhere: the keychain entry
+    // is gone for the CLI, and the CLI's newest refresh token no longer works at the provider.
+    // (Here because oidc-provider revokes the whole grant for any of its tokens; core revokes
+    // the in-memory token without re-reading the keychain's newer generation first.)
+    let current = stored(&vault, &profile);
+    let wait =
+        current.id_expires_at.min(current.access_expires_at) - (TTL as i64 / 2) + 1 - chrono_now();
+    if wait > 0 {
+        tokio::time::sleep(Duration::from_secs(wait as u64)).await;
+    }
+    let before = h.idp.count("grant.success refresh_token");
+    let by_cli = tokio::task::spawn_blocking({
+        let (bin, config, service) = (bin.clone(), config.clone(), service.clone());
+        move || cli_token(&bin, &config, &service)
+    })
+    .await
+    .unwrap();
+    h.ok("`latchkey token` refreshing on its own", by_cli).await;
+    let newest = stored(&vault, &profile);
+    h.check(
+        "`latchkey token` refreshing on its own",
+        h.idp.saw("grant.success refresh_token", before + 1).await
+            && newest.refresh_token != current.refresh_token,
+        "the CLI did not refresh (and rotate) on its own",
+    )
+    .await;
     let out = h.ok("sign-out", app.session.sign_out(false).await).await;
     h.check("sign-out", out.revoked, format!("{out:?}")).await;
+    let (status, body) = h
+        .raw_refresh(newest.refresh_token.as_deref().unwrap_or_default())
+        .await;
+    h.check(
+        "the CLI's newest refresh token after the app signed out",
+        status == 400 && body["error"] == "invalid_grant",
+        format!("HTTP {status} {}", body["error"]),
+    )
+    .await;
+    let after = tokio::task::spawn_blocking({
+        let (bin, config, service) = (bin.clone(), config.clone(), service.clone());
+        move || cli_token(&bin, &config, &service)
+    })
+    .await
+    .unwrap();
+    h.check(
+        "`latchkey token` after the app signed out",
+        after.as_ref().is_err_and(|e| e.contains("not signed in")),
+        format!("{:?}", after.map(|_| "a token")),
+    )
+    .await;
     h.close().await;
 }
 
