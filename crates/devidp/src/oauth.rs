@@ -287,7 +287,7 @@ fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
     if now >= grant.expires_at {
         return invalid_grant(p, "Refresh Token has expired");
     }
-    if grant.retired_until.is_some_and(|until| now > until) {
+    if grant.retired_until.is_some_and(|until| now >= until) {
         return invalid_grant(
             p,
             "Invalid Refresh Token (rotated out; its grace period is over)",
