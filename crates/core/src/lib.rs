@@ -1,5 +1,23 @@
 //! latchkey-core: the sign-in engine behind the Latchkey app and CLI.
 //! `Session` is the entry point; the other modules are its rooms.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), latchkey_core::Error> {
+//! use latchkey_core::{ApiRequest, Config, Session, SessionOptions, SignInOptions};
+//! let config = Config::load_default()?;
+//! let profile = config.default_profile()?.clone();
+//! let session = Session::new(profile, SessionOptions::default())?; // OS keychain, system browser
+//! let mut states = session.subscribe(); // SessionState changes for the UI
+//! session.restore().await?; // SignedIn from the keychain, or SignedOut with a reason
+//! if session.tokens().await.is_err() {
+//!     session.sign_in(SignInOptions::default()).await?;
+//! }
+//! let url = url::Url::parse("https://api.example.com/me").unwrap();
+//! let resp = session.call(ApiRequest::get(url)).await?; // origin must be in api_base_urls
+//! println!("{} {}", resp.status, resp.text());
+//! let out = session.sign_out(true).await?; // revoke + delete; open out.logout_url
+//! # let _ = (states.borrow_and_update(), out); Ok(()) }
+//! ```
 
 pub mod api;
 pub mod authorize;

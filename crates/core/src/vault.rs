@@ -394,6 +394,13 @@ impl Vault {
             return Err(Error::new(ErrorKind::Keychain, format!("{}: the keychain did not store the value (read-back differs). The old session is kept.", self.store_name)));
         }
         self.raw_set(account, &serde_json::to_vec(&idx).map_err(Error::internal)?)?;
+        match self.read_index(account)? {
+            Some(back)
+                if back.gen == idx.gen && back.chunks == idx.chunks && back.len == idx.len => {}
+            _ => {
+                return Err(Error::new(ErrorKind::Keychain, format!("{}: the keychain did not store the session index (read-back differs). The session is kept in memory only.", self.store_name)));
+            }
+        }
         if self.crash_after_commit.load(Ordering::SeqCst) {
             return Err(Error::internal("simulated crash after the keychain commit"));
         }
