@@ -81,10 +81,11 @@ fn write_reply(mut writer: Box<dyn Write + Send>, reply: &Reply, head: bool) {
     let clean = |text: &str| text.replace(['\r', '\n'], " ");
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nConnection: close\r\nContent-Length: {}\r\n\
-         Access-Control-Allow-Origin: *\r\n",
+         Date: {}\r\nAccess-Control-Allow-Origin: *\r\n",
         reply.status,
         reason_phrase(reply.status),
-        reply.body.len()
+        reply.body.len(),
+        httpdate::fmt_http_date(std::time::SystemTime::now())
     );
     for (name, value) in &reply.headers {
         out.push_str(&format!("{}: {}\r\n", clean(name), clean(value)));
