@@ -75,24 +75,27 @@ pub struct SessionOptions {
 }
 
 impl Default for SessionOptions {
+    /// The OS keychain, the profile's browser, the system clock.
     fn default() -> Self {
+        Self::with_vault(Vault::system())
+    }
+}
+
+impl SessionOptions {
+    /// Defaults around `vault` (touches the OS keychain only if `vault` is the system one).
+    pub fn with_vault(vault: Vault) -> Self {
         Self {
-            vault: Vault::system(),
+            vault,
             browser: None,
             http_timeout: None,
             clock: Arc::new(SystemClock),
             max_iat_age: Duration::from_secs(verify::DEFAULT_MAX_IAT_AGE as u64),
         }
     }
-}
 
-impl SessionOptions {
-    /// Secrets in memory only (nothing persisted).
+    /// Secrets in memory only (nothing persisted, the keychain is not touched).
     pub fn memory() -> Self {
-        Self {
-            vault: Vault::memory(),
-            ..Self::default()
-        }
+        Self::with_vault(Vault::memory())
     }
 }
 

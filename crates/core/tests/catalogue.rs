@@ -1096,7 +1096,7 @@ async fn c11_clock_skew_within_leeway_accepted_beyond_rejected() {
             vault: Vault::memory(),
             browser: Some(Arc::new(HttpBrowser::default())),
             clock: Arc::new(OffsetClock::new(-300)),
-            ..SessionOptions::default()
+            ..SessionOptions::memory()
         },
     )
     .unwrap();

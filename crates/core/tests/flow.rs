@@ -47,7 +47,7 @@ async fn full_flow(rotation: bool, cognito: bool) {
             vault: vault.clone(),
             browser: Some(Arc::new(HttpBrowser::default())),
             clock: clock.clone(),
-            ..SessionOptions::default()
+            ..SessionOptions::memory()
         },
     )
     .unwrap();

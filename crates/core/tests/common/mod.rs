@@ -166,7 +166,7 @@ pub fn memory_options(browser: Arc<dyn Browser>) -> SessionOptions {
     SessionOptions {
         vault: Vault::memory(),
         browser: Some(browser),
-        ..SessionOptions::default()
+        ..SessionOptions::memory()
     }
 }
 
@@ -174,7 +174,7 @@ pub fn options_with(vault: Vault, browser: Arc<dyn Browser>) -> SessionOptions {
     SessionOptions {
         vault,
         browser: Some(browser),
-        ..SessionOptions::default()
+        ..SessionOptions::memory()
     }
 }
 
