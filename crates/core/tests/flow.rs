@@ -444,3 +444,36 @@ async fn signup_opens_the_cognito_signup_page() {
         ErrorKind::Cancelled
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn second_concurrent_sign_in_is_refused_as_busy_and_port_override_is_used() {
+    let idp = start_idp(|_| {});
+    let (browser, mut rx) = ManualBrowser::new();
+    let s = Session::new(oidc_profile(&idp), memory_options(browser)).unwrap();
+    let port = free_port();
+    let s2 = s.clone();
+    let task = tokio::spawn(async move {
+        s2.sign_in(SignInOptions {
+            port: Some(port),
+            ..Default::default()
+        })
+        .await
+    });
+    let url = rx.recv().await.unwrap();
+    assert_eq!(
+        Url::parse(&q(&url, "redirect_uri").unwrap())
+            .unwrap()
+            .port(),
+        Some(port)
+    );
+    let err = s.sign_in(SignInOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Busy);
+    let cb = login_to_callback(
+        &url,
+        latchkey_devidp::DEMO_USERNAME,
+        latchkey_devidp::DEMO_PASSWORD,
+    )
+    .await;
+    visit(&cb).await;
+    task.await.unwrap().unwrap();
+}
