@@ -1,5 +1,150 @@
 //! `cargo xtask bench`: Latchkey's benchmarks, printed as one table (see BENCHMARKS.md).
+//!
+//! Steps: prerequisites (Debian packages, the peer's npm packages) → release build of the app
+//! and the bench binary (timed, not counted) → criterion's per-token verification bench →
+//! `latchkey-bench` inside the sandbox (private D-Bus session, unlocked gnome-keyring, Xvfb),
+//! which measures everything else, runs the peer and the app, and prints the table.
 
-pub fn bench(_args: &[String]) -> Result<(), String> {
-    Err("`cargo xtask bench` is not implemented yet".into())
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::prereq::{self, Sandbox};
+use crate::{cargo, project_root};
+
+const HELP: &str = "\
+cargo xtask bench [--quick] [--skip LIST] [--out FILE]
+
+    --quick       fewer runs (a smoke test, a minute or so; not for BENCHMARKS.md)
+    --skip LIST   sections to leave out: signin,verify,peer,junk,app,restore,herd,criterion
+    --out FILE    also write the table to FILE
+
+Builds the release app and bench binary first (not counted in the run time), then runs every
+measurement (under 10 minutes on a 2-core machine) and prints one table.";
+
+fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not run {what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+pub fn bench(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{HELP}");
+        return Ok(());
+    }
+    let root = project_root();
+    let skip: Vec<String> = args
+        .iter()
+        .position(|a| a == "--skip")
+        .and_then(|i| args.get(i + 1))
+        .map(|l| l.split(',').map(|s| s.trim().to_owned()).collect())
+        .unwrap_or_default();
+    let quick = args.iter().any(|a| a == "--quick");
+
+    prereq::ensure_debian_packages("building the app", prereq::APP_PACKAGES)?;
+    prereq::ensure_debian_packages(
+        "the keychain and display sandbox",
+        &["xvfb", "xauth", "dbus", "gnome-keyring"],
+    )?;
+    let peer_dir = root.join("benches").join("peer");
+    if !skip.iter().any(|s| s == "peer") {
+        prereq::ensure_npm_packages(&peer_dir)?;
+    }
+
+    let build_started = Instant::now();
+    println!("xtask: cargo build --release -p latchkey -p latchkey-bench");
+    run(
+        "the release build",
+        Command::new(cargo())
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "latchkey",
+                "-p",
+                "latchkey-bench",
+            ])
+            .current_dir(&root),
+    )?;
+    // The bench target of the same package (criterion), compiled with the release settings.
+    run(
+        "building the criterion bench",
+        Command::new(cargo())
+            .args([
+                "bench",
+                "-p",
+                "latchkey-bench",
+                "--bench",
+                "verify",
+                "--no-run",
+            ])
+            .current_dir(&root),
+    )?;
+    let build_secs = build_started.elapsed().as_secs_f64();
+
+    let run_started = Instant::now();
+    let criterion_dir = root.join("target").join("criterion");
+    if !skip.iter().any(|s| s == "criterion" || s == "verify") {
+        println!("xtask: criterion: ID-token verification per token");
+        let mut cmd = Command::new(cargo());
+        cmd.args(["bench", "-p", "latchkey-bench", "--bench", "verify"])
+            .current_dir(&root);
+        if quick {
+            cmd.args(["--", "--warm-up-time", "0.5", "--measurement-time", "1"]);
+        }
+        run("the criterion bench", &mut cmd)?;
+    }
+
+    let binary = root.join("target").join("release").join("latchkey-bench");
+    let sandbox = Sandbox::new()?;
+    let mut cmd = sandbox.command(&binary.to_string_lossy());
+    cmd.arg("--app")
+        .arg(root.join("target").join("release").join("latchkey-app"))
+        .arg("--peer")
+        .arg(&peer_dir)
+        .arg("--criterion")
+        .arg(&criterion_dir);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => {
+                cmd.arg("--quick");
+            }
+            "--skip" | "--out" => {
+                let value = it.next().ok_or(format!("{a} needs a value"))?;
+                let value = if a == "--out" {
+                    absolute(value)
+                } else {
+                    value.clone()
+                };
+                cmd.arg(a).arg(value);
+            }
+            other => return Err(format!("unknown argument `{other}`\n\n{HELP}")),
+        }
+    }
+    println!("xtask: latchkey-bench (sandbox: private D-Bus session, gnome-keyring, Xvfb)");
+    run("latchkey-bench", &mut cmd)?;
+    println!(
+        "xtask: bench finished in {:.0} s (build before it: {:.0} s, not counted)",
+        run_started.elapsed().as_secs_f64(),
+        build_secs
+    );
+    Ok(())
+}
+
+fn absolute(p: &str) -> String {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        p.to_owned()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path).to_string_lossy().into_owned())
+            .unwrap_or_else(|_| p.to_owned())
+    }
 }

@@ -1,7 +1,498 @@
 //! `latchkey-bench`: measures Latchkey against latchkey-devidp and prints one table.
 //! Run through `cargo xtask bench` (release build, keychain sandbox, peer in the same run).
 
-fn main() {
-    eprintln!("latchkey-bench: not implemented yet");
-    std::process::exit(1);
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use latchkey_bench::flow::{BenchResult, Rig};
+use latchkey_bench::junk::JunkPlan;
+use latchkey_bench::measure;
+use latchkey_bench::stats::{fmt_bytes, fmt_duration, fmt_ratio, Samples};
+use latchkey_bench::table::{render, Row};
+use latchkey_core::Vault;
+
+const USAGE: &str = "\
+latchkey-bench — Latchkey's benchmarks (normally run by `cargo xtask bench`)
+
+USAGE:
+    latchkey-bench [--quick] [--app PATH] [--peer DIR] [--criterion DIR] [--skip LIST] [--out FILE]
+
+    --quick           fewer runs (a smoke test; the numbers are not for BENCHMARKS.md)
+    --app PATH        the desktop app binary (default: latchkey-app next to this binary)
+    --peer DIR        the peer's directory with node_modules (default: benches/peer)
+    --criterion DIR   criterion's output to include (default: target/criterion)
+    --skip LIST       comma-separated sections to skip: signin,verify,peer,junk,app,restore,herd
+    --out FILE        also write the table to FILE
+
+Needs a working keychain (Secret Service) and, for the app, a display: run it inside the
+sandbox `cargo xtask bench` sets up.";
+
+struct Args {
+    quick: bool,
+    app: PathBuf,
+    peer: PathBuf,
+    criterion: PathBuf,
+    skip: Vec<String>,
+    out: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin_dir = exe.parent().map(PathBuf::from).unwrap_or_default();
+    let mut a = Args {
+        quick: false,
+        app: bin_dir.join("latchkey-app"),
+        peer: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/peer"),
+        criterion: bin_dir
+            .parent()
+            .map(|t| t.join("criterion"))
+            .unwrap_or_default(),
+        skip: vec![],
+        out: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--quick" => a.quick = true,
+            "--app" => a.app = PathBuf::from(value("--app")?),
+            "--peer" => a.peer = PathBuf::from(value("--peer")?),
+            "--criterion" => a.criterion = PathBuf::from(value("--criterion")?),
+            "--skip" => {
+                a.skip = value("--skip")?
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .collect()
+            }
+            "--out" => a.out = Some(PathBuf::from(value("--out")?)),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+        }
+    }
+    Ok(a)
+}
+
+fn progress(what: &str) {
+    eprintln!("latchkey-bench: {what}");
+}
+
+/// Element-wise sum of two sample sets measured in the same runs.
+fn sum(a: &Samples, b: &Samples) -> Samples {
+    Samples::from_vec(
+        a.values()
+            .iter()
+            .zip(b.values())
+            .map(|(x, y)| *x + *y)
+            .collect(),
+    )
+}
+
+fn ratio_note(a: Duration, b: Duration) -> String {
+    fmt_ratio(a, b)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("latchkey-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("latchkey-bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run(args: Args) -> BenchResult<()> {
+    let started = Instant::now();
+    let pid = std::process::id();
+    let scratch = std::env::temp_dir().join(format!("latchkey-bench-{pid}"));
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    // The cross-process refresh lock goes to a private directory.
+    std::env::set_var("LATCHKEY_RUNTIME_DIR", scratch.join("run"));
+    let result = run_sections(&args, &scratch).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let rows = result?;
+    let table = render(&rows);
+    println!("{table}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &table).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    progress(&format!(
+        "done in {:.0} s (build excluded)",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec<Row>> {
+    let skip = |s: &str| args.skip.iter().any(|k| k == s);
+    let q = args.quick;
+    let n = |full: usize, quick: usize| if q { quick } else { full };
+    let service = format!("latchkey-bench-{}", std::process::id());
+    let vault = Vault::system_with_service(&service);
+    let health = vault.probe();
+    if !health.ok || !health.persistent {
+        return Err(format!(
+            "the keychain is not usable ({}); run inside `cargo xtask bench`, which starts a \
+             private D-Bus session with an unlocked gnome-keyring",
+            health.message
+        ));
+    }
+    progress("starting latchkey-devidp (RSA key generation)");
+    let rig = Rig::start("Bench", vault)?;
+    let mut rows: Vec<Row> = Vec::new();
+
+    // 1. sign-in overhead, its parts, the floor; 7. the peer (same work); 3. verification.
+    let mut parts = None;
+    let mut peer = None;
+    if !skip("signin") {
+        progress("1. sign-in: callback → SignedIn");
+        let si = measure::sign_in(&rig, n(100, 10), n(20, 3)).await?;
+        progress("1. sign-in parts: exchange, verification, keychain");
+        let p = measure::parts(&rig, n(100, 10)).await?;
+        if !skip("peer") {
+            progress("7. peer: openid-client, same exchange + verification");
+            match measure::peer(&rig, &args.peer, n(100, 10), n(2000, 200)).await {
+                Ok(pr) => peer = Some(pr),
+                Err(e) => progress(&format!("peer skipped: {e}")),
+            }
+        }
+        let floor = sum(&p.exchange, &p.floor_write);
+        let parts_median = p.exchange.median()
+            + p.verify_id.median()
+            + p.verify_access.median()
+            + p.keychain_read.median()
+            + p.keychain_write.median();
+        let rest = si.total.median().saturating_sub(parts_median);
+        let chunks = p.stored_bytes.div_ceil(latchkey_core::vault::CHUNK_SIZE);
+        rows.push(
+            Row::new(
+                "1",
+                "Sign-in overhead: callback request sent → `SignedIn` (warm session)",
+            )
+            .samples(&si.total)
+            .note(format!(
+                "{} the floor (median); parts below",
+                fmt_ratio(si.total.median(), floor.median())
+            )),
+        );
+        rows.push(
+            Row::new("1a", "… code exchange round trip (token POST + response)")
+                .samples(&p.exchange)
+                .note("includes the provider signing two RS256 tokens"),
+        );
+        rows.push(Row::new("1b", "… ID-token verification (JWKS cached)").samples(&p.verify_id));
+        rows.push(
+            Row::new("1c", "… access-token verification (Cognito profile)")
+                .samples(&p.verify_access),
+        );
+        rows.push(
+            Row::new("1d", "… keychain read (generation check before writing)")
+                .samples(&p.keychain_read),
+        );
+        rows.push(
+            Row::new(
+                "1e",
+                "… keychain write (chunked, read back, old chunks deleted)",
+            )
+            .samples(&p.keychain_write)
+            .note(format!(
+                "{} B session in {chunks} chunk item(s) + 1 index item",
+                p.stored_bytes
+            )),
+        );
+        rows.push(
+            Row::new(
+                "1f",
+                "… rest: listener hand-off, port close, state (1 − 1a…1e)",
+            )
+            .median(fmt_duration(rest))
+            .note("difference of medians"),
+        );
+        rows.push(
+            Row::new("1g", "Sign-in overhead, first sign-in of a new `Session`")
+                .samples(&si.first)
+                .note("adds the JWKS fetch and a new connection"),
+        );
+        rows.push(
+            Row::new("F", "Floor: one token round trip + one keychain item write")
+                .samples(&floor)
+                .note(format!(
+                    "1a + a single Secret Service item with the same {} B",
+                    p.stored_bytes
+                )),
+        );
+        let mut ev = Row::new("1x", "Code exchange + ID-token verification (1a + 1b)")
+            .samples(&p.exchange_verify)
+            .note("the work the peer does (row 7a)");
+        if let Some(pr) = &peer {
+            ev = ev.vs_peer(ratio_note(
+                p.exchange_verify.median(),
+                pr.exchange_verify.median(),
+            ));
+        }
+        rows.push(ev);
+        parts = Some(p);
+    }
+
+    if !skip("verify") {
+        progress("3. verification per token");
+        let mut vrow = Row::new(
+            "3a",
+            "ID-token verification per token, criterion (JWKS cached)",
+        );
+        match measure::criterion_result(&args.criterion, "verify/id_token") {
+            Some((median, p99, iters)) => {
+                vrow = vrow
+                    .median(fmt_duration(median))
+                    .p99(fmt_duration(p99))
+                    .n(format!("{iters} iters"))
+                    .note("median/p99 of criterion's 100 sample means");
+            }
+            None => {
+                vrow = vrow.note(format!(
+                "no criterion results in {} (run `cargo bench -p latchkey-bench --bench verify`)",
+                args.criterion.display()
+            ))
+            }
+        }
+        if let Some(pr) = &peer {
+            if let Some((median, _, _)) =
+                measure::criterion_result(&args.criterion, "verify/id_token")
+            {
+                vrow = vrow.vs_peer(ratio_note(median, pr.verify.median()));
+            }
+        }
+        rows.push(vrow);
+        if let Some((median, p99, iters)) =
+            measure::criterion_result(&args.criterion, "verify/access_token")
+        {
+            rows.push(
+                Row::new("3b", "Access-token verification per token, criterion")
+                    .median(fmt_duration(median))
+                    .p99(fmt_duration(p99))
+                    .n(format!("{iters} iters")),
+            );
+        }
+        if let Some(p) = &parts {
+            let single = measure::verify_calls(&rig, p, n(2000, 200)).await?;
+            let mut r = Row::new("3c", "ID-token verification, single timed calls")
+                .samples(&single)
+                .note("one `Instant` per call");
+            if let Some(pr) = &peer {
+                r = r.vs_peer(ratio_note(single.median(), pr.verify.median()));
+            }
+            rows.push(r);
+        }
+    }
+
+    if !skip("junk") {
+        let runs = n(8, 2);
+        progress(&format!(
+            "5. listener under junk: {runs} × 10,000 junk requests around the real callback"
+        ));
+        let j = measure::junk(&rig, runs, JunkPlan::standard()).await?;
+        rows.push(
+            Row::new("5a", "Listener, no junk: callback sent → `SignedIn`").samples(&j.baseline),
+        );
+        let sent: usize = j.reports.iter().map(|r| r.sent).sum();
+        let rejected: usize = j.reports.iter().map(|r| r.rejected_4xx).sum();
+        let mut other_by_status = std::collections::BTreeMap::<u16, usize>::new();
+        for r in &j.reports {
+            for (s, c) in &r.other_status {
+                *other_by_status.entry(*s).or_default() += c;
+            }
+        }
+        let other = if other_by_status.is_empty() {
+            "no other status".to_string()
+        } else {
+            other_by_status
+                .iter()
+                .map(|(s, c)| format!("{c}× HTTP {s}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let no_answer: usize = j.reports.iter().map(|r| r.no_answer).sum();
+        let longest = j
+            .reports
+            .iter()
+            .map(|r| r.elapsed)
+            .max()
+            .unwrap_or_default();
+        let ok_callbacks = j.callback_statuses.iter().filter(|s| **s == 200).count();
+        rows.push(
+            Row::new(
+                "5b",
+                "Listener under 10,000 junk requests: callback sent → `SignedIn`",
+            )
+            .samples(&j.with_junk)
+            .note(format!(
+                "completed {}/{} (callback answered 200: {ok_callbacks}); +{} vs 5a (median); \
+                 junk sent {sent}: {rejected} answered 4xx, {other}, {no_answer} \
+                 unanswered (half-open/garbage/after close); longest junk run {}",
+                j.completed,
+                j.runs,
+                fmt_duration(j.with_junk.median().saturating_sub(j.baseline.median())),
+                fmt_duration(longest)
+            )),
+        );
+    }
+
+    if !skip("app") {
+        if args.app.exists() {
+            let launches = n(5, 2);
+            progress(&format!("6. the app: {launches} launches under Xvfb"));
+            match measure::app(&rig, &args.app, scratch, launches).await {
+                Ok(a) => {
+                    let fp = Samples::from_vec(a.launches.iter().map(|l| l.first_paint).collect());
+                    let restored: Vec<Duration> =
+                        a.launches.iter().filter_map(|l| l.restored).collect();
+                    let restored_n = restored.len();
+                    let rs = Samples::from_vec(restored);
+                    let rss: Vec<u64> = a.launches.iter().map(|l| l.rss_total).collect();
+                    let mut rss_sorted = rss.clone();
+                    rss_sorted.sort();
+                    let by_process = a
+                        .launches
+                        .last()
+                        .map(|l| {
+                            l.rss_by_process
+                                .iter()
+                                .map(|(name, b)| format!("{name} {}", fmt_bytes(*b)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default();
+                    rows.push(
+                        Row::new("6a", "App: process start → first paint (Xvfb)")
+                            .samples(&fp)
+                            .note("`first paint` log line (UI called `ui_ready`)"),
+                    );
+                    rows.push(
+                        Row::new("6b", "App: process start → session restored")
+                            .samples(&rs)
+                            .note(format!(
+                                "core's `signed_in` state line; seen in {restored_n}/{} launches",
+                                a.launches.len()
+                            )),
+                    );
+                    rows.push(
+                        Row::new("6c", "App: RSS at idle, signed in (all processes)")
+                            .median(fmt_bytes(rss_sorted[rss_sorted.len() / 2]))
+                            .p99(fmt_bytes(*rss_sorted.last().unwrap_or(&0)))
+                            .n(rss.len())
+                            .note(format!("3 s after paint; last launch: {by_process}")),
+                    );
+                    rows.push(
+                        Row::new("6d", "App: stripped release binary (latchkey-app)")
+                            .median(fmt_bytes(a.binary_size))
+                            .note("profile.release: strip, thin LTO"),
+                    );
+                }
+                Err(e) => rows.push(Row::new("6", "App").note(format!("failed: {e}"))),
+            }
+        } else {
+            rows.push(Row::new("6", "App").note(format!(
+                "{} not built (cargo build --release -p latchkey)",
+                args.app.display()
+            )));
+        }
+    }
+
+    if let Some(pr) = &peer {
+        rows.push(
+            Row::new(
+                "7a",
+                "Peer: openid-client code exchange + ID-token verification",
+            )
+            .samples(&pr.exchange_verify)
+            .note(format!(
+                "{}; `authorizationCodeGrant` with signature checks on",
+                pr.versions
+            )),
+        );
+        rows.push(
+            Row::new("7b", "Peer: jose `jwtVerify` per token (local JWKS)")
+                .samples(&pr.verify)
+                .note("one timed call each"),
+        );
+    }
+
+    // These move the provider's and the sessions' clocks forward: keep them last.
+    if !skip("restore") {
+        progress("2. restore at start-up");
+        let r = measure::restore(&rig, n(100, 10), n(50, 5)).await?;
+        rows.push(
+            Row::new("2a", "`Session::restore()`, valid cached ID token")
+                .samples(&r.valid)
+                .note("keychain read only, no request"),
+        );
+        rows.push(
+            Row::new("2b", "`Session::restore()`, refresh needed")
+                .samples(&r.refresh)
+                .note("keychain read + refresh + verification + keychain write"),
+        );
+        rows.push(
+            Row::new(
+                "2c",
+                "Start-up: `Vault::system()` (Secret Service connection)",
+            )
+            .samples(&r.connect),
+        );
+        rows.push(
+            Row::new("2d", "Start-up: `Session::new()` (keychain probe)")
+                .samples(&r.new_session)
+                .note("write + read back + delete of a probe item"),
+        );
+    }
+
+    if !skip("herd") {
+        let rounds = n(5, 2);
+        progress(&format!(
+            "4. thundering herd: {rounds} rounds of 1,000 tokens() at expiry"
+        ));
+        let h = measure::herd(&rig, rounds, 1000).await?;
+        let all_one = h.refreshes_per_round.iter().all(|r| *r == 1);
+        rows.push(
+            Row::new(
+                "4",
+                "Herd: 1,000 concurrent `tokens()` at expiry, caller latency",
+            )
+            .samples(&h.latency)
+            .note(format!(
+                "refresh requests at the provider per round: {:?} ({}); failed calls: {}",
+                h.refreshes_per_round,
+                if all_one { "exactly 1 each" } else { "NOT 1" },
+                h.failures
+            )),
+        );
+    }
+
+    rows.sort_by_key(|r| section_order(&r.id));
+    Ok(rows)
+}
+
+/// Table order: by section number, the floor after section 1's parts.
+fn section_order(id: &str) -> (u32, String) {
+    let major = match id.chars().next() {
+        Some('F') => 1,
+        Some(c) => c.to_digit(10).unwrap_or(9),
+        None => 9,
+    };
+    let minor = if id == "F" {
+        "y".to_string()
+    } else {
+        id.to_string()
+    };
+    (major, minor)
 }

@@ -1,0 +1,567 @@
+//! The measurements behind the table, one function per section of issue 8. Each returns raw
+//! samples; `main.rs` turns them into rows.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use latchkey_core::provider::Provider;
+use latchkey_core::vault::StoredSession;
+use latchkey_core::verify;
+use latchkey_core::{Clock, Session, SessionState, SignInOptions, Vault};
+
+use crate::app::{self, AppEnv, AppLaunch};
+use crate::flow::{self, core_like_client, BenchResult, HttpBrowser, Rig};
+use crate::junk::{JunkPlan, JunkReport};
+use crate::stats::Samples;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Sign in through `session` (its browser must be `browser`) and return callback → SignedIn.
+async fn timed_sign_in(session: &Session, browser: &HttpBrowser) -> BenchResult<Duration> {
+    let result = session.sign_in(SignInOptions::default()).await;
+    let end = Instant::now();
+    let errors = browser.take_errors();
+    result.map_err(|e| format!("sign-in failed: {e} (browser: {errors:?})"))?;
+    if !matches!(session.state(), SessionState::SignedIn { .. }) {
+        return Err(format!("sign-in ended in state {}", session.state().name()));
+    }
+    let sent = browser
+        .take_callback_sent()
+        .ok_or("the browser never sent the callback")?;
+    Ok(end.saturating_duration_since(sent))
+}
+
+// ---- 1. sign-in overhead and its parts ----
+
+pub struct SignIn {
+    /// Callback request sent → `sign_in()` returned `SignedIn` (warm session).
+    pub total: Samples,
+    /// The same for the first sign-in of a new `Session` (JWKS fetch, new connection).
+    pub first: Samples,
+}
+
+pub async fn sign_in(rig: &Rig, runs: usize, fresh_runs: usize) -> BenchResult<SignIn> {
+    let browser = HttpBrowser::new();
+    let session = rig.session(Arc::new(browser.clone()))?;
+    let mut total = Samples::new();
+    for i in 0..runs + 5 {
+        let d = timed_sign_in(&session, &browser).await?;
+        if i >= 5 {
+            total.push(d);
+        }
+    }
+    let mut first = Samples::new();
+    for _ in 0..fresh_runs {
+        let browser = HttpBrowser::new();
+        let session = rig.session(Arc::new(browser.clone()))?;
+        first.push(timed_sign_in(&session, &browser).await?);
+    }
+    Ok(SignIn { total, first })
+}
+
+/// The parts of a sign-in after the callback, each timed on its own with core's public pieces.
+pub struct Parts {
+    pub exchange: Samples,
+    pub verify_id: Samples,
+    pub verify_access: Samples,
+    pub keychain_read: Samples,
+    pub keychain_write: Samples,
+    /// One Secret Service item written with the same bytes (the floor's keychain write).
+    pub floor_write: Samples,
+    /// exchange + verify_id of the same run (what the peer does).
+    pub exchange_verify: Samples,
+    /// Bytes core stores per session, and in how many keychain items.
+    pub stored_bytes: usize,
+    pub id_token: String,
+    pub access_token: String,
+    pub nonce: String,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> BenchResult<T> + Send + 'static,
+) -> BenchResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(err)?
+}
+
+fn floor_store() -> BenchResult<Arc<keyring_core::CredentialStore>> {
+    #[cfg(all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    ))]
+    {
+        Ok(zbus_secret_service_keyring_store::Store::new().map_err(err)?)
+    }
+    #[cfg(not(all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    )))]
+    {
+        Err("the floor's keychain write is measured on Linux (Secret Service) only".into())
+    }
+}
+
+pub async fn parts(rig: &Rig, runs: usize) -> BenchResult<Parts> {
+    let provider = rig.provider()?;
+    let http = core_like_client();
+    let client_id = rig.profile.client_id.clone();
+    let leeway = rig.profile.clock_leeway.as_secs() as i64;
+    let account = format!("{}#bench-parts", rig.profile.keychain_account());
+    let floor_account = format!("{}#bench-floor", rig.profile.keychain_account());
+    let store = floor_store()?;
+    let service = rig.vault.service().to_owned();
+    let mut p = Parts {
+        exchange: Samples::new(),
+        verify_id: Samples::new(),
+        verify_access: Samples::new(),
+        keychain_read: Samples::new(),
+        keychain_write: Samples::new(),
+        floor_write: Samples::new(),
+        exchange_verify: Samples::new(),
+        stored_bytes: 0,
+        id_token: String::new(),
+        access_token: String::new(),
+        nonce: String::new(),
+    };
+    let warm = 5;
+    for i in 0..warm + runs {
+        let (code, req) = flow::fresh_code(rig, &provider, &http).await?;
+        let t0 = Instant::now();
+        let tokens = flow::exchange(&http, &provider, &client_id, &code, &req).await?;
+        let t1 = Instant::now();
+        let now = rig.clock.now();
+        let x = flow::expectations(
+            &provider,
+            &rig.profile,
+            Some(req.nonce.secret()),
+            Some(&tokens.access_token),
+            now,
+        );
+        let verified = verify::verify_id_token(&provider, &tokens.id_token, &x)
+            .await
+            .map_err(err)?;
+        let t2 = Instant::now();
+        verify::verify_cognito_access_token(
+            &provider,
+            &tokens.access_token,
+            &provider.metadata.issuer,
+            &client_id,
+            now,
+            leeway,
+        )
+        .await
+        .map_err(err)?;
+        let t3 = Instant::now();
+        let stored = StoredSession {
+            version: 1,
+            generation: i as u64 + 1,
+            refresh_token: tokens.refresh_token.clone(),
+            refresh_stored_since: now,
+            id_token: tokens.id_token.clone(),
+            access_token: tokens.access_token.clone(),
+            id_expires_at: verified.exp(),
+            access_expires_at: verified.exp(),
+            issuer: provider.metadata.issuer.clone(),
+            client_id: client_id.clone(),
+            sub: verified.sub().to_owned(),
+            aud: verified.jwt.audiences(),
+        };
+        let blob = serde_json::to_vec(&stored).map_err(err)?;
+        // As core's redeem: read the stored generation, then write (chunks, read back, index,
+        // old chunks deleted), each off the async threads.
+        let (vault, acc) = (rig.vault.clone(), account.clone());
+        let t4 = Instant::now();
+        blocking(move || vault.load_session(&acc).map_err(err)).await?;
+        let t5 = Instant::now();
+        let (vault, acc) = (rig.vault.clone(), account.clone());
+        blocking(move || vault.store_session(&acc, &stored).map_err(err)).await?;
+        let t6 = Instant::now();
+        let (store2, svc, facc, blob2) = (
+            store.clone(),
+            service.clone(),
+            floor_account.clone(),
+            blob.clone(),
+        );
+        blocking(move || {
+            store2
+                .build(&svc, &facc, None)
+                .and_then(|e| e.set_secret(&blob2))
+                .map_err(err)
+        })
+        .await?;
+        let t7 = Instant::now();
+        if i >= warm {
+            p.exchange.push(t1 - t0);
+            p.verify_id.push(t2 - t1);
+            p.verify_access.push(t3 - t2);
+            p.exchange_verify.push(t2 - t0);
+            p.keychain_read.push(t5 - t4);
+            p.keychain_write.push(t6 - t5);
+            p.floor_write.push(t7 - t6);
+        }
+        p.stored_bytes = blob.len();
+        p.id_token = tokens.id_token;
+        p.access_token = tokens.access_token;
+        p.nonce = req.nonce.secret().clone();
+    }
+    // Leave nothing behind in the keychain.
+    let (vault, acc) = (rig.vault.clone(), account.clone());
+    let _ = blocking(move || vault.delete(&acc).map_err(err)).await;
+    let _ = blocking(move || {
+        store
+            .build(&service, &floor_account, None)
+            .and_then(|e| e.delete_credential())
+            .map_err(err)
+    })
+    .await;
+    Ok(p)
+}
+
+// ---- 3. verification per token (single calls; criterion has its own bench) ----
+
+pub async fn verify_calls(rig: &Rig, parts: &Parts, runs: usize) -> BenchResult<Samples> {
+    let provider: Provider = rig.provider()?;
+    let now = rig.clock.now();
+    let x = flow::expectations(
+        &provider,
+        &rig.profile,
+        Some(&parts.nonce),
+        Some(&parts.access_token),
+        now,
+    );
+    verify::verify_id_token(&provider, &parts.id_token, &x)
+        .await
+        .map_err(err)?;
+    let mut s = Samples::new();
+    for i in 0..runs + 200 {
+        let t = Instant::now();
+        verify::verify_id_token(&provider, &parts.id_token, &x)
+            .await
+            .map_err(err)?;
+        if i >= 200 {
+            s.push(t.elapsed());
+        }
+    }
+    Ok(s)
+}
+
+/// Criterion's figures for one benchmark: the median of per-iteration sample means, and the
+/// 99th percentile of those means.
+pub fn criterion_result(dir: &Path, id: &str) -> Option<(Duration, Duration, usize)> {
+    let base = dir.join(id).join("new");
+    let est: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(base.join("estimates.json")).ok()?).ok()?;
+    let median = est.get("median")?.get("point_estimate")?.as_f64()?;
+    let sample: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(base.join("sample.json")).ok()?).ok()?;
+    let iters = sample.get("iters")?.as_array()?;
+    let times = sample.get("times")?.as_array()?;
+    let per_iter: Vec<Duration> = iters
+        .iter()
+        .zip(times)
+        .filter_map(|(n, t)| Some(Duration::from_nanos((t.as_f64()? / n.as_f64()?) as u64)))
+        .collect();
+    let total_iters: f64 = iters.iter().filter_map(|n| n.as_f64()).sum();
+    let s = Samples::from_vec(per_iter);
+    Some((
+        Duration::from_nanos(median as u64),
+        s.p99(),
+        total_iters as usize,
+    ))
+}
+
+// ---- 2. restore ----
+
+pub struct Restore {
+    pub valid: Samples,
+    pub refresh: Samples,
+    /// `Vault::system()`: a new Secret Service connection (D-Bus + DH session).
+    pub connect: Samples,
+    /// `Session::new()`: includes the keychain probe (write, read back, delete).
+    pub new_session: Samples,
+}
+
+pub async fn restore(rig: &Rig, valid_runs: usize, refresh_runs: usize) -> BenchResult<Restore> {
+    // A fresh saved session at the rig's current time.
+    let browser = HttpBrowser::new();
+    let session = rig.session(Arc::new(browser.clone()))?;
+    timed_sign_in(&session, &browser).await?;
+    drop(session);
+    let service = rig.vault.service().to_owned();
+    let mut r = Restore {
+        valid: Samples::new(),
+        refresh: Samples::new(),
+        connect: Samples::new(),
+        new_session: Samples::new(),
+    };
+    for i in 0..valid_runs + 3 {
+        let svc = service.clone();
+        let t0 = Instant::now();
+        let vault = blocking(move || Ok(Vault::system_with_service(&svc))).await?;
+        let t1 = Instant::now();
+        let profile = rig.profile.clone();
+        let mut options = rig.options(Arc::new(latchkey_core::NoBrowser));
+        options.vault = vault;
+        let session = blocking(move || Session::new(profile, options).map_err(err)).await?;
+        let t2 = Instant::now();
+        let before = rig.idp.stats().token_refresh_token;
+        let state = session.restore().await.map_err(err)?;
+        let t3 = Instant::now();
+        if !matches!(state, SessionState::SignedIn { .. }) {
+            return Err(format!("restore ended in {}", state.name()));
+        }
+        if rig.idp.stats().token_refresh_token != before {
+            return Err("restore with a valid ID token refreshed".into());
+        }
+        if i >= 3 {
+            r.connect.push(t1 - t0);
+            r.new_session.push(t2 - t1);
+            r.valid.push(t3 - t2);
+        }
+    }
+    for i in 0..refresh_runs + 2 {
+        rig.advance(3600);
+        let session = rig.session(Arc::new(latchkey_core::NoBrowser))?;
+        let before = rig.idp.stats().token_refresh_token;
+        let t0 = Instant::now();
+        let state = session.restore().await.map_err(err)?;
+        let t1 = Instant::now();
+        if !matches!(state, SessionState::SignedIn { .. }) {
+            return Err(format!("restore with refresh ended in {}", state.name()));
+        }
+        let after = rig.idp.stats().token_refresh_token;
+        if after != before + 1 {
+            return Err(format!(
+                "restore with an expired ID token made {} refresh requests",
+                after - before
+            ));
+        }
+        if i >= 2 {
+            r.refresh.push(t1 - t0);
+        }
+    }
+    Ok(r)
+}
+
+// ---- 4. thundering herd ----
+
+pub struct Herd {
+    pub latency: Samples,
+    pub refreshes_per_round: Vec<u64>,
+    pub failures: usize,
+    pub callers: usize,
+}
+
+pub async fn herd(rig: &Rig, rounds: usize, callers: usize) -> BenchResult<Herd> {
+    let browser = HttpBrowser::new();
+    let session = rig.session(Arc::new(browser.clone()))?;
+    timed_sign_in(&session, &browser).await?;
+    let mut h = Herd {
+        latency: Samples::new(),
+        refreshes_per_round: vec![],
+        failures: 0,
+        callers,
+    };
+    for _ in 0..rounds {
+        rig.advance(3600);
+        let before = rig.idp.stats().token_refresh_token;
+        let (go_tx, go_rx) = tokio::sync::watch::channel(None::<Instant>);
+        let ready = Arc::new(AtomicUsize::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..callers {
+            let s = session.clone();
+            let mut rx = go_rx.clone();
+            let ready = ready.clone();
+            tasks.spawn(async move {
+                ready.fetch_add(1, Ordering::SeqCst);
+                let go = match rx.wait_for(|g| g.is_some()).await {
+                    Ok(g) => g.expect("set"),
+                    Err(_) => return (Duration::ZERO, false),
+                };
+                let ok = s.tokens().await.is_ok();
+                (go.elapsed(), ok)
+            });
+        }
+        while ready.load(Ordering::SeqCst) < callers {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let _ = go_tx.send(Some(Instant::now()));
+        while let Some(r) = tasks.join_next().await {
+            let (d, ok) = r.map_err(err)?;
+            h.latency.push(d);
+            if !ok {
+                h.failures += 1;
+            }
+        }
+        h.refreshes_per_round
+            .push(rig.idp.stats().token_refresh_token - before);
+    }
+    Ok(h)
+}
+
+// ---- 5. listener under junk ----
+
+pub struct Junk {
+    pub baseline: Samples,
+    pub with_junk: Samples,
+    pub runs: usize,
+    pub completed: usize,
+    pub reports: Vec<JunkReport>,
+    pub callback_statuses: Vec<u16>,
+}
+
+pub async fn junk(rig: &Rig, runs: usize, plan: JunkPlan) -> BenchResult<Junk> {
+    let calm = HttpBrowser::new();
+    let calm_session = rig.session(Arc::new(calm.clone()))?;
+    let noisy = HttpBrowser::with_junk(plan);
+    let noisy_session = rig.session(Arc::new(noisy.clone()))?;
+    // Warm both sessions (JWKS, connections).
+    timed_sign_in(&calm_session, &calm).await?;
+    let mut j = Junk {
+        baseline: Samples::new(),
+        with_junk: Samples::new(),
+        runs,
+        completed: 0,
+        reports: vec![],
+        callback_statuses: vec![],
+    };
+    for _ in 0..runs {
+        j.baseline.push(timed_sign_in(&calm_session, &calm).await?);
+        match timed_sign_in(&noisy_session, &noisy).await {
+            Ok(d) => {
+                j.completed += 1;
+                j.with_junk.push(d);
+            }
+            Err(e) => eprintln!("latchkey-bench: sign-in under junk failed: {e}"),
+        }
+        // The junk finishes on its own (bounded); collect its report.
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Some(r) = noisy.take_junk_report() {
+                j.reports.push(r);
+                break;
+            }
+            if Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if let Some(s) = noisy.take_callback_status() {
+            j.callback_statuses.push(s);
+        }
+    }
+    Ok(j)
+}
+
+// ---- 6. the app ----
+
+pub struct App {
+    pub launches: Vec<AppLaunch>,
+    pub binary_size: u64,
+}
+
+/// Writes a config with the rig's profile, makes sure a valid session is saved for it, then
+/// launches the app `launches` times.
+pub async fn app(rig: &Rig, binary: &Path, scratch: &Path, launches: usize) -> BenchResult<App> {
+    let config_path = scratch.join("app-config.toml");
+    let mut config = latchkey_core::Config {
+        path: Some(config_path.clone()),
+        ..Default::default()
+    };
+    config.insert(rig.profile.clone());
+    config.default = Some(rig.profile.name.clone());
+    config.save(&config_path).map_err(err)?;
+    let browser = HttpBrowser::new();
+    let session = rig.session(Arc::new(browser.clone()))?;
+    timed_sign_in(&session, &browser).await?;
+    drop(session);
+    let env = AppEnv {
+        binary: binary.to_path_buf(),
+        config: config_path,
+        data_home: scratch.join("app-data"),
+        keychain_service: rig.vault.service().to_owned(),
+    };
+    std::fs::create_dir_all(&env.data_home).map_err(err)?;
+    let env = Arc::new(env);
+    let mut out = Vec::new();
+    for _ in 0..launches {
+        let env = env.clone();
+        let launch =
+            blocking(move || app::launch(&env, Duration::from_secs(3), Duration::from_secs(60)))
+                .await?;
+        out.push(launch);
+    }
+    let binary_size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+    Ok(App {
+        launches: out,
+        binary_size,
+    })
+}
+
+// ---- 7. the peer ----
+
+pub struct Peer {
+    pub exchange_verify: Samples,
+    pub verify: Samples,
+    pub versions: String,
+}
+
+pub async fn peer(rig: &Rig, dir: &Path, runs: usize, verify_runs: usize) -> BenchResult<Peer> {
+    let script: PathBuf = dir.join("peer.mjs");
+    if !dir.join("node_modules").join("openid-client").exists() {
+        return Err(format!(
+            "openid-client is not installed in {} (run `npm ci` there)",
+            dir.display()
+        ));
+    }
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(&script)
+        .current_dir(dir)
+        .env("PEER_ISSUER", rig.idp.issuer())
+        .env("PEER_CLIENT_ID", rig.idp.client_id())
+        .env("PEER_REDIRECT_URI", rig.redirect_uri())
+        .env("PEER_USERNAME", latchkey_devidp::DEMO_USERNAME)
+        .env("PEER_PASSWORD", latchkey_devidp::DEMO_PASSWORD)
+        .env("PEER_RUNS", runs.to_string())
+        .env("PEER_VERIFY_RUNS", verify_runs.to_string())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
+        .await
+        .map_err(|_| "the peer did not finish within 180 s".to_string())?
+        .map_err(|e| format!("could not run node: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the peer failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(err)?;
+    let samples = |k: &str| {
+        Samples::from_vec(
+            v.get(k)
+                .and_then(|a| a.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_f64())
+                        .map(|n| Duration::from_nanos(n as u64))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    };
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_owned();
+    Ok(Peer {
+        exchange_verify: samples("exchange_verify_ns"),
+        verify: samples("verify_ns"),
+        versions: format!(
+            "openid-client {}, jose {}, Node {}",
+            s("openid_client"),
+            s("jose"),
+            s("node")
+        ),
+    })
+}
