@@ -2,12 +2,9 @@
 //! (keep-alive) connection to the first sign-in's loopback listener — what a user's browser
 //! does when they sign in again within a few minutes.
 //!
-//! Ignored until latchkey-core is fixed: `loopback::page()` sets `Connection: close`, but
-//! tiny_http 0.12's `Response::add_header` silently drops that header, so the connection stays
-//! open; after `LoopbackListener::shutdown` tiny_http's connection thread still reads requests
-//! from it into a server nobody serves, and the second callback is never answered (the sign-in
-//! times out). The other browser tests work around it by making Chromium send
-//! `Connection: close` (see `E2e::start_with`). Run with `--ignored` to check a fix.
+//! A regression test: the loopback listener once answered through tiny_http, which drops
+//! `Connection: close`; the browser kept the connection, and after the listener closed, the
+//! second callback sent on that pooled socket was never answered (the sign-in timed out).
 
 mod support;
 
@@ -18,9 +15,8 @@ use latchkey_devidp::{DEMO_PASSWORD, DEMO_USERNAME};
 use support::{run_scenario, E2e};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "latchkey-core defect: the loopback listener keeps browser connections alive (see the module doc)"]
 async fn second_sign_in_over_a_pooled_browser_connection_completes() {
-    let e = E2e::start_with("keep-alive", |_| {}, false).await;
+    let e = E2e::start("keep-alive", |_| {}).await;
     run_scenario(e, |e| async move {
         let session = e.session();
         e.password_sign_in(&session, DEMO_USERNAME, DEMO_PASSWORD)

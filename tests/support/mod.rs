@@ -517,36 +517,6 @@ impl Drop for SignedOutPage {
     }
 }
 
-/// A Chrome DevTools Protocol command through chromedriver's `goog/cdp/execute` endpoint.
-pub async fn cdp(
-    driver: &Service,
-    client: &Client,
-    cmd: &str,
-    params: Value,
-) -> Result<Value, String> {
-    let session = client
-        .session_id()
-        .await
-        .map_err(|e| format!("WebDriver session id: {e}"))?
-        .ok_or("no WebDriver session")?;
-    let url = format!(
-        "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
-        driver.port
-    );
-    let resp = reqwest::Client::new()
-        .post(url)
-        .json(&json!({ "cmd": cmd, "params": params }))
-        .send()
-        .await
-        .map_err(|e| format!("CDP {cmd}: {e}"))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.map_err(|e| format!("CDP {cmd}: {e}"))?;
-    if !status.is_success() {
-        return Err(format!("CDP {cmd}: HTTP {status}: {body}"));
-    }
-    Ok(body["value"].clone())
-}
-
 /// Waits until nothing accepts connections on 127.0.0.1:`port`; returns how long that took.
 pub fn wait_port_released(port: u16, within: Duration) -> Result<Duration, String> {
     let started = Instant::now();
@@ -716,17 +686,9 @@ pub struct E2e {
 }
 
 impl E2e {
-    /// Starts the provider (after `tweak`) and a Chromium session.
+    /// Starts the provider (after `tweak`) and a Chromium session that pools connections as
+    /// it does for users.
     pub async fn start(name: &str, tweak: impl FnOnce(&mut DevIdpConfig)) -> Arc<E2e> {
-        Self::start_with(name, tweak, true).await
-    }
-
-    /// `keep_alive_workaround: false` lets Chromium pool connections as it does for users.
-    pub async fn start_with(
-        name: &str,
-        tweak: impl FnOnce(&mut DevIdpConfig),
-        keep_alive_workaround: bool,
-    ) -> Arc<E2e> {
         // At most 3 Chromiums at once: the machines have 2 cores.
         static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
         let slot = SLOTS
@@ -745,24 +707,6 @@ impl E2e {
             .update_timeouts(timeouts)
             .await
             .expect("set page-load timeout");
-        // WORKAROUND (core defect, see `browser_keep_alive.rs`): latchkey-core's loopback
-        // listener answers through tiny_http, which drops the `Connection: close` header, so
-        // Chromium pools the connection; once the listener is closed, a later callback sent on
-        // that pooled socket is never answered and the next sign-in on the same port hangs.
-        // Until that is fixed, make Chromium send `Connection: close` itself.
-        if keep_alive_workaround {
-            cdp(&driver, &chrome, "Network.enable", json!({}))
-                .await
-                .expect("CDP Network.enable");
-            cdp(
-                &driver,
-                &chrome,
-                "Network.setExtraHTTPHeaders",
-                json!({ "headers": { "Connection": "close" } }),
-            )
-            .await
-            .expect("CDP Network.setExtraHTTPHeaders");
-        }
         let (hook, rx) = ChannelBrowser::new();
         Arc::new(E2e {
             idp,

@@ -81,7 +81,7 @@ pub struct Config {
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
-    #[error("no configuration file at {path}. Create it (see `latchkey init` or the README's profile example) or set LATCHKEY_CONFIG to the file to use.")]
+    #[error("no configuration file at {path}. Add a profile with `latchkey profile add …` (or start the app, which creates a Demo profile), or set LATCHKEY_CONFIG to the file to use.")]
     NotFound { path: PathBuf },
     #[error("cannot read {path}: {message}. Check the file's permissions.")]
     Io { path: PathBuf, message: String },

@@ -2,7 +2,7 @@
 //! `GET <path>` with the expected Host and a matching `state` (checked before `error`/`code`);
 //! everything else gets a 4xx and the flow keeps waiting. The first valid callback wins.
 
-use std::io;
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -233,11 +233,12 @@ impl LoopbackListener {
                     }
                     // Answer what is still queued instead of leaving clients hanging.
                     while let Ok(Some(req)) = server.try_recv() {
-                        let _ = req.respond(page(
+                        send_page(
+                            req,
                             410,
                             "Latchkey",
                             "This sign-in is over. You can close this tab.",
-                        ));
+                        );
                     }
                 })
                 .map_err(Error::internal)?;
@@ -307,24 +308,86 @@ struct Handler {
 
 const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;margin:4rem auto;max-width:32rem;color:#222}h1{font-size:1.4rem}";
 
-fn page(status: u16, title: &str, text: &str) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
+/// After "sign out everywhere" the provider's logout page sends the browser on to the
+/// profile's sign-out URL. When that is a loopback URL nothing listens there any more, so
+/// answer it with a "signed out" page instead of a connection error: for at most `lifetime`,
+/// until the first visit, and only if the port is free (nothing is taken from anyone).
+pub fn serve_signed_out_page(uri: &url::Url, lifetime: Duration) {
+    let (Some(host), Some(port)) = (uri.host_str(), uri.port_or_known_default()) else {
+        return;
+    };
+    if uri.scheme() != "http" || !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+        return;
+    }
+    let Ok(sockets) = bind_host(host, port) else {
+        tracing::debug!(port, "sign-out page: port busy; not serving it");
+        return;
+    };
+    let servers: Vec<tiny_http::Server> = sockets
+        .into_iter()
+        .filter_map(|socket| tiny_http::Server::from_listener(socket, None).ok())
+        .collect();
+    let path = uri.path().to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("latchkey-signed-out".into())
+        .spawn(move || {
+            let deadline = std::time::Instant::now() + lifetime;
+            while std::time::Instant::now() < deadline {
+                for server in &servers {
+                    let Ok(Some(req)) = server.recv_timeout(Duration::from_millis(50)) else {
+                        continue;
+                    };
+                    let requested = req.url().split('?').next().unwrap_or_default().to_owned();
+                    if requested == path {
+                        send_page(
+                            req,
+                            200,
+                            "Signed out",
+                            "You are signed out of Latchkey and of the provider. You can close this tab.",
+                        );
+                        tracing::debug!("sign-out page served");
+                        return;
+                    }
+                    send_page(req, 404, "Latchkey", "Nothing here. You can close this tab.");
+                }
+            }
+        });
+    if spawned.is_err() {
+        tracing::debug!("sign-out page: no thread for it");
+    }
+}
+
+/// Answers with a small self-contained page, written by hand so that it really says
+/// `Connection: close` (tiny_http drops that header from its own responses). A browser that
+/// kept the connection open would later send the next request to a listener nobody reads.
+fn send_page(req: tiny_http::Request, status: u16, title: &str, text: &str) {
     let body = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title><style>{PAGE_STYLE}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>"
     );
-    let h = |k: &str, v: &str| {
-        tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("static header")
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        410 => "Gone",
+        _ => "Error",
     };
-    tiny_http::Response::from_data(body.into_bytes())
-        .with_status_code(status)
-        .with_header(h("Content-Type", "text/html; charset=utf-8"))
-        .with_header(h("Referrer-Policy", "no-referrer"))
-        .with_header(h("Cache-Control", "no-store"))
-        .with_header(h("X-Content-Type-Options", "nosniff"))
-        .with_header(h(
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'",
-        ))
-        .with_header(h("Connection", "close"))
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\
+         Content-Length: {}\r\n\
+         Referrer-Policy: no-referrer\r\n\
+         Cache-Control: no-store\r\n\
+         X-Content-Type-Options: nosniff\r\n\
+         Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    let mut writer = req.into_writer();
+    let _ = writer.write_all(head.as_bytes());
+    let _ = writer.write_all(body.as_bytes());
+    let _ = writer.flush();
 }
 
 /// Keep provider-supplied text printable and short before it goes into an error message.
@@ -339,11 +402,12 @@ impl Handler {
             why,
             "loopback: rejected a request; still waiting for the sign-in callback"
         );
-        let _ = req.respond(page(
+        send_page(
+            req,
             status,
             "Latchkey",
             "This address only accepts the sign-in response. You can close this tab.",
-        ));
+        );
     }
 
     fn handle(&self, req: tiny_http::Request) {
@@ -417,19 +481,20 @@ impl Handler {
         };
         *done = true;
         drop(done);
-        let resp = match &outcome {
-            CallbackOutcome::Code(_) => page(
+        match &outcome {
+            CallbackOutcome::Code(_) => send_page(
+                req,
                 200,
                 "Signed in",
                 "Latchkey received the sign-in. You can close this tab and return to Latchkey.",
             ),
-            CallbackOutcome::Failed(_) => page(
+            CallbackOutcome::Failed(_) => send_page(
+                req,
                 400,
                 "Sign-in failed",
                 "The sign-in did not complete. Return to Latchkey for details.",
             ),
-        };
-        let _ = req.respond(resp);
+        }
         tracing::debug!("loopback: sign-in callback accepted");
         let _ = self.tx.send(outcome);
     }

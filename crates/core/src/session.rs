@@ -1217,6 +1217,9 @@ impl Session {
             (Ok(p), true) => self.logout_url(p, cur.as_ref()),
             _ => None,
         };
+        if let (Some(_), Some(target)) = (&logout_url, &self.inner.profile.sign_out_uri) {
+            crate::loopback::serve_signed_out_page(target, Duration::from_secs(120));
+        }
         if everywhere && logout_url.is_none() && provider.is_ok() {
             warnings.push("no logout URL is available (set `sign_out_uri` in the profile and register it at the provider) — the browser session at the provider may stay signed in.".into());
         }
@@ -1260,13 +1263,14 @@ impl Session {
 
     /// Inspect the current ID or access token, with full verification checks.
     pub async fn inspect_current(&self, which: TokenChoice) -> Result<crate::inspect::Inspection> {
-        let token = {
+        let (token, access_token) = {
             let guard = self.inner.current.lock().unwrap();
             let cur = guard.as_ref().ok_or_else(Error::not_signed_in)?;
-            match which {
+            let token = match which {
                 TokenChoice::Id => cur.id_token.clone(),
                 TokenChoice::Access => cur.access_token.clone(),
-            }
+            };
+            (token, cur.access_token.clone())
         };
         let now = self.now();
         let mut insp = crate::inspect::inspect_jwt(token.expose(), Some(now))?;
@@ -1282,13 +1286,24 @@ impl Session {
                         leeway,
                         max_iat_age: i64::MAX / 4,
                         nonce: None,
-                        access_token: None,
+                        access_token: Some(access_token.expose()),
                         cognito: profile.is_cognito(),
                         previous: None,
                     };
-                    verify::id_token_checks(&provider, token.expose(), &x)
+                    let mut checks = verify::id_token_checks(&provider, token.expose(), &x)
                         .await
-                        .0
+                        .0;
+                    // The nonce is checked when a token arrives from a sign-in; it is not kept.
+                    let has_nonce = insp.claims.iter().any(|c| c.name == "nonce");
+                    checks.push(verify::Check::ok(
+                        "nonce",
+                        if has_nonce {
+                            "matched this sign-in's request when the token was received"
+                        } else {
+                            "none in this token: a refreshed ID token carries no nonce (OIDC Core 12.2)"
+                        },
+                    ));
+                    checks
                 }
                 TokenChoice::Access if profile.is_cognito() => {
                     verify::cognito_access_token_checks(
