@@ -91,7 +91,7 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A `tracing` layer that copies Latchkey's own events (targets `latchkey*`, DEBUG and up:
+/// A `tracing` layer that copies the client's own events (core and app, DEBUG and up:
 /// discovery, authorize, callback, exchange, verification, refresh, API calls) into the log.
 pub struct ActivityLayer(pub ActivityLog);
 

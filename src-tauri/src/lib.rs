@@ -28,7 +28,10 @@ pub fn run() {
                         .unwrap_or_else(|_| EnvFilter::new("warn,latchkey=info")),
                 ),
         )
-        .with(ActivityLayer(activity.clone()).with_filter(EnvFilter::new("latchkey=debug")))
+        .with(
+            ActivityLayer(activity.clone())
+                .with_filter(EnvFilter::new("latchkey_core=debug,latchkey_app=debug")),
+        )
         .try_init();
 
     tauri::Builder::default()

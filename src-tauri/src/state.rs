@@ -2,8 +2,8 @@
 //! Session changes are forwarded to the window as `session` events; the UI never polls.
 
 use std::path::PathBuf;
-use std::time::Duration;
 use std::sync::Arc;
+use std::time::Duration;
 
 use latchkey_core::config::{Config, Profile};
 use latchkey_core::vault::Vault;
@@ -38,7 +38,9 @@ impl Drop for Active {
 fn keep_fresh(session: std::sync::Weak<Session>, margin: Duration) -> JoinHandle<()> {
     tauri::async_runtime::spawn(async move {
         loop {
-            let Some(session) = session.upgrade() else { return };
+            let Some(session) = session.upgrade() else {
+                return;
+            };
             let wait = match session.state() {
                 SessionState::SignedIn {
                     id_expires_at,
