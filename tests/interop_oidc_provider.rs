@@ -1307,3 +1307,39 @@ async fn issuer_named_with_another_host_is_refused_at_discovery() {
         idp.tail()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_access_tokens_are_not_refreshed_on_every_call() {
+    let _serial = SERIAL.lock().await;
+    let h = Interop::start_with(300, 3600, &[]).await;
+    let mut app = h.app(h.profile("short-access"), Vault::memory());
+    h.sign_in(&mut app, false).await;
+    for _ in 0..3 {
+        h.ok("tokens()", app.session.tokens().await).await;
+    }
+    h.check(
+        "three tokens() calls on fresh tokens",
+        h.idp.saw("grant.success refresh_token", 0).await,
+        format!("{} refreshes", h.idp.count("grant.success refresh_token")),
+    )
+    .await;
+    h.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_access_is_requested_with_prompt_consent() {
+    let _serial = SERIAL.lock().await;
+    let h = Interop::start_with(60, 60, &[("INTEROP_REFRESH_POLICY", "library")]).await;
+    let mut profile = h.profile("offline");
+    profile.scopes.push("offline_access".into());
+    let mut app = h.app(profile, Vault::memory());
+    let (_, url) = h.sign_in(&mut app, false).await;
+    h.check(
+        "offline_access sign-in",
+        query(&url, "prompt").is_some_and(|p| p.split(' ').any(|v| v == "consent"))
+            && app.session.refresh_token_info().is_some(),
+        format!("prompt {:?}", query(&url, "prompt")),
+    )
+    .await;
+    h.close().await;
+}

@@ -62,6 +62,10 @@ pub fn build_request(
         }
         if signup && metadata.signup_endpoint.is_none() {
             q.append_pair("prompt", "create");
+        } else if !profile.is_cognito() && profile.scopes.iter().any(|s| s == "offline_access") {
+            // OIDC Core §11: offline_access is honoured only with prompt=consent; without it a
+            // conforming provider drops the scope and issues no refresh token.
+            q.append_pair("prompt", "consent");
         }
     }
     validate_browser_url(&url)?;

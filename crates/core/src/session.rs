@@ -876,10 +876,12 @@ impl Session {
 
     fn needs_refresh(&self, cur: &Current) -> bool {
         let now = self.now();
-        let lifetime = (cur.id_exp - cur.id_iat).max(0);
-        // A margin larger than half the lifetime would refresh on every call.
-        let margin = (self.inner.profile.refresh_margin.as_secs() as i64).min(lifetime / 2);
-        cur.id_exp.min(cur.access_exp) - now <= margin
+        let configured = self.inner.profile.refresh_margin.as_secs() as i64;
+        // Both tokens come from the same token response, so they were issued together. Each
+        // token's margin is capped at half its own lifetime: a larger one would refresh (and
+        // rotate the refresh token) on every call.
+        let due = |exp: i64| exp - now <= configured.min((exp - cur.id_iat).max(0) / 2);
+        due(cur.id_exp) || due(cur.access_exp)
     }
 
     /// Valid tokens, refreshed first when less than the margin is left. One refresh in flight
