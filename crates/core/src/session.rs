@@ -1190,7 +1190,15 @@ impl Session {
         let mut warnings = Vec::new();
         let mut revoked = false;
         let provider = self.provider().await;
-        if let Some(rt) = cur.as_ref().and_then(|c| c.refresh_token.clone()) {
+        // Another process (the CLI, or the app) may have rotated the refresh token since this
+        // session last looked: revoke the newest one, from the keychain, when there is one.
+        let newest = match self.vault_load().await {
+            Ok(Some(stored)) if stored.issuer == self.inner.profile.issuer() => {
+                stored.refresh_token.map(RefreshToken::new)
+            }
+            _ => None,
+        };
+        if let Some(rt) = newest.or_else(|| cur.as_ref().and_then(|c| c.refresh_token.clone())) {
             match &provider {
                 Ok(p) => match &p.metadata.revocation_endpoint {
                     Some(url) => {
