@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: Latchkey's benchmarks, printed as one table (see BENCHMARKS.md).
 //!
-//! Steps: prerequisites (Debian packages, the peer's npm packages) → release build of the app
+//! Steps: prerequisites (Debian packages, the peer's npm packages) → release builds of the app
 //! and the bench binary (timed, not counted) → criterion's per-token verification bench →
 //! `latchkey-bench` inside the sandbox (private D-Bus session, unlocked gnome-keyring, Xvfb),
 //! which measures everything else, runs the peer and the app, and prints the table.
@@ -58,45 +58,69 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     }
 
     let build_started = Instant::now();
-    println!("xtask: cargo build --release -p latchkey -p latchkey-bench");
+    // The app exactly as `tauri build` compiles it (production assets, same command as
+    // `cargo xtask bundle`, so the two share one set of artifacts).
+    println!("xtask: cargo build --release -p latchkey --bins --features tauri/custom-protocol");
     run(
-        "the release build",
+        "the release build of the app",
         Command::new(cargo())
             .args([
                 "build",
                 "--release",
                 "-p",
                 "latchkey",
-                "-p",
-                "latchkey-bench",
+                "--bins",
+                "--features",
+                "tauri/custom-protocol",
             ])
             .current_dir(&root),
     )?;
-    // The bench target of the same package (criterion), compiled with the release settings.
-    run(
-        "building the criterion bench",
-        Command::new(cargo())
-            .args([
-                "bench",
-                "-p",
-                "latchkey-bench",
-                "--bench",
-                "verify",
-                "--no-run",
-            ])
-            .current_dir(&root),
-    )?;
+    // The bench binary and the criterion bench in one invocation (one feature set, release
+    // settings through the bench profile). The criterion executable is then run directly, so
+    // the measurements never wait on cargo's build lock.
+    println!("xtask: cargo bench -p latchkey-bench --bench verify --no-run");
+    let out = Command::new(cargo())
+        .args([
+            "bench",
+            "-p",
+            "latchkey-bench",
+            "--bench",
+            "verify",
+            "--no-run",
+        ])
+        .current_dir(&root)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| format!("could not run cargo bench: {e}"))?;
+    let log = String::from_utf8_lossy(&out.stderr);
+    eprint!("{log}");
+    if !out.status.success() {
+        return Err(format!(
+            "the release build of latchkey-bench failed ({})",
+            out.status
+        ));
+    }
+    let criterion_exe = log
+        .lines()
+        .filter(|l| l.contains("Executable") && l.contains("verify"))
+        .find_map(|l| {
+            let start = l.rfind('(')? + 1;
+            let end = l.rfind(')')?;
+            Some(root.join(&l[start..end]))
+        })
+        .ok_or("cargo bench --no-run did not name the criterion executable")?;
     let build_secs = build_started.elapsed().as_secs_f64();
 
     let run_started = Instant::now();
     let criterion_dir = root.join("target").join("criterion");
     if !skip.iter().any(|s| s == "criterion" || s == "verify") {
         println!("xtask: criterion: ID-token verification per token");
-        let mut cmd = Command::new(cargo());
-        cmd.args(["bench", "-p", "latchkey-bench", "--bench", "verify"])
+        let mut cmd = Command::new(&criterion_exe);
+        cmd.arg("--bench")
+            .env("CRITERION_HOME", &criterion_dir)
             .current_dir(&root);
         if quick {
-            cmd.args(["--", "--warm-up-time", "0.5", "--measurement-time", "1"]);
+            cmd.args(["--warm-up-time", "0.5", "--measurement-time", "1"]);
         }
         run("the criterion bench", &mut cmd)?;
     }

@@ -24,6 +24,10 @@ USAGE:
     --skip LIST       comma-separated sections to skip: signin,verify,peer,junk,app,restore,herd
     --out FILE        also write the table to FILE
 
+Profiling aids (print timings, no table):
+    --keychain-loop N core's chunked keychain write N times, then a single item write N times
+    --verify-loop N   ID-token verification N times (memory vault, no keychain needed)
+
 Needs a working keychain (Secret Service) and, for the app, a display: run it inside the
 sandbox `cargo xtask bench` sets up.";
 
@@ -34,6 +38,9 @@ struct Args {
     criterion: PathBuf,
     skip: Vec<String>,
     out: Option<PathBuf>,
+    /// Profiling aids: only loop over one operation and print its timings.
+    keychain_loop: Option<usize>,
+    verify_loop: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +56,8 @@ fn parse_args() -> Result<Args, String> {
             .unwrap_or_default(),
         skip: vec![],
         out: None,
+        keychain_loop: None,
+        verify_loop: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -65,6 +74,12 @@ fn parse_args() -> Result<Args, String> {
                     .collect()
             }
             "--out" => a.out = Some(PathBuf::from(value("--out")?)),
+            "--keychain-loop" => {
+                a.keychain_loop = Some(value("--keychain-loop")?.parse().map_err(|_| "a count")?)
+            }
+            "--verify-loop" => {
+                a.verify_loop = Some(value("--verify-loop")?.parse().map_err(|_| "a count")?)
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -119,6 +134,11 @@ async fn run(args: Args) -> BenchResult<()> {
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     // The cross-process refresh lock goes to a private directory.
     std::env::set_var("LATCHKEY_RUNTIME_DIR", scratch.join("run"));
+    if args.keychain_loop.is_some() || args.verify_loop.is_some() {
+        let result = profiling_loops(&args).await;
+        let _ = std::fs::remove_dir_all(&scratch);
+        return result;
+    }
     let result = run_sections(&args, &scratch).await;
     let _ = std::fs::remove_dir_all(&scratch);
     let rows = result?;
@@ -131,6 +151,29 @@ async fn run(args: Args) -> BenchResult<()> {
         "done in {:.0} s (build excluded)",
         started.elapsed().as_secs_f64()
     ));
+    Ok(())
+}
+
+async fn profiling_loops(args: &Args) -> BenchResult<()> {
+    let show = |what: &str, s: &Samples| {
+        println!(
+            "{what}: median {} p99 {} n {}",
+            fmt_duration(s.median()),
+            fmt_duration(s.p99()),
+            s.len()
+        )
+    };
+    if let Some(n) = args.verify_loop {
+        let rig = Rig::start("Profile", Vault::memory())?;
+        show("verify_id_token", &measure::verify_loop(&rig, n).await?);
+    }
+    if let Some(n) = args.keychain_loop {
+        let service = format!("latchkey-bench-{}", std::process::id());
+        let rig = Rig::start("Profile", Vault::system_with_service(&service))?;
+        let (core, single) = measure::keychain_loop(&rig, n).await?;
+        show("core store_session", &core);
+        show("single item set_secret", &single);
+    }
     Ok(())
 }
 

@@ -565,3 +565,81 @@ pub async fn peer(rig: &Rig, dir: &Path, runs: usize, verify_runs: usize) -> Ben
         ),
     })
 }
+
+// ---- loops for profilers (perf, dbus-monitor); not part of the table ----
+
+/// `runs` × core's chunked keychain write, a pause, then `runs` × one single-item write of the
+/// same bytes: run it under `dbus-monitor --profile` or `perf record -a` to see where the time
+/// goes. Returns (core write, single item write).
+pub async fn keychain_loop(rig: &Rig, runs: usize) -> BenchResult<(Samples, Samples)> {
+    let p = parts(rig, 1).await?;
+    let provider = rig.provider()?;
+    let stored = StoredSession {
+        version: 1,
+        generation: 1,
+        refresh_token: Some("r".repeat(1700)),
+        refresh_stored_since: rig.clock.now(),
+        id_token: p.id_token.clone(),
+        access_token: p.access_token.clone(),
+        id_expires_at: rig.clock.now() + 3600,
+        access_expires_at: rig.clock.now() + 3600,
+        issuer: provider.metadata.issuer.clone(),
+        client_id: rig.profile.client_id.clone(),
+        sub: "sub".into(),
+        aud: vec![rig.profile.client_id.clone()],
+    };
+    let blob = serde_json::to_vec(&stored).map_err(err)?;
+    let account = format!("{}#bench-loop", rig.profile.keychain_account());
+    let service = rig.vault.service().to_owned();
+    let (vault, acc, s2) = (rig.vault.clone(), account.clone(), stored.clone());
+    let core = blocking(move || {
+        let mut s = Samples::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            vault.store_session(&acc, &s2).map_err(err)?;
+            s.push(t.elapsed());
+        }
+        vault.delete(&acc).map_err(err)?;
+        Ok(s)
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let store = floor_store()?;
+    let single = blocking(move || {
+        let entry = store.build(&service, &account, None).map_err(err)?;
+        let mut s = Samples::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            entry.set_secret(&blob).map_err(err)?;
+            s.push(t.elapsed());
+        }
+        let _ = entry.delete_credential();
+        Ok(s)
+    })
+    .await?;
+    Ok((core, single))
+}
+
+/// `runs` × `verify_id_token` on one token (JWKS cached), for `perf record`.
+pub async fn verify_loop(rig: &Rig, runs: usize) -> BenchResult<Samples> {
+    let provider = rig.provider()?;
+    let http = core_like_client();
+    let (code, req) = flow::fresh_code(rig, &provider, &http).await?;
+    let tokens = flow::exchange(&http, &provider, &rig.profile.client_id, &code, &req).await?;
+    let x = flow::expectations(
+        &provider,
+        &rig.profile,
+        Some(req.nonce.secret()),
+        Some(&tokens.access_token),
+        rig.clock.now(),
+    );
+    let mut s = Samples::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        verify::verify_id_token(&provider, &tokens.id_token, &x)
+            .await
+            .map_err(err)?;
+        s.push(t.elapsed());
+    }
+    Ok(s)
+}
