@@ -344,7 +344,7 @@ pub struct ProfileAddArgs {
     /// Callback port (repeatable; default 53682 53683 53684 for Cognito, any port for OIDC)
     #[arg(long = "port", value_name = "N")]
     pub ports: Vec<u16>,
-    /// Redirect host: localhost, 127.0.0.1 or [::1]
+    /// Redirect host: `localhost`, `127.0.0.1` or `[::1]`
     #[arg(long, value_name = "HOST")]
     pub redirect_host: Option<String>,
     /// Sign-out URL registered at the provider (Cognito "Allowed sign-out URLs")
