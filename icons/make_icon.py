@@ -1,9 +1,8 @@
 """Draws Latchkey's source icon (icons/icon-source.png, 1024x1024) with the standard library only.
 
-A keyhole on a rounded indigo square. Run it again only to change the design; every size the
-bundler needs (32x32.png … icon.png, icon.ico, icon.icns) is derived from this one image by
-`tauri icon` (the npm CLI in tools/tauri-cli), which `cargo xtask bundle` runs whenever the
-source is newer than the derived files."""
+A keyhole on a rounded indigo square. Run it again only to change the design, then
+`cargo xtask bundle --icons`: every size the bundler needs (32x32.png … icon.png, icon.ico,
+icon.icns) is derived from this one image by `tauri icon` (the npm CLI in tools/tauri-cli)."""
 import math, struct, zlib, sys
 
 N = 1024

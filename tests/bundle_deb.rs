@@ -24,7 +24,8 @@ const INSTALLED_FILES: &[&str] = &[
     "/usr/share/applications/Latchkey.desktop",
     "/usr/share/icons/hicolor/32x32/apps/latchkey-app.png",
     "/usr/share/icons/hicolor/128x128/apps/latchkey-app.png",
-    "/usr/share/icons/hicolor/256x256@2/apps/latchkey-app.png",
+    "/usr/share/icons/hicolor/64x64/apps/latchkey-app.png",
+    "/usr/share/icons/hicolor/256x256/apps/latchkey-app.png",
     "/usr/share/icons/hicolor/512x512/apps/latchkey-app.png",
 ];
 

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::SystemTime;
 
 use crate::prereq::{ensure_debian_packages, ensure_npm_packages, APP_PACKAGES};
 use crate::{cargo, project_root};
@@ -14,16 +13,19 @@ const TAURI_CLI_DIR: &str = "tools/tauri-cli";
 /// The one committed source image every icon is derived from (drawn by icons/make_icon.py).
 const ICON_SOURCE: &str = "icons/icon-source.png";
 
-/// What `tauri icon` derives from the source that the bundles use (tauri.conf.json
-/// `bundle.icon`): PNGs for Linux, .ico and .icns for builds on Windows and macOS.
-const DERIVED_ICONS: &[&str] = &[
-    "32x32.png",
-    "64x64.png",
-    "128x128.png",
-    "128x128@2x.png",
-    "icon.png",
-    "icon.ico",
-    "icon.icns",
+/// What `tauri icon` derives from the source, as (file in icons/, file `tauri icon` writes):
+/// PNGs for Linux, .ico and .icns for builds on Windows and macOS. 256x256.png is the 256 px
+/// image under a name the Linux bundler files as `hicolor/256x256` (its `@2x` twin lands in a
+/// non-standard `256x256@2` directory, so tauri.conf.json lists the plain one).
+const DERIVED_ICONS: &[(&str, &str)] = &[
+    ("32x32.png", "32x32.png"),
+    ("64x64.png", "64x64.png"),
+    ("128x128.png", "128x128.png"),
+    ("128x128@2x.png", "128x128@2x.png"),
+    ("256x256.png", "128x128@2x.png"),
+    ("icon.png", "icon.png"),
+    ("icon.ico", "icon.ico"),
+    ("icon.icns", "icon.icns"),
 ];
 
 /// The bundles built when none are asked for. AppImage is left out on purpose: its bundler
@@ -31,14 +33,16 @@ const DERIVED_ICONS: &[&str] = &[
 const DEFAULT_BUNDLES: &str = "deb,rpm";
 
 const USAGE: &str = "\
-cargo xtask bundle [--bundles LIST]
+cargo xtask bundle [--bundles LIST] [--icons]
 
 Builds the release CLI (`latchkey`) and the release app, then packages both with the Tauri
 bundler into target/release/bundle/. LIST is comma-separated (default: deb,rpm); `appimage`
-works only where the AppImage runtime can be downloaded.";
+works only where the AppImage runtime can be downloaded. --icons derives the icon set from
+icons/icon-source.png again first (after changing it; missing icons are always derived).";
 
 pub fn bundle(args: &[String]) -> Result<(), String> {
-    let bundles = parse_args(args)?;
+    let options = parse_args(args)?;
+    let bundles = options.bundles;
     if !cfg!(target_os = "linux") {
         return Err(
             "`cargo xtask bundle` packages for Linux (.deb, .rpm); on macOS or Windows run \
@@ -49,7 +53,7 @@ pub fn bundle(args: &[String]) -> Result<(), String> {
     let root = project_root();
     ensure_debian_packages("building the desktop app", APP_PACKAGES)?;
     let tauri = tauri_cli(&root)?;
-    derive_icons(&root, &tauri)?;
+    derive_icons(&root, &tauri, options.icons)?;
 
     // The CLI first: the bundler copies target/release/latchkey into the packages
     // (tauri.conf.json, bundle.linux.{deb,rpm}.files).
@@ -67,13 +71,22 @@ pub fn bundle(args: &[String]) -> Result<(), String> {
     report(&root, &bundles)
 }
 
-fn parse_args(args: &[String]) -> Result<String, String> {
-    let mut bundles = DEFAULT_BUNDLES.to_string();
+struct Options {
+    bundles: String,
+    icons: bool,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        bundles: DEFAULT_BUNDLES.to_string(),
+        icons: false,
+    };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--icons" => options.icons = true,
             "--bundles" | "-b" => {
-                bundles = args
+                options.bundles = args
                     .next()
                     .ok_or("--bundles needs a value, e.g. --bundles deb,rpm")?
                     .clone();
@@ -85,7 +98,7 @@ fn parse_args(args: &[String]) -> Result<String, String> {
             other => return Err(format!("unexpected argument `{other}`\n\n{USAGE}")),
         }
     }
-    Ok(bundles)
+    Ok(options)
 }
 
 /// The pinned Tauri CLI, installed with `npm ci` when missing or older than the lockfile.
@@ -104,25 +117,27 @@ fn tauri_cli(root: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// Re-derives the icon set with `tauri icon` when a derived file is missing or older than
-/// the source image; the derived files are committed, so this normally does nothing.
-fn derive_icons(root: &Path, tauri: &Path) -> Result<(), String> {
+/// Derives the icon set from the source image with `tauri icon`, when asked (`--icons`, after
+/// changing the source) or when a derived file is missing. The derived files are committed
+/// (modification times after a checkout say nothing), so this normally does nothing.
+fn derive_icons(root: &Path, tauri: &Path, force: bool) -> Result<(), String> {
     let icons = root.join("icons");
     let source = root.join(ICON_SOURCE);
-    let source_time = modified(&source)
-        .ok_or_else(|| format!("the icon source {} is missing", source.display()))?;
-    let stale: Vec<&str> = DERIVED_ICONS
+    if !source.is_file() {
+        return Err(format!(
+            "the icon source {} is missing; draw it with `python3 icons/make_icon.py`",
+            source.display()
+        ));
+    }
+    let missing: Vec<&str> = DERIVED_ICONS
         .iter()
-        .copied()
-        .filter(|name| modified(&icons.join(name)).is_none_or(|t| t < source_time))
+        .map(|(name, _)| *name)
+        .filter(|name| !icons.join(name).is_file())
         .collect();
-    if stale.is_empty() {
+    if !force && missing.is_empty() {
         return Ok(());
     }
-    step(&format!(
-        "tauri icon {ICON_SOURCE} (out of date: {})",
-        stale.join(", ")
-    ));
+    step(&format!("tauri icon {ICON_SOURCE}"));
     // `tauri icon` also writes Windows Store, Android and iOS icons: derive into a scratch
     // directory and keep the ones the desktop bundles use.
     let scratch = root.join("target").join("icon-set");
@@ -133,16 +148,12 @@ fn derive_icons(root: &Path, tauri: &Path) -> Result<(), String> {
         .arg("--output")
         .arg(&scratch)
         .current_dir(root))?;
-    for name in DERIVED_ICONS {
-        std::fs::copy(scratch.join(name), icons.join(name))
-            .map_err(|e| format!("copying the derived icon {name}: {e}"))?;
+    for (name, derived) in DERIVED_ICONS {
+        std::fs::copy(scratch.join(derived), icons.join(name))
+            .map_err(|e| format!("copying the derived icon {derived} to {name}: {e}"))?;
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
-}
-
-fn modified(path: &Path) -> Option<SystemTime> {
-    path.metadata().and_then(|m| m.modified()).ok()
 }
 
 /// Prints each package built for this version with its size, and the binaries inside.
@@ -244,7 +255,27 @@ fn step(what: &str) {
     println!("xtask: {what}");
 }
 
+/// Variables cargo sets for the xtask process itself (`cargo run -p xtask`). Some build
+/// scripts (ring's) list them in `rerun-if-env-changed`, so passing them on would make every
+/// nested build differ from a plain `cargo build --release` and rebuild half the tree.
+fn is_cargo_run_variable(name: &str) -> bool {
+    [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "CARGO_CRATE_",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
+        || ["CARGO_PRIMARY_PACKAGE", "OUT_DIR"].contains(&name)
+}
+
 fn run(command: &mut Command) -> Result<(), String> {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_cargo_run_variable) {
+            command.env_remove(name);
+        }
+    }
     let shown = format!(
         "{} {}",
         command.get_program().to_string_lossy(),
@@ -275,6 +306,15 @@ mod tests {
         assert_eq!(manifest_version(manifest).as_deref(), Some("1.2.3"));
         assert_eq!(manifest_version("[workspace]\nversion = \"1\"\n"), None);
         assert!(package_version(&project_root()).is_ok());
+    }
+
+    #[test]
+    fn nested_builds_do_not_inherit_xtask_package_variables() {
+        assert!(is_cargo_run_variable("CARGO_PKG_NAME"));
+        assert!(is_cargo_run_variable("CARGO_MANIFEST_DIR"));
+        assert!(!is_cargo_run_variable("CARGO"));
+        assert!(!is_cargo_run_variable("CARGO_HOME"));
+        assert!(!is_cargo_run_variable("CARGO_TARGET_DIR"));
     }
 
     #[test]
