@@ -32,7 +32,7 @@ const INSTALLED_FILES: &[&str] = &[
 /// Skipped (passes with a note) unless `LATCHKEY_BUNDLE_TEST=1`: installs the .deb into this
 /// machine, launches the installed app under the display, sees its window, uninstalls.
 #[test]
-fn deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1() {
+fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1() {
     if std::env::var("LATCHKEY_BUNDLE_TEST").as_deref() != Ok("1") {
         eprintln!(
             "bundle_deb: SKIPPED (it installs a system package); set LATCHKEY_BUNDLE_TEST=1 \
