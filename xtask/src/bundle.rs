@@ -258,24 +258,7 @@ fn step(what: &str) {
 /// Variables cargo sets for the xtask process itself (`cargo run -p xtask`). Some build
 /// scripts (ring's) list them in `rerun-if-env-changed`, so passing them on would make every
 /// nested build differ from a plain `cargo build --release` and rebuild half the tree.
-fn is_cargo_run_variable(name: &str) -> bool {
-    [
-        "CARGO_PKG_",
-        "CARGO_MANIFEST_",
-        "CARGO_BIN_",
-        "CARGO_CRATE_",
-    ]
-    .iter()
-    .any(|prefix| name.starts_with(prefix))
-        || ["CARGO_PRIMARY_PACKAGE", "OUT_DIR"].contains(&name)
-}
-
 fn run(command: &mut Command) -> Result<(), String> {
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(is_cargo_run_variable) {
-            command.env_remove(name);
-        }
-    }
     let shown = format!(
         "{} {}",
         command.get_program().to_string_lossy(),
@@ -306,15 +289,6 @@ mod tests {
         assert_eq!(manifest_version(manifest).as_deref(), Some("1.2.3"));
         assert_eq!(manifest_version("[workspace]\nversion = \"1\"\n"), None);
         assert!(package_version(&project_root()).is_ok());
-    }
-
-    #[test]
-    fn nested_builds_do_not_inherit_xtask_package_variables() {
-        assert!(is_cargo_run_variable("CARGO_PKG_NAME"));
-        assert!(is_cargo_run_variable("CARGO_MANIFEST_DIR"));
-        assert!(!is_cargo_run_variable("CARGO"));
-        assert!(!is_cargo_run_variable("CARGO_HOME"));
-        assert!(!is_cargo_run_variable("CARGO_TARGET_DIR"));
     }
 
     #[test]

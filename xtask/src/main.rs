@@ -38,6 +38,7 @@ Missing Debian packages are installed with apt-get when running as root; otherwi
 `sudo apt-get install …` line is printed and the command exits non-zero.";
 
 fn main() -> ExitCode {
+    forget_cargo_run_variables();
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_else(|| "help".into());
     let rest: Vec<String> = args.collect();
@@ -64,6 +65,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// `cargo run` hands xtask its own package's variables (`CARGO_PKG_*`, `CARGO_MANIFEST_DIR`, …).
+/// Nested builds would inherit them, and build scripts that watch them (ring's does) would then
+/// rebuild half the tree whenever a build switches between `cargo` and `cargo xtask`. Drop
+/// them once, before any child process starts.
+fn forget_cargo_run_variables() {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_cargo_run_variable) {
+            std::env::remove_var(name);
+        }
+    }
+}
+
+fn is_cargo_run_variable(name: &str) -> bool {
+    [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "CARGO_CRATE_",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
+        || ["CARGO_PRIMARY_PACKAGE", "OUT_DIR"].contains(&name)
+}
+
 /// The workspace root (the parent of `xtask/`).
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -75,4 +100,18 @@ pub fn project_root() -> PathBuf {
 /// The cargo that runs us, so nested builds use the same toolchain.
 pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_cargo_run_variable;
+
+    #[test]
+    fn nested_builds_do_not_inherit_xtask_package_variables() {
+        assert!(is_cargo_run_variable("CARGO_PKG_NAME"));
+        assert!(is_cargo_run_variable("CARGO_MANIFEST_DIR"));
+        assert!(!is_cargo_run_variable("CARGO"));
+        assert!(!is_cargo_run_variable("CARGO_HOME"));
+        assert!(!is_cargo_run_variable("CARGO_TARGET_DIR"));
+    }
 }
