@@ -136,8 +136,8 @@ pub async fn inspect_pasted(
     token: String,
     state: State<'_, AppState>,
 ) -> CommandResult<inspect::Inspection> {
-    let _ = &state;
-    Ok(inspect::inspect_jwt(token.trim(), None)?)
+    let session = state.session().await.0;
+    Ok(session.inspect_token(token.trim()).await?)
 }
 
 #[tauri::command]

@@ -4,8 +4,7 @@ use std::io::Read;
 
 use latchkey_core::config::TokenChoice;
 use latchkey_core::inspect::{inspect_jwt, Inspection};
-use latchkey_core::provider::Provider;
-use latchkey_core::verify::{self, Check, IdTokenExpectations};
+use latchkey_core::{Session, SessionOptions};
 
 use crate::cli::InspectArgs;
 use crate::context::Ctx;
@@ -69,73 +68,28 @@ pub async fn run(ctx: &Ctx, a: InspectArgs) -> CliResult<Exit> {
     Ok(Exit::Ok)
 }
 
-/// A pasted token: decoded offline, then verified against the profile's provider when one is
+/// A pasted token: decoded, then verified against the profile's provider when one is
 /// configured and reachable (signature, issuer, audience, times).
 async fn pasted(ctx: &Ctx, token: &str) -> CliResult<(Inspection, String)> {
-    let mut insp = inspect_jwt(token, None)?;
-    let profile = match ctx.profile() {
-        Ok(p) => p,
-        Err(_) => {
-            return Ok((
-                insp,
-                "pasted token (no profile configured: signature not verified)".into(),
-            ))
-        }
+    let Ok(profile) = ctx.profile() else {
+        return Ok((
+            inspect_jwt(token, None)?,
+            "pasted token (no profile configured: signature not verified)".into(),
+        ));
     };
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(profile.http_timeout)
-        .build()
-        .map_err(|e| Failure::new(Exit::Other, format!("cannot build the HTTP client ({e}).")))?;
-    let provider = match Provider::load(&profile, http).await {
-        Ok(p) => p,
-        Err(e) => {
-            if let Some(c) = insp.checks.iter_mut().find(|c| c.name == "signature") {
-                c.reason = format!("not verified: {}", e.message());
-            }
-            return Ok((
-                insp,
-                format!(
-                    "pasted token (profile `{}` provider unavailable)",
-                    profile.name
-                ),
-            ));
-        }
-    };
-    let now = chrono::Utc::now().timestamp();
-    let leeway = profile.clock_leeway.as_secs() as i64;
-    let issuer = provider.metadata.issuer.clone();
-    let checks: Vec<Check> = if insp.kind == "access" && profile.is_cognito() {
-        verify::cognito_access_token_checks(
-            &provider,
-            token,
-            &issuer,
-            &profile.client_id,
-            now,
-            leeway,
-        )
-        .await
-    } else if insp.kind == "access" {
-        insp.checks.clone()
+    let name = profile.name.clone();
+    let session = Session::new(profile, SessionOptions::memory())?;
+    let insp = session.inspect_token(token).await?;
+    let verified = insp
+        .checks
+        .iter()
+        .any(|c| c.name == "signature" && !c.reason.starts_with("not verified"));
+    let source = if verified {
+        format!("pasted token, verified against profile `{name}`")
     } else {
-        let x = IdTokenExpectations {
-            issuer: &issuer,
-            client_id: &profile.client_id,
-            now,
-            leeway,
-            max_iat_age: i64::MAX / 4,
-            nonce: None,
-            access_token: None,
-            cognito: profile.is_cognito() && insp.kind == "id",
-            previous: None,
-        };
-        verify::id_token_checks(&provider, token, &x).await.0
+        format!("pasted token (profile `{name}` provider unavailable)")
     };
-    insp.checks = checks;
-    Ok((
-        insp,
-        format!("pasted token, verified against profile `{}`", profile.name),
-    ))
+    Ok((insp, source))
 }
 
 fn print_human(insp: &Inspection, source: &str) {
