@@ -134,6 +134,8 @@ fn who_listens(port: u16) -> Option<String> {
 impl LoopbackListener {
     /// Bind the first free port of `ports` (or an ephemeral one when `ports` is empty).
     pub fn bind(host: &str, path: &str, ports: &[u16]) -> Result<LoopbackListener> {
+        // A sign-out page still waiting for its visitor gives its port back to the sign-in.
+        stop_signed_out_page();
         let candidates: Vec<u16> = if ports.is_empty() {
             vec![0]
         } else {
@@ -271,24 +273,31 @@ impl LoopbackListener {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        let addrs: Vec<SocketAddr> = self
-            .servers
-            .iter()
-            .filter_map(|s| s.server_addr().to_ip())
-            .collect();
+        let addrs = server_addrs(self.servers.iter().map(|s| s.as_ref()));
         self.servers.clear();
         self.sockets.clear();
-        // tiny_http closes its socket on its accept thread, shortly after the drop: wait for
-        // it, so that "closed" means the port is released when this returns.
-        for _ in 0..200 {
-            let open = addrs.iter().any(|a| {
-                std::net::TcpStream::connect_timeout(a, Duration::from_millis(50)).is_ok()
-            });
-            if !open {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        wait_released(&addrs);
+    }
+}
+
+fn server_addrs<'a>(servers: impl IntoIterator<Item = &'a tiny_http::Server>) -> Vec<SocketAddr> {
+    servers
+        .into_iter()
+        .filter_map(|s| s.server_addr().to_ip())
+        .collect()
+}
+
+/// tiny_http closes its socket on its accept thread, shortly after the server is dropped:
+/// wait for it, so that "closed" means the port is released.
+fn wait_released(addrs: &[SocketAddr]) {
+    for _ in 0..200 {
+        let open = addrs
+            .iter()
+            .any(|a| std::net::TcpStream::connect_timeout(a, Duration::from_millis(50)).is_ok());
+        if !open {
+            break;
         }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -308,11 +317,34 @@ struct Handler {
 
 const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;margin:4rem auto;max-width:32rem;color:#222}h1{font-size:1.4rem}";
 
+/// The sign-out page being served, if any (see [`serve_signed_out_page`]).
+static SIGNED_OUT_PAGE: Mutex<Option<SignedOutPage>> = Mutex::new(None);
+
+struct SignedOutPage {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+    addrs: Vec<SocketAddr>,
+}
+
+/// Stops the sign-out page, if one is served, and waits until its port is free.
+fn stop_signed_out_page() {
+    let page = SIGNED_OUT_PAGE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some(page) = page {
+        page.stop.store(true, Ordering::SeqCst);
+        let _ = page.thread.join();
+        wait_released(&page.addrs);
+    }
+}
+
 /// After "sign out everywhere" the provider's logout page sends the browser on to the
 /// profile's sign-out URL. When that is a loopback URL nothing listens there any more, so
 /// answer it with a "signed out" page instead of a connection error: for at most `lifetime`,
-/// until the first visit, and only if the port is free (nothing is taken from anyone).
+/// until the first visit or the next sign-in, and only if the port is free.
 pub fn serve_signed_out_page(uri: &url::Url, lifetime: Duration) {
+    stop_signed_out_page();
     let (Some(host), Some(port)) = (uri.host_str(), uri.port_or_known_default()) else {
         return;
     };
@@ -327,12 +359,15 @@ pub fn serve_signed_out_page(uri: &url::Url, lifetime: Duration) {
         .into_iter()
         .filter_map(|socket| tiny_http::Server::from_listener(socket, None).ok())
         .collect();
+    let addrs = server_addrs(&servers);
     let path = uri.path().to_owned();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
     let spawned = std::thread::Builder::new()
         .name("latchkey-signed-out".into())
         .spawn(move || {
             let deadline = std::time::Instant::now() + lifetime;
-            while std::time::Instant::now() < deadline {
+            while std::time::Instant::now() < deadline && !stopped.load(Ordering::SeqCst) {
                 for server in &servers {
                     let Ok(Some(req)) = server.recv_timeout(Duration::from_millis(50)) else {
                         continue;
@@ -352,8 +387,15 @@ pub fn serve_signed_out_page(uri: &url::Url, lifetime: Duration) {
                 }
             }
         });
-    if spawned.is_err() {
-        tracing::debug!("sign-out page: no thread for it");
+    match spawned {
+        Ok(thread) => {
+            *SIGNED_OUT_PAGE.lock().unwrap_or_else(|p| p.into_inner()) = Some(SignedOutPage {
+                stop,
+                thread,
+                addrs,
+            });
+        }
+        Err(_) => tracing::debug!("sign-out page: no thread for it"),
     }
 }
 
