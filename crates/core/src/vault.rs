@@ -10,8 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Bytes per keychain item (Windows caps one credential blob at 2,560 bytes).
+/// Bytes per keychain item. Windows caps one credential blob at 2,560 bytes; elsewhere a
+/// session (≈ 3.5 KB with Cognito's tokens) fits in one item, and every item written costs a
+/// keyring file rewrite (the sign-in's largest part, see BENCHMARKS.md), so chunks are larger.
+#[cfg(windows)]
 pub const CHUNK_SIZE: usize = 2000;
+/// Bytes per keychain item (see the Windows value for why it differs).
+#[cfg(not(windows))]
+pub const CHUNK_SIZE: usize = 8 * 1024;
 
 /// Result of the start-up probe: which store is active and whether it works.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -462,7 +468,7 @@ mod tests {
         let Backend::Memory(m) = &v.backend else {
             unreachable!()
         };
-        // index + one chunk: the 9 chunks of the big value are gone
+        // index + one chunk: the chunks of the big value are gone
         assert_eq!(m.lock().unwrap().len(), 2);
         v.delete("acc").unwrap();
         assert!(m.lock().unwrap().is_empty());
