@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use latchkey_core::config::{Profile, ProfileKind, Scheme, TokenChoice};
+use latchkey_core::config::{Profile, Scheme, TokenChoice};
 use latchkey_core::{inspect, ApiRequest, SessionState, SignInOptions, SignOutOutcome};
 use tauri::State;
 use url::Url;
@@ -225,14 +225,15 @@ pub fn clear_activity(state: State<'_, AppState>) {
     state.activity.clear();
 }
 
-/// Writes the activity log to a timestamped file in the data directory and returns its path.
+/// Writes the activity log to a timestamped file in the Downloads folder (the app's data
+/// directory when there is none) and returns its path.
 #[tauri::command]
 pub fn export_activity(state: State<'_, AppState>) -> CommandResult<String> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let dir = dirs_for_export(&state);
+    let dir = export_dir(&state);
     std::fs::create_dir_all(&dir).map_err(|e| {
         CommandError::new("internal", format!("cannot create {}: {e}", dir.display()))
     })?;
@@ -243,7 +244,7 @@ pub fn export_activity(state: State<'_, AppState>) -> CommandResult<String> {
     Ok(path.display().to_string())
 }
 
-fn dirs_for_export(state: &AppState) -> std::path::PathBuf {
+fn export_dir(state: &AppState) -> std::path::PathBuf {
     use tauri::Manager;
     state
         .app
@@ -334,13 +335,13 @@ pub async fn save_profile(
                 .map_err(|e| invalid("API base URLs", &format!("`{u}` is not a URL ({e})")))
         })
         .collect::<CommandResult<_>>()?;
-    if let ProfileKind::Cognito { domain, .. } = &profile.kind {
+    if profile.is_cognito() {
+        // Cognito's /logout needs a registered sign-out URL; Latchkey answers it on loopback.
         profile.sign_out_uri = Url::parse(&format!(
             "http://localhost:{}/signed-out",
             profile.ports.first().copied().unwrap_or(53682)
         ))
         .ok();
-        let _ = domain;
     }
     let check = check_discovery(&profile).await?;
     let saved = ProfileSaved {
@@ -406,7 +407,6 @@ fn save(config: &latchkey_core::config::Config) -> CommandResult<()> {
 
 /// The UI's first-paint marker (benchmarks measure start-up to it).
 #[tauri::command]
-pub fn ui_ready(state: State<'_, AppState>) {
+pub fn ui_ready() {
     tracing::info!(target: "latchkey_app", "first paint");
-    let _ = &state;
 }

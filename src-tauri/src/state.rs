@@ -48,7 +48,7 @@ fn keep_fresh(session: std::sync::Weak<Session>, margin: Duration) -> JoinHandle
                     ..
                 } => {
                     let soonest = id_expires_at.min(access_expires_at).timestamp();
-                    let due = soonest - margin.as_secs() as i64 - chrono_now();
+                    let due = soonest - margin.as_secs() as i64 - unix_now();
                     if due <= 0 {
                         if let Err(e) = session.tokens().await {
                             tracing::warn!(target: "latchkey_app", kind = ?e.kind(), "background refresh failed");
@@ -66,7 +66,7 @@ fn keep_fresh(session: std::sync::Weak<Session>, margin: Duration) -> JoinHandle
     })
 }
 
-fn chrono_now() -> i64 {
+fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
