@@ -35,6 +35,8 @@ const SUB: &str = "a1b2c3d4-0000-4000-8000-00000000a11c";
 const CLIENT_ID: &str = "latchkey-interop";
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Node loads oidc-provider's modules before it listens: generous, for a loaded 2-core CI.
+const PROVIDER_START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// One test at a time (see the module docs). A tokio mutex: no poisoning after a failed test.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -156,7 +158,7 @@ impl NodeProvider {
             issuer: String::new(),
             log,
         };
-        let first = first_rx.recv_timeout(STEP_TIMEOUT);
+        let first = first_rx.recv_timeout(PROVIDER_START_TIMEOUT);
         match first
             .as_deref()
             .ok()
@@ -165,8 +167,10 @@ impl NodeProvider {
             Some(url) if url.starts_with("http://127.0.0.1:") => provider.issuer = url.to_owned(),
             _ => {
                 std::thread::sleep(Duration::from_millis(300));
+                let exited = provider.child.try_wait().ok().flatten();
                 panic!(
-                    "step failed: starting oidc-provider (first stdout line: {first:?})\n{}",
+                    "step failed: starting oidc-provider (first stdout line: {first:?}; \
+                     process exited: {exited:?})\n{}",
                     provider.tail()
                 );
             }
