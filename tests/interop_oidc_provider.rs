@@ -35,8 +35,8 @@ const SUB: &str = "a1b2c3d4-0000-4000-8000-00000000a11c";
 const CLIENT_ID: &str = "latchkey-interop";
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
-/// Node loads oidc-provider's modules before it listens: generous, for a loaded 2-core CI.
-const PROVIDER_START_TIMEOUT: Duration = Duration::from_secs(90);
+/// Node loads oidc-provider's modules before it listens (well under a second here).
+const PROVIDER_START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One test at a time (see the module docs). A tokio mutex: no poisoning after a failed test.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -101,6 +101,31 @@ impl NodeProvider {
     /// Starts the provider with access and ID token lifetimes in seconds (refresh stays long).
     /// `extra_env`: more `INTEROP_*` settings (see provider.mjs).
     fn start(access_ttl_secs: u64, id_ttl_secs: u64, extra_env: &[(&str, &str)]) -> NodeProvider {
+        // Node has (rarely, seen twice in fresh-clone CI runs, never reproduced by hand) sat
+        // silent without printing its LISTENING line: a start-up hang outside Latchkey. Try
+        // again with a fresh process rather than fail the interop suite on it; the failures
+        // are printed so a pattern would show.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::spawn_once(access_ttl_secs, id_ttl_secs, extra_env) {
+                Ok(provider) => return provider,
+                Err(failure) => {
+                    eprintln!("oidc-provider did not start, trying again:\n{failure}");
+                    failures.push(failure);
+                }
+            }
+        }
+        panic!(
+            "step failed: starting oidc-provider, 3 attempts:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    fn spawn_once(
+        access_ttl_secs: u64,
+        id_ttl_secs: u64,
+        extra_env: &[(&str, &str)],
+    ) -> Result<NodeProvider, String> {
         let dir = support::project_root().join("tests/interop");
         assert!(
             dir.join("node_modules/oidc-provider/package.json").exists(),
@@ -168,14 +193,13 @@ impl NodeProvider {
             _ => {
                 std::thread::sleep(Duration::from_millis(300));
                 let exited = provider.child.try_wait().ok().flatten();
-                panic!(
-                    "step failed: starting oidc-provider (first stdout line: {first:?}; \
-                     process exited: {exited:?})\n{}",
+                return Err(format!(
+                    "  first stdout line: {first:?}; process exited: {exited:?}\n{}",
                     provider.tail()
-                );
+                ));
             }
         }
-        provider
+        Ok(provider)
     }
 
     fn issuer_url(&self) -> Url {
