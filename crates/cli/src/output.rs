@@ -1,6 +1,7 @@
 //! Output helpers: JSON on stdout for scripts, readable times for people.
 
 use chrono::{DateTime, Utc};
+use latchkey_core::inspect::relative;
 use serde::Serialize;
 
 use crate::failure::{CliResult, Exit, Failure};
@@ -19,24 +20,6 @@ pub fn when(t: DateTime<Utc>) -> String {
         t.format("%Y-%m-%d %H:%M:%S UTC"),
         relative(t.timestamp() - Utc::now().timestamp())
     )
-}
-
-pub fn relative(delta: i64) -> String {
-    let a = delta.unsigned_abs();
-    let s = if a < 60 {
-        format!("{a} s")
-    } else if a < 3600 {
-        format!("{} min", a / 60)
-    } else if a < 86400 * 2 {
-        format!("{} h {} min", a / 3600, (a % 3600) / 60)
-    } else {
-        format!("{} days", a / 86400)
-    };
-    if delta >= 0 {
-        format!("in {s}")
-    } else {
-        format!("{s} ago")
-    }
 }
 
 /// `4:07` for a countdown.

@@ -56,7 +56,8 @@ fn explain(name: &str) -> Option<&'static str> {
     })
 }
 
-pub(crate) fn relative(delta: i64) -> String {
+/// A time difference for people: `in 5 min`, `2 h 3 min ago`, `in 30 days`.
+pub fn relative(delta: i64) -> String {
     let a = delta.unsigned_abs();
     let s = if a < 60 {
         format!("{a} s")
