@@ -398,11 +398,7 @@ async fn check_discovery(profile: &Profile) -> CommandResult<String> {
 }
 
 fn save(config: &latchkey_core::config::Config) -> CommandResult<()> {
-    let path = match &config.path {
-        Some(path) => path.clone(),
-        None => latchkey_core::config::Config::default_path()?,
-    };
-    Ok(config.save(&path)?)
+    Ok(crate::state::save_config(config)?)
 }
 
 /// The UI's first-paint marker (benchmarks measure start-up to it).

@@ -127,9 +127,5 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
 }
 
 fn save(config: &Config) -> Result<(), String> {
-    let path = match &config.path {
-        Some(path) => path.clone(),
-        None => Config::default_path().map_err(|e| e.to_string())?,
-    };
-    config.save(&path).map_err(|e| e.to_string())
+    crate::state::save_config(config).map_err(|e| e.to_string())
 }

@@ -156,6 +156,15 @@ impl AppState {
     }
 }
 
+/// Writes the profiles file where it was read from (the OS config directory for a new one).
+pub fn save_config(config: &Config) -> Result<(), latchkey_core::config::ConfigError> {
+    let path = match &config.path {
+        Some(path) => path.clone(),
+        None => Config::default_path()?,
+    };
+    config.save(&path)
+}
+
 /// Browser command for tests and unusual set-ups; the profile's own setting wins otherwise.
 fn browser_override(profile: &mut Profile) {
     if let Ok(command) = std::env::var("LATCHKEY_BROWSER_COMMAND") {
