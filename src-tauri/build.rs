@@ -1,5 +1,7 @@
-//! Build script: Tauri's code generation, plus two facts for the About box: the commit this
-//! was built from and the licences of every bundled crate (generated from `cargo metadata`).
+//! Build script: Tauri's code generation with the app's command manifest (so that
+//! `capabilities/default.json` really is the allow-list of what the window may call), plus two
+//! facts for the About box: the commit this was built from and the licences of every bundled
+//! crate (generated from `cargo metadata`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Command;
@@ -9,8 +11,34 @@ fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(format!("{out}/licences.txt"), licences()).expect("write licences.txt");
-    tauri_build::build()
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
+        .expect("tauri-build");
 }
+
+/// Every command of `src-tauri/src/commands.rs`: each gets `allow-…`/`deny-…` permissions, and
+/// only those the capability file grants can be called.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "session_state",
+    "sign_in",
+    "cancel_sign_in",
+    "open_authorize_url_again",
+    "refresh_now",
+    "sign_out",
+    "inspect_token",
+    "inspect_pasted",
+    "refresh_token_info",
+    "reveal_token",
+    "call_api",
+    "activity_log",
+    "clear_activity",
+    "export_activity",
+    "use_profile",
+    "remove_profile",
+    "save_profile",
+    "ui_ready",
+];
 
 fn commit() -> String {
     Command::new("git")

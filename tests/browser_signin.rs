@@ -49,10 +49,9 @@ async fn sign_in_with_password() {
             storage.persistent && storage.warning.is_none(),
             "session not in the keychain: {storage:?}"
         );
-        let stored = e
-            .vault()
-            .load_session(&e.profile().keychain_account())
-            .context("read the keychain")?;
+        let stored =
+            latchkey_core::internals::load_session(&e.vault(), &e.profile().keychain_account())
+                .context("read the keychain")?;
         ensure!(
             stored
                 .as_ref()
@@ -129,7 +128,7 @@ async fn sign_up_with_confirmation_code_then_first_sign_in() {
 
         e.step("sign out everywhere, then the first password sign-in of the new account");
         let out = session.sign_out(true).await.context("sign-out")?;
-        let logout = out.logout_url.context("logout URL")?;
+        let logout = out.logout_url.context("logout URL")?.expose().clone();
         e.goto(logout.as_str()).await?;
         let user = e.password_sign_in(&session, &email, password).await?;
         ensure!(
@@ -302,9 +301,7 @@ async fn refresh_scenario(rotation: bool) {
         e.password_sign_in(&session, DEMO_USERNAME, DEMO_PASSWORD)
             .await?;
         let account = e.profile().keychain_account();
-        let before = e
-            .vault()
-            .load_session(&account)
+        let before = latchkey_core::internals::load_session(&e.vault(), &account)
             .context("keychain read")?
             .context("stored session")?;
         let old_refresh = before.refresh_token.clone().context("refresh token")?;
@@ -327,9 +324,7 @@ async fn refresh_scenario(rotation: bool) {
             tokens_after.id_token.expose() != tokens_before.id_token.expose(),
             "the ID token was not renewed"
         );
-        let after = e
-            .vault()
-            .load_session(&account)
+        let after = latchkey_core::internals::load_session(&e.vault(), &account)
             .context("keychain read")?
             .context("stored session")?;
         let new_refresh = after
@@ -343,7 +338,7 @@ async fn refresh_scenario(rotation: bool) {
             after.generation
         );
         ensure!(
-            after.id_token == tokens_after.id_token.expose(),
+            after.id_token.expose() == tokens_after.id_token.expose(),
             "the keychain does not hold the refreshed ID token"
         );
         if rotation {
@@ -374,7 +369,7 @@ async fn refresh_scenario(rotation: bool) {
             .post(format!("{}/oauth2/token", e.spec.base_url))
             .form(&[
                 ("grant_type", "refresh_token"),
-                ("refresh_token", old_refresh.as_str()),
+                ("refresh_token", old_refresh.expose()),
                 ("client_id", e.spec.client_id.as_str()),
             ])
             .send()
@@ -501,13 +496,12 @@ async fn sign_out_opens_logout_page_and_next_sign_in_asks_for_password() {
         ensure!(out.revoked, "refresh token not revoked: {:?}", out.warnings);
         ensure!(out.warnings.is_empty(), "warnings: {:?}", out.warnings);
         ensure!(
-            e.vault()
-                .load_session(&e.profile().keychain_account())
+            latchkey_core::internals::load_session(&e.vault(), &e.profile().keychain_account())
                 .context("keychain read")?
                 .is_none(),
             "the keychain entry survived sign-out"
         );
-        let logout = out.logout_url.context("logout URL")?;
+        let logout = out.logout_url.context("logout URL")?.expose().clone();
         ensure!(
             logout
                 .as_str()

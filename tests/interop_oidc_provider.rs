@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use latchkey_core::config::TokenChoice;
-use latchkey_core::vault::StoredSession;
+use latchkey_core::internals::StoredSession;
 use latchkey_core::{
     Browser, ErrorKind, Profile, Session, SessionOptions, SessionState, SignInOptions, SystemClock,
     Tokens, UserSummary, Vault,
@@ -258,7 +258,7 @@ struct ChannelBrowser(UnboundedSender<Url>);
 
 impl Browser for ChannelBrowser {
     fn open(&self, url: &Url) -> latchkey_core::Result<()> {
-        latchkey_core::authorize::validate_browser_url(url)?;
+        latchkey_core::internals::validate_browser_url(url)?;
         let _ = self.0.send(url.clone());
         Ok(())
     }
@@ -270,7 +270,7 @@ fn options(vault: Vault, browser: Arc<dyn Browser>) -> SessionOptions {
         browser: Some(browser),
         http_timeout: Some(Duration::from_secs(15)),
         clock: Arc::new(SystemClock),
-        max_iat_age: Duration::from_secs(latchkey_core::verify::DEFAULT_MAX_IAT_AGE as u64),
+        max_iat_age: Duration::from_secs(latchkey_core::internals::DEFAULT_MAX_IAT_AGE as u64),
     }
 }
 
@@ -494,8 +494,7 @@ fn query(url: &Url, name: &str) -> Option<String> {
 }
 
 fn stored(vault: &Vault, profile: &Profile) -> StoredSession {
-    vault
-        .load_session(&profile.keychain_account())
+    latchkey_core::internals::load_session(vault, &profile.keychain_account())
         .expect("vault readable")
         .expect("a stored session")
 }
@@ -639,9 +638,9 @@ async fn sign_in_with_discovery_any_port_loopback_and_verified_id_token() {
     .await;
     h.check(
         "the ID token's claims",
-        claim_str(&s.id_token, "iss").as_deref() == Some(h.idp.issuer.as_str())
-            && claim_str(&s.id_token, "sub").as_deref() == Some(SUB)
-            && claim_str(&s.id_token, "aud").as_deref() == Some(CLIENT_ID),
+        claim_str(s.id_token.expose(), "iss").as_deref() == Some(h.idp.issuer.as_str())
+            && claim_str(s.id_token.expose(), "sub").as_deref() == Some(SUB)
+            && claim_str(s.id_token.expose(), "aud").as_deref() == Some(CLIENT_ID),
         "iss, sub or aud differ",
     )
     .await;
@@ -663,13 +662,22 @@ async fn refresh_three_times_rotates_and_never_reuses_a_refresh_token() {
     h.sign_in(&mut app, false).await;
 
     let first = stored(&vault, &profile);
-    let mut seen = vec![first.refresh_token.clone().expect("a refresh token")];
+    let mut seen = vec![first
+        .refresh_token
+        .as_ref()
+        .expect("a refresh token")
+        .expose()
+        .to_owned()];
     let mut tokens = h.ok("tokens()", app.session.tokens().await).await;
     for round in 1..=3 {
         let step = format!("refresh #{round}");
         tokens = next_refresh(&h, &app.session, &tokens, &step).await;
         let now = stored(&vault, &profile);
-        let rt = now.refresh_token.clone().unwrap_or_default();
+        let rt = now
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose().to_owned())
+            .unwrap_or_default();
         h.check(
             &step,
             !rt.is_empty() && !seen.contains(&rt) && now.sub == SUB,
@@ -702,8 +710,7 @@ async fn refresh_three_times_rotates_and_never_reuses_a_refresh_token() {
         "Latchkey's refresh after the grant was revoked",
         matches!(&r, Err(e) if e.kind() == ErrorKind::SessionExpired)
             && matches!(app.session.state(), SessionState::SignedOut { .. })
-            && vault
-                .load_session(&profile.keychain_account())
+            && latchkey_core::internals::load_session(&vault, &profile.keychain_account())
                 .ok()
                 .flatten()
                 .is_none(),
@@ -970,7 +977,7 @@ async fn app_session_and_cli_refresh_concurrently_without_reusing_a_rotated_toke
     let out = h.ok("sign-out", app.session.sign_out(false).await).await;
     h.check("sign-out", out.revoked, format!("{out:?}")).await;
     let (status, body) = h
-        .raw_refresh(newest.refresh_token.as_deref().unwrap_or_default())
+        .raw_refresh(newest.refresh_token.as_ref().map_or("", |t| t.expose()))
         .await;
     h.check(
         "the CLI's newest refresh token after the app signed out",
@@ -1042,8 +1049,7 @@ async fn userinfo_revocation_and_end_session_logout() {
     h.check(
         "sign-out",
         matches!(app.session.state(), SessionState::SignedOut { .. })
-            && vault
-                .load_session(&profile.keychain_account())
+            && latchkey_core::internals::load_session(&vault, &profile.keychain_account())
                 .ok()
                 .flatten()
                 .is_none(),
@@ -1052,7 +1058,7 @@ async fn userinfo_revocation_and_end_session_logout() {
     .await;
 
     // The revoked refresh token no longer works; the grant's access token is gone too.
-    let (status, body) = h.raw_refresh(&refresh_token).await;
+    let (status, body) = h.raw_refresh(refresh_token.expose()).await;
     h.check(
         "refreshing with the revoked token",
         status == 400 && body["error"] == "invalid_grant",
@@ -1061,7 +1067,7 @@ async fn userinfo_revocation_and_end_session_logout() {
     .await;
     let r = reqwest::Client::new()
         .get(h.idp.endpoint("/me"))
-        .bearer_auth(&before.access_token)
+        .bearer_auth(before.access_token.expose())
         .send()
         .await;
     let status = h
@@ -1076,8 +1082,8 @@ async fn userinfo_revocation_and_end_session_logout() {
     .await;
 
     // End-session logout in the browser.
-    let logout = match out.logout_url {
-        Some(u) => u,
+    let logout = match &out.logout_url {
+        Some(u) => u.expose().clone(),
         None => h.fail("sign-out", "no end-session URL").await,
     };
     h.check(
@@ -1086,7 +1092,7 @@ async fn userinfo_revocation_and_end_session_logout() {
             .as_str()
             .starts_with(&h.idp.endpoint("/session/end?"))
             && query(&logout, "client_id").as_deref() == Some(CLIENT_ID)
-            && query(&logout, "id_token_hint").as_deref() == Some(before.id_token.as_str()),
+            && query(&logout, "id_token_hint").as_deref() == Some(before.id_token.expose()),
         "expected the discovery end_session_endpoint with client_id and id_token_hint",
     )
     .await;
@@ -1119,8 +1125,8 @@ async fn userinfo_revocation_and_end_session_logout() {
     let out = h
         .ok("second sign-out", again.session.sign_out(true).await)
         .await;
-    let logout = match out.logout_url {
-        Some(u) => u,
+    let logout = match &out.logout_url {
+        Some(u) => u.expose().clone(),
         None => h.fail("second sign-out", "no end-session URL").await,
     };
     h.check(
@@ -1288,8 +1294,7 @@ async fn logout_at_the_provider_ends_latchkeys_session_cleanly() {
         "Latchkey's refresh after the provider ended the grant",
         matches!(&r, Err(e) if e.kind() == ErrorKind::SessionExpired)
             && matches!(app.session.state(), SessionState::SignedOut { .. })
-            && vault
-                .load_session(&profile.keychain_account())
+            && latchkey_core::internals::load_session(&vault, &profile.keychain_account())
                 .ok()
                 .flatten()
                 .is_none(),

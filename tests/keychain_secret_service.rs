@@ -55,13 +55,13 @@ async fn sixteen_kb_round_trip_through_the_vault() {
     );
 
     let big: Vec<u8> = (0..16 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
-    vault.set_bytes("bytes", &big).expect("write 16 KB");
+    latchkey_core::internals::set_bytes(&vault, "bytes", &big).expect("write 16 KB");
     assert_eq!(
-        vault.get_bytes("bytes").expect("read back"),
+        latchkey_core::internals::get_bytes(&vault, "bytes").expect("read back"),
         Some(big.clone())
     );
     // Chunked: the index plus ceil(16384 / CHUNK_SIZE) items, all under this service.
-    let chunks = big.len().div_ceil(latchkey_core::vault::CHUNK_SIZE);
+    let chunks = big.len().div_ceil(latchkey_core::internals::CHUNK_SIZE);
     assert_eq!(
         items_for(&service),
         1 + chunks,
@@ -72,41 +72,48 @@ async fn sixteen_kb_round_trip_through_the_vault() {
     let token: String = (0..16 * 1024)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
-    let stored = latchkey_core::vault::StoredSession {
+    let stored = latchkey_core::internals::StoredSession {
         version: 1,
         generation: 7,
-        refresh_token: Some(token.clone()),
+        refresh_token: Some(latchkey_core::RefreshToken::new(token.clone())),
         refresh_stored_since: 1_700_000_000,
-        id_token: "header.payload.signature".into(),
-        access_token: "access".into(),
+        id_token: latchkey_core::SecretToken::new("header.payload.signature"),
+        access_token: latchkey_core::SecretToken::new("access"),
         id_expires_at: 1_700_003_600,
         access_expires_at: 1_700_003_600,
+        id_issued_at: None,
+        id_renewable: true,
         issuer: "http://127.0.0.1:1/pool".into(),
         client_id: "client".into(),
         sub: "sub".into(),
         aud: vec!["client".into()],
     };
-    vault
-        .store_session("session", &stored)
+    latchkey_core::internals::store_session(&vault, "session", &stored)
         .expect("store a 16 KB session");
-    let back = vault
-        .load_session("session")
+    let back = latchkey_core::internals::load_session(&vault, "session")
         .expect("load")
         .expect("stored");
     assert!(back == stored, "the session read back differs");
-    assert_eq!(back.refresh_token.as_deref().map(str::len), Some(16 * 1024));
+    assert_eq!(
+        back.refresh_token.as_ref().map(|t| t.len()),
+        Some(16 * 1024)
+    );
 
     // Shrinking and deleting leave nothing behind.
-    vault
-        .set_bytes("bytes", b"small")
+    latchkey_core::internals::set_bytes(&vault, "bytes", b"small")
         .expect("overwrite with a small value");
     assert_eq!(
-        vault.get_bytes("bytes").unwrap().as_deref(),
+        latchkey_core::internals::get_bytes(&vault, "bytes")
+            .unwrap()
+            .as_deref(),
         Some(&b"small"[..])
     );
-    vault.delete("bytes").expect("delete");
-    vault.delete("session").expect("delete");
-    assert_eq!(vault.get_bytes("bytes").unwrap(), None);
+    latchkey_core::internals::delete(&vault, "bytes").expect("delete");
+    latchkey_core::internals::delete(&vault, "session").expect("delete");
+    assert_eq!(
+        latchkey_core::internals::get_bytes(&vault, "bytes").unwrap(),
+        None
+    );
     assert_eq!(
         items_for(&service),
         0,
@@ -157,7 +164,12 @@ async fn entries_of_two_profiles_never_collide() {
     );
     let subs: Vec<String> = accounts
         .iter()
-        .map(|acc| vault.load_session(acc).expect("load").expect("stored").sub)
+        .map(|acc| {
+            latchkey_core::internals::load_session(&vault, acc)
+                .expect("load")
+                .expect("stored")
+                .sub
+        })
         .collect();
     assert_ne!(
         subs[0], subs[1],
@@ -189,15 +201,21 @@ async fn entries_of_two_profiles_never_collide() {
     // Signing one out leaves the others alone.
     a.sign_out(false).await.expect("sign out `work`");
     assert!(
-        vault.load_session(&accounts[0]).unwrap().is_none(),
+        latchkey_core::internals::load_session(&vault, &accounts[0])
+            .unwrap()
+            .is_none(),
         "`work` entry survived sign-out"
     );
     assert!(
-        vault.load_session(&accounts[1]).unwrap().is_some(),
+        latchkey_core::internals::load_session(&vault, &accounts[1])
+            .unwrap()
+            .is_some(),
         "`personal` entry was removed"
     );
     assert!(
-        vault.load_session(&accounts[2]).unwrap().is_some(),
+        latchkey_core::internals::load_session(&vault, &accounts[2])
+            .unwrap()
+            .is_some(),
         "the other provider's entry was removed"
     );
     assert_eq!(restored_user(&work).await, None);
@@ -354,7 +372,7 @@ fn child_keychain_helper() {
         let v2 = vault.clone();
         let err = tokio::time::timeout(
             Duration::from_secs(30),
-            tokio::task::spawn_blocking(move || v2.set_bytes("probe", b"value")),
+            tokio::task::spawn_blocking(move || latchkey_core::internals::set_bytes(&v2, "probe", b"value")),
         )
         .await
         .expect("the keychain write must fail, not hang")
@@ -376,17 +394,17 @@ fn child_keychain_helper() {
 
         // A session on it: memory-only, says why, and still signs in.
         let (idp, spec) = start_devidp("memory-only", support::free_port(), |_| {});
+        // The keychain is first used when the session is saved: the sign-in still works, and
+        // the state says the session is memory-only, and why.
         let session = session_with(&spec, vault.clone(), DEMO_USERNAME, DEMO_PASSWORD);
-        let storage = session.storage();
-        assert!(!storage.persistent, "{storage:?}");
-        let warning = storage.warning.clone().expect("a warning about the keychain");
-        eprintln!("storage warning: {warning}");
-        assert!(warning.contains(if mode == "locked" { "locked" } else { "not available" }), "{warning}");
         session.sign_in(sign_in_timeout()).await.expect("sign-in works without a keychain");
         let SessionState::SignedIn { storage, .. } = session.state() else {
             panic!("{:?}", session.state())
         };
-        assert!(!storage.persistent && storage.warning.is_some(), "{storage:?}");
+        assert!(!storage.persistent, "{storage:?}");
+        let warning = storage.warning.clone().expect("a warning about the keychain");
+        eprintln!("storage warning: {warning}");
+        assert!(warning.contains(if mode == "locked" { "locked" } else { "not available" }), "{warning}");
         session.tokens().await.expect("tokens in memory");
         drop(idp);
 

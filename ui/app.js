@@ -82,10 +82,11 @@ async function loadInfo() {
   const vault = $("vault-status");
   vault.textContent = info.vault.ok ? `Keychain: ${info.vault.store}` : `⚠ ${info.vault.message}`;
   vault.classList.toggle("warn", !info.vault.ok);
-  show("banner", !info.vault.ok);
-  if (!info.vault.ok) {
-    setText("banner", `${info.vault.message} The session is kept in memory only and ends when Latchkey quits.`);
-  }
+  const problems = [];
+  if (info.config_error) problems.push(info.config_error);
+  if (!info.vault.ok) problems.push(`${info.vault.message} The session is kept in memory only and ends when Latchkey quits.`);
+  show("banner", problems.length > 0);
+  setText("banner", problems.join(" "));
   show("demo-banner", Boolean(info.demo));
   if (info.demo) {
     setText("demo-username", info.demo.username);
@@ -103,12 +104,12 @@ async function loadInfo() {
 function renderProfiles() {
   if (!ui.info) return;
   const list = $("profiles");
-  list.replaceChildren(...ui.info.profiles.map((p) => el("li", {},
+  list.replaceChildren(...ui.info.profiles.map((p) => el("li", { "data-profile": p.name },
     el("strong", { text: p.name }),
-    el("span", { class: "pill", text: p.kind }),
-    el("code", { text: p.issuer }),
+    el("span", { class: p.invalid ? "pill bad" : "pill", text: p.kind }),
+    p.invalid ? el("span", { class: "reason", text: p.invalid }) : el("code", { text: p.issuer }),
     p.name === ui.info.active_profile ? el("span", { class: "pill ok", text: "active" })
-      : el("button", { class: "small", onclick: () => useProfile(p.name) }, "Use"),
+      : p.invalid ? "" : el("button", { class: "small", onclick: () => useProfile(p.name) }, "Use"),
     p.removable ? el("button", { class: "small ghost", onclick: () => removeProfile(p.name) }, "Remove") : "",
   )));
 }
@@ -261,7 +262,7 @@ function renderInspection(inspection) {
       el("td", { class: "value" }, el("span", { text: typeof claim.value === "string" ? claim.value : JSON.stringify(claim.value) }), claim.human ? el("span", { class: "human", text: claim.human }) : ""),
       el("td", { class: "meaning", text: claim.explanation || "" }))));
   setText("jwt-header", JSON.stringify(inspection.header, null, 2));
-  setText("jwt-payload", JSON.stringify(inspection.payload, null, 2));
+  setText("jwt-payload", JSON.stringify(Object.fromEntries(inspection.claims.map((c) => [c.name, c.value])), null, 2));
   show("copy-token", ui.inspectorToken !== "paste");
   show("jwt-view", true);
 }
@@ -376,21 +377,25 @@ async function saveProfile(event) {
   event.preventDefault();
   clearError();
   const words = (id) => $(id).value.split(/[\s,]+/).filter(Boolean);
-  const form = {
-    name: $("pf-name").value.trim(),
-    kind: formKind(),
-    client_id: $("pf-client").value.trim(),
-    region: $("pf-region").value.trim(),
-    user_pool_id: $("pf-pool").value.trim(),
-    domain: $("pf-domain").value.trim(),
-    issuer: $("pf-issuer").value.trim(),
-    scopes: words("pf-scopes"),
-    ports: words("pf-ports").map(Number),
-    api_base_urls: words("pf-api"),
+  const text = (id) => $(id).value.trim() || null;
+  const list = (id) => (words(id).length ? words(id) : null);
+  const kind = formKind();
+  // A draft as the profiles file would say it; core validates it with the file's messages.
+  const draft = {
+    kind,
+    client_id: text("pf-client"),
+    ...(kind === "cognito"
+      ? { region: text("pf-region") ?? "", user_pool_id: text("pf-pool") ?? "", domain: text("pf-domain") ?? "" }
+      : { issuer: text("pf-issuer") ?? "" }),
+    scopes: list("pf-scopes"),
+    ports: list("pf-ports") && words("pf-ports").map(Number),
+    api_base_urls: list("pf-api"),
   };
+  if (kind === "oidc" && !draft.ports) draft.any_port = true;
+  for (const key of Object.keys(draft)) if (draft[key] === null) delete draft[key];
   $("pf-save").disabled = true;
   try {
-    const result = await invoke("save_profile", { form });
+    const result = await invoke("save_profile", { name: $("pf-name").value.trim(), draft });
     setText("pf-message", result.message);
     $("pf-urls").replaceChildren(
       ...result.redirect_uris.map((u) => urlRow("Callback URL", u)),

@@ -54,6 +54,30 @@ impl ActivityLog {
         text
     }
 
+    /// Writes the log to a timestamped file in the Downloads folder (`fallback` when there is
+    /// none) and returns its path.
+    pub fn export(
+        &self,
+        app: &AppHandle,
+        fallback: &std::path::Path,
+    ) -> latchkey_core::Result<std::path::PathBuf> {
+        use tauri::Manager;
+        let dir = app
+            .path()
+            .download_dir()
+            .unwrap_or_else(|_| fallback.to_owned());
+        let failed = |what: &str, path: &std::path::Path, e: std::io::Error| {
+            latchkey_core::Error::new(
+                latchkey_core::ErrorKind::Internal,
+                format!("cannot {what} {}: {e}", path.display()),
+            )
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| failed("create", &dir, e))?;
+        let path = dir.join(format!("latchkey-activity-{}.log", now_ms() / 1000));
+        std::fs::write(&path, self.to_text()).map_err(|e| failed("write", &path, e))?;
+        Ok(path)
+    }
+
     /// Records an entry that comes from the shell itself rather than from core.
     pub fn note(&self, level: &str, message: impl Into<String>) {
         self.push(ActivityEntry {

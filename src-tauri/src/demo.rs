@@ -66,12 +66,12 @@ fn demo_profile(port: u16) -> Profile {
 }
 
 /// Makes sure the Demo profile exists when there is no other, and starts the provider it
-/// points at. Returns the running provider, or `None` when the config has no Demo profile.
+/// points at (the caller saves the profiles). Returns the running provider, or `None` when
+/// the config has no Demo profile.
 pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, String> {
     if config.profiles.is_empty() {
         config.insert(demo_profile(DEMO_PORT));
         config.default = Some(DEMO_PROFILE.into());
-        save(config)?;
     }
     let Some(profile) = config
         .profiles
@@ -121,11 +121,6 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
         let mut moved = demo_profile(idp.port());
         moved.browser_command = profile.browser_command.clone();
         config.insert(moved);
-        save(config)?;
     }
     Ok(Some(idp))
-}
-
-fn save(config: &Config) -> Result<(), String> {
-    crate::state::save_config(config).map_err(|e| e.to_string())
 }

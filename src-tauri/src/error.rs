@@ -1,39 +1,34 @@
-//! Errors as the UI receives them: `{ kind, message }`, the message saying what to do.
-//! Built from latchkey-core's errors, which never carry a secret.
+//! Errors as the UI receives them: core's error serialised as it is (`{kind, check?, message}`,
+//! the message saying what to do). Core errors never carry a secret.
 
-use serde::Serialize;
+use latchkey_core::{Error, ErrorKind};
+use serde::{Serialize, Serializer};
 
-#[derive(Debug, Serialize)]
-pub struct CommandError {
-    pub kind: String,
-    pub message: String,
-}
+/// A command's failure: a `latchkey_core::Error` on the wire.
+#[derive(Debug)]
+pub struct CommandError(pub Error);
 
 impl CommandError {
-    pub fn new(kind: &str, message: impl Into<String>) -> Self {
-        Self {
-            kind: kind.into(),
-            message: message.into(),
-        }
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self(Error::new(kind, message))
     }
 }
 
-impl From<latchkey_core::Error> for CommandError {
-    fn from(error: latchkey_core::Error) -> Self {
-        let kind = serde_json::to_value(error.kind())
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "internal".into());
-        Self {
-            kind,
-            message: error.message().to_owned(),
-        }
+impl Serialize for CommandError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl From<Error> for CommandError {
+    fn from(error: Error) -> Self {
+        Self(error)
     }
 }
 
 impl From<latchkey_core::config::ConfigError> for CommandError {
     fn from(error: latchkey_core::config::ConfigError) -> Self {
-        Self::new("config", error.to_string())
+        Self(error.into())
     }
 }
 

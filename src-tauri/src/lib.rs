@@ -37,7 +37,11 @@ pub fn run() {
     tauri::Builder::default()
         .setup(move |app| {
             activity.attach(app.handle().clone());
-            let state = AppState::start(app.handle().clone(), activity.clone())?;
+            // On the async runtime: the session's background keeper is a task.
+            let handle = app.handle().clone();
+            let state = tauri::async_runtime::block_on(async {
+                AppState::start(handle, activity.clone())
+            })?;
             let (session, _) = tauri::async_runtime::block_on(state.session());
             app.manage(state);
             // Restore from the keychain without a browser; the window hears the result.

@@ -1,6 +1,8 @@
 //! The data that crosses the bridge to the UI. Nothing here ever holds a refresh token;
 //! access and ID tokens cross only through `reveal_token`, on the user's explicit request.
 
+use latchkey_core::config::{Scheme, TokenChoice};
+use latchkey_core::{ProbeReport, Tokens};
 use serde::{Deserialize, Serialize};
 
 use crate::demo::DemoCredentials;
@@ -16,6 +18,8 @@ pub struct AppInfo {
     pub demo: Option<DemoCredentials>,
     pub vault: VaultView,
     pub api_bases: Vec<String>,
+    /// The profiles file could not be read at all (the app runs without saving to it).
+    pub config_error: Option<String>,
     pub licences: &'static str,
 }
 
@@ -25,6 +29,8 @@ pub struct ProfileSummary {
     pub kind: &'static str,
     pub issuer: String,
     pub removable: bool,
+    /// Why the profile cannot be used, for one the file holds in an invalid form.
+    pub invalid: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -70,6 +76,24 @@ pub struct TokenTimeline {
     pub expires_at: i64,
 }
 
+impl TokenTimeline {
+    /// Issue and expiry times of the current ID and access tokens.
+    pub fn of(tokens: &Tokens) -> Vec<TokenTimeline> {
+        vec![
+            TokenTimeline {
+                name: "ID token",
+                issued_at: tokens.id_issued_at.timestamp(),
+                expires_at: tokens.id_expires_at.timestamp(),
+            },
+            TokenTimeline {
+                name: "Access token",
+                issued_at: tokens.access_issued_at.timestamp(),
+                expires_at: tokens.access_expires_at.timestamp(),
+            },
+        ]
+    }
+}
+
 /// One call from the API console.
 #[derive(Deserialize)]
 pub struct ApiCall {
@@ -77,8 +101,8 @@ pub struct ApiCall {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
-    pub token: String,
-    pub scheme: String,
+    pub token: TokenChoice,
+    pub scheme: Scheme,
     pub allow_any_origin: bool,
 }
 
@@ -92,19 +116,25 @@ pub struct ApiResult {
     pub why: Option<String>,
 }
 
-/// The "Connect your Cognito user pool" / generic OIDC form.
-#[derive(Deserialize)]
-pub struct ProfileForm {
-    pub name: String,
-    pub kind: String,
-    pub client_id: String,
-    pub region: String,
-    pub user_pool_id: String,
-    pub domain: String,
-    pub issuer: String,
-    pub scopes: Vec<String>,
-    pub ports: Vec<u16>,
-    pub api_base_urls: Vec<String>,
+impl From<latchkey_core::ApiResponse> for ApiResult {
+    fn from(response: latchkey_core::ApiResponse) -> Self {
+        let body = String::from_utf8_lossy(&response.body).into_owned();
+        let why = matches!(response.status, 401 | 403).then(|| {
+            response
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| body.chars().take(300).collect())
+        });
+        ApiResult {
+            status: response.status,
+            headers: response.headers,
+            body,
+            elapsed_ms: u64::try_from(response.elapsed.as_millis()).unwrap_or(u64::MAX),
+            why,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -112,4 +142,5 @@ pub struct ProfileSaved {
     pub message: String,
     pub redirect_uris: Vec<String>,
     pub sign_out_uris: Vec<String>,
+    pub probe: ProbeReport,
 }

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use latchkey_core::config::{Config, Profile};
-use latchkey_core::vault::Vault;
-use latchkey_core::{Session, SessionOptions, SessionState, Tokens, UserSummary};
+use latchkey_core::config::{Config, ConfigError, Profile, ProfileDraft};
+use latchkey_core::{
+    ErrorKind, KeepFresh, ProbeStatus, Session, SessionOptions, SessionState, UserSummary, Vault,
+};
 use latchkey_devidp::DevIdp;
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Manager};
@@ -16,66 +16,28 @@ use tokio::sync::Mutex;
 use crate::activity::ActivityLog;
 use crate::demo;
 use crate::error::{CommandError, CommandResult};
-use crate::models::{SessionView, TokenTimeline, UserView};
+use crate::models::{ProfileSaved, SessionView, TokenTimeline, UserView};
 
-/// The active profile and its session.
+/// The active profile, its session, and the tasks that serve it.
 pub struct Active {
     pub profile: Profile,
     pub session: Arc<Session>,
     forwarder: JoinHandle<()>,
-    keeper: JoinHandle<()>,
+    _keeper: KeepFresh,
 }
 
 impl Drop for Active {
     fn drop(&mut self) {
         self.forwarder.abort();
-        self.keeper.abort();
     }
-}
-
-/// Keeps a signed-in session fresh: asks for tokens shortly before the refresh margin is
-/// reached, so core refreshes silently and the timelines show it.
-fn keep_fresh(session: std::sync::Weak<Session>, margin: Duration) -> JoinHandle<()> {
-    tauri::async_runtime::spawn(async move {
-        loop {
-            let Some(session) = session.upgrade() else {
-                return;
-            };
-            let wait = match session.state() {
-                SessionState::SignedIn {
-                    id_expires_at,
-                    access_expires_at,
-                    ..
-                } => {
-                    let soonest = id_expires_at.min(access_expires_at).timestamp();
-                    let due = soonest - margin.as_secs() as i64 - unix_now();
-                    if due <= 0 {
-                        if let Err(e) = session.tokens().await {
-                            tracing::warn!(target: "latchkey_app", kind = ?e.kind(), "background refresh failed");
-                        }
-                        Duration::from_secs(30)
-                    } else {
-                        Duration::from_secs(due.clamp(1, 60) as u64)
-                    }
-                }
-                _ => Duration::from_secs(5),
-            };
-            drop(session);
-            tokio::time::sleep(wait).await;
-        }
-    })
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 pub struct AppState {
     pub app: AppHandle,
     pub config: Mutex<Config>,
+    /// Why the profiles file could not be read at all; the app then runs on the Demo profile
+    /// and never writes the file (it would overwrite what the user is fixing).
+    pub config_error: Option<String>,
     pub active: Mutex<Active>,
     pub vault: Vault,
     pub activity: ActivityLog,
@@ -85,23 +47,30 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Loads the profiles (creating the Demo profile on first run), starts the embedded
-    /// provider when the Demo profile needs it, and opens a session on the default profile.
+    /// Loads the profiles (an invalid one is set aside, never fatal), creates the Demo profile
+    /// on first run, starts the embedded provider when the Demo profile needs it, and opens a
+    /// session on the default profile. Needs the async runtime (call inside `block_on`).
     pub fn start(app: AppHandle, activity: ActivityLog) -> Result<AppState, String> {
         let data_dir = app
             .path()
             .app_data_dir()
             .map_err(|e| format!("no data directory for Latchkey: {e}"))?;
         let path = Config::default_path().map_err(|e| e.to_string())?;
-        let mut config = if path.exists() {
-            Config::load(&path).map_err(|e| e.to_string())?
-        } else {
-            Config {
-                path: Some(path.clone()),
-                ..Config::default()
-            }
+        let (mut config, config_error) = match Config::load_lenient(&path) {
+            Ok(c) => (c, None),
+            Err(ConfigError::NotFound { .. }) => (Config::empty(&path), None),
+            Err(e) => (Config::empty(&path), Some(e.to_string())),
         };
+        if let Some(e) = &config_error {
+            activity.note("WARN", format!("{e} Latchkey runs on the Demo profile and leaves the file alone until it is fixed."));
+        }
+        for (name, e) in &config.invalid {
+            activity.note("WARN", format!("profile `{name}` is set aside: {e}"));
+        }
         let devidp = demo::ensure(&mut config, &data_dir)?;
+        if config_error.is_none() {
+            config.save().map_err(|e| e.to_string())?;
+        }
         if let Some(idp) = &devidp {
             activity.note(
                 "INFO",
@@ -109,16 +78,17 @@ impl AppState {
             );
         }
         let vault = Vault::system();
-        let health = vault.probe();
-        activity.note(
-            if health.ok { "INFO" } else { "WARN" },
-            format!("keychain: {}", health.message),
-        );
-        let profile = config.default_profile().map_err(|e| e.to_string())?.clone();
-        let active = open_session(&app, profile, &vault).map_err(|e| e.message)?;
+        let profile = config
+            .default_profile()
+            .ok()
+            .or_else(|| config.profiles.values().next())
+            .cloned()
+            .ok_or("no usable profile (the Demo profile could not be created)")?;
+        let active = open_session(&app, profile, &vault).map_err(|e| e.0.message().to_owned())?;
         Ok(AppState {
             app,
             config: Mutex::new(config),
+            config_error,
             active: Mutex::new(active),
             vault,
             activity,
@@ -145,24 +115,79 @@ impl AppState {
 
     pub async fn view(&self) -> SessionView {
         let (session, profile) = self.session().await;
-        let state = session.state();
-        let mut view = view_of(&profile, &state, &self.vault);
-        if let SessionState::SignedIn { .. } = state {
-            if let Ok(tokens) = session.tokens().await {
-                view.tokens = timelines(&tokens);
+        view_of(&session, &profile).await
+    }
+
+    /// Writes the profiles file, unless it could not be read (then saying so).
+    pub fn save(&self, config: &Config) -> CommandResult<()> {
+        match &self.config_error {
+            Some(e) => Err(CommandError::new(
+                ErrorKind::Config,
+                format!("{e} Fix the file in an editor and restart Latchkey; until then changes are not saved."),
+            )),
+            None => Ok(config.save()?),
+        }
+    }
+
+    /// Validates `draft` as profile `name`, asks the provider live, then saves it.
+    pub async fn save_profile(
+        &self,
+        name: &str,
+        draft: ProfileDraft,
+    ) -> CommandResult<ProfileSaved> {
+        let path = self.config.lock().await.path.clone().unwrap_or_default();
+        let profile = draft.validate(name.trim(), &path)?;
+        let probe = latchkey_core::probe(&profile).await;
+        if let Some(failed) = probe
+            .steps
+            .iter()
+            .find(|s| s.name == "discovery" && s.status == ProbeStatus::Fail)
+        {
+            return Err(CommandError::new(
+                ErrorKind::ProviderUnreachable,
+                format!(
+                    "not saved: {} Check the region, pool id or issuer, and your network.",
+                    failed.message
+                ),
+            ));
+        }
+        let saved = ProfileSaved {
+            message: format!(
+                "Saved. The provider answered and its issuer is {}.",
+                profile.issuer()
+            ),
+            redirect_uris: profile.redirect_uris(),
+            sign_out_uris: profile.sign_out_uris(),
+            probe,
+        };
+        let mut config = self.config.lock().await;
+        config.insert(profile);
+        self.save(&config)?;
+        Ok(saved)
+    }
+
+    /// Removes a profile that is not in use: signed out first (its refresh token revoked
+    /// and deleted from the keychain), so nothing is left behind.
+    pub async fn remove_profile(&self, name: &str) -> CommandResult<()> {
+        if self.active.lock().await.profile.name == name {
+            return Err(CommandError::new(
+                ErrorKind::Config,
+                "this profile is in use: switch to another profile first",
+            ));
+        }
+        let profile = self.config.lock().await.profiles.get(name).cloned();
+        if let Some(profile) = profile {
+            let session = Session::new(profile, SessionOptions::with_vault(self.vault.clone()))?;
+            let outcome = session.sign_out(false).await?;
+            for warning in outcome.warnings {
+                self.activity
+                    .note("WARN", format!("removing `{name}`: {warning}"));
             }
         }
-        view
+        let mut config = self.config.lock().await;
+        config.remove(name);
+        self.save(&config)
     }
-}
-
-/// Writes the profiles file where it was read from (the OS config directory for a new one).
-pub fn save_config(config: &Config) -> Result<(), latchkey_core::config::ConfigError> {
-    let path = match &config.path {
-        Some(path) => path.clone(),
-        None => Config::default_path()?,
-    };
-    config.save(&path)
 }
 
 /// Browser command for tests and unusual set-ups; the profile's own setting wins otherwise.
@@ -175,43 +200,34 @@ fn browser_override(profile: &mut Profile) {
     }
 }
 
+/// A session for `profile`, kept fresh in the background, its changes sent to the window.
 fn open_session(app: &AppHandle, mut profile: Profile, vault: &Vault) -> CommandResult<Active> {
     browser_override(&mut profile);
-    let options = SessionOptions {
-        vault: vault.clone(),
-        ..SessionOptions::default()
-    };
-    let session = Arc::new(Session::new(profile.clone(), options).map_err(CommandError::from)?);
+    let options = SessionOptions::with_vault(vault.clone());
+    let session = Arc::new(Session::new(profile.clone(), options)?);
     let mut changes = session.subscribe();
     let weak = Arc::downgrade(&session);
-    let (app, forwarded_profile, vault) = (app.clone(), profile.clone(), vault.clone());
+    let (app, forwarded_profile) = (app.clone(), profile.clone());
     let forwarder = tauri::async_runtime::spawn(async move {
         let mut was_signing_in = false;
         while changes.changed().await.is_ok() {
             let state = changes.borrow_and_update().clone();
-            let mut view = view_of(&forwarded_profile, &state, &vault);
-            if let SessionState::SignedIn { .. } = state {
-                if let Some(session) = weak.upgrade() {
-                    if let Ok(tokens) = session.tokens().await {
-                        view.tokens = timelines(&tokens);
-                    }
-                }
-                let _ = app.emit("session", view);
-                if was_signing_in {
-                    bring_to_front(&app);
-                }
-            } else {
-                let _ = app.emit("session", view);
+            let Some(session) = weak.upgrade() else {
+                return;
+            };
+            let _ = app.emit("session", view_of(&session, &forwarded_profile).await);
+            if was_signing_in && matches!(state, SessionState::SignedIn { .. }) {
+                bring_to_front(&app);
             }
             was_signing_in = matches!(state, SessionState::SigningIn { .. });
         }
     });
-    let keeper = keep_fresh(Arc::downgrade(&session), profile.refresh_margin);
+    let keeper = session.keep_fresh();
     Ok(Active {
         profile,
         session,
         forwarder,
-        keeper,
+        _keeper: keeper,
     })
 }
 
@@ -223,38 +239,42 @@ fn bring_to_front(app: &AppHandle) {
     }
 }
 
-pub fn view_of(profile: &Profile, state: &SessionState, vault: &Vault) -> SessionView {
+async fn view_of(session: &Session, profile: &Profile) -> SessionView {
+    let state = session.state();
+    let storage = session.storage();
     let mut view = SessionView {
         profile: profile.name.clone(),
         issuer: profile.issuer(),
         client_id: profile.client_id.clone(),
-        store: vault.store_name().to_owned(),
+        store: match &storage.warning {
+            Some(warning) => format!("{} (memory only: {warning})", storage.store_name),
+            None => storage.store_name.clone(),
+        },
         refresh_margin_secs: profile.refresh_margin.as_secs(),
         state: state.name(),
         ..SessionView::default()
     };
     match state {
-        SessionState::SignedOut { reason } => view.reason = reason.clone(),
+        SessionState::SignedOut { reason } => view.reason = reason,
         SessionState::SigningIn {
             authorize_url,
             redirect_uri,
             expires_at,
         } => {
             view.authorize_url = Some(authorize_url.to_string());
-            view.redirect_uri = Some(redirect_uri.clone());
+            view.redirect_uri = Some(redirect_uri);
             view.started_at =
                 Some(expires_at.timestamp() - profile.sign_in_timeout.as_secs() as i64);
             view.expires_at = Some(expires_at.timestamp());
         }
-        SessionState::SignedIn { user, storage, .. } => {
-            view.user = Some(user_view(user));
-            view.store = match &storage.warning {
-                Some(warning) => format!("{} (memory only: {warning})", storage.store_name),
-                None => storage.store_name.clone(),
-            };
+        SessionState::SignedIn { user, .. } => {
+            view.user = Some(user_view(&user));
+            if let Ok(tokens) = session.tokens().await {
+                view.tokens = TokenTimeline::of(&tokens);
+            }
         }
-        SessionState::Refreshing { user } => view.user = Some(user_view(user)),
-        SessionState::Error { message, .. } => view.error = Some(message.clone()),
+        SessionState::Refreshing { user } => view.user = Some(user_view(&user)),
+        SessionState::Error { message, .. } => view.error = Some(message),
     }
     view
 }
@@ -271,28 +291,4 @@ fn user_view(user: &UserSummary) -> UserView {
         groups: user.groups.clone(),
         sub: user.sub.clone(),
     }
-}
-
-/// Issue and expiry times of the current ID and access tokens, for the timelines.
-pub fn timelines(tokens: &Tokens) -> Vec<TokenTimeline> {
-    let issued = |token: &latchkey_core::SecretToken, fallback: i64| {
-        latchkey_core::verify::decode_jwt(token.expose())
-            .ok()
-            .and_then(|jwt| jwt.claim_i64("iat"))
-            .unwrap_or(fallback)
-    };
-    let id_exp = tokens.id_expires_at.timestamp();
-    let access_exp = tokens.access_expires_at.timestamp();
-    vec![
-        TokenTimeline {
-            name: "ID token",
-            issued_at: issued(&tokens.id_token, id_exp - 3600),
-            expires_at: id_exp,
-        },
-        TokenTimeline {
-            name: "Access token",
-            issued_at: issued(&tokens.access_token, access_exp - 3600),
-            expires_at: access_exp,
-        },
-    ]
 }

@@ -901,7 +901,7 @@ where
             Err(e) => format!("the scenario task ended: {e}"),
         }),
     };
-    let _ = e.vault().delete(&e.profile().keychain_account());
+    let _ = latchkey_core::internals::delete(&e.vault(), &e.profile().keychain_account());
     eprintln!(
         "[e2e {}] finished in {:.1} s",
         e.spec.name,

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use latchkey_bench::flow::{self, core_like_client, Rig};
-use latchkey_core::{verify, Clock, Vault};
+use latchkey_core::internals::{verify_access_token, verify_sign_in_id_token};
+use latchkey_core::{Clock, Vault};
 
 fn verification(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -23,39 +24,33 @@ fn verification(c: &mut Criterion) {
         let tokens = flow::exchange(&http, &provider, &rig.profile.client_id, &code, &req)
             .await
             .expect("tokens");
-        (tokens, req.nonce.secret().clone())
+        (tokens, req.nonce.expose().to_owned())
     });
     let now = rig.clock.now();
-    let x = flow::expectations(
-        &provider,
-        &rig.profile,
-        Some(&nonce),
-        Some(&tokens.access_token),
-        now,
-    );
+    let verify_id = || {
+        verify_sign_in_id_token(
+            &provider,
+            &rig.profile,
+            &tokens.id_token,
+            now,
+            Some(&nonce),
+            Some(&tokens.access_token),
+        )
+    };
     // Fill the JWKS cache (one fetch), as after the first sign-in.
-    rt.block_on(verify::verify_id_token(&provider, &tokens.id_token, &x))
-        .expect("the ID token verifies");
-    let issuer = provider.metadata.issuer.clone();
-    let client_id = rig.profile.client_id.clone();
-    let leeway = rig.profile.clock_leeway.as_secs() as i64;
+    rt.block_on(verify_id()).expect("the ID token verifies");
 
     let mut group = c.benchmark_group("verify");
     group.bench_function("id_token", |b| {
-        b.iter(|| {
-            rt.block_on(verify::verify_id_token(&provider, &tokens.id_token, &x))
-                .expect("verifies")
-        })
+        b.iter(|| rt.block_on(verify_id()).expect("verifies"))
     });
     group.bench_function("access_token", |b| {
         b.iter(|| {
-            rt.block_on(verify::verify_cognito_access_token(
+            rt.block_on(verify_access_token(
                 &provider,
+                &rig.profile,
                 &tokens.access_token,
-                &issuer,
-                &client_id,
                 now,
-                leeway,
             ))
             .expect("verifies")
         })

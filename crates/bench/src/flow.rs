@@ -7,9 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use latchkey_core::authorize::{self, AuthorizationRequest};
-use latchkey_core::provider::{Provider, ProviderMetadata};
-use latchkey_core::verify::{self, IdTokenExpectations};
+use latchkey_core::internals::{build_request, AuthorizationRequest, Provider, ProviderMetadata};
 use latchkey_core::{Browser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, Vault};
 use latchkey_devidp::{DevIdp, DevIdpConfig, DEMO_PASSWORD, DEMO_USERNAME};
 use url::Url;
@@ -257,9 +255,8 @@ pub async fn fresh_code(
     provider: &Provider,
     http: &reqwest::Client,
 ) -> BenchResult<(String, AuthorizationRequest)> {
-    let req =
-        authorize::build_request(&provider.metadata, &rig.profile, &rig.redirect_uri(), false)
-            .map_err(|e| e.to_string())?;
+    let req = build_request(&provider.metadata, &rig.profile, &rig.redirect_uri(), false)
+        .map_err(|e| e.to_string())?;
     let callback = login_to_callback(http, &req.url).await?;
     let code = callback
         .query_pairs()
@@ -313,25 +310,4 @@ pub fn now_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-/// What core expects of the ID token right after a sign-in with `req`.
-pub fn expectations<'a>(
-    provider: &'a Provider,
-    profile: &'a Profile,
-    nonce: Option<&'a str>,
-    access_token: Option<&'a str>,
-    now: i64,
-) -> IdTokenExpectations<'a> {
-    IdTokenExpectations {
-        issuer: &provider.metadata.issuer,
-        client_id: &profile.client_id,
-        now,
-        leeway: profile.clock_leeway.as_secs() as i64,
-        max_iat_age: verify::DEFAULT_MAX_IAT_AGE,
-        nonce,
-        access_token,
-        cognito: profile.is_cognito(),
-        previous: None,
-    }
 }

@@ -217,7 +217,9 @@ async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec
             + p.keychain_read.median()
             + p.keychain_write.median();
         let rest = si.total.median().saturating_sub(parts_median);
-        let chunks = p.stored_bytes.div_ceil(latchkey_core::vault::CHUNK_SIZE);
+        let chunks = p
+            .stored_bytes
+            .div_ceil(latchkey_core::internals::CHUNK_SIZE);
         rows.push(
             Row::new(
                 "1",

@@ -6,9 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use latchkey_core::provider::Provider;
-use latchkey_core::vault::StoredSession;
-use latchkey_core::verify;
+use latchkey_core::internals::{self, decode_jwt, Provider};
 use latchkey_core::{Clock, Session, SessionState, SignInOptions, Vault};
 
 use crate::app::{self, AppEnv, AppLaunch};
@@ -108,7 +106,6 @@ pub async fn parts(rig: &Rig, runs: usize) -> BenchResult<Parts> {
     let provider = rig.provider()?;
     let http = core_like_client();
     let client_id = rig.profile.client_id.clone();
-    let leeway = rig.profile.clock_leeway.as_secs() as i64;
     let account = format!("{}#bench-parts", rig.profile.keychain_account());
     let floor_account = format!("{}#bench-floor", rig.profile.keychain_account());
     let store = floor_store()?;
@@ -133,51 +130,31 @@ pub async fn parts(rig: &Rig, runs: usize) -> BenchResult<Parts> {
         let tokens = flow::exchange(&http, &provider, &client_id, &code, &req).await?;
         let t1 = Instant::now();
         let now = rig.clock.now();
-        let x = flow::expectations(
+        internals::verify_sign_in_id_token(
             &provider,
             &rig.profile,
-            Some(req.nonce.secret()),
+            &tokens.id_token,
+            now,
+            Some(req.nonce.expose()),
             Some(&tokens.access_token),
-            now,
-        );
-        let verified = verify::verify_id_token(&provider, &tokens.id_token, &x)
-            .await
-            .map_err(err)?;
-        let t2 = Instant::now();
-        verify::verify_cognito_access_token(
-            &provider,
-            &tokens.access_token,
-            &provider.metadata.issuer,
-            &client_id,
-            now,
-            leeway,
         )
         .await
         .map_err(err)?;
+        let t2 = Instant::now();
+        internals::verify_access_token(&provider, &rig.profile, &tokens.access_token, now)
+            .await
+            .map_err(err)?;
         let t3 = Instant::now();
-        let stored = StoredSession {
-            version: 1,
-            generation: i as u64 + 1,
-            refresh_token: tokens.refresh_token.clone(),
-            refresh_stored_since: now,
-            id_token: tokens.id_token.clone(),
-            access_token: tokens.access_token.clone(),
-            id_expires_at: verified.exp(),
-            access_expires_at: verified.exp(),
-            issuer: provider.metadata.issuer.clone(),
-            client_id: client_id.clone(),
-            sub: verified.sub().to_owned(),
-            aud: verified.jwt.audiences(),
-        };
+        let stored = stored_session(&provider, &rig.profile, &tokens, i as u64 + 1, now)?;
         let blob = serde_json::to_vec(&stored).map_err(err)?;
         // As core's redeem: read the stored generation, then write (chunks, read back, index,
         // old chunks deleted), each off the async threads.
         let (vault, acc) = (rig.vault.clone(), account.clone());
         let t4 = Instant::now();
-        blocking(move || vault.load_session(&acc).map_err(err)).await?;
+        blocking(move || internals::load_session(&vault, &acc).map_err(err)).await?;
         let t5 = Instant::now();
         let (vault, acc) = (rig.vault.clone(), account.clone());
-        blocking(move || vault.store_session(&acc, &stored).map_err(err)).await?;
+        blocking(move || internals::store_session(&vault, &acc, &stored).map_err(err)).await?;
         let t6 = Instant::now();
         let (store2, svc, facc, blob2) = (
             store.clone(),
@@ -205,11 +182,11 @@ pub async fn parts(rig: &Rig, runs: usize) -> BenchResult<Parts> {
         p.stored_bytes = blob.len();
         p.id_token = tokens.id_token;
         p.access_token = tokens.access_token;
-        p.nonce = req.nonce.secret().clone();
+        p.nonce = req.nonce.expose().to_owned();
     }
     // Leave nothing behind in the keychain.
     let (vault, acc) = (rig.vault.clone(), account.clone());
-    let _ = blocking(move || vault.delete(&acc).map_err(err)).await;
+    let _ = blocking(move || internals::delete(&vault, &acc).map_err(err)).await;
     let _ = blocking(move || {
         store
             .build(&service, &floor_account, None)
@@ -225,22 +202,21 @@ pub async fn parts(rig: &Rig, runs: usize) -> BenchResult<Parts> {
 pub async fn verify_calls(rig: &Rig, parts: &Parts, runs: usize) -> BenchResult<Samples> {
     let provider: Provider = rig.provider()?;
     let now = rig.clock.now();
-    let x = flow::expectations(
-        &provider,
-        &rig.profile,
-        Some(&parts.nonce),
-        Some(&parts.access_token),
-        now,
-    );
-    verify::verify_id_token(&provider, &parts.id_token, &x)
-        .await
-        .map_err(err)?;
+    let verify = || {
+        internals::verify_sign_in_id_token(
+            &provider,
+            &rig.profile,
+            &parts.id_token,
+            now,
+            Some(&parts.nonce),
+            Some(&parts.access_token),
+        )
+    };
+    verify().await.map_err(err)?;
     let mut s = Samples::new();
     for i in 0..runs + 200 {
         let t = Instant::now();
-        verify::verify_id_token(&provider, &parts.id_token, &x)
-            .await
-            .map_err(err)?;
+        verify().await.map_err(err)?;
         if i >= 200 {
             s.push(t.elapsed());
         }
@@ -467,13 +443,10 @@ pub struct App {
 /// launches the app `launches` times.
 pub async fn app(rig: &Rig, binary: &Path, scratch: &Path, launches: usize) -> BenchResult<App> {
     let config_path = scratch.join("app-config.toml");
-    let mut config = latchkey_core::Config {
-        path: Some(config_path.clone()),
-        ..Default::default()
-    };
+    let mut config = latchkey_core::Config::empty(&config_path);
     config.insert(rig.profile.clone());
     config.default = Some(rig.profile.name.clone());
-    config.save(&config_path).map_err(err)?;
+    config.save_to(&config_path).map_err(err)?;
     let browser = HttpBrowser::new();
     let session = rig.session(Arc::new(browser.clone()))?;
     timed_sign_in(&session, &browser).await?;
@@ -574,20 +547,12 @@ pub async fn peer(rig: &Rig, dir: &Path, runs: usize, verify_runs: usize) -> Ben
 pub async fn keychain_loop(rig: &Rig, runs: usize) -> BenchResult<(Samples, Samples)> {
     let p = parts(rig, 1).await?;
     let provider = rig.provider()?;
-    let stored = StoredSession {
-        version: 1,
-        generation: 1,
-        refresh_token: Some("r".repeat(1700)),
-        refresh_stored_since: rig.clock.now(),
+    let tokens = flow::TokenSet {
         id_token: p.id_token.clone(),
         access_token: p.access_token.clone(),
-        id_expires_at: rig.clock.now() + 3600,
-        access_expires_at: rig.clock.now() + 3600,
-        issuer: provider.metadata.issuer.clone(),
-        client_id: rig.profile.client_id.clone(),
-        sub: "sub".into(),
-        aud: vec![rig.profile.client_id.clone()],
+        refresh_token: Some("r".repeat(1700)),
     };
+    let stored = stored_session(&provider, &rig.profile, &tokens, 1, rig.clock.now())?;
     let blob = serde_json::to_vec(&stored).map_err(err)?;
     let account = format!("{}#bench-loop", rig.profile.keychain_account());
     let service = rig.vault.service().to_owned();
@@ -596,10 +561,10 @@ pub async fn keychain_loop(rig: &Rig, runs: usize) -> BenchResult<(Samples, Samp
         let mut s = Samples::new();
         for _ in 0..runs {
             let t = Instant::now();
-            vault.store_session(&acc, &s2).map_err(err)?;
+            internals::store_session(&vault, &acc, &s2).map_err(err)?;
             s.push(t.elapsed());
         }
-        vault.delete(&acc).map_err(err)?;
+        internals::delete(&vault, &acc).map_err(err)?;
         Ok(s)
     })
     .await?;
@@ -626,20 +591,50 @@ pub async fn verify_loop(rig: &Rig, runs: usize) -> BenchResult<Samples> {
     let http = core_like_client();
     let (code, req) = flow::fresh_code(rig, &provider, &http).await?;
     let tokens = flow::exchange(&http, &provider, &rig.profile.client_id, &code, &req).await?;
-    let x = flow::expectations(
-        &provider,
-        &rig.profile,
-        Some(req.nonce.secret()),
-        Some(&tokens.access_token),
-        rig.clock.now(),
-    );
+    let now = rig.clock.now();
     let mut s = Samples::new();
     for _ in 0..runs {
         let t = Instant::now();
-        verify::verify_id_token(&provider, &tokens.id_token, &x)
-            .await
-            .map_err(err)?;
+        internals::verify_sign_in_id_token(
+            &provider,
+            &rig.profile,
+            &tokens.id_token,
+            now,
+            Some(req.nonce.expose()),
+            Some(&tokens.access_token),
+        )
+        .await
+        .map_err(err)?;
         s.push(t.elapsed());
     }
     Ok(s)
+}
+
+/// The keychain form of a session with `tokens`, as core stores it after a sign-in.
+fn stored_session(
+    provider: &Provider,
+    profile: &latchkey_core::Profile,
+    tokens: &flow::TokenSet,
+    generation: u64,
+    now: i64,
+) -> BenchResult<internals::StoredSession> {
+    let jwt = decode_jwt(&tokens.id_token).map_err(err)?;
+    let exp = jwt.claim_time("exp").ok_or("the ID token has no exp")?;
+    serde_json::from_value(serde_json::json!({
+        "version": 1,
+        "generation": generation,
+        "refresh_token": tokens.refresh_token,
+        "refresh_stored_since": now,
+        "id_token": tokens.id_token,
+        "access_token": tokens.access_token,
+        "id_expires_at": exp,
+        "access_expires_at": exp,
+        "id_issued_at": jwt.claim_time("iat"),
+        "id_renewable": true,
+        "issuer": provider.metadata.issuer,
+        "client_id": profile.client_id,
+        "sub": jwt.claim_str("sub").unwrap_or_default(),
+        "aud": jwt.audiences_lenient(),
+    }))
+    .map_err(err)
 }

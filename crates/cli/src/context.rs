@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use latchkey_core::browser::{Browser, CommandBrowser};
 use latchkey_core::config::{Config, ConfigError, Profile};
-use latchkey_core::session::{Session, SessionOptions, SessionState};
-use latchkey_core::vault::Vault;
+use latchkey_core::Vault;
+use latchkey_core::{Browser, CommandBrowser};
+use latchkey_core::{Session, SessionOptions, SessionState};
 
 use crate::cli::GlobalArgs;
 use crate::failure::{CliResult, Exit, Failure};

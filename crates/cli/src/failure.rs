@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use latchkey_core::error::{Error as CoreError, ErrorKind};
+use latchkey_core::{Error as CoreError, ErrorKind};
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

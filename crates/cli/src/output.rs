@@ -1,7 +1,7 @@
 //! Output helpers: JSON on stdout for scripts, readable times for people.
 
 use chrono::{DateTime, Utc};
-use latchkey_core::inspect::relative;
+use latchkey_core::relative;
 use serde::Serialize;
 
 use crate::failure::{CliResult, Exit, Failure};

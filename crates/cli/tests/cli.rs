@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use latchkey_core::browser::Browser;
-use latchkey_core::session::{Session, SessionOptions, SignInOptions};
-use latchkey_core::vault::Vault;
+use latchkey_core::{Browser, Session, SessionOptions, SignInOptions, Vault};
 use latchkey_devidp::{DEMO_PASSWORD, DEMO_USERNAME};
 use url::Url;
 
@@ -235,7 +233,7 @@ fn login_status_token_call_inspect_logout() {
 struct ThreadBrowser;
 
 impl Browser for ThreadBrowser {
-    fn open(&self, url: &Url) -> latchkey_core::error::Result<()> {
+    fn open(&self, url: &Url) -> latchkey_core::Result<()> {
         let url = url.clone();
         std::thread::spawn(move || complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD));
         Ok(())

@@ -1,5 +1,6 @@
-//! Calls to protected APIs with the session's token. Tokens go only to origins in the
-//! profile's `api_base_urls` (unless the caller allows another origin for one call).
+//! Calls to protected APIs: the request and response types, the target rules (https or a
+//! loopback API; an origin in the profile's `api_base_urls` unless allowed for one call) and
+//! one send with a credential. Knows nothing of sessions: `Session::call` drives it.
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use url::Url;
 
 use crate::config::{Scheme, TokenChoice};
 use crate::error::{Error, ErrorKind, Result};
-use crate::session::{Session, Tokens};
+use crate::secret::SecretToken;
 
 /// One API call.
 #[derive(Debug, Clone)]
@@ -21,7 +22,8 @@ pub struct ApiRequest {
     pub token: Option<TokenChoice>,
     /// `None`: the profile's `api_scheme`.
     pub scheme: Option<Scheme>,
-    /// Send the token even though the URL's origin is not in `api_base_urls`.
+    /// Send the token even though the URL's origin is not in `api_base_urls` (still only over
+    /// https, or to a loopback API).
     pub allow_any_origin: bool,
 }
 
@@ -61,124 +63,131 @@ impl ApiResponse {
     }
 }
 
-fn origin_allowed(url: &Url, bases: &[Url]) -> bool {
-    bases.iter().any(|b| b.origin() == url.origin())
+fn is_loopback(url: &Url) -> bool {
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
-impl Session {
-    /// Send `req` with the configured token in `Authorization`; on 401 refresh once and retry.
-    pub async fn call(&self, req: ApiRequest) -> Result<ApiResponse> {
-        let profile = self.profile();
-        if !matches!(req.url.scheme(), "http" | "https") {
+/// May a token be sent to `req.url`? https (or a loopback API), and an allowed origin.
+pub(crate) fn check_target(req: &ApiRequest, bases: &[Url]) -> Result<()> {
+    let origin = req.url.origin().ascii_serialization();
+    match req.url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&req.url) => {}
+        "http" => {
+            return Err(Error::new(
+                ErrorKind::OriginNotAllowed,
+                format!("refusing to send a token to {origin} over plain http: tokens go only over https (or to a loopback API). Use the https URL."),
+            ))
+        }
+        _ => {
             return Err(Error::new(
                 ErrorKind::OriginNotAllowed,
                 "only http(s) URLs can be called.",
-            ));
+            ))
         }
-        if !req.allow_any_origin && !origin_allowed(&req.url, &profile.api_base_urls) {
-            let origin = req.url.origin().ascii_serialization();
-            return Err(Error::new(
-                ErrorKind::OriginNotAllowed,
-                format!("refusing to send a token to {origin}: it is not in this profile's `api_base_urls`. Add it there, or allow it for this call (`--allow-origin`) if you trust it."),
-            ));
-        }
-        let method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Config,
-                    format!("`{}` is not an HTTP method.", req.method),
-                )
-            })?;
-        let which = req.token.unwrap_or(profile.api_token);
-        let scheme = req.scheme.unwrap_or(profile.api_scheme);
-
-        let tokens = self.tokens().await?;
-        let gen = self.current_generation();
-        let first = self
-            .send_once(&req, &method, &tokens, which, scheme)
-            .await?;
-        if first.status != 401 {
-            return Ok(first);
-        }
-        tracing::debug!("API answered 401; refreshing once and retrying");
-        let tokens = match gen {
-            Some(g) => self.refresh_if_unchanged(g).await?,
-            None => return Ok(first),
-        };
-        let mut second = self
-            .send_once(&req, &method, &tokens, which, scheme)
-            .await?;
-        second.retried_after_refresh = true;
-        Ok(second)
     }
+    if !req.allow_any_origin && !bases.iter().any(|b| b.origin() == req.url.origin()) {
+        return Err(Error::new(
+            ErrorKind::OriginNotAllowed,
+            format!("refusing to send a token to {origin}: it is not in this profile's `api_base_urls`. Add it there, or allow it for this call (`--allow-origin`) if you trust it."),
+        ));
+    }
+    Ok(())
+}
 
-    async fn send_once(
-        &self,
-        req: &ApiRequest,
-        method: &reqwest::Method,
-        tokens: &Tokens,
-        which: TokenChoice,
-        scheme: Scheme,
-    ) -> Result<ApiResponse> {
-        let token = match which {
-            TokenChoice::Id => tokens.id_token.expose(),
-            TokenChoice::Access => tokens.access_token.expose(),
-        };
-        let auth = match scheme {
-            Scheme::Bearer => format!("Bearer {token}"),
-            Scheme::Raw => token.to_owned(),
-        };
-        let mut rb = self.http().request(method.clone(), req.url.clone());
-        for (k, v) in &req.headers {
-            if !k.eq_ignore_ascii_case("authorization") {
-                rb = rb.header(k, v);
-            }
-        }
-        rb = rb.header("authorization", auth);
-        if let Some(b) = &req.body {
-            rb = rb.body(b.clone());
-        }
-        let started = Instant::now();
-        let resp = rb.send().await.map_err(|e| {
-            let mut err = Error::from_http("the API call", &e);
-            if e.is_connect() || e.is_timeout() {
-                err = Error::new(
-                    ErrorKind::ProviderUnreachable,
-                    format!(
-                        "could not reach {} ({}). Check the URL and the network.",
-                        req.url.origin().ascii_serialization(),
-                        if e.is_timeout() {
-                            "timed out"
-                        } else {
-                            "connection failed"
-                        }
-                    ),
-                );
-            }
-            err
-        })?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::from_http("the API response", &e))?
-            .to_vec();
-        Ok(ApiResponse {
-            status,
-            headers,
-            body,
-            elapsed: started.elapsed(),
-            retried_after_refresh: false,
+/// The HTTP method of a request, or a configuration error naming it.
+pub(crate) fn method(req: &ApiRequest) -> Result<reqwest::Method> {
+    reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| Error::config(format!("`{}` is not an HTTP method.", req.method)))
+}
+
+/// Send `req` once with `token` in `Authorization` (the request's own `Authorization` header,
+/// if any, is dropped).
+pub(crate) async fn send(
+    http: &reqwest::Client,
+    req: &ApiRequest,
+    method: &reqwest::Method,
+    token: &SecretToken,
+    scheme: Scheme,
+) -> Result<ApiResponse> {
+    let auth = match scheme {
+        Scheme::Bearer => format!("Bearer {}", token.expose()),
+        Scheme::Raw => token.expose().to_owned(),
+    };
+    let mut rb = http.request(method.clone(), req.url.clone());
+    for (k, v) in req
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("authorization"))
+    {
+        rb = rb.header(k, v);
+    }
+    rb = rb.header("authorization", auth);
+    if let Some(b) = &req.body {
+        rb = rb.body(b.clone());
+    }
+    let started = Instant::now();
+    let resp = rb.send().await.map_err(|e| unreachable(req, &e))?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
         })
+        .collect();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| Error::from_http("the API response", &e))?
+        .to_vec();
+    Ok(ApiResponse {
+        status,
+        headers,
+        body,
+        elapsed: started.elapsed(),
+        retried_after_refresh: false,
+    })
+}
+
+fn unreachable(req: &ApiRequest, e: &reqwest::Error) -> Error {
+    if !(e.is_connect() || e.is_timeout()) {
+        return Error::from_http("the API call", e);
+    }
+    Error::new(
+        ErrorKind::ProviderUnreachable,
+        format!(
+            "could not reach {} ({}). Check the URL and the network.",
+            req.url.origin().ascii_serialization(),
+            if e.is_timeout() {
+                "timed out"
+            } else {
+                "connection failed"
+            }
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_any_origin_still_requires_https_or_loopback() {
+        let mut req = ApiRequest::get(Url::parse("http://api.example.com/me").unwrap());
+        req.allow_any_origin = true;
+        assert_eq!(
+            check_target(&req, &[]).unwrap_err().kind(),
+            ErrorKind::OriginNotAllowed
+        );
+        req.url = Url::parse("https://api.example.com/me").unwrap();
+        assert!(check_target(&req, &[]).is_ok());
+        req.url = Url::parse("http://127.0.0.1:9/me").unwrap();
+        assert!(check_target(&req, &[]).is_ok());
+        req.allow_any_origin = false;
+        assert!(check_target(&req, &[]).is_err());
     }
 }

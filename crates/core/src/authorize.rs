@@ -1,12 +1,13 @@
 //! The authorization request: PKCE S256 (always), independent random `state` and `nonce`, and
 //! a URL that is checked before any browser sees it.
 
-use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier};
+use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use url::Url;
 
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::ProviderMetadata;
+use crate::secret::Nonce;
 
 /// Everything the flow must remember between opening the browser and redeeming the code.
 pub struct AuthorizationRequest {
@@ -54,7 +55,7 @@ pub fn build_request(
             .append_pair("redirect_uri", redirect_uri)
             .append_pair("scope", &profile.scopes.join(" "))
             .append_pair("state", state.secret())
-            .append_pair("nonce", nonce.secret())
+            .append_pair("nonce", nonce.expose())
             .append_pair("code_challenge", challenge.as_str())
             .append_pair("code_challenge_method", "S256");
         if let Some(idp) = &profile.identity_provider {
@@ -134,7 +135,7 @@ mod tests {
         assert!((43..=128).contains(&v.len()));
         assert_ne!(a.pkce_verifier.secret(), b.pkce_verifier.secret());
         assert_ne!(a.state.secret(), b.state.secret());
-        assert_ne!(a.state.secret(), a.nonce.secret());
+        assert_ne!(a.state.secret(), a.nonce.expose());
         // C8: the state is not the verifier
         assert_ne!(a.state.secret(), a.pkce_verifier.secret());
         assert_eq!(q["state"], *a.state.secret());

@@ -1,7 +1,12 @@
-//! Errors that reach callers: a kind (for exit codes and UI decisions) plus a message that says
-//! what happened and what to do. Messages never contain a token, code, verifier or state.
+//! Errors that reach callers: a kind (for exit codes and UI decisions), the verification check
+//! that failed when one did, and a message that says what happened and what to do. Messages
+//! never contain a token, code, verifier or state. Long messages are built here, by name.
+
+use std::fmt::Display;
 
 use serde::Serialize;
+
+use crate::verify::CheckName;
 
 /// What went wrong, coarse enough for a CLI exit code or a UI branch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -25,7 +30,7 @@ pub enum ErrorKind {
     Cancelled,
     /// The user (or the provider on their behalf) refused the sign-in.
     AccessDenied,
-    /// A token or a response failed verification.
+    /// A token or a response failed verification (`Error::failed_check` says which check).
     Verification,
     /// No loopback port could be bound.
     PortUnavailable,
@@ -39,29 +44,45 @@ pub enum ErrorKind {
     Internal,
 }
 
-/// A Latchkey error: `kind()` for decisions, `Display` for people.
+/// A Latchkey error: `kind()` for decisions, `failed_check()` for verification failures,
+/// `Display` for people.
 #[derive(Debug, Clone, thiserror::Error, Serialize)]
 #[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<CheckName>,
     message: String,
+    /// Why the check failed, in a few words (part of `message`).
+    #[serde(skip)]
+    reason: Option<String>,
 }
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
+            check: None,
             message: message.into(),
+            reason: None,
         }
     }
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
+    /// The verification check that refused a token or response, when that is what happened.
+    pub fn failed_check(&self) -> Option<CheckName> {
+        self.check
+    }
     pub fn message(&self) -> &str {
         &self.message
     }
+    /// Why `failed_check()` failed, without the advice around it.
+    pub(crate) fn check_reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
 
-    pub(crate) fn internal(what: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(what: impl Display) -> Self {
         Self::new(
             ErrorKind::Internal,
             format!("internal error: {what}. This is a bug in Latchkey; please report it."),
@@ -73,21 +94,53 @@ impl Error {
             "not signed in. Run `latchkey login` or press Sign in.",
         )
     }
-    pub(crate) fn session_expired() -> Self {
+    /// The ID token ran out and the provider's refreshes come without a new one.
+    pub(crate) fn id_token_not_renewable() -> Self {
         Self::new(
             ErrorKind::SessionExpired,
-            "session expired or revoked at the provider; sign in again.",
+            "the ID token expired and the provider does not renew it (its refresh responses carry no ID token); sign in again.",
         )
     }
-    pub(crate) fn verification(what: impl std::fmt::Display) -> Self {
-        Self::new(
-            ErrorKind::Verification,
-            format!(
-                "the provider's response failed verification: {what}. Nothing was stored. \
+    /// `token` (e.g. "ID token") failed `check`.
+    pub(crate) fn check_failed(token: &str, check: CheckName, reason: &str) -> Self {
+        Self {
+            kind: ErrorKind::Verification,
+            check: Some(check),
+            message: format!(
+                "the provider's {token} failed the `{check}` check: {reason}. Nothing was stored. \
                  Check the profile's issuer and client id; if they are right, the provider or \
                  the network path is misbehaving."
             ),
+            reason: Some(reason.to_owned()),
+        }
+    }
+    /// A refreshed ID token named someone else: the session was ended (what `ended` says).
+    pub(crate) fn another_identity(reason: &str, ended: &str) -> Self {
+        Self {
+            kind: ErrorKind::Verification,
+            check: Some(CheckName::SameIdentity),
+            message: format!(
+                "refreshing the session failed the `same_identity` check: {reason}. {ended} Sign in again."
+            ),
+            reason: Some(reason.to_owned()),
+        }
+    }
+    /// A response (or token) larger than Latchkey reads.
+    pub(crate) fn too_large(what: &str, limit: usize) -> Self {
+        Self::new(
+            ErrorKind::ProviderError,
+            format!(
+                "{what} is larger than Latchkey's limit of {} (a provider fault or an attack); nothing from it was used.",
+                human_bytes(limit)
+            ),
         )
+    }
+    /// The provider answered `what` with something that is not valid protocol.
+    pub(crate) fn provider(what: impl Display) -> Self {
+        Self::new(ErrorKind::ProviderError, what.to_string())
+    }
+    pub(crate) fn config(what: impl Display) -> Self {
+        Self::new(ErrorKind::Config, what.to_string())
     }
     /// Classify a reqwest failure without echoing URLs that might carry secrets.
     pub(crate) fn from_http(what: &str, err: &reqwest::Error) -> Self {
@@ -108,6 +161,31 @@ impl Error {
             ),
         )
     }
+    /// The keychain could not be used for `op`; the session is in memory only.
+    pub(crate) fn keychain(store: &str, op: &str, what: &str, fix: &str) -> Self {
+        Self::new(
+            ErrorKind::Keychain,
+            format!("{store}: could not {op}: {what}. To fix: {fix}. Until then Latchkey keeps the session in memory only (nothing is written to disk)."),
+        )
+    }
+    /// The stored session cannot be read back as written.
+    pub(crate) fn keychain_damaged(store: &str, what: &str) -> Self {
+        Self::new(
+            ErrorKind::Keychain,
+            format!("{store}: {what}. Sign in again to replace the stored session."),
+        )
+    }
+}
+
+/// `32 KiB`, `1 MiB`, `512 bytes`.
+pub(crate) fn human_bytes(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -117,10 +195,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_serialises_kind_and_message() {
+    fn error_serialises_kind_check_and_message() {
         let e = Error::not_signed_in();
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["kind"], "not_signed_in");
-        assert!(v["message"].as_str().unwrap().contains("sign"));
+        assert!(v.get("check").is_none());
+        let e = Error::check_failed("ID token", CheckName::AtHash, "mismatch");
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            (v["kind"].as_str(), v["check"].as_str()),
+            (Some("verification"), Some("at_hash"))
+        );
+        assert_eq!(e.failed_check(), Some(CheckName::AtHash));
+    }
+
+    #[test]
+    fn limits_are_named_in_human_units() {
+        assert_eq!(human_bytes(32 * 1024), "32 KiB");
+        assert_eq!(human_bytes(1 << 20), "1 MiB");
+        assert_eq!(human_bytes(1000), "1000 bytes");
     }
 }

@@ -1,12 +1,13 @@
 //! Decoding any JWT for display: header, claims with human times and explanations, and which
 //! checks passed or failed. Nothing here is trusted for decisions.
 
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::clock::utc;
 use crate::error::{Error, ErrorKind, Result};
-use crate::verify::{decode_jwt, Check, ALLOWED_ALGS};
+use crate::verify::{decode_jwt, Alg, Check, CheckName, ALLOWED_ALGS};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaimRow {
@@ -17,13 +18,34 @@ pub struct ClaimRow {
     pub explanation: Option<String>,
 }
 
+/// What kind of token an inspection is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    Id,
+    Access,
+    Unknown,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
-    /// "id", "access" or "unknown".
-    pub kind: String,
-    pub header: Value,
+    pub kind: TokenKind,
+    pub header: Map<String, Value>,
     pub claims: Vec<ClaimRow>,
     pub checks: Vec<Check>,
+}
+
+impl Inspection {
+    /// The keys could not be had: the signature check says why it was not verified.
+    pub(crate) fn not_verified(&mut self, why: &Error) {
+        if let Some(check) = self
+            .checks
+            .iter_mut()
+            .find(|c| c.name == CheckName::Signature)
+        {
+            check.reason = format!("not verified: {}", why.message());
+        }
+    }
 }
 
 fn explain(name: &str) -> Option<&'static str> {
@@ -38,11 +60,19 @@ fn explain(name: &str) -> Option<&'static str> {
         "auth_time" => "When the user last signed in with credentials",
         "nonce" => "Value from the sign-in request, binds the token to it",
         "at_hash" => "Hash of the access token issued with this ID token",
+        "amr" => "How the user authenticated (e.g. pwd, mfa)",
         "token_use" => "Cognito: which kind of token this is (id or access)",
         "client_id" => "Cognito access token: the app client it was issued to",
         "scope" => "Scopes granted to the access token",
         "cognito:username" => "Cognito user name",
         "cognito:groups" => "Cognito groups the user belongs to",
+        "cognito:roles" => {
+            "Cognito: IAM roles of the user's groups (an identity pool may let the user pick one)"
+        }
+        "cognito:preferred_role" => "Cognito: the IAM role of the user's highest-precedence group",
+        "identities" => {
+            "Cognito: the external identity providers (Google, SAML…) this user signed in with"
+        }
         "email" => "E-mail address",
         "email_verified" => "Whether the e-mail address was verified",
         "jti" => "Unique token id",
@@ -80,82 +110,69 @@ pub fn inspect_jwt(token: &str, now: Option<i64>) -> Result<Inspection> {
     let jwt = decode_jwt(token)
         .map_err(|e| Error::new(ErrorKind::Verification, format!("cannot inspect: {e}.")))?;
     let now = now.unwrap_or_else(|| Utc::now().timestamp());
-    let mut claims = Vec::new();
-    for (name, value) in &jwt.claims {
-        let human = match (name.as_str(), value.as_i64()) {
-            ("exp" | "iat" | "nbf" | "auth_time", Some(t)) => {
-                Utc.timestamp_opt(t, 0).single().map(|d| {
-                    format!(
-                        "{} ({})",
-                        d.format("%Y-%m-%d %H:%M:%S UTC"),
-                        relative(t - now)
-                    )
-                })
-            }
-            _ => None,
-        };
-        claims.push(ClaimRow {
+    let claims = jwt
+        .claims()
+        .iter()
+        .map(|(name, value)| ClaimRow {
             name: name.clone(),
             value: value.clone(),
-            human,
+            human: match name.as_str() {
+                "exp" | "iat" | "nbf" | "auth_time" => jwt.claim_time(name).map(|t| {
+                    format!(
+                        "{} ({})",
+                        utc(t).format("%Y-%m-%d %H:%M:%S UTC"),
+                        relative(t.saturating_sub(now))
+                    )
+                }),
+                _ => None,
+            },
             explanation: explain(name).map(str::to_owned),
-        });
-    }
-    let mut checks = Vec::new();
-    match jwt.alg() {
-        Some(a) if ALLOWED_ALGS.contains(&a) => checks.push(Check {
-            name: "alg".into(),
-            passed: true,
-            reason: format!("{a} is an accepted asymmetric algorithm"),
-        }),
-        Some(a) => checks.push(Check {
-            name: "alg".into(),
-            passed: false,
-            reason: format!(
+        })
+        .collect();
+    let mut checks = vec![match jwt.alg() {
+        Some(a) if Alg::parse(a).is_some() => Check::ok(
+            CheckName::Alg,
+            format!("{a} is an accepted asymmetric algorithm"),
+        ),
+        Some(a) => Check::fail(
+            CheckName::Alg,
+            format!(
                 "`{a}` is not accepted (allowed: {})",
                 ALLOWED_ALGS.join(", ")
             ),
-        }),
-        None => checks.push(Check {
-            name: "alg".into(),
-            passed: false,
-            reason: "no `alg` in the header".into(),
-        }),
-    }
-    checks.push(Check { name: "signature".into(), passed: false, reason: "not verified (offline inspection; signed-in tokens are verified against the provider's keys)".into() });
-    if let Some(exp) = jwt.claim_i64("exp") {
+        ),
+        None => Check::fail(CheckName::Alg, "no `alg` in the header"),
+    }];
+    checks.push(Check::fail(CheckName::Signature, "not verified (offline inspection; signed-in tokens are verified against the provider's keys)"));
+    checks.push(match jwt.claim_time("exp") {
+        Some(exp) if now < exp => Check::ok(
+            CheckName::Exp,
+            format!("valid, expires {}", relative(exp.saturating_sub(now))),
+        ),
+        Some(exp) => Check::fail(
+            CheckName::Exp,
+            format!("expired {}", relative(exp.saturating_sub(now))),
+        ),
+        None => Check::fail(CheckName::Exp, "no valid `exp` claim"),
+    });
+    if let Some(iat) = jwt.claim_time("iat") {
         checks.push(Check {
-            name: "exp".into(),
-            passed: now < exp,
-            reason: if now < exp {
-                format!("valid, expires {}", relative(exp - now))
-            } else {
-                format!("expired {}", relative(exp - now))
-            },
-        });
-    } else {
-        checks.push(Check {
-            name: "exp".into(),
-            passed: false,
-            reason: "no `exp` claim".into(),
-        });
-    }
-    if let Some(iat) = jwt.claim_i64("iat") {
-        checks.push(Check {
-            name: "iat".into(),
-            passed: iat <= now + 60,
-            reason: format!("issued {}", relative(iat - now)),
+            name: CheckName::Iat,
+            passed: iat <= now.saturating_add(60),
+            reason: format!("issued {}", relative(iat.saturating_sub(now))),
         });
     }
     let kind = match jwt.claim_str("token_use") {
-        Some("id") => "id",
-        Some("access") => "access",
-        _ if jwt.claims.contains_key("nonce") || jwt.claims.contains_key("at_hash") => "id",
-        _ => "unknown",
+        Some("id") => TokenKind::Id,
+        Some("access") => TokenKind::Access,
+        _ if jwt.claims().contains_key("nonce") || jwt.claims().contains_key("at_hash") => {
+            TokenKind::Id
+        }
+        _ => TokenKind::Unknown,
     };
     Ok(Inspection {
-        kind: kind.into(),
-        header: jwt.header.clone(),
+        kind,
+        header: jwt.header().clone(),
         claims,
         checks,
     })

@@ -1,9 +1,9 @@
 //! latchkey-core: the sign-in engine behind the Latchkey app and CLI.
-//! `Session` is the entry point; the other modules are its rooms.
+//! [`Session`] is the entry point; the other modules are its rooms, mostly private.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), latchkey_core::Error> {
-//! use latchkey_core::{ApiRequest, Config, Session, SessionOptions, SignInOptions};
+//! use latchkey_core::{ApiRequest, Config, Session, SessionOptions, SignInOptions, TokenChoice};
 //! let config = Config::load_default()?;
 //! let profile = config.default_profile()?.clone();
 //! let session = Session::new(profile, SessionOptions::default())?; // OS keychain, system browser
@@ -12,35 +12,133 @@
 //! if session.tokens().await.is_err() {
 //!     session.sign_in(SignInOptions::default()).await?;
 //! }
+//! let _keeper = session.keep_fresh(); // refresh in the background while it lives
+//! let id_token = session.token(TokenChoice::Id).await?; // `Debug`/`Display` redact it
 //! let url = url::Url::parse("https://api.example.com/me").unwrap();
 //! let resp = session.call(ApiRequest::get(url)).await?; // origin must be in api_base_urls
 //! println!("{} {}", resp.status, resp.text());
 //! let out = session.sign_out(true).await?; // revoke + delete; open out.logout_url
-//! # let _ = (states.borrow_and_update(), out); Ok(()) }
+//! # let _ = (states.borrow_and_update(), out, id_token); Ok(()) }
 //! ```
+//!
+//! Errors carry an [`ErrorKind`] for decisions and, when a token was refused, the
+//! [`CheckName`] of the check that failed ([`Error::failed_check`]).
 
-pub mod api;
-pub mod authorize;
-pub mod browser;
+mod api;
+mod authorize;
+mod browser;
+mod clock;
 pub mod config;
-pub mod error;
-pub mod inspect;
-pub mod loopback;
-pub mod provider;
-pub mod secret;
-pub mod session;
-pub mod vault;
-pub mod verify;
+mod error;
+mod http;
+mod inspect;
+mod loopback;
+mod provider;
+mod secret;
+mod session;
+mod token_endpoint;
+mod vault;
+mod verify;
 
 pub use api::{ApiRequest, ApiResponse};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
+pub use clock::{Clock, OffsetClock, SystemClock};
 pub use config::{Config, ConfigError, Profile, ProfileKind, Scheme, TokenChoice};
 pub use error::{Error, ErrorKind, Result};
-pub use inspect::{inspect_jwt, ClaimRow, Inspection};
+pub use inspect::{inspect_jwt, relative, ClaimRow, Inspection, TokenKind};
+pub use provider::{probe, ProbeReport, ProbeStatus, ProbeStep};
 pub use secret::{RefreshToken, SecretToken};
 pub use session::{
-    Clock, OffsetClock, RefreshTokenInfo, Session, SessionOptions, SessionState, SignInOptions,
-    SignOutOutcome, StorageInfo, SystemClock, Tokens, UserSummary,
+    KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionOptions, SessionState, SignInOptions,
+    SignOutOutcome, StorageInfo, Tokens, UserSummary,
 };
-pub use vault::{Vault, VaultHealth};
-pub use verify::Check;
+pub use vault::{runtime_dir, Vault, VaultHealth};
+pub use verify::{Check, CheckName};
+
+/// Engine parts that are not the API: for Latchkey's own benchmark and tests only. Nothing
+/// here is stable; embedders use the re-exports above.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::authorize::{build_request, validate_browser_url, AuthorizationRequest};
+    pub use crate::browser::for_command as browser_for_command;
+    pub use crate::http::{DISCOVERY_LIMIT, JWKS_LIMIT, TOKEN_RESPONSE_LIMIT, USERINFO_LIMIT};
+    pub use crate::loopback::{
+        head_end, parse_head, serve_signed_out_page, CallbackExpectations, CallbackOutcome,
+        Callbacks, HeadError, LoopbackListener, RequestHead, MAX_CONNECTIONS, MAX_HEAD_BYTES,
+        READ_TIMEOUT,
+    };
+    pub use crate::provider::{Provider, ProviderMetadata, JWKS_REFETCH_INTERVAL};
+    pub use crate::vault::CHUNK_SIZE;
+    pub use crate::verify::{
+        decode_jwt, Alg, DecodeError, Jwk, JwkSet, Jwt, ALLOWED_ALGS, DEFAULT_MAX_IAT_AGE,
+        MAX_TOKEN_BYTES,
+    };
+
+    use crate::error::Result;
+    use crate::Vault;
+
+    pub use crate::vault::StoredSession;
+
+    /// Verify an ID token as a sign-in does (with the sign-in's nonce and access token when
+    /// given): the benchmark's unit of work, and the tests' verdict on forged tokens.
+    pub async fn verify_id_token(
+        provider: &Provider,
+        profile: &crate::Profile,
+        token: &str,
+        now: i64,
+    ) -> Result<Vec<crate::Check>> {
+        verify_sign_in_id_token(provider, profile, token, now, None, None).await
+    }
+
+    /// [`verify_id_token`] with the sign-in's `nonce` and `access_token` (for `at_hash`).
+    pub async fn verify_sign_in_id_token(
+        provider: &Provider,
+        profile: &crate::Profile,
+        token: &str,
+        now: i64,
+        nonce: Option<&str>,
+        access_token: Option<&str>,
+    ) -> Result<Vec<crate::Check>> {
+        let mut verifier = crate::verify::IdTokenVerifier::new(provider, profile, now);
+        if let Some(n) = nonce {
+            verifier = verifier.nonce(n);
+        }
+        if let Some(a) = access_token {
+            verifier = verifier.access_token(a);
+        }
+        verifier.verify(token).await.map(|v| v.checks)
+    }
+
+    /// Verify a Cognito access token.
+    pub async fn verify_access_token(
+        provider: &Provider,
+        profile: &crate::Profile,
+        token: &str,
+        now: i64,
+    ) -> Result<Vec<crate::Check>> {
+        crate::verify::AccessTokenVerifier::new(provider, profile, now)
+            .verify(token)
+            .await
+    }
+
+    /// The stored session of `account` (tests look at what the keychain holds).
+    pub fn load_session(vault: &Vault, account: &str) -> Result<Option<StoredSession>> {
+        vault.load_session(account)
+    }
+
+    /// Store a session (tests plant sessions, e.g. a 16 KB one; the benchmark measures it).
+    pub fn store_session(vault: &Vault, account: &str, session: &StoredSession) -> Result<()> {
+        vault.store_session(account, session)
+    }
+
+    /// Raw chunked bytes of a keychain entry.
+    pub fn get_bytes(vault: &Vault, account: &str) -> Result<Option<Vec<u8>>> {
+        vault.get_bytes(account)
+    }
+    pub fn set_bytes(vault: &Vault, account: &str, value: &[u8]) -> Result<()> {
+        vault.set_bytes(account, value)
+    }
+    pub fn delete(vault: &Vault, account: &str) -> Result<()> {
+        vault.delete(account)
+    }
+}

@@ -31,6 +31,15 @@ macro_rules! secret_type {
             }
         }
 
+        impl Secret for $name {
+            fn from_string(value: String) -> Self {
+                Self(value)
+            }
+            fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(concat!("[redacted ", $label, "]"))
@@ -54,6 +63,63 @@ secret_type!(
     AuthorizationCode,
     "AuthorizationCode"
 );
+
+secret_type!(
+    /// The `nonce` of one sign-in (binds the ID token to the request).
+    Nonce,
+    "Nonce"
+);
+
+/// What the keychain serialisation needs of a secret type.
+pub(crate) trait Secret: Sized {
+    fn from_string(value: String) -> Self;
+    fn expose(&self) -> &str;
+}
+
+/// `#[serde(with = "keychain_serde")]`: a secret written to the keychain, and nowhere else
+/// (the secret types themselves implement no `Serialize`, so a secret cannot reach JSON for the
+/// UI or a log by accident).
+pub(crate) mod keychain_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Secret;
+
+    pub fn serialize<S: Serializer, T: Secret>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.expose())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Secret>(d: D) -> Result<T, D::Error> {
+        String::deserialize(d).map(T::from_string)
+    }
+
+    /// The same for an `Option` of a secret.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        use super::Secret;
+
+        pub fn serialize<S: Serializer, T: Secret>(
+            value: &Option<T>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(v) => s.serialize_some(v.expose()),
+                None => s.serialize_none(),
+            }
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>, T: Secret>(
+            d: D,
+        ) -> Result<Option<T>, D::Error> {
+            Ok(Option::<String>::deserialize(d)?.map(T::from_string))
+        }
+    }
+}
+
+impl Nonce {
+    /// 256 random bits, base64url.
+    pub(crate) fn new_random() -> Self {
+        Self(oauth2::CsrfToken::new_random_len(32).secret().clone())
+    }
+}
 
 /// Compare two secrets without an early exit on the first differing byte.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

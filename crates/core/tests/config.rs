@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use latchkey_core::config::{Config, ConfigError, ProfileKind, Scheme, TokenChoice};
+use latchkey_core::config::{Config, ConfigError, ProfileDraft, ProfileKind, Scheme, TokenChoice};
 
 const COGNITO: &str = "region = 'eu-west-1'\nuser_pool_id = 'eu-west-1_AbC123'\ndomain = 'myapp'\nclient_id = 'abc123'\n";
 const OIDC: &str = "kind = 'oidc'\nissuer = 'https://id.example.com'\nclient_id = 'abc123'\n";
@@ -91,7 +91,7 @@ fn save_and_load_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/config.toml");
     let c = Config::parse(&format!("default = 'a'\n[profiles.a]\n{COGNITO}sign_out_uri = 'http://localhost:53682/signed-out'\napi_base_urls = ['https://api.example.com']\n[profiles.b]\n{OIDC}any_port = true\nbrowser_command = ['firefox', '--new-window']\n"), &path).unwrap();
-    c.save(&path).unwrap();
+    c.save_to(&path).unwrap();
     let again = Config::load(&path).unwrap();
     assert_eq!(again.profiles, c.profiles);
     assert_eq!(again.default.as_deref(), Some("a"));
@@ -341,6 +341,28 @@ fn sign_out_uri_invalid() {
         "sign_out_uri",
         "not a URL",
     );
+    // validated like a redirect URI: no script, no cleartext to a remote host
+    invalid(
+        &format!("{COGNITO}sign_out_uri = 'javascript:alert(1)'\n"),
+        "sign_out_uri",
+        "javascript",
+    );
+    invalid(
+        &format!("{COGNITO}sign_out_uri = 'http://evil.example/out'\n"),
+        "sign_out_uri",
+        "plain http",
+    );
+}
+
+#[test]
+fn cognito_profiles_get_the_loopback_sign_out_url_by_default() {
+    let c = parse(&format!("{COGNITO}ports = [50001, 50002]\n")).unwrap();
+    assert_eq!(
+        c.profile("p").unwrap().sign_out_uris(),
+        vec!["http://localhost:50001/signed-out"]
+    );
+    let o = parse(&format!("{OIDC}any_port = true\n")).unwrap();
+    assert!(o.profile("p").unwrap().sign_out_uri.is_none());
 }
 
 #[test]
@@ -421,4 +443,146 @@ fn identity_provider_invalid() {
         ok.profile("p").unwrap().identity_provider.as_deref(),
         Some("Google")
     );
+}
+
+const COMMENTED: &str = "# my profiles\ndefault = 'a'  # the work one\n\n[profiles.a]\n# pool in Ireland\nregion = 'eu-west-1'\nuser_pool_id = 'eu-west-1_AbC123'\ndomain = 'myapp'   # hosted UI\nclient_id = 'abc123'\n";
+
+#[test]
+fn saving_keeps_comments_and_edits_settings_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, COMMENTED).unwrap();
+    let mut c = Config::load(&path).unwrap();
+    let mut draft = c.draft("a").unwrap();
+    draft.client_id = Some("newclient".into());
+    draft.api_base_urls = Some(vec!["https://api.example.com/".into()]);
+    c.insert_draft("a", &draft).unwrap();
+    c.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for kept in [
+        "# my profiles",
+        "# the work one",
+        "# pool in Ireland",
+        "# hosted UI",
+        "domain = 'myapp'",
+    ] {
+        assert!(text.contains(kept), "lost `{kept}`:\n{text}");
+    }
+    assert!(text.contains("client_id = \"newclient\""), "{text}");
+    assert!(text.contains("api_base_urls"), "{text}");
+    // settings left at their defaults are not written out
+    assert!(
+        !text.contains("clock_leeway_secs") && !text.contains("sign_out_uri"),
+        "{text}"
+    );
+    let again = Config::load(&path).unwrap();
+    assert_eq!(again.profile("a").unwrap(), c.profile("a").unwrap());
+    // no temporary file is left next to it
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn new_profiles_are_written_with_their_non_default_settings_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/config.toml");
+    let mut c = Config::empty(&path);
+    let draft = ProfileDraft {
+        kind: Some("oidc".into()),
+        issuer: Some("https://id.example.com".into()),
+        client_id: Some("cid".into()),
+        any_port: Some(true),
+        refresh_margin_secs: Some(120),
+        ..ProfileDraft::default()
+    };
+    c.insert_draft("new", &draft).unwrap();
+    c.default = Some("new".into());
+    c.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("refresh_margin_secs = 120"), "{text}");
+    assert!(
+        !text.contains("http_timeout_secs") && !text.contains("scopes"),
+        "{text}"
+    );
+    let again = Config::load(&path).unwrap();
+    assert_eq!(again.profile("new").unwrap().refresh_margin.as_secs(), 120);
+}
+
+#[test]
+fn drafts_get_the_same_validation_and_messages_as_the_file() {
+    // the app's form and the CLI's flags go through the same pipeline
+    let mut c = Config::empty(Path::new("/home/u/.config/latchkey/config.toml"));
+    let draft = ProfileDraft {
+        region: Some("eu-west-1".into()),
+        user_pool_id: Some("eu-west-1_AbC123".into()),
+        domain: Some("myapp".into()),
+        client_id: Some("abc".into()),
+        api_base_urls: Some(vec!["http://api.example.com".into()]),
+        ..ProfileDraft::default()
+    };
+    let err = c.insert_draft("p", &draft).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Invalid { field, profile, .. } if field == "api_base_urls" && profile == "p"),
+        "{err}"
+    );
+    assert!(c.profiles.is_empty(), "nothing inserted");
+    for (field, draft) in [
+        (
+            "scopes",
+            ProfileDraft {
+                scopes: Some(vec!["email".into()]),
+                ..draft.clone()
+            },
+        ),
+        (
+            "ports",
+            ProfileDraft {
+                ports: Some(vec![80]),
+                api_base_urls: None,
+                ..draft.clone()
+            },
+        ),
+    ] {
+        assert!(
+            matches!(c.insert_draft("p", &draft), Err(ConfigError::Invalid { field: f, .. }) if f == field),
+            "{field}"
+        );
+    }
+}
+
+#[test]
+fn lenient_loading_sets_invalid_profiles_aside_and_keeps_them_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let text = format!("default = 'bad'\n[profiles.good]\n{COGNITO}[profiles.bad]\n# broken on purpose\n{COGNITO}ports = [80]\n");
+    std::fs::write(&path, &text).unwrap();
+    assert!(
+        matches!(Config::load(&path), Err(ConfigError::Invalid { field, .. }) if field == "ports")
+    );
+    let mut c = Config::load_lenient(&path).unwrap();
+    assert!(c.profile("good").is_ok());
+    assert!(
+        matches!(c.profile("bad"), Err(ConfigError::Invalid { field, .. }) if field == "ports")
+    );
+    assert!(
+        c.default_profile().is_err(),
+        "the default is the invalid one"
+    );
+    assert_eq!(
+        c.draft("bad").unwrap().ports,
+        Some(vec![80]),
+        "its draft, to fix it"
+    );
+    // saving other changes leaves the invalid profile exactly as it was
+    c.default = Some("good".into());
+    c.save().unwrap();
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        saved.contains("# broken on purpose\n") && saved.contains("ports = [80]"),
+        "{saved}"
+    );
+    // and fixing it through a draft makes it valid
+    let mut fixed = c.draft("bad").unwrap();
+    fixed.ports = Some(vec![50000]);
+    c.insert_draft("bad", &fixed).unwrap();
+    assert!(c.invalid.is_empty());
 }

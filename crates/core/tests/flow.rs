@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::*;
 use latchkey_core::{
-    ApiRequest, ErrorKind, OffsetClock, Session, SessionOptions, SessionState, SignInOptions,
-    TokenChoice, Vault,
+    ApiRequest, CheckName, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
+    SignInOptions, TokenChoice, TokenKind, Vault,
 };
 use latchkey_devidp::{Rotation, DEMO_USERNAME};
 use url::Url;
@@ -125,12 +125,18 @@ async fn revoked_refresh_token_fails_at_provider_and_signs_out_cleanly() {
     let (idp, profile) = start_cognito(|_| {});
     let vault = Vault::memory();
     let a = signed_in(profile.clone(), vault.clone()).await;
-    // A second session restores the same stored refresh token, then A signs out (revokes).
+    // A second device holds a copy of the session, then A signs out (revokes).
+    let copy = Vault::memory();
+    let account = profile.keychain_account();
+    let stored = latchkey_core::internals::load_session(&vault, &account)
+        .unwrap()
+        .unwrap();
+    latchkey_core::internals::store_session(&copy, &account, &stored).unwrap();
     let clock = Arc::new(OffsetClock::new(0));
     let b = Session::new(
         profile.clone(),
         SessionOptions {
-            vault: vault.clone(),
+            vault: copy,
             clock: clock.clone(),
             ..SessionOptions::memory()
         },
@@ -142,7 +148,6 @@ async fn revoked_refresh_token_fails_at_provider_and_signs_out_cleanly() {
     clock.set_offset(3600 - 60);
     let err = b.tokens().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SessionExpired, "{err}");
-    assert!(err.to_string().contains("sign in again"));
     assert!(matches!(
         b.state(),
         SessionState::SignedOut { reason: Some(_) }
@@ -252,13 +257,16 @@ async fn inspect_current_shows_checks_and_human_times() {
     let (idp, profile) = start_cognito(|_| {});
     let s = signed_in(profile, Vault::memory()).await;
     let i = s.inspect_current(TokenChoice::Id).await.unwrap();
-    assert_eq!(i.kind, "id");
+    assert_eq!(i.kind, TokenKind::Id);
     assert!(i.checks.iter().all(|c| c.passed), "{:?}", i.checks);
-    assert!(i.checks.iter().any(|c| c.name == "signature"));
+    assert!(i.checks.iter().any(|c| c.name == CheckName::Signature));
     let exp = i.claims.iter().find(|c| c.name == "exp").unwrap();
     assert!(exp.human.as_deref().unwrap().contains("UTC"));
     let a = s.inspect_current(TokenChoice::Access).await.unwrap();
-    assert!(a.checks.iter().any(|c| c.name == "token_use" && c.passed));
+    assert!(a
+        .checks
+        .iter()
+        .any(|c| c.name == CheckName::TokenUse && c.passed));
     let _ = idp;
 }
 
@@ -300,17 +308,15 @@ async fn api_call_refreshes_once_and_retries_after_401() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn network_fault_during_refresh_keeps_the_session_and_retries_with_backoff() {
+async fn server_error_during_refresh_keeps_the_session_and_is_not_repeated() {
     let (idp, profile) = start_cognito(|_| {});
     let s = signed_in(profile, Vault::memory()).await;
     idp.set_fault(latchkey_devidp::Fault::TokenServerError);
     let err = s.force_refresh().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ProviderUnreachable, "{err}");
-    assert_eq!(
-        idp.stats().token_refresh_token,
-        3,
-        "three attempts with backoff"
-    );
+    // The request reached the provider: repeating the same refresh token could look like
+    // reuse to a provider with rotation and revoke the whole session.
+    assert_eq!(idp.stats().token_refresh_token, 1, "one attempt");
     assert!(
         matches!(s.state(), SessionState::SignedIn { .. }),
         "session kept"
@@ -331,8 +337,7 @@ async fn malformed_token_response_is_a_clear_provider_error() {
     )
     .unwrap();
     let err = s.sign_in(SignInOptions::default()).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ProviderError);
-    assert!(err.to_string().contains("not JSON"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::ProviderError, "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -352,8 +357,7 @@ async fn sign_out_succeeds_locally_when_the_provider_is_unreachable() {
     );
     assert!(matches!(s.state(), SessionState::SignedOut { .. }));
     assert!(
-        vault
-            .load_session(&profile.keychain_account())
+        latchkey_core::internals::load_session(&vault, &profile.keychain_account())
             .unwrap()
             .is_none(),
         "local entry deleted"
@@ -391,7 +395,7 @@ async fn cognito_sign_out_url_uses_client_id_and_logout_uri() {
     let (idp, profile) = start_cognito(|_| {});
     let s = signed_in(profile.clone(), Vault::memory()).await;
     let out = s.sign_out(true).await.unwrap();
-    let url = out.logout_url.unwrap();
+    let url = out.logout_url.unwrap().expose().clone();
     assert_eq!(url.path(), "/logout");
     assert_eq!(
         q(&url, "client_id").as_deref(),
@@ -412,8 +416,13 @@ async fn oidc_sign_out_url_is_end_session_with_id_token_hint() {
     let s = signed_in(oidc_profile(&idp), Vault::memory()).await;
     let id = s.tokens().await.unwrap().id_token;
     let out = s.sign_out(true).await.unwrap();
-    let url = out.logout_url.unwrap();
+    let logout = out.logout_url.clone().unwrap();
+    let url = logout.expose().clone();
     assert_eq!(q(&url, "id_token_hint").as_deref(), Some(id.expose()));
+    // shown anywhere else, the URL has no ID token
+    assert!(q(&logout.redacted(), "id_token_hint").is_none());
+    assert!(!logout.to_string().contains(id.expose()));
+    assert!(!serde_json::to_string(&out).unwrap().contains(id.expose()));
     let local_only = signed_in(oidc_profile(&idp), Vault::memory())
         .await
         .sign_out(false)

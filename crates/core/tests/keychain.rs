@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use latchkey_core::internals::{delete, get_bytes, set_bytes};
 use latchkey_core::{
     ErrorKind, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
@@ -60,13 +61,17 @@ async fn keychain_values_up_to_16kb_round_trip_and_shrink_cleanly() {
     let Some(v) = keychain("16k") else { return };
     for size in [1900usize, 4096, 16 * 1024] {
         let value: Vec<u8> = (0..size).map(|i| b'A' + (i % 26) as u8).collect();
-        v.set_bytes("big", &value).unwrap();
-        assert_eq!(v.get_bytes("big").unwrap().unwrap(), value, "{size} bytes");
+        set_bytes(&v, "big", &value).unwrap();
+        assert_eq!(
+            get_bytes(&v, "big").unwrap().unwrap(),
+            value,
+            "{size} bytes"
+        );
     }
-    v.set_bytes("big", b"tiny").unwrap();
-    assert_eq!(v.get_bytes("big").unwrap().unwrap(), b"tiny");
-    v.delete("big").unwrap();
-    assert!(v.get_bytes("big").unwrap().is_none());
+    set_bytes(&v, "big", b"tiny").unwrap();
+    assert_eq!(get_bytes(&v, "big").unwrap().unwrap(), b"tiny");
+    delete(&v, "big").unwrap();
+    assert!(get_bytes(&v, "big").unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -127,8 +132,7 @@ async fn keychain_full_flow_restore_refresh_and_sign_out() {
     let out = s3.sign_out(true).await.unwrap();
     assert!(out.revoked);
     assert!(
-        vault
-            .get_bytes(&profile.keychain_account())
+        get_bytes(&vault, &profile.keychain_account())
             .unwrap()
             .is_none(),
         "keychain entry deleted"
@@ -172,8 +176,7 @@ async fn keychain_rotated_token_survives_crash_between_commit_and_old_token_dele
         .expect("the rotated refresh token survived the crash");
     assert_eq!(idp.stats().token_refresh_token, 2);
     s2.sign_out(false).await.unwrap();
-    assert!(fresh
-        .get_bytes(&profile.keychain_account())
+    assert!(get_bytes(&fresh, &profile.keychain_account())
         .unwrap()
         .is_none());
 }
@@ -284,13 +287,13 @@ async fn child_locked_keychain() {
         options_with(v, Arc::new(HttpBrowser::default())),
     )
     .unwrap();
-    assert!(!s.storage().persistent);
     s.sign_in(SignInOptions::default())
         .await
         .expect("memory-only sign-in works");
     let SessionState::SignedIn { storage, .. } = s.state() else {
         panic!("{:?}", s.state())
     };
+    assert!(!storage.persistent, "{storage:?}");
     assert!(storage.warning.unwrap().contains("locked"));
     println!("CHILD-OK");
 }
@@ -471,6 +474,6 @@ async fn two_processes_refreshing_at_once_cause_one_refresh() {
         1,
         "exactly one refresh across two processes"
     );
-    let _ = vault.delete(&profile.keychain_account());
+    let _ = delete(&vault, &profile.keychain_account());
     let _ = ErrorKind::Keychain;
 }

@@ -68,11 +68,10 @@ async fn c14_trace_logs_never_contain_tokens_codes_verifiers_or_state() {
         .await
         .unwrap();
     assert_eq!(r.status, 200);
-    let stored = vault
-        .load_session(&profile.keychain_account())
+    let stored = latchkey_core::internals::load_session(&vault, &profile.keychain_account())
         .unwrap()
         .unwrap();
-    secrets.push(stored.refresh_token.clone().unwrap());
+    secrets.push(stored.refresh_token.unwrap().expose().to_owned());
     secrets.push(t.id_token.expose().to_owned());
     secrets.push(t.access_token.expose().to_owned());
     let out = s.sign_out(true).await.unwrap();

@@ -2,8 +2,8 @@
 
 use std::io::Read;
 
-use latchkey_core::api::ApiRequest;
 use latchkey_core::config::{Scheme, TokenChoice};
+use latchkey_core::ApiRequest;
 use url::Url;
 
 use crate::cli::CallArgs;

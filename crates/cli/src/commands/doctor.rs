@@ -3,12 +3,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::Path;
-use std::time::Duration;
 
 use latchkey_core::config::Profile;
-use latchkey_core::provider::Provider;
-use latchkey_core::session::SessionState;
-use latchkey_core::vault::Vault;
+use latchkey_core::ProbeStatus;
+use latchkey_core::SessionState;
+use latchkey_core::Vault;
 use serde::Serialize;
 
 use crate::cli::DoctorArgs;
@@ -63,21 +62,9 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> CliResult<Exit> {
         json: a.json,
     };
     let profile = check_config(ctx, &mut r);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(
-            profile
-                .as_ref()
-                .map(|p| p.http_timeout)
-                .unwrap_or(Duration::from_secs(30))
-                .min(Duration::from_secs(15)),
-        )
-        .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .ok();
-    match (&profile, &http) {
-        (Some(p), Some(http)) => check_provider(p, http, &mut r).await,
-        _ => {
+    match &profile {
+        Some(p) => check_provider(p, &mut r).await,
+        None => {
             for c in ["discovery", "jwks", "clock"] {
                 r.add(c, Status::Skip, "no usable profile");
             }
@@ -151,103 +138,17 @@ fn check_config(ctx: &Ctx, r: &mut Report) -> Option<Profile> {
     }
 }
 
-async fn check_provider(p: &Profile, http: &reqwest::Client, r: &mut Report) {
-    let issuer = p.issuer();
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
-    let started = std::time::Instant::now();
-    let mut date = None;
-    match http
-        .get(&url)
-        .header("accept", "application/json")
-        .send()
-        .await
-    {
-        Err(e) => {
-            let why = if e.is_timeout() {
-                "timed out"
-            } else if e.is_connect() {
-                "connection failed"
-            } else {
-                "request failed"
-            };
-            r.add("discovery", Status::Fail, format!("cannot reach {url} ({why}). Check the network and the profile's issuer/region/user pool id."));
-        }
-        Ok(resp) => {
-            date = resp
-                .headers()
-                .get("date")
-                .and_then(|d| d.to_str().ok())
-                .map(str::to_owned);
-            let status = resp.status();
-            if !status.is_success() {
-                r.add("discovery", Status::Fail, format!("{url} answered HTTP {}. Check the issuer (Cognito: region and user pool id).", status.as_u16()));
-            } else {
-                match resp.json::<serde_json::Value>().await {
-                    Ok(doc) => match doc.get("issuer").and_then(|v| v.as_str()) {
-                        Some(i) if i == issuer => r.add("discovery", Status::Ok, format!("{url} reachable; issuer matches ({} ms)", started.elapsed().as_millis())),
-                        Some(i) => r.add("discovery", Status::Fail, format!("the discovery document's issuer is `{i}`, not the configured `{issuer}`. Set the profile's issuer to exactly what the provider publishes.")),
-                        None => r.add("discovery", Status::Fail, format!("{url} has no `issuer`: this is not an OpenID Connect provider configuration.")),
-                    },
-                    Err(_) => r.add("discovery", Status::Fail, format!("{url} did not return JSON. Check the issuer URL.")),
-                }
-            }
-        }
-    }
-    match Provider::load(p, http.clone()).await {
-        Err(e) => r.add(
-            "jwks",
-            Status::Fail,
-            format!("cannot load the provider's endpoints: {}", e.message()),
-        ),
-        Ok(provider) => {
-            let jwks = provider.metadata.jwks_uri.clone();
-            match http.get(jwks.clone()).send().await {
-                Err(_) => r.add("jwks", Status::Fail, format!("cannot reach the signing keys at {jwks}. Check the network and the issuer.")),
-                Ok(resp) if !resp.status().is_success() => r.add("jwks", Status::Fail, format!("{jwks} answered HTTP {}; tokens cannot be verified.", resp.status().as_u16())),
-                Ok(resp) => {
-                    if date.is_none() {
-                        date = resp.headers().get("date").and_then(|d| d.to_str().ok()).map(str::to_owned);
-                    }
-                    let n = resp.json::<serde_json::Value>().await.ok().and_then(|v| v.get("keys").and_then(|k| k.as_array()).map(|a| a.len()));
-                    match n {
-                        Some(n) if n > 0 => r.add("jwks", Status::Ok, format!("{jwks}: {n} signing key(s)")),
-                        Some(_) => r.add("jwks", Status::Fail, format!("{jwks} lists no keys; tokens cannot be verified.")),
-                        None => r.add("jwks", Status::Fail, format!("{jwks} is not a JSON Web Key Set.")),
-                    }
-                }
-            }
-        }
-    }
-    match date
-        .as_deref()
-        .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
-    {
-        None => r.add(
-            "clock",
-            Status::Skip,
-            "the provider sent no Date header to compare with",
-        ),
-        Some(d) => {
-            let skew = chrono::Utc::now().timestamp() - d.timestamp();
-            let leeway = p.clock_leeway.as_secs() as i64;
-            if skew.abs() <= leeway.max(5) / 2 {
-                r.add(
-                    "clock",
-                    Status::Ok,
-                    format!(
-                        "this computer's clock is within {} s of the provider's",
-                        skew.abs().max(1)
-                    ),
-                );
-            } else if skew.abs() <= leeway {
-                r.add("clock", Status::Warn, format!("this computer's clock is {} s {} the provider's (leeway {leeway} s). Enable automatic time sync.", skew.abs(), if skew > 0 { "ahead of" } else { "behind" }));
-            } else {
-                r.add("clock", Status::Fail, format!("this computer's clock is {} s {} the provider's, more than the {leeway} s leeway: tokens will look expired or not yet valid. Enable automatic time sync (e.g. `timedatectl set-ntp true`).", skew.abs(), if skew > 0 { "ahead of" } else { "behind" }));
-            }
-        }
+/// Discovery and issuer, signing keys, clock skew: core's live probe (the app's "test
+/// connection" asks the same questions).
+async fn check_provider(p: &Profile, r: &mut Report) {
+    for step in latchkey_core::probe(p).await.steps {
+        let status = match step.status {
+            ProbeStatus::Ok => Status::Ok,
+            ProbeStatus::Warn => Status::Warn,
+            ProbeStatus::Fail => Status::Fail,
+            ProbeStatus::Skip => Status::Skip,
+        };
+        r.add(step.name, status, step.message);
     }
 }
 

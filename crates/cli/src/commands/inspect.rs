@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use latchkey_core::config::TokenChoice;
-use latchkey_core::inspect::{inspect_jwt, Inspection};
+use latchkey_core::{inspect_jwt, CheckName, Inspection, TokenKind};
 use latchkey_core::{Session, SessionOptions};
 
 use crate::cli::InspectArgs;
@@ -83,7 +83,7 @@ async fn pasted(ctx: &Ctx, token: &str) -> CliResult<(Inspection, String)> {
     let verified = insp
         .checks
         .iter()
-        .any(|c| c.name == "signature" && !c.reason.starts_with("not verified"));
+        .any(|c| c.name == CheckName::Signature && c.passed);
     let source = if verified {
         format!("pasted token, verified against profile `{name}`")
     } else {
@@ -95,23 +95,21 @@ async fn pasted(ctx: &Ctx, token: &str) -> CliResult<(Inspection, String)> {
 fn print_human(insp: &Inspection, source: &str) {
     println!(
         "Token: {} ({source})",
-        match insp.kind.as_str() {
-            "id" => "ID token",
-            "access" => "access token",
-            _ => "JWT",
+        match insp.kind {
+            TokenKind::Id => "ID token",
+            TokenKind::Access => "access token",
+            TokenKind::Unknown => "JWT",
         }
     );
     println!();
     println!("Header");
-    if let Some(obj) = insp.header.as_object() {
-        for (k, v) in obj {
-            println!("  {k:<18} {}", scalar(v));
-        }
+    for (k, v) in &insp.header {
+        println!("  {:<18} {}", printable(k), scalar(v));
     }
     println!();
     println!("Claims");
     for c in &insp.claims {
-        let mut line = format!("  {:<18} {}", c.name, scalar(&c.value));
+        let mut line = format!("  {:<18} {}", printable(&c.name), scalar(&c.value));
         if let Some(h) = &c.human {
             line.push_str(&format!("  = {h}"));
         }
@@ -123,8 +121,8 @@ fn print_human(insp: &Inspection, source: &str) {
         println!(
             "  {} {:<15} {}",
             if c.passed { "PASS" } else { "FAIL" },
-            c.name,
-            c.reason
+            c.name.as_str(),
+            printable(&c.reason)
         );
     }
     let failed = insp.checks.iter().filter(|c| !c.passed).count();
@@ -136,9 +134,20 @@ fn print_human(insp: &Inspection, source: &str) {
     }
 }
 
+/// A claim value for the terminal: a pasted token is untrusted, so control characters (an
+/// escape sequence could rewrite the screen) are shown as `\u{..}`, never sent raw.
 fn scalar(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        serde_json::Value::String(s) => printable(s),
+        other => printable(&other.to_string()),
     }
+}
+
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
 }

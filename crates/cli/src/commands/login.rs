@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use latchkey_core::browser::Browser;
-use latchkey_core::session::{SessionState, SignInOptions};
+use latchkey_core::Browser;
+use latchkey_core::{SessionState, SignInOptions};
 use url::Url;
 
 use crate::cli::LoginArgs;
@@ -92,8 +92,8 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
             _ = tokio::signal::ctrl_c() => {
                 if cancelled {
                     // A second Ctrl-C: do not wait for the engine any longer.
-                    break Err(latchkey_core::error::Error::new(
-                        latchkey_core::error::ErrorKind::Cancelled,
+                    break Err(latchkey_core::Error::new(
+                        latchkey_core::ErrorKind::Cancelled,
                         "the sign-in was cancelled.",
                     ));
                 }
@@ -107,6 +107,17 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
         let _ = std::io::stderr().flush();
     }
     let user = result?;
+    if let Some(warning) = session.storage().warning {
+        // Signed in, but the session could not be saved: the CLI cannot keep it in memory.
+        return Err(Failure::new(
+            Exit::Keychain,
+            format!(
+                "signed in as {}, but the session was not saved: {}",
+                user.email.as_deref().unwrap_or(&user.sub),
+                crate::context::keychain_message(&warning)
+            ),
+        ));
+    }
     let tokens = session.tokens().await.ok();
     if a.json {
         print_json(&serde_json::json!({

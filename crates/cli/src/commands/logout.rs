@@ -4,8 +4,8 @@ use crate::cli::LogoutArgs;
 use crate::context::{browser_from_env, Ctx};
 use crate::failure::{one_line, CliResult, Exit};
 use crate::output::print_json;
-use latchkey_core::browser::{Browser, SystemBrowser};
-use latchkey_core::session::SessionState;
+use latchkey_core::SessionState;
+use latchkey_core::{Browser, SystemBrowser};
 
 pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
     let session = ctx.session(None)?;
@@ -23,11 +23,11 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
             let browser: Box<dyn Browser> = match browser_from_env() {
                 Some(b) => Box::new((*b).clone()),
                 None => match session.profile().browser_command.clone() {
-                    Some(argv) => Box::new(latchkey_core::browser::CommandBrowser { argv }),
+                    Some(argv) => Box::new(latchkey_core::CommandBrowser { argv }),
                     None => Box::new(SystemBrowser),
                 },
             };
-            match browser.open(url) {
+            match browser.open(url.expose()) {
                 Ok(()) => opened = true,
                 Err(e) => open_error = Some(e.message().to_owned()),
             }
@@ -64,6 +64,7 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
                 if let Some(e) = open_error {
                     eprintln!("latchkey: warning: {}", one_line(&e));
                 }
+                // Shown without `id_token_hint`: the ID token is not printed to the terminal.
                 println!("To end the provider's browser session too, open: {url}");
             }
         }

@@ -1,11 +1,9 @@
-//! `latchkey profile …`: edit the profile file as TOML, validate it with core's rules before
-//! writing (so a bad flag never leaves a broken file), and show what to register.
+//! `latchkey profile …`: add, show, remove and choose profiles through core's one pipeline
+//! (draft → validate → insert → atomic save that keeps the file's comments), and show what to
+//! register at the provider.
 
-use std::path::Path;
-
-use latchkey_core::config::{Config, Profile, ProfileKind};
-use latchkey_core::vault::Vault;
-use toml::Value;
+use latchkey_core::config::{Config, ConfigError, Profile, ProfileDraft, ProfileKind};
+use latchkey_core::{Session, SessionOptions};
 
 use crate::cli::{ProfileAddArgs, ProfileCommand, SchemeArg, TokenKindArg};
 use crate::context::Ctx;
@@ -17,164 +15,69 @@ pub async fn run(ctx: &Ctx, cmd: ProfileCommand) -> CliResult<Exit> {
         ProfileCommand::List { json } => list(ctx, json),
         ProfileCommand::Add(a) => add(ctx, *a),
         ProfileCommand::Show { name, json } => show(ctx, name, json),
-        ProfileCommand::Remove { name, keep_session } => remove(ctx, &name, keep_session),
+        ProfileCommand::Remove { name, keep_session } => remove(ctx, &name, keep_session).await,
         ProfileCommand::Use { name } => use_profile(ctx, &name),
     }
 }
 
-/// The file as a TOML table (empty when it does not exist yet).
-fn read_doc(path: &Path) -> CliResult<toml::Table> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            // Validate what is there first: editing an invalid file would hide the problem.
-            Config::parse(&text, path)?;
-            text.parse::<toml::Table>().map_err(|e| {
-                Failure::new(
-                    Exit::Config,
-                    format!(
-                        "{} is not valid TOML: {}",
-                        path.display(),
-                        one_line(&e.to_string())
-                    ),
-                )
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(toml::Table::new()),
-        Err(e) => Err(Failure::new(
-            Exit::Config,
-            format!(
-                "cannot read {} ({e}); check its permissions.",
-                path.display()
-            ),
-        )),
+/// The file to edit (validated first: editing an invalid file would hide the problem), or an
+/// empty one when there is none yet.
+fn config_to_edit(ctx: &Ctx) -> CliResult<Config> {
+    let path = ctx.config_path()?;
+    match Config::load(&path) {
+        Ok(c) => Ok(c),
+        Err(ConfigError::NotFound { .. }) => Ok(Config::empty(&path)),
+        Err(e) => Err(e.into()),
     }
 }
 
-/// Validate with core's rules, then write atomically (temp file + rename).
-fn write_doc(path: &Path, doc: &toml::Table) -> CliResult<Config> {
-    let text = toml::to_string_pretty(doc).map_err(|e| {
-        Failure::new(
-            Exit::Other,
-            format!("cannot encode the profile file ({e})."),
-        )
-    })?;
-    let config = Config::parse(&text, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Failure::new(
-                Exit::Config,
-                format!("cannot create {} ({e}).", dir.display()),
-            )
-        })?;
+/// The flags of `profile add` as a draft (validated like the file).
+fn draft_of(a: &ProfileAddArgs) -> ProfileDraft {
+    let list = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
+    let mut d = ProfileDraft {
+        kind: Some(if a.cognito { "cognito" } else { "oidc" }.into()),
+        issuer: a.issuer.clone(),
+        client_id: Some(a.client_id.clone()),
+        scopes: list(&a.scopes),
+        redirect_host: a.redirect_host.clone(),
+        sign_out_uri: a.sign_out_uri.clone(),
+        api_base_urls: list(&a.api_base_urls),
+        identity_provider: a.identity_provider.clone(),
+        api_token: a.api_token.map(|k| match k {
+            TokenKindArg::Id => "id".into(),
+            TokenKindArg::Access => "access".into(),
+        }),
+        api_scheme: a.api_scheme.map(|k| match k {
+            SchemeArg::Bearer => "bearer".into(),
+            SchemeArg::Raw => "raw".into(),
+        }),
+        ..ProfileDraft::default()
+    };
+    if a.cognito {
+        d.region = Some(a.region.clone().unwrap_or_default());
+        d.user_pool_id = Some(a.user_pool_id.clone().unwrap_or_default());
+        d.domain = Some(a.domain.clone().unwrap_or_default());
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Failure::new(
-                Exit::Config,
-                format!(
-                    "cannot write {} ({e}); check the directory's permissions.",
-                    path.display()
-                ),
-            )
-        })?;
-    Ok(config)
-}
-
-fn profiles_mut(doc: &mut toml::Table) -> &mut toml::Table {
-    let entry = doc
-        .entry("profiles")
-        .or_insert_with(|| Value::Table(toml::Table::new()));
-    if !entry.is_table() {
-        *entry = Value::Table(toml::Table::new());
+    match (a.ports.is_empty(), a.cognito) {
+        (false, _) => d.ports = Some(a.ports.iter().map(|p| i64::from(*p)).collect()),
+        (true, false) => d.any_port = Some(true),
+        (true, true) => {}
     }
-    entry.as_table_mut().expect("just made a table")
+    d
 }
 
 fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
+    let mut config = config_to_edit(ctx)?;
     let path = ctx.config_path()?;
-    let mut doc = read_doc(&path)?;
-    let mut t = toml::Table::new();
-    let s = |v: &str| Value::String(v.to_owned());
-    if a.cognito {
-        t.insert("kind".into(), s("cognito"));
-        t.insert("region".into(), s(a.region.as_deref().unwrap_or_default()));
-        t.insert(
-            "user_pool_id".into(),
-            s(a.user_pool_id.as_deref().unwrap_or_default()),
-        );
-        t.insert("domain".into(), s(a.domain.as_deref().unwrap_or_default()));
-    } else {
-        t.insert("kind".into(), s("oidc"));
-    }
-    if let Some(i) = &a.issuer {
-        t.insert("issuer".into(), s(i));
-    }
-    t.insert("client_id".into(), s(&a.client_id));
-    if !a.scopes.is_empty() {
-        t.insert(
-            "scopes".into(),
-            Value::Array(a.scopes.iter().map(|x| s(x)).collect()),
-        );
-    }
-    if !a.ports.is_empty() {
-        t.insert(
-            "ports".into(),
-            Value::Array(a.ports.iter().map(|p| Value::Integer(*p as i64)).collect()),
-        );
-        if !a.cognito {
-            t.insert("any_port".into(), Value::Boolean(false));
-        }
-    }
-    if let Some(h) = &a.redirect_host {
-        t.insert("redirect_host".into(), s(h));
-    }
-    if let Some(u) = &a.sign_out_uri {
-        t.insert("sign_out_uri".into(), s(u));
-    }
-    if !a.api_base_urls.is_empty() {
-        t.insert(
-            "api_base_urls".into(),
-            Value::Array(a.api_base_urls.iter().map(|x| s(x)).collect()),
-        );
-    }
-    if let Some(k) = a.api_token {
-        t.insert(
-            "api_token".into(),
-            s(match k {
-                TokenKindArg::Id => "id",
-                TokenKindArg::Access => "access",
-            }),
-        );
-    }
-    if let Some(k) = a.api_scheme {
-        t.insert(
-            "api_scheme".into(),
-            s(match k {
-                SchemeArg::Bearer => "bearer",
-                SchemeArg::Raw => "raw",
-            }),
-        );
-    }
-    if let Some(idp) = &a.identity_provider {
-        t.insert("identity_provider".into(), s(idp));
-    }
-    if !a.cognito && a.ports.is_empty() {
-        t.insert("any_port".into(), Value::Boolean(true));
-    }
-    let profiles = profiles_mut(&mut doc);
-    if profiles.contains_key(&a.name) && !a.force {
+    if config.profiles.contains_key(&a.name) && !a.force {
         return Err(Failure::new(Exit::Config, format!("profile `{}` already exists in {}; pass --force to replace it, or choose another name.", a.name, path.display())));
     }
-    let first = profiles.is_empty();
-    profiles.insert(a.name.clone(), Value::Table(t));
+    let first = config.profiles.is_empty();
+    config.insert_draft(&a.name, &draft_of(&a))?;
     if a.make_default || first {
-        doc.insert("default".into(), s(&a.name));
+        config.default = Some(a.name.clone());
     }
-    let config = write_doc(&path, &doc)?;
-    let profile = config.profile(&a.name)?;
+    config.save()?;
     println!(
         "Added profile `{}` to {}{}.",
         a.name,
@@ -186,7 +89,7 @@ fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
         }
     );
     println!();
-    print_registration(profile);
+    print_registration(config.profile(&a.name)?);
     Ok(Exit::Ok)
 }
 
@@ -323,36 +226,47 @@ fn show(ctx: &Ctx, name: Option<String>, json: bool) -> CliResult<Exit> {
     Ok(Exit::Ok)
 }
 
-fn remove(ctx: &Ctx, name: &str, keep_session: bool) -> CliResult<Exit> {
-    let path = ctx.config_path()?;
-    let config = ctx.load_config()?;
+/// Remove a profile; unless `keep_session`, sign it out first (revoke the refresh token at the
+/// provider and delete it from the keychain), so nothing is left behind.
+async fn remove(ctx: &Ctx, name: &str, keep_session: bool) -> CliResult<Exit> {
+    let mut config = config_to_edit(ctx)?;
     let profile = config.profile(name)?.clone();
-    let mut doc = read_doc(&path)?;
-    profiles_mut(&mut doc).remove(name);
-    if doc.get("default").and_then(|v| v.as_str()) == Some(name) {
-        doc.remove("default");
-    }
-    write_doc(&path, &doc)?;
-    println!("Removed profile `{name}` from {}.", path.display());
     if !keep_session {
-        match Vault::system().delete(&profile.keychain_account()) {
-            Ok(()) => println!("Deleted its saved session from the keychain (if there was one)."),
+        let session = Session::new(profile, SessionOptions::default())?;
+        match session.sign_out(false).await {
+            Ok(out) => {
+                for w in &out.warnings {
+                    eprintln!("latchkey: warning: {}", one_line(w));
+                }
+                println!(
+                    "Signed out: {}its saved session deleted from the keychain.",
+                    if out.revoked {
+                        "refresh token revoked, "
+                    } else {
+                        ""
+                    }
+                );
+            }
             Err(e) => eprintln!(
-                "latchkey: warning: could not delete its saved session: {}",
+                "latchkey: warning: could not sign the profile out: {}",
                 one_line(e.message())
             ),
         }
     }
+    config.remove(name);
+    config.save()?;
+    println!(
+        "Removed profile `{name}` from {}.",
+        ctx.config_path()?.display()
+    );
     Ok(Exit::Ok)
 }
 
 fn use_profile(ctx: &Ctx, name: &str) -> CliResult<Exit> {
-    let path = ctx.config_path()?;
-    let config = ctx.load_config()?;
+    let mut config = config_to_edit(ctx)?;
     config.profile(name)?;
-    let mut doc = read_doc(&path)?;
-    doc.insert("default".into(), Value::String(name.to_owned()));
-    write_doc(&path, &doc)?;
+    config.default = Some(name.to_owned());
+    config.save()?;
     println!("Profile `{name}` is now the default.");
     Ok(Exit::Ok)
 }

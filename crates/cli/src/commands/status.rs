@@ -1,6 +1,6 @@
 //! `latchkey status`: signed in or not, who, expiries, keychain backend, profile.
 
-use latchkey_core::session::SessionState;
+use latchkey_core::SessionState;
 
 use crate::cli::StatusArgs;
 use crate::context::{not_signed_in, Ctx};

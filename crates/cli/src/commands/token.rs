@@ -10,19 +10,22 @@ use crate::output::print_json;
 pub async fn run(ctx: &Ctx, a: TokenArgs) -> CliResult<Exit> {
     let session = ctx.signed_in_session().await?;
     let tokens = session.tokens().await?;
+    if let Some(warning) = &tokens.warning {
+        eprintln!("latchkey: warning: {warning}");
+    }
     let which = if a.access {
         TokenChoice::Access
     } else {
         TokenChoice::Id
     };
-    let (token, expires_at, kind) = match which {
-        TokenChoice::Id => (tokens.id_token.expose(), tokens.id_expires_at, "id"),
-        TokenChoice::Access => (
-            tokens.access_token.expose(),
-            tokens.access_expires_at,
-            "access",
-        ),
+    // An ID token that expired and cannot be renewed is refused here, never printed.
+    let token = session.token(which).await?;
+    let token = token.expose();
+    let expires_at = match which {
+        TokenChoice::Id => tokens.id_expires_at,
+        TokenChoice::Access => tokens.access_expires_at,
     };
+    let kind = which.as_str();
     if a.json {
         print_json(&serde_json::json!({
             "token": token,

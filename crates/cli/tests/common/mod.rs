@@ -98,7 +98,7 @@ impl Env {
         if config.default.is_none() {
             config.default = Some(profile.name.clone());
         }
-        config.save(&self.config_path()).unwrap();
+        config.save_to(&self.config_path()).unwrap();
     }
 
     /// `latchkey login` in the background; returns once the browser hook got the URL.

@@ -266,6 +266,9 @@ pub type Exchanges = Arc<Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>>;
 
 pub type Rewrite = Arc<dyn Fn(&str, u16, Vec<u8>) -> (u16, Vec<u8>) + Send + Sync>;
 
+/// Maps a request path at the proxy to the path asked of the target.
+pub type PathMap = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
 impl Proxy {
     /// Bind first (so the provider's issuer can name the proxy), then `start`.
     pub fn bind() -> (TcpListener, String) {
@@ -275,6 +278,16 @@ impl Proxy {
     }
 
     pub fn start(listener: TcpListener, base: String, target: String, rewrite: Rewrite) -> Proxy {
+        Self::start_mapped(listener, base, target, Arc::new(str::to_owned), rewrite)
+    }
+
+    pub fn start_mapped(
+        listener: TcpListener,
+        base: String,
+        target: String,
+        map: PathMap,
+        rewrite: Rewrite,
+    ) -> Proxy {
         let server = tiny_http::Server::from_listener(listener, None).unwrap();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop2 = stop.clone();
@@ -292,7 +305,7 @@ impl Proxy {
                 };
                 let mut body = Vec::new();
                 let _ = std::io::Read::read_to_end(req.as_reader(), &mut body);
-                let url = format!("{target}{}", req.url());
+                let url = format!("{target}{}", map(req.url()));
                 let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
                 let req_body = body.clone();
                 let mut rb = client.request(method, url).body(body);
@@ -364,11 +377,16 @@ impl Drop for Proxy {
 
 /// A devidp behind a rewriting proxy, and an OIDC profile pointing at the proxy.
 pub fn proxied_idp(rewrite: Rewrite) -> (DevIdp, Proxy, Profile) {
+    proxied_idp_mapped(Arc::new(str::to_owned), rewrite)
+}
+
+/// Like [`proxied_idp`], with request paths mapped before they reach the provider.
+pub fn proxied_idp_mapped(map: PathMap, rewrite: Rewrite) -> (DevIdp, Proxy, Profile) {
     let (listener, base) = Proxy::bind();
     let pool = latchkey_devidp::DevIdpConfig::default().user_pool_id;
     let issuer = format!("{base}/{pool}");
     let idp = start_idp(|c| c.issuer = Some(issuer.clone()));
-    let proxy = Proxy::start(listener, base.clone(), idp.base_url(), rewrite);
+    let proxy = Proxy::start_mapped(listener, base.clone(), idp.base_url(), map, rewrite);
     let mut p = Profile::oidc("proxied", Url::parse(&issuer).unwrap(), &idp.client_id());
     p.api_base_urls = vec![Url::parse(&base).unwrap()];
     p.sign_in_timeout = Duration::from_secs(30);
@@ -387,5 +405,80 @@ pub fn json_rewrite(
             }
         }
         (status, body)
+    })
+}
+
+/// Signs tokens with its own P-256 key (ring), for the checks a provider cannot be asked to
+/// fail: its public key goes into a proxied JWKS, and the verifier must then judge the token.
+pub struct Forger {
+    key: ring::signature::EcdsaKeyPair,
+    pub kid: String,
+}
+
+impl Forger {
+    pub fn new(kid: &str) -> Forger {
+        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        Forger {
+            key,
+            kid: kid.into(),
+        }
+    }
+
+    /// The public key as a JWK.
+    pub fn jwk(&self) -> serde_json::Value {
+        use base64::Engine;
+        use ring::signature::KeyPair;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let point = self.key.public_key().as_ref();
+        serde_json::json!({
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": self.kid,
+            "x": b64.encode(&point[1..33]), "y": b64.encode(&point[33..65]),
+        })
+    }
+
+    /// A compact JWS of `claims` under `header`, signed ES256 with this key.
+    pub fn sign(&self, header: serde_json::Value, claims: serde_json::Value) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let input = format!(
+            "{}.{}",
+            b64.encode(header.to_string()),
+            b64.encode(claims.to_string())
+        );
+        let rng = ring::rand::SystemRandom::new();
+        let sig = self.key.sign(&rng, input.as_bytes()).unwrap();
+        format!("{input}.{}", b64.encode(sig.as_ref()))
+    }
+}
+
+/// A proxied devidp whose JWKS also holds `forger`'s key; with `advertise`, discovery lists
+/// ES256 among the ID-token algorithms too.
+pub fn forging_idp(forger: &Forger, advertise: bool) -> (DevIdp, Proxy, Profile) {
+    let jwk = forger.jwk();
+    proxied_idp(Arc::new(move |path: &str, status, body: Vec<u8>| {
+        let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+            return (status, body);
+        };
+        if path.ends_with("jwks.json") {
+            v["keys"].as_array_mut().unwrap().push(jwk.clone());
+        } else if path.ends_with("openid-configuration") && advertise {
+            v["id_token_signing_alg_values_supported"] = serde_json::json!(["RS256", "ES256"]);
+        } else {
+            return (status, body);
+        }
+        (status, serde_json::to_vec(&v).unwrap())
+    }))
+}
+
+/// Claims a verifier for `profile` accepts (an hour's validity from now).
+pub fn good_claims(profile: &Profile) -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    serde_json::json!({
+        "iss": profile.issuer(), "sub": "forged-user", "aud": profile.client_id,
+        "iat": now, "exp": now + 3600,
     })
 }

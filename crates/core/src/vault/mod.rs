@@ -1,6 +1,14 @@
 //! The keychain: the refresh token (and the current ID/access tokens) in the OS credential
-//! store, chunked so 16 KB round-trips everywhere, written and read back before old data goes.
-//! No store → a specific error and memory-only mode; never a plaintext file.
+//! store, chunked so 16 KB round-trips everywhere, written and read back before old data goes,
+//! under a cross-process lock (`lock`). No store → a specific error and memory-only mode;
+//! never a plaintext file.
+
+mod lock;
+mod stored;
+
+pub use lock::runtime_dir;
+pub(crate) use lock::{lock_path, ProfileLock};
+pub use stored::StoredSession;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +37,18 @@ pub struct VaultHealth {
     pub message: String,
 }
 
+impl VaultHealth {
+    /// The probe itself could not run (`why`).
+    pub(crate) fn failed(store_name: String, why: impl std::fmt::Display) -> Self {
+        VaultHealth {
+            store_name,
+            ok: false,
+            persistent: false,
+            message: format!("the keychain check could not run ({why})"),
+        }
+    }
+}
+
 #[derive(Clone)]
 enum Backend {
     Keyring(Arc<keyring_core::CredentialStore>),
@@ -52,33 +72,6 @@ impl std::fmt::Debug for Vault {
             .field("store", &self.store_name)
             .field("service", &self.service)
             .finish()
-    }
-}
-
-/// What one profile keeps in the keychain. Never logged: `Debug` redacts.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct StoredSession {
-    pub version: u32,
-    /// Incremented on every write; lets another process see that a refresh happened.
-    pub generation: u64,
-    pub refresh_token: Option<String>,
-    pub refresh_stored_since: i64,
-    pub id_token: String,
-    pub access_token: String,
-    pub id_expires_at: i64,
-    pub access_expires_at: i64,
-    pub issuer: String,
-    pub client_id: String,
-    pub sub: String,
-    pub aud: Vec<String>,
-}
-
-impl std::fmt::Debug for StoredSession {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredSession")
-            .field("generation", &self.generation)
-            .field("issuer", &self.issuer)
-            .finish_non_exhaustive()
     }
 }
 
@@ -157,7 +150,7 @@ fn keychain_error(store: &str, op: &str, e: &keyring_core::Error) -> Error {
         K::BadEncoding(_) | K::BadDataFormat(..) => ("the stored entry is damaged".to_string(), "sign out and sign in again to replace it"),
         other => (format!("{other}"), "try again; if it persists, sign out and sign in again"),
     };
-    Error::new(ErrorKind::Keychain, format!("{store}: could not {op}: {what}. To fix: {fix}. Until then Latchkey keeps the session in memory only (nothing is written to disk)."))
+    Error::keychain(store, op, &what, fix)
 }
 
 impl Vault {
@@ -208,6 +201,14 @@ impl Vault {
 
     pub fn store_name(&self) -> &str {
         &self.store_name
+    }
+
+    /// Why the OS keychain cannot be used at all (no store to connect to), if that is so.
+    pub(crate) fn unavailable(&self) -> Option<&Error> {
+        match &self.backend {
+            Backend::Unavailable(e) => Some(e),
+            _ => None,
+        }
     }
 
     pub fn is_persistent(&self) -> bool {
@@ -321,7 +322,7 @@ impl Vault {
         match self.raw_get(account)? {
             None => Ok(None),
             Some(b) => serde_json::from_slice(&b).map(Some).map_err(|_| {
-                Error::new(ErrorKind::Keychain, format!("{}: the stored session index is damaged. Sign out and sign in again to replace it.", self.store_name))
+                Error::keychain_damaged(&self.store_name, "the stored session index is damaged")
             }),
         }
     }
@@ -332,30 +333,24 @@ impl Vault {
             match self.raw_get(&Self::chunk_account(account, idx.gen, i))? {
                 Some(c) => out.extend_from_slice(&c),
                 None => {
-                    return Err(Error::new(
-                        ErrorKind::Keychain,
-                        format!(
-                            "{}: part of the stored session is missing. Sign in again.",
-                            self.store_name
-                        ),
+                    return Err(Error::keychain_damaged(
+                        &self.store_name,
+                        "part of the stored session is missing",
                     ))
                 }
             }
         }
         if out.len() != idx.len {
-            return Err(Error::new(
-                ErrorKind::Keychain,
-                format!(
-                    "{}: the stored session has the wrong length. Sign in again.",
-                    self.store_name
-                ),
+            return Err(Error::keychain_damaged(
+                &self.store_name,
+                "the stored session has the wrong length",
             ));
         }
         Ok(out)
     }
 
     /// Read a chunked value.
-    pub fn get_bytes(&self, account: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn get_bytes(&self, account: &str) -> Result<Option<Vec<u8>>> {
         match self.read_index(account)? {
             None => Ok(None),
             Some(idx) => self.read_chunks(account, &idx).map(Some),
@@ -375,7 +370,7 @@ impl Vault {
 
     /// Write a chunked value: new chunks, read back, then the index, then drop the old chunks.
     /// A crash at any point leaves either the old or the new value readable, never neither.
-    pub fn set_bytes(&self, account: &str, value: &[u8]) -> Result<()> {
+    pub(crate) fn set_bytes(&self, account: &str, value: &[u8]) -> Result<()> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let old = self.read_index(account).ok().flatten();
         let gen = old.map(|o| o.gen + 1).unwrap_or(1);
@@ -421,7 +416,7 @@ impl Vault {
     }
 
     /// Delete a chunked value and its chunks.
-    pub fn delete(&self, account: &str) -> Result<()> {
+    pub(crate) fn delete(&self, account: &str) -> Result<()> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         if let Ok(Some(idx)) = self.read_index(account) {
             self.delete_generation(account, idx.gen, Some(idx.chunks));
@@ -432,16 +427,19 @@ impl Vault {
         self.raw_delete(account)
     }
 
-    pub fn load_session(&self, account: &str) -> Result<Option<StoredSession>> {
+    pub(crate) fn load_session(&self, account: &str) -> Result<Option<StoredSession>> {
         match self.get_bytes(account)? {
             None => Ok(None),
             Some(b) => serde_json::from_slice(&b).map(Some).map_err(|_| {
-                Error::new(ErrorKind::Keychain, format!("{}: the stored session is damaged or from an incompatible version. Sign in again.", self.store_name))
+                Error::keychain_damaged(
+                    &self.store_name,
+                    "the stored session is damaged or from an incompatible version",
+                )
             }),
         }
     }
 
-    pub fn store_session(&self, account: &str, s: &StoredSession) -> Result<()> {
+    pub(crate) fn store_session(&self, account: &str, s: &StoredSession) -> Result<()> {
         self.set_bytes(account, &serde_json::to_vec(s).map_err(Error::internal)?)
     }
 

@@ -1,0 +1,197 @@
+//! `ProfileDraft`: a profile as written (the TOML table, the app's form, the CLI's flags), every
+//! field optional and unchecked. `validate` turns it into a [`Profile`] or says what is wrong.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::validate;
+use super::{ConfigError, Profile, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS};
+
+/// A profile as the user wrote it. Unknown fields are refused (a typo is not ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileDraft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pool_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Always refused (RFC 8252 §8.5); read so the refusal can say why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_port: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_out_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_scheme: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base_urls: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser_command: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_timeout_secs: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_timeout_secs: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_margin_secs: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_leeway_secs: Option<i64>,
+}
+
+impl ProfileDraft {
+    /// Check every field; `path` and `name` only go into messages.
+    pub fn validate(&self, name: &str, path: &Path) -> Result<Profile, ConfigError> {
+        validate::profile(name, self, path)
+    }
+
+    /// Every setting of `profile`, written out (to edit it, or to save it).
+    pub fn from_profile(profile: &Profile) -> ProfileDraft {
+        let mut d = ProfileDraft::default();
+        match &profile.kind {
+            ProfileKind::Cognito {
+                region,
+                user_pool_id,
+                domain,
+                issuer,
+            } => {
+                d.kind = Some("cognito".into());
+                d.region = Some(region.clone());
+                d.user_pool_id = Some(user_pool_id.clone());
+                d.domain = Some(domain.as_str().trim_end_matches('/').to_owned());
+                d.issuer = issuer.as_ref().map(|u| u.to_string());
+            }
+            ProfileKind::Oidc { .. } => {
+                d.kind = Some("oidc".into());
+                d.issuer = Some(profile.issuer());
+            }
+        }
+        d.client_id = Some(profile.client_id.clone());
+        d.scopes = Some(profile.scopes.clone());
+        d.redirect_host = Some(profile.redirect_host.clone());
+        d.redirect_path = Some(profile.redirect_path.clone());
+        match profile.any_port {
+            true => d.any_port = Some(true),
+            false => d.ports = Some(profile.ports.iter().map(|p| i64::from(*p)).collect()),
+        }
+        d.sign_out_uri = profile.sign_out_uri.as_ref().map(|u| u.to_string());
+        d.identity_provider = profile.identity_provider.clone();
+        d.api_token = Some(profile.api_token.as_str().into());
+        d.api_scheme = Some(profile.api_scheme.as_str().into());
+        d.api_base_urls = Some(
+            profile
+                .api_base_urls
+                .iter()
+                .map(|u| u.to_string())
+                .collect(),
+        );
+        d.browser_command = profile.browser_command.clone();
+        let secs = |d: std::time::Duration| Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        d.sign_in_timeout_secs = secs(profile.sign_in_timeout);
+        d.http_timeout_secs = secs(profile.http_timeout);
+        d.refresh_margin_secs = secs(profile.refresh_margin);
+        d.clock_leeway_secs = secs(profile.clock_leeway);
+        d
+    }
+
+    /// The settings of `profile` that differ from what a draft with only its provider and
+    /// client would give: what a new profile needs written in the file.
+    pub fn minimal(profile: &Profile) -> ProfileDraft {
+        let full = Self::from_profile(profile);
+        let essentials = ProfileDraft {
+            kind: full.kind.clone(),
+            region: full.region.clone(),
+            user_pool_id: full.user_pool_id.clone(),
+            domain: full.domain.clone(),
+            issuer: full.issuer.clone(),
+            client_id: full.client_id.clone(),
+            any_port: full.any_port,
+            ports: full.ports.clone(),
+            ..ProfileDraft::default()
+        };
+        let Ok(defaults) = essentials.validate(&profile.name, Path::new("")) else {
+            return full;
+        };
+        let defaults = Self::from_profile(&defaults);
+        macro_rules! differing {
+            ($($field:ident),*) => {
+                ProfileDraft {
+                    $($field: if full.$field != defaults.$field { full.$field.clone() } else { None },)*
+                    ..essentials
+                }
+            };
+        }
+        let mut out = differing!(
+            scopes,
+            redirect_host,
+            redirect_path,
+            sign_out_uri,
+            identity_provider,
+            api_token,
+            api_scheme,
+            api_base_urls,
+            browser_command,
+            sign_in_timeout_secs,
+            http_timeout_secs,
+            refresh_margin_secs,
+            clock_leeway_secs
+        );
+        if out.api_base_urls.as_ref().is_some_and(Vec::is_empty) {
+            out.api_base_urls = None;
+        }
+        // What validation infers or defaults need not be written either.
+        let inferred = if out.user_pool_id.is_some() {
+            "cognito"
+        } else {
+            "oidc"
+        };
+        if out.kind.as_deref() == Some(inferred) {
+            out.kind = None;
+        }
+        if out.any_port != Some(true) {
+            out.any_port = None;
+            if out.ports.as_deref() == Some(&DEFAULT_PORTS.map(i64::from)[..]) {
+                out.ports = None;
+            }
+        }
+        out
+    }
+}
+
+impl TokenChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenChoice::Id => "id",
+            TokenChoice::Access => "access",
+        }
+    }
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Bearer => "bearer",
+            Scheme::Raw => "raw",
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The configuration file on disk: read, parsed into drafts with `toml_edit` (so the document
+//! keeps comments and layout), rendered back with only what changed, written atomically.
+
+use std::io::Write;
+use std::path::Path;
+
+use toml_edit::{DocumentMut, Item, Table};
+
+use super::{Config, ConfigError, Profile, ProfileDraft};
+
+/// Top-level keys of the file.
+const TOP_LEVEL: &[&str] = &["default", "profiles"];
+
+pub(super) fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ConfigError::NotFound {
+            path: path.to_owned(),
+        },
+        _ => ConfigError::Io {
+            path: path.to_owned(),
+            message: e.to_string(),
+        },
+    })
+}
+
+type Drafts = Vec<(String, Result<ProfileDraft, ConfigError>)>;
+
+/// The document, its `default`, and each profile's draft (or why it is not one).
+pub(super) fn parse(
+    text: &str,
+    path: &Path,
+) -> Result<(DocumentMut, Option<String>, Drafts), ConfigError> {
+    let syntax = |message: String| ConfigError::Parse {
+        path: path.to_owned(),
+        message: message.trim().replace('\n', " "),
+    };
+    let document: DocumentMut = text.parse().map_err(|e| syntax(format!("{e}")))?;
+    if let Some((key, _)) = document.iter().find(|(k, _)| !TOP_LEVEL.contains(k)) {
+        return Err(syntax(format!(
+            "unknown top-level key `{key}` (the file holds `default` and `[profiles.NAME]` tables)"
+        )));
+    }
+    let default = match document.get("default") {
+        None => None,
+        Some(item) => Some(
+            item.as_str()
+                .ok_or_else(|| syntax("`default` must be a string (a profile name)".into()))?
+                .to_owned(),
+        ),
+    };
+    let mut drafts = Drafts::new();
+    if let Some(profiles) = document.get("profiles") {
+        let table = profiles.as_table_like().ok_or_else(|| {
+            syntax("`profiles` must be a table of `[profiles.NAME]` tables".into())
+        })?;
+        for (name, _) in table.iter() {
+            let draft = draft_in(&document, name, path)
+                .unwrap_or_else(|| Err(invalid_table(path, name, "it is not a table")));
+            drafts.push((name.to_owned(), draft));
+        }
+    }
+    Ok((document, default, drafts))
+}
+
+fn invalid_table(path: &Path, name: &str, problem: &str) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        profile: name.to_owned(),
+        field: "(profile)".into(),
+        problem: problem.to_owned(),
+        fix: format!("write the profile as a `[profiles.{name}]` table of settings"),
+    }
+}
+
+/// The draft of profile `name` in `document`, if there is such a profile.
+pub(super) fn draft(
+    document: &DocumentMut,
+    name: &str,
+) -> Option<Result<ProfileDraft, ConfigError>> {
+    draft_in(document, name, Path::new("<configuration>"))
+}
+
+fn draft_in(
+    document: &DocumentMut,
+    name: &str,
+    path: &Path,
+) -> Option<Result<ProfileDraft, ConfigError>> {
+    let item = document.get("profiles")?.as_table_like()?.get(name)?;
+    let Some(table) = item.as_table_like() else {
+        return Some(Err(invalid_table(path, name, "it is not a table")));
+    };
+    let mut body = Table::new();
+    for (k, v) in table.iter() {
+        body.insert(k, v.clone());
+    }
+    Some(
+        toml_edit::de::from_str::<ProfileDraft>(&body.to_string()).map_err(|e| {
+            let message = e.message().trim().replace('\n', " ");
+            let field = message
+                .split('`')
+                .nth(1)
+                .filter(|_| message.starts_with("unknown field"))
+                .unwrap_or("(profile)")
+                .to_owned();
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                profile: name.to_owned(),
+                field,
+                problem: message,
+                fix: "correct or remove the field (see the list of settings in the README)".into(),
+            }
+        }),
+    )
+}
+
+/// `document` with `config`'s default and profiles written into it: settings of existing
+/// profiles updated in place (comments kept), new profiles with their non-default settings,
+/// removed profiles gone, invalid profiles untouched.
+pub(super) fn render(document: &DocumentMut, config: &Config) -> String {
+    let mut doc = document.clone();
+    match (
+        &config.default,
+        doc.get_mut("default").and_then(Item::as_value_mut),
+    ) {
+        (Some(d), Some(old)) if old.as_str() == Some(d) => {}
+        (Some(d), Some(old)) => {
+            let decor = old.decor().clone();
+            *old = d.as_str().into();
+            *old.decor_mut() = decor;
+        }
+        (Some(d), None) => doc["default"] = toml_edit::value(d.as_str()),
+        (None, _) => {
+            doc.remove("default");
+        }
+    }
+    if !doc.contains_key("profiles") {
+        let mut profiles = Table::new();
+        profiles.set_implicit(true);
+        doc.insert("profiles", Item::Table(profiles));
+    }
+    let profiles = doc["profiles"]
+        .as_table_like_mut()
+        .expect("checked when parsed");
+    let gone: Vec<String> = profiles
+        .iter()
+        .map(|(k, _)| k.to_owned())
+        .filter(|k| !config.profiles.contains_key(k) && !config.invalid.contains_key(k))
+        .collect();
+    for name in gone {
+        profiles.remove(&name);
+    }
+    for (name, profile) in &config.profiles {
+        if profiles.get(name).is_none() {
+            profiles.insert(name, Item::Table(Table::new()));
+        }
+        let table = profiles
+            .get_mut(name)
+            .and_then(Item::as_table_like_mut)
+            .expect("inserted above");
+        write_settings(table, profile);
+    }
+    doc.to_string()
+}
+
+/// Update `table` to `profile`'s settings: a key already there keeps its text (and comments)
+/// when it still means the same (`'myapp'` for the full domain URL), else its value is
+/// replaced; other non-default settings are added, settings no longer set removed.
+fn write_settings(table: &mut dyn toml_edit::TableLike, profile: &Profile) {
+    let full = settings(&ProfileDraft::from_profile(profile));
+    let minimal = settings(&ProfileDraft::minimal(profile));
+    let stale: Vec<String> = table
+        .iter()
+        .map(|(k, _)| k.to_owned())
+        .filter(|k| !full.contains_key(k))
+        .collect();
+    for key in stale {
+        table.remove(&key);
+    }
+    for (key, item) in full.iter() {
+        let Some(mut value) = item.as_value().cloned() else {
+            continue;
+        };
+        match table.get_mut(key).and_then(Item::as_value_mut) {
+            Some(old) if means_the_same(&full, key, old, profile) => {}
+            Some(old) => {
+                *value.decor_mut() = old.decor().clone();
+                *old = value;
+            }
+            None if minimal.contains_key(key) => {
+                value.decor_mut().clear();
+                table.insert(key, Item::Value(value));
+            }
+            None => {}
+        }
+    }
+}
+
+/// Does the file's `old` value of `key` give the same profile as the new one?
+fn means_the_same(full: &Table, key: &str, old: &toml_edit::Value, profile: &Profile) -> bool {
+    let mut with_old = full.clone();
+    with_old.insert(key, Item::Value(old.clone()));
+    toml_edit::de::from_str::<ProfileDraft>(&with_old.to_string())
+        .ok()
+        .and_then(|d| d.validate(&profile.name, Path::new("")).ok())
+        .is_some_and(|p| &p == profile)
+}
+
+fn settings(draft: &ProfileDraft) -> Table {
+    toml_edit::ser::to_document(draft)
+        .map(|d| d.as_table().clone())
+        .unwrap_or_default()
+}
+
+/// Write `text` to `path` through a temporary file in the same directory and a rename: a
+/// crash or a full disk leaves the old file, never half a new one.
+pub(super) fn write_atomically(path: &Path, text: &str) -> Result<(), ConfigError> {
+    let failed = |e: &dyn std::fmt::Display| ConfigError::Write {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| failed(&e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| failed(&e))?;
+    tmp.write_all(text.as_bytes()).map_err(|e| failed(&e))?;
+    tmp.as_file().sync_all().map_err(|e| failed(&e))?;
+    tmp.persist(path).map_err(|e| failed(&e.error))?;
+    Ok(())
+}

@@ -1,0 +1,421 @@
+//! Profiles: the TOML file that says which provider, client and loopback ports to use. One
+//! pipeline for the file, the CLI and the app: [`ProfileDraft`] → `validate` → [`Config::insert`]
+//! → [`Config::save`] (atomic, keeping the user's comments and layout). Every invalid field
+//! becomes an error naming the file, the profile, the field and the fix.
+
+mod draft;
+mod file;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+pub use draft::ProfileDraft;
+
+/// Which token a protected API receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenChoice {
+    #[default]
+    Id,
+    Access,
+}
+
+/// How the token goes into the `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// `Authorization: Bearer <token>`
+    Bearer,
+    /// `Authorization: <token>` (API Gateway REST Cognito authorizers)
+    Raw,
+}
+
+/// Where the provider's endpoints come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ProfileKind {
+    /// An Amazon Cognito user pool: issuer and endpoints are derived the Cognito way.
+    Cognito {
+        region: String,
+        user_pool_id: String,
+        /// Hosted-UI base URL (`https://prefix.auth.region.amazoncognito.com` or a custom domain).
+        domain: Url,
+        /// Issuer override (for local emulators); normally derived from region and pool id.
+        issuer: Option<Url>,
+    },
+    /// Any OpenID Connect provider: everything comes from discovery.
+    Oidc { issuer: Url },
+}
+
+/// One validated profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    pub name: String,
+    pub kind: ProfileKind,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub redirect_host: String,
+    pub redirect_path: String,
+    /// Ports to try in order (Cognito matches the redirect URI exactly, port included).
+    pub ports: Vec<u16>,
+    /// Bind an ephemeral port (RFC 8252 §7.3 any-port matching at the provider).
+    pub any_port: bool,
+    pub sign_out_uri: Option<Url>,
+    pub identity_provider: Option<String>,
+    pub api_token: TokenChoice,
+    pub api_scheme: Scheme,
+    pub api_base_urls: Vec<Url>,
+    /// Program (and leading arguments) that opens a URL; run without a shell.
+    pub browser_command: Option<Vec<String>>,
+    pub sign_in_timeout: Duration,
+    pub http_timeout: Duration,
+    pub refresh_margin: Duration,
+    pub clock_leeway: Duration,
+}
+
+/// The configuration file: several profiles, one default.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub default: Option<String>,
+    pub profiles: BTreeMap<String, Profile>,
+    /// Where this configuration was loaded from (for messages and `save`).
+    pub path: Option<PathBuf>,
+    /// Profiles in the file that failed validation (lenient loading only), kept as written.
+    pub invalid: BTreeMap<String, ConfigError>,
+    /// The file as read, so that saving keeps comments, order and layout.
+    document: toml_edit::DocumentMut,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no configuration file at {path}. Add a profile with `latchkey profile add …` (or start the app, which creates a Demo profile), or set LATCHKEY_CONFIG to the file to use.")]
+    NotFound { path: PathBuf },
+    #[error("cannot read {path}: {message}. Check the file's permissions.")]
+    Io { path: PathBuf, message: String },
+    #[error("{path} is not valid TOML: {message}. Fix the syntax at the position shown.")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: profile `{profile}`, field `{field}`: {problem}. Fix: {fix}")]
+    Invalid {
+        path: PathBuf,
+        profile: String,
+        field: String,
+        problem: String,
+        fix: String,
+    },
+    #[error("{path}: no profile named `{name}`. Known profiles: {known}. Use one of them or add `[profiles.{name}]`.")]
+    NoSuchProfile {
+        path: PathBuf,
+        name: String,
+        known: String,
+    },
+    #[error("{path}: no default profile. Set `default = \"<name>\"` at the top of the file, or pass a profile name.")]
+    NoDefault { path: PathBuf },
+    #[error("cannot determine the configuration directory of this OS user. Set LATCHKEY_CONFIG to the file to use.")]
+    NoConfigDir,
+    #[error("cannot write {path}: {message}. Check the directory's permissions; the file was left as it was.")]
+    Write { path: PathBuf, message: String },
+}
+
+impl From<ConfigError> for crate::Error {
+    fn from(e: ConfigError) -> Self {
+        crate::Error::new(crate::ErrorKind::Config, e.to_string())
+    }
+}
+
+const DEFAULT_PORTS: [u16; 3] = [53682, 53683, 53684];
+
+impl Config {
+    /// `$LATCHKEY_CONFIG`, or `config.toml` in the OS config directory.
+    pub fn default_path() -> Result<PathBuf, ConfigError> {
+        if let Some(p) = std::env::var_os("LATCHKEY_CONFIG") {
+            return Ok(PathBuf::from(p));
+        }
+        directories::ProjectDirs::from("dev", "latchkey", "Latchkey")
+            .map(|d| d.config_dir().join("config.toml"))
+            .ok_or(ConfigError::NoConfigDir)
+    }
+
+    /// An empty configuration that will be saved to `path`.
+    pub fn empty(path: &Path) -> Config {
+        Config {
+            path: Some(path.to_owned()),
+            ..Config::default()
+        }
+    }
+
+    pub fn load_default() -> Result<Config, ConfigError> {
+        Self::load(&Self::default_path()?)
+    }
+
+    /// Read and validate the file; the first invalid profile is an error.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::parse(&file::read(path)?, path)
+    }
+
+    /// Read the file, keeping invalid profiles aside in [`Config::invalid`] (the app shows
+    /// them and lets the user fix or remove them; it still starts).
+    pub fn load_lenient(path: &Path) -> Result<Config, ConfigError> {
+        Self::parse_lenient(&file::read(path)?, path)
+    }
+
+    /// Parse and validate TOML text; `path` is used in messages and by `save`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config = Self::parse_lenient(text, path)?;
+        if let Some(e) = config.invalid.values().next() {
+            return Err(e.clone());
+        }
+        if let Some(d) = &config.default {
+            if !config.profiles.contains_key(d) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    profile: d.clone(),
+                    field: "default".into(),
+                    problem: format!("`default` names profile `{d}`, which is not defined"),
+                    fix: format!(
+                        "add a `[profiles.{d}]` table or set `default` to one of: {}",
+                        known(&config.profiles)
+                    ),
+                });
+            }
+        }
+        Ok(config)
+    }
+
+    /// Like [`Config::parse`], with invalid profiles set aside instead of failing.
+    pub fn parse_lenient(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let (document, default, drafts) = file::parse(text, path)?;
+        let mut config = Config {
+            default,
+            path: Some(path.to_owned()),
+            document,
+            ..Config::default()
+        };
+        for (name, draft) in drafts {
+            match draft.and_then(|d| d.validate(&name, path)) {
+                Ok(p) => {
+                    config.profiles.insert(name, p);
+                }
+                Err(e) => {
+                    config.invalid.insert(name, e);
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// The profile `name` as written in the file (also an invalid one, to fix it).
+    pub fn draft(&self, name: &str) -> Option<ProfileDraft> {
+        match self.profiles.get(name) {
+            Some(p) => Some(ProfileDraft::from_profile(p)),
+            None => file::draft(&self.document, name).and_then(Result::ok),
+        }
+    }
+
+    /// Write the file where it was read from (the default path for a new one): atomically,
+    /// keeping comments and layout, writing new profiles' non-default settings only.
+    pub fn save(&self) -> Result<(), ConfigError> {
+        let path = match &self.path {
+            Some(p) => p.clone(),
+            None => Self::default_path()?,
+        };
+        self.save_to(&path)
+    }
+
+    /// Write to `path` (nothing is written when the file already says exactly this).
+    pub fn save_to(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = file::render(&self.document, self);
+        if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+            return Ok(());
+        }
+        file::write_atomically(path, &text)
+    }
+
+    fn path_for_messages(&self) -> PathBuf {
+        self.path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("<configuration>"))
+    }
+
+    pub fn profile(&self, name: &str) -> Result<&Profile, ConfigError> {
+        if let Some(e) = self.invalid.get(name) {
+            return Err(e.clone());
+        }
+        self.profiles
+            .get(name)
+            .ok_or_else(|| ConfigError::NoSuchProfile {
+                path: self.path_for_messages(),
+                name: name.to_owned(),
+                known: known(&self.profiles),
+            })
+    }
+
+    /// The `default` profile, or the only profile when there is exactly one.
+    pub fn default_profile(&self) -> Result<&Profile, ConfigError> {
+        match &self.default {
+            Some(d) => self.profile(d),
+            None if self.profiles.len() == 1 && self.invalid.is_empty() => {
+                Ok(self.profiles.values().next().expect("one profile"))
+            }
+            None => Err(ConfigError::NoDefault {
+                path: self.path_for_messages(),
+            }),
+        }
+    }
+
+    /// Add or replace a profile (a fixed invalid one stops being invalid).
+    pub fn insert(&mut self, profile: Profile) {
+        self.invalid.remove(&profile.name);
+        self.profiles.insert(profile.name.clone(), profile);
+    }
+
+    /// Validate `draft` as profile `name` and insert it: the one way the CLI and the app add
+    /// or edit a profile.
+    pub fn insert_draft(
+        &mut self,
+        name: &str,
+        draft: &ProfileDraft,
+    ) -> Result<&Profile, ConfigError> {
+        let profile = draft.validate(name, &self.path_for_messages())?;
+        self.insert(profile);
+        Ok(&self.profiles[name])
+    }
+
+    /// Remove a profile (valid or not); the default moves off it.
+    pub fn remove(&mut self, name: &str) -> Option<Profile> {
+        self.invalid.remove(name);
+        if self.default.as_deref() == Some(name) {
+            self.default = None;
+        }
+        self.profiles.remove(name)
+    }
+}
+
+fn known(profiles: &BTreeMap<String, Profile>) -> String {
+    if profiles.is_empty() {
+        "(none)".into()
+    } else {
+        profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl Profile {
+    /// A Cognito profile with the usual defaults (tests, the app's "add profile" form).
+    pub fn cognito(
+        name: &str,
+        region: &str,
+        user_pool_id: &str,
+        domain: Url,
+        client_id: &str,
+    ) -> Profile {
+        Profile {
+            name: name.into(),
+            kind: ProfileKind::Cognito {
+                region: region.into(),
+                user_pool_id: user_pool_id.into(),
+                domain,
+                issuer: None,
+            },
+            client_id: client_id.into(),
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            redirect_host: "localhost".into(),
+            redirect_path: "/callback".into(),
+            ports: DEFAULT_PORTS.to_vec(),
+            any_port: false,
+            sign_out_uri: Url::parse(&format!("http://localhost:{}/signed-out", DEFAULT_PORTS[0]))
+                .ok(),
+            identity_provider: None,
+            api_token: TokenChoice::Id,
+            api_scheme: Scheme::Raw,
+            api_base_urls: vec![],
+            browser_command: None,
+            sign_in_timeout: Duration::from_secs(300),
+            http_timeout: Duration::from_secs(30),
+            refresh_margin: Duration::from_secs(300),
+            clock_leeway: Duration::from_secs(60),
+        }
+    }
+
+    /// A generic OIDC profile with the usual defaults (ephemeral loopback port on 127.0.0.1).
+    pub fn oidc(name: &str, issuer: Url, client_id: &str) -> Profile {
+        Profile {
+            kind: ProfileKind::Oidc { issuer },
+            redirect_host: "127.0.0.1".into(),
+            ports: vec![],
+            any_port: true,
+            sign_out_uri: None,
+            api_scheme: Scheme::Bearer,
+            ..Profile::cognito(
+                name,
+                "us-east-1",
+                "us-east-1_x",
+                Url::parse("https://example.invalid").unwrap(),
+                client_id,
+            )
+        }
+    }
+
+    pub fn is_cognito(&self) -> bool {
+        matches!(self.kind, ProfileKind::Cognito { .. })
+    }
+
+    /// The issuer every token must carry.
+    pub fn issuer(&self) -> String {
+        match &self.kind {
+            ProfileKind::Cognito {
+                region,
+                user_pool_id,
+                issuer,
+                ..
+            } => match issuer {
+                Some(u) => u.as_str().trim_end_matches('/').to_owned(),
+                None => format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"),
+            },
+            ProfileKind::Oidc { issuer } => {
+                let s = issuer.as_str();
+                // Url adds a trailing slash to a bare origin; issuers are compared as written.
+                if issuer.path() == "/" {
+                    s.trim_end_matches('/').to_owned()
+                } else {
+                    s.to_owned()
+                }
+            }
+        }
+    }
+
+    /// Exactly the callback URLs to register at the provider.
+    pub fn redirect_uris(&self) -> Vec<String> {
+        if self.any_port {
+            vec![format!(
+                "http://{}{}",
+                self.redirect_host, self.redirect_path
+            )]
+        } else {
+            self.ports
+                .iter()
+                .map(|p| self.redirect_uri_for(*p))
+                .collect()
+        }
+    }
+
+    pub(crate) fn redirect_uri_for(&self, port: u16) -> String {
+        format!(
+            "http://{}:{}{}",
+            self.redirect_host, port, self.redirect_path
+        )
+    }
+
+    /// The sign-out URLs to register (Cognito "Allowed sign-out URLs").
+    pub fn sign_out_uris(&self) -> Vec<String> {
+        self.sign_out_uri.iter().map(|u| u.to_string()).collect()
+    }
+
+    /// The keychain account: profile name + issuer + client id, so two profiles never collide.
+    pub fn keychain_account(&self) -> String {
+        format!("{}|{}|{}", self.name, self.issuer(), self.client_id)
+    }
+}

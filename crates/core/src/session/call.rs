@@ -1,0 +1,29 @@
+//! `Session::call`: an API call with the session's token, refreshed once and retried when the
+//! API answers 401 (the token may have been revoked or rotated early).
+
+use super::Session;
+use crate::api::{self, ApiRequest, ApiResponse};
+use crate::error::Result;
+
+impl Session {
+    /// Send `req` with the configured token in `Authorization`; on 401 refresh once and retry.
+    pub async fn call(&self, req: ApiRequest) -> Result<ApiResponse> {
+        let profile = self.profile();
+        api::check_target(&req, &profile.api_base_urls)?;
+        let method = api::method(&req)?;
+        let which = req.token.unwrap_or(profile.api_token);
+        let scheme = req.scheme.unwrap_or(profile.api_scheme);
+        let token = self.token(which).await?;
+        let seen = self.current_generation();
+        let first = api::send(self.http(), &req, &method, &token, scheme).await?;
+        let Some(seen) = seen.filter(|_| first.status == 401) else {
+            return Ok(first);
+        };
+        tracing::debug!("API answered 401; refreshing once and retrying");
+        self.refresh_after(seen, true).await?;
+        let token = self.token(which).await?;
+        let mut second = api::send(self.http(), &req, &method, &token, scheme).await?;
+        second.retried_after_refresh = true;
+        Ok(second)
+    }
+}

@@ -1,0 +1,334 @@
+//! The session: the one entry point the app, the CLI and embedders use. A state machine
+//! (observable through a `watch` channel) over sign-in, restore, refresh (single-flight, also
+//! across processes), sign-out and API calls, around one [`TokenSet`]. Each use case has its
+//! own file: `sign_in`, `refresh`, `sign_out`, `call`, `inspect`.
+
+mod call;
+mod inspect;
+mod refresh;
+mod sign_in;
+mod sign_out;
+mod state;
+mod token_set;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+
+use crate::browser::{self, Browser};
+use crate::clock::{utc, Clock, SystemClock};
+use crate::config::Profile;
+use crate::error::{Error, ErrorKind, Result};
+use crate::provider::Provider;
+use crate::vault::{lock_path, ProfileLock, StoredSession, Vault, VaultHealth};
+use crate::verify::DEFAULT_MAX_IAT_AGE;
+
+pub use refresh::KeepFresh;
+pub use sign_in::SignInOptions;
+pub use state::{
+    LogoutUrl, RefreshTokenInfo, SessionState, SignOutOutcome, StorageInfo, Tokens, UserSummary,
+};
+use token_set::TokenSet;
+
+/// How a session is wired: where secrets go, how the browser opens, the clock.
+#[derive(Clone)]
+pub struct SessionOptions {
+    pub vault: Vault,
+    /// `None`: the profile's `browser_command`, else the system browser.
+    pub browser: Option<Arc<dyn Browser>>,
+    /// `None`: the profile's `http_timeout`.
+    pub http_timeout: Option<Duration>,
+    pub clock: Arc<dyn Clock>,
+    /// Sanity bound on a fresh token's `iat` age.
+    pub max_iat_age: Duration,
+}
+
+impl Default for SessionOptions {
+    /// The OS keychain, the profile's browser, the system clock.
+    fn default() -> Self {
+        Self::with_vault(Vault::system())
+    }
+}
+
+impl SessionOptions {
+    /// Defaults around `vault` (touches the OS keychain only if `vault` is the system one).
+    pub fn with_vault(vault: Vault) -> Self {
+        Self {
+            vault,
+            browser: None,
+            http_timeout: None,
+            clock: Arc::new(SystemClock),
+            max_iat_age: Duration::from_secs(DEFAULT_MAX_IAT_AGE as u64),
+        }
+    }
+
+    /// Secrets in memory only (nothing persisted, the keychain is not touched).
+    pub fn memory() -> Self {
+        Self::with_vault(Vault::memory())
+    }
+}
+
+struct Inner {
+    profile: Profile,
+    http: reqwest::Client,
+    vault: Vault,
+    storage: Mutex<StorageInfo>,
+    clock: Arc<dyn Clock>,
+    browser: Arc<dyn Browser>,
+    max_iat_age: i64,
+    provider: tokio::sync::OnceCell<Arc<Provider>>,
+    state_tx: watch::Sender<SessionState>,
+    current: Mutex<Option<TokenSet>>,
+    /// Serialises refresh, sign-in's install and sign-out within this process.
+    refresh_gate: tokio::sync::Mutex<()>,
+    sign_in_cancel: Mutex<Option<oneshot::Sender<()>>>,
+    account: String,
+    lock_path: PathBuf,
+}
+
+/// The sign-in engine for one profile. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("profile", &self.inner.profile.name)
+            .field("state", &self.state().name())
+            .finish()
+    }
+}
+
+impl Session {
+    /// A signed-out session. Does no I/O: the keychain is first read by [`Session::restore`].
+    pub fn new(profile: Profile, options: SessionOptions) -> Result<Session> {
+        let http = crate::http::client(options.http_timeout.unwrap_or(profile.http_timeout))?;
+        let vault = options.vault;
+        let storage = StorageInfo {
+            store_name: vault.store_name().to_owned(),
+            persistent: vault.is_persistent(),
+            warning: vault.unavailable().map(|e| e.message().to_owned()),
+        };
+        let browser = options
+            .browser
+            .unwrap_or_else(|| browser::for_command(profile.browser_command.as_ref()));
+        let account = profile.keychain_account();
+        let lock_path = lock_path(vault.service(), &account);
+        let (state_tx, _) = watch::channel(SessionState::SignedOut { reason: None });
+        Ok(Session {
+            inner: Arc::new(Inner {
+                profile,
+                http,
+                vault,
+                storage: Mutex::new(storage),
+                clock: options.clock,
+                browser,
+                max_iat_age: options.max_iat_age.as_secs() as i64,
+                provider: tokio::sync::OnceCell::new(),
+                state_tx,
+                current: Mutex::new(None),
+                refresh_gate: tokio::sync::Mutex::new(()),
+                sign_in_cancel: Mutex::new(None),
+                account,
+                lock_path,
+            }),
+        })
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.inner.profile
+    }
+
+    /// Write, read back and delete a probe entry in this session's keychain (off the async
+    /// threads): what `latchkey doctor` and the app's settings show.
+    pub async fn check_keychain(&self) -> VaultHealth {
+        let vault = self.inner.vault.clone();
+        tokio::task::spawn_blocking(move || vault.probe())
+            .await
+            .unwrap_or_else(|e| VaultHealth::failed(vault_store_name(&self.inner.vault), e))
+    }
+
+    pub fn storage(&self) -> StorageInfo {
+        self.inner.storage.lock().unwrap().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<SessionState> {
+        self.inner.state_tx.subscribe()
+    }
+
+    pub fn state(&self) -> SessionState {
+        self.inner.state_tx.borrow().clone()
+    }
+
+    fn set_state(&self, s: SessionState) {
+        tracing::debug!(state = s.name(), "session state");
+        self.inner.state_tx.send_replace(s);
+    }
+
+    fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    fn signed_in_state(&self, set: &TokenSet) -> SessionState {
+        SessionState::SignedIn {
+            user: set.user.clone(),
+            id_expires_at: utc(set.id_exp),
+            access_expires_at: utc(set.access_exp),
+            storage: self.storage(),
+        }
+    }
+
+    /// Show the current token set as signed in again (after a failed refresh or sign-in).
+    fn show_signed_in(&self) {
+        let state = self
+            .inner
+            .current
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|c| self.signed_in_state(c));
+        if let Some(s) = state {
+            self.set_state(s);
+        }
+    }
+
+    /// Discovery / Cognito endpoints, loaded once.
+    pub async fn provider(&self) -> Result<Arc<Provider>> {
+        self.inner
+            .provider
+            .get_or_try_init(|| async {
+                Provider::load(&self.inner.profile, self.inner.http.clone())
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    // ---- the keychain (blocking calls off the async threads, writes under the profile lock) ----
+
+    /// The cross-process lock for writing this profile's session (none for memory vaults).
+    async fn profile_lock(&self) -> Result<Option<ProfileLock>> {
+        if !self.inner.vault.is_persistent() {
+            return Ok(None);
+        }
+        ProfileLock::acquire(self.inner.lock_path.clone())
+            .await
+            .map(Some)
+    }
+
+    async fn vault_load(&self) -> Result<Option<StoredSession>> {
+        let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
+        tokio::task::spawn_blocking(move || vault.load_session(&account))
+            .await
+            .map_err(Error::internal)?
+    }
+
+    async fn vault_delete(&self) -> Result<()> {
+        let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
+        tokio::task::spawn_blocking(move || vault.delete(&account))
+            .await
+            .map_err(Error::internal)?
+    }
+
+    /// Store `set` (the caller holds the profile lock). On a keychain failure the session
+    /// stays in memory only and `storage().warning` says why.
+    async fn persist(&self, set: &mut TokenSet) -> Option<Error> {
+        let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
+        let stored = set.to_stored(&self.inner.profile);
+        let result = tokio::task::spawn_blocking(move || vault.store_session(&account, &stored))
+            .await
+            .map_err(Error::internal)
+            .and_then(|r| r);
+        set.stored = result.is_ok();
+        let err = result.err()?;
+        tracing::warn!(kind = ?err.kind(), "could not store the session in the keychain; keeping it in memory only");
+        let mut storage = self.inner.storage.lock().unwrap();
+        storage.warning = Some(err.message().to_owned());
+        storage.persistent = false;
+        Some(err)
+    }
+
+    /// A generation number larger than anything stored for this profile.
+    async fn next_generation(&self) -> u64 {
+        let in_memory = self
+            .inner
+            .current
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or(0, |c| c.generation);
+        let stored = match self.inner.vault.is_persistent() {
+            true => self
+                .vault_load()
+                .await
+                .ok()
+                .flatten()
+                .map_or(0, |s| s.generation),
+            false => 0,
+        };
+        in_memory.max(stored).saturating_add(1)
+    }
+
+    // ---- restore ----
+
+    /// Start-up: read the keychain, refresh if needed, end `SignedIn` or `SignedOut` (with a reason).
+    pub async fn restore(&self) -> Result<SessionState> {
+        let stored = match self.vault_load().await {
+            Ok(s) => s,
+            Err(e) => {
+                {
+                    let mut storage = self.inner.storage.lock().unwrap();
+                    storage.warning = Some(e.message().to_owned());
+                    storage.persistent = false;
+                }
+                self.set_state(SessionState::SignedOut {
+                    reason: Some(e.message().to_owned()),
+                });
+                return Err(e);
+            }
+        };
+        let reason = match &stored {
+            None => Some("no saved session; sign in"),
+            Some(s)
+                if s.issuer != self.inner.profile.issuer()
+                    || s.client_id != self.inner.profile.client_id =>
+            {
+                Some("the saved session belongs to another issuer or client; sign in again")
+            }
+            Some(_) => None,
+        };
+        let Some(stored) = stored.filter(|_| reason.is_none()) else {
+            self.set_state(SessionState::SignedOut {
+                reason: reason.map(str::to_owned),
+            });
+            return Ok(self.state());
+        };
+        let set = TokenSet::from_stored(stored)?;
+        let state = self.signed_in_state(&set);
+        *self.inner.current.lock().unwrap() = Some(set);
+        self.set_state(state);
+        if let Err(e) = self.tokens().await {
+            // Network trouble keeps the session; the next tokens() call retries.
+            tracing::debug!(kind = ?e.kind(), "refresh during restore failed");
+        }
+        Ok(self.state())
+    }
+}
+
+fn vault_store_name(vault: &Vault) -> String {
+    vault.store_name().to_owned()
+}
+
+/// `ErrorKind` of a failure that leaves the tokens usable while they are valid.
+fn is_transient(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::ProviderUnreachable)
+}

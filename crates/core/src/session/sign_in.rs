@@ -1,0 +1,203 @@
+//! Sign-in: loopback listener first, then the browser, then the code exchange, verification
+//! and the keychain write (under the profile lock, after any in-flight refresh).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::oneshot;
+
+use super::token_set::{access_issued_at, TokenSet};
+use super::{Session, SessionState, UserSummary};
+use crate::authorize::{self, AuthorizationRequest};
+use crate::error::{Error, ErrorKind, Result};
+use crate::loopback::{CallbackExpectations, CallbackOutcome, LoopbackListener};
+use crate::provider::Provider;
+use crate::secret::AuthorizationCode;
+use crate::token_endpoint::{self, Grant, TokenResponse};
+use crate::verify::{AccessTokenVerifier, IdTokenVerifier};
+
+/// Options for one sign-in.
+#[derive(Debug, Clone, Default)]
+pub struct SignInOptions {
+    /// Open the provider's sign-up page instead of sign-in.
+    pub signup: bool,
+    /// How long to wait for the callback (`Duration::ZERO`: the profile's `sign_in_timeout`).
+    pub timeout: Duration,
+    /// Use exactly this port instead of the profile's list.
+    pub port: Option<u16>,
+    /// Do not open a browser; the URL is in `SessionState::SigningIn` for the caller to show.
+    pub no_browser: bool,
+}
+
+impl Session {
+    /// Cancel a running sign-in (it returns `ErrorKind::Cancelled` and releases the port).
+    pub fn cancel_sign_in(&self) {
+        if let Some(tx) = self.inner.sign_in_cancel.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Browser sign-in: loopback listener first, then the browser, then code exchange and
+    /// verification. A failure leaves an existing session as it was.
+    pub async fn sign_in(&self, opts: SignInOptions) -> Result<UserSummary> {
+        let previous = self.state();
+        let (cancel_tx, cancel_rx) = oneshot::channel();
+        {
+            let mut slot = self.inner.sign_in_cancel.lock().unwrap();
+            if slot.as_ref().is_some_and(|s| !s.is_closed()) {
+                return Err(Error::new(
+                    ErrorKind::Busy,
+                    "a sign-in is already running; finish or cancel it first.",
+                ));
+            }
+            *slot = Some(cancel_tx);
+        }
+        let result = self.browser_flow(opts, cancel_rx).await;
+        self.inner.sign_in_cancel.lock().unwrap().take();
+        if let Err(e) = &result {
+            let has_session = self.inner.current.lock().unwrap().is_some();
+            if has_session && matches!(previous, SessionState::SignedIn { .. }) {
+                self.set_state(previous);
+            } else {
+                self.set_state(SessionState::Error {
+                    kind: e.kind(),
+                    message: e.message().to_owned(),
+                });
+            }
+        }
+        result
+    }
+
+    async fn browser_flow(
+        &self,
+        opts: SignInOptions,
+        mut cancel_rx: oneshot::Receiver<()>,
+    ) -> Result<UserSummary> {
+        let profile = &self.inner.profile;
+        let provider = self.provider().await?;
+        let ports = opts.port.map_or_else(|| profile.ports.clone(), |p| vec![p]);
+        let listener =
+            LoopbackListener::bind(&profile.redirect_host, &profile.redirect_path, &ports).await?;
+        let redirect_uri = listener.redirect_uri();
+        let req =
+            authorize::build_request(&provider.metadata, profile, &redirect_uri, opts.signup)?;
+        let mut callbacks = listener.serve(CallbackExpectations {
+            state: req.state.secret().clone(),
+            issuer: provider.metadata.issuer.clone(),
+            iss_required: provider
+                .metadata
+                .authorization_response_iss_parameter_supported,
+        })?;
+        let timeout = match opts.timeout {
+            t if t.is_zero() => profile.sign_in_timeout,
+            t => t,
+        };
+        self.set_state(SessionState::SigningIn {
+            authorize_url: req.url.clone(),
+            redirect_uri,
+            expires_at: Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default(),
+        });
+        if !opts.no_browser {
+            if let Err(e) = self.inner.browser.open(&req.url) {
+                // C6: keep waiting; the URL is in the SigningIn state for the user to open.
+                tracing::warn!(kind = ?e.kind(), "browser did not open; waiting for the user to open the URL");
+            }
+        }
+        let outcome = tokio::select! {
+            r = callbacks.next() => r,
+            _ = tokio::time::sleep(timeout) => Err(Error::new(ErrorKind::Timeout, format!("the sign-in did not finish within {} s; the callback port is closed. Sign in again (and finish the browser step sooner).", timeout.as_secs()))),
+            _ = &mut cancel_rx => Err(Error::new(ErrorKind::Cancelled, "the sign-in was cancelled; the callback port is closed.")),
+        };
+        // The port closes while the code is redeemed; it is released before this returns.
+        let closing = tokio::spawn(callbacks.close());
+        let result = match outcome {
+            Ok(CallbackOutcome::Code(code)) => self.redeem(&provider, code, &req).await,
+            Ok(CallbackOutcome::Failed(e)) | Err(e) => Err(e),
+        };
+        let _ = closing.await;
+        result
+    }
+
+    async fn redeem(
+        &self,
+        provider: &Provider,
+        code: AuthorizationCode,
+        req: &AuthorizationRequest,
+    ) -> Result<UserSummary> {
+        let profile = &self.inner.profile;
+        let grant = Grant::AuthorizationCode {
+            code: &code,
+            redirect_uri: &req.redirect_uri,
+            verifier: &req.pkce_verifier,
+        };
+        let resp = token_endpoint::request(
+            self.http(),
+            &provider.metadata.token_endpoint,
+            &profile.client_id,
+            grant,
+        )
+        .await?;
+        let id_token = resp.id_token.clone().ok_or_else(|| {
+            Error::provider("the token response has no ID token; is `openid` in the profile's scopes? Nothing was stored.")
+        })?;
+        let now = self.now();
+        let verified = IdTokenVerifier::new(provider, profile, now)
+            .max_iat_age(Some(self.inner.max_iat_age))
+            .nonce(req.nonce.expose())
+            .access_token(resp.access_token.expose())
+            .verify(id_token.expose())
+            .await?;
+        let access_exp = self.access_expiry(provider, &resp, now).await?;
+        let mut set = TokenSet {
+            user: UserSummary::from_jwt(&verified.jwt),
+            identity: verified.identity,
+            id_token,
+            access_iat: access_issued_at(&resp.access_token, access_exp, verified.iat),
+            access_token: resp.access_token,
+            refresh_token: resp.refresh_token,
+            id_exp: verified.exp,
+            id_iat: verified.iat,
+            access_exp,
+            id_renewable: true,
+            refresh_stored_since: now,
+            generation: 0,
+            stored: false,
+        };
+        // After any refresh in flight (it must not overwrite this sign-in), under the lock.
+        let _gate = self.inner.refresh_gate.lock().await;
+        let _lock = self.profile_lock().await?;
+        set.generation = self.next_generation().await;
+        self.persist(&mut set).await;
+        let user = set.user.clone();
+        let state = self.signed_in_state(&set);
+        *self.inner.current.lock().unwrap() = Some(set);
+        self.set_state(state);
+        tracing::info!("signed in");
+        Ok(user)
+    }
+
+    /// Cognito: verify the access token and use its `exp`; others: `expires_in` (or the
+    /// JWT's `exp`, or an hour).
+    pub(super) async fn access_expiry(
+        &self,
+        provider: &Provider,
+        resp: &TokenResponse,
+        now: i64,
+    ) -> Result<i64> {
+        let profile = &self.inner.profile;
+        if profile.is_cognito() {
+            AccessTokenVerifier::new(provider, profile, now)
+                .verify(resp.access_token.expose())
+                .await?;
+        }
+        let from_jwt = crate::verify::decode_jwt(resp.access_token.expose())
+            .ok()
+            .and_then(|j| j.claim_time("exp"));
+        Ok(match (resp.expires_in, from_jwt) {
+            (_, Some(exp)) if profile.is_cognito() => exp,
+            (Some(e), _) => now.saturating_add(e),
+            (None, Some(exp)) => exp,
+            (None, None) => now.saturating_add(3600),
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! The OAuth endpoints that take secrets in a POST body: the token endpoint (code exchange,
+//! refresh) and the revocation endpoint. Typed requests and responses, bounded and never
+//! redirected (C10), and every message these endpoints can cause, in one place.
+
+use oauth2::PkceCodeVerifier;
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{read_limited, TOKEN_RESPONSE_LIMIT};
+use crate::secret::{AuthorizationCode, RefreshToken, SecretToken};
+
+/// The longest `expires_in` taken at face value (ten years); anything larger is absurd.
+const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
+
+/// What is asked of the token endpoint.
+pub(crate) enum Grant<'a> {
+    AuthorizationCode {
+        code: &'a AuthorizationCode,
+        redirect_uri: &'a str,
+        verifier: &'a PkceCodeVerifier,
+    },
+    Refresh(&'a RefreshToken),
+}
+
+impl Grant<'_> {
+    fn describe(&self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode { .. } => "the code exchange",
+            Grant::Refresh(_) => "the token refresh",
+        }
+    }
+
+    fn body(&self, client_id: &str) -> String {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        match self {
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                verifier,
+            } => form
+                .append_pair("grant_type", "authorization_code")
+                .append_pair("code", code.expose())
+                .append_pair("redirect_uri", redirect_uri)
+                .append_pair("client_id", client_id)
+                .append_pair("code_verifier", verifier.secret()),
+            Grant::Refresh(token) => form
+                .append_pair("grant_type", "refresh_token")
+                .append_pair("refresh_token", token.expose())
+                .append_pair("client_id", client_id),
+        };
+        form.finish()
+    }
+}
+
+/// A successful token response. Every token is a secret type; `Debug` redacts.
+#[derive(Debug)]
+pub(crate) struct TokenResponse {
+    pub id_token: Option<SecretToken>,
+    pub access_token: SecretToken,
+    pub refresh_token: Option<RefreshToken>,
+    /// Seconds, checked: positive and at most ten years.
+    pub expires_in: Option<i64>,
+}
+
+/// A token endpoint failure, and whether the request may have reached the provider (a
+/// request that never left is the only one safe to repeat with the same refresh token).
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub error: Error,
+    pub reached_provider: bool,
+}
+
+impl Failure {
+    fn answered(error: Error) -> Self {
+        Failure {
+            error,
+            reached_provider: true,
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(f: Failure) -> Error {
+        f.error
+    }
+}
+
+#[derive(Deserialize)]
+struct RawResponse {
+    id_token: Option<String>,
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    token_type: Option<String>,
+    expires_in: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawError {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Keep provider-supplied text printable and short before it goes into a message.
+pub(crate) fn sanitize(s: &str, max: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+/// POST `grant` to the token endpoint. Never follows a redirect, never logs the body.
+pub(crate) async fn request(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    client_id: &str,
+    grant: Grant<'_>,
+) -> std::result::Result<TokenResponse, Failure> {
+    let what = grant.describe();
+    tracing::debug!(url = %endpoint, what, "token request");
+    let resp = http
+        .post(endpoint.clone())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(grant.body(client_id))
+        .send()
+        .await
+        .map_err(|e| Failure {
+            error: Error::from_http(what, &e),
+            reached_provider: !e.is_connect(),
+        })?;
+    let status = resp.status();
+    tracing::debug!(status = status.as_u16(), what, "token response");
+    if status.is_redirection() {
+        return Err(Failure::answered(Error::provider(format!("the token endpoint answered {what} with a redirect (HTTP {}); Latchkey does not follow it, so the code/refresh token is not sent elsewhere. Check the profile's domain/issuer.", status.as_u16()))));
+    }
+    let body = read_limited(resp, TOKEN_RESPONSE_LIMIT, "the token endpoint's answer")
+        .await
+        .map_err(Failure::answered)?;
+    if !status.is_success() {
+        return Err(Failure::answered(refusal(&grant, status, &body)));
+    }
+    let raw: RawResponse = serde_json::from_slice(&body).map_err(|_| {
+        Failure::answered(Error::provider(format!("the token endpoint's answer to {what} (HTTP {}) is not a JSON object; the provider or a proxy is misbehaving. Try again later.", status.as_u16())))
+    })?;
+    parse(raw).map_err(Failure::answered)
+}
+
+fn parse(raw: RawResponse) -> Result<TokenResponse> {
+    match raw.token_type.as_deref() {
+        Some(t) if t.eq_ignore_ascii_case("bearer") => {}
+        Some(_) => return Err(Error::provider("the token endpoint issued a token type other than Bearer; Latchkey supports Bearer tokens only.")),
+        None => return Err(Error::provider("the token response has no `token_type`; the provider is not OAuth 2.0 compliant.")),
+    }
+    let access_token = raw
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::provider("the token response has no `access_token`."))?;
+    let expires_in = match raw.expires_in {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(expires_in(&v)?),
+    };
+    Ok(TokenResponse {
+        id_token: raw.id_token.map(SecretToken::new),
+        access_token: SecretToken::new(access_token),
+        refresh_token: raw
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(RefreshToken::new),
+        expires_in,
+    })
+}
+
+/// `expires_in`: a positive number of seconds (some providers send it as a string).
+fn expires_in(v: &serde_json::Value) -> Result<i64> {
+    let secs = v
+        .as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+    match secs {
+        Some(s) if (1..=MAX_EXPIRES_IN).contains(&s) => Ok(s),
+        _ => Err(Error::provider(format!(
+            "the token response's `expires_in` ({}) is not a number of seconds between 1 and {MAX_EXPIRES_IN}; the provider is misbehaving.",
+            sanitize(&v.to_string(), 40)
+        ))),
+    }
+}
+
+/// The message for a refused token request (`invalid_grant` on a refresh ends the session).
+fn refusal(grant: &Grant<'_>, status: reqwest::StatusCode, body: &[u8]) -> Error {
+    let what = grant.describe();
+    let Ok(RawError {
+        error,
+        error_description,
+    }) = serde_json::from_slice(body)
+    else {
+        let kind = if status.is_server_error() {
+            ErrorKind::ProviderUnreachable
+        } else {
+            ErrorKind::ProviderError
+        };
+        return Error::new(kind, format!("the token endpoint's answer to {what} (HTTP {}) is not JSON; the provider or a proxy is misbehaving. Try again later.", status.as_u16()));
+    };
+    let code: String = error
+        .unwrap_or_else(|| "unknown_error".into())
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(64)
+        .collect();
+    let detail = error_description
+        .map(|d| format!(" (the provider says: \"{}\")", sanitize(&d, 200)))
+        .unwrap_or_default();
+    match (grant, code.as_str()) {
+        (Grant::Refresh(_), "invalid_grant") => Error::new(ErrorKind::SessionExpired, format!("the provider refused {what} with invalid_grant{detail}: the session expired or was revoked. Sign in again.")),
+        (Grant::AuthorizationCode { .. }, "invalid_grant") => Error::provider(format!("the provider refused the sign-in code with invalid_grant{detail}: it was used, expired, or issued to another client or provider. Sign in again.")),
+        _ => {
+            let kind = if status.is_server_error() {
+                ErrorKind::ProviderUnreachable
+            } else {
+                ErrorKind::ProviderError
+            };
+            Error::new(kind, format!("the token endpoint refused {what}: HTTP {} `{code}`{detail}. Check the profile's client id and that the app client allows the authorization-code grant without a secret.", status.as_u16()))
+        }
+    }
+}
+
+/// Revoke a refresh token (RFC 7009). `Err` is a warning for the user: the token stays valid.
+pub(crate) async fn revoke(
+    http: &reqwest::Client,
+    endpoint: Option<&Url>,
+    client_id: &str,
+    token: &RefreshToken,
+    cognito: bool,
+) -> std::result::Result<(), String> {
+    let Some(endpoint) = endpoint else {
+        return Err("the provider has no revocation endpoint; the refresh token stays valid until it expires.".into());
+    };
+    let body = {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("token", token.expose())
+            .append_pair("client_id", client_id);
+        if !cognito {
+            form.append_pair("token_type_hint", "refresh_token");
+        }
+        form.finish()
+    };
+    let sent = http
+        .post(endpoint.clone())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!("the provider refused to revoke the refresh token (HTTP {}); it stays valid until it expires.", r.status().as_u16())),
+        Err(_) => Err("could not reach the provider to revoke the refresh token; you are signed out here, but the token stays valid at the provider until it expires.".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn raw(v: serde_json::Value) -> RawResponse {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn absurd_expires_in_is_refused_and_strings_are_read() {
+        for bad in [
+            json!(-5),
+            json!(0),
+            json!(i64::MAX),
+            json!("soon"),
+            json!(1.5),
+        ] {
+            let r = raw(json!({"access_token":"a","token_type":"Bearer","expires_in": bad}));
+            assert_eq!(parse(r).unwrap_err().kind(), ErrorKind::ProviderError);
+        }
+        let r = raw(json!({"access_token":"a","token_type":"bEARER","expires_in":"3600"}));
+        assert_eq!(parse(r).unwrap().expires_in, Some(3600));
+    }
+
+    #[test]
+    fn refused_refresh_carries_the_providers_description_without_control_characters() {
+        let rt = RefreshToken::new("rt");
+        let e = refusal(
+            &Grant::Refresh(&rt),
+            reqwest::StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_grant","error_description":"Refresh Token has been revoked\u001b[31m"}"#,
+        );
+        assert_eq!(e.kind(), ErrorKind::SessionExpired);
+        assert!(e.message().contains("Refresh Token has been revoked"));
+        assert!(!e.message().contains('\u{1b}'));
+    }
+}

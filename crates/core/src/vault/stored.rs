@@ -1,0 +1,46 @@
+//! What one profile keeps in the keychain: the tokens (secret types, written only here), when
+//! they expire, whose they are, and a generation that tells another process a refresh happened.
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::{keychain_serde, RefreshToken, SecretToken};
+
+/// The stored form of a session. Never logged: `Debug` shows the generation and issuer only.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoredSession {
+    pub version: u32,
+    /// Incremented on every write; lets another process see that a refresh happened.
+    pub generation: u64,
+    #[serde(with = "keychain_serde::option")]
+    pub refresh_token: Option<RefreshToken>,
+    pub refresh_stored_since: i64,
+    #[serde(with = "keychain_serde")]
+    pub id_token: SecretToken,
+    #[serde(with = "keychain_serde")]
+    pub access_token: SecretToken,
+    pub id_expires_at: i64,
+    pub access_expires_at: i64,
+    /// When the ID token was issued (schedules the refresh margin).
+    #[serde(default)]
+    pub id_issued_at: Option<i64>,
+    /// False once a refresh came back without an ID token: the ID token cannot be renewed.
+    #[serde(default = "renewable")]
+    pub id_renewable: bool,
+    pub issuer: String,
+    pub client_id: String,
+    pub sub: String,
+    pub aud: Vec<String>,
+}
+
+fn renewable() -> bool {
+    true
+}
+
+impl std::fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSession")
+            .field("generation", &self.generation)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
