@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use latchkey_core::internals::{delete, get_bytes, set_bytes};
+use latchkey_core::internals::{delete, get_bytes, load_session, set_bytes};
 use latchkey_core::{
-    ErrorKind, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
+    ErrorKind, NoBrowser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
 use latchkey_devidp::Rotation;
@@ -476,4 +476,277 @@ async fn two_processes_refreshing_at_once_cause_one_refresh() {
     );
     let _ = delete(&vault, &profile.keychain_account());
     let _ = ErrorKind::Keychain;
+}
+
+// ---------------- F3, F6, F9: writes under the lock, read-back, injected errors ----------------
+
+/// F3: a sign-in does not write the profile's session while another process holds its lock
+/// (the app refreshing while `latchkey login` runs): it waits, then writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn f3_sign_in_waits_for_another_process_writing_the_same_profile() {
+    let Some(vault) = keychain("f3") else {
+        return;
+    };
+    let runtime = tempfile::tempdir().unwrap();
+    std::env::set_var("LATCHKEY_RUNTIME_DIR", runtime.path());
+    let (_idp, profile) = start_cognito(|_| {});
+    let account = profile.keychain_account();
+    let path = latchkey_core::internals::lock_path(vault.service(), &account);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let held = std::fs::File::create(&path).unwrap();
+    held.lock().unwrap(); // another process's write in progress
+    let (browser, mut opened) = ManualBrowser::new();
+    let s = Session::new(profile.clone(), options_with(vault.clone(), browser)).unwrap();
+    let signing_in = {
+        let s = s.clone();
+        tokio::spawn(async move { s.sign_in(SignInOptions::default()).await })
+    };
+    let url = opened.recv().await.unwrap();
+    let cb = login_to_callback(
+        &url,
+        latchkey_devidp::DEMO_USERNAME,
+        latchkey_devidp::DEMO_PASSWORD,
+    )
+    .await;
+    assert_eq!(visit(&cb).await.0, 200);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!signing_in.is_finished(), "the sign-in waits for the lock");
+    assert!(
+        load_session(&vault, &account).unwrap().is_none(),
+        "nothing written meanwhile"
+    );
+    drop(held);
+    signing_in
+        .await
+        .unwrap()
+        .expect("signs in once the lock is free");
+    assert!(load_session(&vault, &account).unwrap().is_some());
+    let _ = delete(&vault, &account);
+}
+
+/// A store that says yes to every write and keeps nothing (some keychains did: 99designs/
+/// keyring#67). A mock, because no real keychain here can be made to do that on demand.
+struct Forgetful;
+
+struct ForgetfulCred;
+
+impl keyring_core::api::CredentialApi for ForgetfulCred {
+    fn set_secret(&self, _: &[u8]) -> keyring_core::Result<()> {
+        Ok(())
+    }
+    fn get_secret(&self) -> keyring_core::Result<Vec<u8>> {
+        Err(keyring_core::Error::NoEntry)
+    }
+    fn delete_credential(&self) -> keyring_core::Result<()> {
+        Err(keyring_core::Error::NoEntry)
+    }
+    fn get_credential(&self) -> keyring_core::Result<Option<Arc<keyring_core::api::Credential>>> {
+        Ok(None)
+    }
+    fn get_specifiers(&self) -> Option<(String, String)> {
+        None
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn debug_fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ForgetfulCred")
+    }
+}
+
+impl keyring_core::api::CredentialStoreApi for Forgetful {
+    fn vendor(&self) -> String {
+        "forgetful test store".into()
+    }
+    fn id(&self) -> String {
+        "forgetful".into()
+    }
+    fn build(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<&std::collections::HashMap<&str, &str>>,
+    ) -> keyring_core::Result<keyring_core::Entry> {
+        Ok(keyring_core::Entry::new_with_credential(Arc::new(
+            ForgetfulCred,
+        )))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn debug_fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Forgetful")
+    }
+}
+
+/// F6: a write that "succeeds" without storing is caught by the read-back: the session is
+/// kept in memory and the state says so, instead of a sign-in that is gone at the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn f6_a_keychain_that_stores_nothing_is_caught_by_the_read_back() {
+    let vault = Vault::with_store(Arc::new(Forgetful), "forgetful store");
+    assert!(!vault.probe().ok, "the probe's read-back notices");
+    let (_idp, profile) = start_cognito(|_| {});
+    let s = signed_in(profile, vault).await;
+    let SessionState::SignedIn { storage, .. } = s.state() else {
+        panic!("{:?}", s.state())
+    };
+    assert!(!storage.persistent, "{storage:?}");
+    assert!(storage.warning.is_some(), "the user is told: {storage:?}");
+}
+
+/// Which keychain call fails, and how.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Get,
+    Set,
+    Delete,
+}
+
+type Failure = (Op, fn() -> keyring_core::Error);
+
+/// The mock store of keyring-core, with every `op` call failing while a failure is set (a mock:
+/// no real keychain fails on demand, per call). Values persist in memory.
+struct Flaky {
+    inner: Arc<keyring_core::mock::Store>,
+    failure: Arc<std::sync::Mutex<Option<Failure>>>,
+}
+
+struct FlakyCred {
+    inner: keyring_core::Entry,
+    failure: Arc<std::sync::Mutex<Option<Failure>>>,
+}
+
+impl FlakyCred {
+    fn fails(&self, op: Op) -> keyring_core::Result<()> {
+        match *self.failure.lock().unwrap() {
+            Some((failing, error)) if failing == op => Err(error()),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl keyring_core::api::CredentialApi for FlakyCred {
+    fn set_secret(&self, secret: &[u8]) -> keyring_core::Result<()> {
+        self.fails(Op::Set)?;
+        self.inner.set_secret(secret)
+    }
+    fn get_secret(&self) -> keyring_core::Result<Vec<u8>> {
+        self.fails(Op::Get)?;
+        self.inner.get_secret()
+    }
+    fn delete_credential(&self) -> keyring_core::Result<()> {
+        self.fails(Op::Delete)?;
+        self.inner.delete_credential()
+    }
+    fn get_credential(&self) -> keyring_core::Result<Option<Arc<keyring_core::api::Credential>>> {
+        Ok(None)
+    }
+    fn get_specifiers(&self) -> Option<(String, String)> {
+        None
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn debug_fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FlakyCred")
+    }
+}
+
+impl keyring_core::api::CredentialStoreApi for Flaky {
+    fn vendor(&self) -> String {
+        "flaky test store".into()
+    }
+    fn id(&self) -> String {
+        "flaky".into()
+    }
+    fn build(
+        &self,
+        service: &str,
+        user: &str,
+        modifiers: Option<&std::collections::HashMap<&str, &str>>,
+    ) -> keyring_core::Result<keyring_core::Entry> {
+        let inner = self.inner.build(service, user, modifiers)?;
+        Ok(keyring_core::Entry::new_with_credential(Arc::new(
+            FlakyCred {
+                inner,
+                failure: self.failure.clone(),
+            },
+        )))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn debug_fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Flaky")
+    }
+}
+
+/// F9: TooLong, NoStorageAccess, PlatformFailure and NoEntry on each of get, set and delete,
+/// each through the session operation that makes the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn f9_injected_keychain_errors_each_take_their_path() {
+    use keyring_core::Error as K;
+    type Named = (&'static str, fn() -> K);
+    let errors: [Named; 4] = [
+        ("TooLong", || K::TooLong("secret".into(), 2560)),
+        ("NoStorageAccess", || {
+            K::NoStorageAccess(Box::new(std::io::Error::other("locked")))
+        }),
+        ("PlatformFailure", || {
+            K::PlatformFailure(Box::new(std::io::Error::other("bus gone")))
+        }),
+        ("NoEntry", || K::NoEntry),
+    ];
+    let (idp, profile) = start_cognito(|_| {});
+    for (name, error) in errors {
+        for op in [Op::Get, Op::Set, Op::Delete] {
+            let failure = Arc::new(std::sync::Mutex::new(None));
+            let store = Flaky {
+                inner: keyring_core::mock::Store::new().unwrap(),
+                failure: failure.clone(),
+            };
+            let vault = Vault::with_store(Arc::new(store), "flaky store");
+            let case = format!("{name} on {op:?}");
+            if op == Op::Set {
+                *failure.lock().unwrap() = Some((op, error));
+            }
+            let s = signed_in(profile.clone(), vault.clone()).await;
+            let storage = s.storage();
+            match op {
+                Op::Set => assert!(
+                    !storage.persistent && storage.warning.is_some(),
+                    "{case}: {storage:?}"
+                ),
+                _ => assert!(storage.warning.is_none(), "{case}: {storage:?}"),
+            }
+            *failure.lock().unwrap() = Some((op, error));
+            match op {
+                Op::Get => {
+                    let other = Session::new(
+                        profile.clone(),
+                        options_with(vault.clone(), Arc::new(NoBrowser)),
+                    )
+                    .unwrap();
+                    match (name, other.restore().await) {
+                        ("NoEntry", Ok(state)) => {
+                            assert!(matches!(state, SessionState::SignedOut { .. }), "{case}")
+                        }
+                        (_, Err(e)) => assert_eq!(e.kind(), ErrorKind::Keychain, "{case}: {e}"),
+                        (_, Ok(state)) => panic!("{case}: {state:?}"),
+                    }
+                }
+                Op::Delete => {
+                    let out = s.sign_out(false).await.unwrap();
+                    let warned = out.warnings.iter().any(|w| w.contains("could not delete"));
+                    assert_eq!(warned, name != "NoEntry", "{case}: {:?}", out.warnings);
+                    assert!(
+                        matches!(s.state(), SessionState::SignedOut { .. }),
+                        "{case}"
+                    );
+                }
+                Op::Set => {}
+            }
+        }
+    }
+    assert!(idp.stats().revocations >= 4);
 }

@@ -27,7 +27,7 @@ pub fn runtime_dir() -> PathBuf {
 
 /// Where the lock of one keychain entry lives (a hash: the account names no secret, but it
 /// need not show up in a directory listing either).
-pub(crate) fn lock_path(service: &str, account: &str) -> PathBuf {
+pub fn lock_path(service: &str, account: &str) -> PathBuf {
     use sha2::Digest;
     let h = sha2::Sha256::digest(format!("{service}|{account}").as_bytes());
     let hex: String = h[..8].iter().map(|b| format!("{b:02x}")).collect();

@@ -6,8 +6,9 @@
 mod lock;
 mod stored;
 
+pub use lock::lock_path;
 pub use lock::runtime_dir;
-pub(crate) use lock::{lock_path, ProfileLock};
+pub(crate) use lock::ProfileLock;
 pub use stored::StoredSession;
 
 use std::collections::HashMap;

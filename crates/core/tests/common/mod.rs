@@ -455,16 +455,19 @@ impl Forger {
     }
 }
 
-/// A proxied devidp whose JWKS also holds `forger`'s key; with `advertise`, discovery lists
-/// ES256 among the ID-token algorithms too.
-pub fn forging_idp(forger: &Forger, advertise: bool) -> (DevIdp, Proxy, Profile) {
-    let jwk = forger.jwk();
+/// A proxied devidp whose JWKS also holds `keys` (forgers' public keys); with `advertise`,
+/// discovery lists ES256 among the ID-token algorithms too.
+pub fn forging_idp(keys: &[serde_json::Value], advertise: bool) -> (DevIdp, Proxy, Profile) {
+    let keys = keys.to_vec();
     proxied_idp(Arc::new(move |path: &str, status, body: Vec<u8>| {
         let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) else {
             return (status, body);
         };
         if path.ends_with("jwks.json") {
-            v["keys"].as_array_mut().unwrap().push(jwk.clone());
+            v["keys"]
+                .as_array_mut()
+                .unwrap()
+                .extend(keys.iter().cloned());
         } else if path.ends_with("openid-configuration") && advertise {
             v["id_token_signing_alg_values_supported"] = serde_json::json!(["RS256", "ES256"]);
         } else {
@@ -481,4 +484,16 @@ pub fn good_claims(profile: &Profile) -> serde_json::Value {
         "iss": profile.issuer(), "sub": "forged-user", "aud": profile.client_id,
         "iat": now, "exp": now + 3600,
     })
+}
+
+/// The verdict on `token` of a provider as a session for `profile` sees it (now).
+pub async fn verdict(
+    profile: &Profile,
+    token: &str,
+) -> latchkey_core::Result<Vec<latchkey_core::Check>> {
+    let provider = latchkey_core::internals::Provider::load(profile, http())
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    latchkey_core::internals::verify_id_token(&provider, profile, token, now).await
 }
