@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use latchkey_core::internals::{
     build_request, decode_jwt, load_session, store_session, CallbackExpectations, CallbackOutcome,
-    LoopbackListener, Provider, ProviderMetadata,
+    LoopbackListener, ProviderMetadata,
 };
 use latchkey_core::{
     ApiRequest, Browser, CheckName, ErrorKind, NoBrowser, OffsetClock, Profile, Session,
