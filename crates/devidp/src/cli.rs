@@ -37,8 +37,12 @@ Fault names for --fault and the control endpoint:
   id_token_wrong_iss id_token_wrong_aud id_token_missing_aud id_token_extra_aud id_token_missing_sub
   id_token_missing_iat id_token_missing_exp id_token_expired id_token_iat_future id_token_iat_week_old
   id_token_wrong_nonce id_token_bad_signature id_token_alg_none id_token_hs256 id_token_unknown_kid
-  id_token_no_kid_single_key id_token_no_kid_multi_key refresh_different_sub refresh_different_iss
-  refresh_different_aud clock_offset=SECS discovery_issuer_mismatch userinfo_different_sub
+  id_token_no_kid_single_key id_token_no_kid_multi_key id_token_unadvertised_alg jwks_duplicate_kid
+  id_token_typ_at_jwt id_token_token_use_access id_token_wrong_at_hash id_token_exp_string
+  id_token_iat_string id_token_aud_number id_token_oversized[=BYTES] token_response_oversized[=BYTES]
+  discovery_oversized[=BYTES] jwks_oversized[=BYTES] userinfo_oversized[=BYTES]
+  refresh_different_sub refresh_different_iss refresh_different_aud refresh_without_id_token
+  clock_offset=SECS discovery_issuer_mismatch jwks_max_age=SECS userinfo_different_sub
   authorize_response_iss authorize_response_wrong_iss
 ";
 
@@ -93,6 +97,12 @@ struct Args {
     /// JSON file keeping signing keys, refresh grants (hashed) and signed-up users across restarts
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
+    /// Send Cache-Control: max-age=SECS with the JWKS (default: no Cache-Control header)
+    #[arg(long, value_name = "SECS")]
+    jwks_max_age: Option<u64>,
+    /// Secret for the control endpoint (at least 16 characters; default: a new one each run, printed at start)
+    #[arg(long, value_name = "SECRET", env = crate::control::CONTROL_TOKEN_ENV, hide_env_values = true)]
+    control_token: Option<String>,
     /// Start with a fault switched on (repeatable; names below)
     #[arg(long = "fault", value_name = "NAME[=VALUE]", value_parser = parse_fault)]
     faults: Vec<Fault>,
@@ -207,6 +217,7 @@ fn run(args: Args) -> Result<(), String> {
         access_token_ttl: args.access_token_ttl,
         refresh_token_ttl: args.refresh_token_ttl,
     };
+    let token_given = args.control_token.is_some();
     let idp = DevIdp::start(DevIdpConfig {
         port: args.port,
         user_pool_id: args.user_pool_id,
@@ -214,18 +225,20 @@ fn run(args: Args) -> Result<(), String> {
         client,
         users: users.clone(),
         state_file: args.state_file,
+        jwks_max_age: args.jwks_max_age.map(Duration::from_secs),
+        control_token: args.control_token,
     })
     .map_err(|e| e.to_string())?;
     for fault in args.faults {
         idp.set_fault(fault);
     }
-    print_banner(&idp, &users, default_users);
+    print_banner(&idp, &users, default_users, token_given);
     loop {
         std::thread::park();
     }
 }
 
-fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool) {
+fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool, token_given: bool) {
     let base = idp.base_url();
     let client = idp.client();
     println!("Latchkey development provider (Cognito-compatible) is running.");
@@ -250,6 +263,18 @@ fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool) {
         "  Demo API:         {base}/demo-api/me  {base}/demo-api/orders  {base}/demo-api/admin"
     );
     println!("  Control:          {base}/_devidp/ (faults, rotate-keys, clock, stats; see --help)");
+    if token_given {
+        println!(
+            "  Control token:    the one given (--control-token or LATCHKEY_DEVIDP_CONTROL_TOKEN)"
+        );
+    } else {
+        // Generated for this run; printed so the person who started it can drive it.
+        println!(
+            "  Control token:    {} (header {})",
+            idp.control_token(),
+            crate::control::CONTROL_TOKEN_HEADER
+        );
+    }
     if default_users {
         for user in users {
             println!(

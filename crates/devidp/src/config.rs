@@ -43,6 +43,13 @@ pub struct DevIdpConfig {
     /// Optional JSON file that keeps signing keys, refresh-token grants (hashed) and
     /// signed-up users across restarts.
     pub state_file: Option<PathBuf>,
+    /// `Cache-Control: max-age=N` on the JWKS answer; `None` sends no `Cache-Control` there
+    /// (what Cognito sends is UNCONFIRMED: see `crates/devidp/fixtures/README.md`).
+    pub jwks_max_age: Option<Duration>,
+    /// The secret every control request (`/_devidp/*`) must carry in the
+    /// [`crate::CONTROL_TOKEN_HEADER`] header; `None` generates a random one per run
+    /// ([`crate::DevIdp::control_token`]). At least 16 visible ASCII characters.
+    pub control_token: Option<String>,
 }
 
 impl Default for DevIdpConfig {
@@ -54,6 +61,8 @@ impl Default for DevIdpConfig {
             client: ClientConfig::default(),
             users: UserRecord::demo_users(),
             state_file: None,
+            jwks_max_age: None,
+            control_token: None,
         }
     }
 }
@@ -313,6 +322,13 @@ pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> 
     ] {
         if ttl.as_secs() == 0 {
             return bad(format!("{name} must be at least 1 second"));
+        }
+    }
+    if let Some(token) = &config.control_token {
+        if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return bad(
+                "the control token must be at least 16 visible ASCII characters (no spaces)".into(),
+            );
         }
     }
     if let Some(issuer) = &config.issuer {

@@ -133,6 +133,17 @@ impl Reply {
         self
     }
 
+    /// Removes every header called `name` (case-insensitively).
+    pub(crate) fn without_header(mut self, name: &str) -> Self {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self
+    }
+
+    /// Sets `name` to `value`, replacing any earlier value.
+    pub(crate) fn replace_header(self, name: &str, value: &str) -> Self {
+        self.without_header(name).header(name, value)
+    }
+
     pub(crate) fn body(mut self, body: Vec<u8>) -> Self {
         self.body = body;
         self

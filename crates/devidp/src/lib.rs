@@ -15,7 +15,10 @@
 //! ```
 //!
 //! For tests it has fault switches ([`Fault`]), a clock hook ([`DevIdp::advance_clock`]) and
-//! counters ([`Stats`]), in process or through the control endpoint on the same port:
+//! counters ([`Stats`]), in process or through the control endpoint on the same port. Every
+//! control request carries the per-run secret ([`DevIdp::control_token`]) in the
+//! [`CONTROL_TOKEN_HEADER`] header, sends bodies as `application/json`, and gets no CORS
+//! headers, so a web page open in the user's browser cannot drive it:
 //!
 //! ```text
 //! GET    /_devidp/faults               list the faults that are on
@@ -63,9 +66,11 @@ pub use config::{
     DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME,
     VIEWER_PASSWORD, VIEWER_USERNAME,
 };
-pub use control::CONTROL_HELP;
+pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
 pub use error::DevIdpError;
-pub use faults::{Fault, FAULT_NAMES};
+pub use faults::{
+    Fault, Oversized, FAULT_NAMES, OVERSIZED_ID_TOKEN_BYTES, OVERSIZED_RESPONSE_BYTES,
+};
 pub use provider::Stats;
 
 use keys::KeySet;
@@ -144,6 +149,11 @@ impl DevIdp {
             port,
             client: config.client.clone(),
             state_file: config.state_file.clone(),
+            jwks_max_age: config.jwks_max_age.map(|d| d.as_secs()),
+            control_token: config
+                .control_token
+                .clone()
+                .unwrap_or_else(|| store::random_token(32)),
         };
         let provider = Arc::new(Provider::new(settings, keys, store));
         provider.persist();
@@ -199,6 +209,12 @@ impl DevIdp {
     /// The app client as configured (callback URLs, rotation, lifetimes…).
     pub fn client(&self) -> ClientConfig {
         self.provider.settings.client.clone()
+    }
+
+    /// The secret a control request (`/_devidp/*`) must send in the [`CONTROL_TOKEN_HEADER`]
+    /// header: the configured one, or one generated for this run.
+    pub fn control_token(&self) -> String {
+        self.provider.settings.control_token.clone()
     }
 
     /// Switches a fault on (cumulative; a parameterised fault replaces its earlier value).

@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::faults::Fault;
+use crate::faults::{pad_object, Fault, Oversized};
 use crate::http::{param, Incoming, Reply};
 use crate::jwt;
 use crate::logbook::mask;
@@ -26,9 +26,7 @@ pub(crate) fn discovery(p: &Provider) -> Reply {
         s.issuer.clone()
     };
     // revocation_endpoint and scopes_supported are UNCONFIRMED in real Cognito documents.
-    Reply::json(
-        200,
-        &json!({
+    let mut doc = json!({
             "issuer": issuer,
             "authorization_endpoint": format!("{base}/oauth2/authorize"),
             "token_endpoint": format!("{base}/oauth2/token"),
@@ -44,20 +42,63 @@ pub(crate) fn discovery(p: &Provider) -> Reply {
             "scopes_supported": ["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "claims_supported": ["sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "email_verified", "cognito:username", "cognito:groups", "token_use"],
-        }),
-    )
+    });
+    pad_if_oversized(p, Oversized::Discovery, &mut doc);
+    Reply::json(200, &doc)
+}
+
+/// Applies an `*_oversized` fault to a JSON answer.
+fn pad_if_oversized(p: &Provider, what: Oversized, value: &mut Value) {
+    let bytes = p.faults().oversized(what);
+    if let (Some(bytes), Value::Object(object)) = (bytes, value) {
+        p.log(format!(
+            "fault {}: padding the answer to {bytes} bytes",
+            Fault::Oversized(what, bytes).name()
+        ));
+        pad_object(object, bytes);
+    }
 }
 
 /// `GET /{pool}/.well-known/jwks.json`: the ID-token key and the access-token key.
 pub(crate) fn jwks(p: &Provider) -> Reply {
     p.count(|s| s.jwks += 1);
+    let faults = p.faults().clone();
     let keys = p.keys();
-    let list = if p.has_fault(&Fault::IdTokenNoKidSingleKey) {
-        vec![keys.id.jwk()]
-    } else {
-        vec![keys.id.jwk(), keys.access.jwk()]
-    };
-    Reply::json(200, &json!({ "keys": list }))
+    let mut list = Vec::new();
+    if faults.has(&Fault::JwksDuplicateKid) {
+        // A different key under the ID key's kid, listed first.
+        list.push(keys.access.jwk_as(&keys.id.kid));
+    }
+    list.push(keys.id.jwk());
+    if !faults.has(&Fault::IdTokenNoKidSingleKey) {
+        list.push(keys.access.jwk());
+    }
+    if let Some(bytes) = faults.oversized(Oversized::Jwks) {
+        p.log(format!(
+            "fault jwks_oversized: growing the JWKS to {bytes} bytes"
+        ));
+        let mut size = json!({ "keys": list }).to_string().len();
+        let mut n = 0;
+        while size < bytes {
+            let decoy = keys.access.jwk_as(&format!("devidp-decoy-{n}"));
+            size += decoy.to_string().len() + 1;
+            list.push(decoy);
+            n += 1;
+        }
+    }
+    if faults.has(&Fault::IdTokenUnadvertisedAlg) {
+        // RFC 7517 §4.4: `alg` is optional; without it only discovery's list limits the algorithm.
+        for key in &mut list {
+            if let Value::Object(key) = key {
+                key.remove("alg");
+            }
+        }
+    }
+    let reply = Reply::json(200, &json!({ "keys": list }));
+    match faults.jwks_max_age().or(p.settings.jwks_max_age) {
+        Some(secs) => reply.replace_header("Cache-Control", &format!("max-age={secs}")),
+        None => reply.without_header("Cache-Control"),
+    }
 }
 
 /// The client id from the body or from `Authorization: Basic` (with an empty secret).
@@ -268,7 +309,9 @@ fn token_response(p: &Provider, minted: tokens::Minted, refresh_token: Option<St
         json!(p.settings.client.access_token_ttl.as_secs()),
     );
     body.insert("token_type".into(), json!("Bearer"));
-    Reply::json(200, &Value::Object(body))
+    let mut body = Value::Object(body);
+    pad_if_oversized(p, Oversized::TokenResponse, &mut body);
+    Reply::json(200, &body)
 }
 
 fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
@@ -299,7 +342,7 @@ fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
     let Some(user) = p.store().user(&grant.username).cloned() else {
         return invalid_grant(p, "User does not exist.");
     };
-    let minted = tokens::mint(
+    let mut minted = tokens::mint(
         p,
         &MintRequest {
             user: &user,
@@ -310,6 +353,10 @@ fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
             is_refresh: true,
         },
     );
+    if p.has_fault(&Fault::RefreshWithoutIdToken) {
+        p.log("fault refresh_without_id_token: omitting id_token".to_string());
+        minted.id_token = None;
+    }
     let rotated = p.settings.client.rotation.map(|rotation| {
         let new_token = tokens::new_refresh_token();
         let grace_end = now + rotation.grace_period.as_secs() as i64;
@@ -468,5 +515,7 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
     }
     body.insert("username".into(), json!(user.username));
     p.log(format!("userinfo: answered for {}", user.username));
-    Reply::json(200, &Value::Object(body))
+    let mut body = Value::Object(body);
+    pad_if_oversized(p, Oversized::Userinfo, &mut body);
+    Reply::json(200, &body)
 }

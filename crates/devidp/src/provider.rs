@@ -55,6 +55,10 @@ pub(crate) struct Settings {
     pub(crate) port: u16,
     pub(crate) client: ClientConfig,
     pub(crate) state_file: Option<std::path::PathBuf>,
+    /// `Cache-Control: max-age` of the JWKS answer, in seconds (`None`: no header).
+    pub(crate) jwks_max_age: Option<u64>,
+    /// The per-run secret every `/_devidp/*` request must carry.
+    pub(crate) control_token: String,
 }
 
 pub(crate) struct Provider {

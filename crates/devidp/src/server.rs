@@ -81,7 +81,7 @@ fn write_reply(mut writer: Box<dyn Write + Send>, reply: &Reply, head: bool) {
     let clean = |text: &str| text.replace(['\r', '\n'], " ");
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nConnection: close\r\nContent-Length: {}\r\n\
-         Date: {}\r\nAccess-Control-Allow-Origin: *\r\n",
+         Date: {}\r\n",
         reply.status,
         reason_phrase(reply.status),
         reply.body.len(),
@@ -109,13 +109,26 @@ fn reason_phrase(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        415 => "Unsupported Media Type",
         500 => "Internal Server Error",
         _ => "Status",
     }
 }
 
-/// Dispatches one request by method and path.
+/// Dispatches one request by method and path. Everything but the control endpoint carries
+/// `Access-Control-Allow-Origin: *`, as every Cognito managed-login answer does.
 pub(crate) fn route(p: &Provider, req: &Incoming) -> Reply {
+    let path = req.path.as_str();
+    if let Some(rest) = path.strip_prefix("/_devidp/") {
+        return control::handle(p, req, rest);
+    }
+    if path == "/_devidp" {
+        return control::handle(p, req, "");
+    }
+    public_route(p, req).header("Access-Control-Allow-Origin", "*")
+}
+
+fn public_route(p: &Provider, req: &Incoming) -> Reply {
     let method = req.method.as_str();
     let path = req.path.as_str();
     if method == "OPTIONS" {
@@ -126,9 +139,6 @@ pub(crate) fn route(p: &Provider, req: &Incoming) -> Reply {
                 "Authorization, Content-Type",
             )
             .header("Access-Control-Max-Age", "600");
-    }
-    if let Some(rest) = path.strip_prefix("/_devidp/") {
-        return control::handle(p, req, rest);
     }
     if let Some(rest) = path.strip_prefix("/demo-api/") {
         return demo_api::handle(p, req, rest);

@@ -4,13 +4,13 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use latchkey_devidp::{DevIdp, DevIdpConfig, DEMO_PASSWORD, DEMO_USERNAME};
-use reqwest::blocking::{Client, Response};
+use latchkey_devidp::{DevIdp, DevIdpConfig, CONTROL_TOKEN_HEADER, DEMO_PASSWORD, DEMO_USERNAME};
+use reqwest::blocking::{Client, RequestBuilder, Response};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::signature::Verifier;
 use rsa::{BigUint, RsaPublicKey};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 pub const REDIRECT: &str = "http://localhost:53682/callback";
 
@@ -190,19 +190,40 @@ pub fn jwks(idp: &DevIdp, http: &Client) -> Value {
     http.get(url).send().unwrap().json().unwrap()
 }
 
-/// Verifies an RS256 JWT against a JWK (independently of the provider's own code).
-pub fn verify_with_jwk(jwt: &str, jwk: &Value) -> bool {
+/// A control request (`/_devidp/{path}`) carrying the provider's control token.
+pub fn control(idp: &DevIdp, http: &Client, method: reqwest::Method, path: &str) -> RequestBuilder {
+    http.request(method, format!("{}/_devidp/{path}", idp.base_url()))
+        .header(CONTROL_TOKEN_HEADER, idp.control_token())
+}
+
+fn rsa_key(jwk: &Value) -> RsaPublicKey {
     let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
     let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
-    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).unwrap();
+    RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).unwrap()
+}
+
+fn signature_of(jwt: &str) -> Option<(&str, Signature)> {
     let (input, sig) = jwt.rsplit_once('.').unwrap();
-    let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+    Some((input, Signature::try_from(sig.as_slice()).ok()?))
+}
+
+/// Verifies an RS256 JWT against a JWK (independently of the provider's own code).
+pub fn verify_with_jwk(jwt: &str, jwk: &Value) -> bool {
+    let Some((input, sig)) = signature_of(jwt) else {
         return false;
     };
-    let Ok(sig) = Signature::try_from(sig.as_slice()) else {
+    VerifyingKey::<Sha256>::new(rsa_key(jwk))
+        .verify(input.as_bytes(), &sig)
+        .is_ok()
+}
+
+/// Verifies an RS512 JWT against a JWK.
+pub fn verify_rs512_with_jwk(jwt: &str, jwk: &Value) -> bool {
+    let Some((input, sig)) = signature_of(jwt) else {
         return false;
     };
-    VerifyingKey::<Sha256>::new(key)
+    VerifyingKey::<Sha512>::new(rsa_key(jwk))
         .verify(input.as_bytes(), &sig)
         .is_ok()
 }
