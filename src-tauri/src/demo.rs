@@ -108,6 +108,9 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
             ..ClientConfig::default()
         },
         state_file: Some(data_dir.join("devidp-state.json")),
+        // LATCHKEY_DEVIDP_CONTROL_TOKEN: the secret out-of-process tests use to drive the
+        // provider's control endpoint; without it, a random one nobody outside knows.
+        control_token: std::env::var(latchkey_devidp::CONTROL_TOKEN_ENV).ok(),
         ..DevIdpConfig::default()
     })
     .map_err(|e| format!("the development provider did not start: {e}"))?;

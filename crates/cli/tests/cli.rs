@@ -620,6 +620,7 @@ fn devidp_subcommand_runs_the_development_provider() {
 fn shift_provider_clock(idp: &latchkey_devidp::DevIdp, secs: i64) {
     let r = reqwest::blocking::Client::new()
         .post(format!("{}/_devidp/clock", idp.base_url()))
+        .header(latchkey_devidp::CONTROL_TOKEN_HEADER, idp.control_token())
         .body(format!("{{\"advance_secs\": {secs}}}"))
         .header("content-type", "application/json")
         .send()
