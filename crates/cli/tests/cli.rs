@@ -584,15 +584,21 @@ fn devidp_subcommand_runs_the_development_provider() {
         "the provider's own options: {}",
         help.stdout
     );
-    let port = free_port();
+    let (port, issuer_port) = (free_port(), free_port());
     let mut child = env
-        .cmd(&["devidp", "--port", &port.to_string()])
+        .cmd(&[
+            "devidp",
+            "--port",
+            &port.to_string(),
+            "--issuer-port",
+            &issuer_port.to_string(),
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let url = format!(
-        "http://127.0.0.1:{port}/{}/.well-known/openid-configuration",
+        "http://127.0.0.1:{issuer_port}/{}/.well-known/openid-configuration",
         latchkey_devidp::DEFAULT_USER_POOL_ID
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -610,9 +616,13 @@ fn devidp_subcommand_runs_the_development_provider() {
     let _ = child.wait();
     assert!(
         doc.contains(&format!(
-            "http://127.0.0.1:{port}/{}",
+            "\"issuer\":\"http://127.0.0.1:{issuer_port}/{}\"",
             latchkey_devidp::DEFAULT_USER_POOL_ID
         )),
+        "{doc}"
+    );
+    assert!(
+        doc.contains(&format!("http://127.0.0.1:{port}/oauth2/authorize")),
         "{doc}"
     );
 }

@@ -12,15 +12,19 @@ use crate::config::{load_users_file, ClientConfig, DevIdpConfig, Rotation, UserR
 use crate::faults::Fault;
 use crate::DevIdp;
 
-/// Default port of the standalone binary (the library default is an ephemeral port).
+/// Default port of the standalone binary's pool-domain origin (the library default is an
+/// ephemeral port).
 pub const DEFAULT_CLI_PORT: u16 = 9231;
+/// Default port of the standalone binary's `cognito-idp` origin.
+pub const DEFAULT_CLI_ISSUER_PORT: u16 = 9232;
 
 const AFTER_HELP: &str = "\
 Endpoints (Cognito paths):
   GET  /oauth2/authorize  → 302 /login (exact redirect_uri match; PKCE S256 only)
   GET|POST /login, /signup, /confirmUser; GET /forgotPassword (stub); GET /logout; GET /error
   POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo
-  GET  /{POOL}/.well-known/openid-configuration, /{POOL}/.well-known/jwks.json
+  cognito-idp origin (--issuer-port): GET /{POOL}/.well-known/openid-configuration,
+  GET /{POOL}/.well-known/jwks.json, POST / (X-Amz-Target: AWSCognitoIdentityProviderService.GlobalSignOut)
   GET  /demo-api/me, /demo-api/orders, /demo-api/admin (ID token in Authorization; admin needs group admins)
 
 Users file (TOML):
@@ -55,9 +59,12 @@ Fault names for --fault and the control endpoint:
     after_help = format!("{AFTER_HELP}\n{}", crate::control::CONTROL_HELP)
 )]
 struct Args {
-    /// TCP port on 127.0.0.1 (0 = any free port)
+    /// Port of the pool-domain origin on 127.0.0.1: hosted UI, /oauth2/*, demo API (0 = any free port)
     #[arg(long, default_value_t = DEFAULT_CLI_PORT)]
     port: u16,
+    /// Port of the cognito-idp origin on 127.0.0.1: discovery, JWKS, iss, JSON API (0 = any free port)
+    #[arg(long, default_value_t = DEFAULT_CLI_ISSUER_PORT)]
+    issuer_port: u16,
     /// TOML users file (default: the demo users demo@latchkey.dev and viewer@latchkey.dev)
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
@@ -91,9 +98,6 @@ struct Args {
     /// Refresh-token lifetime
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30d")]
     refresh_token_ttl: Duration,
-    /// Issuer override, e.g. https://cognito-idp.us-east-1.amazonaws.com/us-east-1_DevPool01
-    #[arg(long, value_name = "URL")]
-    issuer: Option<String>,
     /// JSON file keeping signing keys, refresh grants (hashed) and signed-up users across restarts
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
@@ -220,8 +224,9 @@ fn run(args: Args) -> Result<(), String> {
     let token_given = args.control_token.is_some();
     let idp = DevIdp::start(DevIdpConfig {
         port: args.port,
+        issuer_port: args.issuer_port,
         user_pool_id: args.user_pool_id,
-        issuer: args.issuer,
+        public_urls: None,
         client,
         users: users.clone(),
         state_file: args.state_file,
@@ -243,12 +248,10 @@ fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool, token_g
     let client = idp.client();
     println!("Latchkey development provider (Cognito-compatible) is running.");
     println!("  Hosted UI domain: {base}");
+    println!("  cognito-idp:      {}", idp.cognito_idp_url());
     println!("  Issuer:           {}", idp.issuer());
     println!("  Discovery:        {}", idp.discovery_url());
-    println!(
-        "  JWKS:             {base}/{}/.well-known/jwks.json",
-        idp.user_pool_id()
-    );
+    println!("  JWKS:             {}", idp.jwks_url());
     println!("  Client id:        {}", idp.client_id());
     println!("  Callback URLs:    {}", client.callback_urls.join(" "));
     println!("  Sign-out URLs:    {}", client.sign_out_urls.join(" "));

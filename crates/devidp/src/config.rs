@@ -27,15 +27,23 @@ pub const VIEWER_USERNAME: &str = "viewer@latchkey.dev";
 pub const VIEWER_PASSWORD: &str = "Latchkey-viewer-1";
 
 /// Everything a [`crate::DevIdp`] needs to start.
+///
+/// Like AWS, the provider answers on two origins: the user pool's domain (hosted UI,
+/// `/oauth2/*`, `/logout`; `port`) and the `cognito-idp` service (discovery, JWKS, the `iss`
+/// of every token and the JSON API; `issuer_port`). A client that fetches keys or discovery
+/// from the wrong one fails here as it would on AWS.
 #[derive(Clone, Debug)]
 pub struct DevIdpConfig {
-    /// TCP port on 127.0.0.1; 0 picks a free ephemeral port.
+    /// Port of the pool-domain origin on 127.0.0.1; 0 picks a free ephemeral port.
     pub port: u16,
+    /// Port of the `cognito-idp` origin on 127.0.0.1; 0 picks a free ephemeral port.
+    pub issuer_port: u16,
     /// The pool id: part of the issuer and of the discovery/JWKS paths.
     pub user_pool_id: String,
-    /// Issuer override (e.g. to mimic `https://cognito-idp.{region}.amazonaws.com/{pool}`);
-    /// default `http://127.0.0.1:PORT/{user_pool_id}`.
-    pub issuer: Option<String>,
+    /// The origins clients reach the provider at when something stands in front of it (a
+    /// test proxy): every URL the provider writes (discovery, `iss`, redirects) uses them.
+    /// Default: the two loopback origins it binds.
+    pub public_urls: Option<PublicUrls>,
     /// The one app client of the pool.
     pub client: ClientConfig,
     /// Users who can sign in (signed-up users are added at run time).
@@ -52,12 +60,23 @@ pub struct DevIdpConfig {
     pub control_token: Option<String>,
 }
 
+/// The two origins as clients see them (see [`DevIdpConfig::public_urls`]), e.g.
+/// `http://127.0.0.1:8000` for both when one proxy routes by path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicUrls {
+    /// Stands for `https://{prefix}.auth.{region}.amazoncognito.com`.
+    pub hosted_ui: String,
+    /// Stands for `https://cognito-idp.{region}.amazonaws.com`; the issuer is this plus `/{pool}`.
+    pub cognito_idp: String,
+}
+
 impl Default for DevIdpConfig {
     fn default() -> Self {
         DevIdpConfig {
             port: 0,
+            issuer_port: 0,
             user_pool_id: DEFAULT_USER_POOL_ID.to_string(),
-            issuer: None,
+            public_urls: None,
             client: ClientConfig::default(),
             users: UserRecord::demo_users(),
             state_file: None,
@@ -331,11 +350,29 @@ pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> 
             );
         }
     }
-    if let Some(issuer) = &config.issuer {
-        match url::Url::parse(issuer) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => return bad(format!("issuer {issuer:?} is not an http(s) URL")),
+    if let Some(urls) = &config.public_urls {
+        for (name, raw) in [
+            ("hosted_ui", &urls.hosted_ui),
+            ("cognito_idp", &urls.cognito_idp),
+        ] {
+            match url::Url::parse(raw) {
+                Ok(u)
+                    if matches!(u.scheme(), "http" | "https")
+                        && u.path().trim_end_matches('/').is_empty()
+                        && u.query().is_none() => {}
+                _ => {
+                    return bad(format!(
+                        "public_urls.{name} {raw:?} is not an http(s) origin"
+                    ))
+                }
+            }
         }
+    }
+    if config.port != 0 && config.port == config.issuer_port {
+        return bad(format!(
+            "port and issuer_port are both {}: the hosted UI and cognito-idp need two origins",
+            config.port
+        ));
     }
     validate_users(&config.users).or_else(bad)
 }

@@ -44,6 +44,7 @@ mod error;
 mod faults;
 mod hosted_ui;
 mod http;
+mod json_api;
 mod jwt;
 mod keys;
 mod logbook;
@@ -62,9 +63,9 @@ use std::time::Duration;
 
 pub use cli::cli_main;
 pub use config::{
-    load_users_file, parse_users_toml, ClientConfig, DevIdpConfig, Rotation, UserRecord,
-    DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME,
-    VIEWER_PASSWORD, VIEWER_USERNAME,
+    load_users_file, parse_users_toml, ClientConfig, DevIdpConfig, PublicUrls, Rotation,
+    UserRecord, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID, DEMO_PASSWORD,
+    DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
 pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
 pub use error::DevIdpError;
@@ -75,13 +76,19 @@ pub use provider::Stats;
 
 use keys::KeySet;
 use provider::{Provider, Settings};
+use server::Origin;
 use store::{PersistedState, Store, User};
 
-/// A running development provider. Dropping it stops the server, joins its threads and
-/// frees the port.
+/// A running development provider. Dropping it stops both listeners, joins their threads and
+/// frees the ports.
 pub struct DevIdp {
     provider: Arc<Provider>,
-    server: Option<Arc<tiny_http::Server>>,
+    listeners: Vec<Listener>,
+}
+
+/// One bound origin and the worker threads serving it.
+struct Listener {
+    server: Arc<tiny_http::Server>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -95,8 +102,8 @@ impl std::fmt::Debug for DevIdp {
 }
 
 impl DevIdp {
-    /// Validates the configuration, loads or generates the keys, binds 127.0.0.1:`port`
-    /// and starts serving.
+    /// Validates the configuration, loads or generates the keys, binds the two loopback
+    /// origins (`port` for the pool domain, `issuer_port` for `cognito-idp`) and starts serving.
     pub fn start(config: DevIdpConfig) -> Result<DevIdp, DevIdpError> {
         config::validate_config(&config)?;
         let persisted = match &config.state_file {
@@ -127,26 +134,29 @@ impl DevIdp {
             }
         }
 
-        let server = bind(config.port)?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or_else(|| DevIdpError::Bind {
-                port: config.port,
-                reason: "not a TCP listener".into(),
-            })?;
-        let base_url = format!("http://127.0.0.1:{port}");
-        let issuer = config
-            .issuer
-            .clone()
-            .map(|i| i.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| format!("{base_url}/{}", config.user_pool_id));
+        let hosted = bind(config.port)?;
+        let cognito = bind(config.issuer_port)?;
+        let (port, issuer_port) = (
+            local_port(&hosted, config.port)?,
+            local_port(&cognito, config.issuer_port)?,
+        );
+        let (base_url, idp_url) = match &config.public_urls {
+            Some(urls) => (
+                urls.hosted_ui.trim_end_matches('/').to_string(),
+                urls.cognito_idp.trim_end_matches('/').to_string(),
+            ),
+            None => (
+                format!("http://127.0.0.1:{port}"),
+                format!("http://127.0.0.1:{issuer_port}"),
+            ),
+        };
         let settings = Settings {
+            issuer: format!("{idp_url}/{}", config.user_pool_id),
             base_url,
-            issuer,
+            idp_url,
             user_pool_id: config.user_pool_id.clone(),
             port,
+            issuer_port,
             client: config.client.clone(),
             state_file: config.state_file.clone(),
             jwks_max_age: config.jwks_max_age.map(|d| d.as_secs()),
@@ -158,8 +168,9 @@ impl DevIdp {
         let provider = Arc::new(Provider::new(settings, keys, store));
         provider.persist();
         provider.log(format!(
-            "started on {} (issuer {}, client {}, {} users)",
+            "started: hosted UI {}, cognito-idp {} (issuer {}), client {}, {} users",
             provider.settings.base_url,
+            provider.settings.idp_url,
             provider.settings.issuer,
             provider.settings.client.client_id,
             config.users.len()
@@ -167,39 +178,64 @@ impl DevIdp {
         for warning in config::cognito_range_warnings(&config) {
             provider.log(format!("note: {warning}"));
         }
-        let server = Arc::new(server);
-        let workers = server::spawn_workers(Arc::clone(&server), Arc::clone(&provider));
+        let listeners = [(hosted, Origin::HostedUi), (cognito, Origin::CognitoIdp)]
+            .into_iter()
+            .map(|(server, origin)| {
+                let server = Arc::new(server);
+                let workers =
+                    server::spawn_workers(Arc::clone(&server), Arc::clone(&provider), origin);
+                Listener { server, workers }
+            })
+            .collect();
         Ok(DevIdp {
             provider,
-            server: Some(server),
-            workers,
+            listeners,
         })
     }
 
-    /// `http://127.0.0.1:PORT` (no trailing slash): the hosted-UI "domain".
+    /// The pool domain's origin (`http://127.0.0.1:PORT`, no trailing slash): hosted UI,
+    /// `/oauth2/*`, `/logout`, the demo API and the control endpoint. Stands for
+    /// `https://{prefix}.auth.{region}.amazoncognito.com`.
     pub fn base_url(&self) -> String {
         self.provider.settings.base_url.clone()
     }
 
-    /// The `iss` of the tokens (default `http://127.0.0.1:PORT/{user_pool_id}`).
+    /// The `cognito-idp` origin (`http://127.0.0.1:ISSUER_PORT`): discovery, JWKS and the JSON
+    /// API. Stands for `https://cognito-idp.{region}.amazonaws.com`.
+    pub fn cognito_idp_url(&self) -> String {
+        self.provider.settings.idp_url.clone()
+    }
+
+    /// The `iss` of the tokens: `{cognito_idp_url}/{user_pool_id}`.
     pub fn issuer(&self) -> String {
         self.provider.settings.issuer.clone()
     }
 
-    /// `{base_url}/{user_pool_id}/.well-known/openid-configuration`.
+    /// `{issuer}/.well-known/openid-configuration`.
     pub fn discovery_url(&self) -> String {
         format!(
-            "{}/{}/.well-known/openid-configuration",
-            self.provider.settings.base_url, self.provider.settings.user_pool_id
+            "{}/.well-known/openid-configuration",
+            self.provider.settings.issuer
         )
+    }
+
+    /// `{issuer}/.well-known/jwks.json`.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/.well-known/jwks.json", self.provider.settings.issuer)
     }
 
     pub fn client_id(&self) -> String {
         self.provider.settings.client.client_id.clone()
     }
 
+    /// The pool domain's port.
     pub fn port(&self) -> u16 {
         self.provider.settings.port
+    }
+
+    /// The `cognito-idp` origin's port.
+    pub fn issuer_port(&self) -> u16 {
+        self.provider.settings.issuer_port
     }
 
     pub fn user_pool_id(&self) -> String {
@@ -270,21 +306,32 @@ impl DevIdp {
 impl Drop for DevIdp {
     fn drop(&mut self) {
         self.provider.stopping.store(true, Ordering::SeqCst);
-        if let Some(server) = &self.server {
-            for _ in &self.workers {
-                server.unblock();
+        for listener in &self.listeners {
+            for _ in &listener.workers {
+                listener.server.unblock();
             }
         }
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
+        for listener in &mut self.listeners {
+            for worker in listener.workers.drain(..) {
+                let _ = worker.join();
+            }
+            server::refuse_pending(&listener.server);
         }
-        if let Some(server) = &self.server {
-            server::refuse_pending(server);
-        }
-        // The last reference: tiny_http closes the listening socket.
-        self.server.take();
+        // The last references: tiny_http closes the listening sockets.
+        self.listeners.clear();
         self.provider.log("stopped".to_string());
     }
+}
+
+fn local_port(server: &tiny_http::Server, asked: u16) -> Result<u16, DevIdpError> {
+    server
+        .server_addr()
+        .to_ip()
+        .map(|a| a.port())
+        .ok_or_else(|| DevIdpError::Bind {
+            port: asked,
+            reason: "not a TCP listener".into(),
+        })
 }
 
 /// Binds 127.0.0.1:port, retrying briefly when a fixed port is still being released.

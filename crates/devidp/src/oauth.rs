@@ -15,7 +15,9 @@ use crate::store::{token_digest, RefreshGrant};
 use crate::tokens::{self, MintRequest};
 use crate::verify::{self, TokenUse};
 
-/// `GET /{pool}/.well-known/openid-configuration`.
+/// `GET /{pool}/.well-known/openid-configuration` on the `cognito-idp` origin: exactly the
+/// fields a Cognito pool with a domain publishes (fixtures/discovery.json), endpoints on the
+/// pool domain, `jwks_uri` on `cognito-idp`. No `code_challenge_methods_supported`.
 pub(crate) fn discovery(p: &Provider) -> Reply {
     p.count(|s| s.discovery += 1);
     let s = &p.settings;
@@ -25,23 +27,19 @@ pub(crate) fn discovery(p: &Provider) -> Reply {
     } else {
         s.issuer.clone()
     };
-    // revocation_endpoint and scopes_supported are UNCONFIRMED in real Cognito documents.
     let mut doc = json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{base}/oauth2/authorize"),
-            "token_endpoint": format!("{base}/oauth2/token"),
-            "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
-            "end_session_endpoint": format!("{base}/logout"),
-            "revocation_endpoint": format!("{base}/oauth2/revoke"),
-            "jwks_uri": format!("{base}/{}/.well-known/jwks.json", s.user_pool_id),
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "code_challenge_methods_supported": ["S256"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "scopes_supported": ["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "claims_supported": ["sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "email_verified", "cognito:username", "cognito:groups", "token_use"],
+        "authorization_endpoint": format!("{base}/oauth2/authorize"),
+        "end_session_endpoint": format!("{base}/logout"),
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "issuer": issuer,
+        "jwks_uri": format!("{}/.well-known/jwks.json", s.issuer),
+        "response_types_supported": ["code", "token"],
+        "revocation_endpoint": format!("{base}/oauth2/revoke"),
+        "scopes_supported": ["openid", "email", "phone", "profile"],
+        "subject_types_supported": ["public"],
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
     });
     pad_if_oversized(p, Oversized::Discovery, &mut doc);
     Reply::json(200, &doc)

@@ -244,14 +244,11 @@ pub(crate) fn message_page(title: &str, message: &str) -> String {
 /// `GET /`: where things are.
 pub(crate) fn index(p: &Provider) -> Reply {
     let s = &p.settings;
-    let discovery = format!(
-        "{}/{}/.well-known/openid-configuration",
-        s.base_url, s.user_pool_id
-    );
+    let discovery = format!("{}/.well-known/openid-configuration", s.issuer);
     let body = format!(
         "<h1 id=\"title\">Latchkey development provider</h1>\
          <p class=\"sub\">A local stand-in for an Amazon Cognito user pool's hosted UI.</p>\
-         <p>Issuer: <code>{issuer}</code></p>\
+         <p>Issuer (the <code>cognito-idp</code> origin): <code>{issuer}</code></p>\
          <p>Discovery: <a href=\"{discovery}\">{discovery}</a></p>\
          <p>Client id: <code>{client}</code></p>\
          <p>Demo API: <code>/demo-api/me</code>, <code>/demo-api/orders</code>, <code>/demo-api/admin</code> (send the ID token)</p>",

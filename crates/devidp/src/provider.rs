@@ -45,14 +45,21 @@ pub struct Stats {
     pub signups: u64,
     /// Demo API requests (any status).
     pub demo_api: u64,
+    /// `GlobalSignOut` calls on the `cognito-idp` JSON API (any outcome).
+    pub global_sign_outs: u64,
 }
 
 /// Settings fixed at start-up.
 pub(crate) struct Settings {
+    /// The pool domain's origin (hosted UI, `/oauth2/*`), as clients see it.
     pub(crate) base_url: String,
+    /// The `cognito-idp` origin (discovery, JWKS, JSON API), as clients see it.
+    pub(crate) idp_url: String,
+    /// `{idp_url}/{user_pool_id}`.
     pub(crate) issuer: String,
     pub(crate) user_pool_id: String,
     pub(crate) port: u16,
+    pub(crate) issuer_port: u16,
     pub(crate) client: ClientConfig,
     pub(crate) state_file: Option<std::path::PathBuf>,
     /// `Cache-Control: max-age` of the JWKS answer, in seconds (`None`: no header).

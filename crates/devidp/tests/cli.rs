@@ -30,7 +30,7 @@ fn help_documents_flags_faults_and_the_control_endpoint() {
         "--id-token-ttl",
         "--access-token-ttl",
         "--refresh-token-ttl",
-        "--issuer",
+        "--issuer-port",
         "--state-file",
         "--jwks-max-age",
         "--control-token",

@@ -503,11 +503,7 @@ fn oversized_id_token_and_responses() {
 
     let normal = jwks(&idp, &http);
     idp.set_fault(Fault::Oversized(Oversized::Jwks, bytes));
-    let url = format!(
-        "{}/{}/.well-known/jwks.json",
-        idp.base_url(),
-        idp.user_pool_id()
-    );
+    let url = idp.jwks_url();
     let raw = http.get(&url).send().unwrap().bytes().unwrap();
     assert!(raw.len() >= bytes, "over the size: {}", raw.len());
     let set: Value = serde_json::from_slice(&raw).unwrap();
@@ -542,11 +538,7 @@ fn oversized_id_token_and_responses() {
 fn jwks_cache_control_is_configurable_and_switchable() {
     let http = http();
     let cache_control = |idp: &DevIdp| {
-        let url = format!(
-            "{}/{}/.well-known/jwks.json",
-            idp.base_url(),
-            idp.user_pool_id()
-        );
+        let url = idp.jwks_url();
         let resp = http.get(url).send().unwrap();
         assert_eq!(resp.status(), 200);
         resp.headers()

@@ -10,19 +10,23 @@ use latchkey_devidp::{DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME};
 use serde_json::Value;
 
 #[test]
-fn discovery_and_jwks_describe_the_pool() {
+fn two_origins_like_aws_keys_on_cognito_idp_hosted_ui_on_the_pool_domain() {
     let idp = start();
     let http = http();
-    assert!(idp.base_url().starts_with("http://127.0.0.1:"));
+    let base = idp.base_url();
+    let idp_origin = idp.cognito_idp_url();
+    assert!(base.starts_with("http://127.0.0.1:"));
+    assert!(idp_origin.starts_with("http://127.0.0.1:"));
+    assert_ne!(base, idp_origin, "two origins");
+    assert_eq!(idp.issuer(), format!("{idp_origin}/us-east-1_DevPool01"));
     assert_eq!(
-        idp.issuer(),
-        format!("{}/us-east-1_DevPool01", idp.base_url())
+        idp.discovery_url(),
+        format!("{idp_origin}/us-east-1_DevPool01/.well-known/openid-configuration")
     );
     let resp = http.get(idp.discovery_url()).send().unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["access-control-allow-origin"], "*");
     let doc: Value = resp.json().unwrap();
-    let base = idp.base_url();
     assert_eq!(doc["issuer"], idp.issuer());
     assert_eq!(
         doc["authorization_endpoint"],
@@ -32,25 +36,37 @@ fn discovery_and_jwks_describe_the_pool() {
     assert_eq!(doc["userinfo_endpoint"], format!("{base}/oauth2/userInfo"));
     assert_eq!(doc["end_session_endpoint"], format!("{base}/logout"));
     assert_eq!(doc["revocation_endpoint"], format!("{base}/oauth2/revoke"));
-    assert_eq!(
-        doc["jwks_uri"],
-        format!("{base}/us-east-1_DevPool01/.well-known/jwks.json")
+    assert_eq!(doc["jwks_uri"], idp.jwks_url());
+    assert!(
+        doc.get("code_challenge_methods_supported").is_none(),
+        "Cognito does not advertise PKCE methods"
     );
-    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(
-        doc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
-    );
-    assert_eq!(
-        doc["code_challenge_methods_supported"],
-        serde_json::json!(["S256"])
-    );
-    assert!(doc["subject_types_supported"].is_array());
-    assert!(doc["scopes_supported"]
-        .as_array()
-        .unwrap()
-        .contains(&"openid".into()));
-    assert!(doc["token_endpoint_auth_methods_supported"].is_array());
+
+    // Nothing answers on the wrong origin: a client that mixes them up fails here as on AWS.
+    let on_domain = |path: &str| format!("{base}{path}");
+    let on_idp = |path: &str| format!("{idp_origin}{path}");
+    for wrong in [
+        on_domain("/us-east-1_DevPool01/.well-known/openid-configuration"),
+        on_domain("/us-east-1_DevPool01/.well-known/jwks.json"),
+        on_idp("/oauth2/authorize"),
+        on_idp("/login"),
+        on_idp("/oauth2/userInfo"),
+        on_idp("/logout"),
+        on_idp("/demo-api/me"),
+        on_idp("/_devidp/faults"),
+    ] {
+        assert_eq!(http.get(&wrong).send().unwrap().status(), 404, "{wrong}");
+    }
+    for wrong in [on_idp("/oauth2/token"), on_idp("/oauth2/revoke")] {
+        let resp = http
+            .post(&wrong)
+            .form(&[("grant_type", "refresh_token")])
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{wrong}");
+    }
+    assert_eq!(idp.stats().discovery, 1);
+    assert_eq!(idp.stats().jwks, 0);
 
     let set = jwks(&idp, &http);
     let keys = set["keys"].as_array().unwrap();

@@ -250,9 +250,10 @@ fn rand_suffix() -> u64 {
         % 1_000_000_007
 }
 
-/// A rewriting HTTP proxy in front of the devidp: lets tests alter discovery, JWKS or token
-/// responses the way a misbehaving provider would. Bodies and `Location` headers have the
-/// target's base URL replaced by the proxy's.
+/// A rewriting HTTP proxy in front of the devidp's two origins (paths under `/{pool}/` go to
+/// its `cognito-idp` origin, the rest to its pool domain): lets tests alter discovery, JWKS or
+/// token responses the way a misbehaving provider would. Bodies and `Location` headers have
+/// the targets' base URLs replaced by the proxy's.
 pub struct Proxy {
     pub base: String,
     /// (path, request body, response body) of every exchange.
@@ -274,7 +275,13 @@ impl Proxy {
         (l, base)
     }
 
-    pub fn start(listener: TcpListener, base: String, target: String, rewrite: Rewrite) -> Proxy {
+    /// `targets`: (path prefix, origin) pairs, the first matching prefix wins.
+    pub fn start(
+        listener: TcpListener,
+        base: String,
+        targets: Vec<(String, String)>,
+        rewrite: Rewrite,
+    ) -> Proxy {
         let server = tiny_http::Server::from_listener(listener, None).unwrap();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop2 = stop.clone();
@@ -292,6 +299,11 @@ impl Proxy {
                 };
                 let mut body = Vec::new();
                 let _ = std::io::Read::read_to_end(req.as_reader(), &mut body);
+                let Some((_, target)) = targets.iter().find(|(p, _)| req.url().starts_with(p))
+                else {
+                    let _ = req.respond(tiny_http::Response::empty(502));
+                    continue;
+                };
                 let url = format!("{target}{}", req.url());
                 let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
                 let req_body = body.clone();
@@ -320,10 +332,10 @@ impl Proxy {
                     .headers()
                     .get("location")
                     .and_then(|v| v.to_str().ok())
-                    .map(|l| l.replace(&target, &base2));
+                    .map(|l| replace_all(l, &targets, &base2));
                 let body = resp.bytes().unwrap_or_default().to_vec();
                 let body = String::from_utf8(body.clone())
-                    .map(|t| t.replace(&target, &base2).into_bytes())
+                    .map(|t| replace_all(&t, &targets, &base2).into_bytes())
                     .unwrap_or(body);
                 let path = req.url().split('?').next().unwrap_or("").to_owned();
                 let (status, body) = rewrite(&path, status, body);
@@ -353,6 +365,12 @@ impl Proxy {
     }
 }
 
+fn replace_all(text: &str, targets: &[(String, String)], base: &str) -> String {
+    targets
+        .iter()
+        .fold(text.to_owned(), |t, (_, target)| t.replace(target, base))
+}
+
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -367,12 +385,27 @@ pub fn proxied_idp(rewrite: Rewrite) -> (DevIdp, Proxy, Profile) {
     let (listener, base) = Proxy::bind();
     let pool = latchkey_devidp::DevIdpConfig::default().user_pool_id;
     let issuer = format!("{base}/{pool}");
-    let idp = start_idp(|c| c.issuer = Some(issuer.clone()));
-    let proxy = Proxy::start(listener, base.clone(), idp.base_url(), rewrite);
+    // The provider writes the proxy's origin into every URL and `iss`; the proxy routes
+    // `/{pool}/…` to the cognito-idp origin and everything else to the pool domain.
+    let idp = start_idp(|c| {
+        c.public_urls = Some(latchkey_devidp::PublicUrls {
+            hosted_ui: base.clone(),
+            cognito_idp: base.clone(),
+        })
+    });
+    let targets = vec![
+        (format!("/{pool}/"), local_origin(idp.issuer_port())),
+        ("/".to_owned(), local_origin(idp.port())),
+    ];
+    let proxy = Proxy::start(listener, base.clone(), targets, rewrite);
     let mut p = Profile::oidc("proxied", Url::parse(&issuer).unwrap(), &idp.client_id());
     p.api_base_urls = vec![Url::parse(&base).unwrap()];
     p.sign_in_timeout = Duration::from_secs(30);
     (idp, proxy, p)
+}
+
+fn local_origin(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
 }
 
 pub fn json_rewrite(

@@ -182,12 +182,7 @@ pub fn claims(jwt: &str) -> Value {
 }
 
 pub fn jwks(idp: &DevIdp, http: &Client) -> Value {
-    let url = format!(
-        "{}/{}/.well-known/jwks.json",
-        idp.base_url(),
-        idp.user_pool_id()
-    );
-    http.get(url).send().unwrap().json().unwrap()
+    http.get(idp.jwks_url()).send().unwrap().json().unwrap()
 }
 
 /// A control request (`/_devidp/{path}`) carrying the provider's control token.
