@@ -302,6 +302,13 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1")
 }
 
+/// The `http` hosts Cognito lets an app client register: `localhost` (documented in
+/// CreateUserPoolClient) and, since 2025, `127.0.0.1` (an AWS engineer in microsoft/vscode#256122).
+/// `[::1]` is refused: no AWS source says it is accepted (fixtures/README.md).
+fn is_registrable_http_host(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1")
+}
+
 /// Checks the configuration against Cognito's own limits before anything binds.
 pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> {
     let bad = |s: String| Err(DevIdpError::Config(s));
@@ -334,13 +341,37 @@ pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> 
             ));
         }
     }
-    for (name, ttl) in [
-        ("id_token_ttl", client.id_token_ttl),
-        ("access_token_ttl", client.access_token_ttl),
-        ("refresh_token_ttl", client.refresh_token_ttl),
+    // The console's and the API's limits (CreateUserPoolClient): a pool refuses anything else.
+    const MINUTE: u64 = 60;
+    const DAY: u64 = 86_400;
+    for (name, ttl, min, max, range) in [
+        (
+            "ID-token lifetime",
+            client.id_token_ttl,
+            5 * MINUTE,
+            DAY,
+            "5 minutes to 1 day",
+        ),
+        (
+            "access-token lifetime",
+            client.access_token_ttl,
+            5 * MINUTE,
+            DAY,
+            "5 minutes to 1 day",
+        ),
+        (
+            "refresh-token lifetime",
+            client.refresh_token_ttl,
+            60 * MINUTE,
+            3650 * DAY,
+            "60 minutes to 10 years",
+        ),
     ] {
-        if ttl.as_secs() == 0 {
-            return bad(format!("{name} must be at least 1 second"));
+        let secs = ttl.as_secs();
+        if secs < min || secs > max {
+            return bad(format!(
+                "{name} {secs} s is outside Cognito's range of {range}"
+            ));
         }
     }
     if let Some(token) = &config.control_token {
@@ -386,7 +417,7 @@ fn check_registered_url(kind: &str, raw: &str) -> Result<(), String> {
         return Err(format!("{kind} {raw:?} must not contain a fragment"));
     }
     // Cognito: HTTPS except for http://localhost (and, since 2025, 127.0.0.1); custom schemes ok.
-    if url.scheme() == "http" && !url.host_str().is_some_and(is_loopback_host) {
+    if url.scheme() == "http" && !url.host_str().is_some_and(is_registrable_http_host) {
         return Err(format!("{kind} {raw} cannot use the HTTP protocol."));
     }
     Ok(())
@@ -395,25 +426,6 @@ fn check_registered_url(kind: &str, raw: &str) -> Result<(), String> {
 /// Settings that work here but that a real Cognito pool would refuse (logged at start-up).
 pub(crate) fn cognito_range_warnings(config: &DevIdpConfig) -> Vec<String> {
     let mut warnings = Vec::new();
-    let client = &config.client;
-    for (name, ttl) in [
-        ("ID-token", client.id_token_ttl),
-        ("access-token", client.access_token_ttl),
-    ] {
-        if ttl < Duration::from_secs(300) || ttl > Duration::from_secs(86_400) {
-            warnings.push(format!(
-                "{name} lifetime {} s is outside Cognito's 5 min - 1 day range",
-                ttl.as_secs()
-            ));
-        }
-    }
-    let refresh = client.refresh_token_ttl;
-    if refresh < Duration::from_secs(3600) || refresh > Duration::from_secs(10 * 365 * 86_400) {
-        warnings.push(format!(
-            "refresh-token lifetime {} s is outside Cognito's 60 min - 10 years range",
-            refresh.as_secs()
-        ));
-    }
     if !looks_like_pool_id(&config.user_pool_id) {
         warnings.push(format!(
             "user pool id {:?} does not match Cognito's REGION_ID pattern (aws-jwt-verify would refuse it)",

@@ -1,5 +1,6 @@
 //! Cognito's hosted UI: `/oauth2/authorize` validation, sign-in, sign-up with confirmation,
-//! the `cognito` session cookie, cancel, `/logout` and the `/error` page.
+//! the `cognito` session cookie, `/logout` and the `/error` page. There is no "cancel" link:
+//! on AWS a user who gives up closes the tab.
 
 use crate::faults::Fault;
 use crate::http::{encode_query, param, with_query, Incoming, Reply};
@@ -488,7 +489,9 @@ pub(crate) fn signup_submit(p: &Provider, req: &Incoming) -> Reply {
         Some("Enter a valid email address.")
     } else if let Some(policy) = password_policy_error(password) {
         Some(policy)
-    } else if p.store().user(&username).is_some_and(|u| u.confirmed) {
+    } else if p.store().user(&username).is_some() {
+        // Cognito's UsernameExistsException, confirmed or not: an unconfirmed sign-up is not
+        // replaced by a second one (the user confirms it, or an administrator deletes it).
         Some("An account with the given email already exists.")
     } else {
         None
@@ -583,20 +586,6 @@ pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
     let auth_time = p.token_now();
     let cookie = new_session(p, &username_confirmed, auth_time);
     complete_sign_in(p, &request, &username_confirmed, auth_time, Some(cookie))
-}
-
-/// `GET /cancel`: the user gave up; tell the client `access_denied`.
-pub(crate) fn cancel(p: &Provider, req: &Incoming) -> Reply {
-    match validate_authorize(p, &req.query) {
-        Ok(request) => Rejection::ToClient {
-            redirect_uri: request.redirect_uri,
-            error: "access_denied",
-            description: "The user cancelled the sign-in.".to_string(),
-            state: request.state,
-        }
-        .reply(p),
-        Err(rejection) => rejection.reply(p),
-    }
 }
 
 /// `GET /forgotPassword`: a stub, the development provider cannot reset passwords.

@@ -131,15 +131,13 @@ pub(crate) fn login(
          <button id=\"signin\" type=\"submit\">Sign in</button></form>\
          <nav class=\"links\" aria-label=\"Other actions\">\
          <a id=\"forgot-link\" href=\"{forgot}\">Forgot your password?</a>\
-         <a id=\"signup-link\" href=\"{signup}\">Create an account</a>\
-         <a id=\"cancel\" href=\"{cancel}\">Cancel</a></nav>{demo_hint}",
+         <a id=\"signup-link\" href=\"{signup}\">Create an account</a></nav>{demo_hint}",
         client = escape(client_id),
         error = error_box(error),
         hidden = hidden_inputs(params),
         username = escape(username),
         forgot = link("/forgotPassword", params),
         signup = link("/signup", params),
-        cancel = link("/cancel", params),
     );
     layout("Sign in", &body)
 }
@@ -157,13 +155,11 @@ pub(crate) fn signup(params: &[(String, String)], username: &str, error: Option<
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
          <button id=\"signup\" type=\"submit\">Sign up</button></form>\
          <nav class=\"links\" aria-label=\"Other actions\">\
-         <a id=\"signin-link\" href=\"{login}\">Already have an account? Sign in</a>\
-         <a id=\"cancel\" href=\"{cancel}\">Cancel</a></nav>",
+         <a id=\"signin-link\" href=\"{login}\">Already have an account? Sign in</a></nav>",
         error = error_box(error),
         hidden = hidden_inputs(params),
         username = escape(username),
         login = link("/login", params),
-        cancel = link("/cancel", params),
     );
     layout("Sign up", &body)
 }

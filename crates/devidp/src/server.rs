@@ -198,7 +198,6 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         ("POST", "/signup") => hosted_ui::signup_submit(p, req),
         ("GET" | "HEAD", "/confirmUser") => hosted_ui::confirm_page(p, req),
         ("POST", "/confirmUser") => hosted_ui::confirm_submit(p, req),
-        ("GET" | "HEAD", "/cancel") => hosted_ui::cancel(p, req),
         ("GET" | "HEAD", "/forgotPassword") => hosted_ui::forgot_password(p, req),
         ("GET" | "HEAD", "/error") => hosted_ui::error_page(req),
         ("GET" | "HEAD", "/logout") => hosted_ui::logout(p, req),
@@ -206,7 +205,7 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         (_, "/oauth2/token") => {
             Reply::oauth_error(405, "invalid_request", "use POST").header("Allow", "POST")
         }
-        ("GET" | "POST", "/oauth2/userInfo" | "/oauth2/userinfo") => oauth::userinfo(p, req),
+        ("GET" | "POST", "/oauth2/userInfo") => oauth::userinfo(p, req),
         ("POST", "/oauth2/revoke") => oauth::revoke(p, req),
         (_, "/oauth2/revoke") => {
             Reply::oauth_error(405, "invalid_request", "use POST").header("Allow", "POST")

@@ -74,6 +74,10 @@ fn bad_flags_give_one_line_and_a_non_zero_exit() {
     assert_one_line_error(&["--bogus"], &["--bogus"]);
     assert_one_line_error(&["--port", "notaport"], &["notaport"]);
     assert_one_line_error(&["--id-token-ttl", "5x"], &["5x"]);
+    assert_one_line_error(
+        &["--id-token-ttl", "60s", "--port", "0", "--issuer-port", "0"],
+        &["ID-token lifetime", "5 minutes to 1 day"],
+    );
     assert_one_line_error(&["--rotation=90", "--port", "0"], &["0 to 60"]);
     assert_one_line_error(&["--fault", "nonsense"], &["nonsense"]);
     assert_one_line_error(
@@ -126,6 +130,8 @@ fn start_prints_urls_and_serves_users_from_the_file() {
         .env("LATCHKEY_DEVIDP_CONTROL_TOKEN", secret)
         .args([
             "--port",
+            "0",
+            "--issuer-port",
             "0",
             "--users",
             users.to_str().unwrap(),

@@ -183,7 +183,6 @@ fn login_page_carries_the_authorize_parameters() {
         r#"<input id="username" name="username""#,
         r#"<input id="password" name="password" type="password""#,
         r#"<button id="signin""#,
-        r#"id="cancel""#,
         r#"id="signup-link" href="/signup?"#,
         r#"<label for="username">"#,
         r#"<input type="hidden" name="code_challenge" value=""#,
@@ -222,20 +221,96 @@ fn wrong_password_shows_the_form_again_with_an_error() {
 }
 
 #[test]
-fn cancel_redirects_access_denied_with_state() {
+fn things_cognito_does_not_have_are_not_here_either() {
     let idp = start();
     let http = http();
     let pkce = pkce();
     let params = authorize_params(&idp, &pkce);
+    // No cancel link: on AWS a user who gives up closes the tab.
+    let html = http
+        .get(format!("{}/login?{}", idp.base_url(), query(&params)))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        !html.contains("cancel"),
+        "no cancel link on the sign-in page"
+    );
     let resp = http
         .get(format!("{}/cancel?{}", idp.base_url(), query(&params)))
         .send()
         .unwrap();
-    assert_eq!(resp.status(), 302);
-    let to = location(&resp);
-    assert!(to.as_str().starts_with(REDIRECT));
-    assert_eq!(param(&to, "error").as_deref(), Some("access_denied"));
-    assert_eq!(param(&to, "state").as_deref(), Some("state-123"));
+    assert_eq!(resp.status(), 404, "no /cancel endpoint");
+    // userInfo is spelled with a capital I; the lower-case path is not an alias.
+    let access = tokens(&idp, &http)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ok = http
+        .get(format!("{}/oauth2/userInfo", idp.base_url()))
+        .bearer_auth(&access)
+        .send()
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let lower = http
+        .get(format!("{}/oauth2/userinfo", idp.base_url()))
+        .bearer_auth(&access)
+        .send()
+        .unwrap();
+    assert_eq!(lower.status(), 404);
+}
+
+#[test]
+fn registration_refuses_what_a_cognito_app_client_refuses() {
+    let start_with = |tweak: &dyn Fn(&mut latchkey_devidp::DevIdpConfig)| {
+        let mut config = latchkey_devidp::DevIdpConfig::default();
+        tweak(&mut config);
+        latchkey_devidp::DevIdp::start(config)
+            .map(|_| ())
+            .map_err(|e| match e {
+                latchkey_devidp::DevIdpError::Config(reason) => reason,
+                other => panic!("not a configuration error: {other}"),
+            })
+    };
+    // http callback URLs: localhost and 127.0.0.1 only; [::1] has no AWS source.
+    for refused in [
+        "http://[::1]:53682/callback",
+        "http://192.168.1.5:53682/callback",
+        "http://example.com/callback",
+    ] {
+        let err = start_with(&|c| c.client.callback_urls = vec![refused.to_string()]).unwrap_err();
+        assert!(
+            err.contains("cannot use the HTTP protocol"),
+            "{refused}: {err}"
+        );
+    }
+    assert!(start_with(&|c| c.client.callback_urls = vec!["http://127.0.0.1:1/cb".into()]).is_ok());
+    // Token lifetimes outside the console's ranges are refused at start, not just logged.
+    for (tweak, range) in [
+        (
+            (&|c: &mut latchkey_devidp::DevIdpConfig| {
+                c.client.id_token_ttl = Duration::from_secs(60)
+            }) as &dyn Fn(&mut latchkey_devidp::DevIdpConfig),
+            "5 minutes to 1 day",
+        ),
+        (
+            &|c: &mut latchkey_devidp::DevIdpConfig| {
+                c.client.access_token_ttl = Duration::from_secs(2 * 86_400)
+            },
+            "5 minutes to 1 day",
+        ),
+        (
+            &|c: &mut latchkey_devidp::DevIdpConfig| {
+                c.client.refresh_token_ttl = Duration::from_secs(1800)
+            },
+            "60 minutes to 10 years",
+        ),
+    ] {
+        let err = start_with(tweak).unwrap_err();
+        assert!(err.contains(range), "{err}");
+    }
+    assert!(start_with(&|c| c.client.id_token_ttl = Duration::from_secs(300)).is_ok());
 }
 
 #[test]

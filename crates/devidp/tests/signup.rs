@@ -98,6 +98,19 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
         "code is printed to the log"
     );
 
+    // Signing up again with the same address is refused while the first sign-up is pending
+    // (Cognito: UsernameExistsException), and the pending code stays the same.
+    let resp = post(
+        &[
+            ("username", "new@example.com"),
+            ("password", "Other-pass-2!"),
+        ],
+        "/signup",
+    );
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().unwrap().contains("already exists"));
+    assert_eq!(idp.last_confirmation_code().as_deref(), Some(code.as_str()));
+
     // An unconfirmed user cannot sign in yet: the confirmation step is shown instead.
     let resp = post(
         &[
