@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::config::{load_users_file, ClientConfig, DevIdpConfig, Rotation, UserRecord};
+use crate::config::{
+    load_users_file, ClientConfig, DevIdpConfig, Rotation, UserRecord, UsernameAttribute,
+};
 use crate::faults::Fault;
 use crate::DevIdp;
 
@@ -68,6 +70,10 @@ struct Args {
     /// TOML users file (default: the demo users demo@latchkey.dev and viewer@latchkey.dev)
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
+    /// What users sign in with: email and/or phone_number (the username is then generated, a
+    /// UUID equal to sub, as in Cognito), or none for plain usernames
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "email", value_parser = parse_username_attribute)]
+    username_attributes: Vec<Option<UsernameAttribute>>,
     /// User pool id: part of the issuer and the discovery path
     #[arg(long, value_name = "ID", default_value = crate::config::DEFAULT_USER_POOL_ID)]
     user_pool_id: String,
@@ -133,6 +139,14 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("a duration must be at least 1 second".to_string());
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// `email`, `phone_number`, or `none` (plain usernames).
+fn parse_username_attribute(text: &str) -> Result<Option<UsernameAttribute>, String> {
+    match text.trim() {
+        "none" => Ok(None),
+        other => other.parse().map(Some),
+    }
 }
 
 fn parse_fault(text: &str) -> Result<Fault, String> {
@@ -229,6 +243,7 @@ fn run(args: Args) -> Result<(), String> {
         public_urls: None,
         client,
         users: users.clone(),
+        username_attributes: args.username_attributes.into_iter().flatten().collect(),
         state_file: args.state_file,
         jwks_max_age: args.jwks_max_age.map(Duration::from_secs),
         control_token: args.control_token,

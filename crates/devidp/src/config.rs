@@ -48,6 +48,11 @@ pub struct DevIdpConfig {
     pub client: ClientConfig,
     /// Users who can sign in (signed-up users are added at run time).
     pub users: Vec<UserRecord>,
+    /// What users sign in with (Cognito's `UsernameAttributes`). With `email` (the default,
+    /// as in the Demo pool) or `phone_number`, the pool generates each user's username: a UUID
+    /// equal to `sub`, which is what `cognito:username` then says. Empty: plain usernames,
+    /// chosen by the user or the users file.
+    pub username_attributes: Vec<UsernameAttribute>,
     /// Optional JSON file that keeps signing keys, refresh-token grants (hashed) and
     /// signed-up users across restarts.
     pub state_file: Option<PathBuf>,
@@ -79,9 +84,43 @@ impl Default for DevIdpConfig {
             public_urls: None,
             client: ClientConfig::default(),
             users: UserRecord::demo_users(),
+            username_attributes: vec![UsernameAttribute::Email],
             state_file: None,
             jwks_max_age: None,
             control_token: None,
+        }
+    }
+}
+
+/// A sign-in attribute that stands in for the username (Cognito's `UsernameAttributes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsernameAttribute {
+    /// Users sign in with their e-mail address.
+    Email,
+    /// Users sign in with their phone number (the `phone_number` attribute).
+    PhoneNumber,
+}
+
+impl UsernameAttribute {
+    /// The attribute's name in Cognito's API.
+    pub fn name(self) -> &'static str {
+        match self {
+            UsernameAttribute::Email => "email",
+            UsernameAttribute::PhoneNumber => "phone_number",
+        }
+    }
+}
+
+impl std::str::FromStr for UsernameAttribute {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "email" => Ok(UsernameAttribute::Email),
+            "phone_number" => Ok(UsernameAttribute::PhoneNumber),
+            other => Err(format!(
+                "{other:?} is not a username attribute (use email or phone_number)"
+            )),
         }
     }
 }
@@ -172,6 +211,17 @@ impl fmt::Debug for UserRecord {
 }
 
 impl UserRecord {
+    /// The value of a sign-in attribute (`email`, or the `phone_number` attribute), if set.
+    pub(crate) fn sign_in_value(&self, attribute: UsernameAttribute) -> Option<&str> {
+        match attribute {
+            UsernameAttribute::Email => Some(self.email.as_str()),
+            UsernameAttribute::PhoneNumber => {
+                self.attributes.get("phone_number").map(String::as_str)
+            }
+        }
+        .filter(|v| !v.is_empty())
+    }
+
     /// The two demo users: [`DEMO_USERNAME`] (users + admins) and [`VIEWER_USERNAME`] (users).
     pub fn demo_users() -> Vec<UserRecord> {
         let attrs = |tenant: &str, name: &str| {
@@ -405,7 +455,44 @@ pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> 
             config.port
         ));
     }
-    validate_users(&config.users).or_else(bad)
+    validate_users(&config.users).or_else(bad)?;
+    validate_sign_in_names(&config.users, &config.username_attributes).or_else(bad)
+}
+
+/// In a pool whose users sign in with e-mail or phone number, every user needs one of them,
+/// and no two users may share one.
+fn validate_sign_in_names(
+    users: &[UserRecord],
+    attributes: &[UsernameAttribute],
+) -> Result<(), String> {
+    if attributes.is_empty() {
+        return Ok(());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for user in users {
+        let names: Vec<String> = attributes
+            .iter()
+            .filter_map(|a| user.sign_in_value(*a))
+            .map(|v| v.to_lowercase())
+            .collect();
+        if names.is_empty() {
+            let wanted: Vec<&str> = attributes.iter().map(|a| a.name()).collect();
+            return Err(format!(
+                "user {:?} has no {}: this pool signs in with {} (or set username_attributes = [] for plain usernames)",
+                user.username,
+                wanted.join(" or "),
+                wanted.join(" or ")
+            ));
+        }
+        for name in names {
+            if !seen.insert(name.clone()) {
+                return Err(format!(
+                    "{name:?} belongs to two users; sign-in names must be unique"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_registered_url(kind: &str, raw: &str) -> Result<(), String> {

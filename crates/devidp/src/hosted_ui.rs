@@ -376,7 +376,7 @@ pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
             ),
         );
     }
-    let user = p.store().user(&username).cloned();
+    let user = p.store().find_sign_in(&username).cloned();
     let Some(user) = user.filter(|u| u.password_matches(password)) else {
         p.count(|s| s.failed_logins += 1);
         p.log(format!(
@@ -417,7 +417,7 @@ pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
 /// `GET /signup`: the sign-up form.
 pub(crate) fn signup_page(p: &Provider, req: &Incoming) -> Reply {
     match validate_authorize(p, &req.query) {
-        Ok(request) => Reply::html(200, pages::signup(&request.params, "", None)),
+        Ok(request) => Reply::html(200, pages::signup(p, &request.params, "", None)),
         Err(rejection) => rejection.reply(p),
     }
 }
@@ -473,7 +473,9 @@ fn ensure_confirmation_code(p: &Provider, username: &str) -> String {
     code
 }
 
-/// `POST /signup`: creates an unconfirmed user and shows the confirmation step.
+/// `POST /signup`: creates an unconfirmed user and shows the confirmation step. In a pool
+/// that signs in with e-mail the `username` field is the address and the username is
+/// generated; in a plain-username pool the form has both `username` and `email`.
 pub(crate) fn signup_submit(p: &Provider, req: &Incoming) -> Reply {
     let form = match form_or_bad_request(req) {
         Ok(f) => f,
@@ -483,13 +485,21 @@ pub(crate) fn signup_submit(p: &Provider, req: &Incoming) -> Reply {
         Ok(r) => r,
         Err(rejection) => return rejection.reply(p),
     };
-    let username = param(&form, "username").unwrap_or("").trim().to_string();
+    let plain = p.store().username_attributes.is_empty();
+    let typed = param(&form, "username").unwrap_or("").trim().to_string();
+    let email = if plain {
+        param(&form, "email").unwrap_or("").trim().to_string()
+    } else {
+        typed.clone()
+    };
     let password = param(&form, "password").unwrap_or("");
-    let problem = if !looks_like_email(&username) {
+    let problem = if plain && typed.is_empty() {
+        Some("Username cannot be empty.")
+    } else if !looks_like_email(&email) {
         Some("Enter a valid email address.")
     } else if let Some(policy) = password_policy_error(password) {
         Some(policy)
-    } else if p.store().user(&username).is_some() {
+    } else if p.store().find_sign_in(&typed).is_some() || p.store().find_sign_in(&email).is_some() {
         // Cognito's UsernameExistsException, confirmed or not: an unconfirmed sign-up is not
         // replaced by a second one (the user confirms it, or an administrator deletes it).
         Some("An account with the given email already exists.")
@@ -499,13 +509,17 @@ pub(crate) fn signup_submit(p: &Provider, req: &Incoming) -> Reply {
     if let Some(problem) = problem {
         return Reply::html(
             400,
-            pages::signup(&request.params, &username, Some(problem)),
+            pages::signup(p, &request.params, &typed, Some(problem)),
         );
     }
-    p.store().add_user(User::signed_up(&username, password));
-    p.log(format!("sign-up: created unconfirmed user {username}"));
+    let user = User::signed_up(plain.then_some(typed.as_str()), &email, password);
+    let username = user.username.clone();
+    p.store().add_user(user);
+    p.log(format!(
+        "sign-up: created unconfirmed user {username} ({email})"
+    ));
     let code = ensure_confirmation_code(p, &username);
-    Reply::html(200, pages::confirm(&request.params, &username, &code, None))
+    Reply::html(200, pages::confirm(&request.params, &typed, &code, None))
 }
 
 /// `GET /confirmUser?username=…`: the confirmation form on its own.
@@ -514,20 +528,25 @@ pub(crate) fn confirm_page(p: &Provider, req: &Incoming) -> Reply {
         Ok(r) => r,
         Err(rejection) => return rejection.reply(p),
     };
-    let username = param(&req.query, "username").unwrap_or("").to_string();
-    let pending = p.store().user(&username).is_some_and(|u| !u.confirmed);
-    if !pending {
+    let typed = param(&req.query, "username").unwrap_or("").to_string();
+    let pending = p
+        .store()
+        .find_sign_in(&typed)
+        .filter(|u| !u.confirmed)
+        .map(|u| u.username.clone());
+    let Some(username) = pending else {
         return Reply::html(
             400,
             pages::signup(
+                p,
                 &request.params,
-                &username,
+                &typed,
                 Some("There is no pending sign-up for this user."),
             ),
         );
-    }
+    };
     let code = ensure_confirmation_code(p, &username);
-    Reply::html(200, pages::confirm(&request.params, &username, &code, None))
+    Reply::html(200, pages::confirm(&request.params, &typed, &code, None))
 }
 
 /// `POST /confirmUser`: checks the code, confirms the user and signs them in.
@@ -540,8 +559,9 @@ pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
         Ok(r) => r,
         Err(rejection) => return rejection.reply(p),
     };
-    let username = param(&form, "username").unwrap_or("").trim().to_string();
+    let typed = param(&form, "username").unwrap_or("").trim().to_string();
     let code = param(&form, "code").unwrap_or("").trim().to_string();
+    let username = p.store().username_of(&typed).unwrap_or_default();
     let confirmed_name = {
         let mut store = p.store();
         match store.user_mut(&username) {
@@ -565,7 +585,7 @@ pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
                 400,
                 pages::confirm(
                     &request.params,
-                    &username,
+                    &typed,
                     &expected,
                     Some("Invalid verification code provided, please try again."),
                 ),
@@ -573,8 +593,9 @@ pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
             None => Reply::html(
                 400,
                 pages::signup(
+                    p,
                     &request.params,
-                    &username,
+                    &typed,
                     Some("There is no pending sign-up for this user."),
                 ),
             ),

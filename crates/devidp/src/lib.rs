@@ -64,8 +64,8 @@ use std::time::Duration;
 pub use cli::cli_main;
 pub use config::{
     load_users_file, parse_users_toml, ClientConfig, DevIdpConfig, PublicUrls, Rotation,
-    UserRecord, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID, DEMO_PASSWORD,
-    DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
+    UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID,
+    DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
 pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
 pub use error::DevIdpError;
@@ -120,9 +120,13 @@ impl DevIdp {
             })?,
             None => KeySet::generate()?,
         };
-        let mut store = Store::default();
+        let mut store = Store::new(config.username_attributes.clone());
         for record in &config.users {
-            store.add_user(User::from_record(record, &config.user_pool_id));
+            store.add_user(User::from_record(
+                record,
+                &config.user_pool_id,
+                &config.username_attributes,
+            ));
         }
         if let Some(state) = persisted {
             store.grants = state.grants;

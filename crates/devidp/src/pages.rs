@@ -89,10 +89,10 @@ pub(crate) fn login(
     let demo_hint = {
         let store = p.store();
         let demo = store
-            .user(DEMO_USERNAME)
+            .find_sign_in(DEMO_USERNAME)
             .is_some_and(|u| u.password_matches(DEMO_PASSWORD));
         let viewer = store
-            .user(VIEWER_USERNAME)
+            .find_sign_in(VIEWER_USERNAME)
             .is_some_and(|u| u.password_matches(VIEWER_PASSWORD));
         let mut lines = Vec::new();
         if demo {
@@ -142,15 +142,34 @@ pub(crate) fn login(
     layout("Sign in", &body)
 }
 
-/// The sign-up page.
-pub(crate) fn signup(params: &[(String, String)], username: &str, error: Option<&str>) -> String {
+/// The sign-up page: an e-mail address (the username is generated), or, in a pool with plain
+/// usernames, a username and an e-mail address.
+pub(crate) fn signup(
+    p: &Provider,
+    params: &[(String, String)],
+    username: &str,
+    error: Option<&str>,
+) -> String {
+    let plain = p.store().username_attributes.is_empty();
+    let (label, kind, autocomplete) = if plain {
+        ("Username", "text", "username")
+    } else {
+        ("Email", "email", "email")
+    };
+    let email_field = if plain {
+        "<label for=\"email\">Email</label>\
+         <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>"
+    } else {
+        ""
+    };
     let body = format!(
         "<h1 id=\"title\">Create an account</h1>\
          <p class=\"sub\">Latchkey development provider · password: 8+ characters with upper and lower case, a digit and a symbol</p>\
          {error}\
          <form method=\"post\" action=\"/signup\" id=\"signup-form\">{hidden}\
-         <label for=\"username\">Email</label>\
-         <input id=\"username\" name=\"username\" type=\"email\" autocomplete=\"email\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
+         <label for=\"username\">{label}</label>\
+         <input id=\"username\" name=\"username\" type=\"{kind}\" autocomplete=\"{autocomplete}\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
+         {email_field}\
          <label for=\"password\">Password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
          <button id=\"signup\" type=\"submit\">Sign up</button></form>\

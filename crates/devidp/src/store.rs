@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::UserRecord;
+use crate::config::{UserRecord, UsernameAttribute};
 use crate::keys::{KeySet, SigningKey};
 
 /// A user of the pool (configured or signed up).
@@ -29,8 +29,14 @@ pub(crate) struct User {
 }
 
 impl User {
-    pub(crate) fn from_record(record: &UserRecord, user_pool_id: &str) -> User {
-        // A stable sub per pool + username, so restarts keep identities.
+    /// A configured user. In a pool that signs in with e-mail or phone number the username is
+    /// generated, equal to `sub` (Cognito: "automatically generates a username value").
+    pub(crate) fn from_record(
+        record: &UserRecord,
+        user_pool_id: &str,
+        username_attributes: &[UsernameAttribute],
+    ) -> User {
+        // A stable sub per pool + name in the users file, so restarts keep identities.
         let sub = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_URL,
             format!(
@@ -41,8 +47,13 @@ impl User {
         )
         .to_string();
         let salt = random_hex(16);
+        let username = if username_attributes.is_empty() {
+            record.username.clone()
+        } else {
+            sub.clone()
+        };
         User {
-            username: record.username.clone(),
+            username,
             sub,
             email: record.email.clone(),
             groups: record.groups.clone(),
@@ -55,12 +66,14 @@ impl User {
         }
     }
 
-    pub(crate) fn signed_up(username: &str, password: &str) -> User {
+    /// A user who signed up with `email` (and, in a plain-username pool, `username`).
+    pub(crate) fn signed_up(username: Option<&str>, email: &str, password: &str) -> User {
         let salt = random_hex(16);
+        let sub = uuid::Uuid::new_v4().to_string();
         User {
-            username: username.to_string(),
-            sub: uuid::Uuid::new_v4().to_string(),
-            email: username.to_string(),
+            username: username.map_or_else(|| sub.clone(), str::to_string),
+            sub,
+            email: email.to_string(),
             groups: Vec::new(),
             attributes: BTreeMap::new(),
             password_hash: hash_password(&salt, password),
@@ -143,6 +156,8 @@ pub(crate) struct BrowserSession {
 /// All mutable records of the pool.
 #[derive(Default)]
 pub(crate) struct Store {
+    /// What users sign in with besides their username (Cognito's `UsernameAttributes`).
+    pub(crate) username_attributes: Vec<UsernameAttribute>,
     /// Keyed by lower-cased username (usernames are case-insensitive).
     pub(crate) users: BTreeMap<String, User>,
     pub(crate) codes: HashMap<String, AuthCode>,
@@ -154,8 +169,37 @@ pub(crate) struct Store {
 }
 
 impl Store {
+    pub(crate) fn new(username_attributes: Vec<UsernameAttribute>) -> Store {
+        Store {
+            username_attributes,
+            ..Store::default()
+        }
+    }
+
+    /// The user with this (case-insensitive) username.
     pub(crate) fn user(&self, username: &str) -> Option<&User> {
         self.users.get(&username.to_lowercase())
+    }
+
+    /// The user someone means by what they typed at sign-in: the username, or the e-mail
+    /// address / phone number when the pool signs in with those.
+    pub(crate) fn find_sign_in(&self, name: &str) -> Option<&User> {
+        let name = name.trim();
+        self.user(name).or_else(|| {
+            self.users.values().find(|u| {
+                self.username_attributes.iter().any(|a| match a {
+                    UsernameAttribute::Email => u.email.eq_ignore_ascii_case(name),
+                    UsernameAttribute::PhoneNumber => {
+                        u.attributes.get("phone_number").is_some_and(|p| p == name)
+                    }
+                })
+            })
+        })
+    }
+
+    /// The username behind a sign-in name (see [`Store::find_sign_in`]).
+    pub(crate) fn username_of(&self, name: &str) -> Option<String> {
+        self.find_sign_in(name).map(|u| u.username.clone())
     }
 
     pub(crate) fn user_mut(&mut self, username: &str) -> Option<&mut User> {

@@ -32,6 +32,7 @@ fn help_documents_flags_faults_and_the_control_endpoint() {
         "--refresh-token-ttl",
         "--issuer-port",
         "--state-file",
+        "--username-attributes",
         "--jwks-max-age",
         "--control-token",
         "LATCHKEY_DEVIDP_CONTROL_TOKEN",

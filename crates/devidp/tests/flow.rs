@@ -115,7 +115,8 @@ fn full_sign_in_issues_cognito_shaped_tokens() {
     assert_eq!(c["iss"], idp.issuer());
     assert_eq!(c["aud"], idp.client_id());
     assert_eq!(c["token_use"], "id");
-    assert_eq!(c["cognito:username"], DEMO_USERNAME);
+    // The Demo pool signs in with e-mail: Cognito generates the username, equal to sub.
+    assert_eq!(c["cognito:username"], c["sub"]);
     assert_eq!(c["email"], DEMO_USERNAME);
     assert_eq!(c["email_verified"], true);
     assert_eq!(c["nonce"], "nonce-456");
@@ -138,7 +139,7 @@ fn full_sign_in_issues_cognito_shaped_tokens() {
     let a = claims(access);
     assert_eq!(a["token_use"], "access");
     assert_eq!(a["client_id"], idp.client_id());
-    assert_eq!(a["username"], DEMO_USERNAME);
+    assert_eq!(a["username"], c["sub"]);
     assert_eq!(a["scope"], "openid email profile");
     assert!(a.get("aud").is_none(), "access tokens have no aud");
     assert_eq!(a["sub"], c["sub"]);
@@ -538,7 +539,7 @@ fn cookie_allows_silent_re_sign_in_for_an_hour() {
     assert_eq!(param(&to, "state").as_deref(), Some("state-123"));
     let body: Value = exchange(&idp, &http, &code, &pkce.verifier).json().unwrap();
     assert_eq!(
-        claims(body["id_token"].as_str().unwrap())["cognito:username"],
+        claims(body["id_token"].as_str().unwrap())["email"],
         DEMO_USERNAME
     );
     assert_eq!(idp.stats().cookie_logins, 1);

@@ -144,7 +144,7 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
     let code = param(&to, "code").unwrap();
     let body: Value = exchange(&idp, &http, &code, &pkce.verifier).json().unwrap();
     let c = claims(body["id_token"].as_str().unwrap());
-    assert_eq!(c["cognito:username"], "new@example.com");
+    assert_eq!(c["cognito:username"], c["sub"], "a generated username");
     assert_eq!(c["email"], "new@example.com");
     assert_eq!(idp.stats().signups, 1);
 
@@ -169,4 +169,94 @@ fn forgot_password_is_a_stub_page() {
         .text()
         .unwrap()
         .contains("not available in the Latchkey development provider"));
+}
+
+/// Users sign in with what the pool's `username_attributes` say; `cognito:username` is the
+/// generated UUID in e-mail and phone pools and the chosen name in a plain-username pool.
+#[test]
+fn sign_in_names_follow_the_pools_username_attributes() {
+    use latchkey_devidp::{DevIdp, DevIdpConfig, UserRecord, UsernameAttribute};
+    let user = |username: &str, email: &str, phone: Option<&str>| UserRecord {
+        username: username.into(),
+        password: "Pass-word-1".into(),
+        email: email.into(),
+        groups: vec![],
+        attributes: phone
+            .map(|p| [("phone_number".to_string(), p.to_string())].into())
+            .unwrap_or_default(),
+    };
+    let http = http();
+    let id_claims = |idp: &DevIdp, name: &str| {
+        claims(
+            tokens_as(idp, &http, name, "Pass-word-1")["id_token"]
+                .as_str()
+                .unwrap(),
+        )
+    };
+
+    // Plain usernames: the name in the users file is the username; the e-mail is no alias.
+    let plain = DevIdp::start(DevIdpConfig {
+        users: vec![user("alice", "alice@example.com", None)],
+        username_attributes: vec![],
+        ..Default::default()
+    })
+    .unwrap();
+    let c = id_claims(&plain, "alice");
+    assert_eq!(c["cognito:username"], "alice");
+    assert_eq!(c["email"], "alice@example.com");
+    let mut form = authorize_params(&plain, &pkce());
+    form.push(("username".into(), "alice@example.com".into()));
+    form.push(("password".into(), "Pass-word-1".into()));
+    let resp = http
+        .post(format!("{}/login", plain.base_url()))
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 400, "the e-mail is not a sign-in name here");
+    // Its sign-up form asks for a username and an e-mail.
+    let page = http
+        .get(format!(
+            "{}/signup?{}",
+            plain.base_url(),
+            query(&authorize_params(&plain, &pkce()))
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains(r#"<input id="email" name="email" type="email""#));
+
+    // Phone numbers: sign in with the number; the username is generated.
+    let phone = DevIdp::start(DevIdpConfig {
+        users: vec![user(
+            "bob@example.com",
+            "bob@example.com",
+            Some("+15555550100"),
+        )],
+        username_attributes: vec![UsernameAttribute::PhoneNumber],
+        ..Default::default()
+    })
+    .unwrap();
+    let c = id_claims(&phone, "+15555550100");
+    assert_eq!(c["cognito:username"], c["sub"]);
+    assert!(uuid::Uuid::parse_str(c["sub"].as_str().unwrap()).is_ok());
+
+    // An e-mail pool needs an address for everyone, and addresses are unique.
+    for users in [
+        vec![user("carol", "", None)],
+        vec![
+            user("a", "same@example.com", None),
+            user("b", "same@example.com", None),
+        ],
+    ] {
+        let err = DevIdp::start(DevIdpConfig {
+            users,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, latchkey_devidp::DevIdpError::Config(_)),
+            "{err}"
+        );
+    }
 }
