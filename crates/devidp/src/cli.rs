@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::config::{
-    load_users_file, ClientConfig, DevIdpConfig, Rotation, UserRecord, UsernameAttribute,
+    load_users_file, ClientConfig, DevIdpConfig, FederatedIdp, MfaMode, Rotation, UserRecord,
+    UsernameAttribute,
 };
 use crate::faults::Fault;
 use crate::DevIdp;
@@ -21,20 +22,27 @@ pub const DEFAULT_CLI_PORT: u16 = 9231;
 pub const DEFAULT_CLI_ISSUER_PORT: u16 = 9232;
 
 const AFTER_HELP: &str = "\
-Endpoints (Cognito paths):
-  GET  /oauth2/authorize  → 302 /login (exact redirect_uri match; PKCE S256 only)
-  GET|POST /login, /signup, /confirmUser; GET /forgotPassword (stub); GET /logout; GET /error
-  POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo
-  cognito-idp origin (--issuer-port): GET /{POOL}/.well-known/openid-configuration,
-  GET /{POOL}/.well-known/jwks.json, POST / (X-Amz-Target: AWSCognitoIdentityProviderService.GlobalSignOut)
-  GET  /demo-api/me, /demo-api/orders, /demo-api/admin (ID token in Authorization; admin needs group admins)
+Two origins, like AWS:
+  pool domain (--port; stands for https://PREFIX.auth.REGION.amazoncognito.com):
+    GET  /oauth2/authorize  → 302 /login (exact redirect_uri match; PKCE S256 only;
+         identity_provider / idp_identifier → the stand-in external provider page)
+    GET|POST /login, /signup, /confirmUser, /forgotPassword, /confirmforgotPassword;
+    POST /forceChangePassword, /mfa (every form needs its XSRF-TOKEN cookie and _csrf field)
+    GET  /oauth2/idpresponse, /logout, /error
+    POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo
+    GET  /demo-api/me, /demo-api/orders, /demo-api/admin (ID token in Authorization; admin needs group admins)
+  cognito-idp (--issuer-port; stands for https://cognito-idp.REGION.amazonaws.com):
+    GET /{POOL}/.well-known/openid-configuration, GET /{POOL}/.well-known/jwks.json,
+    POST / (X-Amz-Target: AWSCognitoIdentityProviderService.GlobalSignOut)
 
 Users file (TOML):
   [[users]]
-  username = \"alice@example.com\"
+  username = \"alice@example.com\"        # the sign-in name (an e-mail in an e-mail pool)
   password = \"Alice-pass-1\"
   groups = [\"users\", \"admins\"]
   attributes = { \"custom:tenant\" = \"acme\" }
+  force_change_password = true           # optional: the first sign-in asks for a new password
+  totp_secret = \"JBSWY3DPEHPK3PXP\"       # optional: an authenticator already set up
 
 Durations: 3600, 3600s, 60m, 1h, 30d.
 
@@ -104,6 +112,18 @@ struct Args {
     /// Refresh-token lifetime
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30d")]
     refresh_token_ttl: Duration,
+    /// Multi-factor authentication with a TOTP app: off, optional (users with an
+    /// authenticator get a code prompt) or required (others set one up at sign-in)
+    #[arg(long, value_name = "MODE", default_value = "off")]
+    mfa: MfaMode,
+    /// Put amr in ID tokens (["pwd"], or ["pwd","otp","mfa"] after a TOTP code), as pools with
+    /// Cognito's ACR/AMR claims do
+    #[arg(long)]
+    amr_claims: bool,
+    /// An external identity provider for federated sign-in through a stand-in page, e.g.
+    /// Google (repeatable; identity_provider=NAME skips the login page)
+    #[arg(long = "identity-provider", value_name = "NAME")]
+    identity_providers: Vec<String>,
     /// JSON file keeping signing keys, refresh grants (hashed) and signed-up users across restarts
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
@@ -244,6 +264,13 @@ fn run(args: Args) -> Result<(), String> {
         client,
         users: users.clone(),
         username_attributes: args.username_attributes.into_iter().flatten().collect(),
+        mfa: args.mfa,
+        amr_claims: args.amr_claims,
+        identity_providers: args
+            .identity_providers
+            .iter()
+            .map(|name| FederatedIdp::named(name))
+            .collect(),
         state_file: args.state_file,
         jwks_max_age: args.jwks_max_age.map(Duration::from_secs),
         control_token: args.control_token,

@@ -53,6 +53,14 @@ pub struct DevIdpConfig {
     /// equal to `sub`, which is what `cognito:username` then says. Empty: plain usernames,
     /// chosen by the user or the users file.
     pub username_attributes: Vec<UsernameAttribute>,
+    /// Multi-factor authentication with a TOTP authenticator (Cognito's `MfaConfiguration`).
+    pub mfa: MfaMode,
+    /// Put `amr` in ID tokens (`["pwd"]`, or `["pwd", "otp", "mfa"]` after a TOTP code), as
+    /// pools with Cognito's gradually rolled-out ACR/AMR claims do. Off: the classic tokens,
+    /// which carry no evidence of MFA at all.
+    pub amr_claims: bool,
+    /// External identity providers (federated sign-in through a stand-in page on this provider).
+    pub identity_providers: Vec<FederatedIdp>,
     /// Optional JSON file that keeps signing keys, refresh-token grants (hashed) and
     /// signed-up users across restarts.
     pub state_file: Option<PathBuf>,
@@ -85,6 +93,9 @@ impl Default for DevIdpConfig {
             client: ClientConfig::default(),
             users: UserRecord::demo_users(),
             username_attributes: vec![UsernameAttribute::Email],
+            mfa: MfaMode::Off,
+            amr_claims: false,
+            identity_providers: Vec::new(),
             state_file: None,
             jwks_max_age: None,
             control_token: None,
@@ -121,6 +132,57 @@ impl std::str::FromStr for UsernameAttribute {
             other => Err(format!(
                 "{other:?} is not a username attribute (use email or phone_number)"
             )),
+        }
+    }
+}
+
+/// The pool's MFA setting (Cognito's `MfaConfiguration`; the API's default is `OFF`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MfaMode {
+    /// No second factor.
+    Off,
+    /// Users who set up an authenticator are asked for a code.
+    Optional,
+    /// Every user is asked for a code; one without an authenticator sets it up at sign-in.
+    Required,
+}
+
+impl std::str::FromStr for MfaMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "off" => Ok(MfaMode::Off),
+            "optional" => Ok(MfaMode::Optional),
+            "required" | "on" => Ok(MfaMode::Required),
+            other => Err(format!(
+                "{other:?} is not an MFA mode (off, optional, required)"
+            )),
+        }
+    }
+}
+
+/// An external identity provider of the pool, e.g. `Google`. devidp has no Google: the
+/// browser goes to a stand-in sign-in page on the pool domain, where the person says who they
+/// are at that provider, and comes back through `/oauth2/idpresponse` as Cognito's would.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederatedIdp {
+    /// The provider name (`identity_provider=` value, and the `providerName` in `identities`).
+    pub name: String,
+    /// `Google`, `Facebook`, `LoginWithAmazon`, `SignInWithApple`, `OIDC` or `SAML`.
+    pub provider_type: String,
+    /// Values `idp_identifier=` may name this provider by.
+    pub identifiers: Vec<String>,
+}
+
+impl FederatedIdp {
+    /// A provider called `name`; social providers' names are their types, others are OIDC.
+    pub fn named(name: &str) -> FederatedIdp {
+        let social = ["Google", "Facebook", "LoginWithAmazon", "SignInWithApple"];
+        FederatedIdp {
+            name: name.to_string(),
+            provider_type: if social.contains(&name) { name } else { "OIDC" }.to_string(),
+            identifiers: Vec::new(),
         }
     }
 }
@@ -185,7 +247,7 @@ impl Default for ClientConfig {
 
 /// One user of the pool. `attributes` holds `custom:*` attributes (always strings, as in
 /// Cognito) and may also hold standard ones such as `name` or `given_name`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserRecord {
     pub username: String,
@@ -196,6 +258,13 @@ pub struct UserRecord {
     pub groups: Vec<String>,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// `FORCE_CHANGE_PASSWORD`: created by an administrator with a temporary password; the
+    /// first sign-in asks for a new one.
+    #[serde(default)]
+    pub force_change_password: bool,
+    /// A TOTP authenticator already set up for the user (base32, as authenticator apps take it).
+    #[serde(default)]
+    pub totp_secret: Option<String>,
 }
 
 impl fmt::Debug for UserRecord {
@@ -206,6 +275,11 @@ impl fmt::Debug for UserRecord {
             .field("email", &self.email)
             .field("groups", &self.groups)
             .field("attributes", &self.attributes)
+            .field("force_change_password", &self.force_change_password)
+            .field(
+                "totp_secret",
+                &self.totp_secret.as_ref().map(|_| "<hidden>"),
+            )
             .finish()
     }
 }
@@ -237,6 +311,7 @@ impl UserRecord {
                 email: DEMO_USERNAME.to_string(),
                 groups: vec!["users".to_string(), "admins".to_string()],
                 attributes: attrs("latchkey-demo", "Demo Admin"),
+                ..UserRecord::default()
             },
             UserRecord {
                 username: VIEWER_USERNAME.to_string(),
@@ -244,6 +319,7 @@ impl UserRecord {
                 email: VIEWER_USERNAME.to_string(),
                 groups: vec!["users".to_string()],
                 attributes: attrs("latchkey-demo", "Demo Viewer"),
+                ..UserRecord::default()
             },
         ]
     }
@@ -331,6 +407,16 @@ pub(crate) fn validate_users(users: &[UserRecord]) -> Result<(), String> {
         }
         if !seen.insert(user.username.to_lowercase()) {
             return Err(format!("user {:?} is listed twice", user.username));
+        }
+        if user
+            .totp_secret
+            .as_deref()
+            .is_some_and(|t| crate::mfa::base32_decode(t).is_none())
+        {
+            return Err(format!(
+                "user {:?}: totp_secret is not base32 (A-Z, 2-7)",
+                user.username
+            ));
         }
         for key in user.attributes.keys() {
             let custom_ok = key
@@ -454,6 +540,14 @@ pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> 
             "port and issuer_port are both {}: the hosted UI and cognito-idp need two origins",
             config.port
         ));
+    }
+    for idp in &config.identity_providers {
+        if idp.name.is_empty() || idp.name == "COGNITO" || idp.name.contains(['_', ' ', '/']) {
+            return bad(format!(
+                "identity provider name {:?} must be non-empty, not COGNITO, without _ / or spaces",
+                idp.name
+            ));
+        }
     }
     validate_users(&config.users).or_else(bad)?;
     validate_sign_in_names(&config.users, &config.username_attributes).or_else(bad)

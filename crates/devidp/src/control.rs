@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::faults::faults_from_json;
-use crate::http::{param, Incoming, Reply};
+use crate::http::{constant_time_eq, param, Incoming, Reply};
 use crate::provider::Provider;
 
 /// The request header that carries the control secret ([`crate::DevIdp::control_token`]).
@@ -139,11 +139,6 @@ fn admit(p: &Provider, req: &Incoming, rest: &str) -> Result<(), Reply> {
         ));
     }
     Ok(())
-}
-
-/// Compares two secrets in time that depends on their lengths only.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn faults_reply(p: &Provider) -> Reply {

@@ -150,6 +150,11 @@ impl Reply {
     }
 }
 
+/// Compares two secrets in time that depends on their lengths only.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Appends parameters to a URL's query string (keeping any query it already has).
 pub(crate) fn with_query(base: &str, params: &[(&str, &str)]) -> String {
     match url::Url::parse(base) {

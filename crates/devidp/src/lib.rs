@@ -48,6 +48,7 @@ mod json_api;
 mod jwt;
 mod keys;
 mod logbook;
+mod mfa;
 mod oauth;
 mod pages;
 mod provider;
@@ -63,9 +64,9 @@ use std::time::Duration;
 
 pub use cli::cli_main;
 pub use config::{
-    load_users_file, parse_users_toml, ClientConfig, DevIdpConfig, PublicUrls, Rotation,
-    UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID,
-    DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
+    load_users_file, parse_users_toml, ClientConfig, DevIdpConfig, FederatedIdp, MfaMode,
+    PublicUrls, Rotation, UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID,
+    DEFAULT_USER_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
 pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
 pub use error::DevIdpError;
@@ -162,6 +163,9 @@ impl DevIdp {
             port,
             issuer_port,
             client: config.client.clone(),
+            mfa: config.mfa,
+            amr_claims: config.amr_claims,
+            identity_providers: config.identity_providers.clone(),
             state_file: config.state_file.clone(),
             jwks_max_age: config.jwks_max_age.map(|d| d.as_secs()),
             control_token: config

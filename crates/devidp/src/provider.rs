@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::config::{is_loopback_host, ClientConfig};
+use crate::config::{is_loopback_host, ClientConfig, FederatedIdp, MfaMode};
 use crate::faults::{Fault, FaultSet};
 use crate::keys::KeySet;
 use crate::logbook::Logbook;
@@ -23,6 +23,8 @@ pub struct Stats {
     pub logins: u64,
     /// Rejected password sign-ins.
     pub failed_logins: u64,
+    /// Sign-in attempts refused during a lockout ("Password attempts exceeded").
+    pub locked_out_logins: u64,
     /// Silent sign-ins through the `cognito` cookie.
     pub cookie_logins: u64,
     /// `POST /oauth2/token` with `grant_type=authorization_code`.
@@ -61,6 +63,9 @@ pub(crate) struct Settings {
     pub(crate) port: u16,
     pub(crate) issuer_port: u16,
     pub(crate) client: ClientConfig,
+    pub(crate) mfa: MfaMode,
+    pub(crate) amr_claims: bool,
+    pub(crate) identity_providers: Vec<FederatedIdp>,
     pub(crate) state_file: Option<std::path::PathBuf>,
     /// `Cache-Control: max-age` of the JWKS answer, in seconds (`None`: no header).
     pub(crate) jwks_max_age: Option<u64>,

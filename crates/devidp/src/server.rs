@@ -189,6 +189,13 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
     if let Some(rest) = path.strip_prefix("/demo-api/") {
         return demo_api::handle(p, req, rest);
     }
+    if let Some(provider) = path.strip_prefix("/external-idp/") {
+        return match method {
+            "GET" | "HEAD" => hosted_ui::external_idp_page(p, req, provider),
+            "POST" => hosted_ui::external_idp_submit(p, req, provider),
+            _ => not_found(),
+        };
+    }
     match (method, path) {
         ("GET" | "HEAD", "/") => pages::index(p),
         ("GET" | "HEAD", "/oauth2/authorize") => hosted_ui::authorize(p, req),
@@ -198,7 +205,15 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         ("POST", "/signup") => hosted_ui::signup_submit(p, req),
         ("GET" | "HEAD", "/confirmUser") => hosted_ui::confirm_page(p, req),
         ("POST", "/confirmUser") => hosted_ui::confirm_submit(p, req),
-        ("GET" | "HEAD", "/forgotPassword") => hosted_ui::forgot_password(p, req),
+        ("GET" | "HEAD", "/forgotPassword") => hosted_ui::forgot_password_page(p, req),
+        ("POST", "/forgotPassword") => hosted_ui::forgot_password_submit(p, req),
+        ("GET" | "HEAD", "/confirmforgotPassword") => {
+            hosted_ui::confirm_forgot_password_page(p, req)
+        }
+        ("POST", "/confirmforgotPassword") => hosted_ui::confirm_forgot_password_submit(p, req),
+        ("POST", "/forceChangePassword") => hosted_ui::new_password_submit(p, req),
+        ("POST", "/mfa") => hosted_ui::mfa_submit(p, req),
+        ("GET" | "HEAD", "/oauth2/idpresponse") => hosted_ui::idp_response(p, req),
         ("GET" | "HEAD", "/error") => hosted_ui::error_page(req),
         ("GET" | "HEAD", "/logout") => hosted_ui::logout(p, req),
         ("POST", "/oauth2/token") => oauth::token(p, req),

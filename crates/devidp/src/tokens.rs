@@ -13,6 +13,8 @@ pub(crate) struct MintRequest<'a> {
     pub(crate) user: &'a User,
     pub(crate) scopes: &'a [String],
     pub(crate) auth_time: i64,
+    /// How the user authenticated (`pwd`, `otp`, `mfa`): the `amr` claim, when switched on.
+    pub(crate) amr: &'a [String],
     pub(crate) nonce: Option<&'a str>,
     /// `origin_jti`: the refresh-token family the tokens belong to.
     pub(crate) family: &'a str,
@@ -93,6 +95,13 @@ pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
     }
     id.insert("iss".into(), json!(issuer));
     id.insert("cognito:username".into(), json!(user.username));
+    if !user.identities.is_empty() {
+        // Cognito's shape: an array of objects whose values are strings (or null).
+        id.insert("identities".into(), json!(user.identities));
+    }
+    if p.settings.amr_claims && !req.amr.is_empty() {
+        id.insert("amr".into(), json!(req.amr));
+    }
     id.insert("origin_jti".into(), json!(req.family));
     id.insert("aud".into(), json!(client.client_id));
     id.insert("event_id".into(), json!(event_id));

@@ -204,13 +204,10 @@ fn wrong_password_shows_the_form_again_with_an_error() {
     let http = http();
     let pkce = pkce();
     let mut form = authorize_params(&idp, &pkce);
+    let token = csrf(&idp, &http, &form);
     form.push(("username".into(), DEMO_USERNAME.into()));
     form.push(("password".into(), "wrong-password".into()));
-    let resp = http
-        .post(format!("{}/login", idp.base_url()))
-        .form(&form)
-        .send()
-        .unwrap();
+    let resp = post_form(&idp, &http, "/login", &form, &token);
     assert_eq!(resp.status(), 400);
     assert!(resp.headers().get("set-cookie").is_none());
     let html = resp.text().unwrap();
@@ -577,13 +574,10 @@ fn scope_without_openid_gives_no_id_token() {
     params.retain(|(k, _)| k != "scope");
     params.push(("scope".into(), "aws.cognito.signin.user.admin".into()));
     let mut form = params.clone();
+    let token = csrf(&idp, &http, &form);
     form.push(("username".into(), DEMO_USERNAME.into()));
     form.push(("password".into(), latchkey_devidp::DEMO_PASSWORD.into()));
-    let resp = http
-        .post(format!("{}/login", idp.base_url()))
-        .form(&form)
-        .send()
-        .unwrap();
+    let resp = post_form(&idp, &http, "/login", &form, &token);
     let code = param(&location(&resp), "code").unwrap();
     let body: Value = exchange(&idp, &http, &code, &pkce.verifier).json().unwrap();
     assert!(body.get("id_token").is_none());

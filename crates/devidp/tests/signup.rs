@@ -44,15 +44,13 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
     }
 
     // Weak password and bad e-mail are refused with #error.
+    let token = csrf(&idp, &http, &params);
     let post = |extra: &[(&str, &str)], path: &str| {
         let mut form = params.clone();
         for (k, v) in extra {
             form.push((k.to_string(), v.to_string()));
         }
-        http.post(format!("{}{path}", idp.base_url()))
-            .form(&form)
-            .send()
-            .unwrap()
+        post_form(&idp, &http, path, &form, &token)
     };
     let resp = post(
         &[("username", "new@example.com"), ("password", "weak")],
@@ -156,21 +154,6 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
     );
 }
 
-#[test]
-fn forgot_password_is_a_stub_page() {
-    let idp = start();
-    let http = http();
-    let resp = http
-        .get(format!("{}/forgotPassword", idp.base_url()))
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert!(resp
-        .text()
-        .unwrap()
-        .contains("not available in the Latchkey development provider"));
-}
-
 /// Users sign in with what the pool's `username_attributes` say; `cognito:username` is the
 /// generated UUID in e-mail and phone pools and the chosen name in a plain-username pool.
 #[test]
@@ -184,6 +167,7 @@ fn sign_in_names_follow_the_pools_username_attributes() {
         attributes: phone
             .map(|p| [("phone_number".to_string(), p.to_string())].into())
             .unwrap_or_default(),
+        ..UserRecord::default()
     };
     let http = http();
     let id_claims = |idp: &DevIdp, name: &str| {
@@ -205,13 +189,10 @@ fn sign_in_names_follow_the_pools_username_attributes() {
     assert_eq!(c["cognito:username"], "alice");
     assert_eq!(c["email"], "alice@example.com");
     let mut form = authorize_params(&plain, &pkce());
+    let token = csrf(&plain, &http, &form);
     form.push(("username".into(), "alice@example.com".into()));
     form.push(("password".into(), "Pass-word-1".into()));
-    let resp = http
-        .post(format!("{}/login", plain.base_url()))
-        .form(&form)
-        .send()
-        .unwrap();
+    let resp = post_form(&plain, &http, "/login", &form, &token);
     assert_eq!(resp.status(), 400, "the e-mail is not a sign-in name here");
     // Its sign-up form asks for a username and an e-mail.
     let page = http
