@@ -96,12 +96,22 @@ pub async fn login_to_callback(authorize: &Url, username: &str, password: &str) 
         r.status()
     );
     let login = location(&r, authorize);
+    // The login page sets the XSRF-TOKEN cookie its form echoes in `_csrf` (as Cognito's does).
+    let page = c.get(login.clone()).send().await.unwrap();
+    let csrf = xsrf_cookie(page.headers()).expect("the login page sets XSRF-TOKEN");
     let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
     form.push(("username".into(), username.into()));
     form.push(("password".into(), password.into()));
+    form.push(("_csrf".into(), csrf.clone()));
     let mut post = login.clone();
     post.set_query(None);
-    let r = c.post(post.clone()).form(&form).send().await.unwrap();
+    let r = c
+        .post(post.clone())
+        .header("Cookie", format!("XSRF-TOKEN={csrf}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert!(
         r.status().is_redirection(),
         "login answered {}: {}",
@@ -109,6 +119,16 @@ pub async fn login_to_callback(authorize: &Url, username: &str, password: &str) 
         r.text().await.unwrap_or_default()
     );
     location(&r, &post)
+}
+
+/// The value of the `XSRF-TOKEN` cookie a response sets.
+pub fn xsrf_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("XSRF-TOKEN="))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
 }
 
 /// Visit a callback URL; returns (status, body).
@@ -333,6 +353,12 @@ impl Proxy {
                     .get("location")
                     .and_then(|v| v.to_str().ok())
                     .map(|l| replace_all(l, &targets, &base2));
+                let cookies: Vec<String> = resp
+                    .headers()
+                    .get_all("set-cookie")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                    .collect();
                 let body = resp.bytes().unwrap_or_default().to_vec();
                 let body = String::from_utf8(body.clone())
                     .map(|t| replace_all(&t, &targets, &base2).into_bytes())
@@ -351,6 +377,11 @@ impl Proxy {
                 if let Some(l) = loc {
                     r = r.with_header(
                         tiny_http::Header::from_bytes("Location", l.as_bytes()).unwrap(),
+                    );
+                }
+                for c in cookies {
+                    r = r.with_header(
+                        tiny_http::Header::from_bytes("Set-Cookie", c.as_bytes()).unwrap(),
                     );
                 }
                 let _ = req.respond(r);
