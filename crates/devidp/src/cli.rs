@@ -12,6 +12,7 @@ use crate::config::{
     load_users_file, ClientConfig, DevIdpConfig, FederatedIdp, MfaMode, Rotation, UserRecord,
     UsernameAttribute,
 };
+use crate::demo_api::DemoApiConfig;
 use crate::faults::Fault;
 use crate::DevIdp;
 
@@ -30,7 +31,9 @@ Two origins, like AWS:
     POST /forceChangePassword, /mfa (every form needs its XSRF-TOKEN cookie and _csrf field)
     GET  /oauth2/idpresponse, /logout, /error
     POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo
-    GET  /demo-api/me, /demo-api/orders, /demo-api/admin (ID token in Authorization; admin needs group admins)
+    GET  /demo-api/{me,orders,admin}: an API Gateway REST API with a Cognito authorizer (the ID
+         token in --api-token-header, or an access token with an --api-scope; admin needs the
+         admins group); /demo-http-api/{me,orders,admin}: an HTTP API with a JWT authorizer
   cognito-idp (--issuer-port; stands for https://cognito-idp.REGION.amazonaws.com):
     GET /{POOL}/.well-known/openid-configuration, GET /{POOL}/.well-known/jwks.json,
     POST / (X-Amz-Target: AWSCognitoIdentityProviderService.GlobalSignOut)
@@ -124,6 +127,22 @@ struct Args {
     /// Google (repeatable; identity_provider=NAME skips the login page)
     #[arg(long = "identity-provider", value_name = "NAME")]
     identity_providers: Vec<String>,
+    /// Demo REST API: the header its Cognito authorizer reads the token from (Token Source)
+    #[arg(long, value_name = "HEADER", default_value = "Authorization")]
+    api_token_header: String,
+    /// Demo REST API: an OAuth scope on its methods (repeatable); then an access token with one
+    /// of them is required instead of the ID token
+    #[arg(long = "api-scope", value_name = "SCOPE")]
+    api_scopes: Vec<String>,
+    /// Demo REST API: an aud value to insist on (repeatable; real Cognito authorizers check none)
+    #[arg(long = "api-audience", value_name = "AUD")]
+    api_audiences: Vec<String>,
+    /// Demo HTTP API (/demo-http-api): its JWT authorizer's audience (repeatable; default the client id)
+    #[arg(long = "http-api-audience", value_name = "AUD")]
+    http_api_audiences: Vec<String>,
+    /// Demo HTTP API: a scope its routes require (repeatable; default none)
+    #[arg(long = "http-api-scope", value_name = "SCOPE")]
+    http_api_scopes: Vec<String>,
     /// JSON file keeping signing keys, refresh grants (hashed) and signed-up users across restarts
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
@@ -271,6 +290,13 @@ fn run(args: Args) -> Result<(), String> {
             .iter()
             .map(|name| FederatedIdp::named(name))
             .collect(),
+        demo_api: DemoApiConfig {
+            token_header: args.api_token_header,
+            scopes: args.api_scopes,
+            audiences: args.api_audiences,
+            http_api_audiences: args.http_api_audiences,
+            http_api_scopes: args.http_api_scopes,
+        },
         state_file: args.state_file,
         jwks_max_age: args.jwks_max_age.map(Duration::from_secs),
         control_token: args.control_token,

@@ -61,6 +61,8 @@ pub struct DevIdpConfig {
     pub amr_claims: bool,
     /// External identity providers (federated sign-in through a stand-in page on this provider).
     pub identity_providers: Vec<FederatedIdp>,
+    /// The demo API's authorizers (token header, scopes, audiences).
+    pub demo_api: crate::DemoApiConfig,
     /// Optional JSON file that keeps signing keys, refresh-token grants (hashed) and
     /// signed-up users across restarts.
     pub state_file: Option<PathBuf>,
@@ -96,6 +98,7 @@ impl Default for DevIdpConfig {
             mfa: MfaMode::Off,
             amr_claims: false,
             identity_providers: Vec::new(),
+            demo_api: crate::DemoApiConfig::default(),
             state_file: None,
             jwks_max_age: None,
             control_token: None,

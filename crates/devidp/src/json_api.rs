@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::http::{Incoming, Reply};
 use crate::logbook::mask;
 use crate::provider::Provider;
-use crate::verify::{self, TokenUse};
+use crate::verify;
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 /// The scope an access token needs for the user's own operations (GlobalSignOut, GetUser…).
@@ -43,11 +43,15 @@ fn global_sign_out(p: &Provider, body: &serde_json::Map<String, Value>) -> Reply
             Some("1 validation error detected: Value null at 'accessToken' failed to satisfy constraint: Member must not be null"),
         );
     };
-    let claims = match verify::verify(p, token, TokenUse::Access) {
+    let claims = match verify::verify_access(p, token) {
         Ok(claims) => claims,
-        Err(why) => {
-            p.log(format!("GlobalSignOut: refused {}: {why}", mask(token)));
-            let message = if why.contains("expired") {
+        Err(rejected) => {
+            p.log(format!(
+                "GlobalSignOut: refused {}: {}",
+                mask(token),
+                rejected.reason
+            ));
+            let message = if rejected.expired {
                 "Access Token has expired"
             } else {
                 "Invalid Access Token"

@@ -69,6 +69,7 @@ pub use config::{
     DEFAULT_USER_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
 pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
+pub use demo_api::DemoApiConfig;
 pub use error::DevIdpError;
 pub use faults::{
     Fault, Oversized, FAULT_NAMES, OVERSIZED_ID_TOKEN_BYTES, OVERSIZED_RESPONSE_BYTES,
@@ -166,6 +167,7 @@ impl DevIdp {
             mfa: config.mfa,
             amr_claims: config.amr_claims,
             identity_providers: config.identity_providers.clone(),
+            demo_api: config.demo_api.clone(),
             state_file: config.state_file.clone(),
             jwks_max_age: config.jwks_max_age.map(|d| d.as_secs()),
             control_token: config

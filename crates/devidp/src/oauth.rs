@@ -13,7 +13,7 @@ use crate::logbook::mask;
 use crate::provider::Provider;
 use crate::store::{token_digest, RefreshGrant};
 use crate::tokens::{self, MintRequest};
-use crate::verify::{self, TokenUse};
+use crate::verify;
 
 /// `GET /{pool}/.well-known/openid-configuration` on the `cognito-idp` origin: exactly the
 /// fields a Cognito pool with a domain publishes (fixtures/discovery.json), endpoints on the
@@ -480,9 +480,9 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
             &format!("Bearer error=\"invalid_token\", error_description=\"{DESCRIPTION}\""),
         )
     };
-    let claims = match verify::verify(p, token, TokenUse::Access) {
+    let claims = match verify::verify_access(p, token) {
         Ok(c) => c,
-        Err(why) => return invalid(&why),
+        Err(rejected) => return invalid(&rejected.reason),
     };
     let scope = claims.get("scope").and_then(Value::as_str).unwrap_or("");
     if !scope.split(' ').any(|s| s == "openid") {

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::config::{is_loopback_host, ClientConfig, FederatedIdp, MfaMode};
+use crate::demo_api::DemoApiConfig;
 use crate::faults::{Fault, FaultSet};
 use crate::keys::KeySet;
 use crate::logbook::Logbook;
@@ -66,6 +67,7 @@ pub(crate) struct Settings {
     pub(crate) mfa: MfaMode,
     pub(crate) amr_claims: bool,
     pub(crate) identity_providers: Vec<FederatedIdp>,
+    pub(crate) demo_api: DemoApiConfig,
     pub(crate) state_file: Option<std::path::PathBuf>,
     /// `Cache-Control: max-age` of the JWKS answer, in seconds (`None`: no header).
     pub(crate) jwks_max_age: Option<u64>,

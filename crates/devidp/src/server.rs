@@ -187,7 +187,10 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         return preflight();
     }
     if let Some(rest) = path.strip_prefix("/demo-api/") {
-        return demo_api::handle(p, req, rest);
+        return demo_api::rest_api(p, req, rest);
+    }
+    if let Some(rest) = path.strip_prefix("/demo-http-api/") {
+        return demo_api::http_api(p, req, rest);
     }
     if let Some(provider) = path.strip_prefix("/external-idp/") {
         return match method {
