@@ -51,6 +51,7 @@ Durations: 3600, 3600s, 60m, 1h, 30d.
 
 Fault names for --fault and the control endpoint:
   token_server_error token_slow=MILLIS token_malformed_json token_missing_refresh_token token_redirect
+  token_error_description
   id_token_wrong_iss id_token_wrong_aud id_token_missing_aud id_token_extra_aud id_token_missing_sub
   id_token_missing_iat id_token_missing_exp id_token_expired id_token_iat_future id_token_iat_week_old
   id_token_wrong_nonce id_token_bad_signature id_token_alg_none id_token_hs256 id_token_unknown_kid

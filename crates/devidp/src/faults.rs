@@ -21,6 +21,9 @@ pub enum Fault {
     TokenMissingRefreshToken,
     /// `token_redirect`: `/oauth2/token` answers `302` to another URL.
     TokenRedirect,
+    /// `token_error_description`: token and revocation errors carry `error_description` (the
+    /// reason in words) besides `error`; Cognito's carry `error` only.
+    TokenErrorDescription,
     // ---- ID token contents ----
     /// `id_token_wrong_iss`
     IdTokenWrongIssuer,
@@ -166,6 +169,7 @@ pub const FAULT_NAMES: &[&str] = &[
     "token_malformed_json",
     "token_missing_refresh_token",
     "token_redirect",
+    "token_error_description",
     "id_token_wrong_iss",
     "id_token_wrong_aud",
     "id_token_missing_aud",
@@ -218,6 +222,7 @@ impl Fault {
             TokenMalformedJson => "token_malformed_json",
             TokenMissingRefreshToken => "token_missing_refresh_token",
             TokenRedirect => "token_redirect",
+            TokenErrorDescription => "token_error_description",
             IdTokenWrongIssuer => "id_token_wrong_iss",
             IdTokenWrongAudience => "id_token_wrong_aud",
             IdTokenMissingAudience => "id_token_missing_aud",
@@ -318,6 +323,7 @@ impl FromStr for Fault {
                     TokenMalformedJson,
                     TokenMissingRefreshToken,
                     TokenRedirect,
+                    TokenErrorDescription,
                     IdTokenWrongIssuer,
                     IdTokenWrongAudience,
                     IdTokenMissingAudience,

@@ -121,6 +121,48 @@ fn client_id_of(req: &Incoming, form: &[(String, String)]) -> Result<Option<Stri
 
 /// `POST /oauth2/token`.
 pub(crate) fn token(p: &Provider, req: &Incoming) -> Reply {
+    cognito_shaped_error(p, "token", token_reply(p, req))
+}
+
+/// Cognito's token and revocation errors are `{"error": "…"}` and nothing more (token-endpoint
+/// page, "Sample error response"): the reason goes to the log. The
+/// `token_error_description` fault adds `error_description`, as other OAuth servers do.
+fn cognito_shaped_error(p: &Provider, endpoint: &str, reply: Reply) -> Reply {
+    if reply.status < 400 {
+        return reply;
+    }
+    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&reply.body) else {
+        return reply;
+    };
+    let error = body
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let description = body
+        .get("error_description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    p.log(format!(
+        "{endpoint}: {} {error}: {description}",
+        reply.status
+    ));
+    if p.has_fault(&Fault::TokenErrorDescription) {
+        return reply;
+    }
+    body.remove("error_description");
+    let mut shaped = Reply::json(reply.status, &Value::Object(body));
+    for (name, value) in &reply.headers {
+        if !name.eq_ignore_ascii_case("content-type") && !name.eq_ignore_ascii_case("cache-control")
+        {
+            shaped = shaped.header(name, value);
+        }
+    }
+    shaped
+}
+
+fn token_reply(p: &Provider, req: &Incoming) -> Reply {
     let form = req.form();
     let grant_type = form
         .as_deref()
@@ -393,6 +435,10 @@ fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
 
 /// `POST /oauth2/revoke`: revokes a refresh token and everything issued from it.
 pub(crate) fn revoke(p: &Provider, req: &Incoming) -> Reply {
+    cognito_shaped_error(p, "revoke", revoke_reply(p, req))
+}
+
+fn revoke_reply(p: &Provider, req: &Incoming) -> Reply {
     p.count(|s| s.revocations += 1);
     let Some(form) = req.form() else {
         return Reply::oauth_error(
@@ -457,7 +503,7 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
     let bad_request = || {
         Reply::oauth_error(400, "invalid_request", "Bad OAuth2 request at UserInfo Endpoint").header(
             "WWW-Authenticate",
-            "Bearer error=\"invalid_request\", error_description=\"Bad OAuth2 request at UserInfo Endpoint\"",
+            "error=\"invalid_request\", error_description=\"Bad OAuth2 request at UserInfo Endpoint\"",
         )
     };
     let Some(token) = req
@@ -477,7 +523,7 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
         p.log(format!("userinfo: rejected {}: {why}", mask(token)));
         Reply::oauth_error(401, "invalid_token", DESCRIPTION).header(
             "WWW-Authenticate",
-            &format!("Bearer error=\"invalid_token\", error_description=\"{DESCRIPTION}\""),
+            &format!("error=\"invalid_token\", error_description=\"{DESCRIPTION}\""),
         )
     };
     let claims = match verify::verify_access(p, token) {
