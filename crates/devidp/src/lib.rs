@@ -1,21 +1,25 @@
 //! latchkey-devidp: a local, Cognito-compatible OAuth 2.0 / OIDC provider for development and tests.
 //!
-//! It serves one user pool with one public app client on `http://127.0.0.1:PORT`, and behaves
-//! like Amazon Cognito's hosted UI (see `reference/cognito.md`): `/oauth2/authorize` (exact
-//! redirect-URI match, PKCE S256 only), `/login`, `/signup` + `/confirmUser`, `/logout`,
-//! `/oauth2/token` (authorization_code; refresh_token with optional rotation), `/oauth2/userInfo`,
-//! `/oauth2/revoke`, `/{pool}/.well-known/openid-configuration` and `/{pool}/.well-known/jwks.json`,
-//! plus a demo protected API (`/demo-api/me`, `/demo-api/orders`, `/demo-api/admin`) that wants
-//! the ID token like an API Gateway Cognito authorizer.
+//! It serves one user pool with one public app client on two loopback origins, like AWS (see
+//! `reference/cognito.md` and `fixtures/README.md`). The **pool domain** ([`DevIdp::base_url`])
+//! has the hosted UI and OAuth endpoints: `/oauth2/authorize` (exact redirect-URI match, PKCE
+//! S256 only), `/login` (CSRF token, lockout), `/signup` + `/confirmUser`, `/forgotPassword` +
+//! `/confirmforgotPassword`, `/forceChangePassword`, `/mfa` (TOTP), federated sign-in through
+//! `/oauth2/idpresponse`, `/logout`, `/oauth2/token` (authorization_code; refresh_token with
+//! optional rotation), `/oauth2/userInfo`, `/oauth2/revoke`, and a demo protected API answering
+//! like API Gateway (`/demo-api/*` REST with a Cognito authorizer, `/demo-http-api/*` HTTP API
+//! with a JWT authorizer). The **cognito-idp** origin ([`DevIdp::cognito_idp_url`]) has
+//! `/{pool}/.well-known/openid-configuration`, `/{pool}/.well-known/jwks.json` and the JSON
+//! API's `GlobalSignOut`; the tokens' `iss` ([`DevIdp::issuer`]) is on it.
 //!
 //! ```no_run
 //! let idp = latchkey_devidp::DevIdp::start(latchkey_devidp::DevIdpConfig::default()).unwrap();
 //! println!("sign in at {}, issuer {}", idp.base_url(), idp.issuer());
-//! // dropping `idp` stops the server and frees the port
+//! // dropping `idp` stops both listeners and frees the ports
 //! ```
 //!
 //! For tests it has fault switches ([`Fault`]), a clock hook ([`DevIdp::advance_clock`]) and
-//! counters ([`Stats`]), in process or through the control endpoint on the same port. Every
+//! counters ([`Stats`]), in process or through the control endpoint on the pool domain. Every
 //! control request carries the per-run secret ([`DevIdp::control_token`]) in the
 //! [`CONTROL_TOKEN_HEADER`] header, sends bodies as `application/json`, and gets no CORS
 //! headers, so a web page open in the user's browser cannot drive it:
