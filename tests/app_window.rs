@@ -223,9 +223,16 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
         "signed in",
     )
     .await;
+    // The Demo pool signs in with e-mail, so Cognito (and devidp) generate the username: a
+    // UUID. The e-mail is what the user typed.
     assert_eq!(
-        js_string(&app, "document.getElementById('user-username').textContent").await,
+        js_string(&app, "document.getElementById('user-email').textContent").await,
         latchkey_devidp::DEMO_USERNAME
+    );
+    let username = js_string(&app, "document.getElementById('user-username').textContent").await;
+    assert!(
+        username.len() == 36 && username.matches('-').count() == 4,
+        "a generated username: {username:?}"
     );
     assert!(
         js_string(&app, "document.getElementById('user-groups').textContent")

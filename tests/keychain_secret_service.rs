@@ -183,7 +183,8 @@ async fn entries_of_two_profiles_never_collide() {
         async move {
             let s = session_with(&spec, vault, "-", "-");
             match s.restore().await.expect("restore") {
-                SessionState::SignedIn { user, .. } => Some(user.username.unwrap_or_default()),
+                // The e-mail: the pool's usernames are generated UUIDs, as in Cognito.
+                SessionState::SignedIn { user, .. } => Some(user.email.unwrap_or_default()),
                 _ => None,
             }
         }

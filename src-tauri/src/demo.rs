@@ -10,9 +10,12 @@ use url::Url;
 
 /// The profile the app creates for its embedded provider.
 pub const DEMO_PROFILE: &str = "Demo";
-/// The port the embedded provider prefers, so the Demo profile (and its keychain entry) stays
-/// valid across restarts; another one is picked when it is taken.
+/// The port the embedded provider prefers for its pool domain (hosted UI, demo API), so the
+/// Demo profile (and its keychain entry) stays valid across restarts; another one is picked
+/// when it is taken.
 pub const DEMO_PORT: u16 = 47_211;
+/// The port it prefers for its `cognito-idp` origin (discovery, JWKS, `iss`).
+pub const DEMO_ISSUER_PORT: u16 = 47_212;
 
 /// Credentials shown in the demo banner.
 #[derive(Clone, serde::Serialize)]
@@ -40,7 +43,8 @@ pub fn is_demo(profile: &Profile) -> bool {
     }
 }
 
-fn demo_profile(port: u16) -> Profile {
+/// The Demo profile for a provider on `port` (pool domain) and `issuer_port` (cognito-idp).
+fn demo_profile(port: u16, issuer_port: u16) -> Profile {
     let base = format!("http://127.0.0.1:{port}");
     let domain = Url::parse(&base).expect("a loopback URL is valid");
     let pool = latchkey_devidp::DEFAULT_USER_POOL_ID;
@@ -52,7 +56,9 @@ fn demo_profile(port: u16) -> Profile {
         latchkey_devidp::DEFAULT_CLIENT_ID,
     );
     if let ProfileKind::Cognito { issuer, .. } = &mut profile.kind {
-        *issuer = Some(Url::parse(&format!("{base}/{pool}")).expect("valid issuer"));
+        *issuer = Some(
+            Url::parse(&format!("http://127.0.0.1:{issuer_port}/{pool}")).expect("valid issuer"),
+        );
     }
     profile.scopes = vec![
         "openid".into(),
@@ -70,7 +76,7 @@ fn demo_profile(port: u16) -> Profile {
 /// the config has no Demo profile.
 pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, String> {
     if config.profiles.is_empty() {
-        config.insert(demo_profile(DEMO_PORT));
+        config.insert(demo_profile(DEMO_PORT, DEMO_ISSUER_PORT));
         config.default = Some(DEMO_PROFILE.into());
     }
     let Some(profile) = config
@@ -85,8 +91,17 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
         ProfileKind::Cognito { domain, .. } => domain.port().unwrap_or(DEMO_PORT),
         ProfileKind::Oidc { .. } => DEMO_PORT,
     };
-    let port = if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, wanted)).is_ok() {
-        wanted
+    // A Demo profile from before the provider had two origins names the hosted-UI port in
+    // its issuer too: it moves to the cognito-idp port.
+    let wanted_issuer = Url::parse(&profile.issuer())
+        .ok()
+        .and_then(|u| u.port())
+        .filter(|p| *p != wanted)
+        .unwrap_or(DEMO_ISSUER_PORT);
+    let free = |port: u16| std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok();
+    let port = if free(wanted) { wanted } else { 0 };
+    let issuer_port = if free(wanted_issuer) {
+        wanted_issuer
     } else {
         0
     };
@@ -101,6 +116,7 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
     };
     let idp = DevIdp::start(DevIdpConfig {
         port,
+        issuer_port,
         users,
         client: ClientConfig {
             callback_urls: profile.redirect_uris(),
@@ -108,17 +124,26 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
             ..ClientConfig::default()
         },
         state_file: Some(data_dir.join("devidp-state.json")),
+        // LATCHKEY_DEVIDP_CONTROL_TOKEN: the secret out-of-process tests use to drive the
+        // provider's control endpoint; without it, a random one nobody outside knows.
+        control_token: std::env::var(latchkey_devidp::CONTROL_TOKEN_ENV).ok(),
         ..DevIdpConfig::default()
     })
     .map_err(|e| format!("the development provider did not start: {e}"))?;
-    if idp.port() != wanted {
-        // The preferred port was taken: point the Demo profile at the new one.
+    let domain = match &profile.kind {
+        ProfileKind::Cognito { domain, .. } => domain.as_str().trim_end_matches('/').to_string(),
+        ProfileKind::Oidc { .. } => String::new(),
+    };
+    if idp.base_url() != domain || idp.issuer() != profile.issuer() {
+        // A preferred port was taken (or the profile predates the two origins): point the
+        // Demo profile at where the provider is now.
         tracing::warn!(
             target: "latchkey_app",
-            "port {wanted} is in use; the development provider moved to {}",
-            idp.port()
+            "the development provider moved to {} (cognito-idp {})",
+            idp.base_url(),
+            idp.cognito_idp_url()
         );
-        let mut moved = demo_profile(idp.port());
+        let mut moved = demo_profile(idp.port(), idp.issuer_port());
         moved.browser_command = profile.browser_command.clone();
         config.insert(moved);
     }

@@ -588,13 +588,29 @@ impl HttpSignIn {
             .await
             .map_err(|e| e.to_string())?;
         let login = location(&r, &url)?;
+        // The login page sets the XSRF-TOKEN cookie its form echoes in `_csrf` (as Cognito's).
+        let page = http
+            .get(login.clone())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let csrf = page
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix("XSRF-TOKEN="))
+            .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+            .ok_or("the login page set no XSRF-TOKEN cookie")?;
         let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
         form.push(("username".into(), username));
         form.push(("password".into(), password));
+        form.push(("_csrf".into(), csrf.clone()));
         let mut post = login.clone();
         post.set_query(None);
         let r = http
             .post(post.clone())
+            .header("Cookie", format!("XSRF-TOKEN={csrf}"))
             .form(&form)
             .send()
             .await

@@ -133,9 +133,24 @@ pub async fn login_to_callback(http: &reqwest::Client, authorize: &Url) -> Bench
         return Err(format!("authorize answered HTTP {}", r.status()));
     }
     let login = location(&r, authorize)?;
+    // The login page sets the XSRF-TOKEN cookie its form echoes in `_csrf` (as Cognito's does).
+    let page = http
+        .get(login.clone())
+        .send()
+        .await
+        .map_err(|e| format!("login page: {e}"))?;
+    let csrf = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("XSRF-TOKEN="))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+        .ok_or("the login page set no XSRF-TOKEN cookie")?;
     let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
     form.push(("username".into(), DEMO_USERNAME.into()));
     form.push(("password".into(), DEMO_PASSWORD.into()));
+    form.push(("_csrf".into(), csrf.clone()));
     let mut post = login.clone();
     post.set_query(None);
     let body = url::form_urlencoded::Serializer::new(String::new())
@@ -144,6 +159,7 @@ pub async fn login_to_callback(http: &reqwest::Client, authorize: &Url) -> Bench
     let r = http
         .post(post.clone())
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("XSRF-TOKEN={csrf}"))
         .body(body)
         .send()
         .await

@@ -250,7 +250,7 @@ async fn a_refresh_request_that_never_reached_the_provider_is_repeated() {
         let proxy = Proxy::start(
             listener,
             base.clone(),
-            idp.base_url(),
+            vec![("/".into(), idp.base_url())],
             Arc::new(|_: &str, st, b| (st, b)),
         );
         signed_in(profile.clone(), vault.clone()).await;
@@ -279,7 +279,7 @@ async fn a_refresh_request_that_never_reached_the_provider_is_repeated() {
     let _proxy = Proxy::start(
         listener,
         base,
-        idp.base_url(),
+        vec![("/".into(), idp.base_url())],
         Arc::new(|_: &str, st, b| (st, b)),
     );
     refreshing

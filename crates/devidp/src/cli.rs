@@ -8,37 +8,59 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::config::{load_users_file, ClientConfig, DevIdpConfig, Rotation, UserRecord};
+use crate::config::{
+    load_users_file, ClientConfig, DevIdpConfig, FederatedIdp, MfaMode, Rotation, UserRecord,
+    UsernameAttribute,
+};
+use crate::demo_api::DemoApiConfig;
 use crate::faults::Fault;
 use crate::DevIdp;
 
-/// Default port of the standalone binary (the library default is an ephemeral port).
+/// Default port of the standalone binary's pool-domain origin (the library default is an
+/// ephemeral port).
 pub const DEFAULT_CLI_PORT: u16 = 9231;
+/// Default port of the standalone binary's `cognito-idp` origin.
+pub const DEFAULT_CLI_ISSUER_PORT: u16 = 9232;
 
 const AFTER_HELP: &str = "\
-Endpoints (Cognito paths):
-  GET  /oauth2/authorize  → 302 /login (exact redirect_uri match; PKCE S256 only)
-  GET|POST /login, /signup, /confirmUser; GET /forgotPassword (stub); GET /logout; GET /error
-  POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo
-  GET  /{POOL}/.well-known/openid-configuration, /{POOL}/.well-known/jwks.json
-  GET  /demo-api/me, /demo-api/orders, /demo-api/admin (ID token in Authorization; admin needs group admins)
+Two origins, like AWS:
+  pool domain (--port; stands for https://PREFIX.auth.REGION.amazoncognito.com):
+    GET  /oauth2/authorize  → 302 /login (exact redirect_uri match; PKCE S256 only;
+         identity_provider / idp_identifier → the stand-in external provider page)
+    GET|POST /login, /signup, /confirmUser, /forgotPassword, /confirmforgotPassword;
+    POST /forceChangePassword, /mfa (every form needs its XSRF-TOKEN cookie and _csrf field)
+    GET  /oauth2/idpresponse, /logout, /error
+    POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo
+    GET  /demo-api/{me,orders,admin}: an API Gateway REST API with a Cognito authorizer (the ID
+         token in --api-token-header, or an access token with an --api-scope; admin needs the
+         admins group); /demo-http-api/{me,orders,admin}: an HTTP API with a JWT authorizer
+  cognito-idp (--issuer-port; stands for https://cognito-idp.REGION.amazonaws.com):
+    GET /{POOL}/.well-known/openid-configuration, GET /{POOL}/.well-known/jwks.json,
+    POST / (X-Amz-Target: AWSCognitoIdentityProviderService.GlobalSignOut)
 
 Users file (TOML):
   [[users]]
-  username = \"alice@example.com\"
+  username = \"alice@example.com\"        # the sign-in name (an e-mail in an e-mail pool)
   password = \"Alice-pass-1\"
   groups = [\"users\", \"admins\"]
   attributes = { \"custom:tenant\" = \"acme\" }
+  force_change_password = true           # optional: the first sign-in asks for a new password
+  totp_secret = \"JBSWY3DPEHPK3PXP\"       # optional: an authenticator already set up
 
 Durations: 3600, 3600s, 60m, 1h, 30d.
 
 Fault names for --fault and the control endpoint:
   token_server_error token_slow=MILLIS token_malformed_json token_missing_refresh_token token_redirect
+  token_error_description
   id_token_wrong_iss id_token_wrong_aud id_token_missing_aud id_token_extra_aud id_token_missing_sub
   id_token_missing_iat id_token_missing_exp id_token_expired id_token_iat_future id_token_iat_week_old
   id_token_wrong_nonce id_token_bad_signature id_token_alg_none id_token_hs256 id_token_unknown_kid
-  id_token_no_kid_single_key id_token_no_kid_multi_key refresh_different_sub refresh_different_iss
-  refresh_different_aud clock_offset=SECS discovery_issuer_mismatch userinfo_different_sub
+  id_token_no_kid_single_key id_token_no_kid_multi_key id_token_unadvertised_alg jwks_duplicate_kid
+  id_token_typ_at_jwt id_token_token_use_access id_token_wrong_at_hash id_token_exp_string
+  id_token_iat_string id_token_aud_number id_token_oversized[=BYTES] token_response_oversized[=BYTES]
+  discovery_oversized[=BYTES] jwks_oversized[=BYTES] userinfo_oversized[=BYTES]
+  refresh_different_sub refresh_different_iss refresh_different_aud refresh_without_id_token
+  clock_offset=SECS discovery_issuer_mismatch jwks_max_age=SECS userinfo_different_sub
   authorize_response_iss authorize_response_wrong_iss
 ";
 
@@ -51,12 +73,19 @@ Fault names for --fault and the control endpoint:
     after_help = format!("{AFTER_HELP}\n{}", crate::control::CONTROL_HELP)
 )]
 struct Args {
-    /// TCP port on 127.0.0.1 (0 = any free port)
+    /// Port of the pool-domain origin on 127.0.0.1: hosted UI, /oauth2/*, demo API (0 = any free port)
     #[arg(long, default_value_t = DEFAULT_CLI_PORT)]
     port: u16,
+    /// Port of the cognito-idp origin on 127.0.0.1: discovery, JWKS, iss, JSON API (0 = any free port)
+    #[arg(long, default_value_t = DEFAULT_CLI_ISSUER_PORT)]
+    issuer_port: u16,
     /// TOML users file (default: the demo users demo@latchkey.dev and viewer@latchkey.dev)
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
+    /// What users sign in with: email and/or phone_number (the username is then generated, a
+    /// UUID equal to sub, as in Cognito), or none for plain usernames
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "email", value_parser = parse_username_attribute)]
+    username_attributes: Vec<Option<UsernameAttribute>>,
     /// User pool id: part of the issuer and the discovery path
     #[arg(long, value_name = "ID", default_value = crate::config::DEFAULT_USER_POOL_ID)]
     user_pool_id: String,
@@ -87,12 +116,43 @@ struct Args {
     /// Refresh-token lifetime
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30d")]
     refresh_token_ttl: Duration,
-    /// Issuer override, e.g. https://cognito-idp.us-east-1.amazonaws.com/us-east-1_DevPool01
-    #[arg(long, value_name = "URL")]
-    issuer: Option<String>,
+    /// Multi-factor authentication with a TOTP app: off, optional (users with an
+    /// authenticator get a code prompt) or required (others set one up at sign-in)
+    #[arg(long, value_name = "MODE", default_value = "off")]
+    mfa: MfaMode,
+    /// Put amr in ID tokens (["pwd"], or ["pwd","otp","mfa"] after a TOTP code), as pools with
+    /// Cognito's ACR/AMR claims do
+    #[arg(long)]
+    amr_claims: bool,
+    /// An external identity provider for federated sign-in through a stand-in page, e.g.
+    /// Google (repeatable; identity_provider=NAME skips the login page)
+    #[arg(long = "identity-provider", value_name = "NAME")]
+    identity_providers: Vec<String>,
+    /// Demo REST API: the header its Cognito authorizer reads the token from (Token Source)
+    #[arg(long, value_name = "HEADER", default_value = "Authorization")]
+    api_token_header: String,
+    /// Demo REST API: an OAuth scope on its methods (repeatable); then an access token with one
+    /// of them is required instead of the ID token
+    #[arg(long = "api-scope", value_name = "SCOPE")]
+    api_scopes: Vec<String>,
+    /// Demo REST API: an aud value to insist on (repeatable; real Cognito authorizers check none)
+    #[arg(long = "api-audience", value_name = "AUD")]
+    api_audiences: Vec<String>,
+    /// Demo HTTP API (/demo-http-api): its JWT authorizer's audience (repeatable; default the client id)
+    #[arg(long = "http-api-audience", value_name = "AUD")]
+    http_api_audiences: Vec<String>,
+    /// Demo HTTP API: a scope its routes require (repeatable; default none)
+    #[arg(long = "http-api-scope", value_name = "SCOPE")]
+    http_api_scopes: Vec<String>,
     /// JSON file keeping signing keys, refresh grants (hashed) and signed-up users across restarts
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
+    /// Send Cache-Control: max-age=SECS with the JWKS (default: no Cache-Control header)
+    #[arg(long, value_name = "SECS")]
+    jwks_max_age: Option<u64>,
+    /// Secret for the control endpoint (at least 16 characters; default: a new one each run, printed at start)
+    #[arg(long, value_name = "SECRET", env = crate::control::CONTROL_TOKEN_ENV, hide_env_values = true)]
+    control_token: Option<String>,
     /// Start with a fault switched on (repeatable; names below)
     #[arg(long = "fault", value_name = "NAME[=VALUE]", value_parser = parse_fault)]
     faults: Vec<Fault>,
@@ -119,6 +179,14 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("a duration must be at least 1 second".to_string());
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// `email`, `phone_number`, or `none` (plain usernames).
+fn parse_username_attribute(text: &str) -> Result<Option<UsernameAttribute>, String> {
+    match text.trim() {
+        "none" => Ok(None),
+        other => other.parse().map(Some),
+    }
 }
 
 fn parse_fault(text: &str) -> Result<Fault, String> {
@@ -207,35 +275,52 @@ fn run(args: Args) -> Result<(), String> {
         access_token_ttl: args.access_token_ttl,
         refresh_token_ttl: args.refresh_token_ttl,
     };
+    let token_given = args.control_token.is_some();
     let idp = DevIdp::start(DevIdpConfig {
         port: args.port,
+        issuer_port: args.issuer_port,
         user_pool_id: args.user_pool_id,
-        issuer: args.issuer,
+        public_urls: None,
         client,
         users: users.clone(),
+        username_attributes: args.username_attributes.into_iter().flatten().collect(),
+        mfa: args.mfa,
+        amr_claims: args.amr_claims,
+        identity_providers: args
+            .identity_providers
+            .iter()
+            .map(|name| FederatedIdp::named(name))
+            .collect(),
+        demo_api: DemoApiConfig {
+            token_header: args.api_token_header,
+            scopes: args.api_scopes,
+            audiences: args.api_audiences,
+            http_api_audiences: args.http_api_audiences,
+            http_api_scopes: args.http_api_scopes,
+        },
         state_file: args.state_file,
+        jwks_max_age: args.jwks_max_age.map(Duration::from_secs),
+        control_token: args.control_token,
     })
     .map_err(|e| e.to_string())?;
     for fault in args.faults {
         idp.set_fault(fault);
     }
-    print_banner(&idp, &users, default_users);
+    print_banner(&idp, &users, default_users, token_given);
     loop {
         std::thread::park();
     }
 }
 
-fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool) {
+fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool, token_given: bool) {
     let base = idp.base_url();
     let client = idp.client();
     println!("Latchkey development provider (Cognito-compatible) is running.");
     println!("  Hosted UI domain: {base}");
+    println!("  cognito-idp:      {}", idp.cognito_idp_url());
     println!("  Issuer:           {}", idp.issuer());
     println!("  Discovery:        {}", idp.discovery_url());
-    println!(
-        "  JWKS:             {base}/{}/.well-known/jwks.json",
-        idp.user_pool_id()
-    );
+    println!("  JWKS:             {}", idp.jwks_url());
     println!("  Client id:        {}", idp.client_id());
     println!("  Callback URLs:    {}", client.callback_urls.join(" "));
     println!("  Sign-out URLs:    {}", client.sign_out_urls.join(" "));
@@ -250,6 +335,18 @@ fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool) {
         "  Demo API:         {base}/demo-api/me  {base}/demo-api/orders  {base}/demo-api/admin"
     );
     println!("  Control:          {base}/_devidp/ (faults, rotate-keys, clock, stats; see --help)");
+    if token_given {
+        println!(
+            "  Control token:    the one given (--control-token or LATCHKEY_DEVIDP_CONTROL_TOKEN)"
+        );
+    } else {
+        // Generated for this run; printed so the person who started it can drive it.
+        println!(
+            "  Control token:    {} (header {})",
+            idp.control_token(),
+            crate::control::CONTROL_TOKEN_HEADER
+        );
+    }
     if default_users {
         for user in users {
             println!(

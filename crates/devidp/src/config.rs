@@ -27,33 +27,165 @@ pub const VIEWER_USERNAME: &str = "viewer@latchkey.dev";
 pub const VIEWER_PASSWORD: &str = "Latchkey-viewer-1";
 
 /// Everything a [`crate::DevIdp`] needs to start.
+///
+/// Like AWS, the provider answers on two origins: the user pool's domain (hosted UI,
+/// `/oauth2/*`, `/logout`; `port`) and the `cognito-idp` service (discovery, JWKS, the `iss`
+/// of every token and the JSON API; `issuer_port`). A client that fetches keys or discovery
+/// from the wrong one fails here as it would on AWS.
 #[derive(Clone, Debug)]
 pub struct DevIdpConfig {
-    /// TCP port on 127.0.0.1; 0 picks a free ephemeral port.
+    /// Port of the pool-domain origin on 127.0.0.1; 0 picks a free ephemeral port.
     pub port: u16,
+    /// Port of the `cognito-idp` origin on 127.0.0.1; 0 picks a free ephemeral port.
+    pub issuer_port: u16,
     /// The pool id: part of the issuer and of the discovery/JWKS paths.
     pub user_pool_id: String,
-    /// Issuer override (e.g. to mimic `https://cognito-idp.{region}.amazonaws.com/{pool}`);
-    /// default `http://127.0.0.1:PORT/{user_pool_id}`.
-    pub issuer: Option<String>,
+    /// The origins clients reach the provider at when something stands in front of it (a
+    /// test proxy): every URL the provider writes (discovery, `iss`, redirects) uses them.
+    /// Default: the two loopback origins it binds.
+    pub public_urls: Option<PublicUrls>,
     /// The one app client of the pool.
     pub client: ClientConfig,
     /// Users who can sign in (signed-up users are added at run time).
     pub users: Vec<UserRecord>,
+    /// What users sign in with (Cognito's `UsernameAttributes`). With `email` (the default,
+    /// as in the Demo pool) or `phone_number`, the pool generates each user's username: a UUID
+    /// equal to `sub`, which is what `cognito:username` then says. Empty: plain usernames,
+    /// chosen by the user or the users file.
+    pub username_attributes: Vec<UsernameAttribute>,
+    /// Multi-factor authentication with a TOTP authenticator (Cognito's `MfaConfiguration`).
+    pub mfa: MfaMode,
+    /// Put `amr` in ID tokens (`["pwd"]`, or `["pwd", "otp", "mfa"]` after a TOTP code), as
+    /// pools with Cognito's gradually rolled-out ACR/AMR claims do. Off: the classic tokens,
+    /// which carry no evidence of MFA at all.
+    pub amr_claims: bool,
+    /// External identity providers (federated sign-in through a stand-in page on this provider).
+    pub identity_providers: Vec<FederatedIdp>,
+    /// The demo API's authorizers (token header, scopes, audiences).
+    pub demo_api: crate::DemoApiConfig,
     /// Optional JSON file that keeps signing keys, refresh-token grants (hashed) and
     /// signed-up users across restarts.
     pub state_file: Option<PathBuf>,
+    /// `Cache-Control: max-age=N` on the JWKS answer; `None` sends no `Cache-Control` there
+    /// (what Cognito sends is UNCONFIRMED: see `crates/devidp/fixtures/README.md`).
+    pub jwks_max_age: Option<Duration>,
+    /// The secret every control request (`/_devidp/*`) must carry in the
+    /// [`crate::CONTROL_TOKEN_HEADER`] header; `None` generates a random one per run
+    /// ([`crate::DevIdp::control_token`]). At least 16 visible ASCII characters.
+    pub control_token: Option<String>,
+}
+
+/// The two origins as clients see them (see [`DevIdpConfig::public_urls`]), e.g.
+/// `http://127.0.0.1:8000` for both when one proxy routes by path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicUrls {
+    /// Stands for `https://{prefix}.auth.{region}.amazoncognito.com`.
+    pub hosted_ui: String,
+    /// Stands for `https://cognito-idp.{region}.amazonaws.com`; the issuer is this plus `/{pool}`.
+    pub cognito_idp: String,
 }
 
 impl Default for DevIdpConfig {
     fn default() -> Self {
         DevIdpConfig {
             port: 0,
+            issuer_port: 0,
             user_pool_id: DEFAULT_USER_POOL_ID.to_string(),
-            issuer: None,
+            public_urls: None,
             client: ClientConfig::default(),
             users: UserRecord::demo_users(),
+            username_attributes: vec![UsernameAttribute::Email],
+            mfa: MfaMode::Off,
+            amr_claims: false,
+            identity_providers: Vec::new(),
+            demo_api: crate::DemoApiConfig::default(),
             state_file: None,
+            jwks_max_age: None,
+            control_token: None,
+        }
+    }
+}
+
+/// A sign-in attribute that stands in for the username (Cognito's `UsernameAttributes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsernameAttribute {
+    /// Users sign in with their e-mail address.
+    Email,
+    /// Users sign in with their phone number (the `phone_number` attribute).
+    PhoneNumber,
+}
+
+impl UsernameAttribute {
+    /// The attribute's name in Cognito's API.
+    pub fn name(self) -> &'static str {
+        match self {
+            UsernameAttribute::Email => "email",
+            UsernameAttribute::PhoneNumber => "phone_number",
+        }
+    }
+}
+
+impl std::str::FromStr for UsernameAttribute {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "email" => Ok(UsernameAttribute::Email),
+            "phone_number" => Ok(UsernameAttribute::PhoneNumber),
+            other => Err(format!(
+                "{other:?} is not a username attribute (use email or phone_number)"
+            )),
+        }
+    }
+}
+
+/// The pool's MFA setting (Cognito's `MfaConfiguration`; the API's default is `OFF`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MfaMode {
+    /// No second factor.
+    Off,
+    /// Users who set up an authenticator are asked for a code.
+    Optional,
+    /// Every user is asked for a code; one without an authenticator sets it up at sign-in.
+    Required,
+}
+
+impl std::str::FromStr for MfaMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "off" => Ok(MfaMode::Off),
+            "optional" => Ok(MfaMode::Optional),
+            "required" | "on" => Ok(MfaMode::Required),
+            other => Err(format!(
+                "{other:?} is not an MFA mode (off, optional, required)"
+            )),
+        }
+    }
+}
+
+/// An external identity provider of the pool, e.g. `Google`. devidp has no Google: the
+/// browser goes to a stand-in sign-in page on the pool domain, where the person says who they
+/// are at that provider, and comes back through `/oauth2/idpresponse` as Cognito's would.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederatedIdp {
+    /// The provider name (`identity_provider=` value, and the `providerName` in `identities`).
+    pub name: String,
+    /// `Google`, `Facebook`, `LoginWithAmazon`, `SignInWithApple`, `OIDC` or `SAML`.
+    pub provider_type: String,
+    /// Values `idp_identifier=` may name this provider by.
+    pub identifiers: Vec<String>,
+}
+
+impl FederatedIdp {
+    /// A provider called `name`; social providers' names are their types, others are OIDC.
+    pub fn named(name: &str) -> FederatedIdp {
+        let social = ["Google", "Facebook", "LoginWithAmazon", "SignInWithApple"];
+        FederatedIdp {
+            name: name.to_string(),
+            provider_type: if social.contains(&name) { name } else { "OIDC" }.to_string(),
+            identifiers: Vec::new(),
         }
     }
 }
@@ -118,7 +250,7 @@ impl Default for ClientConfig {
 
 /// One user of the pool. `attributes` holds `custom:*` attributes (always strings, as in
 /// Cognito) and may also hold standard ones such as `name` or `given_name`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserRecord {
     pub username: String,
@@ -129,6 +261,13 @@ pub struct UserRecord {
     pub groups: Vec<String>,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// `FORCE_CHANGE_PASSWORD`: created by an administrator with a temporary password; the
+    /// first sign-in asks for a new one.
+    #[serde(default)]
+    pub force_change_password: bool,
+    /// A TOTP authenticator already set up for the user (base32, as authenticator apps take it).
+    #[serde(default)]
+    pub totp_secret: Option<String>,
 }
 
 impl fmt::Debug for UserRecord {
@@ -139,11 +278,27 @@ impl fmt::Debug for UserRecord {
             .field("email", &self.email)
             .field("groups", &self.groups)
             .field("attributes", &self.attributes)
+            .field("force_change_password", &self.force_change_password)
+            .field(
+                "totp_secret",
+                &self.totp_secret.as_ref().map(|_| "<hidden>"),
+            )
             .finish()
     }
 }
 
 impl UserRecord {
+    /// The value of a sign-in attribute (`email`, or the `phone_number` attribute), if set.
+    pub(crate) fn sign_in_value(&self, attribute: UsernameAttribute) -> Option<&str> {
+        match attribute {
+            UsernameAttribute::Email => Some(self.email.as_str()),
+            UsernameAttribute::PhoneNumber => {
+                self.attributes.get("phone_number").map(String::as_str)
+            }
+        }
+        .filter(|v| !v.is_empty())
+    }
+
     /// The two demo users: [`DEMO_USERNAME`] (users + admins) and [`VIEWER_USERNAME`] (users).
     pub fn demo_users() -> Vec<UserRecord> {
         let attrs = |tenant: &str, name: &str| {
@@ -159,6 +314,7 @@ impl UserRecord {
                 email: DEMO_USERNAME.to_string(),
                 groups: vec!["users".to_string(), "admins".to_string()],
                 attributes: attrs("latchkey-demo", "Demo Admin"),
+                ..UserRecord::default()
             },
             UserRecord {
                 username: VIEWER_USERNAME.to_string(),
@@ -166,6 +322,7 @@ impl UserRecord {
                 email: VIEWER_USERNAME.to_string(),
                 groups: vec!["users".to_string()],
                 attributes: attrs("latchkey-demo", "Demo Viewer"),
+                ..UserRecord::default()
             },
         ]
     }
@@ -254,6 +411,16 @@ pub(crate) fn validate_users(users: &[UserRecord]) -> Result<(), String> {
         if !seen.insert(user.username.to_lowercase()) {
             return Err(format!("user {:?} is listed twice", user.username));
         }
+        if user
+            .totp_secret
+            .as_deref()
+            .is_some_and(|t| crate::mfa::base32_decode(t).is_none())
+        {
+            return Err(format!(
+                "user {:?}: totp_secret is not base32 (A-Z, 2-7)",
+                user.username
+            ));
+        }
         for key in user.attributes.keys() {
             let custom_ok = key
                 .strip_prefix("custom:")
@@ -272,6 +439,13 @@ pub(crate) fn validate_users(users: &[UserRecord]) -> Result<(), String> {
 /// Whether an `http` URL points at a loopback host.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1")
+}
+
+/// The `http` hosts Cognito lets an app client register: `localhost` (documented in
+/// CreateUserPoolClient) and, since 2025, `127.0.0.1` (an AWS engineer in microsoft/vscode#256122).
+/// `[::1]` is refused: no AWS source says it is accepted (fixtures/README.md).
+fn is_registrable_http_host(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1")
 }
 
 /// Checks the configuration against Cognito's own limits before anything binds.
@@ -306,22 +480,116 @@ pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> 
             ));
         }
     }
-    for (name, ttl) in [
-        ("id_token_ttl", client.id_token_ttl),
-        ("access_token_ttl", client.access_token_ttl),
-        ("refresh_token_ttl", client.refresh_token_ttl),
+    // The console's and the API's limits (CreateUserPoolClient): a pool refuses anything else.
+    const MINUTE: u64 = 60;
+    const DAY: u64 = 86_400;
+    for (name, ttl, min, max, range) in [
+        (
+            "ID-token lifetime",
+            client.id_token_ttl,
+            5 * MINUTE,
+            DAY,
+            "5 minutes to 1 day",
+        ),
+        (
+            "access-token lifetime",
+            client.access_token_ttl,
+            5 * MINUTE,
+            DAY,
+            "5 minutes to 1 day",
+        ),
+        (
+            "refresh-token lifetime",
+            client.refresh_token_ttl,
+            60 * MINUTE,
+            3650 * DAY,
+            "60 minutes to 10 years",
+        ),
     ] {
-        if ttl.as_secs() == 0 {
-            return bad(format!("{name} must be at least 1 second"));
+        let secs = ttl.as_secs();
+        if secs < min || secs > max {
+            return bad(format!(
+                "{name} {secs} s is outside Cognito's range of {range}"
+            ));
         }
     }
-    if let Some(issuer) = &config.issuer {
-        match url::Url::parse(issuer) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => return bad(format!("issuer {issuer:?} is not an http(s) URL")),
+    if let Some(token) = &config.control_token {
+        if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return bad(
+                "the control token must be at least 16 visible ASCII characters (no spaces)".into(),
+            );
         }
     }
-    validate_users(&config.users).or_else(bad)
+    if let Some(urls) = &config.public_urls {
+        for (name, raw) in [
+            ("hosted_ui", &urls.hosted_ui),
+            ("cognito_idp", &urls.cognito_idp),
+        ] {
+            match url::Url::parse(raw) {
+                Ok(u)
+                    if matches!(u.scheme(), "http" | "https")
+                        && u.path().trim_end_matches('/').is_empty()
+                        && u.query().is_none() => {}
+                _ => {
+                    return bad(format!(
+                        "public_urls.{name} {raw:?} is not an http(s) origin"
+                    ))
+                }
+            }
+        }
+    }
+    if config.port != 0 && config.port == config.issuer_port {
+        return bad(format!(
+            "port and issuer_port are both {}: the hosted UI and cognito-idp need two origins",
+            config.port
+        ));
+    }
+    for idp in &config.identity_providers {
+        if idp.name.is_empty() || idp.name == "COGNITO" || idp.name.contains(['_', ' ', '/']) {
+            return bad(format!(
+                "identity provider name {:?} must be non-empty, not COGNITO, without _ / or spaces",
+                idp.name
+            ));
+        }
+    }
+    validate_users(&config.users).or_else(bad)?;
+    validate_sign_in_names(&config.users, &config.username_attributes).or_else(bad)
+}
+
+/// In a pool whose users sign in with e-mail or phone number, every user needs one of them,
+/// and no two users may share one.
+fn validate_sign_in_names(
+    users: &[UserRecord],
+    attributes: &[UsernameAttribute],
+) -> Result<(), String> {
+    if attributes.is_empty() {
+        return Ok(());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for user in users {
+        let names: Vec<String> = attributes
+            .iter()
+            .filter_map(|a| user.sign_in_value(*a))
+            .map(|v| v.to_lowercase())
+            .collect();
+        if names.is_empty() {
+            let wanted: Vec<&str> = attributes.iter().map(|a| a.name()).collect();
+            return Err(format!(
+                "user {:?} has no {}: this pool signs in with {} (or set username_attributes = [] for plain usernames)",
+                user.username,
+                wanted.join(" or "),
+                wanted.join(" or ")
+            ));
+        }
+        for name in names {
+            if !seen.insert(name.clone()) {
+                return Err(format!(
+                    "{name:?} belongs to two users; sign-in names must be unique"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_registered_url(kind: &str, raw: &str) -> Result<(), String> {
@@ -333,7 +601,7 @@ fn check_registered_url(kind: &str, raw: &str) -> Result<(), String> {
         return Err(format!("{kind} {raw:?} must not contain a fragment"));
     }
     // Cognito: HTTPS except for http://localhost (and, since 2025, 127.0.0.1); custom schemes ok.
-    if url.scheme() == "http" && !url.host_str().is_some_and(is_loopback_host) {
+    if url.scheme() == "http" && !url.host_str().is_some_and(is_registrable_http_host) {
         return Err(format!("{kind} {raw} cannot use the HTTP protocol."));
     }
     Ok(())
@@ -342,25 +610,6 @@ fn check_registered_url(kind: &str, raw: &str) -> Result<(), String> {
 /// Settings that work here but that a real Cognito pool would refuse (logged at start-up).
 pub(crate) fn cognito_range_warnings(config: &DevIdpConfig) -> Vec<String> {
     let mut warnings = Vec::new();
-    let client = &config.client;
-    for (name, ttl) in [
-        ("ID-token", client.id_token_ttl),
-        ("access-token", client.access_token_ttl),
-    ] {
-        if ttl < Duration::from_secs(300) || ttl > Duration::from_secs(86_400) {
-            warnings.push(format!(
-                "{name} lifetime {} s is outside Cognito's 5 min - 1 day range",
-                ttl.as_secs()
-            ));
-        }
-    }
-    let refresh = client.refresh_token_ttl;
-    if refresh < Duration::from_secs(3600) || refresh > Duration::from_secs(10 * 365 * 86_400) {
-        warnings.push(format!(
-            "refresh-token lifetime {} s is outside Cognito's 60 min - 10 years range",
-            refresh.as_secs()
-        ));
-    }
     if !looks_like_pool_id(&config.user_pool_id) {
         warnings.push(format!(
             "user pool id {:?} does not match Cognito's REGION_ID pattern (aws-jwt-verify would refuse it)",

@@ -1,15 +1,25 @@
 //! The test-control endpoint under `/_devidp/` on the same loopback port: fault switches,
 //! key rotation, clock advance, counters, the last confirmation code and the log tail.
+//! Every request needs the per-run secret; bodies must be JSON; no CORS, so no web page can use it.
 
 use serde_json::{json, Value};
 
 use crate::faults::faults_from_json;
-use crate::http::{param, Incoming, Reply};
+use crate::http::{constant_time_eq, param, Incoming, Reply};
 use crate::provider::Provider;
+
+/// The request header that carries the control secret ([`crate::DevIdp::control_token`]).
+pub const CONTROL_TOKEN_HEADER: &str = "X-Devidp-Control-Token";
+/// The environment variable `latchkey-devidp` and the app's embedded provider read the
+/// control secret from (instead of generating one per run).
+pub const CONTROL_TOKEN_ENV: &str = "LATCHKEY_DEVIDP_CONTROL_TOKEN";
 
 /// Help text for the control endpoint (also part of `--help`).
 pub const CONTROL_HELP: &str = "\
-Control endpoint (loopback only, same port; JSON in and out):
+Control endpoint (loopback only, hosted-UI port, for tests). Every request needs the header
+X-Devidp-Control-Token: <secret> (--control-token, LATCHKEY_DEVIDP_CONTROL_TOKEN, or the one
+printed at start); a body must be Content-Type: application/json. No CORS headers: web pages
+cannot call it.
   GET    /_devidp/faults               list the faults that are on
   POST   /_devidp/faults               switch faults on (cumulative). Body: \"name\", \"name=value\",
                                         {\"fault\": \"token_slow\", \"millis\": 1500},
@@ -22,6 +32,9 @@ Control endpoint (loopback only, same port; JSON in and out):
   GET    /_devidp/log?n=50             the last log lines (secrets masked)";
 
 pub(crate) fn handle(p: &Provider, req: &Incoming, rest: &str) -> Reply {
+    if let Err(refusal) = admit(p, req, rest) {
+        return refusal;
+    }
     let method = req.method.as_str();
     match (method, rest) {
         ("GET", "faults") => faults_reply(p),
@@ -85,6 +98,47 @@ pub(crate) fn handle(p: &Provider, req: &Incoming, rest: &str) -> Reply {
             &json!({"error": "unknown control endpoint", "help": CONTROL_HELP}),
         ),
     }
+}
+
+/// The gate in front of every control request: the secret first (so a stranger learns
+/// nothing else), then the body's media type.
+fn admit(p: &Provider, req: &Incoming, rest: &str) -> Result<(), Reply> {
+    let expected = p.settings.control_token.as_bytes();
+    match req.header(CONTROL_TOKEN_HEADER) {
+        None => {
+            p.log(format!(
+                "control: refused {} /_devidp/{rest}: no {CONTROL_TOKEN_HEADER} header",
+                req.method
+            ));
+            return Err(Reply::json(
+                401,
+                &json!({"error": format!("the control endpoint needs the {CONTROL_TOKEN_HEADER} header (see latchkey-devidp --help)")}),
+            ));
+        }
+        Some(given) if !constant_time_eq(given.trim().as_bytes(), expected) => {
+            p.log(format!(
+                "control: refused {} /_devidp/{rest}: wrong control token",
+                req.method
+            ));
+            return Err(Reply::json(
+                403,
+                &json!({"error": "the control token is wrong"}),
+            ));
+        }
+        Some(_) => {}
+    }
+    let media = req
+        .header("content-type")
+        .and_then(|t| t.split(';').next())
+        .map(str::trim);
+    let json_body = media.is_some_and(|m| m.eq_ignore_ascii_case("application/json"));
+    if (!req.body.is_empty() || media.is_some()) && !json_body {
+        return Err(Reply::json(
+            415,
+            &json!({"error": "control requests with a body must be Content-Type: application/json"}),
+        ));
+    }
+    Ok(())
 }
 
 fn faults_reply(p: &Provider) -> Reply {

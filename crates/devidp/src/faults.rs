@@ -21,6 +21,9 @@ pub enum Fault {
     TokenMissingRefreshToken,
     /// `token_redirect`: `/oauth2/token` answers `302` to another URL.
     TokenRedirect,
+    /// `token_error_description`: token and revocation errors carry `error_description` (the
+    /// reason in words) besides `error`; Cognito's carry `error` only.
+    TokenErrorDescription,
     // ---- ID token contents ----
     /// `id_token_wrong_iss`
     IdTokenWrongIssuer,
@@ -57,6 +60,33 @@ pub enum Fault {
     IdTokenNoKidSingleKey,
     /// `id_token_no_kid_multi_key`: no `kid` in the header; the JWKS holds both keys.
     IdTokenNoKidMultiKey,
+    /// `id_token_unadvertised_alg`: the ID token is signed with RS512 by the real ID key (its
+    /// `kid` included), while discovery still advertises only RS256; the JWKS keys carry no
+    /// `alg` member (RFC 7517 §4.4 makes it optional), so only the advertised-algorithm rule
+    /// can refuse the token.
+    IdTokenUnadvertisedAlg,
+    /// `jwks_duplicate_kid`: the JWKS lists a second, different key (the access key's modulus)
+    /// under the ID key's `kid`, before the real one; the ID token verifies with one of them.
+    JwksDuplicateKid,
+    /// `id_token_typ_at_jwt`: the ID token's header says `typ: at+jwt` (an access token's type).
+    IdTokenTypAtJwt,
+    /// `id_token_token_use_access`: the ID token says `token_use: access`.
+    IdTokenTokenUseAccess,
+    /// `id_token_wrong_at_hash`: `at_hash` does not match the access token of the response.
+    IdTokenWrongAtHash,
+    /// `id_token_exp_string`: `exp` is present but a string (`"1700003600"`).
+    IdTokenExpString,
+    /// `id_token_iat_string`: `iat` is present but a string.
+    IdTokenIatString,
+    /// `id_token_aud_number`: `aud` is present but a number.
+    IdTokenAudNumber,
+    // ---- oversized answers ----
+    /// `id_token_oversized[=BYTES]`, `token_response_oversized[=BYTES]`,
+    /// `discovery_oversized[=BYTES]`, `jwks_oversized[=BYTES]`, `userinfo_oversized[=BYTES]`:
+    /// the ID token or the response grows to at least BYTES (defaults: 200 000 for the ID
+    /// token, [`OVERSIZED_RESPONSE_BYTES`] for responses). A padding claim or member does it;
+    /// the JWKS grows with extra keys instead, so it stays a valid key set.
+    Oversized(Oversized, usize),
     // ---- refreshed ID tokens ----
     /// `refresh_different_sub`: ID tokens from a refresh carry another `sub`.
     RefreshDifferentSub,
@@ -64,12 +94,18 @@ pub enum Fault {
     RefreshDifferentIssuer,
     /// `refresh_different_aud`: ID tokens from a refresh carry another `aud`.
     RefreshDifferentAudience,
+    /// `refresh_without_id_token`: refresh responses carry no `id_token` (OIDC Core 12.2
+    /// allows it); the access token is still renewed.
+    RefreshWithoutIdToken,
     // ---- clock ----
     /// `clock_offset=SECS`: tokens are issued as if the provider's clock were SECS off (±).
     ClockOffset(i64),
     // ---- other endpoints ----
     /// `discovery_issuer_mismatch`: discovery's `issuer` differs from the tokens' `iss`.
     DiscoveryIssuerMismatch,
+    /// `jwks_max_age=SECS`: the JWKS answer says `Cache-Control: max-age=SECS`, whatever
+    /// [`crate::DevIdpConfig::jwks_max_age`] says.
+    JwksMaxAge(u64),
     /// `userinfo_different_sub`: `/oauth2/userInfo` answers with another `sub`.
     UserinfoDifferentSub,
     /// `authorize_response_iss`: the redirect carries the correct RFC 9207 `iss` parameter.
@@ -78,6 +114,54 @@ pub enum Fault {
     AuthorizeResponseWrongIss,
 }
 
+/// What an `*_oversized` fault makes too large.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Oversized {
+    /// The ID token itself (a padding claim), in every token response.
+    IdToken,
+    /// The whole `/oauth2/token` response body (a padding member).
+    TokenResponse,
+    /// The discovery document (a padding member).
+    Discovery,
+    /// The JWKS (extra keys with their own `kid`s).
+    Jwks,
+    /// The `/oauth2/userInfo` answer (a padding member).
+    Userinfo,
+}
+
+impl Oversized {
+    const ALL: [Oversized; 5] = [
+        Oversized::IdToken,
+        Oversized::TokenResponse,
+        Oversized::Discovery,
+        Oversized::Jwks,
+        Oversized::Userinfo,
+    ];
+
+    fn fault_name(self) -> &'static str {
+        match self {
+            Oversized::IdToken => "id_token_oversized",
+            Oversized::TokenResponse => "token_response_oversized",
+            Oversized::Discovery => "discovery_oversized",
+            Oversized::Jwks => "jwks_oversized",
+            Oversized::Userinfo => "userinfo_oversized",
+        }
+    }
+
+    /// The size the fault aims at when no `=BYTES` is given.
+    pub fn default_bytes(self) -> usize {
+        match self {
+            Oversized::IdToken => OVERSIZED_ID_TOKEN_BYTES,
+            _ => OVERSIZED_RESPONSE_BYTES,
+        }
+    }
+}
+
+/// Default size of an oversized ID token: about 200 KB.
+pub const OVERSIZED_ID_TOKEN_BYTES: usize = 200_000;
+/// Default size of an oversized response: 2 MiB, over any sensible bound for these documents.
+pub const OVERSIZED_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
+
 /// Names of all faults, in the text form the control endpoint accepts.
 pub const FAULT_NAMES: &[&str] = &[
     "token_server_error",
@@ -85,6 +169,7 @@ pub const FAULT_NAMES: &[&str] = &[
     "token_malformed_json",
     "token_missing_refresh_token",
     "token_redirect",
+    "token_error_description",
     "id_token_wrong_iss",
     "id_token_wrong_aud",
     "id_token_missing_aud",
@@ -102,11 +187,26 @@ pub const FAULT_NAMES: &[&str] = &[
     "id_token_unknown_kid",
     "id_token_no_kid_single_key",
     "id_token_no_kid_multi_key",
+    "id_token_unadvertised_alg",
+    "jwks_duplicate_kid",
+    "id_token_typ_at_jwt",
+    "id_token_token_use_access",
+    "id_token_wrong_at_hash",
+    "id_token_exp_string",
+    "id_token_iat_string",
+    "id_token_aud_number",
+    "id_token_oversized[=BYTES]",
+    "token_response_oversized[=BYTES]",
+    "discovery_oversized[=BYTES]",
+    "jwks_oversized[=BYTES]",
+    "userinfo_oversized[=BYTES]",
     "refresh_different_sub",
     "refresh_different_iss",
     "refresh_different_aud",
+    "refresh_without_id_token",
     "clock_offset=SECS",
     "discovery_issuer_mismatch",
+    "jwks_max_age=SECS",
     "userinfo_different_sub",
     "authorize_response_iss",
     "authorize_response_wrong_iss",
@@ -122,6 +222,7 @@ impl Fault {
             TokenMalformedJson => "token_malformed_json",
             TokenMissingRefreshToken => "token_missing_refresh_token",
             TokenRedirect => "token_redirect",
+            TokenErrorDescription => "token_error_description",
             IdTokenWrongIssuer => "id_token_wrong_iss",
             IdTokenWrongAudience => "id_token_wrong_aud",
             IdTokenMissingAudience => "id_token_missing_aud",
@@ -139,11 +240,22 @@ impl Fault {
             IdTokenUnknownKid => "id_token_unknown_kid",
             IdTokenNoKidSingleKey => "id_token_no_kid_single_key",
             IdTokenNoKidMultiKey => "id_token_no_kid_multi_key",
+            IdTokenUnadvertisedAlg => "id_token_unadvertised_alg",
+            JwksDuplicateKid => "jwks_duplicate_kid",
+            IdTokenTypAtJwt => "id_token_typ_at_jwt",
+            IdTokenTokenUseAccess => "id_token_token_use_access",
+            IdTokenWrongAtHash => "id_token_wrong_at_hash",
+            IdTokenExpString => "id_token_exp_string",
+            IdTokenIatString => "id_token_iat_string",
+            IdTokenAudNumber => "id_token_aud_number",
+            Fault::Oversized(what, _) => what.fault_name(),
             RefreshDifferentSub => "refresh_different_sub",
             RefreshDifferentIssuer => "refresh_different_iss",
             RefreshDifferentAudience => "refresh_different_aud",
+            RefreshWithoutIdToken => "refresh_without_id_token",
             ClockOffset(_) => "clock_offset",
             DiscoveryIssuerMismatch => "discovery_issuer_mismatch",
+            JwksMaxAge(_) => "jwks_max_age",
             UserinfoDifferentSub => "userinfo_different_sub",
             AuthorizeResponseIss => "authorize_response_iss",
             AuthorizeResponseWrongIss => "authorize_response_wrong_iss",
@@ -156,6 +268,8 @@ impl fmt::Display for Fault {
         match self {
             Fault::TokenSlow(d) => write!(f, "token_slow={}ms", d.as_millis()),
             Fault::ClockOffset(secs) => write!(f, "clock_offset={secs}"),
+            Fault::JwksMaxAge(secs) => write!(f, "jwks_max_age={secs}"),
+            Fault::Oversized(what, bytes) => write!(f, "{}={bytes}", what.fault_name()),
             other => f.write_str(other.name()),
         }
     }
@@ -171,6 +285,15 @@ impl FromStr for Fault {
             Some((n, v)) => (n.trim(), Some(v.trim())),
             None => (text.trim(), None),
         };
+        if let Some(what) = oversized_by_name(name) {
+            let bytes = match value {
+                None => what.default_bytes(),
+                Some(v) => v.parse::<usize>().ok().filter(|b| *b > 0).ok_or_else(|| {
+                    format!("{name} value {v:?} is not a positive number of bytes")
+                })?,
+            };
+            return Ok(Fault::Oversized(what, bytes));
+        }
         let needs_no_value = |fault: Fault| match value {
             None => Ok(fault),
             Some(_) => Err(format!("fault {name} takes no value")),
@@ -187,12 +310,20 @@ impl FromStr for Fault {
                 })?;
                 Ok(ClockOffset(secs))
             }
+            "jwks_max_age" => {
+                let v = value.ok_or("jwks_max_age needs seconds, e.g. jwks_max_age=300")?;
+                let secs = v.trim_end_matches('s').parse::<u64>().map_err(|_| {
+                    format!("jwks_max_age value {v:?} is not a whole number of seconds")
+                })?;
+                Ok(JwksMaxAge(secs))
+            }
             _ => {
                 let fault = [
                     TokenServerError,
                     TokenMalformedJson,
                     TokenMissingRefreshToken,
                     TokenRedirect,
+                    TokenErrorDescription,
                     IdTokenWrongIssuer,
                     IdTokenWrongAudience,
                     IdTokenMissingAudience,
@@ -210,9 +341,18 @@ impl FromStr for Fault {
                     IdTokenUnknownKid,
                     IdTokenNoKidSingleKey,
                     IdTokenNoKidMultiKey,
+                    IdTokenUnadvertisedAlg,
+                    JwksDuplicateKid,
+                    IdTokenTypAtJwt,
+                    IdTokenTokenUseAccess,
+                    IdTokenWrongAtHash,
+                    IdTokenExpString,
+                    IdTokenIatString,
+                    IdTokenAudNumber,
                     RefreshDifferentSub,
                     RefreshDifferentIssuer,
                     RefreshDifferentAudience,
+                    RefreshWithoutIdToken,
                     DiscoveryIssuerMismatch,
                     UserinfoDifferentSub,
                     AuthorizeResponseIss,
@@ -230,6 +370,10 @@ impl FromStr for Fault {
             }
         }
     }
+}
+
+fn oversized_by_name(name: &str) -> Option<Oversized> {
+    Oversized::ALL.into_iter().find(|o| o.fault_name() == name)
 }
 
 /// `1500`, `1500ms` or `2s`.
@@ -282,6 +426,21 @@ impl FaultSet {
             .unwrap_or(0)
     }
 
+    pub(crate) fn jwks_max_age(&self) -> Option<u64> {
+        self.faults.iter().find_map(|f| match f {
+            Fault::JwksMaxAge(s) => Some(*s),
+            _ => None,
+        })
+    }
+
+    /// The size an `*_oversized` fault asks for, if it is on.
+    pub(crate) fn oversized(&self, what: Oversized) -> Option<usize> {
+        self.faults.iter().find_map(|f| match f {
+            Fault::Oversized(w, bytes) if *w == what => Some(*bytes),
+            _ => None,
+        })
+    }
+
     pub(crate) fn list(&self) -> Vec<String> {
         self.faults.iter().map(|f| f.to_string()).collect()
     }
@@ -308,6 +467,8 @@ pub(crate) fn faults_from_json(value: &serde_json::Value) -> Result<Vec<Fault>, 
                 .ok_or("a fault object needs a \"fault\" name")?;
             let text = if let Some(ms) = map.get("millis").and_then(Value::as_u64) {
                 format!("{name}={ms}ms")
+            } else if let Some(bytes) = map.get("bytes").and_then(Value::as_u64) {
+                format!("{name}={bytes}")
             } else if let Some(secs) = map.get("secs").and_then(Value::as_i64) {
                 format!("{name}={secs}")
             } else {
@@ -317,4 +478,16 @@ pub(crate) fn faults_from_json(value: &serde_json::Value) -> Result<Vec<Fault>, 
         }
         _ => Err("expected a fault name, a fault object, or an array of them".to_string()),
     }
+}
+
+/// Grows a JSON object to at least `bytes` when serialised, with a `devidp_padding` member
+/// (for the `*_oversized` faults).
+pub(crate) fn pad_object(object: &mut serde_json::Map<String, serde_json::Value>, bytes: usize) {
+    const MEMBER: &str = "devidp_padding";
+    object.remove(MEMBER);
+    let current = serde_json::Value::Object(object.clone()).to_string().len();
+    // `,"devidp_padding":""` costs the name, quotes, colon and comma on top of the padding.
+    let overhead = MEMBER.len() + 6;
+    let missing = bytes.saturating_sub(current + overhead);
+    object.insert(MEMBER.into(), serde_json::json!("A".repeat(missing)));
 }

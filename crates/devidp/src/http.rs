@@ -133,10 +133,26 @@ impl Reply {
         self
     }
 
+    /// Removes every header called `name` (case-insensitively).
+    pub(crate) fn without_header(mut self, name: &str) -> Self {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self
+    }
+
+    /// Sets `name` to `value`, replacing any earlier value.
+    pub(crate) fn replace_header(self, name: &str, value: &str) -> Self {
+        self.without_header(name).header(name, value)
+    }
+
     pub(crate) fn body(mut self, body: Vec<u8>) -> Self {
         self.body = body;
         self
     }
+}
+
+/// Compares two secrets in time that depends on their lengths only.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Appends parameters to a URL's query string (keeping any query it already has).

@@ -8,7 +8,7 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 use crate::error::DevIdpError;
 
@@ -52,12 +52,17 @@ impl SigningKey {
             .map_err(|e| e.to_string())
     }
 
-    /// The public key as a JWK (`kty`, `alg`, `use`, `kid`, `n`, `e`).
+    /// The public key as a JWK (`kty`, `alg`, `use`, `kid`, `n`, `e`), as Cognito lists it.
     pub(crate) fn jwk(&self) -> serde_json::Value {
+        self.jwk_as(&self.kid)
+    }
+
+    /// The public key as a JWK under another `kid` (for the duplicate-`kid` fault).
+    pub(crate) fn jwk_as(&self, kid: &str) -> serde_json::Value {
         serde_json::json!({
             "alg": "RS256",
             "e": URL_SAFE_NO_PAD.encode(self.public.e().to_bytes_be()),
-            "kid": self.kid,
+            "kid": kid,
             "kty": "RSA",
             "n": URL_SAFE_NO_PAD.encode(self.public.n().to_bytes_be()),
             "use": "sig",
@@ -66,6 +71,13 @@ impl SigningKey {
 
     pub(crate) fn sign_rs256(&self, message: &[u8]) -> Vec<u8> {
         Pkcs1SigningKey::<Sha256>::new(self.private.clone())
+            .sign(message)
+            .to_vec()
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-512 (`RS512`): an algorithm Cognito does not advertise.
+    pub(crate) fn sign_rs512(&self, message: &[u8]) -> Vec<u8> {
+        Pkcs1SigningKey::<Sha512>::new(self.private.clone())
             .sign(message)
             .to_vec()
     }

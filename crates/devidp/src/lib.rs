@@ -1,21 +1,28 @@
 //! latchkey-devidp: a local, Cognito-compatible OAuth 2.0 / OIDC provider for development and tests.
 //!
-//! It serves one user pool with one public app client on `http://127.0.0.1:PORT`, and behaves
-//! like Amazon Cognito's hosted UI (see `reference/cognito.md`): `/oauth2/authorize` (exact
-//! redirect-URI match, PKCE S256 only), `/login`, `/signup` + `/confirmUser`, `/logout`,
-//! `/oauth2/token` (authorization_code; refresh_token with optional rotation), `/oauth2/userInfo`,
-//! `/oauth2/revoke`, `/{pool}/.well-known/openid-configuration` and `/{pool}/.well-known/jwks.json`,
-//! plus a demo protected API (`/demo-api/me`, `/demo-api/orders`, `/demo-api/admin`) that wants
-//! the ID token like an API Gateway Cognito authorizer.
+//! It serves one user pool with one public app client on two loopback origins, like AWS (see
+//! `reference/cognito.md` and `fixtures/README.md`). The **pool domain** ([`DevIdp::base_url`])
+//! has the hosted UI and OAuth endpoints: `/oauth2/authorize` (exact redirect-URI match, PKCE
+//! S256 only), `/login` (CSRF token, lockout), `/signup` + `/confirmUser`, `/forgotPassword` +
+//! `/confirmforgotPassword`, `/forceChangePassword`, `/mfa` (TOTP), federated sign-in through
+//! `/oauth2/idpresponse`, `/logout`, `/oauth2/token` (authorization_code; refresh_token with
+//! optional rotation), `/oauth2/userInfo`, `/oauth2/revoke`, and a demo protected API answering
+//! like API Gateway (`/demo-api/*` REST with a Cognito authorizer, `/demo-http-api/*` HTTP API
+//! with a JWT authorizer). The **cognito-idp** origin ([`DevIdp::cognito_idp_url`]) has
+//! `/{pool}/.well-known/openid-configuration`, `/{pool}/.well-known/jwks.json` and the JSON
+//! API's `GlobalSignOut`; the tokens' `iss` ([`DevIdp::issuer`]) is on it.
 //!
 //! ```no_run
 //! let idp = latchkey_devidp::DevIdp::start(latchkey_devidp::DevIdpConfig::default()).unwrap();
 //! println!("sign in at {}, issuer {}", idp.base_url(), idp.issuer());
-//! // dropping `idp` stops the server and frees the port
+//! // dropping `idp` stops both listeners and frees the ports
 //! ```
 //!
 //! For tests it has fault switches ([`Fault`]), a clock hook ([`DevIdp::advance_clock`]) and
-//! counters ([`Stats`]), in process or through the control endpoint on the same port:
+//! counters ([`Stats`]), in process or through the control endpoint on the pool domain. Every
+//! control request carries the per-run secret ([`DevIdp::control_token`]) in the
+//! [`CONTROL_TOKEN_HEADER`] header, sends bodies as `application/json`, and gets no CORS
+//! headers, so a web page open in the user's browser cannot drive it:
 //!
 //! ```text
 //! GET    /_devidp/faults               list the faults that are on
@@ -41,9 +48,11 @@ mod error;
 mod faults;
 mod hosted_ui;
 mod http;
+mod json_api;
 mod jwt;
 mod keys;
 mod logbook;
+mod mfa;
 mod oauth;
 mod pages;
 mod provider;
@@ -59,24 +68,33 @@ use std::time::Duration;
 
 pub use cli::cli_main;
 pub use config::{
-    load_users_file, parse_users_toml, ClientConfig, DevIdpConfig, Rotation, UserRecord,
-    DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME,
-    VIEWER_PASSWORD, VIEWER_USERNAME,
+    load_users_file, parse_users_toml, ClientConfig, DevIdpConfig, FederatedIdp, MfaMode,
+    PublicUrls, Rotation, UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID,
+    DEFAULT_USER_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
-pub use control::CONTROL_HELP;
+pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
+pub use demo_api::DemoApiConfig;
 pub use error::DevIdpError;
-pub use faults::{Fault, FAULT_NAMES};
+pub use faults::{
+    Fault, Oversized, FAULT_NAMES, OVERSIZED_ID_TOKEN_BYTES, OVERSIZED_RESPONSE_BYTES,
+};
 pub use provider::Stats;
 
 use keys::KeySet;
 use provider::{Provider, Settings};
+use server::Origin;
 use store::{PersistedState, Store, User};
 
-/// A running development provider. Dropping it stops the server, joins its threads and
-/// frees the port.
+/// A running development provider. Dropping it stops both listeners, joins their threads and
+/// frees the ports.
 pub struct DevIdp {
     provider: Arc<Provider>,
-    server: Option<Arc<tiny_http::Server>>,
+    listeners: Vec<Listener>,
+}
+
+/// One bound origin and the worker threads serving it.
+struct Listener {
+    server: Arc<tiny_http::Server>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -90,8 +108,8 @@ impl std::fmt::Debug for DevIdp {
 }
 
 impl DevIdp {
-    /// Validates the configuration, loads or generates the keys, binds 127.0.0.1:`port`
-    /// and starts serving.
+    /// Validates the configuration, loads or generates the keys, binds the two loopback
+    /// origins (`port` for the pool domain, `issuer_port` for `cognito-idp`) and starts serving.
     pub fn start(config: DevIdpConfig) -> Result<DevIdp, DevIdpError> {
         config::validate_config(&config)?;
         let persisted = match &config.state_file {
@@ -108,9 +126,13 @@ impl DevIdp {
             })?,
             None => KeySet::generate()?,
         };
-        let mut store = Store::default();
+        let mut store = Store::new(config.username_attributes.clone());
         for record in &config.users {
-            store.add_user(User::from_record(record, &config.user_pool_id));
+            store.add_user(User::from_record(
+                record,
+                &config.user_pool_id,
+                &config.username_attributes,
+            ));
         }
         if let Some(state) = persisted {
             store.grants = state.grants;
@@ -122,34 +144,47 @@ impl DevIdp {
             }
         }
 
-        let server = bind(config.port)?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or_else(|| DevIdpError::Bind {
-                port: config.port,
-                reason: "not a TCP listener".into(),
-            })?;
-        let base_url = format!("http://127.0.0.1:{port}");
-        let issuer = config
-            .issuer
-            .clone()
-            .map(|i| i.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| format!("{base_url}/{}", config.user_pool_id));
+        let hosted = bind(config.port)?;
+        let cognito = bind(config.issuer_port)?;
+        let (port, issuer_port) = (
+            local_port(&hosted, config.port)?,
+            local_port(&cognito, config.issuer_port)?,
+        );
+        let (base_url, idp_url) = match &config.public_urls {
+            Some(urls) => (
+                urls.hosted_ui.trim_end_matches('/').to_string(),
+                urls.cognito_idp.trim_end_matches('/').to_string(),
+            ),
+            None => (
+                format!("http://127.0.0.1:{port}"),
+                format!("http://127.0.0.1:{issuer_port}"),
+            ),
+        };
         let settings = Settings {
+            issuer: format!("{idp_url}/{}", config.user_pool_id),
             base_url,
-            issuer,
+            idp_url,
             user_pool_id: config.user_pool_id.clone(),
             port,
+            issuer_port,
             client: config.client.clone(),
+            mfa: config.mfa,
+            amr_claims: config.amr_claims,
+            identity_providers: config.identity_providers.clone(),
+            demo_api: config.demo_api.clone(),
             state_file: config.state_file.clone(),
+            jwks_max_age: config.jwks_max_age.map(|d| d.as_secs()),
+            control_token: config
+                .control_token
+                .clone()
+                .unwrap_or_else(|| store::random_token(32)),
         };
         let provider = Arc::new(Provider::new(settings, keys, store));
         provider.persist();
         provider.log(format!(
-            "started on {} (issuer {}, client {}, {} users)",
+            "started: hosted UI {}, cognito-idp {} (issuer {}), client {}, {} users",
             provider.settings.base_url,
+            provider.settings.idp_url,
             provider.settings.issuer,
             provider.settings.client.client_id,
             config.users.len()
@@ -157,39 +192,64 @@ impl DevIdp {
         for warning in config::cognito_range_warnings(&config) {
             provider.log(format!("note: {warning}"));
         }
-        let server = Arc::new(server);
-        let workers = server::spawn_workers(Arc::clone(&server), Arc::clone(&provider));
+        let listeners = [(hosted, Origin::HostedUi), (cognito, Origin::CognitoIdp)]
+            .into_iter()
+            .map(|(server, origin)| {
+                let server = Arc::new(server);
+                let workers =
+                    server::spawn_workers(Arc::clone(&server), Arc::clone(&provider), origin);
+                Listener { server, workers }
+            })
+            .collect();
         Ok(DevIdp {
             provider,
-            server: Some(server),
-            workers,
+            listeners,
         })
     }
 
-    /// `http://127.0.0.1:PORT` (no trailing slash): the hosted-UI "domain".
+    /// The pool domain's origin (`http://127.0.0.1:PORT`, no trailing slash): hosted UI,
+    /// `/oauth2/*`, `/logout`, the demo API and the control endpoint. Stands for
+    /// `https://{prefix}.auth.{region}.amazoncognito.com`.
     pub fn base_url(&self) -> String {
         self.provider.settings.base_url.clone()
     }
 
-    /// The `iss` of the tokens (default `http://127.0.0.1:PORT/{user_pool_id}`).
+    /// The `cognito-idp` origin (`http://127.0.0.1:ISSUER_PORT`): discovery, JWKS and the JSON
+    /// API. Stands for `https://cognito-idp.{region}.amazonaws.com`.
+    pub fn cognito_idp_url(&self) -> String {
+        self.provider.settings.idp_url.clone()
+    }
+
+    /// The `iss` of the tokens: `{cognito_idp_url}/{user_pool_id}`.
     pub fn issuer(&self) -> String {
         self.provider.settings.issuer.clone()
     }
 
-    /// `{base_url}/{user_pool_id}/.well-known/openid-configuration`.
+    /// `{issuer}/.well-known/openid-configuration`.
     pub fn discovery_url(&self) -> String {
         format!(
-            "{}/{}/.well-known/openid-configuration",
-            self.provider.settings.base_url, self.provider.settings.user_pool_id
+            "{}/.well-known/openid-configuration",
+            self.provider.settings.issuer
         )
+    }
+
+    /// `{issuer}/.well-known/jwks.json`.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/.well-known/jwks.json", self.provider.settings.issuer)
     }
 
     pub fn client_id(&self) -> String {
         self.provider.settings.client.client_id.clone()
     }
 
+    /// The pool domain's port.
     pub fn port(&self) -> u16 {
         self.provider.settings.port
+    }
+
+    /// The `cognito-idp` origin's port.
+    pub fn issuer_port(&self) -> u16 {
+        self.provider.settings.issuer_port
     }
 
     pub fn user_pool_id(&self) -> String {
@@ -199,6 +259,12 @@ impl DevIdp {
     /// The app client as configured (callback URLs, rotation, lifetimes…).
     pub fn client(&self) -> ClientConfig {
         self.provider.settings.client.clone()
+    }
+
+    /// The secret a control request (`/_devidp/*`) must send in the [`CONTROL_TOKEN_HEADER`]
+    /// header: the configured one, or one generated for this run.
+    pub fn control_token(&self) -> String {
+        self.provider.settings.control_token.clone()
     }
 
     /// Switches a fault on (cumulative; a parameterised fault replaces its earlier value).
@@ -254,21 +320,32 @@ impl DevIdp {
 impl Drop for DevIdp {
     fn drop(&mut self) {
         self.provider.stopping.store(true, Ordering::SeqCst);
-        if let Some(server) = &self.server {
-            for _ in &self.workers {
-                server.unblock();
+        for listener in &self.listeners {
+            for _ in &listener.workers {
+                listener.server.unblock();
             }
         }
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
+        for listener in &mut self.listeners {
+            for worker in listener.workers.drain(..) {
+                let _ = worker.join();
+            }
+            server::refuse_pending(&listener.server);
         }
-        if let Some(server) = &self.server {
-            server::refuse_pending(server);
-        }
-        // The last reference: tiny_http closes the listening socket.
-        self.server.take();
+        // The last references: tiny_http closes the listening sockets.
+        self.listeners.clear();
         self.provider.log("stopped".to_string());
     }
+}
+
+fn local_port(server: &tiny_http::Server, asked: u16) -> Result<u16, DevIdpError> {
+    server
+        .server_addr()
+        .to_ip()
+        .map(|a| a.port())
+        .ok_or_else(|| DevIdpError::Bind {
+            port: asked,
+            reason: "not a TCP listener".into(),
+        })
 }
 
 /// Binds 127.0.0.1:port, retrying briefly when a fixed port is still being released.

@@ -6,16 +6,18 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::faults::Fault;
+use crate::faults::{pad_object, Fault, Oversized};
 use crate::http::{param, Incoming, Reply};
 use crate::jwt;
 use crate::logbook::mask;
 use crate::provider::Provider;
 use crate::store::{token_digest, RefreshGrant};
 use crate::tokens::{self, MintRequest};
-use crate::verify::{self, TokenUse};
+use crate::verify;
 
-/// `GET /{pool}/.well-known/openid-configuration`.
+/// `GET /{pool}/.well-known/openid-configuration` on the `cognito-idp` origin: exactly the
+/// fields a Cognito pool with a domain publishes (fixtures/discovery.json), endpoints on the
+/// pool domain, `jwks_uri` on `cognito-idp`. No `code_challenge_methods_supported`.
 pub(crate) fn discovery(p: &Provider) -> Reply {
     p.count(|s| s.discovery += 1);
     let s = &p.settings;
@@ -25,39 +27,76 @@ pub(crate) fn discovery(p: &Provider) -> Reply {
     } else {
         s.issuer.clone()
     };
-    // revocation_endpoint and scopes_supported are UNCONFIRMED in real Cognito documents.
-    Reply::json(
-        200,
-        &json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{base}/oauth2/authorize"),
-            "token_endpoint": format!("{base}/oauth2/token"),
-            "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
-            "end_session_endpoint": format!("{base}/logout"),
-            "revocation_endpoint": format!("{base}/oauth2/revoke"),
-            "jwks_uri": format!("{base}/{}/.well-known/jwks.json", s.user_pool_id),
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "code_challenge_methods_supported": ["S256"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "scopes_supported": ["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "claims_supported": ["sub", "aud", "iss", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "email_verified", "cognito:username", "cognito:groups", "token_use"],
-        }),
-    )
+    let mut doc = json!({
+        "authorization_endpoint": format!("{base}/oauth2/authorize"),
+        "end_session_endpoint": format!("{base}/logout"),
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "issuer": issuer,
+        "jwks_uri": format!("{}/.well-known/jwks.json", s.issuer),
+        "response_types_supported": ["code", "token"],
+        "revocation_endpoint": format!("{base}/oauth2/revoke"),
+        "scopes_supported": ["openid", "email", "phone", "profile"],
+        "subject_types_supported": ["public"],
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
+    });
+    pad_if_oversized(p, Oversized::Discovery, &mut doc);
+    Reply::json(200, &doc)
+}
+
+/// Applies an `*_oversized` fault to a JSON answer.
+fn pad_if_oversized(p: &Provider, what: Oversized, value: &mut Value) {
+    let bytes = p.faults().oversized(what);
+    if let (Some(bytes), Value::Object(object)) = (bytes, value) {
+        p.log(format!(
+            "fault {}: padding the answer to {bytes} bytes",
+            Fault::Oversized(what, bytes).name()
+        ));
+        pad_object(object, bytes);
+    }
 }
 
 /// `GET /{pool}/.well-known/jwks.json`: the ID-token key and the access-token key.
 pub(crate) fn jwks(p: &Provider) -> Reply {
     p.count(|s| s.jwks += 1);
+    let faults = p.faults().clone();
     let keys = p.keys();
-    let list = if p.has_fault(&Fault::IdTokenNoKidSingleKey) {
-        vec![keys.id.jwk()]
-    } else {
-        vec![keys.id.jwk(), keys.access.jwk()]
-    };
-    Reply::json(200, &json!({ "keys": list }))
+    let mut list = Vec::new();
+    if faults.has(&Fault::JwksDuplicateKid) {
+        // A different key under the ID key's kid, listed first.
+        list.push(keys.access.jwk_as(&keys.id.kid));
+    }
+    list.push(keys.id.jwk());
+    if !faults.has(&Fault::IdTokenNoKidSingleKey) {
+        list.push(keys.access.jwk());
+    }
+    if let Some(bytes) = faults.oversized(Oversized::Jwks) {
+        p.log(format!(
+            "fault jwks_oversized: growing the JWKS to {bytes} bytes"
+        ));
+        let mut size = json!({ "keys": list }).to_string().len();
+        let mut n = 0;
+        while size < bytes {
+            let decoy = keys.access.jwk_as(&format!("devidp-decoy-{n}"));
+            size += decoy.to_string().len() + 1;
+            list.push(decoy);
+            n += 1;
+        }
+    }
+    if faults.has(&Fault::IdTokenUnadvertisedAlg) {
+        // RFC 7517 §4.4: `alg` is optional; without it only discovery's list limits the algorithm.
+        for key in &mut list {
+            if let Value::Object(key) = key {
+                key.remove("alg");
+            }
+        }
+    }
+    let reply = Reply::json(200, &json!({ "keys": list }));
+    match faults.jwks_max_age().or(p.settings.jwks_max_age) {
+        Some(secs) => reply.replace_header("Cache-Control", &format!("max-age={secs}")),
+        None => reply.without_header("Cache-Control"),
+    }
 }
 
 /// The client id from the body or from `Authorization: Basic` (with an empty secret).
@@ -82,6 +121,48 @@ fn client_id_of(req: &Incoming, form: &[(String, String)]) -> Result<Option<Stri
 
 /// `POST /oauth2/token`.
 pub(crate) fn token(p: &Provider, req: &Incoming) -> Reply {
+    cognito_shaped_error(p, "token", token_reply(p, req))
+}
+
+/// Cognito's token and revocation errors are `{"error": "…"}` and nothing more (token-endpoint
+/// page, "Sample error response"): the reason goes to the log. The
+/// `token_error_description` fault adds `error_description`, as other OAuth servers do.
+fn cognito_shaped_error(p: &Provider, endpoint: &str, reply: Reply) -> Reply {
+    if reply.status < 400 {
+        return reply;
+    }
+    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&reply.body) else {
+        return reply;
+    };
+    let error = body
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let description = body
+        .get("error_description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    p.log(format!(
+        "{endpoint}: {} {error}: {description}",
+        reply.status
+    ));
+    if p.has_fault(&Fault::TokenErrorDescription) {
+        return reply;
+    }
+    body.remove("error_description");
+    let mut shaped = Reply::json(reply.status, &Value::Object(body));
+    for (name, value) in &reply.headers {
+        if !name.eq_ignore_ascii_case("content-type") && !name.eq_ignore_ascii_case("cache-control")
+        {
+            shaped = shaped.header(name, value);
+        }
+    }
+    shaped
+}
+
+fn token_reply(p: &Provider, req: &Incoming) -> Reply {
     let form = req.form();
     let grant_type = form
         .as_deref()
@@ -216,6 +297,7 @@ fn code_grant(p: &Provider, form: &[(String, String)]) -> Reply {
             user: &user,
             scopes: &grant.scopes,
             auth_time: grant.auth_time,
+            amr: &grant.amr,
             nonce: grant.nonce.as_deref(),
             family: &family,
             is_refresh: false,
@@ -234,6 +316,7 @@ fn code_grant(p: &Provider, form: &[(String, String)]) -> Reply {
                 username: user.username.clone(),
                 scopes: grant.scopes.clone(),
                 auth_time: grant.auth_time,
+                amr: grant.amr.clone(),
                 expires_at: now + p.settings.client.refresh_token_ttl.as_secs() as i64,
                 retired_until: None,
             },
@@ -268,7 +351,9 @@ fn token_response(p: &Provider, minted: tokens::Minted, refresh_token: Option<St
         json!(p.settings.client.access_token_ttl.as_secs()),
     );
     body.insert("token_type".into(), json!("Bearer"));
-    Reply::json(200, &Value::Object(body))
+    let mut body = Value::Object(body);
+    pad_if_oversized(p, Oversized::TokenResponse, &mut body);
+    Reply::json(200, &body)
 }
 
 fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
@@ -299,17 +384,22 @@ fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
     let Some(user) = p.store().user(&grant.username).cloned() else {
         return invalid_grant(p, "User does not exist.");
     };
-    let minted = tokens::mint(
+    let mut minted = tokens::mint(
         p,
         &MintRequest {
             user: &user,
             scopes: &grant.scopes,
             auth_time: grant.auth_time,
+            amr: &grant.amr,
             nonce: None,
             family: &grant.family,
             is_refresh: true,
         },
     );
+    if p.has_fault(&Fault::RefreshWithoutIdToken) {
+        p.log("fault refresh_without_id_token: omitting id_token".to_string());
+        minted.id_token = None;
+    }
     let rotated = p.settings.client.rotation.map(|rotation| {
         let new_token = tokens::new_refresh_token();
         let grace_end = now + rotation.grace_period.as_secs() as i64;
@@ -345,6 +435,10 @@ fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
 
 /// `POST /oauth2/revoke`: revokes a refresh token and everything issued from it.
 pub(crate) fn revoke(p: &Provider, req: &Incoming) -> Reply {
+    cognito_shaped_error(p, "revoke", revoke_reply(p, req))
+}
+
+fn revoke_reply(p: &Provider, req: &Incoming) -> Reply {
     p.count(|s| s.revocations += 1);
     let Some(form) = req.form() else {
         return Reply::oauth_error(
@@ -409,7 +503,7 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
     let bad_request = || {
         Reply::oauth_error(400, "invalid_request", "Bad OAuth2 request at UserInfo Endpoint").header(
             "WWW-Authenticate",
-            "Bearer error=\"invalid_request\", error_description=\"Bad OAuth2 request at UserInfo Endpoint\"",
+            "error=\"invalid_request\", error_description=\"Bad OAuth2 request at UserInfo Endpoint\"",
         )
     };
     let Some(token) = req
@@ -429,12 +523,12 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
         p.log(format!("userinfo: rejected {}: {why}", mask(token)));
         Reply::oauth_error(401, "invalid_token", DESCRIPTION).header(
             "WWW-Authenticate",
-            &format!("Bearer error=\"invalid_token\", error_description=\"{DESCRIPTION}\""),
+            &format!("error=\"invalid_token\", error_description=\"{DESCRIPTION}\""),
         )
     };
-    let claims = match verify::verify(p, token, TokenUse::Access) {
+    let claims = match verify::verify_access(p, token) {
         Ok(c) => c,
-        Err(why) => return invalid(&why),
+        Err(rejected) => return invalid(&rejected.reason),
     };
     let scope = claims.get("scope").and_then(Value::as_str).unwrap_or("");
     if !scope.split(' ').any(|s| s == "openid") {
@@ -468,5 +562,7 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
     }
     body.insert("username".into(), json!(user.username));
     p.log(format!("userinfo: answered for {}", user.username));
-    Reply::json(200, &Value::Object(body))
+    let mut body = Value::Object(body);
+    pad_if_oversized(p, Oversized::Userinfo, &mut body);
+    Reply::json(200, &body)
 }

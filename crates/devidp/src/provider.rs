@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::config::{is_loopback_host, ClientConfig};
+use crate::config::{is_loopback_host, ClientConfig, FederatedIdp, MfaMode};
+use crate::demo_api::DemoApiConfig;
 use crate::faults::{Fault, FaultSet};
 use crate::keys::KeySet;
 use crate::logbook::Logbook;
@@ -23,6 +24,8 @@ pub struct Stats {
     pub logins: u64,
     /// Rejected password sign-ins.
     pub failed_logins: u64,
+    /// Sign-in attempts refused during a lockout ("Password attempts exceeded").
+    pub locked_out_logins: u64,
     /// Silent sign-ins through the `cognito` cookie.
     pub cookie_logins: u64,
     /// `POST /oauth2/token` with `grant_type=authorization_code`.
@@ -45,16 +48,31 @@ pub struct Stats {
     pub signups: u64,
     /// Demo API requests (any status).
     pub demo_api: u64,
+    /// `GlobalSignOut` calls on the `cognito-idp` JSON API (any outcome).
+    pub global_sign_outs: u64,
 }
 
 /// Settings fixed at start-up.
 pub(crate) struct Settings {
+    /// The pool domain's origin (hosted UI, `/oauth2/*`), as clients see it.
     pub(crate) base_url: String,
+    /// The `cognito-idp` origin (discovery, JWKS, JSON API), as clients see it.
+    pub(crate) idp_url: String,
+    /// `{idp_url}/{user_pool_id}`.
     pub(crate) issuer: String,
     pub(crate) user_pool_id: String,
     pub(crate) port: u16,
+    pub(crate) issuer_port: u16,
     pub(crate) client: ClientConfig,
+    pub(crate) mfa: MfaMode,
+    pub(crate) amr_claims: bool,
+    pub(crate) identity_providers: Vec<FederatedIdp>,
+    pub(crate) demo_api: DemoApiConfig,
     pub(crate) state_file: Option<std::path::PathBuf>,
+    /// `Cache-Control: max-age` of the JWKS answer, in seconds (`None`: no header).
+    pub(crate) jwks_max_age: Option<u64>,
+    /// The per-run secret every `/_devidp/*` request must carry.
+    pub(crate) control_token: String,
 }
 
 pub(crate) struct Provider {

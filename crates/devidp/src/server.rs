@@ -1,5 +1,5 @@
-//! The loopback HTTP server: worker threads pull requests from tiny_http and route them
-//! to the hosted UI, OAuth endpoints, demo API and control endpoint.
+//! The loopback HTTP servers: worker threads pull requests from tiny_http and route them by
+//! origin: the pool domain (hosted UI, OAuth, demo API, control) or `cognito-idp` (keys, JSON API).
 
 use std::io::{Read, Write};
 use std::sync::atomic::Ordering;
@@ -9,38 +9,56 @@ use std::time::Duration;
 
 use crate::http::{Incoming, Reply};
 use crate::provider::Provider;
-use crate::{control, demo_api, hosted_ui, oauth, pages};
+use crate::{control, demo_api, hosted_ui, json_api, oauth, pages};
 
-const WORKERS: usize = 8;
 const MAX_BODY: u64 = 1024 * 1024;
+
+/// Which of the two origins a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The user pool's domain: hosted UI, `/oauth2/*`, `/logout`, demo API, control endpoint.
+    HostedUi,
+    /// `cognito-idp.{region}.amazonaws.com`: discovery, JWKS, the JSON API.
+    CognitoIdp,
+}
+
+impl Origin {
+    fn workers(self) -> usize {
+        match self {
+            Origin::HostedUi => 6,
+            Origin::CognitoIdp => 3,
+        }
+    }
+}
 
 pub(crate) fn spawn_workers(
     server: Arc<tiny_http::Server>,
     provider: Arc<Provider>,
+    origin: Origin,
 ) -> Vec<JoinHandle<()>> {
-    (0..WORKERS)
+    (0..origin.workers())
         .map(|i| {
             let server = Arc::clone(&server);
             let provider = Arc::clone(&provider);
             std::thread::Builder::new()
-                .name(format!("devidp-worker-{i}"))
-                .spawn(move || worker(&server, &provider))
+                .name(format!("devidp-{origin:?}-{i}"))
+                .spawn(move || worker(&server, &provider, origin))
                 .expect("spawn devidp worker thread")
         })
         .collect()
 }
 
-fn worker(server: &tiny_http::Server, provider: &Provider) {
+fn worker(server: &tiny_http::Server, provider: &Provider, origin: Origin) {
     while !provider.stopping.load(Ordering::SeqCst) {
         match server.recv_timeout(Duration::from_millis(50)) {
-            Ok(Some(request)) => serve(provider, request),
+            Ok(Some(request)) => serve(provider, request, origin),
             Ok(None) => {}
             Err(_) => break,
         }
     }
 }
 
-fn serve(provider: &Provider, mut request: tiny_http::Request) {
+fn serve(provider: &Provider, mut request: tiny_http::Request, origin: Origin) {
     let headers = request
         .headers()
         .iter()
@@ -57,7 +75,7 @@ fn serve(provider: &Provider, mut request: tiny_http::Request) {
     let reply = if read.is_err() {
         Reply::oauth_error(400, "invalid_request", "could not read the request body")
     } else {
-        route(provider, &incoming)
+        route(provider, &incoming, origin)
     };
     let head = *request.method() == tiny_http::Method::Head;
     write_reply(request.into_writer(), &reply, head);
@@ -81,7 +99,7 @@ fn write_reply(mut writer: Box<dyn Write + Send>, reply: &Reply, head: bool) {
     let clean = |text: &str| text.replace(['\r', '\n'], " ");
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nConnection: close\r\nContent-Length: {}\r\n\
-         Date: {}\r\nAccess-Control-Allow-Origin: *\r\n",
+         Date: {}\r\n",
         reply.status,
         reason_phrase(reply.status),
         reply.body.len(),
@@ -109,35 +127,75 @@ fn reason_phrase(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        415 => "Unsupported Media Type",
         500 => "Internal Server Error",
         _ => "Status",
     }
 }
 
-/// Dispatches one request by method and path.
-pub(crate) fn route(p: &Provider, req: &Incoming) -> Reply {
-    let method = req.method.as_str();
-    let path = req.path.as_str();
-    if method == "OPTIONS" {
-        return Reply::new(204)
-            .header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-            .header(
-                "Access-Control-Allow-Headers",
-                "Authorization, Content-Type",
-            )
-            .header("Access-Control-Max-Age", "600");
+/// Dispatches one request by origin, method and path. Everything but the control endpoint
+/// carries `Access-Control-Allow-Origin: *`, as every Cognito managed-login answer does.
+pub(crate) fn route(p: &Provider, req: &Incoming, origin: Origin) -> Reply {
+    if origin == Origin::CognitoIdp {
+        return cognito_idp_route(p, req).header("Access-Control-Allow-Origin", "*");
     }
+    let path = req.path.as_str();
     if let Some(rest) = path.strip_prefix("/_devidp/") {
         return control::handle(p, req, rest);
     }
-    if let Some(rest) = path.strip_prefix("/demo-api/") {
-        return demo_api::handle(p, req, rest);
+    if path == "/_devidp" {
+        return control::handle(p, req, "");
+    }
+    public_route(p, req).header("Access-Control-Allow-Origin", "*")
+}
+
+fn preflight() -> Reply {
+    Reply::new(204)
+        .header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+        .header(
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, X-Amz-Target, X-Amz-User-Agent",
+        )
+        .header("Access-Control-Max-Age", "600")
+}
+
+/// The `cognito-idp` origin: `/{pool}/.well-known/*` and the JSON API (`POST /`).
+fn cognito_idp_route(p: &Provider, req: &Incoming) -> Reply {
+    let method = req.method.as_str();
+    if method == "OPTIONS" {
+        return preflight();
     }
     let pool_prefix = format!("/{}/.well-known/", p.settings.user_pool_id);
-    if let Some(doc) = path.strip_prefix(&pool_prefix) {
+    if let Some(doc) = req.path.strip_prefix(&pool_prefix) {
         return match (method, doc) {
             ("GET" | "HEAD", "openid-configuration") => oauth::discovery(p),
             ("GET" | "HEAD", "jwks.json") => oauth::jwks(p),
+            _ => not_found(),
+        };
+    }
+    match (method, req.path.as_str()) {
+        ("POST", "/") => json_api::handle(p, req),
+        _ => not_found(),
+    }
+}
+
+/// The pool domain: hosted UI, OAuth endpoints and the demo API.
+fn public_route(p: &Provider, req: &Incoming) -> Reply {
+    let method = req.method.as_str();
+    let path = req.path.as_str();
+    if method == "OPTIONS" {
+        return preflight();
+    }
+    if let Some(rest) = path.strip_prefix("/demo-api/") {
+        return demo_api::rest_api(p, req, rest);
+    }
+    if let Some(rest) = path.strip_prefix("/demo-http-api/") {
+        return demo_api::http_api(p, req, rest);
+    }
+    if let Some(provider) = path.strip_prefix("/external-idp/") {
+        return match method {
+            "GET" | "HEAD" => hosted_ui::external_idp_page(p, req, provider),
+            "POST" => hosted_ui::external_idp_submit(p, req, provider),
             _ => not_found(),
         };
     }
@@ -150,15 +208,22 @@ pub(crate) fn route(p: &Provider, req: &Incoming) -> Reply {
         ("POST", "/signup") => hosted_ui::signup_submit(p, req),
         ("GET" | "HEAD", "/confirmUser") => hosted_ui::confirm_page(p, req),
         ("POST", "/confirmUser") => hosted_ui::confirm_submit(p, req),
-        ("GET" | "HEAD", "/cancel") => hosted_ui::cancel(p, req),
-        ("GET" | "HEAD", "/forgotPassword") => hosted_ui::forgot_password(p, req),
+        ("GET" | "HEAD", "/forgotPassword") => hosted_ui::forgot_password_page(p, req),
+        ("POST", "/forgotPassword") => hosted_ui::forgot_password_submit(p, req),
+        ("GET" | "HEAD", "/confirmforgotPassword") => {
+            hosted_ui::confirm_forgot_password_page(p, req)
+        }
+        ("POST", "/confirmforgotPassword") => hosted_ui::confirm_forgot_password_submit(p, req),
+        ("POST", "/forceChangePassword") => hosted_ui::new_password_submit(p, req),
+        ("POST", "/mfa") => hosted_ui::mfa_submit(p, req),
+        ("GET" | "HEAD", "/oauth2/idpresponse") => hosted_ui::idp_response(p, req),
         ("GET" | "HEAD", "/error") => hosted_ui::error_page(req),
         ("GET" | "HEAD", "/logout") => hosted_ui::logout(p, req),
         ("POST", "/oauth2/token") => oauth::token(p, req),
         (_, "/oauth2/token") => {
             Reply::oauth_error(405, "invalid_request", "use POST").header("Allow", "POST")
         }
-        ("GET" | "POST", "/oauth2/userInfo" | "/oauth2/userinfo") => oauth::userinfo(p, req),
+        ("GET" | "POST", "/oauth2/userInfo") => oauth::userinfo(p, req),
         ("POST", "/oauth2/revoke") => oauth::revoke(p, req),
         (_, "/oauth2/revoke") => {
             Reply::oauth_error(405, "invalid_request", "use POST").header("Allow", "POST")

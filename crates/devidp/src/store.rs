@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::UserRecord;
+use crate::config::{UserRecord, UsernameAttribute};
 use crate::keys::{KeySet, SigningKey};
 
 /// A user of the pool (configured or signed up).
@@ -26,11 +26,41 @@ pub(crate) struct User {
     pub(crate) signed_up: bool,
     #[serde(skip)]
     pub(crate) confirmation_code: Option<String>,
+    /// `FORCE_CHANGE_PASSWORD`: the next password sign-in must set a new password.
+    #[serde(default)]
+    pub(crate) force_change_password: bool,
+    /// The user's TOTP authenticator (base32 secret), once set up.
+    #[serde(default)]
+    pub(crate) totp_secret: Option<String>,
+    /// Federated identities (the ID token's `identities` claim); empty for pool users.
+    #[serde(default)]
+    pub(crate) identities: Vec<Identity>,
+    /// A pending forgot-password code and until when it works.
+    #[serde(skip)]
+    pub(crate) reset_code: Option<(String, i64)>,
+}
+
+/// One entry of the `identities` claim, with Cognito's field names and (string) types.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Identity {
+    pub(crate) user_id: String,
+    pub(crate) provider_name: String,
+    pub(crate) provider_type: String,
+    pub(crate) issuer: Option<String>,
+    pub(crate) primary: String,
+    pub(crate) date_created: String,
 }
 
 impl User {
-    pub(crate) fn from_record(record: &UserRecord, user_pool_id: &str) -> User {
-        // A stable sub per pool + username, so restarts keep identities.
+    /// A configured user. In a pool that signs in with e-mail or phone number the username is
+    /// generated, equal to `sub` (Cognito: "automatically generates a username value").
+    pub(crate) fn from_record(
+        record: &UserRecord,
+        user_pool_id: &str,
+        username_attributes: &[UsernameAttribute],
+    ) -> User {
+        // A stable sub per pool + name in the users file, so restarts keep identities.
         let sub = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_URL,
             format!(
@@ -41,8 +71,13 @@ impl User {
         )
         .to_string();
         let salt = random_hex(16);
+        let username = if username_attributes.is_empty() {
+            record.username.clone()
+        } else {
+            sub.clone()
+        };
         User {
-            username: record.username.clone(),
+            username,
             sub,
             email: record.email.clone(),
             groups: record.groups.clone(),
@@ -52,15 +87,21 @@ impl User {
             confirmed: true,
             signed_up: false,
             confirmation_code: None,
+            force_change_password: record.force_change_password,
+            totp_secret: record.totp_secret.clone(),
+            identities: Vec::new(),
+            reset_code: None,
         }
     }
 
-    pub(crate) fn signed_up(username: &str, password: &str) -> User {
+    /// A user who signed up with `email` (and, in a plain-username pool, `username`).
+    pub(crate) fn signed_up(username: Option<&str>, email: &str, password: &str) -> User {
         let salt = random_hex(16);
+        let sub = uuid::Uuid::new_v4().to_string();
         User {
-            username: username.to_string(),
-            sub: uuid::Uuid::new_v4().to_string(),
-            email: username.to_string(),
+            username: username.map_or_else(|| sub.clone(), str::to_string),
+            sub,
+            email: email.to_string(),
             groups: Vec::new(),
             attributes: BTreeMap::new(),
             password_hash: hash_password(&salt, password),
@@ -68,11 +109,47 @@ impl User {
             confirmed: false,
             signed_up: true,
             confirmation_code: None,
+            force_change_password: false,
+            totp_secret: None,
+            identities: Vec::new(),
+            reset_code: None,
         }
     }
 
+    /// A user created by a federated sign-in: username `{provider}_{id}`, no password.
+    pub(crate) fn federated(identity: Identity, email: &str, name: &str, group: String) -> User {
+        let mut attributes = BTreeMap::new();
+        if !name.is_empty() {
+            attributes.insert("name".to_string(), name.to_string());
+        }
+        User {
+            username: format!("{}_{}", identity.provider_name, identity.user_id),
+            sub: uuid::Uuid::new_v4().to_string(),
+            email: email.to_string(),
+            groups: vec![group],
+            attributes,
+            password_hash: String::new(),
+            salt: String::new(),
+            confirmed: true,
+            signed_up: true,
+            confirmation_code: None,
+            force_change_password: false,
+            totp_secret: None,
+            identities: vec![identity],
+            reset_code: None,
+        }
+    }
+
+    /// Sets a new password (and ends `FORCE_CHANGE_PASSWORD`).
+    pub(crate) fn set_password(&mut self, password: &str) {
+        self.salt = random_hex(16);
+        self.password_hash = hash_password(&self.salt, password);
+        self.force_change_password = false;
+        self.reset_code = None;
+    }
+
     pub(crate) fn password_matches(&self, password: &str) -> bool {
-        hash_password(&self.salt, password) == self.password_hash
+        !self.password_hash.is_empty() && hash_password(&self.salt, password) == self.password_hash
     }
 }
 
@@ -114,6 +191,8 @@ pub(crate) struct AuthCode {
     pub(crate) scopes: Vec<String>,
     pub(crate) username: String,
     pub(crate) auth_time: i64,
+    /// How the user authenticated (`pwd`, `otp`, `mfa`), for the `amr` claim.
+    pub(crate) amr: Vec<String>,
     pub(crate) expires_at: i64,
     pub(crate) used: bool,
 }
@@ -127,9 +206,39 @@ pub(crate) struct RefreshGrant {
     pub(crate) username: String,
     pub(crate) scopes: Vec<String>,
     pub(crate) auth_time: i64,
+    /// The original authentication's methods, kept for refreshed tokens.
+    #[serde(default)]
+    pub(crate) amr: Vec<String>,
     pub(crate) expires_at: i64,
     /// Set when the token was rotated out: it works until this time (the grace period).
     pub(crate) retired_until: Option<i64>,
+}
+
+/// Failed password (or MFA code) attempts of one user, for Cognito's lockout.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Lockout {
+    pub(crate) failures: u32,
+    pub(crate) locked_until: i64,
+    pub(crate) last_attempt: i64,
+}
+
+/// What a half-finished sign-in still has to do (Cognito's challenge `Session`).
+#[derive(Clone, Debug)]
+pub(crate) enum ChallengeStep {
+    /// `NEW_PASSWORD_REQUIRED`.
+    NewPassword,
+    /// `MFA_SETUP`: the secret offered to the user, not yet confirmed by a code.
+    MfaSetup { secret: String },
+    /// `SOFTWARE_TOKEN_MFA`.
+    MfaCode,
+}
+
+/// A half-finished sign-in, keyed by the random `session` value its form carries.
+#[derive(Clone, Debug)]
+pub(crate) struct Challenge {
+    pub(crate) username: String,
+    pub(crate) step: ChallengeStep,
+    pub(crate) expires_at: i64,
 }
 
 /// A signed-in browser (the `cognito` cookie).
@@ -137,12 +246,15 @@ pub(crate) struct RefreshGrant {
 pub(crate) struct BrowserSession {
     pub(crate) username: String,
     pub(crate) auth_time: i64,
+    pub(crate) amr: Vec<String>,
     pub(crate) expires_at: i64,
 }
 
 /// All mutable records of the pool.
 #[derive(Default)]
 pub(crate) struct Store {
+    /// What users sign in with besides their username (Cognito's `UsernameAttributes`).
+    pub(crate) username_attributes: Vec<UsernameAttribute>,
     /// Keyed by lower-cased username (usernames are case-insensitive).
     pub(crate) users: BTreeMap<String, User>,
     pub(crate) codes: HashMap<String, AuthCode>,
@@ -151,11 +263,60 @@ pub(crate) struct Store {
     pub(crate) revoked_families: HashSet<String>,
     pub(crate) sessions: HashMap<String, BrowserSession>,
     pub(crate) last_confirmation_code: Option<String>,
+    /// Keyed by username.
+    pub(crate) lockouts: HashMap<String, Lockout>,
+    /// Keyed by the challenge's `session` value.
+    pub(crate) challenges: HashMap<String, Challenge>,
+    /// Codes the stand-in external IdP page handed out: code → (provider, identity, email, name).
+    pub(crate) idp_codes: HashMap<String, FederatedLogin>,
+}
+
+/// What the stand-in external IdP page said about the person, waiting at `/oauth2/idpresponse`.
+#[derive(Clone, Debug)]
+pub(crate) struct FederatedLogin {
+    pub(crate) provider: String,
+    pub(crate) user_id: String,
+    pub(crate) email: String,
+    pub(crate) name: String,
+    /// The authorize parameters of the sign-in this belongs to.
+    pub(crate) params: Vec<(String, String)>,
+    /// The `state` the provider sent back with the code.
+    pub(crate) state: String,
+    pub(crate) expires_at: i64,
 }
 
 impl Store {
+    pub(crate) fn new(username_attributes: Vec<UsernameAttribute>) -> Store {
+        Store {
+            username_attributes,
+            ..Store::default()
+        }
+    }
+
+    /// The user with this (case-insensitive) username.
     pub(crate) fn user(&self, username: &str) -> Option<&User> {
         self.users.get(&username.to_lowercase())
+    }
+
+    /// The user someone means by what they typed at sign-in: the username, or the e-mail
+    /// address / phone number when the pool signs in with those.
+    pub(crate) fn find_sign_in(&self, name: &str) -> Option<&User> {
+        let name = name.trim();
+        self.user(name).or_else(|| {
+            self.users.values().find(|u| {
+                self.username_attributes.iter().any(|a| match a {
+                    UsernameAttribute::Email => u.email.eq_ignore_ascii_case(name),
+                    UsernameAttribute::PhoneNumber => {
+                        u.attributes.get("phone_number").is_some_and(|p| p == name)
+                    }
+                })
+            })
+        })
+    }
+
+    /// The username behind a sign-in name (see [`Store::find_sign_in`]).
+    pub(crate) fn username_of(&self, name: &str) -> Option<String> {
+        self.find_sign_in(name).map(|u| u.username.clone())
     }
 
     pub(crate) fn user_mut(&mut self, username: &str) -> Option<&mut User> {

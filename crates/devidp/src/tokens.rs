@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::faults::Fault;
+use crate::faults::{pad_object, Fault, Oversized};
 use crate::jwt;
 use crate::provider::Provider;
 use crate::store::{random_token, User};
@@ -13,6 +13,8 @@ pub(crate) struct MintRequest<'a> {
     pub(crate) user: &'a User,
     pub(crate) scopes: &'a [String],
     pub(crate) auth_time: i64,
+    /// How the user authenticated (`pwd`, `otp`, `mfa`): the `amr` claim, when switched on.
+    pub(crate) amr: &'a [String],
     pub(crate) nonce: Option<&'a str>,
     /// `origin_jti`: the refresh-token family the tokens belong to.
     pub(crate) family: &'a str,
@@ -77,7 +79,12 @@ pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
     let mut id = Map::new();
     // Cognito adds at_hash on hosted-UI tokens; UNCONFIRMED whether refreshed ID tokens carry
     // it, we add it to both (it always matches the access token of the same response).
-    id.insert("at_hash".into(), json!(jwt::at_hash(&access_token)));
+    let at_hash = if p.has_fault(&Fault::IdTokenWrongAtHash) {
+        jwt::at_hash(&format!("not-{access_token}"))
+    } else {
+        jwt::at_hash(&access_token)
+    };
+    id.insert("at_hash".into(), json!(at_hash));
     id.insert("sub".into(), json!(user.sub));
     if !user.groups.is_empty() {
         id.insert("cognito:groups".into(), json!(user.groups));
@@ -88,6 +95,13 @@ pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
     }
     id.insert("iss".into(), json!(issuer));
     id.insert("cognito:username".into(), json!(user.username));
+    if !user.identities.is_empty() {
+        // Cognito's shape: an array of objects whose values are strings (or null).
+        id.insert("identities".into(), json!(user.identities));
+    }
+    if p.settings.amr_claims && !req.amr.is_empty() {
+        id.insert("amr".into(), json!(req.amr));
+    }
     id.insert("origin_jti".into(), json!(req.family));
     id.insert("aud".into(), json!(client.client_id));
     id.insert("event_id".into(), json!(event_id));
@@ -111,8 +125,20 @@ pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
         id.insert(k.clone(), json!(v));
     }
     apply_claim_faults(p, &mut id, now, req.is_refresh);
+    let oversized = p.faults().oversized(Oversized::IdToken);
+    let id_token = match oversized {
+        None => sign_id_token(p, Value::Object(id)),
+        Some(bytes) => {
+            // base64url grows the claims by 4/3; the header and signature stay as they are.
+            let plain = sign_id_token(p, Value::Object(id.clone()));
+            let encoded_claims = plain.split('.').nth(1).map_or(0, str::len);
+            let others = plain.len() - encoded_claims;
+            pad_object(&mut id, bytes.saturating_sub(others) * 3 / 4 + 3);
+            sign_id_token(p, Value::Object(id))
+        }
+    };
     Minted {
-        id_token: Some(sign_id_token(p, Value::Object(id))),
+        id_token: Some(id_token),
         access_token,
     }
 }
@@ -161,6 +187,23 @@ fn apply_claim_faults(p: &Provider, id: &mut Map<String, Value>, now: i64, is_re
             id.insert("aud".into(), json!("another-client"));
         }
     }
+    if faults.has(&Fault::IdTokenTokenUseAccess) {
+        id.insert("token_use".into(), json!("access"));
+    }
+    // Malformed but present: the value is there, in the wrong JSON type.
+    for (fault, claim) in [
+        (Fault::IdTokenExpString, "exp"),
+        (Fault::IdTokenIatString, "iat"),
+    ] {
+        if faults.has(&fault) {
+            if let Some(number) = id.get(claim).and_then(Value::as_i64) {
+                id.insert(claim.into(), json!(number.to_string()));
+            }
+        }
+    }
+    if faults.has(&Fault::IdTokenAudNumber) {
+        id.insert("aud".into(), json!(1_234_567_890));
+    }
     for (fault, claim) in [
         (Fault::IdTokenMissingSub, "sub"),
         (Fault::IdTokenMissingIat, "iat"),
@@ -186,16 +229,25 @@ fn sign_id_token(p: &Provider, claims: Value) -> String {
         let mac = jwt::hmac_sha256(&key.public_pem(), input.as_bytes());
         return format!("{input}.{}", jwt::b64url(&mac));
     }
-    let header =
-        if faults.has(&Fault::IdTokenNoKidSingleKey) || faults.has(&Fault::IdTokenNoKidMultiKey) {
-            json!({"alg": "RS256"})
-        } else if faults.has(&Fault::IdTokenUnknownKid) {
-            json!({"kid": format!("unknown-{}", random_token(16)), "alg": "RS256"})
-        } else {
-            json!({"kid": key.kid, "alg": "RS256"})
-        };
-    let input = jwt::signing_input(&header, &claims);
-    let mut signature = key.sign_rs256(input.as_bytes());
+    let mut header = Map::new();
+    if faults.has(&Fault::IdTokenUnknownKid) {
+        header.insert("kid".into(), json!(format!("unknown-{}", random_token(16))));
+    } else if !faults.has(&Fault::IdTokenNoKidSingleKey)
+        && !faults.has(&Fault::IdTokenNoKidMultiKey)
+    {
+        header.insert("kid".into(), json!(key.kid));
+    }
+    let rs512 = faults.has(&Fault::IdTokenUnadvertisedAlg);
+    header.insert("alg".into(), json!(if rs512 { "RS512" } else { "RS256" }));
+    if faults.has(&Fault::IdTokenTypAtJwt) {
+        header.insert("typ".into(), json!("at+jwt"));
+    }
+    let input = jwt::signing_input(&Value::Object(header), &claims);
+    let mut signature = if rs512 {
+        key.sign_rs512(input.as_bytes())
+    } else {
+        key.sign_rs256(input.as_bytes())
+    };
     if faults.has(&Fault::IdTokenBadSignature) {
         signature[0] ^= 0x55;
         let last = signature.len() - 1;

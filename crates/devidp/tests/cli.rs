@@ -30,8 +30,14 @@ fn help_documents_flags_faults_and_the_control_endpoint() {
         "--id-token-ttl",
         "--access-token-ttl",
         "--refresh-token-ttl",
-        "--issuer",
+        "--issuer-port",
         "--state-file",
+        "--username-attributes",
+        "--jwks-max-age",
+        "--control-token",
+        "LATCHKEY_DEVIDP_CONTROL_TOKEN",
+        "X-Devidp-Control-Token",
+        "application/json",
         "--fault",
         "/_devidp/faults",
         "/_devidp/rotate-keys",
@@ -40,6 +46,9 @@ fn help_documents_flags_faults_and_the_control_endpoint() {
         "token_server_error",
         "id_token_no_kid_multi_key",
         "authorize_response_wrong_iss",
+        "id_token_unadvertised_alg",
+        "jwks_oversized[=BYTES]",
+        "refresh_without_id_token",
         "[[users]]",
     ] {
         assert!(out.contains(needle), "--help lacks {needle}");
@@ -66,8 +75,16 @@ fn bad_flags_give_one_line_and_a_non_zero_exit() {
     assert_one_line_error(&["--bogus"], &["--bogus"]);
     assert_one_line_error(&["--port", "notaport"], &["notaport"]);
     assert_one_line_error(&["--id-token-ttl", "5x"], &["5x"]);
+    assert_one_line_error(
+        &["--id-token-ttl", "60s", "--port", "0", "--issuer-port", "0"],
+        &["ID-token lifetime", "5 minutes to 1 day"],
+    );
     assert_one_line_error(&["--rotation=90", "--port", "0"], &["0 to 60"]);
     assert_one_line_error(&["--fault", "nonsense"], &["nonsense"]);
+    assert_one_line_error(
+        &["--control-token", "short", "--port", "0"],
+        &["control token"],
+    );
     assert_one_line_error(
         &["--callback-url", "http://example.com/cb", "--port", "0"],
         &["HTTP"],
@@ -109,9 +126,13 @@ fn start_prints_urls_and_serves_users_from_the_file() {
         "[[users]]\nusername = \"alice@example.com\"\npassword = \"Alice-pass-1\"\ngroups = [\"users\"]\nattributes = { \"custom:tenant\" = \"acme\" }\n",
     )
     .unwrap();
+    let secret = "cli-test-control-secret-42";
     let mut child = Command::new(BIN)
+        .env("LATCHKEY_DEVIDP_CONTROL_TOKEN", secret)
         .args([
             "--port",
+            "0",
+            "--issuer-port",
             "0",
             "--users",
             users.to_str().unwrap(),
@@ -133,9 +154,30 @@ fn start_prints_urls_and_serves_users_from_the_file() {
             break;
         }
     }
+    let text = printed.join("\n");
+    // The control endpoint takes the secret from the environment, and only that one.
+    let base = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Hosted UI domain: "))
+        .expect("banner names the hosted UI")
+        .trim()
+        .to_string();
+    let http = reqwest::blocking::Client::new();
+    let with = |token: Option<&str>| {
+        let mut req = http.get(format!("{base}/_devidp/faults"));
+        if let Some(token) = token {
+            req = req.header("X-Devidp-Control-Token", token);
+        }
+        req.send().unwrap().status().as_u16()
+    };
+    let statuses = (
+        with(Some(secret)),
+        with(None),
+        with(Some("another-secret-of-length")),
+    );
     let _ = child.kill();
     let _ = child.wait();
-    let text = printed.join("\n");
+    assert_eq!(statuses, (200, 401, 403));
     for needle in [
         "Hosted UI domain: http://127.0.0.1:",
         "Issuer:",
@@ -143,12 +185,17 @@ fn start_prints_urls_and_serves_users_from_the_file() {
         "my-app",
         "alice@example.com",
         "on (grace 30 s)",
+        "Control token:    the one given",
     ] {
         assert!(text.contains(needle), "banner lacks {needle}: {text}");
     }
     assert!(
         !text.contains("Alice-pass-1"),
         "passwords from a users file are not printed"
+    );
+    assert!(
+        !text.contains(secret),
+        "a given control token is not printed"
     );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,131 +1,273 @@
-//! The demo protected API behaves like API Gateway with a Cognito authorizer:
-//! ID token required (raw or Bearer), 401 with a reason, 403 for non-admins on /admin.
+//! The demo API answers like API Gateway: a REST API with a Cognito user-pool authorizer
+//! (`/demo-api`) and an HTTP API with a JWT authorizer (`/demo-http-api`). Bodies are AWS's;
+//! the reasons are in the provider's log.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use latchkey_devidp::{DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME};
-use serde_json::Value;
+use latchkey_devidp::{
+    DemoApiConfig, DevIdp, DevIdpConfig, Fault, VIEWER_PASSWORD, VIEWER_USERNAME,
+};
+use serde_json::{json, Value};
 
-fn call(
-    idp: &latchkey_devidp::DevIdp,
-    path: &str,
-    auth: Option<&str>,
-) -> (u16, Value, Option<String>) {
-    let http = http();
-    let mut req = http.get(format!("{}/demo-api/{path}", idp.base_url()));
-    if let Some(auth) = auth {
-        req = req.header("Authorization", auth);
+struct Answer {
+    status: u16,
+    body: Value,
+    headers: reqwest::header::HeaderMap,
+}
+
+fn call_with(idp: &DevIdp, path: &str, header: &str, value: Option<&str>) -> Answer {
+    let mut req = http().get(format!("{}{path}", idp.base_url()));
+    if let Some(value) = value {
+        req = req.header(header, value);
     }
     let resp = req.send().unwrap();
-    let status = resp.status().as_u16();
-    let www = resp
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, resp.json().unwrap(), www)
+    Answer {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: resp.json().unwrap(),
+    }
+}
+
+fn call(idp: &DevIdp, path: &str, auth: Option<&str>) -> Answer {
+    call_with(idp, path, "Authorization", auth)
+}
+
+fn start_with(api: DemoApiConfig) -> DevIdp {
+    DevIdp::start(DevIdpConfig {
+        demo_api: api,
+        ..Default::default()
+    })
+    .unwrap()
 }
 
 #[test]
-fn id_token_opens_me_and_orders_raw_or_bearer() {
+fn the_id_token_opens_me_and_orders_raw_or_bearer() {
     let idp = start();
     let body = tokens(&idp, &http());
     let id = body["id_token"].as_str().unwrap();
-    let (status, me, _) = call(&idp, "me", Some(id));
-    assert_eq!(status, 200);
-    assert_eq!(me["username"], DEMO_USERNAME);
-    assert_eq!(me["email"], DEMO_USERNAME);
-    assert_eq!(me["sub"], claims(id)["sub"]);
-    let (status, orders, _) = call(&idp, "orders", Some(&format!("Bearer {id}")));
-    assert_eq!(status, 200);
-    assert_eq!(orders["owner"], DEMO_USERNAME);
-    assert!(!orders["orders"].as_array().unwrap().is_empty());
-    let (status, admin, _) = call(&idp, "admin", Some(id));
-    assert_eq!(status, 200, "{admin}");
+    let me = call(&idp, "/demo-api/me", Some(id));
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["username"], claims(id)["cognito:username"]);
+    assert_eq!(me.body["email"], latchkey_devidp::DEMO_USERNAME);
+    assert_eq!(me.body["token_use"], "id");
+    assert!(me.headers.contains_key("x-amzn-requestid"));
+    let orders = call(&idp, "/demo-api/orders", Some(&format!("Bearer {id}")));
+    assert_eq!(orders.status, 200);
+    assert_eq!(orders.body["owner"], me.body["username"]);
+    assert_eq!(call(&idp, "/demo-api/admin", Some(id)).status, 200);
     assert_eq!(idp.stats().demo_api, 3);
 }
 
 #[test]
-fn admin_is_forbidden_for_viewers() {
-    let idp = start();
-    let body = tokens_as(&idp, &http(), VIEWER_USERNAME, VIEWER_PASSWORD);
-    let id = body["id_token"].as_str().unwrap();
-    let (status, me, _) = call(&idp, "me", Some(id));
-    assert_eq!(
-        (status, me["username"].as_str()),
-        (200, Some(VIEWER_USERNAME))
-    );
-    let (status, body, _) = call(&idp, "admin", Some(id));
-    assert_eq!(status, 403);
-    assert!(body["message"].as_str().unwrap().contains("admins"));
-}
-
-#[test]
-fn bad_credentials_get_401_with_a_reason() {
+fn refusals_are_api_gateways_and_their_reasons_are_in_the_log() {
     let idp = start();
     let body = tokens(&idp, &http());
     let id = body["id_token"].as_str().unwrap();
     let access = body["access_token"].as_str().unwrap();
-    // Tampered signature.
     let mut tampered = id.to_string();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    // Token from another provider instance (different keys).
     let other = start();
     let foreign = tokens(&other, &http())["id_token"]
         .as_str()
         .unwrap()
         .to_string();
-    let cases: Vec<(Option<&str>, &str)> = vec![
-        (None, "missing"),
+    for (auth, logged) in [
+        (None, "no token in the Authorization header"),
         (Some("garbage"), "not a JWT"),
-        (Some(access), "ID token"),
-        (Some(&tampered), "signature"),
-        (Some(&foreign), "not in the provider's JWKS"),
-    ];
-    for (auth, reason) in cases {
-        let (status, body, www) = call(&idp, "me", auth);
-        assert_eq!(status, 401, "{reason}");
-        let message = body["message"].as_str().unwrap();
-        assert!(
-            message.contains(reason),
-            "{message:?} should mention {reason:?}"
+        (Some(access), "takes the ID token"),
+        (Some(tampered.as_str()), "signature"),
+        (Some(foreign.as_str()), "not in the provider's JWKS"),
+    ] {
+        let a = call(&idp, "/demo-api/me", auth);
+        assert_eq!(a.status, 401, "{logged}");
+        assert_eq!(
+            a.body,
+            json!({"message": "Unauthorized"}),
+            "{logged}: the body says no more"
         );
-        let www = www.expect("WWW-Authenticate");
-        assert!(www.starts_with("Bearer error=\"invalid_token\""), "{www}");
-        assert!(www.contains("error_description="));
+        assert_eq!(a.headers["x-amzn-errortype"], "UnauthorizedException");
+        assert!(
+            idp.log_tail(5).iter().any(|l| l.contains(logged)),
+            "the log says why: {logged}"
+        );
     }
-    // Expired.
     idp.advance_clock(Duration::from_secs(3601));
-    let (status, body, _) = call(&idp, "orders", Some(id));
-    assert_eq!(status, 401);
-    assert!(body["message"].as_str().unwrap().contains("expired"));
+    let a = call(&idp, "/demo-api/orders", Some(id));
+    assert_eq!(
+        (a.status, a.body),
+        (401, json!({"message": "The incoming token has expired"}))
+    );
+    // Unknown resources and methods: answered before any authorizer, token or not.
+    for path in ["/demo-api/nope", "/demo-api/", "/demo-api/me/extra"] {
+        let a = call(&idp, path, None);
+        assert_eq!(a.status, 403, "{path}");
+        assert_eq!(a.body, json!({"message": "Missing Authentication Token"}));
+        assert_eq!(
+            a.headers["x-amzn-errortype"],
+            "MissingAuthenticationTokenException"
+        );
+    }
+    let post = http()
+        .post(format!("{}/demo-api/me", idp.base_url()))
+        .send()
+        .unwrap();
+    assert_eq!(post.status(), 403);
 }
 
 #[test]
-fn wrong_issuer_or_audience_is_401() {
+fn a_rest_authorizer_accepts_any_client_of_the_pool_unless_told_otherwise() {
     let idp = start();
-    let http = http();
-    idp.set_fault(latchkey_devidp::Fault::IdTokenWrongIssuer);
-    let id = tokens(&idp, &http)["id_token"]
+    idp.set_fault(Fault::IdTokenWrongAudience);
+    let id = tokens(&idp, &http())["id_token"]
         .as_str()
         .unwrap()
         .to_string();
-    let (status, body, _) = call(&idp, "me", Some(&id));
-    assert_eq!(status, 401);
-    assert!(body["message"].as_str().unwrap().contains("issued by"));
+    assert_eq!(
+        call(&idp, "/demo-api/me", Some(&id)).status,
+        200,
+        "no aud check"
+    );
+    // The HTTP API's JWT authorizer does check it.
+    let a = call(&idp, "/demo-http-api/me", Some(&id));
+    assert_eq!(a.status, 401);
+    assert!(a.headers["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("the token does not have a valid audience"));
     idp.clear_faults();
-    idp.set_fault(latchkey_devidp::Fault::IdTokenWrongAudience);
-    let id = tokens(&idp, &http)["id_token"]
+    // The issuer is checked by both.
+    idp.set_fault(Fault::IdTokenWrongIssuer);
+    let id = tokens(&idp, &http())["id_token"]
         .as_str()
         .unwrap()
         .to_string();
-    let (status, body, _) = call(&idp, "me", Some(&id));
-    assert_eq!(status, 401);
-    assert!(body["message"]
+    assert_eq!(call(&idp, "/demo-api/me", Some(&id)).status, 401);
+    assert_eq!(call(&idp, "/demo-http-api/me", Some(&id)).status, 401);
+
+    let strict = start_with(DemoApiConfig {
+        audiences: vec!["some-other-client".into()],
+        ..Default::default()
+    });
+    let id = tokens(&strict, &http())["id_token"]
         .as_str()
         .unwrap()
-        .contains("another app client"));
+        .to_string();
+    assert_eq!(call(&strict, "/demo-api/me", Some(&id)).status, 401);
+}
+
+#[test]
+fn the_token_source_header_is_configurable() {
+    let idp = start_with(DemoApiConfig {
+        token_header: "X-Id-Token".into(),
+        ..Default::default()
+    });
+    let id = tokens(&idp, &http())["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(&idp, "/demo-api/me", Some(&id)).status,
+        401,
+        "not in Authorization"
+    );
+    assert_eq!(
+        call_with(&idp, "/demo-api/me", "X-Id-Token", Some(&id)).status,
+        200
+    );
+}
+
+#[test]
+fn scope_mode_wants_an_access_token_with_one_of_the_scopes() {
+    let idp = start_with(DemoApiConfig {
+        scopes: vec!["aws.cognito.signin.user.admin".into()],
+        ..Default::default()
+    });
+    let http = http();
+    let s = sign_in_with_scope(&idp, &http, "openid aws.cognito.signin.user.admin");
+    let body: Value = exchange(&idp, &http, &s.code, &s.pkce.verifier)
+        .json()
+        .unwrap();
+    let access = body["access_token"].as_str().unwrap();
+    let a = call(&idp, "/demo-api/me", Some(access));
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["token_use"], "access");
+    assert_eq!(a.body["username"], claims(access)["username"]);
+    // The ID token, or an access token without the scope: refused.
+    assert_eq!(
+        call(&idp, "/demo-api/me", body["id_token"].as_str()).status,
+        401
+    );
+    let plain = tokens(&idp, &http);
+    assert_eq!(
+        call(&idp, "/demo-api/me", plain["access_token"].as_str()).status,
+        401
+    );
+    assert!(idp
+        .log_tail(5)
+        .iter()
+        .any(|l| l.contains("include none of")));
+}
+
+#[test]
+fn the_http_api_takes_either_token_of_the_client_and_checks_scopes() {
+    let idp = start();
+    let body = tokens(&idp, &http());
+    for token in ["id_token", "access_token"] {
+        let t = body[token].as_str().unwrap();
+        let a = call(&idp, "/demo-http-api/me", Some(&format!("Bearer {t}")));
+        assert_eq!(
+            a.status, 200,
+            "{token}: aud, or client_id when there is no aud"
+        );
+        assert!(a.headers.contains_key("apigw-requestid"));
+    }
+    let a = call(&idp, "/demo-http-api/me", None);
+    assert_eq!(
+        (a.status, a.body),
+        (401, json!({"message": "Unauthorized"}))
+    );
+    let a = call(&idp, "/demo-http-api/nope", None);
+    assert_eq!((a.status, a.body), (404, json!({"message": "Not Found"})));
+    idp.advance_clock(Duration::from_secs(3601));
+    let a = call(&idp, "/demo-http-api/me", body["access_token"].as_str());
+    assert_eq!(a.status, 401);
+    assert_eq!(
+        a.headers["www-authenticate"],
+        "Bearer scope=\"\" error=\"invalid_token\" error_description=\"the token has expired\""
+    );
+
+    let scoped = start_with(DemoApiConfig {
+        http_api_scopes: vec!["orders/read".into()],
+        ..Default::default()
+    });
+    let body = tokens(&scoped, &http());
+    let a = call(
+        &scoped,
+        "/demo-http-api/orders",
+        body["access_token"].as_str(),
+    );
+    assert_eq!((a.status, a.body), (403, json!({"message": "Forbidden"})));
+    assert!(a.headers["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
+}
+
+#[test]
+fn admin_is_the_backends_to_refuse_for_viewers() {
+    let idp = start();
+    let body = tokens_as(&idp, &http(), VIEWER_USERNAME, VIEWER_PASSWORD);
+    let id = body["id_token"].as_str().unwrap();
+    let me = call(&idp, "/demo-api/me", Some(id));
+    assert_eq!(
+        (me.status, me.body["email"].as_str()),
+        (200, Some(VIEWER_USERNAME))
+    );
+    let a = call(&idp, "/demo-api/admin", Some(id));
+    assert_eq!(a.status, 403);
+    assert!(a.body["message"].as_str().unwrap().contains("admins"));
 }

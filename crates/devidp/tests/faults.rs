@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use latchkey_devidp::{DevIdp, Fault, FAULT_NAMES};
+use latchkey_devidp::{DevIdp, DevIdpConfig, Fault, Oversized, FAULT_NAMES};
 use serde_json::Value;
 
 /// Signs in with `fault` on and returns the raw token response.
@@ -290,7 +290,10 @@ fn rotate_keys_replaces_both_kids() {
 #[test]
 fn fault_names_round_trip() {
     for name in FAULT_NAMES {
-        let text = name.replace("MILLIS", "1500").replace("SECS", "-30");
+        let text = name
+            .replace("MILLIS", "1500")
+            .replace("SECS", "30")
+            .replace("[=BYTES]", "");
         let fault: Fault = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
         let again: Fault = fault.to_string().parse().unwrap();
         assert_eq!(fault, again);
@@ -298,4 +301,264 @@ fn fault_names_round_trip() {
     assert!("nope".parse::<Fault>().is_err());
     assert!("token_slow".parse::<Fault>().is_err());
     assert!("id_token_expired=3".parse::<Fault>().is_err());
+    assert!("jwks_oversized=0".parse::<Fault>().is_err());
+    assert_eq!(
+        "jwks_oversized".parse::<Fault>().unwrap(),
+        Fault::Oversized(Oversized::Jwks, latchkey_devidp::OVERSIZED_RESPONSE_BYTES)
+    );
+    assert_eq!(
+        "id_token_oversized=5000"
+            .parse::<Fault>()
+            .unwrap()
+            .to_string(),
+        "id_token_oversized=5000"
+    );
+}
+
+fn discovery(idp: &DevIdp, http: &reqwest::blocking::Client) -> Value {
+    http.get(idp.discovery_url())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// The JWKS entries whose `kid` is `kid`.
+fn keys_named(set: &Value, kid: &str) -> Vec<Value> {
+    set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kid"] == kid)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn unadvertised_alg_signs_rs512_with_the_listed_id_key_and_keys_carry_no_alg() {
+    let idp = start();
+    let http = http();
+    let id = id_token_with(&idp, Fault::IdTokenUnadvertisedAlg);
+    let head = header(&id);
+    assert_eq!(head["alg"], "RS512");
+    assert_eq!(
+        discovery(&idp, &http)["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"]),
+        "discovery still advertises RS256 only"
+    );
+    let set = jwks(&idp, &http);
+    for key in set["keys"].as_array().unwrap() {
+        assert!(key.get("alg").is_none(), "RFC 7517: alg left out: {key}");
+        assert_eq!(key["kty"], "RSA");
+    }
+    let named = keys_named(&set, head["kid"].as_str().expect("kid present"));
+    assert_eq!(named.len(), 1, "the kid names exactly one JWKS key");
+    assert!(
+        verify_rs512_with_jwk(&id, &named[0]),
+        "a valid RS512 signature"
+    );
+    assert!(!verify_with_jwk(&id, &named[0]), "not an RS256 signature");
+    idp.clear_faults();
+    assert!(jwks(&idp, &http)["keys"][0]["alg"] == "RS256");
+}
+
+#[test]
+fn no_kid_with_several_keys_and_two_keys_under_one_kid() {
+    let idp = start();
+    let http = http();
+    // No kid while the JWKS has several keys: exactly one of them verifies the token.
+    let id = id_token_with(&idp, Fault::IdTokenNoKidMultiKey);
+    assert!(header(&id).get("kid").is_none());
+    let set = jwks(&idp, &http);
+    let keys = set["keys"].as_array().unwrap();
+    assert!(keys.len() >= 2);
+    assert_eq!(keys.iter().filter(|k| verify_with_jwk(&id, k)).count(), 1);
+    idp.clear_faults();
+
+    let id = id_token_with(&idp, Fault::JwksDuplicateKid);
+    let kid = header(&id)["kid"].as_str().unwrap().to_string();
+    let set = jwks(&idp, &http);
+    let named = keys_named(&set, &kid);
+    assert_eq!(named.len(), 2, "two keys under the token's kid");
+    assert_ne!(named[0]["n"], named[1]["n"], "and they are different keys");
+    assert!(
+        !verify_with_jwk(&id, &named[0]),
+        "the first one listed is the decoy"
+    );
+    assert!(verify_with_jwk(&id, &named[1]));
+    // Access tokens still verify with their own, unique kid.
+    let body = tokens(&idp, &http);
+    let access = body["access_token"].as_str().unwrap();
+    let access_kid = header(access)["kid"].as_str().unwrap().to_string();
+    assert_eq!(keys_named(&set, &access_kid).len(), 1);
+    assert!(verify(&idp, &http, access));
+}
+
+#[test]
+fn id_token_type_token_use_and_at_hash_faults() {
+    let idp = start();
+    let http = http();
+    let id = id_token_with(&idp, Fault::IdTokenTypAtJwt);
+    assert_eq!(header(&id)["typ"], "at+jwt");
+    assert!(verify(&idp, &http, &id), "otherwise a good ID token");
+    assert_eq!(claims(&id)["token_use"], "id");
+    idp.clear_faults();
+
+    let id = id_token_with(&idp, Fault::IdTokenTokenUseAccess);
+    assert_eq!(claims(&id)["token_use"], "access");
+    assert!(verify(&idp, &http, &id));
+    assert!(header(&id).get("typ").is_none());
+    idp.clear_faults();
+
+    let resp = token_response_with(&idp, Fault::IdTokenWrongAtHash);
+    let body: Value = resp.json().unwrap();
+    let id = body["id_token"].as_str().unwrap();
+    let access = body["access_token"].as_str().unwrap();
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(access.as_bytes());
+    let right = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+    let c = claims(id);
+    assert!(c["at_hash"].is_string());
+    assert_ne!(c["at_hash"], right.as_str(), "at_hash does not match");
+    assert!(verify(&idp, &http, id));
+}
+
+#[test]
+fn malformed_but_present_claims() {
+    let idp = start();
+    let http = http();
+    for (fault, claim) in [
+        (Fault::IdTokenExpString, "exp"),
+        (Fault::IdTokenIatString, "iat"),
+    ] {
+        let id = id_token_with(&idp, fault.clone());
+        let value = &claims(&id)[claim];
+        let text = value.as_str().unwrap_or_else(|| panic!("{fault}: {value}"));
+        assert!(
+            text.parse::<i64>().is_ok_and(|t| (t - now()).abs() < 4000),
+            "{fault}: a plausible time, as a string"
+        );
+        assert!(verify(&idp, &http, &id));
+        idp.clear_faults();
+    }
+    let id = id_token_with(&idp, Fault::IdTokenAudNumber);
+    assert!(claims(&id)["aud"].is_number());
+    assert!(verify(&idp, &http, &id));
+}
+
+#[test]
+fn refresh_without_id_token_renews_the_access_token_only() {
+    let idp = start();
+    let http = http();
+    idp.set_fault(Fault::RefreshWithoutIdToken);
+    let first = tokens(&idp, &http);
+    assert!(
+        first["id_token"].is_string(),
+        "the code exchange is unaffected"
+    );
+    let resp = refresh(&idp, &http, first["refresh_token"].as_str().unwrap());
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().unwrap();
+    assert!(body.get("id_token").is_none(), "{body}");
+    let access = body["access_token"].as_str().unwrap();
+    assert!(verify(&idp, &http, access));
+    assert_ne!(access, first["access_token"].as_str().unwrap());
+    assert_eq!(body["expires_in"], 3600);
+}
+
+#[test]
+fn oversized_id_token_and_responses() {
+    let idp = start();
+    let http = http();
+    let id = id_token_with(&idp, Fault::Oversized(Oversized::IdToken, 200_000));
+    assert!(
+        (200_000..210_000).contains(&id.len()),
+        "about 200 KB: {}",
+        id.len()
+    );
+    assert!(verify(&idp, &http, &id), "still a valid token");
+    assert!(claims(&id)["sub"].is_string());
+    idp.clear_faults();
+
+    let bytes = 1_500_000;
+    let resp = token_response_with(&idp, Fault::Oversized(Oversized::TokenResponse, bytes));
+    let raw = resp.bytes().unwrap();
+    assert!(raw.len() >= bytes, "{}", raw.len());
+    let body: Value = serde_json::from_slice(&raw).unwrap();
+    assert!(verify(&idp, &http, body["id_token"].as_str().unwrap()));
+    idp.clear_faults();
+
+    idp.set_fault(Fault::Oversized(Oversized::Discovery, bytes));
+    let raw = http
+        .get(idp.discovery_url())
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert!(raw.len() >= bytes);
+    let doc: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(doc["issuer"], idp.issuer());
+    idp.clear_faults();
+
+    let normal = jwks(&idp, &http);
+    idp.set_fault(Fault::Oversized(Oversized::Jwks, bytes));
+    let url = idp.jwks_url();
+    let raw = http.get(&url).send().unwrap().bytes().unwrap();
+    assert!(raw.len() >= bytes, "over the size: {}", raw.len());
+    let set: Value = serde_json::from_slice(&raw).unwrap();
+    let keys = set["keys"].as_array().unwrap();
+    assert!(keys.len() > 1000, "a valid key set with many keys");
+    for real in normal["keys"].as_array().unwrap() {
+        assert_eq!(
+            keys_named(&set, real["kid"].as_str().unwrap()),
+            vec![real.clone()]
+        );
+    }
+    idp.clear_faults();
+
+    let body = tokens(&idp, &http);
+    idp.set_fault(Fault::Oversized(Oversized::Userinfo, bytes));
+    let raw = http
+        .get(format!("{}/oauth2/userInfo", idp.base_url()))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert!(raw.len() >= bytes);
+    let info: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(
+        info["sub"],
+        claims(body["id_token"].as_str().unwrap())["sub"]
+    );
+}
+
+#[test]
+fn jwks_cache_control_is_configurable_and_switchable() {
+    let http = http();
+    let cache_control = |idp: &DevIdp| {
+        let url = idp.jwks_url();
+        let resp = http.get(url).send().unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let idp = start();
+    assert_eq!(cache_control(&idp), None, "default: no Cache-Control");
+    idp.set_fault(Fault::JwksMaxAge(30));
+    assert_eq!(cache_control(&idp).as_deref(), Some("max-age=30"));
+    idp.clear_faults();
+
+    let idp = DevIdp::start(DevIdpConfig {
+        jwks_max_age: Some(Duration::from_secs(600)),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(cache_control(&idp).as_deref(), Some("max-age=600"));
+    idp.set_fault(Fault::JwksMaxAge(0));
+    assert_eq!(cache_control(&idp).as_deref(), Some("max-age=0"));
+    idp.clear_faults();
+    assert_eq!(cache_control(&idp).as_deref(), Some("max-age=600"));
 }

@@ -10,19 +10,23 @@ use latchkey_devidp::{DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME};
 use serde_json::Value;
 
 #[test]
-fn discovery_and_jwks_describe_the_pool() {
+fn two_origins_like_aws_keys_on_cognito_idp_hosted_ui_on_the_pool_domain() {
     let idp = start();
     let http = http();
-    assert!(idp.base_url().starts_with("http://127.0.0.1:"));
+    let base = idp.base_url();
+    let idp_origin = idp.cognito_idp_url();
+    assert!(base.starts_with("http://127.0.0.1:"));
+    assert!(idp_origin.starts_with("http://127.0.0.1:"));
+    assert_ne!(base, idp_origin, "two origins");
+    assert_eq!(idp.issuer(), format!("{idp_origin}/us-east-1_DevPool01"));
     assert_eq!(
-        idp.issuer(),
-        format!("{}/us-east-1_DevPool01", idp.base_url())
+        idp.discovery_url(),
+        format!("{idp_origin}/us-east-1_DevPool01/.well-known/openid-configuration")
     );
     let resp = http.get(idp.discovery_url()).send().unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["access-control-allow-origin"], "*");
     let doc: Value = resp.json().unwrap();
-    let base = idp.base_url();
     assert_eq!(doc["issuer"], idp.issuer());
     assert_eq!(
         doc["authorization_endpoint"],
@@ -32,25 +36,37 @@ fn discovery_and_jwks_describe_the_pool() {
     assert_eq!(doc["userinfo_endpoint"], format!("{base}/oauth2/userInfo"));
     assert_eq!(doc["end_session_endpoint"], format!("{base}/logout"));
     assert_eq!(doc["revocation_endpoint"], format!("{base}/oauth2/revoke"));
-    assert_eq!(
-        doc["jwks_uri"],
-        format!("{base}/us-east-1_DevPool01/.well-known/jwks.json")
+    assert_eq!(doc["jwks_uri"], idp.jwks_url());
+    assert!(
+        doc.get("code_challenge_methods_supported").is_none(),
+        "Cognito does not advertise PKCE methods"
     );
-    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(
-        doc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
-    );
-    assert_eq!(
-        doc["code_challenge_methods_supported"],
-        serde_json::json!(["S256"])
-    );
-    assert!(doc["subject_types_supported"].is_array());
-    assert!(doc["scopes_supported"]
-        .as_array()
-        .unwrap()
-        .contains(&"openid".into()));
-    assert!(doc["token_endpoint_auth_methods_supported"].is_array());
+
+    // Nothing answers on the wrong origin: a client that mixes them up fails here as on AWS.
+    let on_domain = |path: &str| format!("{base}{path}");
+    let on_idp = |path: &str| format!("{idp_origin}{path}");
+    for wrong in [
+        on_domain("/us-east-1_DevPool01/.well-known/openid-configuration"),
+        on_domain("/us-east-1_DevPool01/.well-known/jwks.json"),
+        on_idp("/oauth2/authorize"),
+        on_idp("/login"),
+        on_idp("/oauth2/userInfo"),
+        on_idp("/logout"),
+        on_idp("/demo-api/me"),
+        on_idp("/_devidp/faults"),
+    ] {
+        assert_eq!(http.get(&wrong).send().unwrap().status(), 404, "{wrong}");
+    }
+    for wrong in [on_idp("/oauth2/token"), on_idp("/oauth2/revoke")] {
+        let resp = http
+            .post(&wrong)
+            .form(&[("grant_type", "refresh_token")])
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{wrong}");
+    }
+    assert_eq!(idp.stats().discovery, 1);
+    assert_eq!(idp.stats().jwks, 0);
 
     let set = jwks(&idp, &http);
     let keys = set["keys"].as_array().unwrap();
@@ -99,7 +115,8 @@ fn full_sign_in_issues_cognito_shaped_tokens() {
     assert_eq!(c["iss"], idp.issuer());
     assert_eq!(c["aud"], idp.client_id());
     assert_eq!(c["token_use"], "id");
-    assert_eq!(c["cognito:username"], DEMO_USERNAME);
+    // The Demo pool signs in with e-mail: Cognito generates the username, equal to sub.
+    assert_eq!(c["cognito:username"], c["sub"]);
     assert_eq!(c["email"], DEMO_USERNAME);
     assert_eq!(c["email_verified"], true);
     assert_eq!(c["nonce"], "nonce-456");
@@ -122,7 +139,7 @@ fn full_sign_in_issues_cognito_shaped_tokens() {
     let a = claims(access);
     assert_eq!(a["token_use"], "access");
     assert_eq!(a["client_id"], idp.client_id());
-    assert_eq!(a["username"], DEMO_USERNAME);
+    assert_eq!(a["username"], c["sub"]);
     assert_eq!(a["scope"], "openid email profile");
     assert!(a.get("aud").is_none(), "access tokens have no aud");
     assert_eq!(a["sub"], c["sub"]);
@@ -167,7 +184,6 @@ fn login_page_carries_the_authorize_parameters() {
         r#"<input id="username" name="username""#,
         r#"<input id="password" name="password" type="password""#,
         r#"<button id="signin""#,
-        r#"id="cancel""#,
         r#"id="signup-link" href="/signup?"#,
         r#"<label for="username">"#,
         r#"<input type="hidden" name="code_challenge" value=""#,
@@ -188,13 +204,10 @@ fn wrong_password_shows_the_form_again_with_an_error() {
     let http = http();
     let pkce = pkce();
     let mut form = authorize_params(&idp, &pkce);
+    let token = csrf(&idp, &http, &form);
     form.push(("username".into(), DEMO_USERNAME.into()));
     form.push(("password".into(), "wrong-password".into()));
-    let resp = http
-        .post(format!("{}/login", idp.base_url()))
-        .form(&form)
-        .send()
-        .unwrap();
+    let resp = post_form(&idp, &http, "/login", &form, &token);
     assert_eq!(resp.status(), 400);
     assert!(resp.headers().get("set-cookie").is_none());
     let html = resp.text().unwrap();
@@ -206,20 +219,96 @@ fn wrong_password_shows_the_form_again_with_an_error() {
 }
 
 #[test]
-fn cancel_redirects_access_denied_with_state() {
+fn things_cognito_does_not_have_are_not_here_either() {
     let idp = start();
     let http = http();
     let pkce = pkce();
     let params = authorize_params(&idp, &pkce);
+    // No cancel link: on AWS a user who gives up closes the tab.
+    let html = http
+        .get(format!("{}/login?{}", idp.base_url(), query(&params)))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        !html.contains("cancel"),
+        "no cancel link on the sign-in page"
+    );
     let resp = http
         .get(format!("{}/cancel?{}", idp.base_url(), query(&params)))
         .send()
         .unwrap();
-    assert_eq!(resp.status(), 302);
-    let to = location(&resp);
-    assert!(to.as_str().starts_with(REDIRECT));
-    assert_eq!(param(&to, "error").as_deref(), Some("access_denied"));
-    assert_eq!(param(&to, "state").as_deref(), Some("state-123"));
+    assert_eq!(resp.status(), 404, "no /cancel endpoint");
+    // userInfo is spelled with a capital I; the lower-case path is not an alias.
+    let access = tokens(&idp, &http)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ok = http
+        .get(format!("{}/oauth2/userInfo", idp.base_url()))
+        .bearer_auth(&access)
+        .send()
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let lower = http
+        .get(format!("{}/oauth2/userinfo", idp.base_url()))
+        .bearer_auth(&access)
+        .send()
+        .unwrap();
+    assert_eq!(lower.status(), 404);
+}
+
+#[test]
+fn registration_refuses_what_a_cognito_app_client_refuses() {
+    let start_with = |tweak: &dyn Fn(&mut latchkey_devidp::DevIdpConfig)| {
+        let mut config = latchkey_devidp::DevIdpConfig::default();
+        tweak(&mut config);
+        latchkey_devidp::DevIdp::start(config)
+            .map(|_| ())
+            .map_err(|e| match e {
+                latchkey_devidp::DevIdpError::Config(reason) => reason,
+                other => panic!("not a configuration error: {other}"),
+            })
+    };
+    // http callback URLs: localhost and 127.0.0.1 only; [::1] has no AWS source.
+    for refused in [
+        "http://[::1]:53682/callback",
+        "http://192.168.1.5:53682/callback",
+        "http://example.com/callback",
+    ] {
+        let err = start_with(&|c| c.client.callback_urls = vec![refused.to_string()]).unwrap_err();
+        assert!(
+            err.contains("cannot use the HTTP protocol"),
+            "{refused}: {err}"
+        );
+    }
+    assert!(start_with(&|c| c.client.callback_urls = vec!["http://127.0.0.1:1/cb".into()]).is_ok());
+    // Token lifetimes outside the console's ranges are refused at start, not just logged.
+    for (tweak, range) in [
+        (
+            (&|c: &mut latchkey_devidp::DevIdpConfig| {
+                c.client.id_token_ttl = Duration::from_secs(60)
+            }) as &dyn Fn(&mut latchkey_devidp::DevIdpConfig),
+            "5 minutes to 1 day",
+        ),
+        (
+            &|c: &mut latchkey_devidp::DevIdpConfig| {
+                c.client.access_token_ttl = Duration::from_secs(2 * 86_400)
+            },
+            "5 minutes to 1 day",
+        ),
+        (
+            &|c: &mut latchkey_devidp::DevIdpConfig| {
+                c.client.refresh_token_ttl = Duration::from_secs(1800)
+            },
+            "60 minutes to 10 years",
+        ),
+    ] {
+        let err = start_with(tweak).unwrap_err();
+        assert!(err.contains(range), "{err}");
+    }
+    assert!(start_with(&|c| c.client.id_token_ttl = Duration::from_secs(300)).is_ok());
 }
 
 #[test]
@@ -447,7 +536,7 @@ fn cookie_allows_silent_re_sign_in_for_an_hour() {
     assert_eq!(param(&to, "state").as_deref(), Some("state-123"));
     let body: Value = exchange(&idp, &http, &code, &pkce.verifier).json().unwrap();
     assert_eq!(
-        claims(body["id_token"].as_str().unwrap())["cognito:username"],
+        claims(body["id_token"].as_str().unwrap())["email"],
         DEMO_USERNAME
     );
     assert_eq!(idp.stats().cookie_logins, 1);
@@ -485,13 +574,10 @@ fn scope_without_openid_gives_no_id_token() {
     params.retain(|(k, _)| k != "scope");
     params.push(("scope".into(), "aws.cognito.signin.user.admin".into()));
     let mut form = params.clone();
+    let token = csrf(&idp, &http, &form);
     form.push(("username".into(), DEMO_USERNAME.into()));
     form.push(("password".into(), latchkey_devidp::DEMO_PASSWORD.into()));
-    let resp = http
-        .post(format!("{}/login", idp.base_url()))
-        .form(&form)
-        .send()
-        .unwrap();
+    let resp = post_form(&idp, &http, "/login", &form, &token);
     let code = param(&location(&resp), "code").unwrap();
     let body: Value = exchange(&idp, &http, &code, &pkce.verifier).json().unwrap();
     assert!(body.get("id_token").is_none());

@@ -215,7 +215,8 @@ fn userinfo_answers_with_the_users_attributes() {
     );
     assert_eq!(info["email"], DEMO_USERNAME);
     assert_eq!(info["email_verified"], "true");
-    assert_eq!(info["username"], DEMO_USERNAME);
+    assert!(uuid::Uuid::parse_str(info["username"].as_str().unwrap()).is_ok());
+    assert_eq!(info["username"], info["sub"], "the generated username");
     assert_eq!(info["custom:tenant"], "latchkey-demo");
     // POST works too.
     let resp = http
@@ -399,21 +400,129 @@ fn state_file_keeps_keys_grants_and_signed_up_users_across_restarts() {
 fn sign_up(idp: &DevIdp, http: &reqwest::blocking::Client, username: &str, password: &str) {
     let pkce = pkce();
     let mut form = authorize_params(idp, &pkce);
+    let token = csrf(idp, http, &form);
     form.push(("username".into(), username.into()));
     form.push(("password".into(), password.into()));
-    let resp = http
-        .post(format!("{}/signup", idp.base_url()))
-        .form(&form)
-        .send()
-        .unwrap();
+    let resp = post_form(idp, http, "/signup", &form, &token);
     assert_eq!(resp.status(), 200);
     let code = idp.last_confirmation_code().unwrap();
     form.retain(|(k, _)| k != "password");
     form.push(("code".into(), code));
+    let resp = post_form(idp, http, "/confirmUser", &form, &token);
+    assert_eq!(resp.status(), 302);
+}
+
+/// Calls the cognito-idp JSON API like the AWS SDKs do.
+fn global_sign_out(idp: &DevIdp, http: &reqwest::blocking::Client, access: &str) -> (u16, Value) {
     let resp = http
-        .post(format!("{}/confirmUser", idp.base_url()))
-        .form(&form)
+        .post(format!("{}/", idp.cognito_idp_url()))
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header(
+            "X-Amz-Target",
+            "AWSCognitoIdentityProviderService.GlobalSignOut",
+        )
+        .body(serde_json::json!({ "AccessToken": access }).to_string())
         .send()
         .unwrap();
-    assert_eq!(resp.status(), 302);
+    (resp.status().as_u16(), resp.json().unwrap())
+}
+
+#[test]
+fn global_sign_out_ends_every_refresh_token_of_the_user_but_not_the_browser_cookie() {
+    let idp = start();
+    let http = http();
+    // Two devices of the demo user, one session of another user. The laptop's access token
+    // carries aws.cognito.signin.user.admin, which the user's own operations need.
+    let laptop = sign_in_with_scope(&idp, &http, "openid email aws.cognito.signin.user.admin");
+    let laptop_tokens: Value = exchange(&idp, &http, &laptop.code, &laptop.pkce.verifier)
+        .json()
+        .unwrap();
+    let phone = tokens(&idp, &http);
+    let viewer = tokens_as(
+        &idp,
+        &http,
+        latchkey_devidp::VIEWER_USERNAME,
+        latchkey_devidp::VIEWER_PASSWORD,
+    );
+    let access = laptop_tokens["access_token"].as_str().unwrap();
+
+    let (status, body) = global_sign_out(&idp, &http, access);
+    assert_eq!((status, body), (200, serde_json::json!({})));
+    assert_eq!(idp.stats().global_sign_outs, 1);
+    for rt in [&laptop_tokens, &phone] {
+        let resp = refresh(&idp, &http, rt["refresh_token"].as_str().unwrap());
+        assert_eq!(resp.status(), 400);
+        assert_eq!(resp.json::<Value>().unwrap()["error"], "invalid_grant");
+    }
+    assert_eq!(userinfo(&idp, &http, access).status(), 401);
+    assert_eq!(
+        refresh(&idp, &http, viewer["refresh_token"].as_str().unwrap()).status(),
+        200,
+        "other users keep their sessions"
+    );
+    // The token is now refused by the API itself.
+    let (status, body) = global_sign_out(&idp, &http, access);
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "NotAuthorizedException");
+    assert_eq!(body["message"], "Access Token has been revoked");
+    // The hosted UI's cookie still signs the browser in silently (AWS: API_GlobalSignOut).
+    let cookie = laptop.cookie.split(';').next().unwrap().to_string();
+    let pkce = pkce();
+    let resp = http
+        .get(authorize_url(&idp, &authorize_params(&idp, &pkce)))
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap();
+    assert!(location(&resp).as_str().starts_with(REDIRECT));
+}
+
+#[test]
+fn global_sign_out_needs_the_admin_scope_and_a_valid_token() {
+    let idp = start();
+    let http = http();
+    // An access token without aws.cognito.signin.user.admin.
+    let s = sign_in_with_scope(&idp, &http, "openid email");
+    let body: Value = exchange(&idp, &http, &s.code, &s.pkce.verifier)
+        .json()
+        .unwrap();
+    let (status, err) = global_sign_out(&idp, &http, body["access_token"].as_str().unwrap());
+    assert_eq!(status, 400);
+    assert_eq!(err["__type"], "NotAuthorizedException");
+    assert_eq!(err["message"], "Access Token does not have required scopes");
+    assert_eq!(
+        refresh(&idp, &http, body["refresh_token"].as_str().unwrap()).status(),
+        200,
+        "nothing was revoked"
+    );
+    // An ID token, garbage, or no token at all.
+    let (status, err) = global_sign_out(&idp, &http, body["id_token"].as_str().unwrap());
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("NotAuthorizedException"))
+    );
+    let resp = http
+        .post(format!("{}/", idp.cognito_idp_url()))
+        .header(
+            "X-Amz-Target",
+            "AWSCognitoIdentityProviderService.GlobalSignOut",
+        )
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.json::<Value>().unwrap()["__type"],
+        "InvalidParameterException"
+    );
+    // Only on the cognito-idp origin.
+    let resp = http
+        .post(format!("{}/", idp.base_url()))
+        .header(
+            "X-Amz-Target",
+            "AWSCognitoIdentityProviderService.GlobalSignOut",
+        )
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 404);
 }

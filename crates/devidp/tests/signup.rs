@@ -44,15 +44,13 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
     }
 
     // Weak password and bad e-mail are refused with #error.
+    let token = csrf(&idp, &http, &params);
     let post = |extra: &[(&str, &str)], path: &str| {
         let mut form = params.clone();
         for (k, v) in extra {
             form.push((k.to_string(), v.to_string()));
         }
-        http.post(format!("{}{path}", idp.base_url()))
-            .form(&form)
-            .send()
-            .unwrap()
+        post_form(&idp, &http, path, &form, &token)
     };
     let resp = post(
         &[("username", "new@example.com"), ("password", "weak")],
@@ -98,6 +96,19 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
         "code is printed to the log"
     );
 
+    // Signing up again with the same address is refused while the first sign-up is pending
+    // (Cognito: UsernameExistsException), and the pending code stays the same.
+    let resp = post(
+        &[
+            ("username", "new@example.com"),
+            ("password", "Other-pass-2!"),
+        ],
+        "/signup",
+    );
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().unwrap().contains("already exists"));
+    assert_eq!(idp.last_confirmation_code().as_deref(), Some(code.as_str()));
+
     // An unconfirmed user cannot sign in yet: the confirmation step is shown instead.
     let resp = post(
         &[
@@ -131,7 +142,7 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
     let code = param(&to, "code").unwrap();
     let body: Value = exchange(&idp, &http, &code, &pkce.verifier).json().unwrap();
     let c = claims(body["id_token"].as_str().unwrap());
-    assert_eq!(c["cognito:username"], "new@example.com");
+    assert_eq!(c["cognito:username"], c["sub"], "a generated username");
     assert_eq!(c["email"], "new@example.com");
     assert_eq!(idp.stats().signups, 1);
 
@@ -143,17 +154,90 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
     );
 }
 
+/// Users sign in with what the pool's `username_attributes` say; `cognito:username` is the
+/// generated UUID in e-mail and phone pools and the chosen name in a plain-username pool.
 #[test]
-fn forgot_password_is_a_stub_page() {
-    let idp = start();
+fn sign_in_names_follow_the_pools_username_attributes() {
+    use latchkey_devidp::{DevIdp, DevIdpConfig, UserRecord, UsernameAttribute};
+    let user = |username: &str, email: &str, phone: Option<&str>| UserRecord {
+        username: username.into(),
+        password: "Pass-word-1".into(),
+        email: email.into(),
+        groups: vec![],
+        attributes: phone
+            .map(|p| [("phone_number".to_string(), p.to_string())].into())
+            .unwrap_or_default(),
+        ..UserRecord::default()
+    };
     let http = http();
-    let resp = http
-        .get(format!("{}/forgotPassword", idp.base_url()))
+    let id_claims = |idp: &DevIdp, name: &str| {
+        claims(
+            tokens_as(idp, &http, name, "Pass-word-1")["id_token"]
+                .as_str()
+                .unwrap(),
+        )
+    };
+
+    // Plain usernames: the name in the users file is the username; the e-mail is no alias.
+    let plain = DevIdp::start(DevIdpConfig {
+        users: vec![user("alice", "alice@example.com", None)],
+        username_attributes: vec![],
+        ..Default::default()
+    })
+    .unwrap();
+    let c = id_claims(&plain, "alice");
+    assert_eq!(c["cognito:username"], "alice");
+    assert_eq!(c["email"], "alice@example.com");
+    let mut form = authorize_params(&plain, &pkce());
+    let token = csrf(&plain, &http, &form);
+    form.push(("username".into(), "alice@example.com".into()));
+    form.push(("password".into(), "Pass-word-1".into()));
+    let resp = post_form(&plain, &http, "/login", &form, &token);
+    assert_eq!(resp.status(), 400, "the e-mail is not a sign-in name here");
+    // Its sign-up form asks for a username and an e-mail.
+    let page = http
+        .get(format!(
+            "{}/signup?{}",
+            plain.base_url(),
+            query(&authorize_params(&plain, &pkce()))
+        ))
         .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert!(resp
-        .text()
         .unwrap()
-        .contains("not available in the Latchkey development provider"));
+        .text()
+        .unwrap();
+    assert!(page.contains(r#"<input id="email" name="email" type="email""#));
+
+    // Phone numbers: sign in with the number; the username is generated.
+    let phone = DevIdp::start(DevIdpConfig {
+        users: vec![user(
+            "bob@example.com",
+            "bob@example.com",
+            Some("+15555550100"),
+        )],
+        username_attributes: vec![UsernameAttribute::PhoneNumber],
+        ..Default::default()
+    })
+    .unwrap();
+    let c = id_claims(&phone, "+15555550100");
+    assert_eq!(c["cognito:username"], c["sub"]);
+    assert!(uuid::Uuid::parse_str(c["sub"].as_str().unwrap()).is_ok());
+
+    // An e-mail pool needs an address for everyone, and addresses are unique.
+    for users in [
+        vec![user("carol", "", None)],
+        vec![
+            user("a", "same@example.com", None),
+            user("b", "same@example.com", None),
+        ],
+    ] {
+        let err = DevIdp::start(DevIdpConfig {
+            users,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, latchkey_devidp::DevIdpError::Config(_)),
+            "{err}"
+        );
+    }
 }

@@ -251,12 +251,28 @@ pub fn complete_login(authorize: &Url, username: &str, password: &str) -> u16 {
         r.status()
     );
     let login = location(&r, authorize);
+    // The login page sets the XSRF-TOKEN cookie its form echoes in `_csrf` (as Cognito's does).
+    let page = c.get(login.clone()).send().unwrap();
+    let csrf = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("XSRF-TOKEN="))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+        .expect("the login page sets XSRF-TOKEN");
     let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
     form.push(("username".into(), username.into()));
     form.push(("password".into(), password.into()));
+    form.push(("_csrf".into(), csrf.clone()));
     let mut post = login.clone();
     post.set_query(None);
-    let r = c.post(post.clone()).form(&form).send().unwrap();
+    let r = c
+        .post(post.clone())
+        .header("Cookie", format!("XSRF-TOKEN={csrf}"))
+        .form(&form)
+        .send()
+        .unwrap();
     assert!(r.status().is_redirection(), "login answered {}", r.status());
     let callback = location(&r, &post);
     c.get(callback).send().unwrap().status().as_u16()

@@ -96,12 +96,22 @@ pub async fn login_to_callback(authorize: &Url, username: &str, password: &str) 
         r.status()
     );
     let login = location(&r, authorize);
+    // The login page sets the XSRF-TOKEN cookie its form echoes in `_csrf` (as Cognito's does).
+    let page = c.get(login.clone()).send().await.unwrap();
+    let csrf = xsrf_cookie(page.headers()).expect("the login page sets XSRF-TOKEN");
     let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
     form.push(("username".into(), username.into()));
     form.push(("password".into(), password.into()));
+    form.push(("_csrf".into(), csrf.clone()));
     let mut post = login.clone();
     post.set_query(None);
-    let r = c.post(post.clone()).form(&form).send().await.unwrap();
+    let r = c
+        .post(post.clone())
+        .header("Cookie", format!("XSRF-TOKEN={csrf}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert!(
         r.status().is_redirection(),
         "login answered {}: {}",
@@ -109,6 +119,16 @@ pub async fn login_to_callback(authorize: &Url, username: &str, password: &str) 
         r.text().await.unwrap_or_default()
     );
     location(&r, &post)
+}
+
+/// The value of the `XSRF-TOKEN` cookie a response sets.
+pub fn xsrf_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("XSRF-TOKEN="))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
 }
 
 /// Visit a callback URL; returns (status, body).
@@ -250,9 +270,10 @@ fn rand_suffix() -> u64 {
         % 1_000_000_007
 }
 
-/// A rewriting HTTP proxy in front of the devidp: lets tests alter discovery, JWKS or token
-/// responses the way a misbehaving provider would. Bodies and `Location` headers have the
-/// target's base URL replaced by the proxy's.
+/// A rewriting HTTP proxy in front of the devidp's two origins (paths under `/{pool}/` go to
+/// its `cognito-idp` origin, the rest to its pool domain): lets tests alter discovery, JWKS or
+/// token responses the way a misbehaving provider would. Bodies and `Location` headers have
+/// the targets' base URLs replaced by the proxy's.
 pub struct Proxy {
     pub base: String,
     /// (path, request body, response body) of every exchange.
@@ -277,14 +298,21 @@ impl Proxy {
         (l, base)
     }
 
-    pub fn start(listener: TcpListener, base: String, target: String, rewrite: Rewrite) -> Proxy {
-        Self::start_mapped(listener, base, target, Arc::new(str::to_owned), rewrite)
+    /// `targets`: (path prefix, origin) pairs, the first matching prefix wins.
+    pub fn start(
+        listener: TcpListener,
+        base: String,
+        targets: Vec<(String, String)>,
+        rewrite: Rewrite,
+    ) -> Proxy {
+        Self::start_mapped(listener, base, targets, Arc::new(str::to_owned), rewrite)
     }
 
+    /// Like `start`, with request paths mapped (`map`) before they are routed and forwarded.
     pub fn start_mapped(
         listener: TcpListener,
         base: String,
-        target: String,
+        targets: Vec<(String, String)>,
         map: PathMap,
         rewrite: Rewrite,
     ) -> Proxy {
@@ -305,7 +333,12 @@ impl Proxy {
                 };
                 let mut body = Vec::new();
                 let _ = std::io::Read::read_to_end(req.as_reader(), &mut body);
-                let url = format!("{target}{}", map(req.url()));
+                let path = map(req.url());
+                let Some((_, target)) = targets.iter().find(|(p, _)| path.starts_with(p)) else {
+                    let _ = req.respond(tiny_http::Response::empty(502));
+                    continue;
+                };
+                let url = format!("{target}{path}");
                 let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
                 let req_body = body.clone();
                 let mut rb = client.request(method, url).body(body);
@@ -333,10 +366,16 @@ impl Proxy {
                     .headers()
                     .get("location")
                     .and_then(|v| v.to_str().ok())
-                    .map(|l| l.replace(&target, &base2));
+                    .map(|l| replace_all(l, &targets, &base2));
+                let cookies: Vec<String> = resp
+                    .headers()
+                    .get_all("set-cookie")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                    .collect();
                 let body = resp.bytes().unwrap_or_default().to_vec();
                 let body = String::from_utf8(body.clone())
-                    .map(|t| t.replace(&target, &base2).into_bytes())
+                    .map(|t| replace_all(&t, &targets, &base2).into_bytes())
                     .unwrap_or(body);
                 let path = req.url().split('?').next().unwrap_or("").to_owned();
                 let (status, body) = rewrite(&path, status, body);
@@ -354,6 +393,11 @@ impl Proxy {
                         tiny_http::Header::from_bytes("Location", l.as_bytes()).unwrap(),
                     );
                 }
+                for c in cookies {
+                    r = r.with_header(
+                        tiny_http::Header::from_bytes("Set-Cookie", c.as_bytes()).unwrap(),
+                    );
+                }
                 let _ = req.respond(r);
             }
         });
@@ -364,6 +408,12 @@ impl Proxy {
             thread: Some(thread),
         }
     }
+}
+
+fn replace_all(text: &str, targets: &[(String, String)], base: &str) -> String {
+    targets
+        .iter()
+        .fold(text.to_owned(), |t, (_, target)| t.replace(target, base))
 }
 
 impl Drop for Proxy {
@@ -385,12 +435,27 @@ pub fn proxied_idp_mapped(map: PathMap, rewrite: Rewrite) -> (DevIdp, Proxy, Pro
     let (listener, base) = Proxy::bind();
     let pool = latchkey_devidp::DevIdpConfig::default().user_pool_id;
     let issuer = format!("{base}/{pool}");
-    let idp = start_idp(|c| c.issuer = Some(issuer.clone()));
-    let proxy = Proxy::start_mapped(listener, base.clone(), idp.base_url(), map, rewrite);
+    // The provider writes the proxy's origin into every URL and `iss`; the proxy routes
+    // `/{pool}/…` to the cognito-idp origin and everything else to the pool domain.
+    let idp = start_idp(|c| {
+        c.public_urls = Some(latchkey_devidp::PublicUrls {
+            hosted_ui: base.clone(),
+            cognito_idp: base.clone(),
+        })
+    });
+    let targets = vec![
+        (format!("/{pool}/"), local_origin(idp.issuer_port())),
+        ("/".to_owned(), local_origin(idp.port())),
+    ];
+    let proxy = Proxy::start_mapped(listener, base.clone(), targets, map, rewrite);
     let mut p = Profile::oidc("proxied", Url::parse(&issuer).unwrap(), &idp.client_id());
     p.api_base_urls = vec![Url::parse(&base).unwrap()];
     p.sign_in_timeout = Duration::from_secs(30);
     (idp, proxy, p)
+}
+
+fn local_origin(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
 }
 
 pub fn json_rewrite(

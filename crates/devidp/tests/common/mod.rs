@@ -4,13 +4,13 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use latchkey_devidp::{DevIdp, DevIdpConfig, DEMO_PASSWORD, DEMO_USERNAME};
-use reqwest::blocking::{Client, Response};
+use latchkey_devidp::{DevIdp, DevIdpConfig, CONTROL_TOKEN_HEADER, DEMO_PASSWORD, DEMO_USERNAME};
+use reqwest::blocking::{Client, RequestBuilder, Response};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::signature::Verifier;
 use rsa::{BigUint, RsaPublicKey};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 pub const REDIRECT: &str = "http://localhost:53682/callback";
 
@@ -93,24 +93,78 @@ pub struct SignIn {
     pub callback: url::Url,
 }
 
+/// The hosted UI's CSRF token: the `XSRF-TOKEN` cookie a form page sets (its forms echo it
+/// in `_csrf`). Gets `/login` with `params` to obtain one.
+pub fn csrf(idp: &DevIdp, http: &Client, params: &[(String, String)]) -> String {
+    let page = http
+        .get(format!("{}/login?{}", idp.base_url(), query(params)))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200, "the login page");
+    csrf_cookie(&page).expect("the login page sets XSRF-TOKEN")
+}
+
+/// The `XSRF-TOKEN` value a response sets, if it sets one.
+pub fn csrf_cookie(resp: &Response) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("XSRF-TOKEN="))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+}
+
+/// Posts a hosted-UI form the way a browser does: `_csrf` in the body, the cookie alongside.
+pub fn post_form(
+    idp: &DevIdp,
+    http: &Client,
+    path: &str,
+    form: &[(String, String)],
+    csrf: &str,
+) -> Response {
+    let mut form = form.to_vec();
+    form.push(("_csrf".into(), csrf.into()));
+    http.post(format!("{}{path}", idp.base_url()))
+        .header("Cookie", format!("XSRF-TOKEN={csrf}"))
+        .form(&form)
+        .send()
+        .unwrap()
+}
+
 /// Authorize → /login → POST /login as `username`; returns the code from the callback.
 pub fn sign_in_as(idp: &DevIdp, http: &Client, username: &str, password: &str) -> SignIn {
+    sign_in_full(idp, http, username, password, None)
+}
+
+/// The demo user's sign-in asking for `scope`.
+pub fn sign_in_with_scope(idp: &DevIdp, http: &Client, scope: &str) -> SignIn {
+    sign_in_full(idp, http, DEMO_USERNAME, DEMO_PASSWORD, Some(scope))
+}
+
+fn sign_in_full(
+    idp: &DevIdp,
+    http: &Client,
+    username: &str,
+    password: &str,
+    scope: Option<&str>,
+) -> SignIn {
     let pkce = pkce();
-    let params = authorize_params(idp, &pkce);
+    let mut params = authorize_params(idp, &pkce);
+    if let Some(scope) = scope {
+        params.retain(|(k, _)| k != "scope");
+        params.push(("scope".into(), scope.into()));
+    }
     let resp = http.get(authorize_url(idp, &params)).send().unwrap();
     assert_eq!(resp.status(), 302);
     let login = location(&resp);
     assert_eq!(login.path(), "/login");
     let page = http.get(login.as_str()).send().unwrap();
     assert_eq!(page.status(), 200);
+    let token = csrf_cookie(&page).expect("the login page sets XSRF-TOKEN");
     let mut form = params.clone();
     form.push(("username".into(), username.into()));
     form.push(("password".into(), password.into()));
-    let resp = http
-        .post(format!("{}/login", idp.base_url()))
-        .form(&form)
-        .send()
-        .unwrap();
+    let resp = post_form(idp, http, "/login", &form, &token);
     assert_eq!(resp.status(), 302, "login should redirect");
     let cookie = resp
         .headers()
@@ -182,27 +236,43 @@ pub fn claims(jwt: &str) -> Value {
 }
 
 pub fn jwks(idp: &DevIdp, http: &Client) -> Value {
-    let url = format!(
-        "{}/{}/.well-known/jwks.json",
-        idp.base_url(),
-        idp.user_pool_id()
-    );
-    http.get(url).send().unwrap().json().unwrap()
+    http.get(idp.jwks_url()).send().unwrap().json().unwrap()
+}
+
+/// A control request (`/_devidp/{path}`) carrying the provider's control token.
+pub fn control(idp: &DevIdp, http: &Client, method: reqwest::Method, path: &str) -> RequestBuilder {
+    http.request(method, format!("{}/_devidp/{path}", idp.base_url()))
+        .header(CONTROL_TOKEN_HEADER, idp.control_token())
+}
+
+fn rsa_key(jwk: &Value) -> RsaPublicKey {
+    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
+    RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).unwrap()
+}
+
+fn signature_of(jwt: &str) -> Option<(&str, Signature)> {
+    let (input, sig) = jwt.rsplit_once('.').unwrap();
+    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+    Some((input, Signature::try_from(sig.as_slice()).ok()?))
 }
 
 /// Verifies an RS256 JWT against a JWK (independently of the provider's own code).
 pub fn verify_with_jwk(jwt: &str, jwk: &Value) -> bool {
-    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
-    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
-    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).unwrap();
-    let (input, sig) = jwt.rsplit_once('.').unwrap();
-    let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+    let Some((input, sig)) = signature_of(jwt) else {
         return false;
     };
-    let Ok(sig) = Signature::try_from(sig.as_slice()) else {
+    VerifyingKey::<Sha256>::new(rsa_key(jwk))
+        .verify(input.as_bytes(), &sig)
+        .is_ok()
+}
+
+/// Verifies an RS512 JWT against a JWK.
+pub fn verify_rs512_with_jwk(jwt: &str, jwk: &Value) -> bool {
+    let Some((input, sig)) = signature_of(jwt) else {
         return false;
     };
-    VerifyingKey::<Sha256>::new(key)
+    VerifyingKey::<Sha512>::new(rsa_key(jwk))
         .verify(input.as_bytes(), &sig)
         .is_ok()
 }

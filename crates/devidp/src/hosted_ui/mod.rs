@@ -1,12 +1,26 @@
-//! Cognito's hosted UI: `/oauth2/authorize` validation, sign-in, sign-up with confirmation,
-//! the `cognito` session cookie, cancel, `/logout` and the `/error` page.
+//! Cognito's hosted UI on the pool domain: `/oauth2/authorize` validation, the `cognito`
+//! session cookie, the forms' CSRF token, `/logout` and `/error`; the pages themselves live in
+//! the submodules. There is no "cancel" link: on AWS a user who gives up closes the tab.
+
+mod federation;
+mod forgot_password;
+mod sign_in;
+mod sign_up;
+
+pub(crate) use federation::{external_idp_page, external_idp_submit, idp_response};
+pub(crate) use forgot_password::{
+    confirm_forgot_password_page, confirm_forgot_password_submit, forgot_password_page,
+    forgot_password_submit,
+};
+pub(crate) use sign_in::{login_page, login_submit, mfa_submit, new_password_submit};
+pub(crate) use sign_up::{confirm_page, confirm_submit, signup_page, signup_submit};
 
 use crate::faults::Fault;
-use crate::http::{encode_query, param, with_query, Incoming, Reply};
+use crate::http::{constant_time_eq, encode_query, param, with_query, Incoming, Reply};
 use crate::logbook::{mask, mask_opt};
 use crate::pages;
 use crate::provider::{Provider, CODE_TTL_SECS, SESSION_TTL_SECS};
-use crate::store::{AuthCode, BrowserSession, User};
+use crate::store::{AuthCode, BrowserSession};
 
 /// Authorize parameters carried from `/oauth2/authorize` through the sign-in pages.
 const AUTHORIZE_PARAMS: &[&str] = &[
@@ -24,6 +38,10 @@ const AUTHORIZE_PARAMS: &[&str] = &[
 ];
 
 const SESSION_COOKIE: &str = "cognito";
+/// The hosted UI's anti-forgery cookie; every form echoes it in `_csrf` (Cognito's names:
+/// aws-amplify/amplify-js#6236 shows a scripted login sending both).
+const CSRF_COOKIE: &str = "XSRF-TOKEN";
+const CSRF_FIELD: &str = "_csrf";
 
 /// A validated authorization request.
 pub(crate) struct AuthorizeRequest {
@@ -33,6 +51,8 @@ pub(crate) struct AuthorizeRequest {
     pub(crate) scopes: Vec<String>,
     pub(crate) code_challenge: Option<String>,
     pub(crate) nonce: Option<String>,
+    /// The external identity provider to sign in with (`identity_provider` / `idp_identifier`).
+    pub(crate) federated: Option<String>,
     /// The original authorize parameters (known names only), to pass on unchanged.
     pub(crate) params: Vec<(String, String)>,
 }
@@ -192,15 +212,42 @@ pub(crate) fn validate_authorize(
             granted
         }
     };
-    if let Some(idp) = param(params, "identity_provider") {
-        if idp != "COGNITO" {
+    let federated = match (
+        param(params, "identity_provider"),
+        param(params, "idp_identifier"),
+    ) {
+        (Some("COGNITO"), _) => None,
+        (Some(name), _) => match p
+            .settings
+            .identity_providers
+            .iter()
+            .find(|i| i.name == name)
+        {
+            Some(idp) => Some(idp.name.clone()),
             // Cognito reports IdP failures as invalid_request with a description.
-            return Err(to_client(
-                "invalid_request",
-                &format!("identity provider {idp} is not configured for this client (only COGNITO exists here)"),
-            ));
-        }
-    }
+            None => {
+                return Err(to_client(
+                    "invalid_request",
+                    &format!("identity provider {name} is not configured for this client"),
+                ))
+            }
+        },
+        (None, Some(identifier)) => match p
+            .settings
+            .identity_providers
+            .iter()
+            .find(|i| i.identifiers.iter().any(|x| x == identifier))
+        {
+            Some(idp) => Some(idp.name.clone()),
+            None => {
+                return Err(to_client(
+                    "invalid_request",
+                    &format!("no identity provider has the identifier {identifier}"),
+                ))
+            }
+        },
+        (None, None) => None,
+    };
     // `lang` is accepted and ignored (classic hosted UI; language list UNCONFIRMED).
     Ok(AuthorizeRequest {
         client_id,
@@ -209,6 +256,7 @@ pub(crate) fn validate_authorize(
         scopes,
         code_challenge: challenge.map(str::to_string),
         nonce: param(params, "nonce").map(str::to_string),
+        federated,
         params: params
             .iter()
             .filter(|(k, v)| AUTHORIZE_PARAMS.contains(&k.as_str()) && !v.is_empty())
@@ -248,20 +296,31 @@ pub(crate) fn authorize(p: &Provider, req: &Incoming) -> Reply {
             "none"
         }
     ));
+    if let Some(provider) = &request.federated {
+        // Straight to the external provider, skipping the login page (Cognito's behaviour).
+        return federation::redirect_to_external_idp(p, provider, &request);
+    }
     if let Some(session) = session_of(p, req) {
         p.count(|s| s.cookie_logins += 1);
         p.log(format!(
             "authorize: signed in silently as {} via the cognito cookie",
             session.username
         ));
-        return complete_sign_in(p, &request, &session.username, session.auth_time, None);
+        return complete_sign_in(
+            p,
+            &request,
+            &session.username,
+            session.auth_time,
+            &session.amr,
+            None,
+        );
     }
     // Same query, byte for byte (Cognito: "redirects to /login with the same parameters").
     Reply::redirect(&format!("{}/login?{}", p.settings.base_url, req.raw_query))
 }
 
 /// The browser session behind a valid `cognito` cookie.
-fn session_of(p: &Provider, req: &Incoming) -> Option<BrowserSession> {
+pub(super) fn session_of(p: &Provider, req: &Incoming) -> Option<BrowserSession> {
     let id = req.cookie(SESSION_COOKIE)?;
     let now = p.now();
     let store = p.store();
@@ -271,7 +330,7 @@ fn session_of(p: &Provider, req: &Incoming) -> Option<BrowserSession> {
 }
 
 /// Starts a browser session; returns the `Set-Cookie` value.
-fn new_session(p: &Provider, username: &str, auth_time: i64) -> String {
+pub(super) fn new_session(p: &Provider, username: &str, auth_time: i64, amr: &[String]) -> String {
     let id = crate::store::random_token(32);
     let expires_at = p.now() + SESSION_TTL_SECS;
     p.store().sessions.insert(
@@ -279,6 +338,7 @@ fn new_session(p: &Provider, username: &str, auth_time: i64) -> String {
         BrowserSession {
             username: username.to_string(),
             auth_time,
+            amr: amr.to_vec(),
             expires_at,
         },
     );
@@ -286,11 +346,12 @@ fn new_session(p: &Provider, username: &str, auth_time: i64) -> String {
 }
 
 /// Issues a code and redirects to the client: `302 redirect_uri?code=…&state=…`.
-fn complete_sign_in(
+pub(super) fn complete_sign_in(
     p: &Provider,
     request: &AuthorizeRequest,
     username: &str,
     auth_time: i64,
+    amr: &[String],
     set_cookie: Option<String>,
 ) -> Reply {
     // Cognito's codes look like UUIDs.
@@ -305,6 +366,7 @@ fn complete_sign_in(
             scopes: request.scopes.clone(),
             username: username.to_string(),
             auth_time,
+            amr: amr.to_vec(),
             expires_at: p.now() + CODE_TTL_SECS,
             used: false,
         },
@@ -332,6 +394,108 @@ fn complete_sign_in(
     reply
 }
 
+/// A user authenticated (password, and MFA if any): start the browser session and send the
+/// browser back to the app with a code.
+pub(super) fn signed_in(
+    p: &Provider,
+    request: &AuthorizeRequest,
+    username: &str,
+    amr: &[String],
+) -> Reply {
+    p.count(|s| s.logins += 1);
+    let auth_time = p.token_now();
+    let cookie = new_session(p, username, auth_time, amr);
+    p.log(format!(
+        "sign-in: {username} authenticated ({})",
+        amr.join("+")
+    ));
+    complete_sign_in(p, request, username, auth_time, amr, Some(cookie))
+}
+
+/// The CSRF token of a page with a form: the browser's `XSRF-TOKEN`, or a new one that the
+/// reply then sets.
+pub(super) struct Csrf {
+    token: String,
+    fresh: bool,
+}
+
+impl Csrf {
+    pub(super) fn for_page(req: &Incoming) -> Csrf {
+        match req.cookie(CSRF_COOKIE).filter(|t| is_token_shaped(t)) {
+            Some(token) => Csrf {
+                token,
+                fresh: false,
+            },
+            None => Csrf {
+                token: crate::store::random_token(32),
+                fresh: true,
+            },
+        }
+    }
+
+    /// The form context for rendering: these authorize parameters, this token.
+    pub(super) fn form<'a>(&'a self, params: &'a [(String, String)]) -> pages::Form<'a> {
+        pages::Form {
+            params,
+            csrf: &self.token,
+        }
+    }
+
+    /// An HTML reply that sets the cookie when the token is new.
+    pub(super) fn html(&self, status: u16, page: String) -> Reply {
+        let reply = Reply::html(status, page);
+        if self.fresh {
+            reply.header(
+                "Set-Cookie",
+                &format!(
+                    "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
+                    self.token
+                ),
+            )
+        } else {
+            reply
+        }
+    }
+}
+
+fn is_token_shaped(token: &str) -> bool {
+    (16..=128).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A hosted-UI form post that passed what every post needs: form encoding, a `_csrf` equal to
+/// the `XSRF-TOKEN` cookie, and a still-valid authorization request.
+pub(super) struct Posted {
+    pub(super) form: Vec<(String, String)>,
+    pub(super) request: AuthorizeRequest,
+    pub(super) csrf: Csrf,
+}
+
+pub(super) fn accept_post(p: &Provider, req: &Incoming) -> Result<Posted, Reply> {
+    let form = form_or_bad_request(req)?;
+    let cookie = req.cookie(CSRF_COOKIE).unwrap_or_default();
+    let field = param(&form, CSRF_FIELD).unwrap_or("");
+    if cookie.is_empty() || !constant_time_eq(cookie.as_bytes(), field.as_bytes()) {
+        // UNCONFIRMED what Cognito answers here; its pages need both (fixtures/README.md).
+        p.log(format!(
+            "hosted UI: refused POST {}: _csrf does not match the XSRF-TOKEN cookie",
+            req.path
+        ));
+        return Err(Reply::html(403, pages::error("csrf")));
+    }
+    let request = validate_authorize(p, &form).map_err(|r| r.reply(p))?;
+    Ok(Posted {
+        form,
+        request,
+        csrf: Csrf {
+            token: cookie,
+            fresh: false,
+        },
+    })
+}
+
 fn form_or_bad_request(req: &Incoming) -> Result<Vec<(String, String)>, Reply> {
     req.form().ok_or_else(|| {
         Reply::html(
@@ -342,269 +506,6 @@ fn form_or_bad_request(req: &Incoming) -> Result<Vec<(String, String)>, Reply> {
             ),
         )
     })
-}
-
-/// `GET /login`: the sign-in form.
-pub(crate) fn login_page(p: &Provider, req: &Incoming) -> Reply {
-    match validate_authorize(p, &req.query) {
-        Ok(request) => Reply::html(200, pages::login(p, &request.params, "", None)),
-        Err(rejection) => rejection.reply(p),
-    }
-}
-
-/// `POST /login`: checks the password, sets the cookie and redirects with a code.
-pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
-    let form = match form_or_bad_request(req) {
-        Ok(f) => f,
-        Err(reply) => return reply,
-    };
-    let request = match validate_authorize(p, &form) {
-        Ok(r) => r,
-        Err(rejection) => return rejection.reply(p),
-    };
-    let username = param(&form, "username").unwrap_or("").trim().to_string();
-    let password = param(&form, "password").unwrap_or("");
-    if username.is_empty() || password.is_empty() {
-        return Reply::html(
-            400,
-            pages::login(
-                p,
-                &request.params,
-                &username,
-                Some("Please enter your username and password."),
-            ),
-        );
-    }
-    let user = p.store().user(&username).cloned();
-    let Some(user) = user.filter(|u| u.password_matches(password)) else {
-        p.count(|s| s.failed_logins += 1);
-        p.log(format!(
-            "sign-in failed for {username:?}: incorrect username or password"
-        ));
-        return Reply::html(
-            400,
-            pages::login(
-                p,
-                &request.params,
-                &username,
-                Some("Incorrect username or password."),
-            ),
-        );
-    };
-    if !user.confirmed {
-        let code = ensure_confirmation_code(p, &user.username);
-        return Reply::html(
-            200,
-            pages::confirm(
-                &request.params,
-                &user.username,
-                &code,
-                Some("User is not confirmed. Enter the code we sent."),
-            ),
-        );
-    }
-    p.count(|s| s.logins += 1);
-    let auth_time = p.token_now();
-    let cookie = new_session(p, &user.username, auth_time);
-    p.log(format!(
-        "sign-in: {} authenticated with password",
-        user.username
-    ));
-    complete_sign_in(p, &request, &user.username, auth_time, Some(cookie))
-}
-
-/// `GET /signup`: the sign-up form.
-pub(crate) fn signup_page(p: &Provider, req: &Incoming) -> Reply {
-    match validate_authorize(p, &req.query) {
-        Ok(request) => Reply::html(200, pages::signup(&request.params, "", None)),
-        Err(rejection) => rejection.reply(p),
-    }
-}
-
-/// Cognito's default password policy: 8+ characters with lower, upper, digit and symbol.
-fn password_policy_error(password: &str) -> Option<&'static str> {
-    if password.chars().count() < 8 {
-        Some("Password did not conform with policy: Password not long enough (at least 8 characters).")
-    } else if !password.chars().any(|c| c.is_lowercase()) {
-        Some("Password did not conform with policy: Password must have lowercase characters.")
-    } else if !password.chars().any(|c| c.is_uppercase()) {
-        Some("Password did not conform with policy: Password must have uppercase characters.")
-    } else if !password.chars().any(|c| c.is_ascii_digit()) {
-        Some("Password did not conform with policy: Password must have numeric characters.")
-    } else if password.chars().all(|c| c.is_alphanumeric()) {
-        Some("Password did not conform with policy: Password must have symbol characters.")
-    } else {
-        None
-    }
-}
-
-fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !s.contains(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
-fn ensure_confirmation_code(p: &Provider, username: &str) -> String {
-    let mut store = p.store();
-    let existing = store
-        .user(username)
-        .and_then(|u| u.confirmation_code.clone());
-    let code = existing.unwrap_or_else(|| {
-        use rand::Rng;
-        format!("{:06}", rand::thread_rng().gen_range(0..1_000_000))
-    });
-    if let Some(user) = store.user_mut(username) {
-        user.confirmation_code = Some(code.clone());
-    }
-    store.last_confirmation_code = Some(code.clone());
-    drop(store);
-    // The confirmation code is printed on purpose: this provider sends no e-mail.
-    p.log(format!(
-        "sign-up: confirmation code for {username} is {code}"
-    ));
-    code
-}
-
-/// `POST /signup`: creates an unconfirmed user and shows the confirmation step.
-pub(crate) fn signup_submit(p: &Provider, req: &Incoming) -> Reply {
-    let form = match form_or_bad_request(req) {
-        Ok(f) => f,
-        Err(reply) => return reply,
-    };
-    let request = match validate_authorize(p, &form) {
-        Ok(r) => r,
-        Err(rejection) => return rejection.reply(p),
-    };
-    let username = param(&form, "username").unwrap_or("").trim().to_string();
-    let password = param(&form, "password").unwrap_or("");
-    let problem = if !looks_like_email(&username) {
-        Some("Enter a valid email address.")
-    } else if let Some(policy) = password_policy_error(password) {
-        Some(policy)
-    } else if p.store().user(&username).is_some_and(|u| u.confirmed) {
-        Some("An account with the given email already exists.")
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
-        return Reply::html(
-            400,
-            pages::signup(&request.params, &username, Some(problem)),
-        );
-    }
-    p.store().add_user(User::signed_up(&username, password));
-    p.log(format!("sign-up: created unconfirmed user {username}"));
-    let code = ensure_confirmation_code(p, &username);
-    Reply::html(200, pages::confirm(&request.params, &username, &code, None))
-}
-
-/// `GET /confirmUser?username=…`: the confirmation form on its own.
-pub(crate) fn confirm_page(p: &Provider, req: &Incoming) -> Reply {
-    let request = match validate_authorize(p, &req.query) {
-        Ok(r) => r,
-        Err(rejection) => return rejection.reply(p),
-    };
-    let username = param(&req.query, "username").unwrap_or("").to_string();
-    let pending = p.store().user(&username).is_some_and(|u| !u.confirmed);
-    if !pending {
-        return Reply::html(
-            400,
-            pages::signup(
-                &request.params,
-                &username,
-                Some("There is no pending sign-up for this user."),
-            ),
-        );
-    }
-    let code = ensure_confirmation_code(p, &username);
-    Reply::html(200, pages::confirm(&request.params, &username, &code, None))
-}
-
-/// `POST /confirmUser`: checks the code, confirms the user and signs them in.
-pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
-    let form = match form_or_bad_request(req) {
-        Ok(f) => f,
-        Err(reply) => return reply,
-    };
-    let request = match validate_authorize(p, &form) {
-        Ok(r) => r,
-        Err(rejection) => return rejection.reply(p),
-    };
-    let username = param(&form, "username").unwrap_or("").trim().to_string();
-    let code = param(&form, "code").unwrap_or("").trim().to_string();
-    let confirmed_name = {
-        let mut store = p.store();
-        match store.user_mut(&username) {
-            Some(user)
-                if !user.confirmed && user.confirmation_code.as_deref() == Some(code.as_str()) =>
-            {
-                user.confirmed = true;
-                user.confirmation_code = None;
-                Some(user.username.clone())
-            }
-            _ => None,
-        }
-    };
-    let Some(username_confirmed) = confirmed_name else {
-        let expected = p
-            .store()
-            .user(&username)
-            .and_then(|u| u.confirmation_code.clone());
-        return match expected {
-            Some(expected) => Reply::html(
-                400,
-                pages::confirm(
-                    &request.params,
-                    &username,
-                    &expected,
-                    Some("Invalid verification code provided, please try again."),
-                ),
-            ),
-            None => Reply::html(
-                400,
-                pages::signup(
-                    &request.params,
-                    &username,
-                    Some("There is no pending sign-up for this user."),
-                ),
-            ),
-        };
-    };
-    p.count(|s| s.signups += 1);
-    p.log(format!("sign-up: {username_confirmed} confirmed"));
-    p.persist();
-    let auth_time = p.token_now();
-    let cookie = new_session(p, &username_confirmed, auth_time);
-    complete_sign_in(p, &request, &username_confirmed, auth_time, Some(cookie))
-}
-
-/// `GET /cancel`: the user gave up; tell the client `access_denied`.
-pub(crate) fn cancel(p: &Provider, req: &Incoming) -> Reply {
-    match validate_authorize(p, &req.query) {
-        Ok(request) => Rejection::ToClient {
-            redirect_uri: request.redirect_uri,
-            error: "access_denied",
-            description: "The user cancelled the sign-in.".to_string(),
-            state: request.state,
-        }
-        .reply(p),
-        Err(rejection) => rejection.reply(p),
-    }
-}
-
-/// `GET /forgotPassword`: a stub, the development provider cannot reset passwords.
-pub(crate) fn forgot_password(p: &Provider, req: &Incoming) -> Reply {
-    let params = validate_authorize(p, &req.query)
-        .map(|r| r.params)
-        .unwrap_or_default();
-    Reply::html(200, pages::forgot_password(&params))
 }
 
 /// `GET /error`: Cognito's dead-end error page (400).

@@ -1,0 +1,351 @@
+//! Signing in on `/login`: the password, Cognito's lockout after repeated failures, then the
+//! steps a sign-in may still need (`/forceChangePassword`, `/mfa`) before the code goes back.
+
+use super::sign_up::{ensure_confirmation_code, password_policy_error};
+use super::{accept_post, signed_in, validate_authorize, Csrf, Posted};
+use crate::config::MfaMode;
+use crate::http::{param, Incoming, Reply};
+use crate::mfa;
+use crate::pages;
+use crate::provider::Provider;
+use crate::store::{Challenge, ChallengeStep, Lockout, User};
+
+/// Cognito's lockout (authentication.html, "Lockout behavior for failed sign-in attempts"):
+/// five failures are free, then 2^(n-5) seconds, up to about 15 minutes.
+const FREE_FAILURES: u32 = 5;
+const MAX_LOCKOUT_SECS: i64 = 900;
+/// A quiet quarter of an hour resets the count.
+const QUIET_RESET_SECS: i64 = 900;
+/// How long a half-finished sign-in (new password, MFA) waits: Cognito's session is 3 minutes.
+const CHALLENGE_TTL_SECS: i64 = 180;
+const LOCKED_MESSAGE: &str = "Password attempts exceeded";
+
+/// `GET /login`: the sign-in form.
+pub(crate) fn login_page(p: &Provider, req: &Incoming) -> Reply {
+    let request = match validate_authorize(p, &req.query) {
+        Ok(r) => r,
+        Err(rejection) => return rejection.reply(p),
+    };
+    let csrf = Csrf::for_page(req);
+    csrf.html(
+        200,
+        pages::login(p, &csrf.form(&request.params), "", None, None),
+    )
+}
+
+/// `POST /login`: checks the password (under the lockout rules) and goes on to the next step.
+pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
+    let posted = match accept_post(p, req) {
+        Ok(posted) => posted,
+        Err(reply) => return reply,
+    };
+    let typed = param(&posted.form, "username")
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let password = param(&posted.form, "password").unwrap_or("");
+    let again = |error: &str| {
+        let form = posted.csrf.form(&posted.request.params);
+        Reply::html(400, pages::login(p, &form, &typed, Some(error), None))
+    };
+    if typed.is_empty() || password.is_empty() {
+        return again("Please enter your username and password.");
+    }
+    let Some(user) = p.store().find_sign_in(&typed).cloned() else {
+        p.count(|s| s.failed_logins += 1);
+        p.log(format!("sign-in failed for {typed:?}: no such user"));
+        return again("Incorrect username or password.");
+    };
+    if is_locked_out(p, &user.username) {
+        p.count(|s| s.locked_out_logins += 1);
+        p.log(format!("sign-in refused for {}: locked out", user.username));
+        return again(LOCKED_MESSAGE);
+    }
+    if !user.password_matches(password) {
+        p.count(|s| s.failed_logins += 1);
+        record_failure(p, &user.username);
+        p.log(format!(
+            "sign-in failed for {}: incorrect password",
+            user.username
+        ));
+        return again("Incorrect username or password.");
+    }
+    record_success(p, &user.username);
+    if !user.confirmed {
+        let code = ensure_confirmation_code(p, &user.username);
+        let form = posted.csrf.form(&posted.request.params);
+        return Reply::html(
+            200,
+            pages::confirm(
+                &form,
+                &typed,
+                &code,
+                Some("User is not confirmed. Enter the code we sent."),
+            ),
+        );
+    }
+    if user.force_change_password {
+        return challenge(p, &posted, &user.username, ChallengeStep::NewPassword);
+    }
+    after_first_factor(p, &posted, &user)
+}
+
+/// The password (new or old) is done: MFA if the pool or the user has it, else signed in.
+fn after_first_factor(p: &Provider, posted: &Posted, user: &User) -> Reply {
+    match (p.settings.mfa, &user.totp_secret) {
+        (MfaMode::Off, _) | (MfaMode::Optional, None) => {
+            signed_in(p, &posted.request, &user.username, &["pwd".to_string()])
+        }
+        (_, Some(_)) => challenge(p, posted, &user.username, ChallengeStep::MfaCode),
+        (MfaMode::Required, None) => {
+            let secret = mfa::new_secret();
+            challenge(
+                p,
+                posted,
+                &user.username,
+                ChallengeStep::MfaSetup { secret },
+            )
+        }
+    }
+}
+
+/// Stores a half-finished sign-in and shows the page for its next step.
+fn challenge(p: &Provider, posted: &Posted, username: &str, step: ChallengeStep) -> Reply {
+    let session = crate::store::random_token(32);
+    p.store().challenges.insert(
+        session.clone(),
+        Challenge {
+            username: username.to_string(),
+            step: step.clone(),
+            expires_at: p.now() + CHALLENGE_TTL_SECS,
+        },
+    );
+    p.log(format!(
+        "sign-in: {username} must pass {}",
+        step_name(&step)
+    ));
+    challenge_page(p, posted, username, &session, &step, None, 200)
+}
+
+fn step_name(step: &ChallengeStep) -> &'static str {
+    match step {
+        ChallengeStep::NewPassword => "NEW_PASSWORD_REQUIRED",
+        ChallengeStep::MfaSetup { .. } => "MFA_SETUP",
+        ChallengeStep::MfaCode => "SOFTWARE_TOKEN_MFA",
+    }
+}
+
+fn challenge_page(
+    p: &Provider,
+    posted: &Posted,
+    username: &str,
+    session: &str,
+    step: &ChallengeStep,
+    error: Option<&str>,
+    status: u16,
+) -> Reply {
+    let form = posted.csrf.form(&posted.request.params);
+    let page = match step {
+        ChallengeStep::NewPassword => pages::new_password(&form, session, error),
+        ChallengeStep::MfaCode => pages::mfa_code(&form, session, error),
+        ChallengeStep::MfaSetup { secret } => {
+            let account = p
+                .store()
+                .user(username)
+                .map(|u| {
+                    if u.email.is_empty() {
+                        u.username.clone()
+                    } else {
+                        u.email.clone()
+                    }
+                })
+                .unwrap_or_default();
+            let uri = mfa::otpauth_uri(&p.settings.user_pool_id, &account, secret);
+            pages::mfa_setup(
+                &form,
+                session,
+                secret,
+                &uri,
+                mfa::qr_svg(&uri).as_deref(),
+                error,
+            )
+        }
+    };
+    Reply::html(status, page)
+}
+
+/// The half-finished sign-in a posted `session` names, if it is still valid.
+fn pending(p: &Provider, posted: &Posted) -> Result<(String, Challenge), Reply> {
+    let session = param(&posted.form, "session").unwrap_or("").to_string();
+    let now = p.now();
+    let found = p.store().challenges.get(&session).cloned();
+    match found {
+        Some(challenge) if challenge.expires_at > now => Ok((session, challenge)),
+        _ => {
+            p.store().challenges.remove(&session);
+            let form = posted.csrf.form(&posted.request.params);
+            Err(Reply::html(
+                400,
+                pages::login(
+                    p,
+                    &form,
+                    "",
+                    Some("Your session has expired. Please sign in again."),
+                    None,
+                ),
+            ))
+        }
+    }
+}
+
+/// `POST /forceChangePassword`: the new password of a `FORCE_CHANGE_PASSWORD` user.
+pub(crate) fn new_password_submit(p: &Provider, req: &Incoming) -> Reply {
+    let posted = match accept_post(p, req) {
+        Ok(posted) => posted,
+        Err(reply) => return reply,
+    };
+    let (session, challenge) = match pending(p, &posted) {
+        Ok(found) => found,
+        Err(reply) => return reply,
+    };
+    if !matches!(challenge.step, ChallengeStep::NewPassword) {
+        return challenge_page(
+            p,
+            &posted,
+            &challenge.username,
+            &session,
+            &challenge.step,
+            None,
+            400,
+        );
+    }
+    let password = param(&posted.form, "password").unwrap_or("");
+    let again = param(&posted.form, "confirmPassword").unwrap_or("");
+    let problem = if password != again {
+        Some("Passwords do not match.")
+    } else {
+        password_policy_error(password)
+    };
+    if let Some(problem) = problem {
+        return challenge_page(
+            p,
+            &posted,
+            &challenge.username,
+            &session,
+            &challenge.step,
+            Some(problem),
+            400,
+        );
+    }
+    let user = {
+        let mut store = p.store();
+        store.challenges.remove(&session);
+        store.user_mut(&challenge.username).map(|u| {
+            u.set_password(password);
+            u.clone()
+        })
+    };
+    let Some(user) = user else {
+        return Reply::html(400, pages::error("invalid_request"));
+    };
+    p.persist();
+    p.log(format!("sign-in: {} set a new password", user.username));
+    after_first_factor(p, &posted, &user)
+}
+
+/// `POST /mfa`: a TOTP code, either the challenge of a user with an authenticator or the
+/// first code of one being set up. Wrong codes count toward the lockout, as in Cognito.
+pub(crate) fn mfa_submit(p: &Provider, req: &Incoming) -> Reply {
+    let posted = match accept_post(p, req) {
+        Ok(posted) => posted,
+        Err(reply) => return reply,
+    };
+    let (session, challenge) = match pending(p, &posted) {
+        Ok(found) => found,
+        Err(reply) => return reply,
+    };
+    let username = challenge.username.clone();
+    let secret = match &challenge.step {
+        ChallengeStep::MfaSetup { secret } => Some(secret.clone()),
+        ChallengeStep::MfaCode => p
+            .store()
+            .user(&username)
+            .and_then(|u| u.totp_secret.clone()),
+        ChallengeStep::NewPassword => None,
+    };
+    let Some(secret) = secret else {
+        return challenge_page(p, &posted, &username, &session, &challenge.step, None, 400);
+    };
+    if is_locked_out(p, &username) {
+        p.count(|s| s.locked_out_logins += 1);
+        return challenge_page(
+            p,
+            &posted,
+            &username,
+            &session,
+            &challenge.step,
+            Some(LOCKED_MESSAGE),
+            400,
+        );
+    }
+    let code = param(&posted.form, "code").unwrap_or("");
+    if !mfa::code_matches(&secret, code, p.now()) {
+        record_failure(p, &username);
+        p.log(format!("sign-in: wrong MFA code for {username}"));
+        return challenge_page(
+            p,
+            &posted,
+            &username,
+            &session,
+            &challenge.step,
+            Some("Invalid code received for user"),
+            400,
+        );
+    }
+    record_success(p, &username);
+    {
+        let mut store = p.store();
+        store.challenges.remove(&session);
+        if let (ChallengeStep::MfaSetup { .. }, Some(user)) =
+            (&challenge.step, store.user_mut(&username))
+        {
+            user.totp_secret = Some(secret.clone());
+        }
+    }
+    if matches!(challenge.step, ChallengeStep::MfaSetup { .. }) {
+        p.persist();
+        p.log(format!("sign-in: {username} set up a TOTP authenticator"));
+    }
+    let amr = ["pwd", "otp", "mfa"].map(String::from);
+    signed_in(p, &posted.request, &username, &amr)
+}
+
+/// Whether the user is inside a lockout period now.
+fn is_locked_out(p: &Provider, username: &str) -> bool {
+    let now = p.now();
+    p.store()
+        .lockouts
+        .get(username)
+        .is_some_and(|l| now < l.locked_until)
+}
+
+/// One more failed attempt: from the sixth on, a lockout of 2^(n-5) s (max about 15 min).
+fn record_failure(p: &Provider, username: &str) {
+    let now = p.now();
+    let mut store = p.store();
+    let lockout = store.lockouts.entry(username.to_string()).or_default();
+    if now - lockout.last_attempt >= QUIET_RESET_SECS {
+        *lockout = Lockout::default();
+    }
+    lockout.failures += 1;
+    lockout.last_attempt = now;
+    if lockout.failures >= FREE_FAILURES {
+        let exponent = (lockout.failures - FREE_FAILURES).min(20);
+        lockout.locked_until = now + (1i64 << exponent).min(MAX_LOCKOUT_SECS);
+    }
+}
+
+/// A successful sign-in after any lockout ends resets the count.
+fn record_success(p: &Provider, username: &str) {
+    p.store().lockouts.remove(username);
+}
