@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod authorize;
+pub mod aws;
 pub mod browser;
 pub mod config;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod vault;
 pub mod verify;
 
 pub use api::{ApiRequest, ApiResponse};
+pub use aws::{AwsCredentials, AwsError, IdentityFlow, IdentityPoolSettings};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
 pub use config::{Config, ConfigError, Profile, ProfileKind, Scheme, TokenChoice};
 pub use error::{Error, ErrorKind, Result};
