@@ -214,6 +214,7 @@ fn run(args: Args) -> Result<(), String> {
         client,
         users: users.clone(),
         state_file: args.state_file,
+        ..DevIdpConfig::default()
     })
     .map_err(|e| e.to_string())?;
     for fault in args.faults {
@@ -237,6 +238,12 @@ fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool) {
         idp.user_pool_id()
     );
     println!("  Client id:        {}", idp.client_id());
+    if let (Some(pool), Some(endpoint)) = (idp.identity_pool(), idp.identity_endpoint()) {
+        println!(
+            "  Identity pool:    {} at {endpoint} (Cognito Identity + STS)",
+            pool.identity_pool_id
+        );
+    }
     println!("  Callback URLs:    {}", client.callback_urls.join(" "));
     println!("  Sign-out URLs:    {}", client.sign_out_urls.join(" "));
     println!(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::DevIdpError;
+use crate::identity_pool::{GroupRole, IdentityPoolConfig};
 
 /// Default user pool id; it matches Cognito's `^[a-z]{2}-(gov-)?[a-z]+-\d_[A-Za-z0-9]+$` pattern.
 pub const DEFAULT_USER_POOL_ID: &str = "us-east-1_DevPool01";
@@ -43,6 +44,10 @@ pub struct DevIdpConfig {
     /// Optional JSON file that keeps signing keys, refresh-token grants (hashed) and
     /// signed-up users across restarts.
     pub state_file: Option<PathBuf>,
+    /// IAM roles of user-pool groups; they appear in ID tokens as Cognito puts them there.
+    pub group_roles: Vec<GroupRole>,
+    /// The identity pool served on its own loopback origin (`None`: no identity pool).
+    pub identity_pool: Option<IdentityPoolConfig>,
 }
 
 impl Default for DevIdpConfig {
@@ -54,6 +59,8 @@ impl Default for DevIdpConfig {
             client: ClientConfig::default(),
             users: UserRecord::demo_users(),
             state_file: None,
+            group_roles: GroupRole::demo_roles(),
+            identity_pool: Some(IdentityPoolConfig::default()),
         }
     }
 }
@@ -320,6 +327,9 @@ pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> 
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
             _ => return bad(format!("issuer {issuer:?} is not an http(s) URL")),
         }
+    }
+    if let Some(pool) = &config.identity_pool {
+        pool.validate().or_else(bad)?;
     }
     validate_users(&config.users).or_else(bad)
 }

@@ -37,10 +37,13 @@ mod cli;
 mod config;
 mod control;
 mod demo_api;
+mod demo_aws_api;
 mod error;
 mod faults;
 mod hosted_ui;
 mod http;
+mod identity_pool;
+mod identity_sts;
 mod jwt;
 mod keys;
 mod logbook;
@@ -48,6 +51,7 @@ mod oauth;
 mod pages;
 mod provider;
 mod server;
+mod sigv4_check;
 mod store;
 mod tokens;
 mod verify;
@@ -66,8 +70,13 @@ pub use config::{
 pub use control::CONTROL_HELP;
 pub use error::DevIdpError;
 pub use faults::{Fault, FAULT_NAMES};
+pub use identity_pool::{
+    AmbiguousRoleResolution, GroupRole, IdentityPoolConfig, DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE,
+    DEMO_AUTHENTICATED_ROLE, DEMO_IDENTITY_POOL_ID, DEMO_USER_ROLE,
+};
 pub use provider::Stats;
 
+use identity_pool::IdentityPoolState;
 use keys::KeySet;
 use provider::{Provider, Settings};
 use store::{PersistedState, Store, User};
@@ -78,6 +87,9 @@ pub struct DevIdp {
     provider: Arc<Provider>,
     server: Option<Arc<tiny_http::Server>>,
     workers: Vec<JoinHandle<()>>,
+    /// The identity pool's own origin (`cognito-identity` + STS), when one is configured.
+    identity_server: Option<Arc<tiny_http::Server>>,
+    identity_workers: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for DevIdp {
@@ -144,6 +156,7 @@ impl DevIdp {
             port,
             client: config.client.clone(),
             state_file: config.state_file.clone(),
+            group_roles: config.group_roles.clone(),
         };
         let provider = Arc::new(Provider::new(settings, keys, store));
         provider.persist();
@@ -157,13 +170,39 @@ impl DevIdp {
         for warning in config::cognito_range_warnings(&config) {
             provider.log(format!("note: {warning}"));
         }
+        let (identity_server, identity_workers) = match &config.identity_pool {
+            Some(pool) => {
+                let (server, workers) = start_identity_origin(&provider, pool.clone())?;
+                (Some(server), workers)
+            }
+            None => (None, Vec::new()),
+        };
         let server = Arc::new(server);
-        let workers = server::spawn_workers(Arc::clone(&server), Arc::clone(&provider));
+        let workers = server::spawn_main_workers(Arc::clone(&server), Arc::clone(&provider));
         Ok(DevIdp {
             provider,
             server: Some(server),
             workers,
+            identity_server,
+            identity_workers,
         })
+    }
+
+    /// `http://127.0.0.1:PORT/`: the identity pool's origin (Cognito Identity and STS), the
+    /// `identity_endpoint` of a profile that uses this provider's identity pool.
+    pub fn identity_endpoint(&self) -> Option<String> {
+        self.provider
+            .identity_pool
+            .get()
+            .map(|pool| format!("{}/", pool.base_url))
+    }
+
+    /// The identity pool as configured, if there is one.
+    pub fn identity_pool(&self) -> Option<IdentityPoolConfig> {
+        self.provider
+            .identity_pool
+            .get()
+            .map(|pool| pool.config.clone())
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash): the hosted-UI "domain".
@@ -262,13 +301,55 @@ impl Drop for DevIdp {
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
-        if let Some(server) = &self.server {
+        if let Some(server) = &self.identity_server {
+            for _ in &self.identity_workers {
+                server.unblock();
+            }
+        }
+        for worker in self.identity_workers.drain(..) {
+            let _ = worker.join();
+        }
+        for server in [&self.server, &self.identity_server].into_iter().flatten() {
             server::refuse_pending(server);
         }
-        // The last reference: tiny_http closes the listening socket.
+        // The last references: tiny_http closes the listening sockets.
         self.server.take();
+        self.identity_server.take();
         self.provider.log("stopped".to_string());
     }
+}
+
+/// Binds the identity pool's origin and starts its workers.
+fn start_identity_origin(
+    provider: &Arc<Provider>,
+    config: IdentityPoolConfig,
+) -> Result<(Arc<tiny_http::Server>, Vec<JoinHandle<()>>), DevIdpError> {
+    let server = bind(config.port)?;
+    let port = server
+        .server_addr()
+        .to_ip()
+        .map(|a| a.port())
+        .ok_or_else(|| DevIdpError::Bind {
+            port: config.port,
+            reason: "not a TCP listener".into(),
+        })?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    provider.log(format!(
+        "identity pool {} on {base_url} (Cognito Identity and STS)",
+        config.identity_pool_id
+    ));
+    let _ = provider
+        .identity_pool
+        .set(IdentityPoolState::new(config, base_url));
+    let server = Arc::new(server);
+    let workers = server::spawn_workers(
+        Arc::clone(&server),
+        Arc::clone(provider),
+        "devidp-identity",
+        2,
+        identity_pool::route,
+    );
+    Ok((server, workers))
 }
 
 /// Binds 127.0.0.1:port, retrying briefly when a fixed port is still being released.

@@ -2,13 +2,14 @@
 //! the clock (with its test hooks) and persistence. Every request handler borrows a `Provider`.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use crate::config::{is_loopback_host, ClientConfig};
 use crate::faults::{Fault, FaultSet};
+use crate::identity_pool::{GroupRole, IdentityPoolState};
 use crate::keys::KeySet;
 use crate::logbook::Logbook;
 use crate::store::{PersistedState, Store};
@@ -45,6 +46,18 @@ pub struct Stats {
     pub signups: u64,
     /// Demo API requests (any status).
     pub demo_api: u64,
+    /// Identity pool `GetId` requests (any outcome).
+    pub identity_get_id: u64,
+    /// Identity pool `GetCredentialsForIdentity` requests (any outcome).
+    pub identity_get_credentials: u64,
+    /// Identity pool `GetOpenIdToken` requests (any outcome).
+    pub identity_get_open_id_token: u64,
+    /// Credentials issued by `GetCredentialsForIdentity`.
+    pub identity_credentials_issued: u64,
+    /// STS requests on the identity origin (any action, any outcome).
+    pub sts_requests: u64,
+    /// Demo IAM API requests (any status).
+    pub demo_aws_api: u64,
 }
 
 /// Settings fixed at start-up.
@@ -55,6 +68,8 @@ pub(crate) struct Settings {
     pub(crate) port: u16,
     pub(crate) client: ClientConfig,
     pub(crate) state_file: Option<std::path::PathBuf>,
+    /// Roles of user-pool groups (`cognito:roles` / `cognito:preferred_role` in ID tokens).
+    pub(crate) group_roles: Vec<GroupRole>,
 }
 
 pub(crate) struct Provider {
@@ -67,6 +82,8 @@ pub(crate) struct Provider {
     pub(crate) clock_advance: AtomicI64,
     pub(crate) log: Logbook,
     pub(crate) stopping: AtomicBool,
+    /// The identity pool, once its origin is bound (see [`crate::identity_pool`]).
+    pub(crate) identity_pool: OnceLock<IdentityPoolState>,
 }
 
 /// Lifetime of an authorization code (Cognito: 5 minutes).
@@ -85,6 +102,7 @@ impl Provider {
             clock_advance: AtomicI64::new(0),
             log: Logbook::new(),
             stopping: AtomicBool::new(false),
+            identity_pool: OnceLock::new(),
         }
     }
 

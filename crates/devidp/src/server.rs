@@ -9,38 +9,53 @@ use std::time::Duration;
 
 use crate::http::{Incoming, Reply};
 use crate::provider::Provider;
-use crate::{control, demo_api, hosted_ui, oauth, pages};
+use crate::{control, demo_api, demo_aws_api, hosted_ui, oauth, pages};
 
 const WORKERS: usize = 8;
 const MAX_BODY: u64 = 1024 * 1024;
 
+/// Answers one request on an origin.
+pub(crate) type Router = fn(&Provider, &Incoming) -> Reply;
+
+/// `count` worker threads named `{name}-{i}` that serve `server` with `router`.
 pub(crate) fn spawn_workers(
     server: Arc<tiny_http::Server>,
     provider: Arc<Provider>,
+    name: &str,
+    count: usize,
+    router: Router,
 ) -> Vec<JoinHandle<()>> {
-    (0..WORKERS)
+    (0..count)
         .map(|i| {
             let server = Arc::clone(&server);
             let provider = Arc::clone(&provider);
             std::thread::Builder::new()
-                .name(format!("devidp-worker-{i}"))
-                .spawn(move || worker(&server, &provider))
+                .name(format!("{name}-{i}"))
+                .spawn(move || worker(&server, &provider, router))
                 .expect("spawn devidp worker thread")
         })
         .collect()
 }
 
-fn worker(server: &tiny_http::Server, provider: &Provider) {
+/// The main origin's workers: hosted UI, OAuth endpoints, demo APIs, control endpoint.
+pub(crate) fn spawn_main_workers(
+    server: Arc<tiny_http::Server>,
+    provider: Arc<Provider>,
+) -> Vec<JoinHandle<()>> {
+    spawn_workers(server, provider, "devidp-worker", WORKERS, route)
+}
+
+fn worker(server: &tiny_http::Server, provider: &Provider, router: Router) {
     while !provider.stopping.load(Ordering::SeqCst) {
         match server.recv_timeout(Duration::from_millis(50)) {
-            Ok(Some(request)) => serve(provider, request),
+            Ok(Some(request)) => serve(provider, request, router),
             Ok(None) => {}
             Err(_) => break,
         }
     }
 }
 
-fn serve(provider: &Provider, mut request: tiny_http::Request) {
+fn serve(provider: &Provider, mut request: tiny_http::Request, router: Router) {
     let headers = request
         .headers()
         .iter()
@@ -57,7 +72,7 @@ fn serve(provider: &Provider, mut request: tiny_http::Request) {
     let reply = if read.is_err() {
         Reply::oauth_error(400, "invalid_request", "could not read the request body")
     } else {
-        route(provider, &incoming)
+        router(provider, &incoming)
     };
     let head = *request.method() == tiny_http::Method::Head;
     write_reply(request.into_writer(), &reply, head);
@@ -109,6 +124,8 @@ fn reason_phrase(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
+        429 => "Too Many Requests",
         500 => "Internal Server Error",
         _ => "Status",
     }
@@ -132,6 +149,9 @@ pub(crate) fn route(p: &Provider, req: &Incoming) -> Reply {
     }
     if let Some(rest) = path.strip_prefix("/demo-api/") {
         return demo_api::handle(p, req, rest);
+    }
+    if let Some(rest) = path.strip_prefix("/demo-aws-api/") {
+        return demo_aws_api::handle(p, req, rest);
     }
     let pool_prefix = format!("/{}/.well-known/", p.settings.user_pool_id);
     if let Some(doc) = path.strip_prefix(&pool_prefix) {
