@@ -43,6 +43,8 @@ fn explain(name: &str) -> Option<&'static str> {
         "scope" => "Scopes granted to the access token",
         "cognito:username" => "Cognito user name",
         "cognito:groups" => "Cognito groups the user belongs to",
+        "cognito:roles" => "IAM roles of the user's groups: what an identity pool may grant",
+        "cognito:preferred_role" => "The role of the user's group with the best precedence",
         "email" => "E-mail address",
         "email_verified" => "Whether the e-mail address was verified",
         "jti" => "Unique token id",
