@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -41,10 +40,30 @@ fn venv_bin(name: &str) -> PathBuf {
     path
 }
 
-/// `moto_server` on a free loopback port, stopped on drop; its output is kept for failures.
+/// `moto_server` on a free loopback port, stopped on drop. Its log (stderr) is drained into
+/// memory so a chatty server never blocks on a full pipe, and shown if it fails to start.
 struct Moto {
     child: Child,
     endpoint: String,
+}
+
+fn drain(stderr: std::process::ChildStderr) -> Arc<std::sync::Mutex<String>> {
+    let log = Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let mut log = sink.lock().unwrap();
+            if log.len() < 64 * 1024 {
+                log.push_str(&line);
+                log.push('\n');
+            }
+        }
+    });
+    log
 }
 
 impl Moto {
@@ -57,12 +76,15 @@ impl Moto {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start moto_server");
+        let log = drain(child.stderr.take().unwrap());
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = child.try_wait() {
-                let mut err = String::new();
-                let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-                panic!("moto_server exited ({status}) before listening:\n{err}");
+                std::thread::sleep(Duration::from_millis(200));
+                panic!(
+                    "moto_server exited ({status}) before listening:\n{}",
+                    log.lock().unwrap()
+                );
             }
             assert!(
                 started.elapsed() < Duration::from_secs(60),

@@ -8,6 +8,13 @@
 //! plus a demo protected API (`/demo-api/me`, `/demo-api/orders`, `/demo-api/admin`) that wants
 //! the ID token like an API Gateway Cognito authorizer.
 //!
+//! Next to the user pool it serves an identity pool on a second loopback origin
+//! ([`DevIdp::identity_endpoint`]): the Cognito Identity API (`GetId`,
+//! `GetCredentialsForIdentity`, `GetOpenIdToken`) and STS (`AssumeRoleWithWebIdentity`,
+//! `GetCallerIdentity`), with the roles of the users' groups in their ID tokens, and a demo API
+//! behind IAM authorization (`/demo-aws-api/me`, `/demo-aws-api/admin`) that checks SigV4
+//! signatures like API Gateway. See [`IdentityPoolConfig`].
+//!
 //! ```no_run
 //! let idp = latchkey_devidp::DevIdp::start(latchkey_devidp::DevIdpConfig::default()).unwrap();
 //! println!("sign in at {}, issuer {}", idp.base_url(), idp.issuer());
