@@ -69,6 +69,11 @@ fn pool(
     settings.resolve(&profile.kind).expect("settings are valid")
 }
 
+fn pool_for_role(idp: &DevIdp, profile: &Profile, role: &str) -> IdentityPool {
+    let role = role.to_owned();
+    pool(idp, profile, move |s| s.role_arn = Some(role))
+}
+
 async fn fetch(pool: &IdentityPool, token: &SecretToken) -> Result<AwsCredentials, AwsError> {
     aws::fetch_credentials(&http(), pool, token, None, chrono::Utc::now()).await
 }
@@ -155,12 +160,25 @@ async fn a_kept_identity_id_saves_the_get_id_call() {
     );
     assert_eq!(idp.stats().identity_get_id, 1, "the kept id skipped GetId");
 
+    let viewer = id_token_of(&profile, VIEWER_USERNAME, VIEWER_PASSWORD).await;
+    let as_user = pool_for_role(&idp, &profile, DEMO_USER_ROLE);
+    let own = aws::fetch_credentials(
+        &http(),
+        &as_user,
+        &viewer,
+        Some(&first.identity_id),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("someone else's kept id (\"Access to Identity … is forbidden\") falls back to GetId");
+    assert_ne!(own.identity_id, first.identity_id);
+
     let stale = "us-east-1:00000000-0000-4000-8000-000000000000";
     let recovered = aws::fetch_credentials(&http(), &pool, &token, Some(stale), chrono::Utc::now())
         .await
         .expect("an unknown kept id falls back to GetId");
     assert_eq!(recovered.identity_id, first.identity_id);
-    assert_eq!(idp.stats().identity_get_id, 2);
+    assert_eq!(idp.stats().identity_get_id, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,4 +455,22 @@ async fn neither_credentials_nor_errors_show_a_secret() {
     assert!(!shown.contains(token.expose()));
     let signature = token.expose().rsplit('.').next().unwrap();
     assert!(!shown.contains(signature));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oidc_profile_presents_its_token_under_the_issuer_host_and_path() {
+    let idp = start_idp(|_| {});
+    let profile = oidc_profile(&idp);
+    let token = demo_token(&profile).await;
+    let pool = pool(&idp, &profile, |_| {});
+    let issuer = Url::parse(&idp.issuer()).unwrap();
+    assert_eq!(
+        pool.login_key,
+        format!("127.0.0.1:{}{}", issuer.port().unwrap(), issuer.path()),
+        "identity pools name OIDC providers by issuer host and path"
+    );
+    let creds = fetch(&pool, &token)
+        .await
+        .expect("the pool accepts the OIDC provider name");
+    assert_eq!(call_demo_aws_api(&idp, &creds, "me").await.0, 200);
 }

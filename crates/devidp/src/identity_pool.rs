@@ -307,6 +307,16 @@ pub(crate) fn route(p: &Provider, req: &Incoming) -> Reply {
     let Some(pool) = p.identity_pool.get() else {
         return Reply::json(404, &json!({"message": "no identity pool is configured"}));
     };
+    if req.method == "OPTIONS" {
+        // Browsers (Amplify) call the service cross-origin with these headers.
+        return Reply::new(204)
+            .header("Access-Control-Allow-Methods", "POST, OPTIONS")
+            .header(
+                "Access-Control-Allow-Headers",
+                "Content-Type, X-Amz-Target, X-Amz-User-Agent, X-Amz-Date, X-Amz-Security-Token, Authorization",
+            )
+            .header("Access-Control-Max-Age", "600");
+    }
     if req.method != "POST" || req.path != "/" {
         return Reply::json(404, &json!({"message": "Not Found"}));
     }

@@ -411,6 +411,24 @@ fn the_identity_origin_is_its_own_and_only_answers_post_slash() {
     let endpoint = idp.identity_endpoint().unwrap();
     assert_ne!(format!("{}/", idp.base_url()), endpoint);
     assert_eq!(http.get(&endpoint).send().unwrap().status().as_u16(), 404);
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, &endpoint)
+        .header("origin", "http://localhost:3000")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-amz-target",
+        )
+        .send()
+        .unwrap();
+    assert_eq!(
+        preflight.status().as_u16(),
+        204,
+        "browsers may call it cross-origin"
+    );
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(allowed.contains("X-Amz-Target"), "{allowed}");
     let none = DevIdp::start(DevIdpConfig {
         identity_pool: None,
         ..Default::default()

@@ -240,6 +240,13 @@ fn classify(caller: &Caller<'_>, answer: &Answer, custom_role_arn: Option<&str>)
         "NotAuthorizedException" if lower.starts_with("invalid login token") => {
             AwsError::IdTokenRejected { message }
         }
+        // A kept identity id that belongs to someone else: not about the role.
+        "NotAuthorizedException" if lower.starts_with("access to identity") => {
+            AwsError::NotAuthorized {
+                service: SERVICE,
+                message,
+            }
+        }
         "NotAuthorizedException" => match custom_role_arn {
             Some(role) => AwsError::RoleNotAllowed {
                 role_arn: role.to_owned(),
