@@ -415,12 +415,8 @@ fn provider_names(p: &Provider) -> Vec<String> {
 fn authenticate(p: &Provider, body: &Map<String, Value>) -> Result<Login, Reply> {
     let logins = match body.get("Logins") {
         Some(Value::Object(logins)) if !logins.is_empty() => logins,
-        None | Some(Value::Null) => {
-            return Err(not_authorized(
-                "Unauthenticated access is not supported for this identity pool.",
-            ))
-        }
-        Some(Value::Object(_)) => {
+        // No logins at all: an unauthenticated identity, which this pool does not allow.
+        None | Some(Value::Null) | Some(Value::Object(_)) => {
             return Err(not_authorized(
                 "Unauthenticated access is not supported for this identity pool.",
             ))
