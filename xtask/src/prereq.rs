@@ -1,4 +1,4 @@
-//! Prerequisites: Debian packages, the project-local `tauri-driver`, and npm packages.
+//! Prerequisites: Debian packages, the project-local `tauri-driver`, npm and PyPI packages.
 //! Installs what is missing when it may (root, Debian), otherwise names the exact command to run.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +20,7 @@ pub const TEST_PACKAGES: &[&str] = &[
     "chromium",
     "chromium-driver",
     "webkit2gtk-driver",
+    "python3-venv",
 ];
 
 fn skip_install() -> bool {
@@ -170,6 +171,63 @@ pub fn ensure_npm_packages(dir: &Path) -> Result<(), String> {
     } else {
         Err(format!("`npm ci` in {} failed ({status})", dir.display()))
     }
+}
+
+/// Creates `dir/.venv` and installs `dir/requirements.txt` (every version pinned) into it,
+/// unless the venv already holds exactly that list. For the Python peers (moto, botocore).
+pub fn ensure_python_packages(dir: &Path) -> Result<(), String> {
+    let requirements = dir.join("requirements.txt");
+    let Ok(wanted) = std::fs::read_to_string(&requirements) else {
+        return Ok(());
+    };
+    let venv = dir.join(".venv");
+    let marker = venv.join("latchkey-requirements.txt");
+    if std::fs::read_to_string(&marker).is_ok_and(|installed| installed == wanted) {
+        return Ok(());
+    }
+    let pip_line = format!(
+        "python3 -m venv {0} && {0}/bin/pip install -r {1}",
+        venv.display(),
+        requirements.display()
+    );
+    if skip_install() {
+        return Err(format!(
+            "Python packages missing; install them with: {pip_line}"
+        ));
+    }
+    println!(
+        "xtask: installing the pinned Python packages of {}",
+        dir.display()
+    );
+    let run = |command: &mut Command, what: &str| -> Result<(), String> {
+        let status = command
+            .status()
+            .map_err(|e| format!("could not run {what}: {e} (install python3 and python3-venv)"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{what} failed ({status}); by hand: {pip_line}"))
+        }
+    };
+    if !venv.join("bin").join("pip").exists() {
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv",
+        )?;
+    }
+    run(
+        Command::new(venv.join("bin").join("pip"))
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-input",
+                "-r",
+            ])
+            .arg(&requirements),
+        "pip install",
+    )?;
+    std::fs::write(&marker, wanted).map_err(|e| format!("cannot write {}: {e}", marker.display()))
 }
 
 /// Whether a graphical display is available to open windows on.

@@ -5,8 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::prereq::{
-    ensure_debian_packages, ensure_npm_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES,
-    TEST_PACKAGES,
+    ensure_debian_packages, ensure_npm_packages, ensure_python_packages, ensure_tauri_driver,
+    Sandbox, APP_PACKAGES, TEST_PACKAGES,
 };
 use crate::{cargo, project_root};
 
@@ -38,6 +38,7 @@ pub fn test(args: &[String]) -> Result<(), String> {
     for dir in ["tests/interop", "benches/peer"] {
         ensure_npm_packages(&root.join(dir))?;
     }
+    ensure_python_packages(&root.join("tests/interop/aws"))?;
 
     let mut tally = Tally::default();
     let filter: Vec<String> = args.to_vec();

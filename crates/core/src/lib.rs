@@ -26,6 +26,7 @@
 
 mod api;
 mod authorize;
+pub mod aws;
 mod browser;
 mod clock;
 pub mod config;
@@ -41,6 +42,7 @@ mod vault;
 mod verify;
 
 pub use api::{ApiRequest, ApiResponse};
+pub use aws::{AwsCredentials, AwsError, IdentityFlow, IdentityPoolSettings};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use config::{Config, ConfigError, Profile, ProfileKind, Scheme, TokenChoice};

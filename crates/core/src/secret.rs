@@ -121,6 +121,17 @@ impl Nonce {
     }
 }
 
+secret_type!(
+    /// The secret half of temporary AWS credentials (`SecretAccessKey`): signs requests.
+    AwsSecretAccessKey,
+    "AwsSecretAccessKey"
+);
+secret_type!(
+    /// The session token of temporary AWS credentials (`SessionToken`, `X-Amz-Security-Token`).
+    AwsSessionToken,
+    "AwsSessionToken"
+);
+
 /// Compare two secrets without an early exit on the first differing byte.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

@@ -301,6 +301,7 @@ fn run(args: Args) -> Result<(), String> {
         state_file: args.state_file,
         jwks_max_age: args.jwks_max_age.map(Duration::from_secs),
         control_token: args.control_token,
+        ..DevIdpConfig::default()
     })
     .map_err(|e| e.to_string())?;
     for fault in args.faults {
@@ -322,6 +323,12 @@ fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool, token_g
     println!("  Discovery:        {}", idp.discovery_url());
     println!("  JWKS:             {}", idp.jwks_url());
     println!("  Client id:        {}", idp.client_id());
+    if let (Some(pool), Some(endpoint)) = (idp.identity_pool(), idp.identity_endpoint()) {
+        println!(
+            "  Identity pool:    {} at {endpoint} (Cognito Identity + STS)",
+            pool.identity_pool_id
+        );
+    }
     println!("  Callback URLs:    {}", client.callback_urls.join(" "));
     println!("  Sign-out URLs:    {}", client.sign_out_urls.join(" "));
     println!(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::error::DevIdpError;
+use crate::identity_pool::{GroupRole, IdentityPoolConfig};
 
 /// Default user pool id; it matches Cognito's `^[a-z]{2}-(gov-)?[a-z]+-\d_[A-Za-z0-9]+$` pattern.
 pub const DEFAULT_USER_POOL_ID: &str = "us-east-1_DevPool01";
@@ -73,6 +74,10 @@ pub struct DevIdpConfig {
     /// [`crate::CONTROL_TOKEN_HEADER`] header; `None` generates a random one per run
     /// ([`crate::DevIdp::control_token`]). At least 16 visible ASCII characters.
     pub control_token: Option<String>,
+    /// IAM roles of user-pool groups; they appear in ID tokens as Cognito puts them there.
+    pub group_roles: Vec<GroupRole>,
+    /// The identity pool served on its own loopback origin (`None`: no identity pool).
+    pub identity_pool: Option<IdentityPoolConfig>,
 }
 
 /// The two origins as clients see them (see [`DevIdpConfig::public_urls`]), e.g.
@@ -102,6 +107,8 @@ impl Default for DevIdpConfig {
             state_file: None,
             jwks_max_age: None,
             control_token: None,
+            group_roles: GroupRole::demo_roles(),
+            identity_pool: Some(IdentityPoolConfig::default()),
         }
     }
 }
@@ -551,6 +558,9 @@ pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> 
                 idp.name
             ));
         }
+    }
+    if let Some(pool) = &config.identity_pool {
+        pool.validate().or_else(bad)?;
     }
     validate_users(&config.users).or_else(bad)?;
     validate_sign_in_names(&config.users, &config.username_attributes).or_else(bad)

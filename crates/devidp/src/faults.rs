@@ -10,6 +10,17 @@ use std::time::Duration;
 /// The text form (`Display`/`FromStr`) is the control endpoint's name, e.g. `token_slow=1500ms`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
+    // ---- identity pool ----
+    /// `identity_throttled`: every identity-pool call answers 429 TooManyRequestsException.
+    IdentityThrottled,
+    /// `identity_untrusted_client`: the identity pool does not list the app client as a
+    /// provider ("Token is not from a supported provider of this identity pool.").
+    IdentityUntrustedClient,
+    /// `identity_role_untrusted`: the pool's roles do not trust it
+    /// (InvalidIdentityPoolConfigurationException).
+    IdentityRoleUntrusted,
+    /// `identity_slow=MILLIS`: the identity origin waits this long before answering.
+    IdentitySlow(Duration),
     // ---- token endpoint ----
     /// `token_server_error`: `/oauth2/token` answers 500 `{"error":"server_error"}`.
     TokenServerError,
@@ -164,6 +175,10 @@ pub const OVERSIZED_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Names of all faults, in the text form the control endpoint accepts.
 pub const FAULT_NAMES: &[&str] = &[
+    "identity_throttled",
+    "identity_untrusted_client",
+    "identity_role_untrusted",
+    "identity_slow=MILLIS",
     "token_server_error",
     "token_slow=MILLIS",
     "token_malformed_json",
@@ -217,6 +232,10 @@ impl Fault {
     pub fn name(&self) -> &'static str {
         use Fault::*;
         match self {
+            IdentityThrottled => "identity_throttled",
+            IdentityUntrustedClient => "identity_untrusted_client",
+            IdentityRoleUntrusted => "identity_role_untrusted",
+            IdentitySlow(_) => "identity_slow",
             TokenServerError => "token_server_error",
             TokenSlow(_) => "token_slow",
             TokenMalformedJson => "token_malformed_json",
@@ -267,6 +286,7 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::TokenSlow(d) => write!(f, "token_slow={}ms", d.as_millis()),
+            Fault::IdentitySlow(d) => write!(f, "identity_slow={}ms", d.as_millis()),
             Fault::ClockOffset(secs) => write!(f, "clock_offset={secs}"),
             Fault::JwksMaxAge(secs) => write!(f, "jwks_max_age={secs}"),
             Fault::Oversized(what, bytes) => write!(f, "{}={bytes}", what.fault_name()),
@@ -303,6 +323,10 @@ impl FromStr for Fault {
                 let v = value.ok_or("token_slow needs a delay, e.g. token_slow=1500ms")?;
                 Ok(TokenSlow(parse_delay(v)?))
             }
+            "identity_slow" => {
+                let v = value.ok_or("identity_slow needs a delay, e.g. identity_slow=1500ms")?;
+                Ok(IdentitySlow(parse_delay(v)?))
+            }
             "clock_offset" => {
                 let v = value.ok_or("clock_offset needs seconds, e.g. clock_offset=-300")?;
                 let secs = v.trim_end_matches('s').parse::<i64>().map_err(|_| {
@@ -319,6 +343,9 @@ impl FromStr for Fault {
             }
             _ => {
                 let fault = [
+                    IdentityThrottled,
+                    IdentityUntrustedClient,
+                    IdentityRoleUntrusted,
                     TokenServerError,
                     TokenMalformedJson,
                     TokenMissingRefreshToken,
@@ -412,6 +439,13 @@ impl FaultSet {
     pub(crate) fn token_delay(&self) -> Option<Duration> {
         self.faults.iter().find_map(|f| match f {
             Fault::TokenSlow(d) => Some(*d),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn identity_delay(&self) -> Option<Duration> {
+        self.faults.iter().find_map(|f| match f {
+            Fault::IdentitySlow(d) => Some(*d),
             _ => None,
         })
     }

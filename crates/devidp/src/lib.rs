@@ -12,6 +12,13 @@
 //! `/{pool}/.well-known/openid-configuration`, `/{pool}/.well-known/jwks.json` and the JSON
 //! API's `GlobalSignOut`; the tokens' `iss` ([`DevIdp::issuer`]) is on it.
 //!
+//! Next to the user pool it serves an identity pool on a second loopback origin
+//! ([`DevIdp::identity_endpoint`]): the Cognito Identity API (`GetId`,
+//! `GetCredentialsForIdentity`, `GetOpenIdToken`) and STS (`AssumeRoleWithWebIdentity`,
+//! `GetCallerIdentity`), with the roles of the users' groups in their ID tokens, and a demo API
+//! behind IAM authorization (`/demo-aws-api/me`, `/demo-aws-api/admin`) that checks SigV4
+//! signatures like API Gateway. See [`IdentityPoolConfig`].
+//!
 //! ```no_run
 //! let idp = latchkey_devidp::DevIdp::start(latchkey_devidp::DevIdpConfig::default()).unwrap();
 //! println!("sign in at {}, issuer {}", idp.base_url(), idp.issuer());
@@ -44,10 +51,13 @@ mod cli;
 mod config;
 mod control;
 mod demo_api;
+mod demo_aws_api;
 mod error;
 mod faults;
 mod hosted_ui;
 mod http;
+mod identity_pool;
+mod identity_sts;
 mod json_api;
 mod jwt;
 mod keys;
@@ -57,6 +67,7 @@ mod oauth;
 mod pages;
 mod provider;
 mod server;
+mod sigv4_check;
 mod store;
 mod tokens;
 mod verify;
@@ -78,8 +89,13 @@ pub use error::DevIdpError;
 pub use faults::{
     Fault, Oversized, FAULT_NAMES, OVERSIZED_ID_TOKEN_BYTES, OVERSIZED_RESPONSE_BYTES,
 };
+pub use identity_pool::{
+    AmbiguousRoleResolution, GroupRole, IdentityPoolConfig, DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE,
+    DEMO_AUTHENTICATED_ROLE, DEMO_IDENTITY_POOL_ID, DEMO_USER_ROLE,
+};
 pub use provider::Stats;
 
+use identity_pool::IdentityPoolState;
 use keys::KeySet;
 use provider::{Provider, Settings};
 use server::Origin;
@@ -178,6 +194,7 @@ impl DevIdp {
                 .control_token
                 .clone()
                 .unwrap_or_else(|| store::random_token(32)),
+            group_roles: config.group_roles.clone(),
         };
         let provider = Arc::new(Provider::new(settings, keys, store));
         provider.persist();
@@ -192,7 +209,14 @@ impl DevIdp {
         for warning in config::cognito_range_warnings(&config) {
             provider.log(format!("note: {warning}"));
         }
-        let listeners = [(hosted, Origin::HostedUi), (cognito, Origin::CognitoIdp)]
+        let mut origins = vec![(hosted, Origin::HostedUi), (cognito, Origin::CognitoIdp)];
+        if let Some(pool) = &config.identity_pool {
+            origins.push((
+                bind_identity_origin(&provider, pool.clone())?,
+                Origin::CognitoIdentity,
+            ));
+        }
+        let listeners = origins
             .into_iter()
             .map(|(server, origin)| {
                 let server = Arc::new(server);
@@ -205,6 +229,23 @@ impl DevIdp {
             provider,
             listeners,
         })
+    }
+
+    /// `http://127.0.0.1:PORT/`: the identity pool's origin (Cognito Identity and STS), the
+    /// `identity_endpoint` of a profile that uses this provider's identity pool.
+    pub fn identity_endpoint(&self) -> Option<String> {
+        self.provider
+            .identity_pool
+            .get()
+            .map(|pool| format!("{}/", pool.base_url))
+    }
+
+    /// The identity pool as configured, if there is one.
+    pub fn identity_pool(&self) -> Option<IdentityPoolConfig> {
+        self.provider
+            .identity_pool
+            .get()
+            .map(|pool| pool.config.clone())
     }
 
     /// The pool domain's origin (`http://127.0.0.1:PORT`, no trailing slash): hosted UI,
@@ -335,6 +376,23 @@ impl Drop for DevIdp {
         self.listeners.clear();
         self.provider.log("stopped".to_string());
     }
+}
+
+/// Binds the identity pool's origin and makes the pool known to the provider.
+fn bind_identity_origin(
+    provider: &Arc<Provider>,
+    config: IdentityPoolConfig,
+) -> Result<tiny_http::Server, DevIdpError> {
+    let server = bind(config.port)?;
+    let base_url = format!("http://127.0.0.1:{}", local_port(&server, config.port)?);
+    provider.log(format!(
+        "identity pool {} on {base_url} (Cognito Identity and STS)",
+        config.identity_pool_id
+    ));
+    let _ = provider
+        .identity_pool
+        .set(IdentityPoolState::new(config, base_url));
+    Ok(server)
 }
 
 fn local_port(server: &tiny_http::Server, asked: u16) -> Result<u16, DevIdpError> {

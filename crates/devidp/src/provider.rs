@@ -2,7 +2,7 @@
 //! the clock (with its test hooks) and persistence. Every request handler borrows a `Provider`.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::config::{is_loopback_host, ClientConfig, FederatedIdp, MfaMode};
 use crate::demo_api::DemoApiConfig;
 use crate::faults::{Fault, FaultSet};
+use crate::identity_pool::{GroupRole, IdentityPoolState};
 use crate::keys::KeySet;
 use crate::logbook::Logbook;
 use crate::store::{PersistedState, Store};
@@ -50,6 +51,18 @@ pub struct Stats {
     pub demo_api: u64,
     /// `GlobalSignOut` calls on the `cognito-idp` JSON API (any outcome).
     pub global_sign_outs: u64,
+    /// Identity pool `GetId` requests (any outcome).
+    pub identity_get_id: u64,
+    /// Identity pool `GetCredentialsForIdentity` requests (any outcome).
+    pub identity_get_credentials: u64,
+    /// Identity pool `GetOpenIdToken` requests (any outcome).
+    pub identity_get_open_id_token: u64,
+    /// Credentials issued by `GetCredentialsForIdentity`.
+    pub identity_credentials_issued: u64,
+    /// STS requests on the identity origin (any action, any outcome).
+    pub sts_requests: u64,
+    /// Demo IAM API requests (any status).
+    pub demo_aws_api: u64,
 }
 
 /// Settings fixed at start-up.
@@ -73,6 +86,8 @@ pub(crate) struct Settings {
     pub(crate) jwks_max_age: Option<u64>,
     /// The per-run secret every `/_devidp/*` request must carry.
     pub(crate) control_token: String,
+    /// Roles of user-pool groups (`cognito:roles` / `cognito:preferred_role` in ID tokens).
+    pub(crate) group_roles: Vec<GroupRole>,
 }
 
 pub(crate) struct Provider {
@@ -85,6 +100,8 @@ pub(crate) struct Provider {
     pub(crate) clock_advance: AtomicI64,
     pub(crate) log: Logbook,
     pub(crate) stopping: AtomicBool,
+    /// The identity pool, once its origin is bound (see [`crate::identity_pool`]).
+    pub(crate) identity_pool: OnceLock<IdentityPoolState>,
 }
 
 /// Lifetime of an authorization code (Cognito: 5 minutes).
@@ -103,6 +120,7 @@ impl Provider {
             clock_advance: AtomicI64::new(0),
             log: Logbook::new(),
             stopping: AtomicBool::new(false),
+            identity_pool: OnceLock::new(),
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::http::{Incoming, Reply};
 use crate::provider::Provider;
-use crate::{control, demo_api, hosted_ui, json_api, oauth, pages};
+use crate::{control, demo_api, demo_aws_api, hosted_ui, identity_pool, json_api, oauth, pages};
 
 const MAX_BODY: u64 = 1024 * 1024;
 
@@ -20,6 +20,8 @@ pub(crate) enum Origin {
     HostedUi,
     /// `cognito-idp.{region}.amazonaws.com`: discovery, JWKS, the JSON API.
     CognitoIdp,
+    /// `cognito-identity.{region}.amazonaws.com` (and STS): the identity pool.
+    CognitoIdentity,
 }
 
 impl Origin {
@@ -27,6 +29,7 @@ impl Origin {
         match self {
             Origin::HostedUi => 6,
             Origin::CognitoIdp => 3,
+            Origin::CognitoIdentity => 2,
         }
     }
 }
@@ -127,7 +130,9 @@ fn reason_phrase(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
         415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
         500 => "Internal Server Error",
         _ => "Status",
     }
@@ -136,6 +141,9 @@ fn reason_phrase(status: u16) -> &'static str {
 /// Dispatches one request by origin, method and path. Everything but the control endpoint
 /// carries `Access-Control-Allow-Origin: *`, as every Cognito managed-login answer does.
 pub(crate) fn route(p: &Provider, req: &Incoming, origin: Origin) -> Reply {
+    if origin == Origin::CognitoIdentity {
+        return identity_pool::route(p, req);
+    }
     if origin == Origin::CognitoIdp {
         return cognito_idp_route(p, req).header("Access-Control-Allow-Origin", "*");
     }
@@ -188,6 +196,9 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
     }
     if let Some(rest) = path.strip_prefix("/demo-api/") {
         return demo_api::rest_api(p, req, rest);
+    }
+    if let Some(rest) = path.strip_prefix("/demo-aws-api/") {
+        return demo_aws_api::handle(p, req, rest);
     }
     if let Some(rest) = path.strip_prefix("/demo-http-api/") {
         return demo_api::http_api(p, req, rest);

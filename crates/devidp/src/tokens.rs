@@ -89,6 +89,7 @@ pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
     if !user.groups.is_empty() {
         id.insert("cognito:groups".into(), json!(user.groups));
     }
+    crate::identity_pool::add_role_claims(&p.settings.group_roles, &user.groups, &mut id);
     if !user.email.is_empty() {
         // Emulated simplification: openid alone releases every readable attribute.
         id.insert("email_verified".into(), json!(true));

@@ -136,8 +136,17 @@ fn tokens_have_the_claims_and_types_of_cognitos() {
         claims(id).as_object().unwrap(),
         model["claims"].as_object().unwrap(),
         // Named by AWS's ID-token page (cognito:groups, nonce, event_id, at_hash on hosted-UI
-        // tokens) or by the captured federated token (at_hash, name).
-        &["cognito:groups", "nonce", "event_id", "at_hash", "name"],
+        // tokens; cognito:roles and cognito:preferred_role when the user's groups have IAM
+        // roles) or by the captured federated token (at_hash, name).
+        &[
+            "cognito:groups",
+            "cognito:roles",
+            "cognito:preferred_role",
+            "nonce",
+            "event_id",
+            "at_hash",
+            "name",
+        ],
         &["given_name"],
     );
     let model = fixture("access_token.json");

@@ -1,0 +1,136 @@
+//! Temporary AWS credentials from an identity pool, and the two forms they leave Latchkey in:
+//! the `credential_process` JSON the AWS SDKs read, and `export AWS_…=` lines for a shell.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::secret::{AwsSecretAccessKey, AwsSessionToken};
+
+/// One set of temporary credentials. `Debug` shows the access key id (not a secret: AWS logs
+/// it in CloudTrail) but never the secret access key or the session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsCredentials {
+    /// `ASIA…` for temporary credentials.
+    pub access_key_id: String,
+    pub secret_access_key: AwsSecretAccessKey,
+    pub session_token: AwsSessionToken,
+    pub expiration: DateTime<Utc>,
+    /// The user's identity in the pool (`REGION:GUID`), stable for a user and pool.
+    pub identity_id: String,
+    /// The IAM role, when known: the role asked for (`role_arn`), or the role STS assumed.
+    pub role_arn: Option<String>,
+}
+
+impl AwsCredentials {
+    /// Seconds until they expire (negative once expired).
+    pub fn seconds_left(&self, now: DateTime<Utc>) -> i64 {
+        (self.expiration - now).num_seconds()
+    }
+}
+
+/// The `credential_process` output: `Version` 1, the three values and an RFC 3339 expiry
+/// (<https://docs.aws.amazon.com/sdkref/latest/guide/feature-process-credentials.html>).
+/// It contains the secrets on purpose: it is written to the AWS SDK that ran us, nowhere else.
+pub fn credential_process_json(creds: &AwsCredentials) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct ProcessOutput<'a> {
+        version: u8,
+        access_key_id: &'a str,
+        secret_access_key: &'a str,
+        session_token: &'a str,
+        expiration: String,
+    }
+    let output = ProcessOutput {
+        version: 1,
+        access_key_id: &creds.access_key_id,
+        secret_access_key: creds.secret_access_key.expose(),
+        session_token: creds.session_token.expose(),
+        expiration: rfc3339(creds.expiration),
+    };
+    serde_json::to_string_pretty(&output).expect("plain strings serialise")
+}
+
+/// `export AWS_ACCESS_KEY_ID='…'` lines for a POSIX shell (`eval "$(latchkey aws credentials
+/// --format env)"`), the same variables as `aws configure export-credentials --format env`.
+pub fn env_exports(creds: &AwsCredentials) -> String {
+    [
+        ("AWS_ACCESS_KEY_ID", creds.access_key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose()),
+        ("AWS_SESSION_TOKEN", creds.session_token.expose()),
+        ("AWS_CREDENTIAL_EXPIRATION", &rfc3339(creds.expiration)),
+    ]
+    .iter()
+    .map(|(name, value)| format!("export {name}={}\n", shell_quote(value)))
+    .collect()
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Single quotes keep every character literal in a POSIX shell; a `'` inside becomes `'\''`.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn sample() -> AwsCredentials {
+        AwsCredentials {
+            access_key_id: "ASIAEXAMPLEKEYID0001".into(),
+            secret_access_key: AwsSecretAccessKey::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYsecretKEY"),
+            session_token: AwsSessionToken::new("IQoJb3JpZ2luX2VjEJr//////////sessionTOKEN=="),
+            expiration: Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap(),
+            identity_id: "us-east-1:0a1b2c3d-0000-4000-8000-000000000001".into(),
+            role_arn: Some("arn:aws:iam::123456789012:role/Dev".into()),
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let text = format!("{:?}", sample());
+        assert!(text.contains("ASIAEXAMPLEKEYID0001"));
+        assert!(
+            !text.contains("secretKEY") && !text.contains("sessionTOKEN"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn credential_process_output_has_the_documented_fields() {
+        let v: serde_json::Value =
+            serde_json::from_str(&credential_process_json(&sample())).unwrap();
+        assert_eq!(v["Version"], 1);
+        assert_eq!(v["AccessKeyId"], "ASIAEXAMPLEKEYID0001");
+        assert_eq!(
+            v["SecretAccessKey"],
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYsecretKEY"
+        );
+        assert_eq!(
+            v["SessionToken"],
+            "IQoJb3JpZ2luX2VjEJr//////////sessionTOKEN=="
+        );
+        assert_eq!(v["Expiration"], "2030-01-02T03:04:05Z");
+        assert_eq!(v.as_object().unwrap().len(), 5);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn env_lines_survive_a_posix_shell() {
+        let mut creds = sample();
+        creds.session_token = AwsSessionToken::new("it's $(not) `run`");
+        let script = format!("{}printf '%s' \"$AWS_SESSION_TOKEN\"", env_exports(&creds));
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "it's $(not) `run`");
+        assert!(
+            env_exports(&creds).contains("export AWS_CREDENTIAL_EXPIRATION='2030-01-02T03:04:05Z'")
+        );
+    }
+}

@@ -1,0 +1,383 @@
+//! Interop for AWS credentials: the identity calls against an independent implementation of
+//! Cognito Identity and STS (moto, pinned in tests/interop/aws/requirements.txt), and the
+//! `credential_process` output read by the AWS SDK users run (botocore), which then calls STS
+//! and signs a request to devidp's IAM-authorized demo API with its own SigV4 signer.
+//!
+//! Every test starts what it needs on free loopback ports and stops it. The Python packages
+//! live in tests/interop/aws/.venv (`cargo xtask test` installs them); the credential process
+//! is the `aws_credential_process` example, which `cargo test` builds with the tests.
+
+mod common;
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::*;
+use latchkey_core::aws::{self, caller_identity, AwsError, IdentityFlow, IdentityPoolSettings};
+use latchkey_core::config::ProfileKind;
+use latchkey_core::{SecretToken, Session, SignInOptions};
+use latchkey_devidp::DEMO_ADMIN_ROLE;
+use url::Url;
+
+const MOTO_ROLE: &str = "arn:aws:iam::123456789012:role/LatchkeyMotoRole";
+
+fn peers_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/aws")
+}
+
+fn venv_bin(name: &str) -> PathBuf {
+    let path = peers_dir().join(".venv/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo xtask test` installs the pinned Python peers (or: python3 -m venv \
+         tests/interop/aws/.venv && tests/interop/aws/.venv/bin/pip install -r tests/interop/aws/requirements.txt)",
+        path.display()
+    );
+    path
+}
+
+/// `moto_server` on a free loopback port, stopped on drop. Its log (stderr) is drained into
+/// memory so a chatty server never blocks on a full pipe, and shown if it fails to start.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+fn drain(stderr: std::process::ChildStderr) -> Arc<std::sync::Mutex<String>> {
+    let log = Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let mut log = sink.lock().unwrap();
+            if log.len() < 64 * 1024 {
+                log.push_str(&line);
+                log.push('\n');
+            }
+        }
+    });
+    log
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = free_port();
+        let mut child = Command::new(venv_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start moto_server");
+        let log = drain(child.stderr.take().unwrap());
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                std::thread::sleep(Duration::from_millis(200));
+                panic!(
+                    "moto_server exited ({status}) before listening:\n{}",
+                    log.lock().unwrap()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto_server did not listen within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}/"),
+        }
+    }
+
+    /// `CreateIdentityPool` (moto accepts it unsigned); returns the pool id.
+    async fn create_identity_pool(&self) -> String {
+        let answer: serde_json::Value = http()
+            .post(&self.endpoint)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header(
+                "x-amz-target",
+                "AWSCognitoIdentityService.CreateIdentityPool",
+            )
+            .body(r#"{"IdentityPoolName":"latchkey","AllowUnauthenticatedIdentities":false}"#)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["IdentityPoolId"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cognito(user_pool_id: &str) -> ProfileKind {
+    ProfileKind::Cognito {
+        region: "us-east-1".into(),
+        user_pool_id: user_pool_id.into(),
+        domain: Url::parse("https://example.auth.us-east-1.amazoncognito.com").unwrap(),
+        issuer: None,
+    }
+}
+
+/// moto does not verify `Logins` tokens (moto/cognitoidentity/models.py), so a well-formed but
+/// unsigned token stands in for a user-pool ID token there.
+fn unsigned_id_token() -> SecretToken {
+    let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    SecretToken::new(format!(
+        "{}.{}.c2lnbmF0dXJl",
+        b64(r#"{"alg":"RS256","kid":"moto"}"#),
+        b64(
+            r#"{"sub":"a1b2c3d4-0000-4000-8000-000000000001","aud":"motoclient","token_use":"id"}"#
+        )
+    ))
+}
+
+fn settings(
+    pool_id: &str,
+    endpoint: &str,
+    flow: IdentityFlow,
+    role: Option<&str>,
+) -> IdentityPoolSettings {
+    IdentityPoolSettings {
+        identity_pool_id: pool_id.into(),
+        identity_endpoint: Some(Url::parse(endpoint).unwrap()),
+        role_arn: role.map(str::to_owned),
+        flow,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_flows_get_credentials_from_moto() {
+    let moto = Moto::start();
+    let pool_id = moto.create_identity_pool().await;
+    let token = unsigned_id_token();
+    let kind = cognito("us-east-1_MotoPool");
+    let now = chrono::Utc::now();
+
+    let enhanced = settings(&pool_id, &moto.endpoint, IdentityFlow::Enhanced, None)
+        .resolve(&kind)
+        .unwrap();
+    let creds = aws::fetch_credentials(&http(), &enhanced, &token, None, now)
+        .await
+        .expect("moto's GetId + GetCredentialsForIdentity");
+    assert!(
+        creds.identity_id.starts_with("us-east-1:"),
+        "{}",
+        creds.identity_id
+    );
+    assert!(!creds.access_key_id.is_empty() && !creds.secret_access_key.is_empty());
+    // moto sends Expiration as a float with a fraction (1795996513.264438): read, not refused.
+    assert!(creds.expiration > now, "{}", creds.expiration);
+
+    let classic = settings(
+        &pool_id,
+        &moto.endpoint,
+        IdentityFlow::Classic,
+        Some(MOTO_ROLE),
+    )
+    .resolve(&kind)
+    .unwrap();
+    let creds = aws::fetch_credentials(&http(), &classic, &token, None, now)
+        .await
+        .expect("moto's GetOpenIdToken + STS AssumeRoleWithWebIdentity");
+    assert!(
+        creds.access_key_id.starts_with("ASIA"),
+        "{}",
+        creds.access_key_id
+    );
+    assert_eq!(
+        creds.role_arn.as_deref(),
+        Some(MOTO_ROLE),
+        "from AssumedRoleUser.Arn"
+    );
+    let who = caller_identity(&http(), &classic, &creds)
+        .await
+        .expect("moto's GetCallerIdentity, signed by aws-sigv4");
+    assert!(
+        who.arn
+            .starts_with("arn:aws:sts::123456789012:assumed-role/LatchkeyMotoRole/latchkey-"),
+        "moto maps the access key to the role it assumed: {}",
+        who.arn
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_breaks_is_reported_not_trusted() {
+    let moto = Moto::start();
+    // moto answers GetId for an unknown pool with an HTML 500 (a KeyError), not AWS's 404.
+    let pool = settings(
+        "us-east-1:00000000-0000-4000-8000-000000000000",
+        &moto.endpoint,
+        IdentityFlow::Enhanced,
+        None,
+    )
+    .resolve(&cognito("us-east-1_MotoPool"))
+    .unwrap();
+    let err = aws::fetch_credentials(
+        &http(),
+        &pool,
+        &unsigned_id_token(),
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AwsError::BadResponse { .. }), "{err:?}");
+}
+
+/// Runs consumer.py with `credential_process` = the example, configured by `process_env`.
+fn botocore(
+    sts_endpoint: &str,
+    demo_api_url: Option<&str>,
+    process_env: &[(&str, &str)],
+) -> serde_json::Value {
+    let exe = std::env::current_exe().unwrap();
+    let process = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("examples").join("aws_credential_process"))
+        .unwrap();
+    assert!(
+        process.exists(),
+        "{} is missing: `cargo test` builds examples with the tests (with `--test aws_peers` \
+         alone, add `--examples`)",
+        process.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile latchkey]\ncredential_process = {}\nregion = us-east-1\n",
+            process.display()
+        ),
+    )
+    .unwrap();
+    let mut command = Command::new(venv_bin("python"));
+    command
+        .arg(peers_dir().join("consumer.py"))
+        .env("AWS_CONFIG_FILE", &config)
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("no-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("LATCHKEY_STS_ENDPOINT", sts_endpoint)
+        .envs(process_env.iter().copied())
+        .stdin(Stdio::null());
+    for name in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ] {
+        command.env_remove(name);
+    }
+    if let Some(url) = demo_api_url {
+        command.env("LATCHKEY_DEMO_API_URL", url);
+    }
+    let output = command.output().expect("run the botocore consumer");
+    assert!(
+        output.status.success(),
+        "botocore failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("one JSON object")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn botocore_reads_the_credential_process_output_and_moto_knows_the_role() {
+    let moto = Moto::start();
+    let pool_id = moto.create_identity_pool().await;
+    let token = unsigned_id_token();
+    let answer = tokio::task::spawn_blocking(move || {
+        botocore(
+            &moto.endpoint,
+            None,
+            &[
+                ("LATCHKEY_AWS_ID_TOKEN", token.expose()),
+                ("LATCHKEY_AWS_USER_POOL", "us-east-1_MotoPool"),
+                ("LATCHKEY_AWS_IDENTITY_POOL_ID", &pool_id),
+                ("LATCHKEY_AWS_IDENTITY_ENDPOINT", &moto.endpoint),
+                ("LATCHKEY_AWS_FLOW", "classic"),
+                ("LATCHKEY_AWS_ROLE_ARN", MOTO_ROLE),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        answer["method"], "custom-process",
+        "botocore ran credential_process: {answer}"
+    );
+    assert!(answer["access_key_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("ASIA"));
+    assert!(
+        answer["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:sts::123456789012:assumed-role/LatchkeyMotoRole/latchkey-"),
+        "{answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn botocore_signs_with_our_credentials_and_devidp_accepts_its_signature() {
+    let (idp, profile) = start_cognito(|_| {});
+    let session = Session::new(
+        profile.clone(),
+        memory_options(Arc::new(HttpBrowser::default())),
+    )
+    .unwrap();
+    session.sign_in(SignInOptions::default()).await.unwrap();
+    let id_token = session.tokens().await.unwrap().id_token;
+    let endpoint = idp.identity_endpoint().unwrap();
+    let pool_id = idp.identity_pool().unwrap().identity_pool_id;
+    let user_pool = idp.user_pool_id();
+    let demo_url = format!("{}/demo-aws-api/me", idp.base_url());
+    let answer = tokio::task::spawn_blocking(move || {
+        botocore(
+            &endpoint,
+            Some(&demo_url),
+            &[
+                ("LATCHKEY_AWS_ID_TOKEN", id_token.expose()),
+                ("LATCHKEY_AWS_USER_POOL", &user_pool),
+                ("LATCHKEY_AWS_IDENTITY_POOL_ID", &pool_id),
+                ("LATCHKEY_AWS_IDENTITY_ENDPOINT", &endpoint),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(answer["method"], "custom-process", "{answer}");
+    assert_eq!(
+        answer["arn"],
+        "arn:aws:sts::123456789012:assumed-role/LatchkeyDemoAdmin/CognitoIdentityCredentials",
+        "devidp's STS answered botocore's signed GetCallerIdentity"
+    );
+    assert_eq!(
+        answer["demo_status"], 200,
+        "devidp accepted botocore's SigV4: {answer}"
+    );
+    assert_eq!(answer["demo_body"]["role_arn"], DEMO_ADMIN_ROLE);
+    assert_eq!(idp.stats().identity_credentials_issued, 1);
+}
