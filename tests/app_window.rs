@@ -322,8 +322,9 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
     )
     .await;
     assert_eq!(
-        js_string(&app, "document.getElementById('user-username').textContent").await,
-        MALLORY
+        js_string(&app, "document.getElementById('user-email').textContent").await,
+        MALLORY,
+        "the restored user (the username itself is generated)"
     );
     let opened = std::fs::read_to_string(&hook.urls).unwrap();
     assert_eq!(opened.lines().count(), 3, "restore opened no browser");

@@ -165,7 +165,8 @@ fn login_status_token_call_inspect_logout() {
     assert!(c.stdout.starts_with("HTTP 200"), "{}", c.stdout);
     let c = env.run(&["call", "--json", &me]).json();
     assert_eq!(c["status"], 200);
-    // -d sends a body (POST by default); --fail turns an HTTP error into exit 9.
+    // -d sends a body (POST by default); --fail turns an HTTP error into exit 9. The demo API
+    // answers a method it does not have as API Gateway does: 403 Missing Authentication Token.
     let body_file = env.dir.path().join("body.json");
     std::fs::write(&body_file, "{\"qty\": 1}").unwrap();
     let at_file = format!("@{}", body_file.display());

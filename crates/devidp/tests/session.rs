@@ -526,3 +526,43 @@ fn global_sign_out_needs_the_admin_scope_and_a_valid_token() {
         .unwrap();
     assert_eq!(resp.status(), 404);
 }
+
+/// Cognito's "sign in as another user": `/logout` with `redirect_uri` + `response_type` ends
+/// the browser session and lands on the login page, where someone else signs in.
+#[test]
+fn logout_to_the_login_page_lets_another_user_sign_in() {
+    let idp = start();
+    let http = http();
+    let first = sign_in(&idp, &http);
+    let cookie = first.cookie.split(';').next().unwrap().to_string();
+    let resp = http
+        .get(format!("{}/logout", idp.base_url()))
+        .query(&[
+            ("client_id", idp.client_id().as_str()),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+        ])
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(location(&resp).path(), "/login");
+    // The old cookie no longer signs anyone in silently: the session ended at the provider.
+    let pkce = pkce();
+    let resp = http
+        .get(authorize_url(&idp, &authorize_params(&idp, &pkce)))
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(location(&resp).path(), "/login");
+    assert_eq!(idp.stats().cookie_logins, 0);
+    let body = tokens_as(
+        &idp,
+        &http,
+        latchkey_devidp::VIEWER_USERNAME,
+        latchkey_devidp::VIEWER_PASSWORD,
+    );
+    assert_eq!(
+        claims(body["id_token"].as_str().unwrap())["email"],
+        latchkey_devidp::VIEWER_USERNAME
+    );
+}

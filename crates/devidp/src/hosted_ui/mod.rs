@@ -394,15 +394,14 @@ pub(super) fn complete_sign_in(
     reply
 }
 
-/// A user authenticated (password, and MFA if any): start the browser session and send the
-/// browser back to the app with a code.
+/// A user authenticated (password and MFA if any, a confirmed sign-up, or a federated
+/// provider): start the browser session and send the browser back to the app with a code.
 pub(super) fn signed_in(
     p: &Provider,
     request: &AuthorizeRequest,
     username: &str,
     amr: &[String],
 ) -> Reply {
-    p.count(|s| s.logins += 1);
     let auth_time = p.token_now();
     let cookie = new_session(p, username, auth_time, amr);
     p.log(format!(

@@ -94,6 +94,7 @@ pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
 fn after_first_factor(p: &Provider, posted: &Posted, user: &User) -> Reply {
     match (p.settings.mfa, &user.totp_secret) {
         (MfaMode::Off, _) | (MfaMode::Optional, None) => {
+            p.count(|s| s.logins += 1);
             signed_in(p, &posted.request, &user.username, &["pwd".to_string()])
         }
         (_, Some(_)) => challenge(p, posted, &user.username, ChallengeStep::MfaCode),
@@ -317,6 +318,7 @@ pub(crate) fn mfa_submit(p: &Provider, req: &Incoming) -> Reply {
         p.log(format!("sign-in: {username} set up a TOTP authenticator"));
     }
     let amr = ["pwd", "otp", "mfa"].map(String::from);
+    p.count(|s| s.logins += 1);
     signed_in(p, &posted.request, &username, &amr)
 }
 
