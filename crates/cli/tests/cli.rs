@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use latchkey_core::{Browser, Session, SessionOptions, SignInOptions, Vault};
-use latchkey_devidp::{DEMO_PASSWORD, DEMO_USERNAME};
+use latchkey_testkit::devidp::{self, DEMO_PASSWORD, DEMO_USERNAME};
 use url::Url;
 
 #[test]
@@ -599,7 +599,7 @@ fn devidp_subcommand_runs_the_development_provider() {
         .unwrap();
     let url = format!(
         "http://127.0.0.1:{issuer_port}/{}/.well-known/openid-configuration",
-        latchkey_devidp::DEFAULT_USER_POOL_ID
+        devidp::DEFAULT_USER_POOL_ID
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let doc = loop {
@@ -617,7 +617,7 @@ fn devidp_subcommand_runs_the_development_provider() {
     assert!(
         doc.contains(&format!(
             "\"issuer\":\"http://127.0.0.1:{issuer_port}/{}\"",
-            latchkey_devidp::DEFAULT_USER_POOL_ID
+            devidp::DEFAULT_USER_POOL_ID
         )),
         "{doc}"
     );
@@ -627,10 +627,10 @@ fn devidp_subcommand_runs_the_development_provider() {
     );
 }
 
-fn shift_provider_clock(idp: &latchkey_devidp::DevIdp, secs: i64) {
+fn shift_provider_clock(idp: &devidp::DevIdp, secs: i64) {
     let r = reqwest::blocking::Client::new()
         .post(format!("{}/_devidp/clock", idp.base_url()))
-        .header(latchkey_devidp::CONTROL_TOKEN_HEADER, idp.control_token())
+        .header(devidp::CONTROL_TOKEN_HEADER, idp.control_token())
         .body(format!("{{\"advance_secs\": {secs}}}"))
         .header("content-type", "application/json")
         .send()

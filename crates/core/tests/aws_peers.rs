@@ -7,8 +7,6 @@
 //! live in tests/interop/aws/.venv (`cargo xtask test` installs them); the credential process
 //! is the `aws_credential_process` example, which `cargo test` builds with the tests.
 
-mod common;
-
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,11 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::*;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use latchkey_core::aws::{self, caller_identity, AwsError, IdentityFlow, IdentityPoolSettings};
 use latchkey_core::config::ProfileKind;
 use latchkey_core::{SecretToken, Session, SignInOptions};
-use latchkey_devidp::DEMO_ADMIN_ROLE;
+use devidp::DEMO_ADMIN_ROLE;
 use url::Url;
 
 const MOTO_ROLE: &str = "arn:aws:iam::123456789012:role/LatchkeyMotoRole";

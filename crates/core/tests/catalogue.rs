@@ -1,12 +1,11 @@
 //! One test per applicable row of the security catalogue (sections A, B, C), against the
 //! development provider's fault switches over real HTTP. The name carries the row id.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use latchkey_core::internals::{
     build_request, decode_jwt, load_session, store_session, CallbackExpectations, CallbackOutcome,
     LoopbackListener, ProviderMetadata,
@@ -15,7 +14,7 @@ use latchkey_core::{
     ApiRequest, Browser, CheckName, ErrorKind, NoBrowser, OffsetClock, Profile, Session,
     SessionOptions, SessionState, SignInOptions, Vault,
 };
-use latchkey_devidp::{DevIdp, Fault, DEMO_PASSWORD, DEMO_USERNAME};
+use devidp::{DevIdp, Fault, DEMO_PASSWORD, DEMO_USERNAME};
 use url::Url;
 
 /// Sign in with `fault` set; returns the error (the sign-in must fail).
@@ -198,7 +197,7 @@ async fn a16_jwks_uri_comes_from_discovery() {
         if path == moved {
             format!(
                 "/{}/.well-known/jwks.json",
-                latchkey_devidp::DEFAULT_USER_POOL_ID
+                devidp::DEFAULT_USER_POOL_ID
             )
         } else if path.ends_with("/.well-known/jwks.json") {
             "/nowhere".into()
@@ -1245,7 +1244,7 @@ async fn c13_refresh_without_new_refresh_token_keeps_the_old_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn c13b_rotated_refresh_token_replaces_the_old_one() {
     let (idp, profile) = start_cognito(|c| {
-        c.client.rotation = Some(latchkey_devidp::Rotation {
+        c.client.rotation = Some(devidp::Rotation {
             grace_period: Duration::from_secs(0),
         })
     });

@@ -1,10 +1,8 @@
 //! Single-flight refresh inside one process.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use latchkey_testkit::*;
 use latchkey_core::{OffsetClock, Session, SessionOptions, Vault};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

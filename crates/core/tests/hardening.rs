@@ -3,14 +3,13 @@
 //! listener's limits, refreshes that fail while the tokens are still valid, sign-out racing a
 //! refresh, and `Debug` that never shows a token.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use latchkey_core::internals::{
     load_session, verify_sign_in_id_token, CallbackExpectations, LoopbackListener, Provider,
     DISCOVERY_LIMIT, JWKS_LIMIT, MAX_CONNECTIONS, READ_TIMEOUT, TOKEN_RESPONSE_LIMIT,
@@ -20,7 +19,7 @@ use latchkey_core::{
     ApiRequest, CheckName, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
-use latchkey_devidp::Fault;
+use devidp::Fault;
 use serde_json::json;
 use url::Url;
 
@@ -34,7 +33,7 @@ fn kib(n: usize) -> String {
 fn padded(
     path_suffix: &'static str,
     bytes: usize,
-) -> (latchkey_devidp::DevIdp, Proxy, latchkey_core::Profile) {
+) -> (devidp::DevIdp, Proxy, latchkey_core::Profile) {
     proxied_idp(json_rewrite(path_suffix, move |v| {
         v["padding"] = json!("x".repeat(bytes));
     }))
@@ -435,8 +434,8 @@ async fn debug_of_every_type_that_holds_a_token_shows_none() {
     let signing_in_state = format!("{:?}", s.state());
     let cb = login_to_callback(
         &url,
-        latchkey_devidp::DEMO_USERNAME,
-        latchkey_devidp::DEMO_PASSWORD,
+        devidp::DEMO_USERNAME,
+        devidp::DEMO_PASSWORD,
     )
     .await;
     visit(&cb).await;

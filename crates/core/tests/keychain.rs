@@ -5,20 +5,19 @@
 //! Without a Secret Service these tests fail with instructions; set
 //! `LATCHKEY_SKIP_KEYCHAIN_TESTS=1` to skip them knowingly.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use latchkey_core::internals::{delete, get_bytes, load_session, set_bytes};
 use latchkey_core::{
     ErrorKind, NoBrowser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
-use latchkey_devidp::Rotation;
+use devidp::Rotation;
 use url::Url;
 
 const CHILD_ENV: &str = "LATCHKEY_TEST_CHILD_MODE";
@@ -347,7 +346,7 @@ fn wait_for(path: &Path) {
     panic!("{} never appeared", path.display());
 }
 
-fn child_env(idp: &latchkey_devidp::DevIdp, profile: &Profile) -> Vec<(&'static str, String)> {
+fn child_env(idp: &devidp::DevIdp, profile: &Profile) -> Vec<(&'static str, String)> {
     vec![
         ("CHILD_IDP_BASE", idp.base_url()),
         ("CHILD_POOL", idp.user_pool_id()),
@@ -504,8 +503,8 @@ async fn f3_sign_in_waits_for_another_process_writing_the_same_profile() {
     let url = opened.recv().await.unwrap();
     let cb = login_to_callback(
         &url,
-        latchkey_devidp::DEMO_USERNAME,
-        latchkey_devidp::DEMO_PASSWORD,
+        devidp::DEMO_USERNAME,
+        devidp::DEMO_PASSWORD,
     )
     .await;
     assert_eq!(visit(&cb).await.0, 200);

@@ -1,42 +1,18 @@
 //! C14: with every log at TRACE (Latchkey and the HTTP/keychain libraries it uses), a full
 //! sign-in + refresh + API call + sign-out writes none of the issued values.
 
-mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use latchkey_core::{ApiRequest, Vault};
-use latchkey_devidp::{DEMO_PASSWORD, DEMO_USERNAME};
+use devidp::{DEMO_PASSWORD, DEMO_USERNAME};
 use url::Url;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn c14_trace_logs_never_contain_tokens_codes_verifiers_or_state() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "trace,latchkey_devidp=off",
-        ))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .try_init()
-        .unwrap();
+    let capture = LogCapture::install();
 
     let (idp, proxy, profile) = proxied_idp(Arc::new(|_p: &str, s, b| (s, b)));
     idp.client();
@@ -95,19 +71,10 @@ async fn c14_trace_logs_never_contain_tokens_codes_verifiers_or_state() {
         }
     }
     assert!(secrets.len() >= 10, "collected {} secrets", secrets.len());
-    let log = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    let log = capture.text();
     assert!(
         log.contains("token request") && log.contains("signed out"),
         "the capture works"
     );
-    for secret in &secrets {
-        assert!(secret.len() >= 16, "secret too short to search for");
-        // also look for a distinctive slice (a token cut in a log line)
-        let start = secret.len().saturating_sub(12) / 2;
-        let slice = &secret[start..start + 12];
-        assert!(
-            !log.contains(secret.as_str()) && !log.contains(slice),
-            "a secret value appears in the TRACE log"
-        );
-    }
+    capture.assert_holds_none(&secrets);
 }
