@@ -553,7 +553,8 @@ async fn timeout_on_login_page_releases_port_and_next_sign_in_works() {
         e.step("the callback port is released");
         // Not at the very instant sign_in returns: tiny_http closes its listening socket on
         // its accept thread a moment after the server is dropped (see the report).
-        let took = latchkey_testkit::wait_port_released(e.spec.callback_port, Duration::from_secs(2))?;
+        let took =
+            latchkey_testkit::wait_port_released(e.spec.callback_port, Duration::from_secs(2))?;
         eprintln!("[e2e timeout] callback port released {took:?} after sign_in returned");
 
         e.step("a new sign-in binds the same port at once and completes");

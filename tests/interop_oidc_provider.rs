@@ -313,8 +313,7 @@ impl Interop {
 
     fn app(&self, profile: Profile, vault: Vault) -> App {
         let (browser, opened) = ManualBrowser::new();
-        let session =
-            Session::new(profile, options(vault, browser)).expect("session");
+        let session = Session::new(profile, options(vault, browser)).expect("session");
         App { session, opened }
     }
 
@@ -1314,11 +1313,7 @@ async fn issuer_named_with_another_host_is_refused_at_discovery() {
     let mut profile = Profile::oidc("localhost", other, CLIENT_ID);
     profile.sign_in_timeout = Duration::from_secs(10);
     let (browser, mut opened) = ManualBrowser::new();
-    let session = Session::new(
-        profile,
-        options(Vault::memory(), browser),
-    )
-    .expect("session");
+    let session = Session::new(profile, options(Vault::memory(), browser)).expect("session");
     let r = session.sign_in(SignInOptions::default()).await;
     let ok = matches!(&r, Err(e) if e.kind() == ErrorKind::Verification
         && e.message().contains(&idp.issuer)

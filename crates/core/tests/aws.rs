@@ -5,17 +5,17 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use latchkey_testkit::devidp;
-use latchkey_testkit::*;
+use devidp::{
+    DevIdp, Fault, DEMO_ADMIN_ROLE, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE, VIEWER_PASSWORD,
+    VIEWER_USERNAME,
+};
 use latchkey_core::aws::{
     self, caller_identity, sign_request, AwsCredentials, AwsError, AwsService, IdentityFlow,
     IdentityPool, IdentityPoolSettings, SigningScope,
 };
 use latchkey_core::{Browser, Profile, SecretToken, Session, SignInOptions};
-use devidp::{
-    DevIdp, Fault, DEMO_ADMIN_ROLE, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE, VIEWER_PASSWORD,
-    VIEWER_USERNAME,
-};
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 /// Signs in as one user over real HTTP when the session opens the authorize URL.

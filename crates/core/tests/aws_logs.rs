@@ -4,12 +4,12 @@
 
 use std::time::SystemTime;
 
-use latchkey_testkit::devidp;
-use latchkey_testkit::*;
+use devidp::DEMO_USER_ROLE;
 use latchkey_core::aws::{
     self, caller_identity, sign_request, IdentityFlow, IdentityPoolSettings, SigningScope,
 };
-use devidp::DEMO_USER_ROLE;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

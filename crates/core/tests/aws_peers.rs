@@ -14,12 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use latchkey_testkit::devidp;
-use latchkey_testkit::*;
+use devidp::DEMO_ADMIN_ROLE;
 use latchkey_core::aws::{self, caller_identity, AwsError, IdentityFlow, IdentityPoolSettings};
 use latchkey_core::config::ProfileKind;
 use latchkey_core::{SecretToken, Session, SignInOptions};
-use devidp::DEMO_ADMIN_ROLE;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 const MOTO_ROLE: &str = "arn:aws:iam::123456789012:role/LatchkeyMotoRole";

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_testkit::devidp;
-use latchkey_testkit::*;
+use devidp::{DevIdp, Fault, DEMO_PASSWORD, DEMO_USERNAME};
 use latchkey_core::internals::{
     build_request, decode_jwt, load_session, store_session, CallbackExpectations, CallbackOutcome,
     LoopbackListener, ProviderMetadata,
@@ -14,7 +13,8 @@ use latchkey_core::{
     ApiRequest, Browser, CheckName, ErrorKind, NoBrowser, OffsetClock, Profile, Session,
     SessionOptions, SessionState, SignInOptions, Vault,
 };
-use devidp::{DevIdp, Fault, DEMO_PASSWORD, DEMO_USERNAME};
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 /// Sign in with `fault` set; returns the error (the sign-in must fail).
@@ -195,10 +195,7 @@ async fn a16_jwks_uri_comes_from_discovery() {
     let moved = "/keys-moved/jwks.json";
     let map: PathMap = Arc::new(move |path: &str| {
         if path == moved {
-            format!(
-                "/{}/.well-known/jwks.json",
-                devidp::DEFAULT_USER_POOL_ID
-            )
+            format!("/{}/.well-known/jwks.json", devidp::DEFAULT_USER_POOL_ID)
         } else if path.ends_with("/.well-known/jwks.json") {
             "/nowhere".into()
         } else {

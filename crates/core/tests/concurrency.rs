@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use latchkey_testkit::*;
 use latchkey_core::{OffsetClock, Session, SessionOptions, Vault};
+use latchkey_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_tokens_calls_cause_exactly_one_refresh() {

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_testkit::devidp;
-use latchkey_testkit::*;
+use devidp::{Rotation, DEMO_USERNAME};
 use latchkey_core::{
     ApiRequest, CheckName, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, TokenChoice, TokenKind, Vault,
 };
-use devidp::{Rotation, DEMO_USERNAME};
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 async fn full_flow(rotation: bool, cognito: bool) {
@@ -476,12 +476,7 @@ async fn second_concurrent_sign_in_is_refused_as_busy_and_port_override_is_used(
     );
     let err = s.sign_in(SignInOptions::default()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Busy);
-    let cb = login_to_callback(
-        &url,
-        devidp::DEMO_USERNAME,
-        devidp::DEMO_PASSWORD,
-    )
-    .await;
+    let cb = login_to_callback(&url, devidp::DEMO_USERNAME, devidp::DEMO_PASSWORD).await;
     visit(&cb).await;
     task.await.unwrap().unwrap();
 }

@@ -8,8 +8,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use latchkey_testkit::devidp;
-use latchkey_testkit::*;
+use devidp::Fault;
 use latchkey_core::internals::{
     load_session, verify_sign_in_id_token, CallbackExpectations, LoopbackListener, Provider,
     DISCOVERY_LIMIT, JWKS_LIMIT, MAX_CONNECTIONS, READ_TIMEOUT, TOKEN_RESPONSE_LIMIT,
@@ -19,7 +18,8 @@ use latchkey_core::{
     ApiRequest, CheckName, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
-use devidp::Fault;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use serde_json::json;
 use url::Url;
 
@@ -432,12 +432,7 @@ async fn debug_of_every_type_that_holds_a_token_shows_none() {
     };
     let url = opened.recv().await.unwrap();
     let signing_in_state = format!("{:?}", s.state());
-    let cb = login_to_callback(
-        &url,
-        devidp::DEMO_USERNAME,
-        devidp::DEMO_PASSWORD,
-    )
-    .await;
+    let cb = login_to_callback(&url, devidp::DEMO_USERNAME, devidp::DEMO_PASSWORD).await;
     visit(&cb).await;
     signing_in.await.unwrap().unwrap();
     let tokens = s.tokens().await.unwrap();

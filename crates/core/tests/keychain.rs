@@ -10,14 +10,14 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_testkit::devidp;
-use latchkey_testkit::*;
+use devidp::Rotation;
 use latchkey_core::internals::{delete, get_bytes, load_session, set_bytes};
 use latchkey_core::{
     ErrorKind, NoBrowser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
-use devidp::Rotation;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 const CHILD_ENV: &str = "LATCHKEY_TEST_CHILD_MODE";
@@ -501,12 +501,7 @@ async fn f3_sign_in_waits_for_another_process_writing_the_same_profile() {
         tokio::spawn(async move { s.sign_in(SignInOptions::default()).await })
     };
     let url = opened.recv().await.unwrap();
-    let cb = login_to_callback(
-        &url,
-        devidp::DEMO_USERNAME,
-        devidp::DEMO_PASSWORD,
-    )
-    .await;
+    let cb = login_to_callback(&url, devidp::DEMO_USERNAME, devidp::DEMO_PASSWORD).await;
     assert_eq!(visit(&cb).await.0, 200);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!signing_in.is_finished(), "the sign-in waits for the lock");

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use devidp::{DEMO_PASSWORD, DEMO_USERNAME};
+use latchkey_core::{ApiRequest, Vault};
 use latchkey_testkit::devidp;
 use latchkey_testkit::*;
-use latchkey_core::{ApiRequest, Vault};
-use devidp::{DEMO_PASSWORD, DEMO_USERNAME};
 use url::Url;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use latchkey_testkit::{options_with, start_cognito, visit, HttpBrowser};
 use latchkey_core::{Session, SignInOptions, Vault};
+use latchkey_testkit::{options_with, start_cognito, visit, HttpBrowser};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_everywhere_answers_the_sign_out_url_and_frees_its_port_for_the_next_sign_in() {

@@ -108,7 +108,11 @@ pub fn login_to_callback_blocking(authorize: &Url, username: &str, password: &st
 
 /// Visit a callback URL; returns (status, body).
 pub async fn visit(url: &Url) -> (u16, String) {
-    let r = http().get(url.clone()).send().await.expect("the callback answers");
+    let r = http()
+        .get(url.clone())
+        .send()
+        .await
+        .expect("the callback answers");
     let s = r.status().as_u16();
     (s, r.text().await.unwrap_or_default())
 }

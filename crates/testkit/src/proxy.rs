@@ -213,4 +213,3 @@ pub fn json_rewrite(
         (status, body)
     })
 }
-

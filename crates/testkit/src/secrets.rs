@@ -86,4 +86,3 @@ fn json_secret_value(text: &str, at: usize) -> Option<(usize, usize)> {
     let end = start + value.find('"').unwrap_or(value.len());
     Some((start, end))
 }
-

@@ -28,8 +28,11 @@ pub fn options_with(vault: Vault, browser: Arc<dyn Browser>) -> SessionOptions {
 
 /// A session for `profile` on `vault`, signed in as the demo user.
 pub async fn signed_in(profile: Profile, vault: Vault) -> Session {
-    let s = Session::new(profile, options_with(vault, Arc::new(HttpBrowser::default())))
-        .expect("a session");
+    let s = Session::new(
+        profile,
+        options_with(vault, Arc::new(HttpBrowser::default())),
+    )
+    .expect("a session");
     s.sign_in(SignInOptions::default())
         .await
         .expect("sign-in succeeds");

@@ -222,4 +222,3 @@ pub fn shared_chromedriver() -> Arc<Service> {
     *slot = Arc::downgrade(&driver);
     driver
 }
-

@@ -193,7 +193,6 @@ pub fn is_jwt(s: &str) -> bool {
         })
 }
 
-
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
