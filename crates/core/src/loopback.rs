@@ -43,6 +43,15 @@ pub struct LoopbackListener {
     rx: Option<mpsc::UnboundedReceiver<CallbackOutcome>>,
 }
 
+#[cfg(windows)]
+mod exclusive;
+
+// Windows: for exclusive use (`SO_EXCLUSIVEADDRUSE`), see `loopback/exclusive.rs`.
+#[cfg(windows)]
+use exclusive::bind_exclusive as bind_one;
+
+/// Elsewhere a listening port is the process's own: no other socket can bind it too.
+#[cfg(not(windows))]
 fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(addr)
 }
