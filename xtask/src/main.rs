@@ -3,6 +3,7 @@
 
 mod bench;
 mod bundle;
+mod cross;
 mod prereq;
 mod run;
 mod shots;
@@ -28,6 +29,10 @@ COMMANDS:
     bench             Measure sign-in, restore, refresh, verification, the listener under junk
                       and the app's start-up against a peer; prints one table (BENCHMARKS.md).
     bundle            Build the release app and package it as .deb and .rpm.
+    cross [--check-only]
+                      Windows and macOS from Linux: type-check and lint core, the CLI and the
+                      app for both, build the Windows CLI and run core's and the CLI's tests
+                      under Wine (see README, Platforms).
     help              This text.
 
 ENVIRONMENT:
@@ -48,6 +53,7 @@ fn main() -> ExitCode {
         "screenshots" => shots::screenshots(),
         "bench" => bench::bench(&rest),
         "bundle" => bundle::bundle(&rest),
+        "cross" => cross::cross(&rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
