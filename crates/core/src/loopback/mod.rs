@@ -59,7 +59,16 @@ pub struct LoopbackListener {
     sockets: Vec<TcpListener>,
 }
 
-/// Bind one loopback socket (the one place a listening socket is created).
+#[cfg(windows)]
+mod exclusive;
+
+// Windows: for exclusive use (`SO_EXCLUSIVEADDRUSE`), see `loopback/exclusive.rs`.
+#[cfg(windows)]
+use exclusive::bind_exclusive as bind_one;
+
+/// Bind one loopback socket (the one place a listening socket is created). Elsewhere a
+/// listening port is the process's own: no other socket can bind it too.
+#[cfg(not(windows))]
 fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(addr)
 }
