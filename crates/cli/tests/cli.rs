@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::*;
 use latchkey_core::{Browser, Session, SessionOptions, SignInOptions, Vault};
 use latchkey_testkit::devidp::{self, DEMO_PASSWORD, DEMO_USERNAME};
+use latchkey_testkit::{free_port, port_is_free};
 use url::Url;
 
 #[test]

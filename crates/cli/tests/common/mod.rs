@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use latchkey_core::config::{Config, Profile};
 use latchkey_testkit::devidp::{DevIdp, DEMO_PASSWORD, DEMO_USERNAME};
 use latchkey_testkit::unique;
-pub use latchkey_testkit::{free_port, port_is_free};
 use url::Url;
 
 /// One isolated environment: temp dir with config.toml, hook script, URL file, lock dir.

@@ -89,10 +89,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn another_socket_cannot_share_the_callback_port() {
+    #[tokio::test]
+    async fn another_socket_cannot_share_the_callback_port() {
         for host in ["127.0.0.1", "localhost"] {
-            let listener = LoopbackListener::bind(host, "/callback", &[]).unwrap();
+            let listener = LoopbackListener::bind(host, "/callback", &[])
+                .await
+                .unwrap();
             for addr in listener.local_addrs() {
                 let stolen = bind_shared(addr);
                 assert!(

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::{constant_time_eq, AuthorizationCode};
 use crate::token_endpoint::sanitize;
+use crate::verify::CheckName;
 
 pub use request::{head_end, parse_head, HeadError, RequestHead, MAX_HEAD_BYTES};
 pub use server::{MAX_CONNECTIONS, READ_TIMEOUT};
@@ -287,12 +288,12 @@ impl Handler {
     /// The provider's answer, once `state` matched: an error, a code, or nothing usable.
     fn outcome(&self, get: impl Fn(&str) -> Option<String>) -> Option<CallbackOutcome> {
         match get("iss") {
-            Some(i) if i != self.expect.issuer => return Some(CallbackOutcome::Failed(Error::new(
-                ErrorKind::Verification,
+            Some(i) if i != self.expect.issuer => return Some(CallbackOutcome::Failed(Error::refused(
+                CheckName::Iss,
                 "the sign-in response came from a different issuer than the one this sign-in was sent to (RFC 9207 `iss` mismatch, possible mix-up attack). The code was not redeemed; sign in again.",
             ))),
-            None if self.expect.iss_required => return Some(CallbackOutcome::Failed(Error::new(
-                ErrorKind::Verification,
+            None if self.expect.iss_required => return Some(CallbackOutcome::Failed(Error::refused(
+                CheckName::Iss,
                 "the sign-in response has no `iss` parameter although the provider promises one (RFC 9207). The code was not redeemed; sign in again.",
             ))),
             _ => {}
