@@ -41,6 +41,28 @@ impl Forger {
         })
     }
 
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`, a P-256 SubjectPublicKeyInfo).
+    pub fn public_pem(&self) -> String {
+        use base64::Engine;
+        use ring::signature::KeyPair;
+        // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING } before the point.
+        const PREFIX: [u8; 26] = [
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ];
+        let der = [&PREFIX[..], self.key.public_key().as_ref()].concat();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+            .collect();
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            lines.join("\n")
+        )
+    }
+
     /// A compact JWS of `claims` under `header`, signed ES256 with this key.
     pub fn sign(&self, header: serde_json::Value, claims: serde_json::Value) -> String {
         use base64::Engine;
