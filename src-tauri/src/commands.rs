@@ -165,6 +165,8 @@ pub async fn call_api(request: ApiCall, state: State<'_, AppState>) -> CommandRe
             token: Some(request.token),
             scheme: Some(request.scheme),
             allow_any_origin: request.allow_any_origin,
+            token_header: None,
+            timeout: None,
         })
         .await?;
     Ok(ApiResult::from(response))

@@ -17,6 +17,7 @@ Exit codes:
   7   token refused: the URL's origin is not in the profile's `api_base_urls`
   8   no callback port free
   9   `call --fail`: the API answered with HTTP status 400 or above
+  11  `inspect`: an expectation (`--expect`, the profile's `expect`) or a check failed
   64  command-line usage error
 
 Environment:
@@ -110,7 +111,9 @@ origin); `--allow-any-origin` sends the token elsewhere once, on purpose.\n\n{EX
   latchkey inspect --access        # the current access token
   latchkey inspect eyJraWQiOi...   # a token you pasted
   pbpaste | latchkey inspect -
-  latchkey inspect --json | jq .claims\n\n{EXIT_CODES_HELP}"))]
+  latchkey inspect --json | jq .claims
+  latchkey inspect --expect group=admins --expect custom:tenant=acme   # CI: exit 11 unless both hold
+  latchkey inspect --access --expect scope=orders/read\n\n{EXIT_CODES_HELP}"))]
     Inspect(InspectArgs),
     /// Sign out: revoke the refresh token and delete it from the keychain
     #[command(after_help = format!("Examples:
@@ -234,6 +237,11 @@ pub struct InspectArgs {
     /// Inspect the current access token instead of the ID token
     #[arg(long, conflicts_with = "token")]
     pub access: bool,
+    /// Assert something about the token: `group=NAME` (cognito:groups), `scope=NAME` (the
+    /// access token's scope), or `CLAIM=VALUE`. Repeatable; with the profile's own `expect`
+    /// list, any that fails (or any failed check) exits with code 11
+    #[arg(long, value_name = "ASSERTION", value_parser = parse_expectation)]
+    pub expect: Vec<latchkey_core::Expectation>,
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
@@ -380,4 +388,9 @@ pub enum TokenKindArg {
 pub enum SchemeArg {
     Bearer,
     Raw,
+}
+
+fn parse_expectation(text: &str) -> Result<latchkey_core::Expectation, String> {
+    text.parse()
+        .map_err(|e| format!("{e}; {}", latchkey_core::EXPECTATION_SYNTAX))
 }

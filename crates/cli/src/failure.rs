@@ -18,6 +18,7 @@ pub enum Exit {
     OriginNotAllowed = 7,
     PortUnavailable = 8,
     HttpStatus = 9,
+    ExpectationFailed = 11,
     Usage = 64,
 }
 

@@ -218,6 +218,37 @@ fn login_status_token_call_inspect_logout() {
     assert_eq!(sig["passed"], false, "{tampered}");
     env.run(&["inspect", "not-a-jwt"])
         .assert_error(1, "not a JWT");
+    // Expectations, for CI scripts: exit 11 when one fails, or when the token fails a check.
+    let met = env.run(&[
+        "inspect",
+        "--expect",
+        "group=admins",
+        "--expect",
+        "email=demo@latchkey.dev",
+    ]);
+    assert_eq!(met.code, 0, "{}", met.stderr);
+    assert!(met.stdout.contains("PASS group=admins"), "{}", met.stdout);
+    assert!(
+        met.stdout.contains("2 of 2 expectations met"),
+        "{}",
+        met.stdout
+    );
+    env.run(&["inspect", "--expect", "group=billing"])
+        .assert_error(11, "does not meet 1 of 1 expectation");
+    let scope = env
+        .run(&["inspect", "--access", "--json", "--expect", "scope=openid"])
+        .json();
+    assert_eq!(scope["passed"], true, "{scope}");
+    assert_eq!(scope["expectations"][0]["expectation"], "scope=openid");
+    env.run(&["inspect", &parts.join("."), "--expect", "group=admins"])
+        .assert_error(11, "failed 1 verification check");
+    let usage = env.run(&["inspect", "--expect", "admins"]);
+    assert_eq!(usage.code, 64, "{}", usage.stderr);
+    assert!(
+        usage.stderr.contains("is not an expectation"),
+        "{}",
+        usage.stderr
+    );
 
     let out = env.run(&["logout", "--json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

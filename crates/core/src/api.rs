@@ -25,6 +25,10 @@ pub struct ApiRequest {
     /// Send the token even though the URL's origin is not in `api_base_urls` (still only over
     /// https, or to a loopback API).
     pub allow_any_origin: bool,
+    /// `None`: the profile's `api_token_header` (`Authorization` by default).
+    pub token_header: Option<String>,
+    /// `None`: the profile's `http_timeout`.
+    pub timeout: Option<Duration>,
 }
 
 impl ApiRequest {
@@ -37,6 +41,8 @@ impl ApiRequest {
             token: None,
             scheme: None,
             allow_any_origin: false,
+            token_header: None,
+            timeout: None,
         }
     }
 }
@@ -95,34 +101,65 @@ pub(crate) fn check_target(req: &ApiRequest, bases: &[Url]) -> Result<()> {
     Ok(())
 }
 
+/// Is `name` an HTTP header name (RFC 9110 `token`) the token may travel in?
+pub(crate) fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The token header of a request, or a configuration error naming it.
+pub(crate) fn check_header_name(name: &str) -> Result<()> {
+    match is_header_name(name) {
+        true => Ok(()),
+        false => Err(Error::config(format!(
+            "`{}` is not an HTTP header name; use e.g. `Authorization` or `X-Api-Token`.",
+            name.escape_debug()
+        ))),
+    }
+}
+
 /// The HTTP method of a request, or a configuration error naming it.
 pub(crate) fn method(req: &ApiRequest) -> Result<reqwest::Method> {
     reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| Error::config(format!("`{}` is not an HTTP method.", req.method)))
 }
 
-/// Send `req` once with `token` in `Authorization` (the request's own `Authorization` header,
-/// if any, is dropped).
+/// How the token goes into a request: which header, which scheme.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Credential<'a> {
+    pub token: &'a SecretToken,
+    pub scheme: Scheme,
+    /// `Authorization`, or an API Gateway "Token Source" such as `X-Api-Token`.
+    pub header: &'a str,
+}
+
+/// Send `req` once with the token in its header (the request's own header of that name, if
+/// any, is dropped).
 pub(crate) async fn send(
     http: &reqwest::Client,
     req: &ApiRequest,
     method: &reqwest::Method,
-    token: &SecretToken,
-    scheme: Scheme,
+    credential: Credential<'_>,
 ) -> Result<ApiResponse> {
-    let auth = match scheme {
-        Scheme::Bearer => format!("Bearer {}", token.expose()),
-        Scheme::Raw => token.expose().to_owned(),
+    let auth = match credential.scheme {
+        Scheme::Bearer => format!("Bearer {}", credential.token.expose()),
+        Scheme::Raw => credential.token.expose().to_owned(),
     };
     let mut rb = http.request(method.clone(), req.url.clone());
     for (k, v) in req
         .headers
         .iter()
-        .filter(|(k, _)| !k.eq_ignore_ascii_case("authorization"))
+        .filter(|(k, _)| !k.eq_ignore_ascii_case(credential.header))
     {
         rb = rb.header(k, v);
     }
-    rb = rb.header("authorization", auth);
+    rb = rb.header(credential.header, auth);
+    if let Some(timeout) = req.timeout {
+        rb = rb.timeout(timeout);
+    }
     if let Some(b) = &req.body {
         rb = rb.body(b.clone());
     }

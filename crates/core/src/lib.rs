@@ -47,7 +47,7 @@ pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use config::{Config, ConfigError, Profile, ProfileKind, Scheme, TokenChoice};
 pub use error::{Error, ErrorKind, Result};
-pub use inspect::{inspect_jwt, relative, ClaimRow, Inspection, TokenKind};
+pub use inspect::{inspect_jwt, inspect_with_keys, relative, ClaimRow, Inspection, TokenKind};
 pub use provider::{probe, ProbeReport, ProbeStatus, ProbeStep};
 pub use secret::{RefreshToken, SecretToken};
 pub use session::{
@@ -55,7 +55,10 @@ pub use session::{
     SignOutOutcome, StorageInfo, Tokens, UserSummary,
 };
 pub use vault::{runtime_dir, Vault, VaultHealth};
-pub use verify::{Check, CheckName};
+pub use verify::{
+    Check, CheckName, Expectation, ExpectationCheck, ExpectationError, GivenKeys,
+    EXPECTATION_SYNTAX,
+};
 
 /// Engine parts that are not the API: for Latchkey's own benchmark and tests only. Nothing
 /// here is stable; embedders use the re-exports above.

@@ -586,3 +586,27 @@ fn lenient_loading_sets_invalid_profiles_aside_and_keeps_them_as_written() {
     c.insert_draft("bad", &fixed).unwrap();
     assert!(c.invalid.is_empty());
 }
+
+#[test]
+fn expectations_and_token_header_are_read_and_checked() {
+    let config = parse(&format!(
+        "{COGNITO}expect = ['group=admins', 'custom:tenant=acme']\napi_token_header = 'X-Api-Token'\n"
+    ))
+    .unwrap();
+    let p = config.profile("p").unwrap();
+    assert_eq!(
+        p.expect.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["group=admins", "custom:tenant=acme"]
+    );
+    assert_eq!(p.api_token_header, "X-Api-Token");
+    invalid(
+        &format!("{COGNITO}expect = ['admins']\n"),
+        "expect",
+        "is not an expectation",
+    );
+    invalid(
+        &format!("{COGNITO}api_token_header = 'X Api'\n"),
+        "api_token_header",
+        "not an HTTP header name",
+    );
+}

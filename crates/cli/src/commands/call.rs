@@ -97,6 +97,8 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
             None
         },
         allow_any_origin: a.allow_any_origin,
+        token_header: None,
+        timeout: None,
     };
     let resp = session.call(req).await?;
     if a.json {

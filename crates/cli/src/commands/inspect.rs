@@ -1,4 +1,5 @@
-//! `latchkey inspect`: decode and verify a JWT (the current ID token by default).
+//! `latchkey inspect`: decode and verify a JWT (the current ID token by default), and judge
+//! the user's expectations about it (`--expect`, the profile's `expect` list; exit 11 on failure).
 
 use std::io::Read;
 
@@ -12,7 +13,7 @@ use crate::failure::{CliResult, Exit, Failure};
 use crate::output::print_json;
 
 pub async fn run(ctx: &Ctx, a: InspectArgs) -> CliResult<Exit> {
-    let (insp, source) = match a.token.as_deref() {
+    let (mut insp, source) = match a.token.as_deref() {
         None => {
             let session = ctx.signed_in_session().await?;
             let which = if a.access {
@@ -53,6 +54,10 @@ pub async fn run(ctx: &Ctx, a: InspectArgs) -> CliResult<Exit> {
             pasted(ctx, &token).await?
         }
     };
+    if let Ok(profile) = ctx.profile() {
+        insp.judge_applicable(&profile.expect);
+    }
+    insp.judge(&a.expect);
     if a.json {
         print_json(&serde_json::json!({
             "source": source,
@@ -60,10 +65,26 @@ pub async fn run(ctx: &Ctx, a: InspectArgs) -> CliResult<Exit> {
             "header": insp.header,
             "claims": insp.claims,
             "checks": insp.checks,
+            "expectations": insp.expectations,
             "valid": insp.checks.iter().all(|c| c.passed),
+            "passed": insp.passed(),
         }))?;
     } else {
         print_human(&insp, &source);
+    }
+    // Exit 11 when the token misses an expectation; with expectations, a failed check fails
+    // too (a forged token must not satisfy a CI script).
+    if !insp.expectations.is_empty() && !insp.passed() {
+        let failed = insp.expectations.iter().filter(|e| !e.passed).count();
+        let checks = insp.checks.iter().filter(|c| !c.passed).count();
+        return Err(Failure::new(
+            Exit::ExpectationFailed,
+            match (failed, checks) {
+                (0, n) => format!("the token failed {n} verification check(s), so its expectations are not met."),
+                (n, 0) => format!("the token does not meet {n} of {} expectation(s).", insp.expectations.len()),
+                (n, m) => format!("the token does not meet {n} of {} expectation(s) and failed {m} verification check(s).", insp.expectations.len()),
+            },
+        ));
     }
     Ok(Exit::Ok)
 }
@@ -125,12 +146,28 @@ fn print_human(insp: &Inspection, source: &str) {
             printable(&c.reason)
         );
     }
+    if !insp.expectations.is_empty() {
+        println!();
+        println!("Expectations");
+        for e in &insp.expectations {
+            println!(
+                "  {} {:<15} {}",
+                if e.passed { "PASS" } else { "FAIL" },
+                printable(&e.expectation.to_string()),
+                printable(&e.reason)
+            );
+        }
+    }
     let failed = insp.checks.iter().filter(|c| !c.passed).count();
     println!();
     if failed == 0 {
         println!("All {} checks passed.", insp.checks.len());
     } else {
         println!("{failed} of {} checks failed.", insp.checks.len());
+    }
+    if !insp.expectations.is_empty() {
+        let met = insp.expectations.iter().filter(|e| e.passed).count();
+        println!("{met} of {} expectations met.", insp.expectations.len());
     }
 }
 

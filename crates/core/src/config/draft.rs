@@ -46,6 +46,8 @@ pub struct ProfileDraft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_scheme: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_token_header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_base_urls: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser_command: Option<Vec<String>>,
@@ -57,6 +59,9 @@ pub struct ProfileDraft {
     pub refresh_margin_secs: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_leeway_secs: Option<i64>,
+    /// Assertions about the tokens: `group=NAME`, `scope=NAME`, `CLAIM=VALUE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Vec<String>>,
 }
 
 impl ProfileDraft {
@@ -98,6 +103,7 @@ impl ProfileDraft {
         d.identity_provider = profile.identity_provider.clone();
         d.api_token = Some(profile.api_token.as_str().into());
         d.api_scheme = Some(profile.api_scheme.as_str().into());
+        d.api_token_header = Some(profile.api_token_header.clone());
         d.api_base_urls = Some(
             profile
                 .api_base_urls
@@ -111,6 +117,7 @@ impl ProfileDraft {
         d.http_timeout_secs = secs(profile.http_timeout);
         d.refresh_margin_secs = secs(profile.refresh_margin);
         d.clock_leeway_secs = secs(profile.clock_leeway);
+        d.expect = Some(profile.expect.iter().map(ToString::to_string).collect());
         d
     }
 
@@ -149,15 +156,20 @@ impl ProfileDraft {
             identity_provider,
             api_token,
             api_scheme,
+            api_token_header,
             api_base_urls,
             browser_command,
             sign_in_timeout_secs,
             http_timeout_secs,
             refresh_margin_secs,
-            clock_leeway_secs
+            clock_leeway_secs,
+            expect
         );
         if out.api_base_urls.as_ref().is_some_and(Vec::is_empty) {
             out.api_base_urls = None;
+        }
+        if out.expect.as_ref().is_some_and(Vec::is_empty) {
+            out.expect = None;
         }
         // What validation infers or defaults need not be written either.
         let inferred = if out.user_pool_id.is_some() {

@@ -69,6 +69,8 @@ pub struct Profile {
     pub identity_provider: Option<String>,
     pub api_token: TokenChoice,
     pub api_scheme: Scheme,
+    /// The header the token travels in (API Gateway's "Token Source"; `Authorization`).
+    pub api_token_header: String,
     pub api_base_urls: Vec<Url>,
     /// Program (and leading arguments) that opens a URL; run without a shell.
     pub browser_command: Option<Vec<String>>,
@@ -76,6 +78,9 @@ pub struct Profile {
     pub http_timeout: Duration,
     pub refresh_margin: Duration,
     pub clock_leeway: Duration,
+    /// The user's assertions about the tokens (`expect = ["group=admins"]`), shown next to
+    /// the verification checks and judged by `latchkey inspect`.
+    pub expect: Vec<crate::verify::Expectation>,
 }
 
 /// The configuration file: several profiles, one default.
@@ -285,6 +290,34 @@ impl Config {
         Ok(&self.profiles[name])
     }
 
+    /// `profile` alone as a profiles file (a `[profiles.NAME]` table of its non-default
+    /// settings): what the app's "Export" writes. A profile holds no secret (a client secret
+    /// is refused), so the file can be shared.
+    pub fn export_profile(profile: &Profile) -> String {
+        let mut config = Config::default();
+        config.insert(profile.clone());
+        file::render(&config.document, &config)
+    }
+
+    /// The profiles of a profiles file (an exported one), as drafts to check and save through
+    /// [`Config::insert_draft`]; `path` is for messages.
+    pub fn import_profiles(
+        text: &str,
+        path: &Path,
+    ) -> Result<Vec<(String, ProfileDraft)>, ConfigError> {
+        let (_, _, drafts) = file::parse(text, path)?;
+        if drafts.is_empty() {
+            return Err(ConfigError::Parse {
+                path: path.to_owned(),
+                message: "the file holds no `[profiles.NAME]` table".into(),
+            });
+        }
+        drafts
+            .into_iter()
+            .map(|(name, draft)| draft.map(|d| (name, d)))
+            .collect()
+    }
+
     /// Remove a profile (valid or not); the default moves off it.
     pub fn remove(&mut self, name: &str) -> Option<Profile> {
         self.invalid.remove(name);
@@ -331,12 +364,14 @@ impl Profile {
             identity_provider: None,
             api_token: TokenChoice::Id,
             api_scheme: Scheme::Raw,
+            api_token_header: "Authorization".into(),
             api_base_urls: vec![],
             browser_command: None,
             sign_in_timeout: Duration::from_secs(300),
             http_timeout: Duration::from_secs(30),
             refresh_margin: Duration::from_secs(300),
             clock_leeway: Duration::from_secs(60),
+            expect: Vec::new(),
         }
     }
 
@@ -417,5 +452,48 @@ impl Profile {
     /// The keychain account: profile name + issuer + client id, so two profiles never collide.
     pub fn keychain_account(&self) -> String {
         format!("{}|{}|{}", self.name, self.issuer(), self.client_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exported_profile_imports_as_the_same_profile() {
+        let mut profile = Profile::cognito(
+            "work",
+            "eu-west-1",
+            "eu-west-1_AbCdEf123",
+            Url::parse("https://myapp.auth.eu-west-1.amazoncognito.com").unwrap(),
+            "1example23456789",
+        );
+        profile.api_token_header = "X-Api-Token".into();
+        profile.expect = vec!["group=admins".parse().unwrap()];
+        let text = Config::export_profile(&profile);
+        assert!(text.contains("[profiles.work]"), "{text}");
+        assert!(
+            !text.contains("default"),
+            "an export sets no default: {text}"
+        );
+        let imported = Config::import_profiles(&text, Path::new("work.toml")).unwrap();
+        assert_eq!(imported.len(), 1);
+        let (name, draft) = &imported[0];
+        assert_eq!(
+            draft.validate(name, Path::new("work.toml")).unwrap(),
+            profile
+        );
+    }
+
+    #[test]
+    fn an_import_of_a_file_without_profiles_or_with_a_secret_says_so() {
+        let e = Config::import_profiles("default = \"x\"\n", Path::new("a.toml")).unwrap_err();
+        assert!(e.to_string().contains("no `[profiles.NAME]` table"), "{e}");
+        let with_typo = "[profiles.w]\nclient_idd = \"x\"\n";
+        let e = Config::import_profiles(with_typo, Path::new("a.toml")).unwrap_err();
+        assert!(
+            matches!(e, ConfigError::Invalid { ref field, .. } if field == "client_idd"),
+            "{e}"
+        );
     }
 }

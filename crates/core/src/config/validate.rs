@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::{ConfigError, Profile, ProfileDraft, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS};
+use crate::verify::{Expectation, EXPECTATION_SYNTAX};
 
 /// Builds the `Invalid` errors of one profile.
 struct Problems<'a> {
@@ -48,6 +49,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
     )?;
     let identity_provider = identity_provider(&p, d)?;
     let (api_token, api_scheme, api_base_urls) = api(&p, d, is_cognito)?;
+    let api_token_header = token_header(&p, d)?;
     let browser_command = browser_command(&p, d)?;
     let secs = |field: &str, v: Option<i64>, default: u64, range: (u64, u64)| {
         seconds(&p, field, v, default, range)
@@ -65,6 +67,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
         identity_provider,
         api_token,
         api_scheme,
+        api_token_header,
         api_base_urls,
         browser_command,
         sign_in_timeout: secs(
@@ -81,6 +84,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
             (0, 86400),
         )?,
         clock_leeway: secs("clock_leeway_secs", d.clock_leeway_secs, 60, (0, 600))?,
+        expect: expectations(&p, d)?,
     })
 }
 
@@ -411,11 +415,39 @@ fn api(
     Ok((token, scheme, bases))
 }
 
+fn token_header(p: &Problems, d: &ProfileDraft) -> Checked<String> {
+    match d.api_token_header.as_deref().map(str::trim) {
+        None => Ok("Authorization".into()),
+        Some(h) if crate::api::is_header_name(h) => Ok(h.to_owned()),
+        Some(h) => Err(p.err(
+            "api_token_header",
+            format!("`{}` is not an HTTP header name", h.escape_debug()),
+            "use the header your API reads the token from (API Gateway: the authorizer's Token Source), e.g. \"Authorization\" or \"X-Api-Token\"",
+        )),
+    }
+}
+
 fn browser_command(p: &Problems, d: &ProfileDraft) -> Checked<Option<Vec<String>>> {
     match &d.browser_command {
         Some(v) if v.first().is_none_or(|prog| prog.trim().is_empty()) => Err(p.err("browser_command", "empty command", "give the program and its arguments as a list, e.g. [\"firefox\", \"--new-window\"]; the URL is appended as one argument")),
         other => Ok(other.clone()),
     }
+}
+
+fn expectations(p: &Problems, d: &ProfileDraft) -> Checked<Vec<Expectation>> {
+    d.expect
+        .iter()
+        .flatten()
+        .map(|text| {
+            text.parse::<Expectation>().map_err(|e| {
+                p.err(
+                    "expect",
+                    e.to_string(),
+                    &format!("{EXPECTATION_SYNTAX}, one string each"),
+                )
+            })
+        })
+        .collect()
 }
 
 fn seconds(

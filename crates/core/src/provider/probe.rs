@@ -1,6 +1,7 @@
 //! "Test connection": what `latchkey doctor` and the app's profile page ask the provider, live:
-//! the discovery document and its issuer, the signing keys, and the clock skew against the
-//! provider's `Date` header. Each step says what it found and what to do.
+//! the discovery document and its issuer, the signing keys, the clock skew against the
+//! provider's `Date` header and, for Cognito, whether each callback URL is registered (an
+//! authorize request without a browser). Each step says what it found and what to do.
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ pub enum ProbeStatus {
     Skip,
 }
 
-/// One step of a probe: `discovery`, `jwks` or `clock`.
+/// One step of a probe: `discovery`, `jwks`, `clock` or `callback` (one per callback URL).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProbeStep {
     pub name: &'static str,
@@ -59,12 +60,110 @@ pub async fn probe(profile: &Profile) -> ProbeReport {
         }
     };
     let date = discovery(profile, &client, &mut report).await;
-    let date = match jwks(profile, &client, &mut report).await {
+    let provider = Provider::load(profile, client.clone()).await;
+    let date = match jwks(&provider, &client, &mut report).await {
         Some(d) if date.is_none() => Some(d),
         _ => date,
     };
     clock(profile, date, &mut report);
+    if let Ok(provider) = &provider {
+        callbacks(profile, &provider.metadata, &client, &mut report).await;
+    }
     report
+}
+
+/// For each callback URL, an authorize request as the sign-in would send it, without a
+/// browser and without following the answer: Cognito redirects an unregistered URL to its
+/// `/error?error=redirect_mismatch` page (the commonest set-up mistake, otherwise found only
+/// when a sign-in times out), a registered one to its login page, and a refused request
+/// (grant type or scope not enabled for the client) back to the URL with `error=`.
+async fn callbacks(
+    profile: &Profile,
+    metadata: &ProviderMetadata,
+    client: &reqwest::Client,
+    report: &mut ProbeReport,
+) {
+    if !profile.is_cognito() {
+        return report.add(
+            "callback",
+            ProbeStatus::Skip,
+            "only Cognito's answer tells whether a callback URL is registered; check the client's redirect URIs at the provider",
+        );
+    }
+    for uri in profile.redirect_uris() {
+        let (status, message) = callback(profile, metadata, client, &uri).await;
+        report.add("callback", status, message);
+    }
+}
+
+async fn callback(
+    profile: &Profile,
+    metadata: &ProviderMetadata,
+    client: &reqwest::Client,
+    uri: &str,
+) -> (ProbeStatus, String) {
+    let request = match crate::authorize::build_request(metadata, profile, uri, false) {
+        Ok(r) => r,
+        Err(e) => return (ProbeStatus::Fail, format!("{uri}: {}", e.message())),
+    };
+    let answer = match client.get(request.url.clone()).send().await {
+        Ok(a) => a,
+        Err(e) => {
+            let e = crate::error::Error::from_http("the authorize endpoint", &e);
+            return (
+                ProbeStatus::Warn,
+                format!("{uri}: not checked: {}", e.message()),
+            );
+        }
+    };
+    let location = answer
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| request.url.join(l).ok());
+    let Some(location) = location.filter(|_| answer.status().is_redirection()) else {
+        return (
+            ProbeStatus::Warn,
+            format!(
+                "{uri}: not checked: the authorize endpoint answered HTTP {} instead of a redirect",
+                answer.status().as_u16()
+            ),
+        );
+    };
+    let param = |name: &str| {
+        location
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let to_app = location.as_str().starts_with(uri);
+    match (to_app, param("error")) {
+        (false, Some(error)) if location.path().ends_with("/error") => {
+            let message = match error.as_str() {
+                "redirect_mismatch" => format!(
+                    "{uri} is not registered for app client {}: add it to the app client's Allowed callback URLs (Cognito console: App client → Login pages); the match is exact, port and path included",
+                    profile.client_id
+                ),
+                other => format!(
+                    "{uri}: the provider refused the sign-in request on its error page ({other}); check the app client id"
+                ),
+            };
+            (ProbeStatus::Fail, message)
+        }
+        (true, Some(error)) => {
+            let description = param("error_description").unwrap_or_default();
+            let hint = match error.as_str() {
+                "unauthorized_client" => " Enable the Authorization code grant for the app client.",
+                "invalid_scope" => " Allow the profile's scopes for the app client, or remove the ones it does not have.",
+                _ => "",
+            };
+            (
+                ProbeStatus::Fail,
+                format!("{uri} is registered, but the provider refused the sign-in request: {error} {description}.{hint}"),
+            )
+        }
+        _ => (ProbeStatus::Ok, format!("{uri} is registered")),
+    }
 }
 
 /// Returns the provider's `Date` header, when it sent one.
@@ -119,11 +218,11 @@ fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
 }
 
 async fn jwks(
-    profile: &Profile,
+    provider: &crate::error::Result<Provider>,
     client: &reqwest::Client,
     report: &mut ProbeReport,
 ) -> Option<String> {
-    let provider = match Provider::load(profile, client.clone()).await {
+    let provider = match provider {
         Ok(p) => p,
         Err(e) => {
             report.add(

@@ -2,27 +2,38 @@
 //! API answers 401 (the token may have been revoked or rotated early).
 
 use super::Session;
-use crate::api::{self, ApiRequest, ApiResponse};
+use crate::api::{self, ApiRequest, ApiResponse, Credential};
 use crate::error::Result;
 
 impl Session {
-    /// Send `req` with the configured token in `Authorization`; on 401 refresh once and retry.
+    /// Send `req` with the configured token in its header (`Authorization` unless the request
+    /// or the profile names another); on 401 refresh once and retry.
     pub async fn call(&self, req: ApiRequest) -> Result<ApiResponse> {
         let profile = self.profile();
         api::check_target(&req, &profile.api_base_urls)?;
         let method = api::method(&req)?;
         let which = req.token.unwrap_or(profile.api_token);
         let scheme = req.scheme.unwrap_or(profile.api_scheme);
+        let header = req
+            .token_header
+            .as_deref()
+            .unwrap_or(&profile.api_token_header);
+        api::check_header_name(header)?;
         let token = self.token(which).await?;
         let seen = self.current_generation();
-        let first = api::send(self.http(), &req, &method, &token, scheme).await?;
+        let credential = |token| Credential {
+            token,
+            scheme,
+            header,
+        };
+        let first = api::send(self.http(), &req, &method, credential(&token)).await?;
         let Some(seen) = seen.filter(|_| first.status == 401) else {
             return Ok(first);
         };
         tracing::debug!("API answered 401; refreshing once and retrying");
         self.refresh_after(seen, true).await?;
         let token = self.token(which).await?;
-        let mut second = api::send(self.http(), &req, &method, &token, scheme).await?;
+        let mut second = api::send(self.http(), &req, &method, credential(&token)).await?;
         second.retried_after_refresh = true;
         Ok(second)
     }

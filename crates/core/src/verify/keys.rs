@@ -183,7 +183,76 @@ impl RawJwk {
     }
 }
 
+/// The algorithms and curves a `SubjectPublicKeyInfo` may name.
+mod oids {
+    use spki::ObjectIdentifier as Oid;
+    pub const RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
+    pub const EC: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
+    pub const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
+    pub const P384: Oid = Oid::new_unwrap("1.3.132.0.34");
+    pub const ED25519: Oid = Oid::new_unwrap("1.3.101.112");
+}
+
 impl Jwk {
+    /// A public key from a DER `SubjectPublicKeyInfo` (PEM `PUBLIC KEY`): RSA, EC P-256/P-384
+    /// or Ed25519. It has no `kid`, `use` or `alg`: it verifies whatever the token names.
+    pub(crate) fn from_spki_der(der: &[u8]) -> Result<Jwk, String> {
+        let spki = spki::SubjectPublicKeyInfoRef::try_from(der)
+            .map_err(|e| format!("it is not a DER SubjectPublicKeyInfo ({e})"))?;
+        let bits = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or("the public key is not a whole number of bytes")?;
+        let material = match spki.algorithm.oid {
+            oids::RSA => return Jwk::from_pkcs1_der(bits),
+            oids::EC => {
+                let curve = spki
+                    .algorithm
+                    .parameters
+                    .and_then(|p| p.decode_as::<spki::ObjectIdentifier>().ok());
+                let (curve, len) =
+                    match curve {
+                        Some(oids::P256) => (Curve::P256, 65),
+                        Some(oids::P384) => (Curve::P384, 97),
+                        _ => return Err(
+                            "the EC key is not on P-256 or P-384 (the curves ES256 and ES384 use)"
+                                .into(),
+                        ),
+                    };
+                if bits.len() != len || bits[0] != 4 {
+                    return Err("the EC key is not an uncompressed point".into());
+                }
+                KeyMaterial::Ec {
+                    curve,
+                    point: bits.to_vec(),
+                }
+            }
+            oids::ED25519 if bits.len() == 32 => KeyMaterial::Ed25519 { x: bits.to_vec() },
+            oids::ED25519 => return Err("the Ed25519 key is not 32 bytes".into()),
+            other => return Err(format!("its algorithm ({other}) is not RSA, EC or Ed25519")),
+        };
+        Ok(Jwk::bare(material))
+    }
+
+    /// An RSA public key from a DER `RSAPublicKey` (PKCS #1, PEM `RSA PUBLIC KEY`).
+    pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Jwk, String> {
+        let key = pkcs1::RsaPublicKey::try_from(der)
+            .map_err(|e| format!("it is not a DER RSA public key ({e})"))?;
+        Ok(Jwk::bare(KeyMaterial::Rsa {
+            n: key.modulus.as_bytes().to_vec(),
+            e: key.public_exponent.as_bytes().to_vec(),
+        }))
+    }
+
+    fn bare(material: KeyMaterial) -> Jwk {
+        Jwk {
+            kid: None,
+            key_use: None,
+            alg: None,
+            material,
+        }
+    }
+
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
@@ -310,6 +379,14 @@ impl JwkSet {
             }
         }
         Ok(set)
+    }
+
+    /// A set of one key (a PEM key the user gave).
+    pub(crate) fn single(key: Jwk) -> JwkSet {
+        JwkSet {
+            keys: vec![key],
+            skipped: 0,
+        }
     }
 
     pub fn len(&self) -> usize {

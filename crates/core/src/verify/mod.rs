@@ -4,6 +4,8 @@
 
 mod check;
 mod claims;
+mod expect;
+mod given;
 mod jwt;
 mod keys;
 
@@ -13,11 +15,14 @@ use crate::provider::Provider;
 
 pub(crate) use check::Checks;
 pub use check::{Check, CheckName};
+pub use expect::{Expectation, ExpectationCheck, ExpectationError, EXPECTATION_SYNTAX};
+pub use given::GivenKeys;
 pub use jwt::{decode_jwt, DecodeError, Jwt, MAX_TOKEN_BYTES};
 pub(crate) use keys::KeyChoice;
 pub use keys::{Alg, Jwk, JwkSet, ALLOWED_ALGS};
 
 use claims::Window;
+use given::GivenKeySet;
 
 /// A sanity bound on a fresh ID token's age (`iat`), against replayed old tokens.
 pub const DEFAULT_MAX_IAT_AGE: i64 = 24 * 3600;
@@ -35,6 +40,8 @@ pub(crate) struct Identity {
 pub(crate) enum KeySource<'a> {
     /// The provider's JWKS (cached; re-fetched once for an unknown `kid`).
     Provider(&'a Provider),
+    /// Keys the user gave for a pasted token (a JWKS URL, a JWKS document, a PEM key).
+    Given(&'a GivenKeySet),
 }
 
 impl KeySource<'_> {
@@ -42,6 +49,7 @@ impl KeySource<'_> {
     async fn key_for(&self, kid: Option<&str>, alg: Alg, now: i64) -> Result<Result<Jwk, String>> {
         match self {
             KeySource::Provider(p) => p.signing_key(kid, alg, now).await,
+            KeySource::Given(keys) => Ok(keys.key_for(kid, alg)),
         }
     }
 }
@@ -103,13 +111,22 @@ impl Signed<'_> {
             Ok(key) => {
                 let kid = key.kid().unwrap_or("(no kid)").to_owned();
                 checks.ok(CheckName::Kid, format!("key `{kid}` ({})", key.kty()));
-                if key.verifies(alg, jwt.signing_input.as_bytes(), &jwt.signature) {
-                    checks.ok(CheckName::Signature, format!("valid ({alg}, key `{kid}`)"));
-                    Some(alg)
-                } else {
-                    checks.fail(CheckName::Signature, "the signature does not match the provider's key: the token was altered or not issued by this provider");
-                    None
+                let verified = key.verifies(alg, jwt.signing_input.as_bytes(), &jwt.signature);
+                match (verified, self.keys) {
+                    (true, KeySource::Provider(_)) => {
+                        checks.ok(CheckName::Signature, format!("valid ({alg}, key `{kid}`)"))
+                    }
+                    (true, KeySource::Given(keys)) => checks.ok(
+                        CheckName::Signature,
+                        format!("valid ({alg}, key `{kid}` of {})", keys.origin),
+                    ),
+                    (false, KeySource::Provider(_)) => checks.fail(CheckName::Signature, "the signature does not match the provider's key: the token was altered or not issued by this provider"),
+                    (false, KeySource::Given(keys)) => checks.fail(
+                        CheckName::Signature,
+                        format!("the signature does not match {}: the token was altered or signed with another key", keys.origin),
+                    ),
                 }
+                verified.then_some(alg)
             }
         };
         Ok(Some(Decoded { jwt, verified_with }))
@@ -155,7 +172,11 @@ impl Signed<'_> {
                 self.algs.join(", ")
             ),
             Some(alg) => {
-                checks.ok(CheckName::Alg, format!("{alg}, advertised by the provider"));
+                let why = match self.keys {
+                    KeySource::Provider(_) => "advertised by the provider",
+                    KeySource::Given(_) => "an accepted asymmetric algorithm",
+                };
+                checks.ok(CheckName::Alg, format!("{alg}, {why}"));
                 return Some(alg);
             }
         };
@@ -301,6 +322,43 @@ impl<'a> AccessTokenVerifier<'a> {
 
     pub async fn verify(&self, token: &str) -> Result<Vec<Check>> {
         Checks(self.checks(token).await?).into_result("access token")
+    }
+}
+
+/// Verifies a pasted token against keys the user gave: header, key, signature and times.
+/// Issuer and audience are not judged (no profile says what they must be); the inspector
+/// shows them as claims.
+pub(crate) struct GivenKeyVerifier<'a> {
+    signed: Signed<'a>,
+    window: Window,
+}
+
+impl<'a> GivenKeyVerifier<'a> {
+    pub fn new(keys: &'a GivenKeySet, now: i64) -> Self {
+        GivenKeyVerifier {
+            signed: Signed {
+                keys: KeySource::Given(keys),
+                now,
+                algs: &keys.algs,
+            },
+            window: Window {
+                now,
+                leeway: 60,
+                max_iat_age: None,
+            },
+        }
+    }
+
+    pub async fn checks(&self, token: &str) -> Result<Vec<Check>> {
+        let mut checks = Checks::default();
+        let decoded = self
+            .signed
+            .check(token, Typ::AccessToken, &mut checks)
+            .await?;
+        if let Some(Decoded { jwt, .. }) = decoded {
+            claims::times(&jwt, self.window, &mut checks);
+        }
+        Ok(checks.0)
     }
 }
 
