@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey_core::{
-    ApiRequest, ErrorKind, NoBrowser, OffsetClock, Session, SessionOptions, SessionState,
+    ApiRequest, Entry, ErrorKind, NoBrowser, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
 use latchkey_devidp::{Rotation, DEMO_PASSWORD, DEMO_USERNAME};
@@ -95,7 +95,7 @@ async fn sign_up_with_confirmation_code_then_first_sign_in() {
             .begin_sign_in(
                 &session,
                 SignInOptions {
-                    signup: true,
+                    entry: Entry::SignUp,
                     ..Default::default()
                 },
             )

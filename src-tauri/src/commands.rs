@@ -4,7 +4,7 @@
 
 use latchkey_core::config::{ProfileDraft, TokenChoice};
 use latchkey_core::{
-    ApiRequest, ErrorKind, Inspection, RefreshTokenInfo, SessionState, SignInOptions,
+    ApiRequest, Entry, ErrorKind, Inspection, RefreshTokenInfo, SessionState, SignInOptions,
     SignOutOutcome,
 };
 use tauri::State;
@@ -66,7 +66,7 @@ pub async fn session_state(state: State<'_, AppState>) -> CommandResult<SessionV
 #[tauri::command]
 pub async fn sign_in(signup: bool, state: State<'_, AppState>) -> CommandResult<SessionView> {
     let options = SignInOptions {
-        signup,
+        entry: if signup { Entry::SignUp } else { Entry::SignIn },
         ..SignInOptions::default()
     };
     state.session().await.0.sign_in(options).await?;

@@ -29,6 +29,7 @@ mod authorize;
 pub mod aws;
 mod browser;
 mod clock;
+mod cognito_idp;
 pub mod config;
 mod error;
 mod http;
@@ -42,6 +43,7 @@ mod vault;
 mod verify;
 
 pub use api::{ApiRequest, ApiResponse};
+pub use authorize::{Entry, RESERVED_PARAMS};
 pub use aws::{AwsCredentials, AwsError, IdentityFlow, IdentityPoolSettings};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
 pub use clock::{Clock, OffsetClock, SystemClock};

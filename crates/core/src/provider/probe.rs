@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{discovery_url, Provider, ProviderMetadata};
+use crate::authorize::Entry;
 use crate::config::Profile;
 use crate::http::{self, get_json, DISCOVERY_LIMIT, JWKS_LIMIT};
 use crate::verify::JwkSet;
@@ -102,7 +103,8 @@ async fn callback(
     client: &reqwest::Client,
     uri: &str,
 ) -> (ProbeStatus, String) {
-    let request = match crate::authorize::build_request(metadata, profile, uri, false) {
+    let request = match crate::authorize::build_request(metadata, profile, uri, Entry::SignIn, &[])
+    {
         Ok(r) => r,
         Err(e) => return (ProbeStatus::Fail, format!("{uri}: {}", e.message())),
     };
