@@ -12,7 +12,16 @@ const ui = {
   view: "session",
   inspectorToken: "id",
   inspection: null,
-  history: [],
+  /* The token shown in the raw view when it is a pasted one (current tokens are fetched
+   * only when the user reveals them). */
+  pastedToken: null,
+  rawRevealed: false,
+  expectations: [],
+  console: { saved: [], history: [] },
+  response: null,
+  sending: false,
+  editing: null, // the name of the profile the form edits, or null for a new one
+  editingDraft: null, // that profile's draft as loaded (settings the form has no field for survive)
   tick: null,
 };
 
@@ -34,10 +43,38 @@ function el(tag, props = {}, ...children) {
 function setText(id, value) { $(id).textContent = value ?? "—"; }
 function show(id, visible) { $(id).hidden = !visible; }
 
+function messageOf(err) {
+  return typeof err === "string" ? err : (err && err.message) || String(err);
+}
 function showError(err) {
-  const message = typeof err === "string" ? err : (err && err.message) || String(err);
-  setText("error-text", message);
+  setText("error-text", messageOf(err));
   show("error", true);
+}
+
+/* ---------- the app's own questions and notices (no window.confirm) ---------- */
+let modalAnswer = null;
+function ask(title, text, okLabel) {
+  setText("modal-title", title);
+  setText("modal-text", text);
+  setText("modal-ok", okLabel);
+  show("modal", true);
+  const previous = document.activeElement;
+  $("modal-cancel").focus();
+  return new Promise((resolve) => {
+    modalAnswer = (yes) => {
+      modalAnswer = null;
+      show("modal", false);
+      if (previous && previous.focus) previous.focus();
+      resolve(yes);
+    };
+  });
+}
+let toastTimer = null;
+function toast(text) {
+  setText("toast", text);
+  show("toast", true);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => show("toast", false), 6000);
 }
 function clearError() { show("error", false); }
 
@@ -68,6 +105,7 @@ function go(view) {
     section.hidden = section.id !== `view-${view}`;
   }
   if (view === "inspector") loadInspector();
+  if (view === "console") loadConsole();
   if (view === "activity") loadActivity();
   if (view === "settings") renderProfiles();
 }
@@ -76,6 +114,7 @@ function go(view) {
 async function loadInfo() {
   ui.info = await invoke("app_info");
   const info = ui.info;
+  ui.expectations = info.expectations || [];
   const select = $("profile-select");
   select.replaceChildren(...info.profiles.map((p) =>
     el("option", { value: p.name, ...(p.name === info.active_profile ? { selected: "" } : {}) }, p.name)));
@@ -110,7 +149,9 @@ function renderProfiles() {
     p.invalid ? el("span", { class: "reason", text: p.invalid }) : el("code", { text: p.issuer }),
     p.name === ui.info.active_profile ? el("span", { class: "pill ok", text: "active" })
       : p.invalid ? "" : el("button", { class: "small", onclick: () => useProfile(p.name) }, "Use"),
-    p.removable ? el("button", { class: "small ghost", onclick: () => removeProfile(p.name) }, "Remove") : "",
+    el("button", { class: "small", "data-action": "edit", onclick: () => editProfile(p.name) }, p.invalid ? "Fix" : "Edit"),
+    p.invalid ? "" : el("button", { class: "small", "data-action": "export", onclick: () => exportProfile(p.name) }, "Export…"),
+    p.removable ? el("button", { class: "small ghost", "data-action": "remove", onclick: () => removeProfile(p.name) }, "Remove") : "",
   )));
 }
 
@@ -121,10 +162,15 @@ async function useProfile(name) {
     await loadInfo();
     renderProfiles();
     render(await invoke("session_state"));
+    if (ui.view === "console") loadConsole();
   } catch (e) { showError(e); }
 }
 
 async function removeProfile(name) {
+  const yes = await ask(`Remove profile “${name}”?`,
+    "Latchkey signs this profile out (its refresh token is revoked and removed from the keychain) and deletes it from the profiles file.",
+    "Remove");
+  if (!yes) return;
   try {
     await invoke("remove_profile", { name });
     await loadInfo();
@@ -156,7 +202,7 @@ function render(session) {
   setText("session-issuer", session.issuer);
   setText("session-client", session.client_id);
   setText("session-store", session.store);
-  for (const id of ["signin", "signup"]) $(id).disabled = state === "signing_in";
+  for (const id of ["signin", "signin-another", "signup"]) $(id).disabled = state === "signing_in";
   drawTimelines();
   tickCountdown();
 }
@@ -196,10 +242,10 @@ function tickCountdown() {
   if (s && (s.state === "signed_in" || s.state === "refreshing") && ui.view === "session") drawTimelines();
 }
 
-async function signIn(signup) {
+async function signIn(entry) {
   clearError();
   try {
-    render(await invoke("sign_in", { signup }));
+    render(await invoke("sign_in", { entry }));
     await loadInfo();
   } catch (e) {
     showError(e);
@@ -209,11 +255,28 @@ async function signIn(signup) {
 
 async function signOut(everywhere) {
   clearError();
+  if (everywhere && !await ask("Sign out everywhere?",
+    "Every session of this user at the provider ends: this app, the latchkey CLI and other devices. Then the provider's logout page opens in your browser to end the browser session too.",
+    "Sign out everywhere")) return;
   try {
     const outcome = await invoke("sign_out", { everywhere });
     if (outcome.warnings && outcome.warnings.length) showError(outcome.warnings.join(" "));
+    if (outcome.signed_out_everywhere) {
+      toast("Signed out on every device. The provider's logout page opened to end the browser session.");
+    }
     render(await invoke("session_state"));
   } catch (e) { showError(e); }
+}
+
+async function switchUser() {
+  clearError();
+  try {
+    render(await invoke("switch_user"));
+    await loadInfo();
+  } catch (e) {
+    showError(e);
+    render(await invoke("session_state"));
+  }
 }
 
 /* ---------- inspector ---------- */
@@ -224,6 +287,7 @@ async function loadInspector() {
   $("inspector-panel").setAttribute("aria-labelledby", `tab-${ui.inspectorToken}`);
   show("paste-box", ui.inspectorToken === "paste");
   show("refresh-view", false);
+  show("userinfo-view", false);
   show("jwt-view", false);
   show("inspector-empty", false);
   if (ui.inspectorToken === "paste") return;
@@ -238,9 +302,14 @@ async function loadInspector() {
       show("refresh-view", true);
       return;
     }
+    if (ui.inspectorToken === "userinfo") {
+      renderUserinfo(await invoke("userinfo"));
+      return;
+    }
+    ui.pastedToken = null;
     renderInspection(await invoke("inspect_token", { which: ui.inspectorToken }));
   } catch (e) {
-    emptyInspector(typeof e === "string" ? e : e.message);
+    emptyInspector(messageOf(e));
   }
 }
 
@@ -249,89 +318,280 @@ function emptyInspector(message) {
   show("inspector-empty", true);
 }
 
+function valueText(value) {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function renderUserinfo(info) {
+  $("userinfo").tBodies[0].replaceChildren(...Object.entries(info).map(([name, value]) =>
+    el("tr", { "data-attribute": name },
+      el("td", { class: "claim", text: name }),
+      el("td", { class: "value", text: valueText(value) }))));
+  setText("userinfo-raw", JSON.stringify(info, null, 2));
+  show("userinfo-view", true);
+}
+
 function renderInspection(inspection) {
   ui.inspection = inspection;
-  $("checks").replaceChildren(...inspection.checks.map((check) =>
+  const checks = inspection.checks.map((check) =>
     el("li", { class: check.passed ? "pass" : "fail", "data-check": check.name },
       el("span", { class: "mark", "aria-label": check.passed ? "passed" : "failed", text: check.passed ? "✓" : "✗" }),
       el("span", { class: "name", text: check.name }),
-      el("span", { class: "reason", text: check.reason }))));
+      el("span", { class: "reason", text: check.reason })));
+  const expectations = (inspection.expectations || []).map((e) =>
+    el("li", { class: `expect ${e.passed ? "pass" : "fail"}`, "data-check": "expect", "data-expectation": e.expectation },
+      el("span", { class: "mark", "aria-label": e.passed ? "met" : "not met", text: e.passed ? "✓" : "✗" }),
+      el("span", { class: "name", text: `expect ${e.expectation}` }),
+      el("span", { class: "reason", text: e.reason })));
+  $("checks").replaceChildren(...checks, ...expectations);
   $("claims").tBodies[0].replaceChildren(...inspection.claims.map((claim) =>
     el("tr", { "data-claim": claim.name },
       el("td", { class: "claim", text: claim.name }),
-      el("td", { class: "value" }, el("span", { text: typeof claim.value === "string" ? claim.value : JSON.stringify(claim.value) }), claim.human ? el("span", { class: "human", text: claim.human }) : ""),
+      el("td", { class: "value" }, el("span", { text: valueText(claim.value) }), claim.human ? el("span", { class: "human", text: claim.human }) : ""),
       el("td", { class: "meaning", text: claim.explanation || "" }))));
   setText("jwt-header", JSON.stringify(inspection.header, null, 2));
   setText("jwt-payload", JSON.stringify(Object.fromEntries(inspection.claims.map((c) => [c.name, c.value])), null, 2));
   show("copy-token", ui.inspectorToken !== "paste");
+  ui.rawRevealed = false;
+  renderRaw(null);
+  renderExpectations();
   show("jwt-view", true);
 }
 
-async function copyToken() {
-  const ok = window.confirm("Copy this token to the clipboard?\n\nA token is a credential: anyone who has it can call your APIs as you until it expires. Paste it only where you trust.");
-  if (!ok) return;
+/* The raw token in its three colours; masked (each part's first characters and its length)
+ * until revealed. */
+function renderRaw(token) {
+  const box = $("raw-token");
+  const button = $("raw-reveal");
+  button.setAttribute("aria-pressed", String(Boolean(token)));
+  setText("raw-reveal", token ? "Mask" : "Reveal");
+  if (!token) {
+    const parts = ["header", "payload", "signature"];
+    box.replaceChildren(...parts.map((name, i) => el("span", { class: `jwt-part jwt-${name[0]}`, "data-part": name },
+      `${i ? "." : ""}•••• (${name})`)));
+    box.classList.add("masked");
+    return;
+  }
+  const [h, p, sig] = token.split(".");
+  box.replaceChildren(
+    el("span", { class: "jwt-part jwt-h", "data-part": "header", text: h || "" }), ".",
+    el("span", { class: "jwt-part jwt-p", "data-part": "payload", text: p || "" }), ".",
+    el("span", { class: "jwt-part jwt-s", "data-part": "signature", text: sig || "" }));
+  box.classList.remove("masked");
+}
+
+async function toggleRaw() {
+  if (ui.rawRevealed) { ui.rawRevealed = false; renderRaw(null); return; }
   try {
-    const token = await invoke("reveal_token", { which: ui.inspectorToken });
-    await writeClipboard(token);
-    setText("copy-warning", "Copied. Clear your clipboard when you are done.");
+    const token = ui.inspectorToken === "paste" ? ui.pastedToken
+      : await invoke("reveal_token", { which: ui.inspectorToken });
+    ui.rawRevealed = true;
+    renderRaw(token);
+  } catch (e) { showError(e); }
+}
+
+function renderExpectations() {
+  setText("expect-profile", ui.info ? ui.info.active_profile : "");
+  $("expect-list").replaceChildren(...ui.expectations.map((text) => el("li", { "data-expectation": text },
+    el("code", { text }),
+    el("button", { class: "small ghost", "aria-label": `Remove ${text}`, onclick: () => saveExpectations(ui.expectations.filter((e) => e !== text)) }, "×"))));
+}
+
+async function saveExpectations(list) {
+  show("expect-error", false);
+  try {
+    ui.expectations = await invoke("save_expectations", { expect: list });
+    renderExpectations();
+    if (ui.inspectorToken === "paste") await inspectPasted();
+    else await loadInspector();
+    return true;
+  } catch (e) {
+    setText("expect-error", messageOf(e));
+    show("expect-error", true);
+    return false;
+  }
+}
+
+async function addExpectation(event) {
+  event.preventDefault();
+  const text = $("expect-input").value.trim();
+  if (!text) return;
+  if (await saveExpectations([...ui.expectations, text])) $("expect-input").value = "";
+}
+
+function verifyWith() { return document.querySelector('input[name="verify-with"]:checked').value; }
+function syncVerifyWith() {
+  for (const box of document.querySelectorAll("[data-verify]")) box.hidden = box.dataset.verify !== verifyWith();
+}
+
+async function inspectPasted() {
+  const token = $("paste-input").value.trim();
+  ui.pastedToken = token;
+  show("jwt-view", false);
+  show("inspector-empty", false);
+  try {
+    const source = verifyWith();
+    if (source === "provider") {
+      renderInspection(await invoke("inspect_pasted", { token }));
+    } else {
+      const input = { jwks_url: "verify-jwks-url", jwks: "verify-jwks", pem: "verify-pem" }[source];
+      renderInspection(await invoke("inspect_with_keys", { token, keys: { [source]: $(input).value } }));
+    }
+  } catch (e) { emptyInspector(messageOf(e)); }
+}
+
+async function copyToken() {
+  const yes = await ask("Copy this token?",
+    "A token is a credential: anyone who has it can call your APIs as you until it expires. Latchkey clears it from the clipboard after a short while; paste it only where you trust.",
+    "Copy token");
+  if (!yes) return;
+  try {
+    const copied = await invoke("copy_token", { which: ui.inspectorToken });
+    const message = `Copied. The clipboard is cleared in ${copied.clears_in_secs} s.`;
+    setText("copy-warning", message);
+    toast(message);
   } catch (e) { showError(e); }
 }
 
 async function writeClipboard(text) {
   try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    const area = el("textarea", { "aria-hidden": "true" });
-    area.value = text;
-    document.body.append(area);
-    area.select();
-    document.execCommand("copy");
-    area.remove();
-  }
+    await invoke("copy_text", { text });
+    toast("Copied.");
+  } catch (e) { showError(e); }
 }
 
 /* ---------- API console ---------- */
-function parseHeaders(text) {
-  return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
-    const i = line.indexOf(":");
-    if (i < 1) throw new Error(`Header line “${line}” needs the form Name: value`);
-    return [line.slice(0, i).trim(), line.slice(i + 1).trim()];
-  });
+function pairRow(container, name = "", value = "") {
+  const label = container.id === "api-params" ? "parameter" : "header";
+  const row = el("div", { class: "pair" },
+    el("input", { class: "pair-name", "aria-label": `${label} name`, spellcheck: "false", placeholder: "name" }),
+    el("input", { class: "pair-value", "aria-label": `${label} value`, spellcheck: "false", placeholder: "value" }),
+    el("button", { type: "button", class: "small ghost", "aria-label": `Remove ${label}`, onclick: () => { row.remove(); countPairs(); } }, "×"));
+  row.children[0].value = name;
+  row.children[1].value = value;
+  row.addEventListener("input", countPairs);
+  container.append(row);
+  countPairs();
+  return row;
+}
+function pairs(container) {
+  return Array.from(container.querySelectorAll(".pair"))
+    .map((row) => [row.querySelector(".pair-name").value.trim(), row.querySelector(".pair-value").value])
+    .filter(([name]) => name);
+}
+function countPairs() {
+  const n = (id) => pairs($(id)).length;
+  setText("api-params-count", n("api-params") ? String(n("api-params")) : "");
+  setText("api-headers-count", n("api-headers") ? String(n("api-headers")) : "");
 }
 
-async function sendApi(event) {
-  event.preventDefault();
-  clearError();
-  const request = {
+/* The console's form as a request: what is sent, saved and copied as curl. A query typed
+ * in the URL stays in the URL; the editor's parameters are added to it. */
+function consoleRequest() {
+  return {
     method: $("api-method").value,
     url: $("api-url").value.trim(),
-    headers: [],
+    params: pairs($("api-params")),
+    headers: pairs($("api-headers")),
     body: $("api-body").value || null,
     token: $("api-token").value,
     scheme: $("api-scheme").value,
-    allow_any_origin: false,
+    token_header: $("api-token-header").value.trim() || "Authorization",
+    timeout_secs: Math.max(1, Math.min(600, parseInt($("api-timeout").value, 10) || 30)),
   };
+}
+function fillConsole(request) {
+  $("api-method").value = request.method;
+  $("api-url").value = request.url;
+  $("api-params").replaceChildren();
+  $("api-headers").replaceChildren();
+  for (const [k, v] of request.params || []) pairRow($("api-params"), k, v);
+  for (const [k, v] of request.headers || []) pairRow($("api-headers"), k, v);
+  $("api-body").value = request.body || "";
+  $("api-token").value = request.token;
+  $("api-scheme").value = request.scheme;
+  $("api-token-header").value = request.token_header;
+  $("api-timeout").value = String(request.timeout_secs);
+  countPairs();
+}
+
+async function loadConsole() {
+  try { renderConsole(await invoke("console_load")); } catch (e) { showError(e); }
+}
+function bytes(n) {
+  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`;
+}
+function renderConsole(data) {
+  ui.console = data;
+  show("api-saved-empty", data.saved.length === 0);
+  $("api-saved").replaceChildren(...data.saved.map((s) => el("li", { "data-saved": s.name },
+    el("strong", { text: s.name }),
+    el("code", { text: `${s.request.method} ${s.request.url}` }),
+    el("span", { class: "spacer" }),
+    el("button", { class: "small", "data-action": "run", onclick: () => { fillConsole(s.request); sendApi(); } }, "Run"),
+    el("button", { class: "small", "data-action": "load", onclick: () => { fillConsole(s.request); $("api-save-name").value = s.name; } }, "Edit"),
+    el("button", { class: "small ghost", "data-action": "delete", onclick: () => deleteSaved(s.name) }, "Delete"))));
+  $("api-history").replaceChildren(...data.history.slice(0, 50).map((h, i) => el("li", { "data-history": String(i) },
+    h.status ? el("span", { class: `pill ${h.status < 400 ? "ok" : "bad"}`, text: String(h.status) })
+      : el("span", { class: "pill bad", title: h.error || "", text: "—" }),
+    el("code", { text: `${h.request.method} ${h.request.url}` }),
+    el("span", { class: "muted", text: h.status ? `${h.elapsed_ms} ms · ${bytes(h.size_bytes)}` : (h.error || "") }),
+    el("span", { class: "spacer" }),
+    el("button", { class: "small", "data-action": "rerun", onclick: () => { fillConsole(h.request); sendApi(); } }, "Re-run"))));
+}
+async function deleteSaved(name) {
+  const yes = await ask(`Delete “${name}”?`, "The saved request is removed from this profile.", "Delete");
+  if (!yes) return;
+  try { renderConsole(await invoke("console_delete", { name })); } catch (e) { showError(e); }
+}
+async function saveRequest() {
+  clearError();
   try {
-    request.headers = parseHeaders($("api-headers").value);
-  } catch (e) { showError(e); return; }
-  $("api-send").disabled = true;
+    renderConsole(await invoke("console_save", { name: $("api-save-name").value.trim(), request: consoleRequest() }));
+    toast("Saved, without any token: Latchkey adds it when the request is sent.");
+  } catch (e) { showError(e); }
+}
+async function copyCurl() {
+  clearError();
+  try {
+    const text = await invoke("curl_command", { request: consoleRequest() });
+    $("api-curl").value = text;
+    show("api-curl-box", true);
+    await invoke("copy_text", { text });
+    toast("Copied as curl: the token comes from `latchkey token` when the command runs.");
+  } catch (e) { showError(e); }
+}
+
+function setSending(sending) {
+  ui.sending = sending;
+  $("api-send").disabled = sending;
+  show("api-cancel", sending);
+}
+
+async function sendApi(event) {
+  if (event) event.preventDefault();
+  if (ui.sending) return;
+  clearError();
+  const request = consoleRequest();
+  setSending(true);
   try {
     let response;
     try {
-      response = await invoke("call_api", { request });
+      response = await invoke("call_api", { request, allow_any_origin: false });
     } catch (e) {
-      if (e && e.kind === "origin_not_allowed" &&
-          window.confirm(`${e.message}\n\nSend your token to this origin for this one call?`)) {
-        response = await invoke("call_api", { request: { ...request, allow_any_origin: true } });
+      if (e && e.kind === "origin_not_allowed" && !/plain http/.test(e.message) &&
+          await ask("Send your token to this origin?", `${e.message}\n\nSend it for this one call?`, "Send it once")) {
+        response = await invoke("call_api", { request, allow_any_origin: true });
       } else {
         throw e;
       }
     }
-    renderResponse(request, response);
+    renderResponse(response);
   } catch (e) {
     showError(e);
   } finally {
-    $("api-send").disabled = false;
+    setSending(false);
+    loadConsole();
   }
 }
 
@@ -339,21 +599,47 @@ function prettyBody(body) {
   try { return JSON.stringify(JSON.parse(body), null, 2); } catch { return body; }
 }
 
-function renderResponse(request, response) {
+function renderResponse(response) {
+  ui.response = response;
   const status = $("api-status");
   status.textContent = String(response.status);
   status.className = `pill ${response.status < 400 ? "ok" : "bad"}`;
   setText("api-time", `${response.elapsed_ms} ms`);
+  setText("api-size", bytes(response.size_bytes));
   show("api-why", Boolean(response.why));
   setText("api-why", response.why || "");
   setText("api-resp-headers", response.headers.map(([k, v]) => `${k}: ${v}`).join("\n"));
-  setText("api-resp-body", prettyBody(response.body));
+  renderBody();
   show("api-response", true);
-  ui.history.unshift({ method: request.method, url: request.url, status: response.status, ms: response.elapsed_ms });
-  $("api-history").replaceChildren(...ui.history.slice(0, 50).map((h) => el("li", {},
-    el("span", { class: `pill ${h.status < 400 ? "ok" : "bad"}`, text: String(h.status) }),
-    el("code", { text: `${h.method} ${h.url}` }),
-    el("span", { class: "muted", text: `${h.ms} ms` }))));
+}
+
+/* The body, pretty-printed or raw, with the search's matches marked (text nodes only). */
+function renderBody() {
+  if (!ui.response) return;
+  const pretty = $("api-view-pretty").checked;
+  const text = pretty ? prettyBody(ui.response.body) : ui.response.body;
+  const needle = $("api-search").value;
+  const box = $("api-resp-body");
+  if (!needle) {
+    box.textContent = text;
+    setText("api-search-count", "");
+    return;
+  }
+  const nodes = [];
+  const lower = text.toLowerCase();
+  const find = needle.toLowerCase();
+  let at = 0;
+  let count = 0;
+  for (let i = lower.indexOf(find); i !== -1; i = lower.indexOf(find, i + find.length)) {
+    nodes.push(text.slice(at, i), el("mark", { text: text.slice(i, i + find.length) }));
+    at = i + find.length;
+    count += 1;
+  }
+  nodes.push(text.slice(at));
+  box.replaceChildren(...nodes.map((n) => (n instanceof Node ? n : document.createTextNode(n))));
+  setText("api-search-count", count === 1 ? "1 match" : `${count} matches`);
+  const first = box.querySelector("mark");
+  if (first) first.scrollIntoView({ block: "nearest" });
 }
 
 /* ---------- activity ---------- */
@@ -373,26 +659,143 @@ function formKind() { return document.querySelector('input[name="kind"]:checked'
 function syncKind() {
   for (const field of document.querySelectorAll("[data-kind]")) field.hidden = field.dataset.kind !== formKind();
 }
+
+/* Which form field holds which setting of the profiles file. */
+const TEXT_FIELDS = {
+  client_id: "pf-client", region: "pf-region", user_pool_id: "pf-pool", domain: "pf-domain",
+  redirect_host: "pf-redirect-host", redirect_path: "pf-redirect-path", sign_out_uri: "pf-sign-out",
+  identity_provider: "pf-idp", api_token: "pf-api-token", api_scheme: "pf-api-scheme",
+  api_token_header: "pf-api-header",
+};
+const LIST_FIELDS = { scopes: "pf-scopes", api_base_urls: "pf-api", browser_command: "pf-browser" };
+const SECONDS_FIELDS = {
+  sign_in_timeout_secs: "pf-sign-in-timeout", http_timeout_secs: "pf-http-timeout",
+  refresh_margin_secs: "pf-refresh-margin", clock_leeway_secs: "pf-leeway",
+};
+
+function profileError(name, field, problem) {
+  const path = (ui.info && ui.info.config_path) || "config.toml";
+  return `${path}: profile \`${name}\`, field \`${field}\`: ${problem}. Fix: write a whole number`;
+}
+
+/* The form as a draft, as the profiles file would say it; core checks it with the file's
+ * messages. Settings the form has no field for (when editing) are kept as they were. */
+function formDraft() {
+  const text = (id) => $(id).value.trim() || null;
+  const words = (id) => $(id).value.split(/[\s,]+/).filter(Boolean);
+  const kind = formKind();
+  const draft = { ...(ui.editingDraft || {}) };
+  draft.kind = kind;
+  for (const [field, id] of Object.entries(TEXT_FIELDS)) draft[field] = text(id);
+  for (const [field, id] of Object.entries(LIST_FIELDS)) draft[field] = words(id).length ? words(id) : null;
+  if (kind === "cognito") {
+    draft.issuer = text("pf-issuer-override");
+  } else {
+    draft.issuer = text("pf-issuer") ?? "";
+    draft.region = draft.user_pool_id = draft.domain = null;
+  }
+  for (const [field, id] of Object.entries(SECONDS_FIELDS)) {
+    const raw = $(id).value.trim();
+    if (!raw) { draft[field] = null; continue; }
+    if (!/^-?\d+$/.test(raw)) throw new Error(profileError($("pf-name").value.trim(), field, `\`${raw}\` is not a whole number of seconds`));
+    draft[field] = Number(raw);
+  }
+  const ports = words("pf-ports");
+  const badPort = ports.find((p) => !/^-?\d+$/.test(p));
+  if (badPort) throw new Error(profileError($("pf-name").value.trim(), "ports", `\`${badPort}\` is not a port number`));
+  draft.any_port = $("pf-any-port").checked ? true : null;
+  draft.ports = ports.length ? ports.map(Number) : null;
+  if (kind === "oidc" && !draft.ports && draft.any_port === null) draft.any_port = true;
+  const expect = $("pf-expect").value.split("\n").map((l) => l.trim()).filter(Boolean);
+  draft.expect = expect.length ? expect : null;
+  for (const key of Object.keys(draft)) if (draft[key] === null || draft[key] === undefined) delete draft[key];
+  if (kind === "cognito") {
+    for (const key of ["region", "user_pool_id", "domain"]) draft[key] = draft[key] ?? "";
+  }
+  return draft;
+}
+
+function fillForm(name, draft) {
+  const kind = draft.kind || (draft.user_pool_id ? "cognito" : "oidc");
+  document.querySelector(`input[name="kind"][value="${kind}"]`).checked = true;
+  syncKind();
+  $("pf-name").value = name || "";
+  for (const [field, id] of Object.entries(TEXT_FIELDS)) $(id).value = draft[field] ?? "";
+  for (const [field, id] of Object.entries(LIST_FIELDS)) $(id).value = (draft[field] || []).join(" ");
+  for (const [field, id] of Object.entries(SECONDS_FIELDS)) $(id).value = draft[field] ?? "";
+  $("pf-issuer").value = kind === "oidc" ? draft.issuer ?? "" : "";
+  $("pf-issuer-override").value = kind === "cognito" ? draft.issuer ?? "" : "";
+  $("pf-ports").value = (draft.ports || []).join(" ");
+  $("pf-any-port").checked = draft.any_port === true;
+  $("pf-expect").value = (draft.expect || []).join("\n");
+  if (!draft.scopes) $("pf-scopes").value = "openid email profile";
+}
+
+function resetProfileResults() {
+  show("pf-error", false);
+  show("pf-result", false);
+  show("pf-probe-box", false);
+}
+
+async function editProfile(name) {
+  clearError();
+  try {
+    const draft = await invoke("profile_draft", { name });
+    ui.editing = name;
+    ui.editingDraft = draft;
+    fillForm(name, draft);
+    $("pf-name").readOnly = true;
+    setText("pf-title", `Edit profile “${name}”`);
+    show("pf-cancel-edit", true);
+    resetProfileResults();
+    $("profile-form").scrollIntoView({ block: "start" });
+    $("pf-client").focus();
+  } catch (e) { showError(e); }
+}
+
+function newProfile(draft = {}, name = "") {
+  ui.editing = null;
+  ui.editingDraft = null;
+  fillForm(name, { kind: "cognito", ports: [53682, 53683, 53684], ...draft });
+  $("pf-name").readOnly = false;
+  setText("pf-title", "Connect your Cognito user pool");
+  show("pf-cancel-edit", false);
+  resetProfileResults();
+}
+
+async function importProfile() {
+  clearError();
+  try {
+    const profiles = await invoke("import_profile");
+    if (!profiles.length) return;
+    const [first, ...rest] = profiles;
+    newProfile(first.draft, first.name);
+    ui.editingDraft = first.draft;
+    setText("profiles-status", rest.length
+      ? `The file holds ${profiles.length} profiles; “${first.name}” is in the form. Check it and save; import again for the others.`
+      : `“${first.name}” is in the form: check it and save.`);
+  } catch (e) { showError(e); }
+}
+
+async function exportProfile(name) {
+  clearError();
+  try {
+    const path = await invoke("export_profile", { name });
+    if (path) setText("profiles-status", `Exported “${name}” to ${path} (a profile holds no secret).`);
+  } catch (e) { showError(e); }
+}
+
+function formError(e) {
+  setText("pf-error", messageOf(e));
+  show("pf-error", true);
+}
+
 async function saveProfile(event) {
   event.preventDefault();
   clearError();
-  const words = (id) => $(id).value.split(/[\s,]+/).filter(Boolean);
-  const text = (id) => $(id).value.trim() || null;
-  const list = (id) => (words(id).length ? words(id) : null);
-  const kind = formKind();
-  // A draft as the profiles file would say it; core validates it with the file's messages.
-  const draft = {
-    kind,
-    client_id: text("pf-client"),
-    ...(kind === "cognito"
-      ? { region: text("pf-region") ?? "", user_pool_id: text("pf-pool") ?? "", domain: text("pf-domain") ?? "" }
-      : { issuer: text("pf-issuer") ?? "" }),
-    scopes: list("pf-scopes"),
-    ports: list("pf-ports") && words("pf-ports").map(Number),
-    api_base_urls: list("pf-api"),
-  };
-  if (kind === "oidc" && !draft.ports) draft.any_port = true;
-  for (const key of Object.keys(draft)) if (draft[key] === null) delete draft[key];
+  resetProfileResults();
+  let draft;
+  try { draft = formDraft(); } catch (e) { formError(e); return; }
   $("pf-save").disabled = true;
   try {
     const result = await invoke("save_profile", { name: $("pf-name").value.trim(), draft });
@@ -400,21 +803,78 @@ async function saveProfile(event) {
     $("pf-urls").replaceChildren(
       ...result.redirect_uris.map((u) => urlRow("Callback URL", u)),
       ...result.sign_out_uris.map((u) => urlRow("Sign-out URL", u)));
+    renderProbe(result.probe);
     show("pf-result", true);
     await loadInfo();
     renderProfiles();
-  } catch (e) { showError(e); } finally { $("pf-save").disabled = false; }
+    if (ui.editing) ui.editingDraft = await invoke("profile_draft", { name: ui.editing });
+    render(await invoke("session_state"));
+  } catch (e) { formError(e); } finally { $("pf-save").disabled = false; }
 }
+
+async function testConnection() {
+  clearError();
+  resetProfileResults();
+  let draft;
+  try { draft = formDraft(); } catch (e) { formError(e); return; }
+  $("pf-test").disabled = true;
+  setText("pf-test", "Testing…");
+  try {
+    renderProbe(await invoke("test_connection", { name: $("pf-name").value.trim(), draft }));
+  } catch (e) { formError(e); } finally {
+    $("pf-test").disabled = false;
+    setText("pf-test", "Test connection");
+  }
+}
+
+function renderProbe(report) {
+  const mark = { ok: "✓", warn: "!", fail: "✗", skip: "–" };
+  $("pf-probe").replaceChildren(...report.steps.map((step) =>
+    el("li", { class: step.status === "ok" ? "pass" : step.status === "fail" ? "fail" : "warn", "data-step": step.name, "data-status": step.status },
+      el("span", { class: "mark", "aria-label": step.status, text: mark[step.status] || "?" }),
+      el("span", { class: "name", text: step.name }),
+      el("span", { class: "reason", text: step.message }))));
+  show("pf-probe-box", true);
+}
+
 function urlRow(label, url) {
   return el("li", {}, el("span", { class: "muted", text: label }), el("code", { text: url }),
-    el("button", { class: "small", onclick: () => writeClipboard(url) }, "Copy"));
+    el("button", { type: "button", class: "small", onclick: () => writeClipboard(url) }, "Copy"));
+}
+
+/* ---------- keyboard ---------- */
+const VIEWS = ["session", "inspector", "console", "activity", "settings", "about"];
+function onKey(event) {
+  if (!$("modal").hidden) {
+    if (event.key === "Escape") { event.preventDefault(); modalAnswer && modalAnswer(false); }
+    return;
+  }
+  const ctrl = event.ctrlKey || event.metaKey;
+  if (ctrl && !event.shiftKey && /^[1-6]$/.test(event.key)) {
+    event.preventDefault();
+    go(VIEWS[Number(event.key) - 1]);
+  } else if (ctrl && event.key === "Enter" && ui.view === "console") {
+    event.preventDefault();
+    sendApi();
+  } else if (event.key === "Escape" && ui.sending) {
+    event.preventDefault();
+    invoke("cancel_api_call").catch(showError);
+  } else if (ctrl && event.key.toLowerCase() === "f" && ui.view === "console" && ui.response) {
+    event.preventDefault();
+    $("api-search").focus();
+  } else if (ctrl && event.shiftKey && event.key.toLowerCase() === "r") {
+    event.preventDefault();
+    if (ui.session && ui.session.state === "signed_in") invoke("refresh_now").then(render).catch(showError);
+  }
 }
 
 /* ---------- wiring ---------- */
 function wire() {
   for (const button of document.querySelectorAll(".nav")) button.addEventListener("click", () => go(button.dataset.view));
-  $("signin").addEventListener("click", () => signIn(false));
-  $("signup").addEventListener("click", () => signIn(true));
+  $("signin").addEventListener("click", () => signIn("sign_in"));
+  $("signin-another").addEventListener("click", () => signIn("another_user"));
+  $("signup").addEventListener("click", () => signIn("sign_up"));
+  $("switch-user").addEventListener("click", switchUser);
   $("cancel-signin").addEventListener("click", () => invoke("cancel_sign_in").catch(showError));
   $("open-again").addEventListener("click", () => invoke("open_authorize_url_again").catch(showError));
   $("copy-url").addEventListener("click", () => writeClipboard($("authorize-url").value));
@@ -423,15 +883,29 @@ function wire() {
   $("refresh-now").addEventListener("click", () => invoke("refresh_now").then(render).catch(showError));
   $("error-dismiss").addEventListener("click", clearError);
   $("profile-select").addEventListener("change", (e) => useProfile(e.target.value));
+  $("modal-ok").addEventListener("click", () => modalAnswer && modalAnswer(true));
+  $("modal-cancel").addEventListener("click", () => modalAnswer && modalAnswer(false));
   for (const tab of document.querySelectorAll('[role="tab"]')) {
     tab.addEventListener("click", () => { ui.inspectorToken = tab.dataset.token; loadInspector(); });
   }
-  $("paste-inspect").addEventListener("click", async () => {
-    try { renderInspection(await invoke("inspect_pasted", { token: $("paste-input").value.trim() })); }
-    catch (e) { emptyInspector(typeof e === "string" ? e : e.message); }
-  });
+  for (const radio of document.querySelectorAll('input[name="verify-with"]')) radio.addEventListener("change", syncVerifyWith);
+  $("paste-inspect").addEventListener("click", inspectPasted);
+  $("raw-reveal").addEventListener("click", toggleRaw);
+  $("expect-form").addEventListener("submit", addExpectation);
   $("copy-token").addEventListener("click", copyToken);
   $("api-form").addEventListener("submit", sendApi);
+  $("api-cancel").addEventListener("click", () => invoke("cancel_api_call").catch(showError));
+  $("api-add-param").addEventListener("click", () => { $("api-params-box").open = true; pairRow($("api-params")).children[0].focus(); });
+  $("api-add-header").addEventListener("click", () => { $("api-headers-box").open = true; pairRow($("api-headers")).children[0].focus(); });
+  $("api-save").addEventListener("click", saveRequest);
+  $("api-curl-copy").addEventListener("click", copyCurl);
+  $("api-history-clear").addEventListener("click", async () => {
+    if (await ask("Clear the history?", "Every request sent from this profile's console is forgotten. Saved requests stay.", "Clear")) {
+      invoke("console_clear_history").then(renderConsole).catch(showError);
+    }
+  });
+  for (const radio of document.querySelectorAll('input[name="api-view"]')) radio.addEventListener("change", renderBody);
+  $("api-search").addEventListener("input", renderBody);
   for (const quick of document.querySelectorAll("[data-path]")) {
     quick.addEventListener("click", () => { $("api-url").value = quick.dataset.path; });
   }
@@ -441,6 +915,11 @@ function wire() {
   $("activity-clear").addEventListener("click", () => invoke("clear_activity").then(loadActivity).catch(showError));
   for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEventListener("change", syncKind);
   $("profile-form").addEventListener("submit", saveProfile);
+  $("pf-test").addEventListener("click", testConnection);
+  $("pf-new").addEventListener("click", () => newProfile());
+  $("pf-cancel-edit").addEventListener("click", () => newProfile());
+  $("pf-import").addEventListener("click", importProfile);
+  document.addEventListener("keydown", onKey);
 }
 
 async function start() {

@@ -2,20 +2,30 @@
 //! `capabilities/default.json`). Each is a few lines over `latchkey_core::Session` or the app
 //! state; arguments are typed; errors come back as core's `{kind, check?, message}`.
 
-use latchkey_core::config::{ProfileDraft, TokenChoice};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use latchkey_core::config::{Config, ProfileDraft, TokenChoice};
 use latchkey_core::{
-    ApiRequest, Entry, ErrorKind, Inspection, RefreshTokenInfo, SessionState, SignInOptions,
-    SignOutOutcome,
+    ApiRequest, Entry, ErrorKind, GivenKeys, Inspection, ProbeReport, RefreshTokenInfo,
+    SessionState, SignInOptions, SignOutOutcome,
 };
-use tauri::State;
+use tauri::{AppHandle, State};
+use tauri_plugin_clipboard_manager::ClipboardExt;
+use tauri_plugin_dialog::DialogExt;
 use url::Url;
 
+use crate::console::{self, ConsoleData, ConsoleRequest, HistoryEntry};
 use crate::demo::{self, DEMO_CREDENTIALS};
 use crate::error::{CommandError, CommandResult};
 use crate::models::{
-    ApiCall, ApiResult, AppInfo, ProfileSaved, ProfileSummary, SessionView, VaultView,
+    ApiResult, AppInfo, Copied, ImportedProfile, ProfileSaved, ProfileSummary, SessionView,
+    VaultView,
 };
 use crate::state::AppState;
+
+/// How long a copied token stays on the clipboard.
+pub const CLIPBOARD_CLEAR_AFTER: Duration = Duration::from_secs(30);
 
 #[tauri::command]
 pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
@@ -54,6 +64,16 @@ pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
         },
         api_bases: active.api_base_urls.iter().map(Url::to_string).collect(),
         config_error: state.config_error.clone(),
+        config_path: config
+            .path
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        expectations: config
+            .profiles
+            .get(&active.name)
+            .map(|p| p.expect.iter().map(ToString::to_string).collect())
+            .unwrap_or_default(),
         licences: include_str!(concat!(env!("OUT_DIR"), "/licences.txt")),
     })
 }
@@ -64,12 +84,31 @@ pub async fn session_state(state: State<'_, AppState>) -> CommandResult<SessionV
 }
 
 #[tauri::command]
-pub async fn sign_in(signup: bool, state: State<'_, AppState>) -> CommandResult<SessionView> {
+pub async fn sign_in(entry: Entry, state: State<'_, AppState>) -> CommandResult<SessionView> {
     let options = SignInOptions {
-        entry: if signup { Entry::SignUp } else { Entry::SignIn },
+        entry,
         ..SignInOptions::default()
     };
     state.session().await.0.sign_in(options).await?;
+    Ok(state.view().await)
+}
+
+/// "Sign in as another user": signs out here (the refresh token revoked and deleted), then
+/// signs in on the provider's page that ends its browser session first and asks who signs in
+/// (Cognito's `/logout` … `response_type=code` form; `prompt=login` elsewhere).
+#[tauri::command]
+pub async fn switch_user(state: State<'_, AppState>) -> CommandResult<SessionView> {
+    let session = state.session().await.0;
+    let outcome = session.sign_out(false).await?;
+    for warning in outcome.warnings {
+        state.activity.note("WARN", format!("switching user: {warning}"));
+    }
+    session
+        .sign_in(SignInOptions {
+            entry: Entry::AnotherUser,
+            ..SignInOptions::default()
+        })
+        .await?;
     Ok(state.view().await)
 }
 
@@ -117,20 +156,54 @@ pub async fn sign_out(
     Ok(outcome)
 }
 
+/// The current ID or access token, verified, with the profile's expectations judged.
 #[tauri::command]
 pub async fn inspect_token(
     which: TokenChoice,
     state: State<'_, AppState>,
 ) -> CommandResult<Inspection> {
-    Ok(state.session().await.0.inspect_current(which).await?)
+    let mut inspection = state.session().await.0.inspect_current(which).await?;
+    inspection.judge_applicable(&state.expectations().await);
+    Ok(inspection)
 }
 
+/// A pasted token, verified against the active provider when it can be.
 #[tauri::command]
 pub async fn inspect_pasted(
     token: String,
     state: State<'_, AppState>,
 ) -> CommandResult<Inspection> {
-    Ok(state.session().await.0.inspect_token(token.trim()).await?)
+    let mut inspection = state.session().await.0.inspect_token(token.trim()).await?;
+    inspection.judge_applicable(&state.expectations().await);
+    Ok(inspection)
+}
+
+/// A pasted token, verified against keys the user gave (a JWKS URL, a JWKS, a PEM key); the
+/// token itself goes nowhere.
+#[tauri::command]
+pub async fn inspect_with_keys(
+    token: String,
+    keys: GivenKeys,
+    state: State<'_, AppState>,
+) -> CommandResult<Inspection> {
+    let mut inspection = latchkey_core::inspect_with_keys(token.trim(), &keys, None).await?;
+    inspection.judge_applicable(&state.expectations().await);
+    Ok(inspection)
+}
+
+/// Replaces the active profile's expectations; answers with them as saved.
+#[tauri::command]
+pub async fn save_expectations(
+    expect: Vec<String>,
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<String>> {
+    state.save_expectations(expect).await
+}
+
+/// What the provider's userinfo endpoint says about the signed-in user.
+#[tauri::command]
+pub async fn userinfo(state: State<'_, AppState>) -> CommandResult<serde_json::Value> {
+    Ok(state.session().await.0.userinfo().await?)
 }
 
 #[tauri::command]
@@ -140,36 +213,215 @@ pub async fn refresh_token_info(
     Ok(state.session().await.0.refresh_token_info())
 }
 
-/// The only way a token reaches the window: the user pressed "Copy token…" and confirmed.
-/// Never the refresh token.
+/// The only way a token reaches the window: the user asked to see the raw token. Never the
+/// refresh token.
 #[tauri::command]
 pub async fn reveal_token(which: TokenChoice, state: State<'_, AppState>) -> CommandResult<String> {
     let token = state.session().await.0.token(which).await?;
     state.activity.note(
         "INFO",
-        format!("{} token copied by the user", which.as_str()),
+        format!("{} token revealed by the user", which.as_str()),
     );
     Ok(token.expose().to_owned())
 }
 
+/// Puts the token on the clipboard from here (it never passes through the window) and clears
+/// the clipboard after [`CLIPBOARD_CLEAR_AFTER`] if it still holds that token.
 #[tauri::command]
-pub async fn call_api(request: ApiCall, state: State<'_, AppState>) -> CommandResult<ApiResult> {
+pub async fn copy_token(
+    which: TokenChoice,
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> CommandResult<Copied> {
+    let token = state.session().await.0.token(which).await?;
+    app.clipboard().write_text(token.expose()).map_err(|e| {
+        CommandError::new(
+            ErrorKind::Internal,
+            format!("the clipboard refused the token ({e}); nothing was copied"),
+        )
+    })?;
+    state.activity.note(
+        "INFO",
+        format!(
+            "{} token copied by the user; the clipboard is cleared in {} s",
+            which.as_str(),
+            CLIPBOARD_CLEAR_AFTER.as_secs()
+        ),
+    );
+    let generation = state.clipboard_generation.fetch_add(1, Ordering::SeqCst) + 1;
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(CLIPBOARD_CLEAR_AFTER).await;
+        let state = tauri::Manager::state::<AppState>(&app);
+        let still_ours = state.clipboard_generation.load(Ordering::SeqCst) == generation
+            && app
+                .clipboard()
+                .read_text()
+                .is_ok_and(|t| t == token.expose());
+        if still_ours && app.clipboard().clear().is_ok() {
+            state
+                .activity
+                .note("INFO", "the copied token was cleared from the clipboard");
+        }
+    });
+    Ok(Copied {
+        clears_in_secs: CLIPBOARD_CLEAR_AFTER.as_secs(),
+    })
+}
+
+/// Puts text that is not a secret (a URL, a curl command) on the clipboard.
+#[tauri::command]
+pub fn copy_text(text: String, app: AppHandle) -> CommandResult<()> {
+    app.clipboard().write_text(text).map_err(|e| {
+        CommandError::new(
+            ErrorKind::Internal,
+            format!("the clipboard refused the text ({e})"),
+        )
+    })
+}
+
+/// Sends one console request (the token in its header, added by core), records it in the
+/// profile's history without any token, and answers with the response.
+#[tauri::command]
+pub async fn call_api(
+    request: ConsoleRequest,
+    allow_any_origin: bool,
+    state: State<'_, AppState>,
+) -> CommandResult<ApiResult> {
     let (session, profile) = state.session().await;
-    let url = resolve_url(&profile.api_base_urls, &request.url)?;
-    let response = session
-        .call(ApiRequest {
-            method: request.method,
-            url,
-            headers: request.headers,
-            body: request.body.map(String::into_bytes),
-            token: Some(request.token),
-            scheme: Some(request.scheme),
-            allow_any_origin: request.allow_any_origin,
-            token_header: None,
-            timeout: None,
-        })
-        .await?;
-    Ok(ApiResult::from(response))
+    let url = request_url(&profile.api_base_urls, &request)?;
+    let (cancel, cancelled) = tokio::sync::oneshot::channel();
+    if let Some(previous) = state.console_cancel.lock().await.replace(cancel) {
+        let _ = previous.send(());
+    }
+    let started = std::time::Instant::now();
+    let call = session.call(ApiRequest {
+        method: request.method.clone(),
+        url,
+        headers: request.headers.clone(),
+        body: request.body.clone().map(String::into_bytes),
+        token: Some(request.token),
+        scheme: Some(request.scheme),
+        allow_any_origin,
+        token_header: Some(request.token_header.clone()),
+        timeout: Some(Duration::from_secs(request.timeout_secs.clamp(1, 600))),
+    });
+    let outcome = tokio::select! {
+        outcome = call => outcome,
+        Ok(()) = cancelled => Err(latchkey_core::Error::new(
+            ErrorKind::Cancelled,
+            "the request was cancelled; its answer, if any, was not read",
+        )),
+    };
+    let result = outcome.map(ApiResult::from);
+    // A refusal to send the token anywhere is a question for the user, not a sent request.
+    if !matches!(&result, Err(e) if e.kind() == ErrorKind::OriginNotAllowed) {
+        let entry = HistoryEntry {
+            at_ms: crate::activity::now_ms(),
+            request,
+            status: result.as_ref().ok().map(|r| r.status),
+            elapsed_ms: result
+                .as_ref()
+                .map(|r| r.elapsed_ms)
+                .unwrap_or_else(|_| started.elapsed().as_millis() as u64),
+            size_bytes: result.as_ref().map(|r| r.size_bytes).unwrap_or(0),
+            error: result.as_ref().err().map(|e| e.message().to_owned()),
+        };
+        if let Err(e) = state.console().await.record(entry) {
+            state
+                .activity
+                .note("WARN", format!("the console history was not saved: {e}"));
+        }
+    }
+    Ok(result?)
+}
+
+/// Cancels the console's request in flight, if there is one.
+#[tauri::command]
+pub async fn cancel_api_call(state: State<'_, AppState>) -> CommandResult<()> {
+    if let Some(cancel) = state.console_cancel.lock().await.take() {
+        let _ = cancel.send(());
+    }
+    Ok(())
+}
+
+/// The active profile's saved requests and history.
+#[tauri::command]
+pub async fn console_load(state: State<'_, AppState>) -> CommandResult<ConsoleData> {
+    Ok(state.console().await.load())
+}
+
+/// Saves `request` under `name` (without any token) for the active profile.
+#[tauri::command]
+pub async fn console_save(
+    name: String,
+    request: ConsoleRequest,
+    state: State<'_, AppState>,
+) -> CommandResult<ConsoleData> {
+    if name.trim().is_empty() {
+        return Err(CommandError::new(
+            ErrorKind::Config,
+            "give the request a name to save it under",
+        ));
+    }
+    state
+        .console()
+        .await
+        .save_request(&name, &request)
+        .map_err(|e| console_write_failed(&e))
+}
+
+#[tauri::command]
+pub async fn console_delete(
+    name: String,
+    state: State<'_, AppState>,
+) -> CommandResult<ConsoleData> {
+    state
+        .console()
+        .await
+        .delete_request(&name)
+        .map_err(|e| console_write_failed(&e))
+}
+
+#[tauri::command]
+pub async fn console_clear_history(state: State<'_, AppState>) -> CommandResult<ConsoleData> {
+    state
+        .console()
+        .await
+        .clear_history()
+        .map_err(|e| console_write_failed(&e))
+}
+
+fn console_write_failed(e: &std::io::Error) -> CommandError {
+    CommandError::new(
+        ErrorKind::Internal,
+        format!(
+            "the console's file could not be written ({e}); check the data folder's permissions"
+        ),
+    )
+}
+
+/// The request as a curl command with `$(latchkey token --profile …)` where the token goes.
+#[tauri::command]
+pub async fn curl_command(
+    request: ConsoleRequest,
+    state: State<'_, AppState>,
+) -> CommandResult<String> {
+    let (_, profile) = state.session().await;
+    let url = request_url(&profile.api_base_urls, &request)?;
+    Ok(console::curl_command(&request, &url, &profile.name))
+}
+
+/// The request's URL: resolved against the profile's first API base URL when relative, with
+/// the editor's query parameters added.
+fn request_url(bases: &[Url], request: &ConsoleRequest) -> CommandResult<Url> {
+    let mut url = resolve_url(bases, request.url.trim())?;
+    if !request.params.is_empty() {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in request.params.iter().filter(|(k, _)| !k.is_empty()) {
+            query.append_pair(k, v);
+        }
+    }
+    Ok(url)
 }
 
 /// A relative URL in the console is resolved against the profile's first API base URL.
@@ -236,6 +488,101 @@ pub async fn save_profile(
     state: State<'_, AppState>,
 ) -> CommandResult<ProfileSaved> {
     state.save_profile(&name, draft).await
+}
+
+/// Every setting of profile `name` as the profiles file would write it (also an invalid one's,
+/// to fix it), for the edit form.
+#[tauri::command]
+pub async fn profile_draft(
+    name: String,
+    state: State<'_, AppState>,
+) -> CommandResult<ProfileDraft> {
+    let config = state.config.lock().await;
+    match config.draft(&name) {
+        Some(draft) => Ok(draft),
+        None => Err(config.profile(&name).map(|_| ()).unwrap_err().into()),
+    }
+}
+
+/// "Test connection": the form's settings, checked like the profiles file, then the provider
+/// asked live (discovery, keys, clock, and for Cognito each callback URL). Nothing is saved.
+#[tauri::command]
+pub async fn test_connection(
+    name: String,
+    draft: ProfileDraft,
+    state: State<'_, AppState>,
+) -> CommandResult<ProbeReport> {
+    let profile = state.validate(&name, &draft).await?;
+    Ok(latchkey_core::probe(&profile).await)
+}
+
+/// Writes profile `name` (no secrets: a profile holds none) to a file the user picks.
+#[tauri::command]
+pub async fn export_profile(
+    name: String,
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> CommandResult<Option<String>> {
+    let text = Config::export_profile(state.config.lock().await.profile(&name)?);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Export the profile")
+        .set_file_name(format!("{name}.latchkey.toml"))
+        .add_filter("Latchkey profile", &["toml"])
+        .save_file(move |path| {
+            let _ = tx.send(path);
+        });
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = path
+        .into_path()
+        .map_err(|e| CommandError::new(ErrorKind::Internal, format!("not a file path: {e}")))?;
+    std::fs::write(&path, text).map_err(|e| {
+        CommandError::new(
+            ErrorKind::Internal,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// Reads the profiles of a file the user picks, for the form to show before anything is
+/// saved (they are saved through the same checks as a typed profile).
+#[tauri::command]
+pub async fn import_profile(app: AppHandle) -> CommandResult<Vec<ImportedProfile>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Import a profile")
+        .add_filter("Latchkey profile", &["toml"])
+        .pick_file(move |path| {
+            let _ = tx.send(path);
+        });
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(vec![]);
+    };
+    let path = path
+        .into_path()
+        .map_err(|e| CommandError::new(ErrorKind::Internal, format!("not a file path: {e}")))?;
+    let too_large = std::fs::metadata(&path).is_ok_and(|m| m.len() > 1024 * 1024);
+    if too_large {
+        return Err(CommandError::new(
+            ErrorKind::Config,
+            format!("{} is larger than 1 MB: not a profile file", path.display()),
+        ));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        CommandError::new(
+            ErrorKind::Config,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    Ok(Config::import_profiles(&text, &path)?
+        .into_iter()
+        .map(|(name, draft)| ImportedProfile { name, draft })
+        .collect())
 }
 
 /// The UI's first-paint marker (benchmarks measure start-up to it).

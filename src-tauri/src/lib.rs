@@ -3,12 +3,14 @@
 
 mod activity;
 mod commands;
+mod console;
 mod demo;
 mod error;
 mod models;
 mod state;
 
 use tauri::Manager;
+use tauri_plugin_window_state::StateFlags;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -35,6 +37,17 @@ pub fn run() {
         .try_init();
 
     tauri::Builder::default()
+        // First: a second launch hands over to the running app, which comes to the front.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            state::bring_to_front(app);
+        }))
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(StateFlags::SIZE | StateFlags::MAXIMIZED)
+                .build(),
+        )
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             activity.attach(app.handle().clone());
             // On the async runtime: the session's background keeper is a task.
@@ -54,21 +67,37 @@ pub fn run() {
             commands::app_info,
             commands::session_state,
             commands::sign_in,
+            commands::switch_user,
             commands::cancel_sign_in,
             commands::open_authorize_url_again,
             commands::refresh_now,
             commands::sign_out,
             commands::inspect_token,
             commands::inspect_pasted,
+            commands::inspect_with_keys,
+            commands::save_expectations,
+            commands::userinfo,
             commands::refresh_token_info,
             commands::reveal_token,
+            commands::copy_token,
+            commands::copy_text,
             commands::call_api,
+            commands::cancel_api_call,
+            commands::console_load,
+            commands::console_save,
+            commands::console_delete,
+            commands::console_clear_history,
+            commands::curl_command,
             commands::activity_log,
             commands::clear_activity,
             commands::export_activity,
             commands::use_profile,
             commands::remove_profile,
             commands::save_profile,
+            commands::profile_draft,
+            commands::test_connection,
+            commands::export_profile,
+            commands::import_profile,
             commands::ui_ready,
         ])
         .run(tauri::generate_context!())

@@ -1,9 +1,9 @@
 //! The data that crosses the bridge to the UI. Nothing here ever holds a refresh token;
 //! access and ID tokens cross only through `reveal_token`, on the user's explicit request.
 
-use latchkey_core::config::{Scheme, TokenChoice};
+use latchkey_core::config::ProfileDraft;
 use latchkey_core::{ProbeReport, Tokens};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::demo::DemoCredentials;
 
@@ -20,6 +20,10 @@ pub struct AppInfo {
     pub api_bases: Vec<String>,
     /// The profiles file could not be read at all (the app runs without saving to it).
     pub config_error: Option<String>,
+    /// Where the profiles file is (messages name it).
+    pub config_path: String,
+    /// The active profile's expectations (`expect`), as written.
+    pub expectations: Vec<String>,
     pub licences: &'static str,
 }
 
@@ -94,24 +98,15 @@ impl TokenTimeline {
     }
 }
 
-/// One call from the API console.
-#[derive(Deserialize)]
-pub struct ApiCall {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-    pub token: TokenChoice,
-    pub scheme: Scheme,
-    pub allow_any_origin: bool,
-}
-
+/// A console response as the window shows it.
 #[derive(Serialize)]
 pub struct ApiResult {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub elapsed_ms: u64,
+    /// The body's size in bytes, as received.
+    pub size_bytes: u64,
     /// For a 401/403: why, from `WWW-Authenticate` or the body.
     pub why: Option<String>,
 }
@@ -130,6 +125,7 @@ impl From<latchkey_core::ApiResponse> for ApiResult {
         ApiResult {
             status: response.status,
             headers: response.headers,
+            size_bytes: response.body.len() as u64,
             body,
             elapsed_ms: u64::try_from(response.elapsed.as_millis()).unwrap_or(u64::MAX),
             why,
@@ -143,4 +139,17 @@ pub struct ProfileSaved {
     pub redirect_uris: Vec<String>,
     pub sign_out_uris: Vec<String>,
     pub probe: ProbeReport,
+}
+
+/// A token put on the clipboard, and when it will be cleared from it.
+#[derive(Serialize)]
+pub struct Copied {
+    pub clears_in_secs: u64,
+}
+
+/// A profile read from an imported file, not yet checked or saved.
+#[derive(Serialize)]
+pub struct ImportedProfile {
+    pub name: String,
+    pub draft: ProfileDraft,
 }

@@ -1,12 +1,14 @@
-//! The app's state: the profiles file, the active profile's `Session`, the embedded provider.
-//! Session changes are forwarded to the window as `session` events; the UI never polls.
+//! The app's state: the profiles file, the active profile's `Session`, the embedded provider,
+//! the console's request in flight. Session changes are forwarded to the window as `session`
+//! events; the UI never polls.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use latchkey_core::config::{Config, ConfigError, Profile, ProfileDraft};
 use latchkey_core::{
-    ErrorKind, KeepFresh, ProbeStatus, Session, SessionOptions, SessionState, UserSummary, Vault,
+    ErrorKind, Expectation, KeepFresh, ProbeStatus, Session, SessionOptions, SessionState,
+    UserSummary, Vault,
 };
 use latchkey_devidp::DevIdp;
 use tauri::async_runtime::JoinHandle;
@@ -14,6 +16,7 @@ use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::Mutex;
 
 use crate::activity::ActivityLog;
+use crate::console::ConsoleStore;
 use crate::demo;
 use crate::error::{CommandError, CommandResult};
 use crate::models::{ProfileSaved, SessionView, TokenTimeline, UserView};
@@ -44,6 +47,10 @@ pub struct AppState {
     /// Kept alive for the life of the app; dropping it stops the provider.
     pub devidp: Option<DevIdp>,
     pub data_dir: PathBuf,
+    /// Cancels the console's request in flight (one at a time).
+    pub console_cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    /// Bumped on every copy, so that only the last copy's timer clears the clipboard.
+    pub clipboard_generation: std::sync::atomic::AtomicU64,
 }
 
 impl AppState {
@@ -94,6 +101,8 @@ impl AppState {
             activity,
             devidp,
             data_dir,
+            console_cancel: Mutex::new(None),
+            clipboard_generation: Default::default(),
         })
     }
 
@@ -113,6 +122,23 @@ impl AppState {
         Ok(())
     }
 
+    /// The active profile's expectations, as the profiles file says them now.
+    pub async fn expectations(&self) -> Vec<Expectation> {
+        let name = self.active.lock().await.profile.name.clone();
+        let config = self.config.lock().await;
+        config
+            .profiles
+            .get(&name)
+            .map(|p| p.expect.clone())
+            .unwrap_or_default()
+    }
+
+    /// The console's file for the active profile.
+    pub async fn console(&self) -> ConsoleStore {
+        let name = self.active.lock().await.profile.name.clone();
+        ConsoleStore::of(&self.data_dir, &name)
+    }
+
     pub async fn view(&self) -> SessionView {
         let (session, profile) = self.session().await;
         view_of(&session, &profile).await
@@ -129,14 +155,28 @@ impl AppState {
         }
     }
 
-    /// Validates `draft` as profile `name`, asks the provider live, then saves it.
+    /// Validates `draft` as profile `name` with the profiles file's messages (the one
+    /// pipeline), without saving it.
+    pub async fn validate(&self, name: &str, draft: &ProfileDraft) -> CommandResult<Profile> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CommandError::new(
+                ErrorKind::Config,
+                "the profile needs a name (it becomes `[profiles.NAME]` in the profiles file)",
+            ));
+        }
+        let path = self.config.lock().await.path.clone().unwrap_or_default();
+        Ok(draft.validate(name, &path)?)
+    }
+
+    /// Validates `draft` as profile `name`, asks the provider live, then saves it; the active
+    /// profile's session starts over on the new settings (restored from the keychain).
     pub async fn save_profile(
         &self,
         name: &str,
         draft: ProfileDraft,
     ) -> CommandResult<ProfileSaved> {
-        let path = self.config.lock().await.path.clone().unwrap_or_default();
-        let profile = draft.validate(name.trim(), &path)?;
+        let profile = self.validate(name, &draft).await?;
         let probe = latchkey_core::probe(&profile).await;
         if let Some(failed) = probe
             .steps
@@ -160,10 +200,28 @@ impl AppState {
             sign_out_uris: profile.sign_out_uris(),
             probe,
         };
-        let mut config = self.config.lock().await;
-        config.insert(profile);
-        self.save(&config)?;
+        {
+            let mut config = self.config.lock().await;
+            config.insert(profile.clone());
+            self.save(&config)?;
+        }
+        if self.active.lock().await.profile.name == profile.name {
+            self.switch_to(profile).await?;
+        }
         Ok(saved)
+    }
+
+    /// Replaces the active profile's expectations (through the profiles file's pipeline).
+    pub async fn save_expectations(&self, expect: Vec<String>) -> CommandResult<Vec<String>> {
+        let name = self.active.lock().await.profile.name.clone();
+        let mut config = self.config.lock().await;
+        let mut draft = config.draft(&name).ok_or_else(|| {
+            CommandError::new(ErrorKind::Config, format!("profile `{name}` is gone"))
+        })?;
+        draft.expect = Some(expect);
+        let saved = config.insert_draft(&name, &draft)?.expect.clone();
+        self.save(&config)?;
+        Ok(saved.iter().map(ToString::to_string).collect())
     }
 
     /// Removes a profile that is not in use: signed out first (its refresh token revoked
@@ -231,8 +289,8 @@ fn open_session(app: &AppHandle, mut profile: Profile, vault: &Vault) -> Command
     })
 }
 
-/// After a sign-in in the browser, the app window comes back to the front.
-fn bring_to_front(app: &AppHandle) {
+/// After a sign-in in the browser (or a second launch), the app window comes to the front.
+pub fn bring_to_front(app: &AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.unminimize();
         let _ = window.set_focus();

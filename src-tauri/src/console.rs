@@ -1,0 +1,467 @@
+//! The API console's memory: requests saved by name and the history of sent ones, per profile,
+//! in `<app data>/profiles/<profile>/console.json`. Nothing stored ever holds a token: the
+//! token's header and any JWT-looking text are removed before writing. Also "copy as curl",
+//! which names `$(latchkey token …)` where the token goes.
+
+use std::path::{Path, PathBuf};
+
+use latchkey_core::config::{Scheme, TokenChoice};
+use serde::{Deserialize, Serialize};
+
+/// How many sent requests the history keeps (the oldest go first).
+pub const HISTORY_LIMIT: usize = 200;
+
+/// One request of the console, as the window sends, saves and re-runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleRequest {
+    pub method: String,
+    /// Absolute, or relative to the profile's first API base URL.
+    pub url: String,
+    /// Query parameters added to the URL's own.
+    #[serde(default)]
+    pub params: Vec<(String, String)>,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub token: TokenChoice,
+    pub scheme: Scheme,
+    /// The header the token goes in (API Gateway's "Token Source").
+    pub token_header: String,
+    /// Give up after this many seconds.
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedRequest {
+    pub name: String,
+    pub request: ConsoleRequest,
+}
+
+/// One sent request and what came of it (the response body is not kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at_ms: u64,
+    pub request: ConsoleRequest,
+    pub status: Option<u16>,
+    pub elapsed_ms: u64,
+    pub size_bytes: u64,
+    /// Why it got no answer (cancelled, timed out, refused).
+    pub error: Option<String>,
+}
+
+/// Everything the console remembers for one profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleData {
+    #[serde(default)]
+    pub saved: Vec<SavedRequest>,
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// The console file of one profile.
+pub struct ConsoleStore {
+    path: PathBuf,
+}
+
+impl ConsoleStore {
+    /// The store of `profile` under the app's data directory.
+    pub fn of(data_dir: &Path, profile: &str) -> ConsoleStore {
+        ConsoleStore {
+            path: data_dir
+                .join("profiles")
+                .join(folder_name(profile))
+                .join("console.json"),
+        }
+    }
+
+    /// What is stored; nothing yet, or an unreadable file, is an empty console (a broken file
+    /// is kept aside as `console.json.broken`, not overwritten).
+    pub fn load(&self) -> ConsoleData {
+        let Ok(text) = std::fs::read_to_string(&self.path) else {
+            return ConsoleData::default();
+        };
+        match serde_json::from_str(&text) {
+            Ok(data) => data,
+            Err(e) => {
+                tracing::warn!(target: "latchkey_app", "{} is not a console file ({e}); starting an empty one and keeping it as console.json.broken", self.path.display());
+                let _ = std::fs::rename(&self.path, self.path.with_extension("json.broken"));
+                ConsoleData::default()
+            }
+        }
+    }
+
+    /// Saves `request` as `name` (replacing one of that name), without any token.
+    pub fn save_request(
+        &self,
+        name: &str,
+        request: &ConsoleRequest,
+    ) -> std::io::Result<ConsoleData> {
+        let mut data = self.load();
+        let saved = SavedRequest {
+            name: name.trim().to_owned(),
+            request: scrubbed(request),
+        };
+        match data.saved.iter_mut().find(|s| s.name == saved.name) {
+            Some(existing) => *existing = saved,
+            None => data.saved.push(saved),
+        }
+        self.write(&data)?;
+        Ok(data)
+    }
+
+    pub fn delete_request(&self, name: &str) -> std::io::Result<ConsoleData> {
+        let mut data = self.load();
+        data.saved.retain(|s| s.name != name);
+        self.write(&data)?;
+        Ok(data)
+    }
+
+    /// Adds a sent request (without any token) to the front of the history.
+    pub fn record(&self, mut entry: HistoryEntry) -> std::io::Result<ConsoleData> {
+        let mut data = self.load();
+        entry.request = scrubbed(&entry.request);
+        entry.error = entry.error.map(|e| scrub_text(&e));
+        data.history.insert(0, entry);
+        data.history.truncate(HISTORY_LIMIT);
+        self.write(&data)?;
+        Ok(data)
+    }
+
+    pub fn clear_history(&self) -> std::io::Result<ConsoleData> {
+        let mut data = self.load();
+        data.history.clear();
+        self.write(&data)?;
+        Ok(data)
+    }
+
+    /// Writes through a temporary file and a rename, readable by this user only.
+    fn write(&self, data: &ConsoleData) -> std::io::Result<()> {
+        let dir = self.path.parent().expect("a file in a folder");
+        std::fs::create_dir_all(dir)?;
+        let tmp = self.path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(data).map_err(std::io::Error::other)?;
+        #[cfg(unix)]
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+        }
+        #[cfg(not(unix))]
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &self.path)
+    }
+}
+
+/// A profile name as a folder name: letters, digits, `-` and `_` as they are, anything else as
+/// `%XX` (so two names never share a folder and none can climb out with `..`).
+fn folder_name(profile: &str) -> String {
+    let mut out = String::new();
+    for b in profile.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    if out.is_empty() {
+        out.push_str("%00");
+    }
+    out
+}
+
+/// Header names whose values are credentials: never stored.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-amz-security-token",
+];
+/// Query parameters whose values are credentials: never stored.
+const CREDENTIAL_PARAMS: &[&str] = &["access_token", "id_token", "refresh_token"];
+
+/// `request` without any credential: the token's header and the usual credential headers
+/// dropped, credential query parameters dropped, and any JWT-looking text anywhere replaced.
+pub fn scrubbed(request: &ConsoleRequest) -> ConsoleRequest {
+    let header_is_credential = |name: &str| {
+        name.eq_ignore_ascii_case(&request.token_header)
+            || CREDENTIAL_HEADERS
+                .iter()
+                .any(|c| name.eq_ignore_ascii_case(c))
+    };
+    let param_is_credential = |name: &str| {
+        CREDENTIAL_PARAMS
+            .iter()
+            .any(|c| name.eq_ignore_ascii_case(c))
+    };
+    ConsoleRequest {
+        method: request.method.clone(),
+        url: scrub_url(&request.url, &param_is_credential),
+        params: request
+            .params
+            .iter()
+            .filter(|(k, _)| !param_is_credential(k))
+            .map(|(k, v)| (scrub_text(k), scrub_text(v)))
+            .collect(),
+        headers: request
+            .headers
+            .iter()
+            .filter(|(k, _)| !header_is_credential(k))
+            .map(|(k, v)| (scrub_text(k), scrub_text(v)))
+            .collect(),
+        body: request.body.as_deref().map(scrub_text),
+        token: request.token,
+        scheme: request.scheme,
+        token_header: request.token_header.clone(),
+        timeout_secs: request.timeout_secs,
+    }
+}
+
+fn scrub_url(raw: &str, param_is_credential: &dyn Fn(&str) -> bool) -> String {
+    let Some((base, query)) = raw.split_once('?') else {
+        return scrub_text(raw);
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !param_is_credential(pair.split('=').next().unwrap_or_default()))
+        .collect();
+    let url = match kept.is_empty() {
+        true => base.to_owned(),
+        false => format!("{base}?{}", kept.join("&")),
+    };
+    scrub_text(&url)
+}
+
+/// What replaces a JWT found in stored text.
+pub const REMOVED: &str = "<token removed>";
+
+/// `text` with every JWT-looking run (`eyJ…` with two or four dots: a JWS or a JWE) replaced.
+pub fn scrub_text(text: &str) -> String {
+    let is_part = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("eyJ") {
+        out.push_str(&rest[..start]);
+        let run_len = rest[start..]
+            .find(|c: char| !is_part(c))
+            .unwrap_or(rest.len() - start);
+        let run = &rest[start..start + run_len];
+        let dots = run.matches('.').count();
+        if (dots == 2 || dots == 4) && run.len() > 20 {
+            out.push_str(REMOVED);
+        } else {
+            out.push_str(run);
+        }
+        rest = &rest[start + run_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The request as a `curl` command for a POSIX shell, with `$(latchkey token …)` where the
+/// token goes, so the command can be shared and re-run without holding a token.
+pub fn curl_command(request: &ConsoleRequest, url: &url::Url, profile: &str) -> String {
+    let mut parts = vec!["curl".to_owned()];
+    if !request.method.eq_ignore_ascii_case("GET") {
+        parts.push(format!(
+            "-X {}",
+            single_quoted(&request.method.to_ascii_uppercase())
+        ));
+    }
+    let token = format!(
+        "$(latchkey token --profile {}{})",
+        single_quoted(profile),
+        match request.token {
+            TokenChoice::Id => "",
+            TokenChoice::Access => " --access",
+        }
+    );
+    let value = match request.scheme {
+        Scheme::Bearer => format!("Bearer {token}"),
+        Scheme::Raw => token,
+    };
+    parts.push(format!(
+        "-H \"{}: {value}\"",
+        double_quoted_text(&request.token_header)
+    ));
+    for (name, v) in scrubbed(request)
+        .headers
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case(&request.token_header))
+    {
+        parts.push(format!("-H {}", single_quoted(&format!("{name}: {v}"))));
+    }
+    if let Some(body) = request.body.as_deref().filter(|b| !b.is_empty()) {
+        parts.push(format!("--data-raw {}", single_quoted(&scrub_text(body))));
+    }
+    parts.push(single_quoted(&scrub_text(url.as_str())));
+    parts.join(" \\\n  ")
+}
+
+/// `'text'`, with each `'` written as `'\''`.
+fn single_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Text safe inside double quotes: `$`, `` ` ``, `"` and `\` escaped.
+fn double_quoted_text(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if matches!(c, '$' | '`' | '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLWJ5dGVz";
+
+    fn request() -> ConsoleRequest {
+        ConsoleRequest {
+            method: "POST".into(),
+            url: format!("/demo-api/orders?access_token={JWT}&page=2"),
+            params: vec![("q".into(), "it's".into()), ("id_token".into(), "x".into())],
+            headers: vec![
+                ("Authorization".into(), format!("Bearer {JWT}")),
+                ("X-Api-Token".into(), JWT.into()),
+                ("Cookie".into(), "session=1".into()),
+                ("Accept".into(), "application/json".into()),
+                ("X-Trace".into(), format!("token={JWT};")),
+            ],
+            body: Some(format!("{{\"token\": \"{JWT}\", \"n\": 1}}")),
+            token: TokenChoice::Id,
+            scheme: Scheme::Raw,
+            token_header: "X-Api-Token".into(),
+            timeout_secs: 30,
+        }
+    }
+
+    #[test]
+    fn nothing_stored_holds_a_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConsoleStore::of(dir.path(), "work/../x");
+        store.save_request("orders", &request()).unwrap();
+        store
+            .record(HistoryEntry {
+                at_ms: 1,
+                request: request(),
+                status: None,
+                elapsed_ms: 0,
+                size_bytes: 0,
+                error: Some(format!("refused {JWT}")),
+            })
+            .unwrap();
+        let file = dir.path().join("profiles/work%2F..%2Fx/console.json");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("eyJ"), "{text}");
+        assert!(
+            !text.contains("session=1"),
+            "cookies are credentials: {text}"
+        );
+        let data = store.load();
+        let saved = &data.saved[0].request;
+        assert_eq!(saved.url, "/demo-api/orders?page=2");
+        assert_eq!(saved.params, vec![("q".to_owned(), "it's".to_owned())]);
+        let names: Vec<&str> = saved.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["Accept", "X-Trace"]);
+        assert_eq!(saved.headers[1].1, format!("token={REMOVED};"));
+        assert_eq!(data.history.len(), 1);
+    }
+
+    #[test]
+    fn saving_again_under_a_name_replaces_and_history_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConsoleStore::of(dir.path(), "Demo");
+        let mut r = request();
+        store.save_request("a", &r).unwrap();
+        r.method = "GET".into();
+        let data = store.save_request("a", &r).unwrap();
+        assert_eq!(data.saved.len(), 1);
+        assert_eq!(data.saved[0].request.method, "GET");
+        for i in 0..HISTORY_LIMIT + 5 {
+            store
+                .record(HistoryEntry {
+                    at_ms: i as u64,
+                    request: r.clone(),
+                    status: Some(200),
+                    elapsed_ms: 1,
+                    size_bytes: 2,
+                    error: None,
+                })
+                .unwrap();
+        }
+        let data = store.load();
+        assert_eq!(data.history.len(), HISTORY_LIMIT);
+        assert_eq!(
+            data.history[0].at_ms,
+            (HISTORY_LIMIT + 4) as u64,
+            "newest first"
+        );
+    }
+
+    #[test]
+    fn a_broken_file_is_kept_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConsoleStore::of(dir.path(), "Demo");
+        std::fs::create_dir_all(store.path.parent().unwrap()).unwrap();
+        std::fs::write(&store.path, "{not json").unwrap();
+        assert_eq!(store.load(), ConsoleData::default());
+        assert!(store.path.with_extension("json.broken").exists());
+    }
+
+    #[test]
+    fn short_eyj_words_are_not_tokens() {
+        assert_eq!(
+            scrub_text("eyJ is fine, eyJa.b too"),
+            "eyJ is fine, eyJa.b too"
+        );
+    }
+
+    #[test]
+    fn curl_names_the_cli_where_the_token_goes_and_quotes_the_rest() {
+        let url = url::Url::parse("https://api.example.com/orders?q=it%27s").unwrap();
+        let mut r = request();
+        r.token_header = "X-$Token".into();
+        let text = curl_command(&r, &url, "o'neil");
+        assert!(!text.contains("eyJ"), "{text}");
+        assert!(text.starts_with("curl \\\n  -X 'POST'"), "{text}");
+        assert!(
+            text.contains("-H \"X-\\$Token: $(latchkey token --profile 'o'\\''neil')\""),
+            "{text}"
+        );
+        assert!(text.contains("-H 'Accept: application/json'"), "{text}");
+        assert!(
+            text.contains("--data-raw '{\"token\": \"<token removed>\", \"n\": 1}'"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("'https://api.example.com/orders?q=it%27s'"),
+            "{text}"
+        );
+        r.scheme = Scheme::Bearer;
+        r.token = TokenChoice::Access;
+        r.token_header = "Authorization".into();
+        let text = curl_command(&r, &url, "work");
+        assert!(
+            text.contains(
+                "-H \"Authorization: Bearer $(latchkey token --profile 'work' --access)\""
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("-H 'Authorization"),
+            "the typed one is replaced: {text}"
+        );
+    }
+}
