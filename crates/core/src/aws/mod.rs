@@ -147,9 +147,12 @@ pub async fn classic_flow(
     known_identity_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<AwsCredentials, AwsError> {
-    let role_arn = pool.role_arn.as_deref().ok_or_else(|| SettingsError {
-        field: "role_arn",
-        problem: "the classic flow needs the role to assume".into(),
+    let role_arn = pool.role_arn.as_deref().ok_or_else(|| {
+        SettingsError::new(
+            "role_arn",
+            "the classic flow needs the role to assume",
+            "set `role_arn`",
+        )
     })?;
     let caller = caller(pool, id_token);
     let identity_id = match known_identity_id {

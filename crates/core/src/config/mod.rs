@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use draft::ProfileDraft;
+pub use draft::{AwsDraft, ProfileDraft};
 
 /// Which token a protected API receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -76,6 +76,9 @@ pub struct Profile {
     pub http_timeout: Duration,
     pub refresh_margin: Duration,
     pub clock_leeway: Duration,
+    /// The identity pool that trades the ID token for AWS credentials (`[profiles.NAME.aws]`),
+    /// checked against the profile when it was validated.
+    pub aws: Option<crate::aws::IdentityPoolSettings>,
 }
 
 /// The configuration file: several profiles, one default.
@@ -337,6 +340,7 @@ impl Profile {
             http_timeout: Duration::from_secs(30),
             refresh_margin: Duration::from_secs(300),
             clock_leeway: Duration::from_secs(60),
+            aws: None,
         }
     }
 
