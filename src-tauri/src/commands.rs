@@ -164,6 +164,8 @@ pub async fn call_api(request: ApiCall, state: State<'_, AppState>) -> CommandRe
             body: request.body.map(String::into_bytes),
             token: Some(request.token),
             scheme: Some(request.scheme),
+            aws_service: None,
+            aws_region: None,
             allow_any_origin: request.allow_any_origin,
         })
         .await?;

@@ -42,7 +42,7 @@ mod vault;
 mod verify;
 
 pub use api::{ApiRequest, ApiResponse};
-pub use aws::{AwsCredentials, AwsError, IdentityFlow, IdentityPoolSettings};
+pub use aws::{AwsCredentials, AwsError, AwsFailure, IdentityFlow, IdentityPoolSettings};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use config::{Config, ConfigError, Profile, ProfileKind, Scheme, TokenChoice};
@@ -51,8 +51,8 @@ pub use inspect::{inspect_jwt, relative, ClaimRow, Inspection, TokenKind};
 pub use provider::{probe, ProbeReport, ProbeStatus, ProbeStep};
 pub use secret::{RefreshToken, SecretToken};
 pub use session::{
-    KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionOptions, SessionState, SignInOptions,
-    SignOutOutcome, StorageInfo, Tokens, UserSummary,
+    AwsIdentity, KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionOptions, SessionState,
+    SignInOptions, SignOutOutcome, StorageInfo, Tokens, UserSummary,
 };
 pub use vault::{runtime_dir, Vault, VaultHealth};
 pub use verify::{Check, CheckName};
@@ -79,7 +79,20 @@ pub mod internals {
     use crate::error::Result;
     use crate::Vault;
 
-    pub use crate::vault::StoredSession;
+    pub use crate::vault::{StoredAwsCredentials, StoredSession};
+
+    /// The keychain account of a profile's AWS credentials (next to its session's).
+    pub fn aws_account(profile: &crate::Profile) -> String {
+        crate::vault::aws_account(&profile.keychain_account())
+    }
+
+    /// The AWS credentials stored for a profile (tests look at what the keychain holds).
+    pub fn load_aws_credentials(
+        vault: &Vault,
+        profile: &crate::Profile,
+    ) -> Result<Option<StoredAwsCredentials>> {
+        vault.load_aws(&aws_account(profile))
+    }
 
     /// Verify an ID token as a sign-in does (with the sign-in's nonce and access token when
     /// given): the benchmark's unit of work, and the tests' verdict on forged tokens.

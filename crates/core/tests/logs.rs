@@ -1,15 +1,18 @@
 //! C14: with every log at TRACE (Latchkey and the HTTP/keychain libraries it uses), a full
-//! sign-in + refresh + API call + sign-out writes none of the issued values.
+//! sign-in + refresh + API call + sign-out writes none of the issued values, and the whole
+//! AWS chain (both identity-pool flows, STS, SigV4 calls, a refusal) writes no ID token,
+//! secret access key or session token. Both tests write to one capture and search all of it.
 
 mod common;
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::*;
-use latchkey_core::{ApiRequest, Vault};
-use latchkey_devidp::{DEMO_PASSWORD, DEMO_USERNAME};
+use latchkey_core::aws::IdentityFlow;
+use latchkey_core::{ApiRequest, Scheme, Vault};
+use latchkey_devidp::{Fault, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE};
 use url::Url;
 
 #[derive(Clone, Default)]
@@ -25,18 +28,46 @@ impl Write for Capture {
     }
 }
 
+/// Every log of this test binary at TRACE (the provider's own log off), captured once.
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "trace,latchkey_devidp=off",
+            ))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .try_init()
+            .unwrap();
+        capture
+    })
+}
+
+/// Asserts no secret (nor a distinctive slice of one) is anywhere in the capture.
+fn assert_not_logged(secrets: &[String]) {
+    let log = String::from_utf8_lossy(&capture().0.lock().unwrap()).into_owned();
+    for secret in secrets {
+        assert!(secret.len() >= 16, "secret too short to search for");
+        // also look for a distinctive slice (a token cut in a log line)
+        let start = secret.len().saturating_sub(12) / 2;
+        let slice = &secret[start..start + 12];
+        assert!(
+            !log.contains(secret.as_str()) && !log.contains(slice),
+            "a secret value appears in the TRACE log"
+        );
+    }
+}
+
+fn captured() -> String {
+    String::from_utf8_lossy(&capture().0.lock().unwrap()).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn c14_trace_logs_never_contain_tokens_codes_verifiers_or_state() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "trace,latchkey_devidp=off",
-        ))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .try_init()
-        .unwrap();
+    capture();
 
     let (idp, proxy, profile) = proxied_idp(Arc::new(|_p: &str, s, b| (s, b)));
     idp.client();
@@ -95,19 +126,55 @@ async fn c14_trace_logs_never_contain_tokens_codes_verifiers_or_state() {
         }
     }
     assert!(secrets.len() >= 10, "collected {} secrets", secrets.len());
-    let log = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    let log = captured();
     assert!(
         log.contains("token request") && log.contains("signed out"),
         "the capture works"
     );
-    for secret in &secrets {
-        assert!(secret.len() >= 16, "secret too short to search for");
-        // also look for a distinctive slice (a token cut in a log line)
-        let start = secret.len().saturating_sub(12) / 2;
-        let slice = &secret[start..start + 12];
-        assert!(
-            !log.contains(secret.as_str()) && !log.contains(slice),
-            "a secret value appears in the TRACE log"
-        );
-    }
+    assert_not_logged(&secrets);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn c14_trace_logs_of_the_aws_chain_hold_no_secret_key_or_session_token() {
+    capture();
+    let (idp, profile) = start_cognito(|cfg| {
+        cfg.identity_pool.as_mut().unwrap().allow_classic_flow = true;
+    });
+    let enhanced = with_identity_pool(&idp, profile.clone(), None);
+    let session = signed_in(enhanced, Vault::memory()).await;
+    let id_token = session.tokens().await.unwrap().id_token;
+    let first = session.aws_credentials().await.unwrap();
+    let mut me =
+        ApiRequest::get(Url::parse(&format!("{}/demo-aws-api/me", idp.base_url())).unwrap());
+    me.scheme = Some(Scheme::Sigv4);
+    assert_eq!(session.call(me.clone()).await.unwrap().status, 200);
+    session.aws_identity().await.unwrap(); // STS GetCallerIdentity, signed
+
+    let mut classic = with_identity_pool(&idp, profile, Some(DEMO_USER_ROLE));
+    classic.aws.as_mut().unwrap().flow = IdentityFlow::Classic;
+    classic.name = "classic".into();
+    let classic = signed_in(classic, Vault::memory()).await;
+    let second = classic.aws_credentials().await.unwrap();
+    assert_eq!(classic.call(me).await.unwrap().status, 200);
+
+    // a refusal is logged too: the token presented must not show up in it
+    idp.set_fault(Fault::IdentityUntrustedClient);
+    classic.sign_out(false).await.unwrap();
+    let refused = signed_in(classic.profile().clone(), Vault::memory()).await;
+    assert!(refused.aws_credentials().await.is_err());
+    let refused_token = refused.tokens().await.unwrap().id_token;
+
+    let log = captured();
+    assert!(
+        log.contains("cognito identity request") && log.contains("sts AssumeRoleWithWebIdentity"),
+        "the capture holds the identity chain"
+    );
+    assert_not_logged(&[
+        id_token.expose().to_owned(),
+        refused_token.expose().to_owned(),
+        first.secret_access_key.expose().to_owned(),
+        first.session_token.expose().to_owned(),
+        second.secret_access_key.expose().to_owned(),
+        second.session_token.expose().to_owned(),
+    ]);
 }

@@ -96,6 +96,8 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
         } else {
             None
         },
+        aws_service: None,
+        aws_region: None,
         allow_any_origin: a.allow_any_origin,
     };
     let resp = session.call(req).await?;

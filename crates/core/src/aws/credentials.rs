@@ -19,6 +19,9 @@ pub struct AwsCredentials {
     pub identity_id: String,
     /// The IAM role, when known: the role asked for (`role_arn`), or the role STS assumed.
     pub role_arn: Option<String>,
+    /// Set when they are handed out in spite of a problem (a refetch failed while these are
+    /// still valid): say it, and use them.
+    pub warning: Option<String>,
 }
 
 impl AwsCredentials {
@@ -87,6 +90,7 @@ mod tests {
             expiration: Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap(),
             identity_id: "us-east-1:0a1b2c3d-0000-4000-8000-000000000001".into(),
             role_arn: Some("arn:aws:iam::123456789012:role/Dev".into()),
+            warning: None,
         }
     }
 

@@ -31,9 +31,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use credentials::{credential_process_json, env_exports, AwsCredentials};
-pub use error::{AwsError, AwsService};
+pub use error::{AwsError, AwsFailure, AwsService};
 pub use settings::{login_key, IdentityFlow, IdentityPool, IdentityPoolSettings, SettingsError};
-pub use sigv4::{sign_request, SigningScope};
+pub use sigv4::{refuses_credentials, sign_request, SigningScope};
 pub use sts::{caller_identity, CallerIdentity};
 
 use crate::secret::SecretToken;

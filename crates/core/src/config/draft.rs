@@ -240,6 +240,7 @@ impl Scheme {
         match self {
             Scheme::Bearer => "bearer",
             Scheme::Raw => "raw",
+            Scheme::Sigv4 => "sigv4",
         }
     }
 }

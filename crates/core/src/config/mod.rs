@@ -25,7 +25,8 @@ pub enum TokenChoice {
     Access,
 }
 
-/// How the token goes into the `Authorization` header.
+/// How an API call is authorized: the token in the `Authorization` header, or a SigV4
+/// signature made with the identity pool's AWS credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
@@ -33,6 +34,9 @@ pub enum Scheme {
     Bearer,
     /// `Authorization: <token>` (API Gateway REST Cognito authorizers)
     Raw,
+    /// AWS Signature Version 4 with the profile's AWS credentials (API Gateway `AWS_IAM`
+    /// authorization, Lambda function URLs, AppSync with IAM); needs an `[aws]` table.
+    Sigv4,
 }
 
 /// Where the provider's endpoints come from.

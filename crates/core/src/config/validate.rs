@@ -395,10 +395,16 @@ fn api(
         None if is_cognito => Scheme::Raw,
         None | Some("bearer") => Scheme::Bearer,
         Some("raw") => Scheme::Raw,
+        Some("sigv4") if d.aws.is_none() => return Err(p.err(
+            "api_scheme",
+            "\"sigv4\" signs calls with AWS credentials, and this profile names no identity pool",
+            "add an `[aws]` table with `identity_pool_id`, or use \"bearer\" or \"raw\"",
+        )),
+        Some("sigv4") => Scheme::Sigv4,
         Some(o) => return Err(p.err(
             "api_scheme",
             format!("`{o}` is not a scheme"),
-            "use \"bearer\" (Authorization: Bearer <token>) or \"raw\" (Authorization: <token>)",
+            "use \"bearer\" (Authorization: Bearer <token>), \"raw\" (Authorization: <token>) or \"sigv4\" (signed with the identity pool's AWS credentials)",
         )),
     };
     const FIX: &str = "list API base URLs like \"https://api.example.com/\"";
