@@ -30,7 +30,9 @@ mod sts;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-pub use credentials::{credential_process_json, env_exports, AwsCredentials};
+pub use credentials::{
+    aws_profile_name, config_snippet, credential_process_json, env_exports, AwsCredentials,
+};
 pub use error::{AwsError, AwsFailure, AwsService};
 pub use settings::{login_key, IdentityFlow, IdentityPool, IdentityPoolSettings, SettingsError};
 pub use sigv4::{refuses_credentials, sign_request, SigningScope};

@@ -422,6 +422,18 @@ impl Profile {
         self.sign_out_uri.iter().map(|u| u.to_string()).collect()
     }
 
+    /// The identity pool of the `[aws]` table, resolved (region, endpoints, login key); a
+    /// profile without one is a configuration error that says what to add.
+    pub fn identity_pool(&self) -> crate::Result<crate::aws::IdentityPool> {
+        let settings = self
+            .aws
+            .as_ref()
+            .ok_or_else(|| crate::Error::no_identity_pool(&self.name))?;
+        settings
+            .resolve(&self.kind)
+            .map_err(|e| crate::aws::AwsError::from(e).into())
+    }
+
     /// The keychain account: profile name + issuer + client id, so two profiles never collide.
     pub fn keychain_account(&self) -> String {
         format!("{}|{}|{}", self.name, self.issuer(), self.client_id)

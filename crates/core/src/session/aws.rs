@@ -306,17 +306,8 @@ impl Session {
         UNIX_EPOCH + Duration::from_secs(u64::try_from(self.now()).unwrap_or(0))
     }
 
-    /// The profile's identity pool (a profile without an `[aws]` table cannot have AWS
-    /// credentials: a configuration error that says what to add).
     fn identity_pool(&self) -> Result<IdentityPool> {
-        let profile = &self.inner.profile;
-        let settings = profile
-            .aws
-            .as_ref()
-            .ok_or_else(|| Error::no_identity_pool(&profile.name))?;
-        settings
-            .resolve(&profile.kind)
-            .map_err(|e| AwsError::from(e).into())
+        self.inner.profile.identity_pool()
     }
 
     /// The signed-in user's `sub`, reading the keychain's session (without refreshing it)
