@@ -314,3 +314,20 @@ async fn credentials_the_api_calls_expired_are_fetched_again_once_and_the_call_r
     assert!(!resp.retried_after_refresh);
     assert_eq!(idp.stats().identity_get_credentials, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_sts_calls_expired_are_fetched_again_once_for_aws_identity() {
+    let (idp, profile) = start_cognito(|cfg| {
+        cfg.identity_pool.as_mut().unwrap().credentials_ttl = Duration::from_secs(120);
+    });
+    let session = signed_in(with_identity_pool(&idp, profile, None), Vault::memory()).await;
+    let first = session.aws_credentials().await.unwrap();
+    idp.advance_clock(Duration::from_secs(130));
+    let who = session.aws_identity().await.unwrap();
+    assert_ne!(who.access_key_id, first.access_key_id, "fetched again");
+    assert_eq!(who.role_arn.as_deref(), Some(DEMO_ADMIN_ROLE));
+    assert_eq!(who.warning, None);
+    assert!(who.refresh_due_at < who.expires_at && who.issued_at < who.refresh_due_at);
+    let stats = idp.stats();
+    assert_eq!((stats.identity_get_credentials, stats.sts_requests), (2, 2));
+}

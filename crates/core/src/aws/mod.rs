@@ -35,6 +35,7 @@ pub use credentials::{
 };
 pub use error::{AwsError, AwsFailure, AwsService};
 pub use settings::{login_key, IdentityFlow, IdentityPool, IdentityPoolSettings, SettingsError};
+pub(crate) use sigv4::is_credentials_refusal;
 pub use sigv4::{refuses_credentials, sign_request, SigningScope};
 pub use sts::{caller_identity, CallerIdentity};
 

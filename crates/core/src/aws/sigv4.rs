@@ -74,17 +74,22 @@ pub fn sign_request(
 /// `UnrecognizedClientException` ("… is invalid": credentials it does not know); STS says
 /// `InvalidClientTokenId`. A refused role or a bad signature is not one of these.
 pub fn refuses_credentials(status: u16, headers: &[(String, String)]) -> bool {
-    const REFUSALS: [&str; 4] = [
-        "ExpiredTokenException",
-        "ExpiredToken",
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-    ];
     status == 403
         && headers.iter().any(|(name, value)| {
             name.eq_ignore_ascii_case("x-amzn-errortype")
-                && REFUSALS.contains(&value.split(':').next().unwrap_or_default().trim())
+                && is_credentials_refusal(value.split(':').next().unwrap_or_default().trim())
         })
+}
+
+/// An AWS error code that refuses the credentials themselves (expired, or unknown to AWS).
+pub(crate) fn is_credentials_refusal(code: &str) -> bool {
+    matches!(
+        code,
+        "ExpiredTokenException"
+            | "ExpiredToken"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+    )
 }
 
 #[cfg(test)]

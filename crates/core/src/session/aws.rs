@@ -60,6 +60,8 @@ pub struct AwsIdentity {
     pub access_key_id: String,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// When Latchkey fetches new ones (a margin before `expires_at`).
+    pub refresh_due_at: DateTime<Utc>,
     /// Why something above is missing or stale (STS unreachable; a refetch that failed).
     pub warning: Option<String>,
 }
@@ -192,48 +194,57 @@ impl Session {
     }
 
     /// What the credentials stand for: identity, role (STS is asked once per set of
-    /// credentials when the profile names none), the user's roles and the times.
+    /// credentials, and when it does not know them, new ones are fetched once), the user's
+    /// roles and the times.
     pub async fn aws_identity(&self) -> Result<AwsIdentity> {
-        let creds = self.aws_credentials().await?;
         let pool = self.identity_pool()?;
-        let held_caller = {
-            let held = self.inner.aws.lock().unwrap();
-            held.as_ref()
-                .filter(|h| h.creds.access_key_id == creds.access_key_id)
-                .and_then(|h| h.caller.clone())
-        };
+        let mut creds = self.aws_credentials().await?;
         let mut warning = creds.warning.clone();
-        let caller = match held_caller {
+        let caller = match self.held_caller(&creds.access_key_id) {
             Some(caller) => Some(caller),
-            None => match aws::caller_identity(self.http(), &pool, &creds).await {
-                Ok(caller) => {
-                    if let Some(h) = self.inner.aws.lock().unwrap().as_mut() {
-                        if h.creds.access_key_id == creds.access_key_id {
-                            h.caller = Some(caller.clone());
+            None => {
+                let mut asked = aws::caller_identity(self.http(), &pool, &creds).await;
+                if matches!(&asked, Err(AwsError::Service { code, .. }) if aws::is_credentials_refusal(code))
+                {
+                    tracing::debug!("STS does not know these credentials; fetching new ones once");
+                    creds = self
+                        .aws_credentials_replacing(Some(&creds.access_key_id))
+                        .await?;
+                    asked = aws::caller_identity(self.http(), &pool, &creds).await;
+                }
+                match asked {
+                    Ok(caller) => {
+                        if let Some(h) = self.inner.aws.lock().unwrap().as_mut() {
+                            if h.creds.access_key_id == creds.access_key_id {
+                                h.caller = Some(caller.clone());
+                            }
                         }
+                        Some(caller)
                     }
-                    Some(caller)
+                    Err(e) => {
+                        warning.get_or_insert_with(|| {
+                            format!("STS could not say which role these credentials are for: {e}")
+                        });
+                        None
+                    }
                 }
-                Err(e) => {
-                    warning.get_or_insert_with(|| {
-                        format!("STS could not say which role these credentials are for: {e}")
-                    });
-                    None
-                }
-            },
+            }
         };
-        let (roles, issued_at) = {
+        let roles = {
             let current = self.inner.current.lock().unwrap();
-            let roles = current
+            current
                 .as_ref()
                 .map(|set| token_roles(&set.id_token))
-                .unwrap_or_default();
+                .unwrap_or_default()
+        };
+        let (issued_at, refresh_due_at) = {
             let held = self.inner.aws.lock().unwrap();
-            let fetched = held
-                .as_ref()
-                .filter(|h| h.creds.access_key_id == creds.access_key_id)
-                .map_or(self.now(), |h| h.creds.fetched_at);
-            (roles, utc(fetched))
+            held.as_ref()
+                .map(|h| &h.creds)
+                .filter(|s| s.access_key_id == creds.access_key_id)
+                .map_or((self.now(), creds.expiration.timestamp()), |s| {
+                    (s.fetched_at, due_at(s))
+                })
         };
         Ok(AwsIdentity {
             identity_pool_id: pool.identity_pool_id.clone(),
@@ -250,10 +261,19 @@ impl Session {
             roles: roles.roles,
             preferred_role: roles.preferred,
             access_key_id: creds.access_key_id,
-            issued_at,
+            issued_at: utc(issued_at),
             expires_at: creds.expiration,
+            refresh_due_at: utc(refresh_due_at),
             warning,
         })
+    }
+
+    /// What STS said about the held credentials with this access key id, if it was asked.
+    fn held_caller(&self, access_key_id: &str) -> Option<CallerIdentity> {
+        let held = self.inner.aws.lock().unwrap();
+        held.as_ref()
+            .filter(|h| h.creds.access_key_id == access_key_id)
+            .and_then(|h| h.caller.clone())
     }
 
     /// `req` signed with the AWS credentials (SigV4); when the API says they are expired or
