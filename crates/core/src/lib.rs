@@ -17,12 +17,18 @@
 //! let url = url::Url::parse("https://api.example.com/me").unwrap();
 //! let resp = session.call(ApiRequest::get(url)).await?; // origin must be in api_base_urls
 //! println!("{} {}", resp.status, resp.text());
+//! if profile.aws.is_some() {
+//!     // the identity pool's AWS credentials: held, in the keychain, or fetched once
+//!     let creds = session.aws_credentials().await?;
+//!     println!("{}", latchkey_core::aws::credential_process_json(&creds));
+//! }
 //! let out = session.sign_out(true).await?; // revoke + delete; open out.logout_url
 //! # let _ = (states.borrow_and_update(), out, id_token); Ok(()) }
 //! ```
 //!
 //! Errors carry an [`ErrorKind`] for decisions and, when a token was refused, the
-//! [`CheckName`] of the check that failed ([`Error::failed_check`]).
+//! [`CheckName`] of the check that failed ([`Error::failed_check`]); when AWS credentials could
+//! not be had, the [`AwsFailure`] ([`Error::aws_failure`]).
 
 mod api;
 mod authorize;
