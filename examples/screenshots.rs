@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, Locator};
-use support::{app_window, chromium, start_chromedriver, start_tauri_driver, UrlHook};
+use latchkey_testkit::webdriver::{
+    app_window, chromium, start_chromedriver, start_tauri_driver, UrlHook,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, Locator};
-use support::{app_window, chromium, diagnose, start_chromedriver, start_tauri_driver, UrlHook};
+use latchkey_testkit::webdriver::{
+    app_window, chromium, diagnose, start_chromedriver, start_tauri_driver, UrlHook,
+};
 
 const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
 const MALLORY: &str = "mallory@latchkey.dev";

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey_core::{
-    ApiRequest, ErrorKind, NoBrowser, OffsetClock, Session, SessionOptions, SessionState,
+    ApiRequest, Entry, ErrorKind, NoBrowser, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
 use latchkey_devidp::{Rotation, DEMO_PASSWORD, DEMO_USERNAME};
+use latchkey_testkit::mask_secrets;
 use support::{
-    child_test_command, describe_output, ensure, mask_secrets, run_scenario, Context, E2e,
-    ProfileSpec,
+    child_test_command, describe_output, ensure, run_scenario, Context, E2e, ProfileSpec,
 };
 use url::Url;
 
@@ -95,7 +95,7 @@ async fn sign_up_with_confirmation_code_then_first_sign_in() {
             .begin_sign_in(
                 &session,
                 SignInOptions {
-                    signup: true,
+                    entry: Entry::SignUp,
                     ..Default::default()
                 },
             )
@@ -553,7 +553,8 @@ async fn timeout_on_login_page_releases_port_and_next_sign_in_works() {
         e.step("the callback port is released");
         // Not at the very instant sign_in returns: tiny_http closes its listening socket on
         // its accept thread a moment after the server is dropped (see the report).
-        let took = support::wait_port_released(e.spec.callback_port, Duration::from_secs(2))?;
+        let took =
+            latchkey_testkit::wait_port_released(e.spec.callback_port, Duration::from_secs(2))?;
         eprintln!("[e2e timeout] callback port released {took:?} after sign_in returned");
 
         e.step("a new sign-in binds the same port at once and completes");

@@ -25,7 +25,8 @@ use latchkey_core::{
     Browser, ErrorKind, Profile, Session, SessionOptions, SessionState, SignInOptions, SystemClock,
     Tokens, UserSummary, Vault,
 };
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use latchkey_testkit::ManualBrowser;
+use tokio::sync::mpsc::UnboundedReceiver;
 use url::Url;
 
 /// The one test user of provider.mjs (its defaults, repeated here on purpose).
@@ -254,16 +255,6 @@ impl Drop for NodeProvider {
 // ---------------------------------------------------------------------------------------------
 // The browser hook: Latchkey's `Browser` hands the URL to the test, which drives Chromium.
 
-struct ChannelBrowser(UnboundedSender<Url>);
-
-impl Browser for ChannelBrowser {
-    fn open(&self, url: &Url) -> latchkey_core::Result<()> {
-        latchkey_core::internals::validate_browser_url(url)?;
-        let _ = self.0.send(url.clone());
-        Ok(())
-    }
-}
-
 fn options(vault: Vault, browser: Arc<dyn Browser>) -> SessionOptions {
     SessionOptions {
         vault,
@@ -288,7 +279,7 @@ struct App {
 struct Interop {
     web: Client,
     // Declared after `web`: dropped (chromedriver stopped) after the WebDriver session.
-    _driver: support::Service,
+    _driver: latchkey_testkit::webdriver::Service,
     idp: NodeProvider,
     _chromium_profile: tempfile::TempDir,
 }
@@ -302,9 +293,9 @@ impl Interop {
     /// Different access and ID token lifetimes, and more provider settings.
     async fn start_with(access_ttl_secs: u64, id_ttl_secs: u64, env: &[(&str, &str)]) -> Interop {
         let idp = NodeProvider::start(access_ttl_secs, id_ttl_secs, env);
-        let driver = support::start_chromedriver();
+        let driver = latchkey_testkit::webdriver::start_chromedriver();
         let chromium_profile = tempfile::tempdir().unwrap();
-        let web = support::chromium(&driver, chromium_profile.path()).await;
+        let web = latchkey_testkit::webdriver::chromium(&driver, chromium_profile.path()).await;
         Interop {
             web,
             _driver: driver,
@@ -321,15 +312,14 @@ impl Interop {
     }
 
     fn app(&self, profile: Profile, vault: Vault) -> App {
-        let (tx, opened) = unbounded_channel();
-        let session =
-            Session::new(profile, options(vault, Arc::new(ChannelBrowser(tx)))).expect("session");
+        let (browser, opened) = ManualBrowser::new();
+        let session = Session::new(profile, options(vault, browser)).expect("session");
         App { session, opened }
     }
 
     /// Panics with the step, the page (URL and text) and the provider's log tail, all masked.
     async fn fail(&self, step: &str, detail: impl Display) -> ! {
-        let page = support::diagnose(&self.web, step).await;
+        let page = latchkey_testkit::webdriver::diagnose(&self.web, step).await;
         panic!(
             "{}\n  detail: {}\n{}",
             mask(&page),
@@ -1322,12 +1312,8 @@ async fn issuer_named_with_another_host_is_refused_at_discovery() {
     let other = Url::parse(&format!("http://localhost:{port}")).unwrap();
     let mut profile = Profile::oidc("localhost", other, CLIENT_ID);
     profile.sign_in_timeout = Duration::from_secs(10);
-    let (tx, mut opened) = unbounded_channel();
-    let session = Session::new(
-        profile,
-        options(Vault::memory(), Arc::new(ChannelBrowser(tx))),
-    )
-    .expect("session");
+    let (browser, mut opened) = ManualBrowser::new();
+    let session = Session::new(profile, options(Vault::memory(), browser)).expect("session");
     let r = session.sign_in(SignInOptions::default()).await;
     let ok = matches!(&r, Err(e) if e.kind() == ErrorKind::Verification
         && e.message().contains(&idp.issuer)

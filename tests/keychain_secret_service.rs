@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 
 use latchkey_core::{ErrorKind, Session, SessionOptions, SessionState, SignInOptions, Vault};
 use latchkey_devidp::{DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME};
-use support::{
-    child_test_command, describe_output, start_devidp, unique_service, HttpSignIn, ProfileSpec,
-};
+use latchkey_testkit::{unique_service, HttpBrowser};
+use support::{child_test_command, describe_output, start_devidp, ProfileSpec};
 
 const CHILD_MODE: &str = "LATCHKEY_E2E_CHILD";
 const CHILD_HELPER: &str = "child_keychain_helper";
@@ -31,7 +30,7 @@ fn items_for(service: &str) -> usize {
 fn session_with(spec: &ProfileSpec, vault: Vault, user: &str, password: &str) -> Session {
     let options = SessionOptions {
         vault,
-        browser: Some(HttpSignIn::new(user, password)),
+        browser: Some(std::sync::Arc::new(HttpBrowser::as_user(user, password))),
         ..SessionOptions::default()
     };
     Session::new(spec.profile(), options).expect("Session::new")
@@ -125,7 +124,7 @@ async fn sixteen_kb_round_trip_through_the_vault() {
 async fn entries_of_two_profiles_never_collide() {
     let service = unique_service("collide");
     let vault = Vault::system_with_service(&service);
-    let signed_out = support::free_port();
+    let signed_out = latchkey_testkit::free_port();
     let (idp, work) = start_devidp("work", signed_out, |_| {});
     let personal = ProfileSpec {
         name: "personal".into(),
@@ -394,7 +393,7 @@ fn child_keychain_helper() {
         assert!(!health.ok && !health.persistent, "{health:?}");
 
         // A session on it: memory-only, says why, and still signs in.
-        let (idp, spec) = start_devidp("memory-only", support::free_port(), |_| {});
+        let (idp, spec) = start_devidp("memory-only", latchkey_testkit::free_port(), |_| {});
         // The keychain is first used when the session is saved: the sign-in still works, and
         // the state says the session is memory-only, and why.
         let session = session_with(&spec, vault.clone(), DEMO_USERNAME, DEMO_PASSWORD);
@@ -430,7 +429,7 @@ fn child_keychain_helper() {
 
 #[test]
 fn failure_reports_mask_secrets() {
-    let masked = support::mask_secrets(
+    let masked = latchkey_testkit::mask_secrets(
         "http://x/cb?code=abcdef123&state=zzzzzzzz&iss=ok {\"refresh_token\": \"eyJsecretvalue\", \"token_type\":\"Bearer\"}",
     );
     assert!(

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use latchkey_core::aws::{aws_profile_name, config_snippet, env_exports};
 use latchkey_core::config::{ProfileDraft, TokenChoice};
 use latchkey_core::{
-    ApiRequest, AwsIdentity, ErrorKind, Inspection, RefreshTokenInfo, SessionState, SignInOptions,
+    ApiRequest, AwsIdentity, Entry, ErrorKind, Inspection, RefreshTokenInfo, SessionState,
+    SignInOptions,
     SignOutOutcome,
 };
 use tauri::State;
@@ -69,7 +70,7 @@ pub async fn session_state(state: State<'_, AppState>) -> CommandResult<SessionV
 #[tauri::command]
 pub async fn sign_in(signup: bool, state: State<'_, AppState>) -> CommandResult<SessionView> {
     let options = SignInOptions {
-        signup,
+        entry: if signup { Entry::SignUp } else { Entry::SignIn },
         ..SignInOptions::default()
     };
     state.session().await.0.sign_in(options).await?;

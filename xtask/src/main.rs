@@ -3,6 +3,8 @@
 
 mod bench;
 mod bundle;
+mod cross;
+mod fuzz;
 mod prereq;
 mod run;
 mod shots;
@@ -21,13 +23,21 @@ COMMANDS:
     run [ARGS…]       Build and start the desktop app (on the built-in development provider
                       when no profile is configured). Extra ARGS go to the app.
     test [FILTER]     Everything that proves the project works: cargo fmt --check, clippy
-                      (-D warnings) and cargo test --workspace inside a D-Bus session with an
-                      unlocked gnome-keyring and under Xvfb. Ends with `N passed, N failed`.
-                      FILTER is passed to cargo test.
+                      (-D warnings), docs, `cross --check-only --without-app` (Windows and
+                      macOS type-checks and lints), and cargo test --workspace inside a D-Bus
+                      session with an unlocked gnome-keyring and under Xvfb. Ends with
+                      `N passed, N failed`. FILTER is passed to cargo test (and skips the rest).
     screenshots       Write PNGs of the app's main screens under Xvfb (docs/screenshots/).
     bench             Measure sign-in, restore, refresh, verification, the listener under junk
                       and the app's start-up against a peer; prints one table (BENCHMARKS.md).
     bundle            Build the release app and package it as .deb and .rpm.
+    cross [--check-only] [--without-app]
+                      Windows and macOS from Linux: type-check and lint core, the CLI and the
+                      app for both, build the Windows CLI and run core's and the CLI's tests
+                      under Wine (see README, Platforms).
+    fuzz [INPUTS]     Core's fuzz targets (request-head parser, JWT decoder, JWKS parser, ID-token
+                      verifier) with INPUTS inputs each, default 1000000, in a release build.
+                      `test` runs them with a bounded count.
     help              This text.
 
 ENVIRONMENT:
@@ -48,6 +58,8 @@ fn main() -> ExitCode {
         "screenshots" => shots::screenshots(),
         "bench" => bench::bench(&rest),
         "bundle" => bundle::bundle(&rest),
+        "cross" => cross::cross(&rest),
+        "fuzz" => fuzz::fuzz(&rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -46,6 +46,19 @@ fn is_installed(package: &str) -> bool {
 /// Makes sure every package in `packages` is installed, installing the missing ones with
 /// apt-get when running as root on Debian. `purpose` names what they are for in messages.
 pub fn ensure_debian_packages(purpose: &str, packages: &[&str]) -> Result<(), String> {
+    ensure_packages(purpose, packages, &[])
+}
+
+/// Like [`ensure_debian_packages`], with `--no-install-recommends` (Wine's recommendations
+/// alone are hundreds of megabytes that a console test run never uses).
+pub fn ensure_debian_packages_without_recommends(
+    purpose: &str,
+    packages: &[&str],
+) -> Result<(), String> {
+    ensure_packages(purpose, packages, &["--no-install-recommends"])
+}
+
+fn ensure_packages(purpose: &str, packages: &[&str], apt_options: &[&str]) -> Result<(), String> {
     if Command::new("dpkg-query")
         .arg("--version")
         .output()
@@ -66,7 +79,13 @@ pub fn ensure_debian_packages(purpose: &str, packages: &[&str]) -> Result<(), St
     if missing.is_empty() {
         return Ok(());
     }
-    let line = format!("apt-get install -y {}", missing.join(" "));
+    let line = ["apt-get install -y"]
+        .iter()
+        .chain(apt_options)
+        .chain(&missing)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
     if !is_root() || skip_install() {
         return Err(format!(
             "missing Debian packages for {purpose}: {}\n  install them with:\n    sudo apt-get update && sudo {line}",
@@ -93,6 +112,7 @@ pub fn ensure_debian_packages(purpose: &str, packages: &[&str]) -> Result<(), St
     };
     apt(&["update"])?;
     let mut install = vec!["install", "-y"];
+    install.extend(apt_options);
     install.extend(&missing);
     apt(&install)
 }

@@ -4,21 +4,24 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use crate::cross;
 use crate::prereq::{
-    ensure_debian_packages, ensure_npm_packages, ensure_python_packages, ensure_tauri_driver,
-    Sandbox, APP_PACKAGES, TEST_PACKAGES,
+    ensure_debian_packages, ensure_debian_packages_without_recommends, ensure_npm_packages,
+    ensure_python_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES, TEST_PACKAGES,
 };
 use crate::{cargo, project_root};
 
+/// What a run found: checks and tests passed and failed, and the names of the failures.
 #[derive(Default)]
-struct Tally {
+pub struct Tally {
     passed: u64,
     failed: u64,
     failures: Vec<String>,
 }
 
 impl Tally {
-    fn check(&mut self, name: &str, ok: bool) {
+    /// Counts one check (fmt, clippy, a build …) as passed or failed.
+    pub fn check(&mut self, name: &str, ok: bool) {
         if ok {
             self.passed += 1;
         } else {
@@ -26,13 +29,90 @@ impl Tally {
             self.failures.push(name.to_string());
         }
     }
+
+    /// Runs a `cargo test` command, echoing its output and counting every test binary's
+    /// `test result:` line. A build failure or a crashed test binary counts as one failure.
+    pub fn run_cargo_test(&mut self, command: &mut Command) -> Result<(), String> {
+        command.stdout(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("could not start {:?}: {e}", command.get_program()))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut test_results_seen = 0;
+        let failures_before = self.failures.len();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| format!("reading test output: {e}"))?;
+            println!("{line}");
+            if let Some((passed, failed)) = parse_test_result(&line) {
+                test_results_seen += 1;
+                self.passed += passed;
+                self.failed += failed;
+            }
+            if let Some(name) = line
+                .strip_prefix("test ")
+                .and_then(|l| l.strip_suffix(" ... FAILED"))
+            {
+                self.failures.push(name.to_string());
+            }
+        }
+        let status = child
+            .wait()
+            .map_err(|e| format!("waiting for cargo test: {e}"))?;
+        if !status.success() && self.failures.len() == failures_before {
+            // A build failure or a crashed test binary: no per-test line says so.
+            self.check("cargo test (build or test binary failed)", false);
+        }
+        if test_results_seen == 0 && status.success() {
+            self.check("cargo test ran no test binary", false);
+        }
+        Ok(())
+    }
+
+    pub fn passed(&self) -> u64 {
+        self.passed
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.failed
+    }
+
+    /// Adds another run's counts and failures to this one.
+    pub fn absorb(&mut self, other: Tally) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.failures.extend(other.failures);
+    }
+
+    /// Prints the failures and the closing `N passed, N failed` line.
+    pub fn finish(self) -> Result<(), String> {
+        println!();
+        if !self.failures.is_empty() {
+            println!("failed:");
+            for name in &self.failures {
+                println!("    {name}");
+            }
+        }
+        println!("{} passed, {} failed", self.passed, self.failed);
+        if self.failed == 0 {
+            Ok(())
+        } else {
+            Err(format!("{} check(s) failed", self.failed))
+        }
+    }
 }
 
 pub fn test(args: &[String]) -> Result<(), String> {
     let root = project_root();
+    let filter: Vec<String> = args.to_vec();
     if cfg!(target_os = "linux") {
         ensure_debian_packages("building the desktop app", APP_PACKAGES)?;
         ensure_debian_packages("the test suite", TEST_PACKAGES)?;
+    }
+    if filter.is_empty() && cfg!(target_os = "linux") {
+        ensure_debian_packages_without_recommends(
+            "checking the Windows and macOS builds",
+            cross::CROSS_PACKAGES,
+        )?;
     }
     let tauri_driver = ensure_tauri_driver()?;
     for dir in ["tests/interop", "benches/peer"] {
@@ -41,7 +121,6 @@ pub fn test(args: &[String]) -> Result<(), String> {
     ensure_python_packages(&root.join("tests/interop/aws"))?;
 
     let mut tally = Tally::default();
-    let filter: Vec<String> = args.to_vec();
 
     if filter.is_empty() {
         banner("cargo fmt --check");
@@ -73,6 +152,18 @@ pub fn test(args: &[String]) -> Result<(), String> {
                     .env("RUSTDOCFLAGS", "-D warnings"),
             ),
         );
+
+        // Windows and macOS type-checks and lints of core and the CLI. The app's (Tauri and
+        // the webview crates for two more targets), the Windows build and the tests under
+        // Wine do not fit CI's budget: they run on demand with `cargo xtask cross`.
+        if cfg!(target_os = "linux") {
+            banner("cargo xtask cross --check-only --without-app (Windows and macOS type-checks and lints)");
+            let options = cross::Options {
+                check_only: true,
+                without_app: true,
+            };
+            cross::run(&options, &mut tally)?;
+        }
     }
 
     banner("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
@@ -85,61 +176,17 @@ pub fn test(args: &[String]) -> Result<(), String> {
         } else {
             [vec!["--".to_string()], filter].concat()
         })
-        .env("LATCHKEY_TAURI_DRIVER", &tauri_driver)
-        .stdout(Stdio::piped());
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("could not start dbus-run-session: {e}"))?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut test_results_seen = 0;
-    let failures_before = tally.failures.len();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| format!("reading test output: {e}"))?;
-        println!("{line}");
-        if let Some((passed, failed)) = parse_test_result(&line) {
-            test_results_seen += 1;
-            tally.passed += passed;
-            tally.failed += failed;
-        }
-        if let Some(name) = line
-            .strip_prefix("test ")
-            .and_then(|l| l.strip_suffix(" ... FAILED"))
-        {
-            tally.failures.push(name.to_string());
-        }
-    }
-    let status = child
-        .wait()
-        .map_err(|e| format!("waiting for cargo test: {e}"))?;
+        .env("LATCHKEY_TAURI_DRIVER", &tauri_driver);
+    tally.run_cargo_test(&mut command)?;
     drop(sandbox);
-    if !status.success() && tally.failures.len() == failures_before {
-        // A build failure or a crashed test binary: no per-test line says so.
-        tally.check("cargo test (build or test binary failed)", false);
-    }
-    if test_results_seen == 0 && status.success() {
-        tally.check("cargo test ran no test binary", false);
-    }
-
-    println!();
-    if !tally.failures.is_empty() {
-        println!("failed:");
-        for name in &tally.failures {
-            println!("    {name}");
-        }
-    }
-    println!("{} passed, {} failed", tally.passed, tally.failed);
-    if tally.failed == 0 {
-        Ok(())
-    } else {
-        Err(format!("{} check(s) failed", tally.failed))
-    }
+    tally.finish()
 }
 
-fn banner(title: &str) {
+pub fn banner(title: &str) {
     println!("\n==> {title}");
 }
 
-fn run_ok(command: &mut Command) -> bool {
+pub fn run_ok(command: &mut Command) -> bool {
     command.current_dir(project_root());
     match command.status() {
         Ok(status) => status.success(),

@@ -2,13 +2,14 @@
 //! it (fixed `localhost` callback port, as the app's Demo profile), a clock both sides agree on,
 //! and a `Browser` that completes the hosted-UI form over plain HTTP, like a user would.
 
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use latchkey_core::internals::{build_request, AuthorizationRequest, Provider, ProviderMetadata};
-use latchkey_core::{Browser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, Vault};
+use latchkey_core::{
+    Browser, Entry, OffsetClock, Profile, ProfileKind, Session, SessionOptions, Vault,
+};
 use latchkey_devidp::{DevIdp, DevIdpConfig, DEMO_PASSWORD, DEMO_USERNAME};
 use url::Url;
 
@@ -16,12 +17,7 @@ use crate::junk::{JunkPlan, JunkReport};
 
 pub type BenchResult<T> = std::result::Result<T, String>;
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
+pub use latchkey_testkit::free_port;
 
 /// A devidp, a profile for it, and one clock offset shared by the provider and every session.
 pub struct Rig {
@@ -111,63 +107,9 @@ pub fn core_like_client() -> reqwest::Client {
         .expect("a reqwest client builds")
 }
 
-fn location(resp: &reqwest::Response, base: &Url) -> BenchResult<Url> {
-    let raw = resp
-        .headers()
-        .get("location")
-        .ok_or_else(|| format!("no Location header (HTTP {})", resp.status()))?
-        .to_str()
-        .map_err(|e| e.to_string())?;
-    base.join(raw).map_err(|e| e.to_string())
-}
-
-/// The hosted-UI dance: GET authorize (no redirects) → `/login?…`; POST the form with the demo
-/// user's credentials → Location = the loopback callback URL, returned unvisited.
+/// The hosted-UI dance as the demo user (testkit's): the loopback callback URL, unvisited.
 pub async fn login_to_callback(http: &reqwest::Client, authorize: &Url) -> BenchResult<Url> {
-    let r = http
-        .get(authorize.clone())
-        .send()
-        .await
-        .map_err(|e| format!("authorize: {e}"))?;
-    if !r.status().is_redirection() {
-        return Err(format!("authorize answered HTTP {}", r.status()));
-    }
-    let login = location(&r, authorize)?;
-    // The login page sets the XSRF-TOKEN cookie its form echoes in `_csrf` (as Cognito's does).
-    let page = http
-        .get(login.clone())
-        .send()
-        .await
-        .map_err(|e| format!("login page: {e}"))?;
-    let csrf = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("XSRF-TOKEN="))
-        .map(|rest| rest.split(';').next().unwrap_or("").to_string())
-        .ok_or("the login page set no XSRF-TOKEN cookie")?;
-    let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
-    form.push(("username".into(), DEMO_USERNAME.into()));
-    form.push(("password".into(), DEMO_PASSWORD.into()));
-    form.push(("_csrf".into(), csrf.clone()));
-    let mut post = login.clone();
-    post.set_query(None);
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&form)
-        .finish();
-    let r = http
-        .post(post.clone())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", format!("XSRF-TOKEN={csrf}"))
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| format!("login: {e}"))?;
-    if !r.status().is_redirection() {
-        return Err(format!("login answered HTTP {}", r.status()));
-    }
-    location(&r, &post)
+    latchkey_testkit::login_with(http, authorize, DEMO_USERNAME, DEMO_PASSWORD).await
 }
 
 /// What the browser saw: when the callback request left it, and how the listener answered.
@@ -271,8 +213,14 @@ pub async fn fresh_code(
     provider: &Provider,
     http: &reqwest::Client,
 ) -> BenchResult<(String, AuthorizationRequest)> {
-    let req = build_request(&provider.metadata, &rig.profile, &rig.redirect_uri(), false)
-        .map_err(|e| e.to_string())?;
+    let req = build_request(
+        &provider.metadata,
+        &rig.profile,
+        &rig.redirect_uri(),
+        Entry::SignIn,
+        &[],
+    )
+    .map_err(|e| e.to_string())?;
     let callback = login_to_callback(http, &req.url).await?;
     let code = callback
         .query_pairs()

@@ -80,6 +80,8 @@ pub enum Command {
   latchkey login --profile work --timeout 120
   latchkey login --no-browser            # over SSH: open the printed URL yourself
   latchkey login --browser-command firefox
+  latchkey login --switch-user           # end the provider's browser session, then ask who signs in
+  latchkey login --param lang=fr --param idp_identifier=example.com
 
 While waiting, Ctrl-C cancels and frees the callback port.\n\n{EXIT_CODES_HELP}"))]
     Login(LoginArgs),
@@ -109,6 +111,14 @@ origin); `--allow-any-origin` sends the token elsewhere once, on purpose. `--sig
 request with the identity pool's AWS credentials instead of sending a token (API Gateway
 `AWS_IAM` authorization), under the same origin rule.\n\n{EXIT_CODES_HELP}"))]
     Call(CallArgs),
+    /// Ask the provider who you are: its userinfo endpoint, with the access token
+    #[command(after_help = format!("Examples:
+  latchkey userinfo
+  latchkey userinfo --json | jq -r .email
+
+The answer is checked: its `sub` must be the ID token's. Cognito answers only for an access
+token with the `openid` scope (and `email`/`profile` for those attributes).\n\n{EXIT_CODES_HELP}"))]
+    Userinfo(UserinfoArgs),
     /// Decode and verify a JWT: header, claims with readable times, checks
     #[command(after_help = format!("Examples:
   latchkey inspect                 # the current ID token
@@ -120,7 +130,7 @@ request with the identity pool's AWS credentials instead of sending a token (API
     /// Sign out: revoke the refresh token and delete it from the keychain
     #[command(after_help = format!("Examples:
   latchkey logout
-  latchkey logout --everywhere     # also end the provider's browser session (opens its logout page)\n\n{EXIT_CODES_HELP}"))]
+  latchkey logout --everywhere     # every device (Cognito GlobalSignOut) and the browser session\n\n{EXIT_CODES_HELP}"))]
     Logout(LogoutArgs),
     /// Manage profiles (which provider, client and ports)
     #[command(
@@ -169,8 +179,16 @@ pub struct LoginArgs {
     #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub timeout: Option<u64>,
     /// Open the provider's sign-up page instead of the sign-in page
-    #[arg(long)]
+    #[arg(long, conflicts_with = "switch_user")]
     pub signup: bool,
+    /// Sign in as another user: end the provider's browser session first (Cognito's /logout
+    /// form; `prompt=login` elsewhere), so the login page asks who signs in
+    #[arg(long)]
+    pub switch_user: bool,
+    /// An extra authorize parameter for this sign-in (repeatable), after the profile's
+    /// `authorize_params`, e.g. `lang=fr` or `idp_identifier=example.com`
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
     /// Print the result as JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -250,6 +268,13 @@ pub struct CallArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct UserinfoArgs {
+    /// Print the provider's JSON answer as it came
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct InspectArgs {
     /// A JWT, or `-` to read it from stdin (default: the current session's token)
     pub token: Option<String>,
@@ -263,7 +288,9 @@ pub struct InspectArgs {
 
 #[derive(Args, Debug)]
 pub struct LogoutArgs {
-    /// Also end the provider's browser session (opens its logout page)
+    /// Sign out on every device (Cognito's GlobalSignOut; needs the
+    /// aws.cognito.signin.user.admin scope) and end the provider's browser session (opens its
+    /// logout page)
     #[arg(long)]
     pub everywhere: bool,
     /// With --everywhere: print the logout URL instead of opening it
@@ -474,4 +501,12 @@ pub enum SchemeArg {
 pub enum FlowArg {
     Enhanced,
     Classic,
+}
+
+/// `KEY=VALUE` of `login --param`.
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not KEY=VALUE (e.g. lang=fr)")),
+    }
 }

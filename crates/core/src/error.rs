@@ -142,6 +142,16 @@ impl Error {
             reason: Some(reason.to_owned()),
         }
     }
+    /// A response refused by `check`, with the whole message (for answers other than tokens:
+    /// the authorization response's `iss`, the discovery document's issuer).
+    pub(crate) fn refused(check: CheckName, message: &str) -> Self {
+        Self {
+            kind: ErrorKind::Verification,
+            check: Some(check),
+            message: message.to_owned(),
+            reason: None,
+        }
+    }
     /// A refreshed ID token named someone else: the session was ended (what `ended` says).
     pub(crate) fn another_identity(reason: &str, ended: &str) -> Self {
         Self {

@@ -35,6 +35,7 @@ mod authorize;
 pub mod aws;
 mod browser;
 mod clock;
+mod cognito_idp;
 pub mod config;
 mod error;
 mod http;
@@ -48,6 +49,7 @@ mod vault;
 mod verify;
 
 pub use api::{ApiRequest, ApiResponse};
+pub use authorize::{Entry, RESERVED_PARAMS};
 pub use aws::{AwsCredentials, AwsError, AwsFailure, IdentityFlow, IdentityPoolSettings};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
 pub use clock::{Clock, OffsetClock, SystemClock};

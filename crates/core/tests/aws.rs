@@ -2,21 +2,20 @@
 //! pool: the enhanced and classic flows, SigV4 calls to its IAM-authorized demo API, and each
 //! refusal the identity service can give, asserted by its `AwsError` variant.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use devidp::{
+    DevIdp, Fault, DEMO_ADMIN_ROLE, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE, VIEWER_PASSWORD,
+    VIEWER_USERNAME,
+};
 use latchkey_core::aws::{
     self, caller_identity, sign_request, AwsCredentials, AwsError, AwsService, IdentityFlow,
     IdentityPool, IdentityPoolSettings, SigningScope,
 };
 use latchkey_core::{Browser, Profile, SecretToken, Session, SignInOptions};
-use latchkey_devidp::{
-    DevIdp, Fault, DEMO_ADMIN_ROLE, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE, VIEWER_PASSWORD,
-    VIEWER_USERNAME,
-};
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 /// Signs in as one user over real HTTP when the session opens the authorize URL.

@@ -5,8 +5,6 @@
 //! Every test starts what it needs on free loopback ports and stops it. The Python packages
 //! live in tests/interop/aws/.venv (`cargo xtask test` installs them).
 
-mod common;
-
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,10 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::*;
+use devidp::DEMO_ADMIN_ROLE;
 use latchkey_core::aws::{self, caller_identity, AwsError, IdentityFlow, IdentityPoolSettings};
 use latchkey_core::config::ProfileKind;
-use latchkey_core::SecretToken;
+use latchkey_core::{SecretToken, Session, SignInOptions};
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 const MOTO_ROLE: &str = "arn:aws:iam::123456789012:role/LatchkeyMotoRole";

@@ -3,20 +3,19 @@
 //! nothing kept; the ID token renewed when the pool finds it expired; credentials still valid
 //! handed out (with a warning) while the service throttles; a refused key fetched again once.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use latchkey_core::internals::{aws_account, get_bytes, load_aws_credentials};
 use latchkey_core::{
     ApiRequest, AwsFailure, ErrorKind, OffsetClock, Profile, Scheme, Session, SessionOptions,
     SessionState, SignInOptions, Vault,
 };
-use latchkey_devidp::{
+use devidp::{
     DevIdp, Fault, DEMO_ADMIN_ROLE, DEMO_USER_ROLE, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 /// A SigV4 call through the session to the demo IAM API.

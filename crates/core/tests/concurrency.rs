@@ -1,13 +1,11 @@
 //! Single flight inside one process: one refresh for many `tokens()` callers, one AWS
 //! credential fetch for many `aws_credentials()` callers.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
 use latchkey_core::{OffsetClock, Session, SessionOptions, Vault};
-use latchkey_devidp::Fault;
+use devidp::Fault;
+use latchkey_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_tokens_calls_cause_exactly_one_refresh() {

@@ -1,21 +1,20 @@
 //! The full flow against the development provider over real HTTP (memory vault; the keychain
 //! variant is in keychain.rs).
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use devidp::{Rotation, DEMO_USERNAME};
 use latchkey_core::{
-    ApiRequest, CheckName, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
+    ApiRequest, CheckName, Entry, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, TokenChoice, TokenKind, Vault,
 };
-use latchkey_devidp::{Rotation, DEMO_USERNAME};
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 async fn full_flow(rotation: bool, cognito: bool) {
-    let tweak = |c: &mut latchkey_devidp::DevIdpConfig| {
+    let tweak = |c: &mut devidp::DevIdpConfig| {
         if rotation {
             c.client.rotation = Some(Rotation {
                 grace_period: Duration::from_secs(0),
@@ -311,7 +310,7 @@ async fn api_call_refreshes_once_and_retries_after_401() {
 async fn server_error_during_refresh_keeps_the_session_and_is_not_repeated() {
     let (idp, profile) = start_cognito(|_| {});
     let s = signed_in(profile, Vault::memory()).await;
-    idp.set_fault(latchkey_devidp::Fault::TokenServerError);
+    idp.set_fault(devidp::Fault::TokenServerError);
     let err = s.force_refresh().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ProviderUnreachable, "{err}");
     // The request reached the provider: repeating the same refresh token could look like
@@ -330,7 +329,7 @@ async fn server_error_during_refresh_keeps_the_session_and_is_not_repeated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn malformed_token_response_is_a_clear_provider_error() {
     let idp = start_idp(|_| {});
-    idp.set_fault(latchkey_devidp::Fault::TokenMalformedJson);
+    idp.set_fault(devidp::Fault::TokenMalformedJson);
     let s = Session::new(
         oidc_profile(&idp),
         memory_options(Arc::new(HttpBrowser::default())),
@@ -367,7 +366,7 @@ async fn sign_out_succeeds_locally_when_the_provider_is_unreachable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sign_in_without_refresh_token_works_until_expiry_then_asks_to_sign_in() {
     let (idp, profile) = start_cognito(|_| {});
-    idp.set_fault(latchkey_devidp::Fault::TokenMissingRefreshToken);
+    idp.set_fault(devidp::Fault::TokenMissingRefreshToken);
     let vault = Vault::memory();
     let _first = signed_in(profile.clone(), vault.clone()).await;
     let clock = Arc::new(OffsetClock::new(0));
@@ -439,7 +438,7 @@ async fn signup_opens_the_cognito_signup_page() {
     let s2 = s.clone();
     let task = tokio::spawn(async move {
         s2.sign_in(SignInOptions {
-            signup: true,
+            entry: Entry::SignUp,
             ..Default::default()
         })
         .await
@@ -477,12 +476,7 @@ async fn second_concurrent_sign_in_is_refused_as_busy_and_port_override_is_used(
     );
     let err = s.sign_in(SignInOptions::default()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Busy);
-    let cb = login_to_callback(
-        &url,
-        latchkey_devidp::DEMO_USERNAME,
-        latchkey_devidp::DEMO_PASSWORD,
-    )
-    .await;
+    let cb = login_to_callback(&url, devidp::DEMO_USERNAME, devidp::DEMO_PASSWORD).await;
     visit(&cb).await;
     task.await.unwrap().unwrap();
 }

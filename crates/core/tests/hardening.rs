@@ -3,14 +3,12 @@
 //! listener's limits, refreshes that fail while the tokens are still valid, sign-out racing a
 //! refresh, and `Debug` that never shows a token.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use devidp::Fault;
 use latchkey_core::internals::{
     load_session, verify_sign_in_id_token, CallbackExpectations, LoopbackListener, Provider,
     DISCOVERY_LIMIT, JWKS_LIMIT, MAX_CONNECTIONS, READ_TIMEOUT, TOKEN_RESPONSE_LIMIT,
@@ -20,7 +18,8 @@ use latchkey_core::{
     ApiRequest, CheckName, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
-use latchkey_devidp::Fault;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use serde_json::json;
 use url::Url;
 
@@ -34,7 +33,7 @@ fn kib(n: usize) -> String {
 fn padded(
     path_suffix: &'static str,
     bytes: usize,
-) -> (latchkey_devidp::DevIdp, Proxy, latchkey_core::Profile) {
+) -> (devidp::DevIdp, Proxy, latchkey_core::Profile) {
     proxied_idp(json_rewrite(path_suffix, move |v| {
         v["padding"] = json!("x".repeat(bytes));
     }))
@@ -338,6 +337,7 @@ async fn serving_listener() -> (latchkey_core::internals::Callbacks, u16) {
             state: "s".repeat(32),
             issuer: "https://op.example".into(),
             iss_required: false,
+            bounce: None,
         })
         .unwrap();
     (callbacks, port)
@@ -433,12 +433,7 @@ async fn debug_of_every_type_that_holds_a_token_shows_none() {
     };
     let url = opened.recv().await.unwrap();
     let signing_in_state = format!("{:?}", s.state());
-    let cb = login_to_callback(
-        &url,
-        latchkey_devidp::DEMO_USERNAME,
-        latchkey_devidp::DEMO_PASSWORD,
-    )
-    .await;
+    let cb = login_to_callback(&url, devidp::DEMO_USERNAME, devidp::DEMO_PASSWORD).await;
     visit(&cb).await;
     signing_in.await.unwrap().unwrap();
     let tokens = s.tokens().await.unwrap();
@@ -470,4 +465,168 @@ async fn debug_of_every_type_that_holds_a_token_shows_none() {
             assert!(!text.contains(middle), "a secret in: {text}");
         }
     }
+}
+
+// ---------------- the black-box cases, end to end through devidp's faults ----------------
+
+/// Sign in to a Cognito-kind devidp with `fault` on: refused by `check`, nothing stored.
+async fn refused_by(fault: Fault, check: CheckName) -> latchkey_core::Error {
+    let (idp, profile) = start_cognito(|_| {});
+    idp.set_fault(fault);
+    let vault = Vault::memory();
+    let s = Session::new(
+        profile.clone(),
+        options_with(vault.clone(), Arc::new(HttpBrowser::default())),
+    )
+    .unwrap();
+    let err = s.sign_in(SignInOptions::default()).await.unwrap_err();
+    assert_eq!(err.failed_check(), Some(check), "{err}");
+    assert!(load_session(&vault, &profile.keychain_account())
+        .unwrap()
+        .is_none());
+    assert_eq!(idp.stats().userinfo, 0, "no further call");
+    err
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn black_box_1_an_algorithm_the_provider_does_not_advertise_is_refused() {
+    // RS512 with the listed ID key, keys published without `alg`; discovery says RS256.
+    refused_by(Fault::IdTokenUnadvertisedAlg, CheckName::Alg).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn black_box_2_and_3_a_missing_kid_among_several_keys_and_a_doubled_kid_are_refused() {
+    refused_by(Fault::IdTokenNoKidMultiKey, CheckName::Kid).await;
+    refused_by(Fault::JwksDuplicateKid, CheckName::Kid).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn black_box_4_an_at_jwt_is_not_an_id_token_and_neither_is_token_use_access() {
+    refused_by(Fault::IdTokenTypAtJwt, CheckName::Typ).await;
+    refused_by(Fault::IdTokenTokenUseAccess, CheckName::TokenUse).await;
+    refused_by(Fault::IdTokenWrongAtHash, CheckName::AtHash).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn black_box_5_oversized_tokens_and_answers_are_refused_naming_the_limit() {
+    // An ID token over Latchkey's token limit inside a token response under its limit…
+    refused_by(
+        Fault::Oversized(devidp::Oversized::IdToken, 48 * 1024),
+        CheckName::Size,
+    )
+    .await;
+    // …and a 200 KB one, whose response is over the response limit.
+    let (idp, profile) = start_cognito(|_| {});
+    idp.set_fault(Fault::Oversized(devidp::Oversized::IdToken, 200 * 1024));
+    let s = Session::new(profile, memory_options(Arc::new(HttpBrowser::default()))).unwrap();
+    let err = s.sign_in(SignInOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ProviderError, "{err}");
+    assert!(err.message().contains(&kib(TOKEN_RESPONSE_LIMIT)), "{err}");
+    // A JWKS of over 1 MB.
+    let (idp, profile) = start_cognito(|_| {});
+    idp.set_fault(Fault::Oversized(devidp::Oversized::Jwks, 1024 * 1024 + 1));
+    let s = Session::new(profile, memory_options(Arc::new(HttpBrowser::default()))).unwrap();
+    let err = s.sign_in(SignInOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ProviderError, "{err}");
+    assert!(err.message().contains(&kib(JWKS_LIMIT)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn black_box_6_a_malformed_claim_is_named_malformed() {
+    for (fault, check) in [
+        (Fault::IdTokenExpString, CheckName::Exp),
+        (Fault::IdTokenIatString, CheckName::Iat),
+        (Fault::IdTokenAudNumber, CheckName::Aud),
+    ] {
+        let err = refused_by(fault, check).await;
+        assert!(err.message().contains("malformed"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn black_box_7_a_refresh_for_another_user_says_so_and_ends_the_session() {
+    let (idp, profile) = start_cognito(|_| {});
+    let vault = Vault::memory();
+    let s = signed_in(profile.clone(), vault.clone()).await;
+    idp.set_fault(Fault::RefreshDifferentSub);
+    let err = s.force_refresh().await.unwrap_err();
+    assert_eq!(err.failed_check(), Some(CheckName::SameIdentity), "{err}");
+    assert_ne!(
+        err.kind(),
+        ErrorKind::SessionExpired,
+        "not reported as an expiry: {err}"
+    );
+    assert!(matches!(s.state(), SessionState::SignedOut { .. }));
+    assert!(load_session(&vault, &profile.keychain_account())
+        .unwrap()
+        .is_none());
+}
+
+// ---------------- refresh without an ID token; the JWKS cache's lifetime ----------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_without_an_id_token_is_not_repeated_and_the_expired_id_token_is_not_sent() {
+    let (idp, profile) = start_cognito(|_| {});
+    let clock = Arc::new(OffsetClock::new(0));
+    let s = Session::new(
+        profile,
+        SessionOptions {
+            browser: Some(Arc::new(HttpBrowser::default())),
+            clock: clock.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    s.sign_in(SignInOptions::default()).await.unwrap();
+    idp.set_fault(Fault::RefreshWithoutIdToken);
+    // Both clocks move on to two minutes before expiry.
+    clock.set_offset(3600 - 120);
+    idp.advance_clock(Duration::from_secs(3600 - 120));
+    s.tokens().await.unwrap();
+    assert_eq!(idp.stats().token_refresh_token, 1);
+    // The access token was renewed for an hour: more calls do not refresh again.
+    for _ in 0..5 {
+        s.tokens().await.unwrap();
+    }
+    assert_eq!(idp.stats().token_refresh_token, 1, "no refresh loop");
+    // Once the old ID token has expired, it is refused for API calls; the access token is not.
+    clock.set_offset(3600 + 60);
+    idp.advance_clock(Duration::from_secs(180));
+    let err = s.token(latchkey_core::TokenChoice::Id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SessionExpired, "{err}");
+    s.token(latchkey_core::TokenChoice::Access).await.unwrap();
+    assert_eq!(idp.stats().token_refresh_token, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_jwks_is_fetched_again_when_its_cache_control_max_age_has_passed() {
+    let (idp, profile) = start_cognito(|c| c.jwks_max_age = Some(Duration::from_secs(600)));
+    let clock = Arc::new(OffsetClock::new(0));
+    let s = Session::new(
+        profile,
+        SessionOptions {
+            browser: Some(Arc::new(HttpBrowser::default())),
+            clock: clock.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    s.sign_in(SignInOptions::default()).await.unwrap();
+    s.force_refresh().await.unwrap();
+    assert_eq!(idp.stats().jwks, 1, "cached within max-age");
+    clock.set_offset(601);
+    idp.advance_clock(Duration::from_secs(601));
+    s.force_refresh().await.unwrap();
+    assert_eq!(idp.stats().jwks, 2, "fetched again after max-age");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_token_endpoints_error_description_reaches_the_message() {
+    let (idp, profile) = start_cognito(|_| {});
+    let s = signed_in(profile, Vault::memory()).await;
+    idp.set_fault(Fault::TokenErrorDescription);
+    idp.set_fault(Fault::TokenServerError);
+    let err = s.force_refresh().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ProviderUnreachable, "{err}");
+    assert!(err.message().contains("the provider says"), "{err}");
 }

@@ -6,14 +6,12 @@
 //! Without a Secret Service these tests fail with instructions; set
 //! `LATCHKEY_SKIP_KEYCHAIN_TESTS=1` to skip them knowingly.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use devidp::Rotation;
 use latchkey_core::internals::{
     aws_account, delete, get_bytes, load_aws_credentials, load_session, set_bytes,
 };
@@ -21,7 +19,8 @@ use latchkey_core::{
     ErrorKind, NoBrowser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
-use latchkey_devidp::Rotation;
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
 
 const CHILD_ENV: &str = "LATCHKEY_TEST_CHILD_MODE";
@@ -430,7 +429,7 @@ fn wait_for(path: &Path) {
     panic!("{} never appeared", path.display());
 }
 
-fn child_env(idp: &latchkey_devidp::DevIdp, profile: &Profile) -> Vec<(&'static str, String)> {
+fn child_env(idp: &devidp::DevIdp, profile: &Profile) -> Vec<(&'static str, String)> {
     vec![
         ("CHILD_IDP_BASE", idp.base_url()),
         ("CHILD_POOL", idp.user_pool_id()),
@@ -585,12 +584,7 @@ async fn f3_sign_in_waits_for_another_process_writing_the_same_profile() {
         tokio::spawn(async move { s.sign_in(SignInOptions::default()).await })
     };
     let url = opened.recv().await.unwrap();
-    let cb = login_to_callback(
-        &url,
-        latchkey_devidp::DEMO_USERNAME,
-        latchkey_devidp::DEMO_PASSWORD,
-    )
-    .await;
+    let cb = login_to_callback(&url, devidp::DEMO_USERNAME, devidp::DEMO_PASSWORD).await;
     assert_eq!(visit(&cb).await.0, 200);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!signing_in.is_finished(), "the sign-in waits for the lock");

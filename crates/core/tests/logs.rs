@@ -3,71 +3,19 @@
 //! AWS chain (both identity-pool flows, STS, SigV4 calls, a refusal) writes no ID token,
 //! secret access key or session token. Both tests write to one capture and search all of it.
 
-mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use devidp::{Fault, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE};
 use latchkey_core::aws::IdentityFlow;
 use latchkey_core::{ApiRequest, Scheme, Vault};
-use latchkey_devidp::{Fault, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE};
+use latchkey_testkit::devidp;
+use latchkey_testkit::*;
 use url::Url;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every log of this test binary at TRACE (the provider's own log off), captured once.
-fn capture() -> &'static Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "trace,latchkey_devidp=off",
-            ))
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .try_init()
-            .unwrap();
-        capture
-    })
-}
-
-/// Asserts no secret (nor a distinctive slice of one) is anywhere in the capture.
-fn assert_not_logged(secrets: &[String]) {
-    let log = String::from_utf8_lossy(&capture().0.lock().unwrap()).into_owned();
-    for secret in secrets {
-        assert!(secret.len() >= 16, "secret too short to search for");
-        // also look for a distinctive slice (a token cut in a log line)
-        let start = secret.len().saturating_sub(12) / 2;
-        let slice = &secret[start..start + 12];
-        assert!(
-            !log.contains(secret.as_str()) && !log.contains(slice),
-            "a secret value appears in the TRACE log"
-        );
-    }
-}
-
-fn captured() -> String {
-    String::from_utf8_lossy(&capture().0.lock().unwrap()).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn c14_trace_logs_never_contain_tokens_codes_verifiers_or_state() {
-    capture();
+    let capture = LogCapture::install();
 
     let (idp, proxy, profile) = proxied_idp(Arc::new(|_p: &str, s, b| (s, b)));
     idp.client();
@@ -126,17 +74,17 @@ async fn c14_trace_logs_never_contain_tokens_codes_verifiers_or_state() {
         }
     }
     assert!(secrets.len() >= 10, "collected {} secrets", secrets.len());
-    let log = captured();
+    let log = capture.text();
     assert!(
         log.contains("token request") && log.contains("signed out"),
         "the capture works"
     );
-    assert_not_logged(&secrets);
+    capture.assert_holds_none(&secrets);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn c14_trace_logs_of_the_aws_chain_hold_no_secret_key_or_session_token() {
-    capture();
+    let capture = LogCapture::install();
     let (idp, profile) = start_cognito(|cfg| {
         cfg.identity_pool.as_mut().unwrap().allow_classic_flow = true;
     });
@@ -164,12 +112,12 @@ async fn c14_trace_logs_of_the_aws_chain_hold_no_secret_key_or_session_token() {
     assert!(refused.aws_credentials().await.is_err());
     let refused_token = refused.tokens().await.unwrap().id_token;
 
-    let log = captured();
+    let log = capture.text();
     assert!(
         log.contains("cognito identity request") && log.contains("sts AssumeRoleWithWebIdentity"),
         "the capture holds the identity chain"
     );
-    assert_not_logged(&[
+    capture.assert_holds_none(&[
         id_token.expose().to_owned(),
         refused_token.expose().to_owned(),
         first.secret_access_key.expose().to_owned(),

@@ -2,12 +2,10 @@
 //! sign-out URL: Latchkey answers it with a page (not a connection error), and gives the port
 //! back as soon as a new sign-in needs it. One test in its own binary: the page is per process.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{start_cognito, visit, HttpBrowser};
 use latchkey_core::{Session, SignInOptions, Vault};
+use latchkey_testkit::{options_with, start_cognito, visit, HttpBrowser};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_everywhere_answers_the_sign_out_url_and_frees_its_port_for_the_next_sign_in() {
@@ -24,7 +22,7 @@ async fn sign_out_everywhere_answers_the_sign_out_url_and_frees_its_port_for_the
     );
     let session = Session::new(
         profile,
-        common::options_with(Vault::memory(), Arc::new(HttpBrowser::default())),
+        options_with(Vault::memory(), Arc::new(HttpBrowser::default())),
     )
     .unwrap();
 

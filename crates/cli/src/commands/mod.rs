@@ -9,6 +9,7 @@ mod logout;
 mod profile;
 mod status;
 mod token;
+mod userinfo;
 
 use crate::cli::Command;
 use crate::context::Ctx;
@@ -20,6 +21,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult<Exit> {
         Command::Status(a) => status::run(ctx, a).await,
         Command::Token(a) => token::run(ctx, a).await,
         Command::Call(a) => call::run(ctx, a).await,
+        Command::Userinfo(a) => userinfo::run(ctx, a).await,
         Command::Inspect(a) => inspect::run(ctx, a).await,
         Command::Logout(a) => logout::run(ctx, a).await,
         Command::Profile(p) => profile::run(ctx, p).await,

@@ -3,36 +3,14 @@
 //! the test can play the browser over HTTP (authorize → login form → loopback callback).
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use latchkey_core::config::{Config, Profile, ProfileKind};
-use latchkey_devidp::{ClientConfig, DevIdp, DevIdpConfig, DEMO_PASSWORD, DEMO_USERNAME};
+use latchkey_core::config::{Config, Profile};
+use latchkey_testkit::devidp::{DevIdp, DEMO_PASSWORD, DEMO_USERNAME};
+use latchkey_testkit::unique;
 use url::Url;
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn unique(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}-{}-{}-{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
-}
 
 /// One isolated environment: temp dir with config.toml, hook script, URL file, lock dir.
 pub struct Env {
@@ -190,92 +168,18 @@ impl Run {
     }
 }
 
-/// A devidp whose app client has exactly `profile`'s callback URL, plus a Cognito-kind
-/// profile for it on a free fixed port.
+/// A devidp whose app client has exactly the profile's callback URL, and a Cognito-kind
+/// profile `name` for it on a free fixed port.
 pub fn start_cognito(name: &str) -> (DevIdp, Profile) {
-    let port = free_port();
-    let redirect = format!("http://localhost:{port}/callback");
-    let sign_out = format!("http://localhost:{port}/signed-out");
-    let idp = DevIdp::start(DevIdpConfig {
-        port: 0,
-        client: ClientConfig {
-            callback_urls: vec![redirect.clone()],
-            sign_out_urls: vec![sign_out.clone()],
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .expect("devidp starts");
-    let mut p = Profile::cognito(
-        name,
-        "us-east-1",
-        &idp.user_pool_id(),
-        Url::parse(&idp.base_url()).unwrap(),
-        &idp.client_id(),
-    );
-    if let ProfileKind::Cognito { issuer, .. } = &mut p.kind {
-        *issuer = Some(Url::parse(&idp.issuer()).unwrap());
-    }
-    p.ports = vec![port];
-    p.sign_out_uri = Some(Url::parse(&sign_out).unwrap());
-    p.api_base_urls = vec![Url::parse(&idp.base_url()).unwrap()];
+    let (idp, mut p) = latchkey_testkit::start_cognito(|_| {});
+    p.name = name.to_owned();
     p.sign_in_timeout = Duration::from_secs(60);
-    assert_eq!(p.redirect_uris(), vec![redirect]);
     (idp, p)
-}
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(resp: &reqwest::blocking::Response, base: &Url) -> Url {
-    let raw = resp
-        .headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no Location (HTTP {})", resp.status()))
-        .to_str()
-        .unwrap();
-    base.join(raw).unwrap()
 }
 
 /// Play the browser: authorize → /login form → loopback callback. Returns the callback status.
 pub fn complete_login(authorize: &Url, username: &str, password: &str) -> u16 {
-    let c = http();
-    let r = c.get(authorize.clone()).send().unwrap();
-    assert!(
-        r.status().is_redirection(),
-        "authorize answered {}",
-        r.status()
-    );
-    let login = location(&r, authorize);
-    // The login page sets the XSRF-TOKEN cookie its form echoes in `_csrf` (as Cognito's does).
-    let page = c.get(login.clone()).send().unwrap();
-    let csrf = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("XSRF-TOKEN="))
-        .map(|rest| rest.split(';').next().unwrap_or("").to_string())
-        .expect("the login page sets XSRF-TOKEN");
-    let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
-    form.push(("username".into(), username.into()));
-    form.push(("password".into(), password.into()));
-    form.push(("_csrf".into(), csrf.clone()));
-    let mut post = login.clone();
-    post.set_query(None);
-    let r = c
-        .post(post.clone())
-        .header("Cookie", format!("XSRF-TOKEN={csrf}"))
-        .form(&form)
-        .send()
-        .unwrap();
-    assert!(r.status().is_redirection(), "login answered {}", r.status());
-    let callback = location(&r, &post);
-    c.get(callback).send().unwrap().status().as_u16()
+    latchkey_testkit::login_to_callback_blocking(authorize, username, password)
 }
 
 pub fn is_jwt(s: &str) -> bool {
@@ -286,10 +190,6 @@ pub fn is_jwt(s: &str) -> bool {
                 && p.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
-}
-
-pub fn port_is_free(port: u16) -> bool {
-    TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
 pub fn path_str(p: &Path) -> &str {

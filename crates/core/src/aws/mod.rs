@@ -21,8 +21,8 @@
 
 mod credentials;
 mod error;
-mod exchange;
-mod identity_service;
+pub(crate) mod exchange;
+pub(crate) mod identity_service;
 mod settings;
 mod sigv4;
 mod sts;

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::{constant_time_eq, AuthorizationCode};
 use crate::token_endpoint::sanitize;
+use crate::verify::CheckName;
 
 pub use request::{head_end, parse_head, HeadError, RequestHead, MAX_HEAD_BYTES};
 pub use server::{MAX_CONNECTIONS, READ_TIMEOUT};
@@ -40,6 +41,10 @@ pub struct CallbackExpectations {
     pub issuer: String,
     /// RFC 9207: metadata says `authorization_response_iss_parameter_supported`.
     pub iss_required: bool,
+    /// A GET on this path (not the callback's) is sent on to this URL: the sign-out URL on
+    /// the same port, where Cognito's logout page lands when signing in as another user, is
+    /// sent on to this sign-in's authorize URL.
+    pub bounce: Option<(String, url::Url)>,
 }
 
 impl std::fmt::Debug for CallbackExpectations {
@@ -59,7 +64,16 @@ pub struct LoopbackListener {
     sockets: Vec<TcpListener>,
 }
 
-/// Bind one loopback socket (the one place a listening socket is created).
+#[cfg(windows)]
+mod exclusive;
+
+// Windows: for exclusive use (`SO_EXCLUSIVEADDRUSE`), see `loopback/exclusive.rs`.
+#[cfg(windows)]
+use exclusive::bind_exclusive as bind_one;
+
+/// Bind one loopback socket (the one place a listening socket is created). Elsewhere a
+/// listening port is the process's own: no other socket can bind it too.
+#[cfg(not(windows))]
 fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(addr)
 }
@@ -278,12 +292,12 @@ impl Handler {
     /// The provider's answer, once `state` matched: an error, a code, or nothing usable.
     fn outcome(&self, get: impl Fn(&str) -> Option<String>) -> Option<CallbackOutcome> {
         match get("iss") {
-            Some(i) if i != self.expect.issuer => return Some(CallbackOutcome::Failed(Error::new(
-                ErrorKind::Verification,
+            Some(i) if i != self.expect.issuer => return Some(CallbackOutcome::Failed(Error::refused(
+                CheckName::Iss,
                 "the sign-in response came from a different issuer than the one this sign-in was sent to (RFC 9207 `iss` mismatch, possible mix-up attack). The code was not redeemed; sign in again.",
             ))),
-            None if self.expect.iss_required => return Some(CallbackOutcome::Failed(Error::new(
-                ErrorKind::Verification,
+            None if self.expect.iss_required => return Some(CallbackOutcome::Failed(Error::refused(
+                CheckName::Iss,
                 "the sign-in response has no `iss` parameter although the provider promises one (RFC 9207). The code was not redeemed; sign in again.",
             ))),
             _ => {}
@@ -316,6 +330,12 @@ impl Responder for Handler {
             return self.reject(400, "host");
         }
         let (path, query) = head.target.split_once('?').unwrap_or((&head.target, ""));
+        if let Some((bounce_path, to)) = &self.expect.bounce {
+            if path == bounce_path && !self.done.load(Ordering::SeqCst) {
+                tracing::debug!("loopback: signed out at the provider; on to the sign-in page");
+                return (Page::redirect(to.as_str()), None);
+            }
+        }
         if path != self.path {
             return self.reject(404, "path");
         }

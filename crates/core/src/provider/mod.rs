@@ -8,8 +8,9 @@ use serde::Serialize;
 use url::Url;
 
 use crate::config::{Profile, ProfileKind};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::http::{get_json, DISCOVERY_LIMIT};
+use crate::verify::CheckName;
 
 pub use jwks::JWKS_REFETCH_INTERVAL;
 pub use probe::{probe, ProbeReport, ProbeStatus, ProbeStep};
@@ -95,9 +96,9 @@ impl ProviderMetadata {
             Error::provider("the discovery document has no `issuer`; this is not an OpenID Connect provider configuration. Check the issuer URL.")
         })?;
         if issuer != expected_issuer {
-            return Err(Error::new(
-                ErrorKind::Verification,
-                format!("the discovery document belongs to issuer `{issuer}`, not to the configured `{expected_issuer}` (OIDC Discovery §4.3). Set the profile's issuer to exactly what the provider publishes, or check that the URL is the right provider."),
+            return Err(Error::refused(
+                CheckName::Iss,
+                &format!("the discovery document belongs to issuer `{issuer}`, not to the configured `{expected_issuer}` (OIDC Discovery §4.3). Set the profile's issuer to exactly what the provider publishes, or check that the URL is the right provider."),
             ));
         }
         let req = |k: &str| -> Result<Url> {

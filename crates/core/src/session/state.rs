@@ -202,8 +202,11 @@ impl Serialize for LogoutUrl {
 pub struct SignOutOutcome {
     /// Open this in the browser to end the provider's browser session too.
     pub logout_url: Option<LogoutUrl>,
-    /// The refresh token was revoked at the provider.
+    /// The refresh token no longer works at the provider (revoked, or ended by a global
+    /// sign-out).
     pub revoked: bool,
+    /// Every refresh token of the user ended, on every device (Cognito's `GlobalSignOut`).
+    pub signed_out_everywhere: bool,
     pub warnings: Vec<String>,
 }
 

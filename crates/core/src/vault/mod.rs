@@ -22,11 +22,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Bytes per keychain item. Windows caps one credential blob at 2,560 bytes; elsewhere a
-/// session (≈ 3.5 KB with Cognito's tokens) fits in one item, and every item written costs a
-/// keyring file rewrite (the sign-in's largest part, see BENCHMARKS.md), so chunks are larger.
+/// Bytes per keychain item. Windows caps one credential blob at 2,560 bytes
+/// (`CRED_MAX_CREDENTIAL_BLOB_SIZE`); elsewhere a session (≈ 3.5 KB with Cognito's tokens)
+/// fits in one item, and every item written costs a keyring file rewrite (the sign-in's
+/// largest part, see BENCHMARKS.md), so chunks are larger.
 #[cfg(windows)]
-pub const CHUNK_SIZE: usize = 2000;
+pub const CHUNK_SIZE: usize = 2560;
 /// Bytes per keychain item (see the Windows value for why it differs).
 #[cfg(not(windows))]
 pub const CHUNK_SIZE: usize = 8 * 1024;
@@ -68,6 +69,8 @@ pub struct Vault {
     store_name: String,
     crash_after_commit: Arc<AtomicBool>,
     write_lock: Arc<Mutex<()>>,
+    /// The OS keychain of [`Vault::system`] (not a store handed in by a test).
+    is_platform_store: bool,
 }
 
 impl std::fmt::Debug for Vault {
@@ -165,7 +168,10 @@ impl Vault {
             Ok(s) => Backend::Keyring(s),
             Err(e) => Backend::Unavailable(keychain_error(platform_store_name(), "connect", &e)),
         };
-        Self::with_backend(backend, platform_store_name())
+        Vault {
+            is_platform_store: true,
+            ..Self::with_backend(backend, platform_store_name())
+        }
     }
 
     /// The OS keychain with an explicit service name (tests use a unique one each).
@@ -200,6 +206,7 @@ impl Vault {
             store_name: name.to_owned(),
             crash_after_commit: Arc::default(),
             write_lock: Arc::default(),
+            is_platform_store: false,
         }
     }
 
@@ -272,8 +279,17 @@ impl Vault {
         account: &str,
     ) -> Result<keyring_core::Entry> {
         store
-            .build(&self.service, account, None)
+            .build(&self.service, account, self.entry_modifiers().as_ref())
             .map_err(|e| keychain_error(&self.store_name, "open an entry", &e))
+    }
+
+    /// Windows: credentials stay on this computer (`CRED_PERSIST_LOCAL_MACHINE`). The store's
+    /// default, Enterprise persistence, roams them to every computer a domain user with a
+    /// roaming profile signs in to, where another Latchkey would refresh with the same token
+    /// outside this computer's refresh lock; with rotation the provider then sees a reused
+    /// refresh token and revokes the whole grant.
+    fn entry_modifiers(&self) -> Option<HashMap<&'static str, &'static str>> {
+        (cfg!(windows) && self.is_platform_store).then(|| HashMap::from([("persistence", "Local")]))
     }
 
     fn raw_get(&self, account: &str) -> Result<Option<Vec<u8>>> {

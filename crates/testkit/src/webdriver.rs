@@ -1,0 +1,224 @@
+//! Browsers driven over WebDriver: headless Chromium through chromedriver (Debian's
+//! `chromium-driver`) and the real app window through tauri-driver + WebKitWebDriver.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Map, Value};
+
+pub use fantoccini;
+
+use crate::ports::{free_port, wait_for_port};
+use crate::secrets::mask_secrets;
+
+/// A child process stopped with SIGTERM (tauri-driver only stops WebKitWebDriver on a signal).
+pub struct Service {
+    child: Child,
+    pub port: u16,
+    name: &'static str,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("{} did not stop on SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// tauri-driver (installed by `cargo xtask test` into `.tools/`) in front of WebKitWebDriver.
+pub fn start_tauri_driver() -> Service {
+    let binary = std::env::var_os("LATCHKEY_TAURI_DRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/tauri-driver")
+        });
+    assert!(
+        binary.exists(),
+        "tauri-driver not found at {} — run the tests through `cargo xtask test`, which installs it",
+        binary.display()
+    );
+    let (port, native_port) = (free_port(), free_port());
+    let child = Command::new(&binary)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start tauri-driver");
+    let service = Service {
+        child,
+        port,
+        name: "tauri-driver",
+    };
+    // It listens before WebKitWebDriver does: wait for both.
+    wait_for_port(port, "tauri-driver", Duration::from_secs(20));
+    wait_for_port(native_port, "WebKitWebDriver", Duration::from_secs(20));
+    service
+}
+
+/// chromedriver from Debian's `chromium-driver`.
+pub fn start_chromedriver() -> Service {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver (Debian package chromium-driver)");
+    let service = Service {
+        child,
+        port,
+        name: "chromedriver",
+    };
+    wait_for_port(port, "chromedriver", Duration::from_secs(20));
+    service
+}
+
+async fn connect(port: u16, capabilities: Value) -> Client {
+    let Value::Object(caps) = capabilities else {
+        unreachable!()
+    };
+    let caps: Map<String, Value> = caps;
+    // reqwest enables rustls' ring provider and fantoccini aws-lc-rs: with two providers
+    // compiled in, rustls needs a process default (it panics otherwise).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    ClientBuilder::rustls()
+        .expect("rustls connector")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session")
+}
+
+/// A headless Chromium with a fresh profile (flags from platform-notes.md).
+pub async fn chromium(driver: &Service, profile_dir: &Path) -> Client {
+    connect(
+        driver.port,
+        json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1100,800",
+                    format!("--user-data-dir={}", profile_dir.display()),
+                ]
+            }
+        }),
+    )
+    .await
+}
+
+/// The real app window, started by tauri-driver with the given binary.
+pub async fn app_window(driver: &Service, app: &Path) -> Client {
+    connect(
+        driver.port,
+        json!({ "browserName": "wry", "tauri:options": { "application": app } }),
+    )
+    .await
+}
+
+/// A browser command for Latchkey that appends each URL it is asked to open to a file,
+/// so the test can hand it to Chromium. Run without a shell by Latchkey; it is a script itself.
+pub struct UrlHook {
+    pub script: PathBuf,
+    pub urls: PathBuf,
+}
+
+impl UrlHook {
+    pub fn new(dir: &Path) -> Self {
+        let script = dir.join("open-url");
+        let urls = dir.join("urls.txt");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", urls.display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self { script, urls }
+    }
+
+    /// Waits for the n-th URL (1-based) the app asked to open.
+    pub fn nth_url(&self, n: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&self.urls) {
+                if let Some(line) = text.lines().nth(n - 1) {
+                    return line.to_string();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the app did not open URL #{n} within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Waits for an element and returns its text, with the page text in the panic message.
+pub async fn text_of(client: &Client, css: &str, timeout: Duration) -> String {
+    let found = client
+        .wait()
+        .at_most(timeout)
+        .for_element(Locator::Css(css))
+        .await;
+    match found {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(e) => panic!(
+            "{}",
+            diagnose(client, &format!("waiting for `{css}`: {e}")).await
+        ),
+    }
+}
+
+/// The step that failed, the page's URL and visible text: enough to diagnose without a rerun.
+pub async fn diagnose(client: &Client, step: &str) -> String {
+    let url = client
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let text = match client.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    mask_secrets(&format!(
+        "step failed: {step}\n  page: {url}\n  text: {}",
+        text.chars().take(1500).collect::<String>()
+    ))
+}
+
+static CHROMEDRIVER: Mutex<Weak<Service>> = Mutex::new(Weak::new());
+
+/// One chromedriver shared by every test of this binary that is running at the moment: the
+/// first caller starts it, the last `Arc` dropped stops it (SIGTERM via [`Service`]'s `Drop`).
+pub fn shared_chromedriver() -> Arc<Service> {
+    let mut slot = CHROMEDRIVER.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(driver) = slot.upgrade() {
+        return driver;
+    }
+    let driver = Arc::new(start_chromedriver());
+    *slot = Arc::downgrade(&driver);
+    driver
+}
