@@ -8,8 +8,7 @@ use latchkey_core::aws::{aws_profile_name, config_snippet, env_exports};
 use latchkey_core::config::{ProfileDraft, TokenChoice};
 use latchkey_core::{
     ApiRequest, AwsIdentity, Entry, ErrorKind, Inspection, RefreshTokenInfo, SessionState,
-    SignInOptions,
-    SignOutOutcome,
+    SignInOptions, SignOutOutcome,
 };
 use tauri::State;
 use url::Url;

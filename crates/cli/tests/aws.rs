@@ -13,7 +13,7 @@ use latchkey_devidp::{Fault, DEMO_ADMIN_ROLE, DEMO_USER_ROLE};
 fn credentials_whoami_config_snippet_and_a_sigv4_call() {
     let env = Env::new();
     let (idp, profile) = start_cognito("work");
-    env.write_profile(&with_identity_pool(&idp, profile));
+    env.write_profile(&latchkey_testkit::with_identity_pool(&idp, profile, None));
     env.login();
 
     let run = env.run(&["aws", "credentials"]);
@@ -133,9 +133,13 @@ fn each_failure_has_its_documented_exit_code() {
     ])
     .assert_error(5, "names no identity pool");
 
-    env.write_profile(&with_identity_pool(&idp, profile));
+    env.write_profile(&latchkey_testkit::with_identity_pool(&idp, profile, None));
     let other = Env::new();
-    other.write_profile(&with_identity_pool(&idp, start_cognito("plain").1));
+    other.write_profile(&latchkey_testkit::with_identity_pool(
+        &idp,
+        start_cognito("plain").1,
+        None,
+    ));
     other
         .run(&["aws", "credentials"])
         .assert_error(2, "not signed in");
@@ -160,7 +164,7 @@ fn each_failure_has_its_documented_exit_code() {
 fn two_processes_asking_at_once_cause_one_fetch() {
     let env = Env::new();
     let (idp, profile) = start_cognito("work");
-    env.write_profile(&with_identity_pool(&idp, profile));
+    env.write_profile(&latchkey_testkit::with_identity_pool(&idp, profile, None));
     env.login();
     idp.set_fault(Fault::IdentitySlow(Duration::from_millis(500)));
     let children: Vec<_> = (0..2)

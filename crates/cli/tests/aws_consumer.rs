@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use latchkey_core::aws::IdentityFlow;
 use latchkey_devidp::DEMO_ADMIN_ROLE;
+use latchkey_testkit::free_port;
 use url::Url;
 
 const MOTO_ROLE: &str = "arn:aws:iam::123456789012:role/LatchkeyMotoRole";
@@ -198,7 +199,7 @@ fn botocore_runs_latchkey_aws_credentials_and_moto_knows_the_role() {
 fn botocore_signs_with_latchkeys_credentials_and_devidp_accepts_its_signature() {
     let env = Env::new();
     let (idp, profile) = start_cognito("work");
-    env.write_profile(&with_identity_pool(&idp, profile));
+    env.write_profile(&latchkey_testkit::with_identity_pool(&idp, profile, None));
     env.login();
     let endpoint = idp.identity_endpoint().unwrap();
     let demo_url = format!("{}/demo-aws-api/me", idp.base_url());

@@ -148,6 +148,7 @@ impl Error {
         Self {
             kind: ErrorKind::Verification,
             check: Some(check),
+            aws: None,
             message: message.to_owned(),
             reason: None,
         }

@@ -12,11 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use devidp::DEMO_ADMIN_ROLE;
 use latchkey_core::aws::{self, caller_identity, AwsError, IdentityFlow, IdentityPoolSettings};
 use latchkey_core::config::ProfileKind;
-use latchkey_core::{SecretToken, Session, SignInOptions};
-use latchkey_testkit::devidp;
+use latchkey_core::SecretToken;
 use latchkey_testkit::*;
 use url::Url;
 

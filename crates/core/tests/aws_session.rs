@@ -6,13 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use devidp::{DevIdp, Fault, DEMO_ADMIN_ROLE, DEMO_USER_ROLE, VIEWER_PASSWORD, VIEWER_USERNAME};
 use latchkey_core::internals::{aws_account, get_bytes, load_aws_credentials};
 use latchkey_core::{
     ApiRequest, AwsFailure, ErrorKind, OffsetClock, Profile, Scheme, Session, SessionOptions,
     SessionState, SignInOptions, Vault,
-};
-use devidp::{
-    DevIdp, Fault, DEMO_ADMIN_ROLE, DEMO_USER_ROLE, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
 use latchkey_testkit::devidp;
 use latchkey_testkit::*;

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use latchkey_core::{OffsetClock, Session, SessionOptions, Vault};
 use devidp::Fault;
+use latchkey_core::{OffsetClock, Session, SessionOptions, Vault};
 use latchkey_testkit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

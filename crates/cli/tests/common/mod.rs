@@ -195,16 +195,3 @@ pub fn is_jwt(s: &str) -> bool {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
-
-/// `profile` with an `[aws]` table for `idp`'s identity pool.
-pub fn with_identity_pool(idp: &DevIdp, mut profile: Profile) -> Profile {
-    profile.aws = Some(latchkey_core::IdentityPoolSettings {
-        identity_pool_id: idp
-            .identity_pool()
-            .expect("an identity pool")
-            .identity_pool_id,
-        identity_endpoint: Some(Url::parse(&idp.identity_endpoint().unwrap()).unwrap()),
-        ..Default::default()
-    });
-    profile
-}
