@@ -17,7 +17,7 @@
 //! let url = url::Url::parse("https://api.example.com/me").unwrap();
 //! let resp = session.call(ApiRequest::get(url)).await?; // origin must be in api_base_urls
 //! println!("{} {}", resp.status, resp.text());
-//! if profile.aws.is_some() {
+//! if session.profile().aws.is_some() {
 //!     // the identity pool's AWS credentials: held, in the keychain, or fetched once
 //!     let creds = session.aws_credentials().await?;
 //!     println!("{}", latchkey_core::aws::credential_process_json(&creds));
