@@ -3,92 +3,28 @@
 //!
 //! One scenario, in the order a user meets it: first run on the embedded development
 //! provider, sign-in in the browser, the session view, the inspector's checklist, the API
-//! console (200 and 403), sign-out everywhere (the provider's logout page, keychain emptied),
-//! a sign-in as a user whose name is HTML (shown as text), a restart that restores the session
-//! without a browser, and a final sign-out.
+//! console (200 and 403), the AWS credentials view and a SigV4 call, sign-out everywhere (the
+//! provider's logout page, keychain emptied), a sign-in as a user whose name is HTML (shown as
+//! text), a restart that restores the session without a browser, and a final sign-out.
 
 #[allow(unused_macros, unused_imports)]
 mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::wd::TimeoutConfiguration;
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use latchkey_testkit::webdriver::{
-    app_window, chromium, diagnose, start_chromedriver, start_tauri_driver, UrlHook,
+    app_window, chromium, click, fill, js_string, start_chromedriver, start_tauri_driver, wait_js,
+    UrlHook,
 };
 
 const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
 const MALLORY: &str = "mallory@latchkey.dev";
 const MALLORY_PASSWORD: &str = "Mallory-pass-1";
 const WAIT: Duration = Duration::from_secs(30);
-
-/// Waits until `script` (a JS expression) is truthy in the window.
-async fn wait_js(client: &Client, script: &str, step: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let value = client
-            .execute(&format!("return Boolean({script});"), vec![])
-            .await;
-        if matches!(value, Ok(serde_json::Value::Bool(true))) {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("{}", diagnose(client, step).await);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn js_string(client: &Client, script: &str) -> String {
-    match client
-        .execute(&format!("return String({script});"), vec![])
-        .await
-    {
-        Ok(serde_json::Value::String(s)) => s,
-        other => panic!("script `{script}` gave {other:?}"),
-    }
-}
-
-async fn click(client: &Client, css: &str) {
-    let element = match client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-    {
-        Ok(element) => element,
-        Err(e) => panic!(
-            "{}",
-            diagnose(client, &format!("finding `{css}`: {e}")).await
-        ),
-    };
-    if let Err(e) = element.click().await {
-        panic!(
-            "{}",
-            diagnose(client, &format!("clicking `{css}`: {e}")).await
-        );
-    }
-}
-
-async fn fill(client: &Client, css: &str, text: &str) {
-    let element = match client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-    {
-        Ok(element) => element,
-        Err(e) => panic!(
-            "{}",
-            diagnose(client, &format!("finding `{css}`: {e}")).await
-        ),
-    };
-    element.clear().await.expect("clear the field");
-    element.send_keys(text).await.expect("type into the field");
-}
 
 /// Plays the user in the system browser: the hosted sign-in page, then back to Latchkey.
 async fn sign_in_in_browser(browser: &Client, url: &str, username: &str, password: &str) {
@@ -98,13 +34,21 @@ async fn sign_in_in_browser(browser: &Client, url: &str, username: &str, passwor
     click(browser, "#signin").await;
 }
 
-/// Sends one request from the API console and returns the status the window shows.
+/// Sends one request from the API console with the ID token and returns the status the
+/// window shows.
 async fn api_status(app: &Client, path: &str) -> String {
+    api_status_with(app, path, "raw").await
+}
+
+/// Sends one request from the API console with `scheme` (`raw`, `bearer`, `sigv4`).
+async fn api_status_with(app: &Client, path: &str, scheme: &str) -> String {
     click(app, "#nav-console").await;
     fill(app, "#api-url", path).await;
     app.execute(
-        "document.getElementById('api-status').textContent = ''",
-        vec![],
+        "const s = document.getElementById('api-scheme'); s.value = arguments[0]; \
+         s.dispatchEvent(new Event('change')); \
+         document.getElementById('api-status').textContent = ''",
+        vec![serde_json::json!(scheme)],
     )
     .await
     .unwrap();
@@ -273,9 +217,100 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
     assert_eq!(api_status(&app, "/demo-api/me").await, "200");
     assert_eq!(api_status(&app, "/demo-api/admin").await, "200");
 
+    // AWS credentials: the Demo profile's identity pool gives the admins group's role; the
+    // secret stays masked until asked for; the config snippet runs the CLI; the console signs
+    // a call to the IAM-authorized demo API with them.
+    click(&app, "#nav-aws").await;
+    wait_js(
+        &app,
+        "document.getElementById('aws-access-key').textContent.startsWith('ASIA')",
+        "AWS credentials",
+    )
+    .await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('aws-role').textContent").await,
+        latchkey_devidp::DEMO_ADMIN_ROLE
+    );
+    assert!(
+        js_string(
+            &app,
+            "document.getElementById('aws-other-roles').textContent"
+        )
+        .await
+        .contains(latchkey_devidp::DEMO_USER_ROLE),
+        "the user's other role is listed"
+    );
+    assert_eq!(
+        js_string(
+            &app,
+            "document.getElementById('aws-identity-id').textContent"
+        )
+        .await
+        .split(':')
+        .next(),
+        Some("us-east-1")
+    );
+    assert_eq!(
+        js_string(&app, "document.getElementById('aws-secret').dataset.masked").await,
+        "true"
+    );
+    assert!(
+        js_string(
+            &app,
+            "document.querySelector('#aws-timeline .timeline').dataset.token"
+        )
+        .await
+        .contains("AWS"),
+        "the lifetime is drawn"
+    );
+    click(&app, "#aws-reveal").await;
+    click(&app, "#modal-ok").await;
+    wait_js(
+        &app,
+        "document.getElementById('aws-secret').dataset.masked === 'false'",
+        "secret revealed",
+    )
+    .await;
+    assert_eq!(
+        js_string(
+            &app,
+            "document.getElementById('aws-secret').textContent.length"
+        )
+        .await,
+        "40"
+    );
+    click(&app, "#aws-reveal").await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('aws-secret').dataset.masked").await,
+        "true",
+        "hidden again"
+    );
+    wait_js(
+        &app,
+        "document.getElementById('aws-snippet').textContent.includes('credential_process = ')",
+        "config snippet",
+    )
+    .await;
+    let snippet = js_string(&app, "document.getElementById('aws-snippet').textContent").await;
+    assert!(
+        snippet.contains("[profile Demo]")
+            && snippet.contains(" aws credentials --profile Demo\n")
+            && snippet.contains("region = us-east-1"),
+        "{snippet}"
+    );
+    assert!(
+        keychain_items(&service).contains(":aws"),
+        "the AWS credentials are in the keychain next to the session"
+    );
+    assert_eq!(
+        api_status_with(&app, "/demo-aws-api/me", "sigv4").await,
+        "200"
+    );
+
     // Sign out everywhere: the provider's logout page opens, the keychain is emptied.
     click(&app, "#nav-session").await;
     click(&app, "#signout-everywhere").await;
+    click(&app, "#modal-ok").await;
     let logout = hook.nth_url(2, WAIT);
     assert!(logout.contains("/logout?"), "the logout page was opened");
     // The provider clears its cookie and redirects to the sign-out URL; whatever that page

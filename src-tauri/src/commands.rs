@@ -1,14 +1,16 @@
 //! The commands the window may call (the same list is in `build.rs` and allowed in
 //! `capabilities/default.json`). Each is a few lines over `latchkey_core::Session` or the app
-//! state; arguments are typed; errors come back as core's `{kind, check?, message}`.
+//! state; arguments are typed; errors come back as core's `{kind, check?, aws?, message}`.
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use latchkey_core::aws::{aws_profile_name, config_snippet, env_exports};
 use latchkey_core::config::{Config, ProfileDraft, TokenChoice};
 use latchkey_core::{
-    ApiRequest, Entry, ErrorKind, GivenKeys, Inspection, ProbeReport, RefreshTokenInfo,
-    SessionState, SignInOptions, SignOutOutcome,
+    ApiRequest, AwsIdentity, Entry, ErrorKind, GivenKeys, Inspection, ProbeReport,
+    RefreshTokenInfo, SessionState, SignInOptions, SignOutOutcome,
 };
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -19,8 +21,8 @@ use crate::console::{self, ConsoleData, ConsoleRequest, HistoryEntry};
 use crate::demo::{self, DEMO_CREDENTIALS};
 use crate::error::{CommandError, CommandResult};
 use crate::models::{
-    ApiResult, AppInfo, Copied, ImportedProfile, ProfileSaved, ProfileSummary, SessionView,
-    VaultView,
+    ApiResult, AppInfo, AwsReveal, Copied, ImportedProfile, ProfileSaved, ProfileSummary,
+    SessionView, VaultView,
 };
 use crate::state::AppState;
 
@@ -101,7 +103,9 @@ pub async fn switch_user(state: State<'_, AppState>) -> CommandResult<SessionVie
     let session = state.session().await.0;
     let outcome = session.sign_out(false).await?;
     for warning in outcome.warnings {
-        state.activity.note("WARN", format!("switching user: {warning}"));
+        state
+            .activity
+            .note("WARN", format!("switching user: {warning}"));
     }
     session
         .sign_in(SignInOptions {
@@ -301,6 +305,8 @@ pub async fn call_api(
         body: request.body.clone().map(String::into_bytes),
         token: Some(request.token),
         scheme: Some(request.scheme),
+        aws_service: request.aws_service.clone(),
+        aws_region: request.aws_region.clone(),
         allow_any_origin,
         token_header: Some(request.token_header.clone()),
         timeout: Some(Duration::from_secs(request.timeout_secs.clamp(1, 600))),
@@ -408,7 +414,17 @@ pub async fn curl_command(
 ) -> CommandResult<String> {
     let (_, profile) = state.session().await;
     let url = request_url(&profile.api_base_urls, &request)?;
-    Ok(console::curl_command(&request, &url, &profile.name))
+    let pool_region = profile
+        .aws
+        .as_ref()
+        .and_then(|aws| aws.resolve(&profile.kind).ok())
+        .map(|pool| pool.region);
+    Ok(console::curl_command(
+        &request,
+        &url,
+        &profile.name,
+        pool_region.as_deref(),
+    ))
 }
 
 /// The request's URL: resolved against the profile's first API base URL when relative, with
@@ -422,6 +438,60 @@ fn request_url(bases: &[Url], request: &ConsoleRequest) -> CommandResult<Url> {
         }
     }
     Ok(url)
+}
+
+/// The AWS credentials view: identity, role, the user's roles, access key id and times (the
+/// credentials are fetched if none are held; no secret crosses here).
+#[tauri::command]
+pub async fn aws_identity(state: State<'_, AppState>) -> CommandResult<AwsIdentity> {
+    Ok(state.session().await.0.aws_identity().await?)
+}
+
+/// The only way AWS secrets reach the window: the user pressed "Reveal…" or "Copy as
+/// environment variables…" and confirmed.
+#[tauri::command]
+pub async fn reveal_aws(what: AwsReveal, state: State<'_, AppState>) -> CommandResult<String> {
+    let creds = state.session().await.0.aws_credentials().await?;
+    let (text, note) = match what {
+        AwsReveal::SecretAccessKey => (
+            creds.secret_access_key.expose().to_owned(),
+            "AWS secret access key shown to the user",
+        ),
+        AwsReveal::Environment => (
+            env_exports(&creds),
+            "AWS credentials copied as environment variables by the user",
+        ),
+    };
+    state.activity.note("INFO", note);
+    Ok(text)
+}
+
+/// The `~/.aws/config` section that runs the `latchkey` CLI installed next to the app.
+#[tauri::command]
+pub async fn aws_config_snippet(state: State<'_, AppState>) -> CommandResult<String> {
+    let (_, profile) = state.session().await;
+    let pool = profile.identity_pool()?;
+    Ok(config_snippet(
+        &aws_profile_name(&profile.name),
+        &cli_program(),
+        &profile.name,
+        &pool.region,
+    ))
+}
+
+/// The `latchkey` CLI next to this app (the packages install both in `/usr/bin`), else its
+/// bare name.
+fn cli_program() -> PathBuf {
+    let name = if cfg!(windows) {
+        "latchkey.exe"
+    } else {
+        "latchkey"
+    };
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// A relative URL in the console is resolved against the profile's first API base URL.

@@ -30,6 +30,11 @@ pub struct ConsoleRequest {
     pub token_header: String,
     /// Give up after this many seconds.
     pub timeout_secs: u64,
+    /// With SigV4: the signing name (`None`: `execute-api`) and region (`None`: the pool's).
+    #[serde(default)]
+    pub aws_service: Option<String>,
+    #[serde(default)]
+    pub aws_region: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,6 +225,8 @@ pub fn scrubbed(request: &ConsoleRequest) -> ConsoleRequest {
         scheme: request.scheme,
         token_header: request.token_header.clone(),
         timeout_secs: request.timeout_secs,
+        aws_service: request.aws_service.clone(),
+        aws_region: request.aws_region.clone(),
     }
 }
 
@@ -265,8 +272,16 @@ pub fn scrub_text(text: &str) -> String {
 }
 
 /// The request as a `curl` command for a POSIX shell, with `$(latchkey token …)` where the
-/// token goes, so the command can be shared and re-run without holding a token.
-pub fn curl_command(request: &ConsoleRequest, url: &url::Url, profile: &str) -> String {
+/// token goes (or, for SigV4, the AWS credentials read from `latchkey aws credentials` into the
+/// shell first), so the command can be shared and re-run without holding a secret.
+/// `pool_region` is the identity pool's region, the SigV4 default.
+pub fn curl_command(
+    request: &ConsoleRequest,
+    url: &url::Url,
+    profile: &str,
+    pool_region: Option<&str>,
+) -> String {
+    let mut prelude = None;
     let mut parts = vec!["curl".to_owned()];
     if !request.method.eq_ignore_ascii_case("GET") {
         parts.push(format!(
@@ -282,18 +297,42 @@ pub fn curl_command(request: &ConsoleRequest, url: &url::Url, profile: &str) -> 
             TokenChoice::Access => " --access",
         }
     );
-    let value = match request.scheme {
-        Scheme::Bearer => format!("Bearer {token}"),
-        Scheme::Raw => token,
+    let replaced = match request.scheme {
+        Scheme::Bearer | Scheme::Raw => {
+            let value = match request.scheme {
+                Scheme::Bearer => format!("Bearer {token}"),
+                _ => token,
+            };
+            parts.push(format!(
+                "-H \"{}: {value}\"",
+                double_quoted_text(&request.token_header)
+            ));
+            request.token_header.clone()
+        }
+        Scheme::Sigv4 => {
+            prelude = Some(format!(
+                "eval \"$(latchkey aws credentials --profile {} --format env)\"",
+                single_quoted(profile)
+            ));
+            let region = request
+                .aws_region
+                .as_deref()
+                .or(pool_region)
+                .unwrap_or("us-east-1");
+            let service = request.aws_service.as_deref().unwrap_or("execute-api");
+            parts.push(format!(
+                "--aws-sigv4 {}",
+                single_quoted(&format!("aws:amz:{region}:{service}"))
+            ));
+            parts.push("--user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\"".to_owned());
+            parts.push("-H \"x-amz-security-token: $AWS_SESSION_TOKEN\"".to_owned());
+            "authorization".to_owned()
+        }
     };
-    parts.push(format!(
-        "-H \"{}: {value}\"",
-        double_quoted_text(&request.token_header)
-    ));
     for (name, v) in scrubbed(request)
         .headers
         .iter()
-        .filter(|(name, _)| !name.eq_ignore_ascii_case(&request.token_header))
+        .filter(|(name, _)| !name.eq_ignore_ascii_case(&replaced))
     {
         parts.push(format!("-H {}", single_quoted(&format!("{name}: {v}"))));
     }
@@ -301,7 +340,11 @@ pub fn curl_command(request: &ConsoleRequest, url: &url::Url, profile: &str) -> 
         parts.push(format!("--data-raw {}", single_quoted(&scrub_text(body))));
     }
     parts.push(single_quoted(&scrub_text(url.as_str())));
-    parts.join(" \\\n  ")
+    let curl = parts.join(" \\\n  ");
+    match prelude {
+        Some(p) => format!("{p}\n{curl}"),
+        None => curl,
+    }
 }
 
 /// `'text'`, with each `'` written as `'\''`.
@@ -344,6 +387,8 @@ mod tests {
             scheme: Scheme::Raw,
             token_header: "X-Api-Token".into(),
             timeout_secs: 30,
+            aws_service: None,
+            aws_region: None,
         }
     }
 
@@ -362,7 +407,7 @@ mod tests {
                 error: Some(format!("refused {JWT}")),
             })
             .unwrap();
-        let file = dir.path().join("profiles/work%2F..%2Fx/console.json");
+        let file = dir.path().join("profiles/work%2F%2E%2E%2Fx/console.json");
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(!text.contains("eyJ"), "{text}");
         assert!(
@@ -433,7 +478,7 @@ mod tests {
         let url = url::Url::parse("https://api.example.com/orders?q=it%27s").unwrap();
         let mut r = request();
         r.token_header = "X-$Token".into();
-        let text = curl_command(&r, &url, "o'neil");
+        let text = curl_command(&r, &url, "o'neil", None);
         assert!(!text.contains("eyJ"), "{text}");
         assert!(text.starts_with("curl \\\n  -X 'POST'"), "{text}");
         assert!(
@@ -452,7 +497,7 @@ mod tests {
         r.scheme = Scheme::Bearer;
         r.token = TokenChoice::Access;
         r.token_header = "Authorization".into();
-        let text = curl_command(&r, &url, "work");
+        let text = curl_command(&r, &url, "work", None);
         assert!(
             text.contains(
                 "-H \"Authorization: Bearer $(latchkey token --profile 'work' --access)\""
@@ -463,5 +508,34 @@ mod tests {
             !text.contains("-H 'Authorization"),
             "the typed one is replaced: {text}"
         );
+    }
+
+    #[test]
+    fn curl_for_sigv4_reads_the_credentials_from_the_cli_and_signs_with_curl() {
+        let url = url::Url::parse("https://api.example.com/orders").unwrap();
+        let mut r = request();
+        r.scheme = Scheme::Sigv4;
+        let text = curl_command(&r, &url, "work", Some("eu-west-1"));
+        let (prelude, curl) = text.split_once('\n').unwrap();
+        assert_eq!(
+            prelude,
+            "eval \"$(latchkey aws credentials --profile 'work' --format env)\""
+        );
+        assert!(
+            curl.contains("--aws-sigv4 'aws:amz:eu-west-1:execute-api'"),
+            "{text}"
+        );
+        assert!(
+            curl.contains("--user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\""),
+            "{text}"
+        );
+        assert!(
+            !text.contains("eyJ") && !text.contains("latchkey token"),
+            "{text}"
+        );
+        r.aws_region = Some("us-west-2".into());
+        r.aws_service = Some("lambda".into());
+        let text = curl_command(&r, &url, "work", Some("eu-west-1"));
+        assert!(text.contains("'aws:amz:us-west-2:lambda'"), "{text}");
     }
 }

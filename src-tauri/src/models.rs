@@ -1,9 +1,10 @@
 //! The data that crosses the bridge to the UI. Nothing here ever holds a refresh token;
-//! access and ID tokens cross only through `reveal_token`, on the user's explicit request.
+//! access and ID tokens cross only through `reveal_token`, and AWS secrets only through
+//! `reveal_aws`, on the user's explicit request.
 
 use latchkey_core::config::ProfileDraft;
 use latchkey_core::{ProbeReport, Tokens};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::demo::DemoCredentials;
 
@@ -62,6 +63,10 @@ pub struct SessionView {
     pub issuer: String,
     pub client_id: String,
     pub store: String,
+    /// The profile's identity pool, when it has one (the AWS credentials view needs it).
+    pub identity_pool: Option<String>,
+    /// When the AWS credentials held for the user expire (none held: `None`).
+    pub aws_expires_at: Option<i64>,
 }
 
 #[derive(Clone, Serialize)]
@@ -96,6 +101,16 @@ impl TokenTimeline {
             },
         ]
     }
+}
+
+/// What of the AWS credentials the user asked to see or copy (they are secrets).
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum AwsReveal {
+    /// The secret access key, shown in the view.
+    SecretAccessKey,
+    /// `export AWS_ACCESS_KEY_ID=…` lines with all three values, for the clipboard.
+    Environment,
 }
 
 /// A console response as the window shows it.

@@ -16,7 +16,7 @@ const HELP: &str = "\
 cargo xtask bench [--quick] [--skip LIST] [--out FILE]
 
     --quick       fewer runs (a smoke test, a minute or so; not for BENCHMARKS.md)
-    --skip LIST   sections to leave out: signin,verify,peer,junk,app,restore,herd,criterion
+    --skip LIST   sections to leave out: signin,verify,peer,junk,app,aws,restore,herd,criterion
     --out FILE    also write the table to FILE
 
 Builds the release app and bench binary first (not counted in the run time), then runs every
@@ -75,7 +75,15 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             ])
             .current_dir(&root),
     )?;
-    // The bench binary and the criterion bench in one invocation (one feature set, release
+    // The CLI, for `latchkey aws credentials` as a whole process.
+    println!("xtask: cargo build --release -p latchkey-cli");
+    run(
+        "the release build of the CLI",
+        Command::new(cargo())
+            .args(["build", "--release", "-p", "latchkey-cli"])
+            .current_dir(&root),
+    )?;
+    // The bench binaries (with the floor process) and the criterion bench in one invocation (one feature set, release
     // settings through the bench profile). The criterion executable is then run directly, so
     // the measurements never wait on cargo's build lock.
     println!("xtask: cargo bench -p latchkey-bench --bench verify --no-run");
@@ -130,6 +138,8 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let mut cmd = sandbox.command(&binary.to_string_lossy());
     cmd.arg("--app")
         .arg(root.join("target").join("release").join("latchkey-app"))
+        .arg("--cli")
+        .arg(root.join("target").join("release").join("latchkey"))
         .arg("--peer")
         .arg(&peer_dir)
         .arg("--criterion")

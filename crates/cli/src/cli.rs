@@ -17,6 +17,7 @@ Exit codes:
   7   token refused: the URL's origin is not in the profile's `api_base_urls`
   8   no callback port free
   9   `call --fail`: the API answered with HTTP status 400 or above
+  10  `aws`, `call --sigv4`: the identity pool refused (see `latchkey aws --help`)
   11  `inspect`: an expectation (`--expect`, the profile's `expect`) or a check failed
   64  command-line usage error
 
@@ -33,6 +34,7 @@ Examples:
   latchkey login
   curl -H \"Authorization: $(latchkey token)\" https://api.example.com/me
   latchkey call https://api.example.com/me
+  latchkey aws credentials          # for `credential_process` in ~/.aws/config
   latchkey status --json";
 
 /// `latchkey`: sign in to Amazon Cognito or any OpenID Connect provider from the terminal,
@@ -103,9 +105,12 @@ Exits 0 when signed in and 2 when not (the status is printed either way).\n\n{EX
   latchkey call -X POST -H 'Content-Type: application/json' -d '{{\"qty\":1}}' https://api.example.com/orders
   latchkey call -d @order.json -X PUT https://api.example.com/orders/7
   latchkey call -i http://127.0.0.1:9231/demo-api/me
+  latchkey call --sigv4 https://abc123.execute-api.eu-west-1.amazonaws.com/prod/items
 
 The URL's origin must be listed in the profile's `api_base_urls` (or be the provider's own
-origin); `--allow-any-origin` sends the token elsewhere once, on purpose.\n\n{EXIT_CODES_HELP}"))]
+origin); `--allow-any-origin` sends the token elsewhere once, on purpose. `--sigv4` signs the
+request with the identity pool's AWS credentials instead of sending a token (API Gateway
+`AWS_IAM` authorization), under the same origin rule.\n\n{EXIT_CODES_HELP}"))]
     Call(CallArgs),
     /// Ask the provider who you are: its userinfo endpoint, with the access token
     #[command(after_help = format!("Examples:
@@ -148,6 +153,9 @@ token with the `openid` scope (and `email`/`profile` for those attributes).\n\n{
 
 Exits 0 when nothing failed (warnings allowed), 1 otherwise.\n\n{EXIT_CODES_HELP}"))]
     Doctor(DoctorArgs),
+    /// AWS credentials from your sign-in (the profile's Cognito identity pool)
+    #[command(subcommand, after_help = AWS_HELP)]
+    Aws(AwsCommand),
     /// Run the development provider in the foreground (same as `latchkey-devidp`)
     #[command(
         disable_help_flag = true,
@@ -235,6 +243,20 @@ pub struct CallArgs {
     /// `Authorization: <token>` (API Gateway Cognito authorizers)
     #[arg(long)]
     pub raw: bool,
+    /// Sign the request with the identity pool's AWS credentials (SigV4) instead of a token
+    #[arg(long, conflicts_with_all = ["id", "access", "bearer", "raw"])]
+    pub sigv4: bool,
+    /// With --sigv4: the service's signing name
+    #[arg(
+        long,
+        requires = "sigv4",
+        value_name = "NAME",
+        default_value = "execute-api"
+    )]
+    pub service: String,
+    /// With --sigv4: the region to sign for (default: the identity pool's)
+    #[arg(long, requires = "sigv4", value_name = "REGION")]
+    pub region: Option<String>,
     /// Send the token even though the origin is not in the profile's api_base_urls
     #[arg(long, alias = "allow-origin")]
     pub allow_any_origin: bool,
@@ -294,6 +316,58 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
+const AWS_HELP: &str = "\
+Examples:
+  latchkey aws credentials                      # credential_process JSON (Version 1)
+  eval \"$(latchkey aws credentials --format env)\"
+  latchkey aws whoami
+  latchkey aws config-snippet >> ~/.aws/config  # then: aws sts get-caller-identity --profile NAME
+
+The profile needs an `[profiles.NAME.aws]` table with `identity_pool_id` (or
+`latchkey profile add … --identity-pool-id ID`). Credentials are kept in the keychain next
+to the session and fetched again a few minutes before they expire.
+
+Exit codes of `latchkey aws` and `latchkey call --sigv4` (from the AWS error's kind):
+  0   success
+  1   an internal error
+  2   not signed in, or the ID token expired and cannot be renewed: run `latchkey login`
+  3   the identity service or STS is unreachable, throttling, or answering with an error
+  4   keychain unavailable or refusing access
+  5   configuration: no `[aws]` table, a bad setting, the identity pool not found, a wrong region
+  10  refused by the identity pool: the user pool or app client is not one of its providers,
+      a role the user does not have, a role that does not trust the pool, a rejected ID token";
+
+#[derive(Subcommand, Debug)]
+pub enum AwsCommand {
+    /// Print the profile's AWS credentials (cached, or fetched with the sign-in)
+    #[command(after_help = AWS_HELP)]
+    Credentials {
+        /// `process`: the credential_process JSON; `env`: `export AWS_…=` lines
+        #[arg(long, value_enum, default_value = "process")]
+        format: CredentialsFormat,
+    },
+    /// Show the identity, role, expiry and the user's other roles
+    #[command(after_help = AWS_HELP)]
+    Whoami {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the ~/.aws/config section that runs `latchkey aws credentials`
+    #[command(after_help = AWS_HELP)]
+    ConfigSnippet {
+        /// The AWS profile's name (default: the Latchkey profile's)
+        #[arg(long, value_name = "NAME")]
+        aws_profile: Option<String>,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialsFormat {
+    Process,
+    Env,
+}
+
 #[derive(Args, Debug)]
 pub struct DevidpArgs {
     /// Arguments for the development provider (see `latchkey devidp --help`)
@@ -323,6 +397,7 @@ pub enum ProfileCommand {
   latchkey profile add dev --cognito --region us-east-1 --user-pool-id us-east-1_DevPool01 \\
       --client-id latchkey-desktop --domain http://127.0.0.1:9231 \\
       --issuer http://127.0.0.1:9231/us-east-1_DevPool01 --api-base-url http://127.0.0.1:9231/
+  latchkey profile add work … --identity-pool-id eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d
 
 Then `latchkey profile show NAME` prints the callback URLs to register at the provider.")]
     Add(Box<ProfileAddArgs>),
@@ -397,6 +472,18 @@ pub struct ProfileAddArgs {
     /// Cognito: go straight to this identity provider (e.g. Google)
     #[arg(long, value_name = "NAME")]
     pub identity_provider: Option<String>,
+    /// Identity pool for AWS credentials (REGION:GUID), see `latchkey aws --help`
+    #[arg(long, value_name = "ID")]
+    pub identity_pool_id: Option<String>,
+    /// IAM role to ask the identity pool for (one of the user's `cognito:roles`)
+    #[arg(long, value_name = "ARN", requires = "identity_pool_id")]
+    pub role_arn: Option<String>,
+    /// Cognito Identity and STS endpoint instead of AWS's (a local emulator)
+    #[arg(long, value_name = "URL", requires = "identity_pool_id")]
+    pub identity_endpoint: Option<String>,
+    /// How the ID token is traded: `enhanced` (default) or `classic` (needs --role-arn)
+    #[arg(long, value_enum, requires = "identity_pool_id")]
+    pub identity_flow: Option<FlowArg>,
     /// Make it the default profile
     #[arg(long = "default")]
     pub make_default: bool,
@@ -415,6 +502,13 @@ pub enum TokenKindArg {
 pub enum SchemeArg {
     Bearer,
     Raw,
+    Sigv4,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum FlowArg {
+    Enhanced,
+    Classic,
 }
 
 /// `ASSERTION` of `inspect --expect`.

@@ -192,6 +192,70 @@ pub async fn text_of(client: &Client, css: &str, timeout: Duration) -> String {
     }
 }
 
+/// How long the page helpers below wait for an element or a condition.
+pub const PAGE_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits until `script` (a JS expression) is truthy in the page, or panics with what the
+/// page shows.
+pub async fn wait_js(client: &Client, script: &str, step: &str) {
+    let deadline = Instant::now() + PAGE_WAIT;
+    loop {
+        let value = client
+            .execute(&format!("return Boolean({script});"), vec![])
+            .await;
+        if matches!(value, Ok(Value::Bool(true))) {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("{}", diagnose(client, step).await);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The value of `script` (a JS expression) as a string.
+pub async fn js_string(client: &Client, script: &str) -> String {
+    match client
+        .execute(&format!("return String({script});"), vec![])
+        .await
+    {
+        Ok(Value::String(s)) => s,
+        other => panic!("script `{script}` gave {other:?}"),
+    }
+}
+
+async fn element(client: &Client, css: &str) -> fantoccini::elements::Element {
+    match client
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(element) => element,
+        Err(e) => panic!(
+            "{}",
+            diagnose(client, &format!("finding `{css}`: {e}")).await
+        ),
+    }
+}
+
+/// Waits for the element `css` and clicks it.
+pub async fn click(client: &Client, css: &str) {
+    if let Err(e) = element(client, css).await.click().await {
+        panic!(
+            "{}",
+            diagnose(client, &format!("clicking `{css}`: {e}")).await
+        );
+    }
+}
+
+/// Waits for the field `css`, empties it and types `text`.
+pub async fn fill(client: &Client, css: &str, text: &str) {
+    let field = element(client, css).await;
+    field.clear().await.expect("clear the field");
+    field.send_keys(text).await.expect("type into the field");
+}
+
 /// The step that failed, the page's URL and visible text: enough to diagnose without a rerun.
 pub async fn diagnose(client: &Client, step: &str) -> String {
     let url = client

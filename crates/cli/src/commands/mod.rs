@@ -1,5 +1,6 @@
 //! One module per command; each is a few calls into `latchkey_core` plus output.
 
+mod aws;
 mod call;
 mod doctor;
 mod inspect;
@@ -25,6 +26,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult<Exit> {
         Command::Logout(a) => logout::run(ctx, a).await,
         Command::Profile(p) => profile::run(ctx, p).await,
         Command::Doctor(a) => doctor::run(ctx, a).await,
+        Command::Aws(a) => aws::run(ctx, a).await,
         // Handled in main before the runtime starts.
         Command::Devidp(_) => Ok(Exit::Ok),
     }

@@ -1,19 +1,25 @@
 //! `Session::call`: an API call with the session's token, refreshed once and retried when the
-//! API answers 401 (the token may have been revoked or rotated early).
+//! API answers 401 (the token may have been revoked or rotated early); or signed with the
+//! AWS credentials (SigV4, `aws`).
 
 use super::Session;
 use crate::api::{self, ApiRequest, ApiResponse, Credential};
+use crate::config::Scheme;
 use crate::error::Result;
 
 impl Session {
     /// Send `req` with the configured token in its header (`Authorization` unless the request
-    /// or the profile names another); on 401 refresh once and retry.
+    /// or the profile names another); on 401 refresh once and retry. With [`Scheme::Sigv4`],
+    /// sign it with the AWS credentials instead (same origin rules).
     pub async fn call(&self, req: ApiRequest) -> Result<ApiResponse> {
         let profile = self.profile();
         api::check_target(&req, &profile.api_base_urls)?;
         let method = api::method(&req)?;
         let which = req.token.unwrap_or(profile.api_token);
         let scheme = req.scheme.unwrap_or(profile.api_scheme);
+        if scheme == Scheme::Sigv4 {
+            return self.call_signed(&req, &method).await;
+        }
         let header = req
             .token_header
             .as_deref()
@@ -21,19 +27,16 @@ impl Session {
         api::check_header_name(header)?;
         let token = self.token(which).await?;
         let seen = self.current_generation();
-        let credential = |token| Credential {
-            token,
-            scheme,
-            header,
-        };
-        let first = api::send(self.http(), &req, &method, credential(&token)).await?;
+        let credential = Credential::Token(&token, scheme, header);
+        let first = api::send(self.http(), &req, &method, credential).await?;
         let Some(seen) = seen.filter(|_| first.status == 401) else {
             return Ok(first);
         };
         tracing::debug!("API answered 401; refreshing once and retrying");
         self.refresh_after(seen, true).await?;
         let token = self.token(which).await?;
-        let mut second = api::send(self.http(), &req, &method, credential(&token)).await?;
+        let credential = Credential::Token(&token, scheme, header);
+        let mut second = api::send(self.http(), &req, &method, credential).await?;
         second.retried_after_refresh = true;
         Ok(second)
     }

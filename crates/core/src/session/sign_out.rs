@@ -1,7 +1,8 @@
-//! Sign-out: after any refresh in flight and under the profile lock, revoke the newest refresh
-//! token (another process may have rotated it) — or, signing out everywhere from a Cognito
-//! profile, end every refresh token of the user with `GlobalSignOut` — delete the saved
-//! session, and hand back the provider's logout page. Removing a profile signs it out first.
+//! Sign-out: after any AWS credential fetch and any refresh in flight, under both their locks,
+//! revoke the newest refresh token (another process may have rotated it) — or, signing out
+//! everywhere from a Cognito profile, end every refresh token of the user with `GlobalSignOut`
+//! — delete the saved session and AWS credentials, and hand back the provider's logout page.
+//! Removing a profile signs it out (without the page) first.
 
 use std::time::Duration;
 
@@ -28,9 +29,18 @@ impl Session {
     /// the returned logout URL. Succeeds locally even offline; what could not be done is in
     /// the outcome's warnings.
     pub async fn sign_out(&self, everywhere: bool) -> Result<SignOutOutcome> {
-        // A refresh in flight finishes first; it cannot re-install a session after this.
-        let _gate = self.inner.refresh_gate.lock().await;
+        // A credential fetch and a refresh in flight finish first (the AWS gate and lock
+        // before the refresh ones, as a fetch takes them); neither can store anything after.
+        let _aws_gate = self.inner.aws_gate.lock().await;
         let mut warnings = Vec::new();
+        let _aws_lock = match self.aws_lock().await {
+            Ok(lock) => lock,
+            Err(e) => {
+                warnings.push(e.message().to_owned());
+                None
+            }
+        };
+        let _gate = self.inner.refresh_gate.lock().await;
         let _lock = match self.profile_lock().await {
             Ok(lock) => lock,
             Err(e) => {
@@ -71,6 +81,12 @@ impl Session {
         if let Err(e) = self.vault_delete().await {
             warnings.push(format!(
                 "could not delete the saved session: {}",
+                e.message()
+            ));
+        }
+        if let Err(e) = self.forget_aws().await {
+            warnings.push(format!(
+                "could not delete the saved AWS credentials: {}",
                 e.message()
             ));
         }

@@ -3,9 +3,12 @@
 //! under a cross-process lock (`lock`). No store → a specific error and memory-only mode;
 //! never a plaintext file.
 
+mod aws;
 mod lock;
 mod stored;
 
+pub(crate) use aws::aws_account;
+pub use aws::StoredAwsCredentials;
 pub use lock::lock_path;
 pub use lock::runtime_dir;
 pub(crate) use lock::ProfileLock;
