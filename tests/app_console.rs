@@ -1,0 +1,393 @@
+//! The real app window (tauri-driver + WebKitWebDriver under Xvfb, Chromium as the system
+//! browser) through a day of API work on the embedded development provider: the inspector's
+//! payload, expectations failing then passing, a pasted token verified against a PEM key and
+//! a JWKS the user gives, the API console's saved requests and history (re-run, and no token in
+//! its file), copy as curl, "Sign in as another user" (the hosted page asks for a password
+//! again) and "Sign out everywhere" (Cognito's GlobalSignOut reaches the provider).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fantoccini::wd::TimeoutConfiguration;
+use fantoccini::Client;
+use latchkey_testkit::webdriver::{
+    app_window, chromium, click, fill, js_string, start_chromedriver, start_tauri_driver, wait_js,
+    UrlHook,
+};
+use latchkey_testkit::Forger;
+use serde_json::{json, Value};
+
+const MALLORY: &str = "mallory@latchkey.dev";
+const MALLORY_PASSWORD: &str = "Mallory-pass-1";
+const CONTROL_TOKEN: &str = "app-console-test-control-token";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn write_users(path: &Path) {
+    std::fs::write(
+        path,
+        format!(
+            r#"
+[[users]]
+username = "{demo}"
+password = "{demo_pw}"
+groups = ["users", "admins"]
+
+[[users]]
+username = "{MALLORY}"
+password = "{MALLORY_PASSWORD}"
+groups = ["users"]
+"#,
+            demo = latchkey_devidp::DEMO_USERNAME,
+            demo_pw = latchkey_devidp::DEMO_PASSWORD,
+        ),
+    )
+    .unwrap();
+}
+
+/// The embedded provider's counters, through its control endpoint (the test set its secret).
+async fn stats(base: &str) -> Value {
+    latchkey_testkit::http()
+        .get(format!("{}/_devidp/stats", base.trim_end_matches('/')))
+        .header(latchkey_devidp::CONTROL_TOKEN_HEADER, CONTROL_TOKEN)
+        .send()
+        .await
+        .expect("the embedded provider answers")
+        .json()
+        .await
+        .expect("stats as JSON")
+}
+
+fn count(stats: &Value, name: &str) -> u64 {
+    stats[name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no counter {name}"))
+}
+
+/// Sets a form field's value from the test (multi-line text such as a PEM key) and tells the
+/// page it changed.
+async fn set_value(app: &Client, id: &str, value: &str) {
+    app.execute(
+        "const e = document.getElementById(arguments[0]); e.value = arguments[1]; \
+         e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change'));",
+        vec![json!(id), json!(value)],
+    )
+    .await
+    .expect("set the field");
+}
+
+/// Picks where the pasted token's keys come from (`provider`, `jwks_url`, `jwks`, `pem`).
+async fn verify_with(app: &Client, source: &str) {
+    app.execute(
+        "const r = document.querySelector(`input[name=\"verify-with\"][value=\"${arguments[0]}\"]`); \
+         r.checked = true; r.dispatchEvent(new Event('change'));",
+        vec![json!(source)],
+    )
+    .await
+    .expect("choose the key source");
+}
+
+/// Inspects the pasted token and returns the signature check's class (`pass` or `fail`).
+async fn pasted_signature_check(app: &Client) -> String {
+    app.execute(
+        "document.getElementById('jwt-view').hidden = true; \
+         document.getElementById('checks').replaceChildren();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(app, "#paste-inspect").await;
+    wait_js(
+        app,
+        "document.querySelector('#checks li[data-check=\"signature\"]')",
+        "the pasted token's checks",
+    )
+    .await;
+    js_string(
+        app,
+        "document.querySelector('#checks li[data-check=\"signature\"]').className",
+    )
+    .await
+}
+
+/// The class of the expectation's row in the checklist, once it is there.
+async fn expectation_row(app: &Client, expectation: &str) -> String {
+    let css = format!("#checks li[data-expectation=\"{expectation}\"]");
+    wait_js(
+        app,
+        &format!("document.querySelector('{css}')"),
+        &format!("expectation {expectation} judged"),
+    )
+    .await;
+    js_string(app, &format!("document.querySelector('{css}').className")).await
+}
+
+async fn history_len(app: &Client) -> usize {
+    js_string(app, "document.querySelectorAll('#api-history li').length")
+        .await
+        .parse()
+        .unwrap()
+}
+
+/// The console file of profile `Demo` under the app's data folder.
+fn console_file(data: &Path) -> PathBuf {
+    data.join("dev.latchkey.desktop/profiles/Demo/console.json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_inspector_console_and_session_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = UrlHook::new(dir.path());
+    let users = dir.path().join("users.toml");
+    write_users(&users);
+    let config = dir.path().join("config.toml");
+    let data = dir.path().join("data");
+    let service = format!("latchkey-app-console-{}", std::process::id());
+    std::env::set_var("LATCHKEY_CONFIG", &config);
+    std::env::set_var("LATCHKEY_KEYCHAIN_SERVICE", &service);
+    std::env::set_var("LATCHKEY_BROWSER_COMMAND", &hook.script);
+    std::env::set_var("LATCHKEY_DEVIDP_USERS", &users);
+    std::env::set_var(latchkey_devidp::CONTROL_TOKEN_ENV, CONTROL_TOKEN);
+    std::env::set_var("LATCHKEY_RUNTIME_DIR", dir.path().join("run"));
+    std::env::set_var("XDG_DATA_HOME", &data);
+
+    let chromedriver = start_chromedriver();
+    let browser = chromium(&chromedriver, &dir.path().join("chromium")).await;
+    browser
+        .update_timeouts(TimeoutConfiguration::new(
+            None,
+            Some(Duration::from_secs(10)),
+            None,
+        ))
+        .await
+        .expect("set Chromium's page-load timeout");
+    let tauri_driver = start_tauri_driver();
+    let app = app_window(&tauri_driver, Path::new(env!("CARGO_BIN_EXE_latchkey-app"))).await;
+
+    wait_js(
+        &app,
+        "!document.getElementById('signed-out').hidden",
+        "first screen",
+    )
+    .await;
+    let base = js_string(&app, "document.getElementById('api-base').textContent").await;
+    click(&app, "#signin").await;
+    browser.goto(&hook.nth_url(1, WAIT)).await.unwrap();
+    fill(&browser, "#username", latchkey_devidp::DEMO_USERNAME).await;
+    fill(&browser, "#password", latchkey_devidp::DEMO_PASSWORD).await;
+    click(&browser, "#signin").await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-in').hidden",
+        "signed in",
+    )
+    .await;
+
+    // Inspector: the payload pane shows the ID token's claims (it was always empty).
+    click(&app, "#nav-inspector").await;
+    wait_js(
+        &app,
+        "document.getElementById('jwt-payload').textContent.length > 2",
+        "the payload pane",
+    )
+    .await;
+    let payload: Value = serde_json::from_str(
+        &js_string(&app, "document.getElementById('jwt-payload').textContent").await,
+    )
+    .expect("the payload pane holds the claims as JSON");
+    assert_eq!(payload["token_use"], "id");
+    assert_eq!(payload["email"], latchkey_devidp::DEMO_USERNAME);
+
+    // Expectations: one the token fails, shown failed next to the checks; removed; one it
+    // meets, shown met and written to the profile in the profiles file.
+    fill(&app, "#expect-input", "group=auditors").await;
+    click(&app, "#expect-add").await;
+    assert_eq!(expectation_row(&app, "group=auditors").await, "expect fail");
+    click(
+        &app,
+        "#expect-list li[data-expectation=\"group=auditors\"] button",
+    )
+    .await;
+    wait_js(
+        &app,
+        "!document.querySelector('#checks li[data-expectation=\"group=auditors\"]')",
+        "the expectation removed",
+    )
+    .await;
+    fill(&app, "#expect-input", "group=admins").await;
+    click(&app, "#expect-add").await;
+    assert_eq!(expectation_row(&app, "group=admins").await, "expect pass");
+    let file = std::fs::read_to_string(&config).unwrap();
+    assert!(file.contains("expect = [\"group=admins\"]"), "{file}");
+
+    // A pasted token, verified against keys the user gives; nothing is fetched for them.
+    let forger = Forger::new("pasted-key");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = forger.sign(
+        json!({"alg": "ES256", "typ": "JWT", "kid": "pasted-key"}),
+        json!({"iss": "https://issuer.example", "sub": "someone", "aud": "api",
+               "iat": now, "exp": now + 600}),
+    );
+    click(&app, "#tab-paste").await;
+    set_value(&app, "paste-input", &token).await;
+    verify_with(&app, "pem").await;
+    set_value(&app, "verify-pem", &forger.public_pem()).await;
+    assert_eq!(pasted_signature_check(&app).await, "pass", "its own key");
+    set_value(&app, "verify-pem", &Forger::new("other").public_pem()).await;
+    assert_eq!(
+        pasted_signature_check(&app).await,
+        "fail",
+        "another key does not verify it"
+    );
+    verify_with(&app, "jwks").await;
+    set_value(
+        &app,
+        "verify-jwks",
+        &json!({"keys": [forger.jwk()]}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        pasted_signature_check(&app).await,
+        "pass",
+        "a JWKS document"
+    );
+
+    // API console: a request sent, saved, and re-run from the history; the file holds no token.
+    click(&app, "#nav-console").await;
+    fill(&app, "#api-url", "/demo-api/me").await;
+    click(&app, "#api-send").await;
+    wait_js(
+        &app,
+        "document.getElementById('api-status').textContent === '200'",
+        "the first call",
+    )
+    .await;
+    fill(&app, "#api-save-name", "who am I").await;
+    click(&app, "#api-save").await;
+    wait_js(
+        &app,
+        "document.querySelector('#api-saved li[data-saved=\"who am I\"]')",
+        "saved",
+    )
+    .await;
+    wait_js(
+        &app,
+        "document.querySelectorAll('#api-history li').length === 1",
+        "one call in the history",
+    )
+    .await;
+    // Another URL in the form; the history's entry brings its own back and sends it.
+    fill(&app, "#api-url", "/demo-api/nowhere").await;
+    app.execute(
+        "document.getElementById('api-status').textContent = ''",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(
+        &app,
+        "#api-history li[data-history=\"0\"] button[data-action=\"rerun\"]",
+    )
+    .await;
+    wait_js(
+        &app,
+        "document.querySelectorAll('#api-history li').length === 2",
+        "the re-run in the history",
+    )
+    .await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('api-url').value").await,
+        "/demo-api/me"
+    );
+    assert_eq!(
+        js_string(&app, "document.getElementById('api-status').textContent").await,
+        "200"
+    );
+    click(
+        &app,
+        "#api-saved li[data-saved=\"who am I\"] button[data-action=\"run\"]",
+    )
+    .await;
+    wait_js(
+        &app,
+        "document.querySelectorAll('#api-history li').length === 3",
+        "the saved request run",
+    )
+    .await;
+    assert_eq!(history_len(&app).await, 3);
+    let stored = std::fs::read_to_string(console_file(&data)).expect("the console's file");
+    let stored_json: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored_json["saved"][0]["name"], "who am I");
+    assert_eq!(stored_json["history"].as_array().unwrap().len(), 3);
+    assert!(
+        !stored.contains("eyJ"),
+        "no token in the console's file: {stored}"
+    );
+
+    // Copy as curl: the CLI is named where the token goes, the token itself is not there.
+    click(&app, "#api-curl-copy").await;
+    wait_js(
+        &app,
+        "document.getElementById('api-curl').value.startsWith('curl')",
+        "the curl command",
+    )
+    .await;
+    let curl = js_string(&app, "document.getElementById('api-curl').value").await;
+    assert!(
+        curl.contains("-H \"Authorization: $(latchkey token --profile 'Demo')\""),
+        "{curl}"
+    );
+    assert!(curl.ends_with(&format!("'{base}demo-api/me'")), "{curl}");
+    assert!(!curl.contains("eyJ"), "no token in the command: {curl}");
+
+    // Sign in as another user: the provider's logout page ends the browser's session, so the
+    // hosted page asks for a password (no silent sign-in with the old cookie).
+    let before = stats(&base).await;
+    click(&app, "#nav-session").await;
+    click(&app, "#switch-user").await;
+    let switch = hook.nth_url(2, WAIT);
+    assert!(switch.contains("/logout?"), "{switch}");
+    browser.goto(&switch).await.unwrap();
+    fill(&browser, "#username", MALLORY).await;
+    fill(&browser, "#password", MALLORY_PASSWORD).await;
+    click(&browser, "#signin").await;
+    wait_js(
+        &app,
+        &format!("document.getElementById('user-email').textContent === '{MALLORY}'"),
+        "signed in as the other user",
+    )
+    .await;
+    let after = stats(&base).await;
+    assert_eq!(
+        count(&after, "logins"),
+        count(&before, "logins") + 1,
+        "a password sign-in"
+    );
+    assert_eq!(
+        count(&after, "cookie_logins"),
+        count(&before, "cookie_logins"),
+        "no silent sign-in with the first user's cookie"
+    );
+
+    // Sign out everywhere: Cognito's GlobalSignOut is called, then the logout page opens.
+    click(&app, "#signout-everywhere").await;
+    click(&app, "#modal-ok").await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-out').hidden",
+        "signed out everywhere",
+    )
+    .await;
+    let logout = hook.nth_url(3, WAIT);
+    assert!(logout.contains("/logout?"), "{logout}");
+    let last = stats(&base).await;
+    assert_eq!(
+        count(&last, "global_sign_outs"),
+        count(&after, "global_sign_outs") + 1
+    );
+
+    app.close().await.ok();
+    browser.close().await.ok();
+}
