@@ -150,6 +150,17 @@ async fn app_inspector_console_and_session_actions() {
     std::env::set_var("LATCHKEY_RUNTIME_DIR", dir.path().join("run"));
     std::env::set_var("XDG_DATA_HOME", &data);
 
+    // A token of the test's own, for the inspector and as text a user pastes in a header.
+    let forger = Forger::new("pasted-key");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = forger.sign(
+        json!({"alg": "ES256", "typ": "JWT", "kid": "pasted-key"}),
+        json!({"iss": "https://issuer.example", "sub": "someone", "aud": "api",
+               "iat": now, "exp": now + 600}),
+    );
     let chromedriver = start_chromedriver();
     let browser = chromium(&chromedriver, &dir.path().join("chromium")).await;
     browser
@@ -220,16 +231,6 @@ async fn app_inspector_console_and_session_actions() {
     assert!(file.contains("expect = [\"group=admins\"]"), "{file}");
 
     // A pasted token, verified against keys the user gives; nothing is fetched for them.
-    let forger = Forger::new("pasted-key");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let token = forger.sign(
-        json!({"alg": "ES256", "typ": "JWT", "kid": "pasted-key"}),
-        json!({"iss": "https://issuer.example", "sub": "someone", "aud": "api",
-               "iat": now, "exp": now + 600}),
-    );
     click(&app, "#tab-paste").await;
     set_value(&app, "paste-input", &token).await;
     verify_with(&app, "pem").await;
@@ -255,8 +256,27 @@ async fn app_inspector_console_and_session_actions() {
     );
 
     // API console: a request sent, saved, and re-run from the history; the file holds no token.
+    // A header holding a token-like value and a query parameter, from the editors.
     click(&app, "#nav-console").await;
     fill(&app, "#api-url", "/demo-api/me").await;
+    app.execute(
+        "document.getElementById('api-headers-box').open = true; \
+         document.getElementById('api-params-box').open = true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&app, "#api-add-header").await;
+    fill(&app, "#api-headers .pair .pair-name", "X-Request-Note").await;
+    fill(
+        &app,
+        "#api-headers .pair .pair-value",
+        &format!("token {token}"),
+    )
+    .await;
+    click(&app, "#api-add-param").await;
+    fill(&app, "#api-params .pair .pair-name", "page").await;
+    fill(&app, "#api-params .pair .pair-value", "2").await;
     click(&app, "#api-send").await;
     wait_js(
         &app,
@@ -325,6 +345,12 @@ async fn app_inspector_console_and_session_actions() {
         !stored.contains("eyJ"),
         "no token in the console's file: {stored}"
     );
+    let saved = &stored_json["saved"][0]["request"];
+    assert_eq!(saved["params"], json!([["page", "2"]]));
+    assert_eq!(
+        saved["headers"],
+        json!([["X-Request-Note", "token <token removed>"]])
+    );
 
     // Copy as curl: the CLI is named where the token goes, the token itself is not there.
     click(&app, "#api-curl-copy").await;
@@ -339,7 +365,14 @@ async fn app_inspector_console_and_session_actions() {
         curl.contains("-H \"Authorization: $(latchkey token --profile 'Demo')\""),
         "{curl}"
     );
-    assert!(curl.ends_with(&format!("'{base}demo-api/me'")), "{curl}");
+    assert!(
+        curl.ends_with(&format!("'{base}demo-api/me?page=2'")),
+        "{curl}"
+    );
+    assert!(
+        curl.contains("-H 'X-Request-Note: token <token removed>'"),
+        "{curl}"
+    );
     assert!(!curl.contains("eyJ"), "no token in the command: {curl}");
 
     // Sign in as another user: the provider's logout page ends the browser's session, so the

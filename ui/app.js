@@ -118,13 +118,16 @@ async function loadInfo() {
   const info = ui.info;
   ui.expectations = info.expectations || [];
   const select = $("profile-select");
-  select.replaceChildren(...info.profiles.map((p) =>
+  select.replaceChildren(...info.profiles.filter((p) => !p.invalid).map((p) =>
     el("option", { value: p.name, ...(p.name === info.active_profile ? { selected: "" } : {}) }, p.name)));
   const vault = $("vault-status");
   vault.textContent = info.vault.ok ? `Keychain: ${info.vault.store}` : `⚠ ${info.vault.message}`;
   vault.classList.toggle("warn", !info.vault.ok);
   const problems = [];
   if (info.config_error) problems.push(info.config_error);
+  for (const p of info.profiles.filter((p) => p.invalid)) {
+    problems.push(`Profile “${p.name}” is set aside: ${p.invalid} Fix or remove it in Profiles & settings.`);
+  }
   if (!info.vault.ok) problems.push(`${info.vault.message} The session is kept in memory only and ends when Latchkey quits.`);
   show("banner", problems.length > 0);
   setText("banner", problems.join(" "));
@@ -150,7 +153,7 @@ function renderProfiles() {
     el("span", { class: p.invalid ? "pill bad" : "pill", text: p.kind }),
     p.invalid ? el("span", { class: "reason", text: p.invalid }) : el("code", { text: p.issuer }),
     p.name === ui.info.active_profile ? el("span", { class: "pill ok", text: "active" })
-      : p.invalid ? "" : el("button", { class: "small", onclick: () => useProfile(p.name) }, "Use"),
+      : p.invalid ? "" : el("button", { class: "small", "data-action": "use", onclick: () => useProfile(p.name) }, "Use"),
     el("button", { class: "small", "data-action": "edit", onclick: () => editProfile(p.name) }, p.invalid ? "Fix" : "Edit"),
     p.invalid ? "" : el("button", { class: "small", "data-action": "export", onclick: () => exportProfile(p.name) }, "Export…"),
     p.removable ? el("button", { class: "small ghost", "data-action": "remove", onclick: () => removeProfile(p.name) }, "Remove") : "",
@@ -985,14 +988,14 @@ function urlRow(label, url) {
 }
 
 /* ---------- keyboard ---------- */
-const VIEWS = ["session", "inspector", "console", "activity", "settings", "about"];
+const VIEWS = ["session", "inspector", "aws", "console", "activity", "settings", "about"];
 function onKey(event) {
   if (!$("modal").hidden) {
     if (event.key === "Escape") { event.preventDefault(); modalAnswer && modalAnswer(false); }
     return;
   }
   const ctrl = event.ctrlKey || event.metaKey;
-  if (ctrl && !event.shiftKey && /^[1-6]$/.test(event.key)) {
+  if (ctrl && !event.shiftKey && /^[1-7]$/.test(event.key)) {
     event.preventDefault();
     go(VIEWS[Number(event.key) - 1]);
   } else if (ctrl && event.key === "Enter" && ui.view === "console") {

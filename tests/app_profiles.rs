@@ -1,0 +1,248 @@
+//! The real app window's profiles against a development provider the test runs (a Cognito-kind
+//! app client with one registered callback URL): the app starts with an invalid profile in the
+//! file and says what is wrong with it; an edit with an invalid field is refused with the
+//! profiles file's message and changes nothing; "Test connection" tells a registered callback
+//! URL from an unregistered one; removing a signed-in profile revokes its session.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use fantoccini::wd::TimeoutConfiguration;
+use latchkey_core::config::Config;
+use latchkey_testkit::webdriver::{
+    app_window, chromium, click, fill, js_string, start_chromedriver, start_tauri_driver, wait_js,
+    UrlHook,
+};
+use latchkey_testkit::{cognito_profile, free_port, start_cognito};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A profile the file holds in an invalid form: a token would go to this API in cleartext.
+const BROKEN: &str = r#"
+[profiles.broken]
+region = "eu-west-1"
+user_pool_id = "eu-west-1_AbC123"
+domain = "myapp"
+client_id = "abc"
+api_base_urls = ["http://api.example.com/"]
+"#;
+
+fn keychain_items(service: &str) -> String {
+    let output = Command::new("secret-tool")
+        .args(["search", "--all", "service", service])
+        .output()
+        .expect("secret-tool (Debian package libsecret-tools)");
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_profiles_invalid_edit_test_connection_remove() {
+    let (idp, cog) = start_cognito(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let mut config = Config::empty(&path);
+    config.insert(cog.clone());
+    config.insert(cognito_profile(&idp, "spare", free_port()));
+    config.default = Some("cog".into());
+    config.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap() + BROKEN;
+    std::fs::write(&path, &text).unwrap();
+    let broken_message = Config::load(&path)
+        .expect_err("the file holds an invalid profile")
+        .to_string();
+    assert!(broken_message.contains("api_base_urls"), "{broken_message}");
+
+    let hook = UrlHook::new(dir.path());
+    let service = format!("latchkey-app-profiles-{}", std::process::id());
+    std::env::set_var("LATCHKEY_CONFIG", &path);
+    std::env::set_var("LATCHKEY_KEYCHAIN_SERVICE", &service);
+    std::env::set_var("LATCHKEY_BROWSER_COMMAND", &hook.script);
+    std::env::set_var("LATCHKEY_RUNTIME_DIR", dir.path().join("run"));
+    std::env::set_var("XDG_DATA_HOME", dir.path().join("data"));
+
+    let chromedriver = start_chromedriver();
+    let browser = chromium(&chromedriver, &dir.path().join("chromium")).await;
+    browser
+        .update_timeouts(TimeoutConfiguration::new(
+            None,
+            Some(Duration::from_secs(10)),
+            None,
+        ))
+        .await
+        .expect("set Chromium's page-load timeout");
+    let tauri_driver = start_tauri_driver();
+    let app = app_window(&tauri_driver, Path::new(env!("CARGO_BIN_EXE_latchkey-app"))).await;
+
+    // It starts on the default profile, and lists the invalid one with the file's message.
+    wait_js(
+        &app,
+        "!document.getElementById('signed-out').hidden",
+        "first screen",
+    )
+    .await;
+    let banner = js_string(&app, "document.getElementById('banner').textContent").await;
+    assert!(
+        banner.contains("“broken”") && banner.contains(&broken_message),
+        "the window says what is wrong at once: {banner}"
+    );
+    assert_eq!(
+        js_string(
+            &app,
+            "Array.from(document.querySelectorAll('#profile-select option')).map(o => o.value).join(',')"
+        )
+        .await,
+        "cog,spare",
+        "only usable profiles can be picked"
+    );
+    click(&app, "#nav-settings").await;
+    wait_js(
+        &app,
+        "document.querySelector('#profiles li[data-profile=\"broken\"] .reason')",
+        "the invalid profile listed",
+    )
+    .await;
+    assert_eq!(
+        js_string(
+            &app,
+            "document.querySelector('#profiles li[data-profile=\"broken\"] .reason').textContent"
+        )
+        .await,
+        broken_message
+    );
+
+    // Edit: an http:// API URL that is not loopback is refused with the file's message.
+    click(
+        &app,
+        "#profiles li[data-profile=\"cog\"] button[data-action=\"edit\"]",
+    )
+    .await;
+    wait_js(
+        &app,
+        "document.getElementById('pf-client').value !== ''",
+        "the edit form",
+    )
+    .await;
+    fill(&app, "#pf-api", "http://api.example.com/").await;
+    click(&app, "#pf-save").await;
+    wait_js(
+        &app,
+        "!document.getElementById('pf-error').hidden",
+        "the refusal",
+    )
+    .await;
+    let mut draft = Config::load_lenient(&path).unwrap().draft("cog").unwrap();
+    draft.api_base_urls = Some(vec!["http://api.example.com/".into()]);
+    let expected = draft.validate("cog", &path).unwrap_err().to_string();
+    assert_eq!(
+        js_string(&app, "document.getElementById('pf-error').textContent").await,
+        expected
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "nothing was written"
+    );
+
+    // Test connection: the registered callback URL passes, another port's is not registered.
+    fill(&app, "#pf-api", &idp.base_url()).await;
+    click(&app, "#pf-test").await;
+    wait_js(
+        &app,
+        "document.querySelector('#pf-probe li[data-step=\"callback\"]')",
+        "the probe",
+    )
+    .await;
+    assert_eq!(
+        js_string(
+            &app,
+            "document.querySelector('#pf-probe li[data-step=\"callback\"]').dataset.status"
+        )
+        .await,
+        "ok"
+    );
+    let unregistered = free_port();
+    fill(&app, "#pf-ports", &unregistered.to_string()).await;
+    click(&app, "#pf-test").await;
+    wait_js(
+        &app,
+        "document.querySelector('#pf-probe li[data-step=\"callback\"]')",
+        "the probe of an unregistered callback URL",
+    )
+    .await;
+    assert_eq!(
+        js_string(
+            &app,
+            "document.querySelector('#pf-probe li[data-step=\"callback\"]').dataset.status"
+        )
+        .await,
+        "fail"
+    );
+    assert!(
+        js_string(
+            &app,
+            "document.querySelector('#pf-probe li[data-step=\"callback\"] .reason').textContent"
+        )
+        .await
+        .contains(&format!("http://localhost:{unregistered}/callback")),
+        "the step names the URL"
+    );
+    click(&app, "#pf-cancel-edit").await;
+
+    // Sign in on `cog`, switch to `spare`, remove `cog`: its refresh token is revoked at the
+    // provider and gone from the keychain.
+    click(&app, "#nav-session").await;
+    click(&app, "#signin").await;
+    browser.goto(&hook.nth_url(1, WAIT)).await.unwrap();
+    fill(&browser, "#username", latchkey_devidp::DEMO_USERNAME).await;
+    fill(&browser, "#password", latchkey_devidp::DEMO_PASSWORD).await;
+    click(&browser, "#signin").await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-in').hidden",
+        "signed in on cog",
+    )
+    .await;
+    assert!(keychain_items(&service).contains("cog"), "cog's session");
+    click(&app, "#nav-settings").await;
+    click(
+        &app,
+        "#profiles li[data-profile=\"spare\"] button[data-action=\"use\"]",
+    )
+    .await;
+    wait_js(
+        &app,
+        "document.querySelector('#profiles li[data-profile=\"cog\"] button[data-action=\"remove\"]')",
+        "cog no longer active",
+    )
+    .await;
+    let revocations = idp.stats().revocations;
+    click(
+        &app,
+        "#profiles li[data-profile=\"cog\"] button[data-action=\"remove\"]",
+    )
+    .await;
+    click(&app, "#modal-ok").await;
+    wait_js(
+        &app,
+        "!document.querySelector('#profiles li[data-profile=\"cog\"]')",
+        "cog removed",
+    )
+    .await;
+    assert_eq!(
+        idp.stats().revocations,
+        revocations + 1,
+        "its refresh token revoked"
+    );
+    assert!(
+        !keychain_items(&service).contains("cog"),
+        "nothing of cog left in the keychain: {}",
+        keychain_items(&service)
+    );
+    let after = Config::load_lenient(&path).unwrap();
+    assert!(after.profiles.contains_key("spare") && !after.profiles.contains_key("cog"));
+    assert!(after.invalid.contains_key("broken"), "the broken one kept");
+
+    app.close().await.ok();
+    browser.close().await.ok();
+}
