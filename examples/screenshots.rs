@@ -9,55 +9,26 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::wd::TimeoutConfiguration;
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use latchkey_testkit::webdriver::{
-    app_window, chromium, start_chromedriver, start_tauri_driver, UrlHook,
+    app_window, chromium, click, fill, start_chromedriver, start_tauri_driver, wait_js, UrlHook,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn wait_js(client: &Client, script: &str) {
-    let deadline = Instant::now() + WAIT;
-    while !matches!(
-        client
-            .execute(&format!("return Boolean({script});"), vec![])
-            .await,
-        Ok(serde_json::Value::Bool(true))
-    ) {
-        assert!(Instant::now() < deadline, "timed out waiting for {script}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
-async fn fill(client: &Client, css: &str, text: &str) {
-    let element = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    element.clear().await.unwrap();
-    element.send_keys(text).await.unwrap();
-}
-
 async fn shot(client: &Client, dir: &Path, name: &str) {
     // Let transitions and fonts settle; the first screenshot of a session can be stale.
     tokio::time::sleep(Duration::from_millis(600)).await;
+    // A notice from an earlier step would cover part of the screen.
+    let _ = client
+        .execute(
+            "const t = document.getElementById('toast'); if (t) t.hidden = true;",
+            vec![],
+        )
+        .await;
     let png = client.screenshot().await.expect("screenshot");
     let path = dir.join(format!("{name}.png"));
     std::fs::write(&path, png).expect("write screenshot");
@@ -93,13 +64,23 @@ async fn main() {
     let app_binary = support::project_root().join("target/debug/latchkey-app");
     let app = app_window(&tauri_driver, &app_binary).await;
 
-    wait_js(&app, "!document.getElementById('signed-out').hidden").await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-out').hidden",
+        "a screen to shoot",
+    )
+    .await;
     let _ = app.screenshot().await; // throwaway: the first one can show the initial page
     shot(&app, &out, "sign-in").await;
 
     click(&app, "#signin").await;
     let authorize = hook.nth_url(1, WAIT);
-    wait_js(&app, "!document.getElementById('waiting').hidden").await;
+    wait_js(
+        &app,
+        "!document.getElementById('waiting').hidden",
+        "a screen to shoot",
+    )
+    .await;
     shot(&app, &out, "waiting").await;
 
     browser.goto(&authorize).await.unwrap();
@@ -107,33 +88,66 @@ async fn main() {
     fill(&browser, "#password", latchkey_devidp::DEMO_PASSWORD).await;
     shot(&browser, &out, "hosted-ui").await;
     click(&browser, "#signin").await;
-    wait_js(&app, "!document.getElementById('signed-in').hidden").await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-in').hidden",
+        "a screen to shoot",
+    )
+    .await;
     shot(&app, &out, "session").await;
 
     click(&app, "#nav-inspector").await;
-    wait_js(&app, "document.querySelectorAll('#checks li').length > 5").await;
+    wait_js(
+        &app,
+        "document.querySelectorAll('#checks li').length > 5",
+        "a screen to shoot",
+    )
+    .await;
     shot(&app, &out, "inspector").await;
 
     click(&app, "#nav-aws").await;
     wait_js(
         &app,
         "document.getElementById('aws-snippet').textContent.includes('credential_process')",
+        "a screen to shoot",
     )
     .await;
     shot(&app, &out, "aws-credentials").await;
 
     click(&app, "#nav-console").await;
+    click(&app, "[data-path=\"/demo-api/me\"]").await;
+    click(&app, "#api-send").await;
+    wait_js(
+        &app,
+        "document.getElementById('api-status').textContent !== ''",
+        "a response",
+    )
+    .await;
+    fill(&app, "#api-save-name", "Who am I").await;
+    click(&app, "#api-save").await;
+    app.execute(
+        "document.getElementById('api-status').textContent = ''",
+        vec![],
+    )
+    .await
+    .unwrap();
     click(&app, "[data-path=\"/demo-aws-api/me\"]").await;
     click(&app, "#api-send").await;
     wait_js(
         &app,
         "document.getElementById('api-status').textContent !== ''",
+        "a screen to shoot",
     )
     .await;
     shot(&app, &out, "api-console").await;
 
     click(&app, "#nav-activity").await;
-    wait_js(&app, "document.querySelectorAll('#activity li').length > 0").await;
+    wait_js(
+        &app,
+        "document.querySelectorAll('#activity li').length > 0",
+        "a screen to shoot",
+    )
+    .await;
     shot(&app, &out, "activity").await;
 
     click(&app, "#nav-settings").await;
@@ -141,7 +155,12 @@ async fn main() {
 
     click(&app, "#nav-session").await;
     click(&app, "#signout").await;
-    wait_js(&app, "!document.getElementById('signed-out').hidden").await;
+    wait_js(
+        &app,
+        "!document.getElementById('signed-out').hidden",
+        "a screen to shoot",
+    )
+    .await;
     app.close().await.ok();
     browser.close().await.ok();
 }
