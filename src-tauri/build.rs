@@ -45,6 +45,7 @@ const COMMANDS: &[&str] = &[
     "curl_command",
     "aws_identity",
     "reveal_aws",
+    "copy_aws_environment",
     "aws_config_snippet",
     "activity_log",
     "clear_activity",

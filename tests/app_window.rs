@@ -285,6 +285,15 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
         "true",
         "hidden again"
     );
+    // Copied as environment variables from Rust (never through the window), and cleared later.
+    click(&app, "#aws-copy-env").await;
+    click(&app, "#modal-ok").await;
+    wait_js(
+        &app,
+        "document.getElementById('aws-copied').textContent.includes('cleared in 30 s')",
+        "AWS credentials copied",
+    )
+    .await;
     wait_js(
         &app,
         "document.getElementById('aws-snippet').textContent.includes('credential_process = ')",

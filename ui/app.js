@@ -552,7 +552,7 @@ async function toggleAwsSecret() {
     "With the access key id and session token it acts as this role until it expires.", "Show it");
   if (!ok) return;
   try {
-    $("aws-secret").textContent = await invoke("reveal_aws", { what: "secret_access_key" });
+    $("aws-secret").textContent = await invoke("reveal_aws");
     $("aws-secret").dataset.masked = "false";
     $("aws-reveal").textContent = "Hide";
   } catch (e) { showError(e); }
@@ -563,8 +563,10 @@ async function copyAwsEnvironment() {
     "Anyone who has them can act as this role until they expire. Paste them only where you trust.", "Copy them");
   if (!ok) return;
   try {
-    await writeClipboard(await invoke("reveal_aws", { what: "environment" }));
-    setText("aws-copied", "Copied export lines. Clear your clipboard when you are done.");
+    const copied = await invoke("copy_aws_environment");
+    const message = `Copied export lines. The clipboard is cleared in ${copied.clears_in_secs} s.`;
+    setText("aws-copied", message);
+    toast(message);
   } catch (e) { showError(e); }
 }
 

@@ -21,8 +21,8 @@ use crate::console::{self, ConsoleData, ConsoleRequest, HistoryEntry};
 use crate::demo::{self, DEMO_CREDENTIALS};
 use crate::error::{CommandError, CommandResult};
 use crate::models::{
-    ApiResult, AppInfo, AwsReveal, Copied, ImportedProfile, ProfileSaved, ProfileSummary,
-    SessionView, VaultView,
+    ApiResult, AppInfo, Copied, ImportedProfile, ProfileSaved, ProfileSummary, SessionView,
+    VaultView,
 };
 use crate::state::AppState;
 
@@ -238,33 +238,47 @@ pub async fn copy_token(
     state: State<'_, AppState>,
 ) -> CommandResult<Copied> {
     let token = state.session().await.0.token(which).await?;
-    app.clipboard().write_text(token.expose()).map_err(|e| {
+    copy_secret(
+        app,
+        &state,
+        token.expose().to_owned(),
+        &format!("{} token", which.as_str()),
+    )
+}
+
+/// Puts `secret` on the clipboard and clears it after [`CLIPBOARD_CLEAR_AFTER`] unless the
+/// clipboard holds something else by then (or another secret was copied since).
+fn copy_secret(
+    app: AppHandle,
+    state: &AppState,
+    secret: String,
+    what: &str,
+) -> CommandResult<Copied> {
+    app.clipboard().write_text(secret.clone()).map_err(|e| {
         CommandError::new(
             ErrorKind::Internal,
-            format!("the clipboard refused the token ({e}); nothing was copied"),
+            format!("the clipboard refused the {what} ({e}); nothing was copied"),
         )
     })?;
     state.activity.note(
         "INFO",
         format!(
-            "{} token copied by the user; the clipboard is cleared in {} s",
-            which.as_str(),
+            "{what} copied by the user; the clipboard is cleared in {} s",
             CLIPBOARD_CLEAR_AFTER.as_secs()
         ),
     );
     let generation = state.clipboard_generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let what = what.to_owned();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(CLIPBOARD_CLEAR_AFTER).await;
         let state = tauri::Manager::state::<AppState>(&app);
         let still_ours = state.clipboard_generation.load(Ordering::SeqCst) == generation
-            && app
-                .clipboard()
-                .read_text()
-                .is_ok_and(|t| t == token.expose());
+            && app.clipboard().read_text().is_ok_and(|t| t == secret);
         if still_ours && app.clipboard().clear().is_ok() {
-            state
-                .activity
-                .note("INFO", "the copied token was cleared from the clipboard");
+            state.activity.note(
+                "INFO",
+                format!("the copied {what} was cleared from the clipboard"),
+            );
         }
     });
     Ok(Copied {
@@ -447,23 +461,31 @@ pub async fn aws_identity(state: State<'_, AppState>) -> CommandResult<AwsIdenti
     Ok(state.session().await.0.aws_identity().await?)
 }
 
-/// The only way AWS secrets reach the window: the user pressed "Reveal…" or "Copy as
-/// environment variables…" and confirmed.
+/// The only way the AWS secret access key reaches the window: the user pressed "Reveal…" and
+/// confirmed.
 #[tauri::command]
-pub async fn reveal_aws(what: AwsReveal, state: State<'_, AppState>) -> CommandResult<String> {
+pub async fn reveal_aws(state: State<'_, AppState>) -> CommandResult<String> {
     let creds = state.session().await.0.aws_credentials().await?;
-    let (text, note) = match what {
-        AwsReveal::SecretAccessKey => (
-            creds.secret_access_key.expose().to_owned(),
-            "AWS secret access key shown to the user",
-        ),
-        AwsReveal::Environment => (
-            env_exports(&creds),
-            "AWS credentials copied as environment variables by the user",
-        ),
-    };
-    state.activity.note("INFO", note);
-    Ok(text)
+    state
+        .activity
+        .note("INFO", "AWS secret access key shown to the user");
+    Ok(creds.secret_access_key.expose().to_owned())
+}
+
+/// "Copy as environment variables…": `export AWS_…` lines with all three values, put on the
+/// clipboard from here (they never pass through the window) and cleared like a token.
+#[tauri::command]
+pub async fn copy_aws_environment(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> CommandResult<Copied> {
+    let creds = state.session().await.0.aws_credentials().await?;
+    copy_secret(
+        app,
+        &state,
+        env_exports(&creds),
+        "AWS credentials (as environment variables)",
+    )
 }
 
 /// The `~/.aws/config` section that runs the `latchkey` CLI installed next to the app.

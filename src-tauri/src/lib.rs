@@ -90,6 +90,7 @@ pub fn run() {
             commands::curl_command,
             commands::aws_identity,
             commands::reveal_aws,
+            commands::copy_aws_environment,
             commands::aws_config_snippet,
             commands::activity_log,
             commands::clear_activity,

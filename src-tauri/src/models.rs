@@ -1,10 +1,10 @@
 //! The data that crosses the bridge to the UI. Nothing here ever holds a refresh token;
-//! access and ID tokens cross only through `reveal_token`, and AWS secrets only through
-//! `reveal_aws`, on the user's explicit request.
+//! access and ID tokens cross only through `reveal_token`, and the AWS secret access key only
+//! through `reveal_aws`, on the user's explicit request (copies go to the clipboard from Rust).
 
 use latchkey_core::config::ProfileDraft;
 use latchkey_core::{ProbeReport, Tokens};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::demo::DemoCredentials;
 
@@ -103,16 +103,6 @@ impl TokenTimeline {
     }
 }
 
-/// What of the AWS credentials the user asked to see or copy (they are secrets).
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-pub enum AwsReveal {
-    /// The secret access key, shown in the view.
-    SecretAccessKey,
-    /// `export AWS_ACCESS_KEY_ID=…` lines with all three values, for the clipboard.
-    Environment,
-}
-
 /// A console response as the window shows it.
 #[derive(Serialize)]
 pub struct ApiResult {
@@ -156,7 +146,7 @@ pub struct ProfileSaved {
     pub probe: ProbeReport,
 }
 
-/// A token put on the clipboard, and when it will be cleared from it.
+/// A secret (a token, AWS credentials) put on the clipboard, and when it will be cleared.
 #[derive(Serialize)]
 pub struct Copied {
     pub clears_in_secs: u64,
