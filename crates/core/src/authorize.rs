@@ -58,7 +58,9 @@ pub const RESERVED_PARAMS: &[&str] = &[
 ];
 
 /// Build the URL the browser opens for `redirect_uri`: the authorize endpoint, or the page
-/// `entry` asks for, with `extra` parameters (`idp_identifier`, `lang`, …) after Latchkey's own.
+/// `entry` asks for, with the profile's `authorize_params` and this sign-in's `extra` parameters
+/// (`idp_identifier`, `lang`, …) after Latchkey's own; an extra parameter replaces the
+/// profile's of the same name.
 pub fn build_request(
     metadata: &ProviderMetadata,
     profile: &Profile,
@@ -124,7 +126,11 @@ pub fn build_request(
         if !prompt.is_empty() {
             q.append_pair("prompt", &prompt.join(" "));
         }
-        for (key, value) in extra {
+        let from_profile = profile
+            .authorize_params
+            .iter()
+            .filter(|(key, _)| !extra.iter().any(|(k, _)| k == *key));
+        for (key, value) in from_profile.chain(extra.iter().map(|(k, v)| (k, v))) {
             q.append_pair(key, value);
         }
     }
