@@ -12,28 +12,11 @@ use std::time::Duration;
 
 use common::*;
 use latchkey_testkit::devidp::{DEMO_PASSWORD, DEMO_USERNAME};
+use latchkey_testkit::ISOLATED_KEYRING_SCRIPT;
 
 const CHILD_MODE: &str = "LATCHKEY_CLI_LOCKED_CHILD";
 const CHILD_TEST: &str = "child_login_with_keychain_locked_midway";
 const CHILD_OK: &str = "CHILD-RESULT exit=4 saved=no";
-
-/// A private bus and an unlocked gnome-keyring with its own data directory, then `"$@"`.
-/// No DISPLAY: a locked collection's unlock prompt fails at once instead of waiting.
-const ISOLATED_KEYRING: &str = r#"
-set -u
-eval "$(printf '%s' "$KEYRING_PW" | gnome-keyring-daemon --unlock --components=secrets)"
-export GNOME_KEYRING_CONTROL
-for _ in $(seq 100); do
-  gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-    --method org.freedesktop.DBus.NameHasOwner org.freedesktop.secrets 2>/dev/null \
-    | grep -q true && break
-  sleep 0.05
-done
-"$@"
-status=$?
-[ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null
-exit $status
-"#;
 
 #[test]
 fn login_reports_exit_4_when_the_keychain_write_fails_after_sign_in() {
@@ -42,7 +25,7 @@ fn login_reports_exit_4_when_the_keychain_write_fails_after_sign_in() {
     std::fs::create_dir_all(&data).unwrap();
     std::fs::create_dir_all(&config).unwrap();
     let out = Command::new("dbus-run-session")
-        .args(["--", "bash", "-c", ISOLATED_KEYRING, "bash"])
+        .args(["--", "bash", "-c", ISOLATED_KEYRING_SCRIPT, "bash"])
         .arg(std::env::current_exe().unwrap())
         .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
         .env(CHILD_MODE, "1")
