@@ -263,26 +263,6 @@ fn assert_child_ok(out: &Output, what: &str, expected: &str) {
     );
 }
 
-/// Its own D-Bus session with its own gnome-keyring (own data dir), unlocked at start; the
-/// child locks the `login` collection there. No DISPLAY: an unlock prompt fails at once.
-const ISOLATED_KEYRING: &str = r#"
-set -u
-eval "$(printf '%s' "$KEYRING_PW" | gnome-keyring-daemon --unlock --components=secrets)"
-export GNOME_KEYRING_CONTROL
-# Wait until the unlocked daemon owns the bus name; an early request would D-Bus-activate a
-# second, locked daemon instead.
-for _ in $(seq 100); do
-  gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-    --method org.freedesktop.DBus.NameHasOwner org.freedesktop.secrets 2>/dev/null \
-    | grep -q true && break
-  sleep 0.05
-done
-"$@"
-status=$?
-[ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null
-exit $status
-"#;
-
 #[test]
 fn locked_collection_gives_keychain_error_and_memory_only_session() {
     let home = tempfile::tempdir().expect("temp dir");
@@ -291,17 +271,23 @@ fn locked_collection_gives_keychain_error_and_memory_only_session() {
     std::fs::create_dir_all(&config).unwrap();
     let inner = child_test_command(CHILD_HELPER);
     let mut cmd = Command::new("dbus-run-session");
-    cmd.args(["--", "bash", "-c", ISOLATED_KEYRING, "bash"])
-        .arg(inner.get_program())
-        .args(inner.get_args())
-        .env(CHILD_MODE, "locked")
-        .env("KEYRING_PW", "locked-test")
-        .env("XDG_DATA_HOME", &data)
-        .env("XDG_CONFIG_HOME", &config)
-        .env("LATCHKEY_RUNTIME_DIR", home.path())
-        .env_remove("DISPLAY")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env_remove("GNOME_KEYRING_CONTROL");
+    cmd.args([
+        "--",
+        "bash",
+        "-c",
+        latchkey_testkit::ISOLATED_KEYRING_SCRIPT,
+        "bash",
+    ])
+    .arg(inner.get_program())
+    .args(inner.get_args())
+    .env(CHILD_MODE, "locked")
+    .env("KEYRING_PW", "locked-test")
+    .env("XDG_DATA_HOME", &data)
+    .env("XDG_CONFIG_HOME", &config)
+    .env("LATCHKEY_RUNTIME_DIR", home.path())
+    .env_remove("DISPLAY")
+    .env_remove("DBUS_SESSION_BUS_ADDRESS")
+    .env_remove("GNOME_KEYRING_CONTROL");
     let out = run_child(cmd, "locked-keyring child");
     assert_child_ok(
         &out,

@@ -9,108 +9,13 @@
 
 mod common;
 
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use common::*;
 use latchkey_core::aws::IdentityFlow;
 use latchkey_devidp::DEMO_ADMIN_ROLE;
-use latchkey_testkit::free_port;
+use latchkey_testkit::{aws_peer_bin, aws_peers_dir, Moto, MOTO_ROLE};
 use url::Url;
-
-const MOTO_ROLE: &str = "arn:aws:iam::123456789012:role/LatchkeyMotoRole";
-
-fn peers_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/aws")
-}
-
-fn venv_bin(name: &str) -> PathBuf {
-    let path = peers_dir().join(".venv/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo xtask test` installs the pinned Python peers (or: python3 -m venv \
-         tests/interop/aws/.venv && tests/interop/aws/.venv/bin/pip install -r tests/interop/aws/requirements.txt)",
-        path.display()
-    );
-    path
-}
-
-/// `moto_server` on a free loopback port, stopped on drop; its log drained into memory.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = free_port();
-        let mut child = Command::new(venv_bin("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start moto_server");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (sink, stderr) = (Arc::clone(&log), child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                let mut log = sink.lock().unwrap();
-                if log.len() < 64 * 1024 {
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            }
-        });
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                std::thread::sleep(Duration::from_millis(200));
-                panic!("moto_server exited ({status}):\n{}", log.lock().unwrap());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "moto_server did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}/"),
-        }
-    }
-
-    /// `CreateIdentityPool` (moto accepts it unsigned); returns the pool id.
-    fn create_identity_pool(&self) -> String {
-        let answer: serde_json::Value = reqwest::blocking::Client::new()
-            .post(&self.endpoint)
-            .header("content-type", "application/x-amz-json-1.1")
-            .header(
-                "x-amz-target",
-                "AWSCognitoIdentityService.CreateIdentityPool",
-            )
-            .body(r#"{"IdentityPoolName":"latchkey","AllowUnauthenticatedIdentities":false}"#)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        answer["IdentityPoolId"].as_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs consumer.py against AWS profile `latchkey` of a config file holding exactly what
 /// `latchkey aws config-snippet --aws-profile latchkey` printed. The `latchkey` process that
@@ -122,7 +27,7 @@ fn botocore(env: &Env, sts_endpoint: &str, demo_api_url: Option<&str>) -> serde_
     std::fs::create_dir_all(&aws_dir).unwrap();
     let config = aws_dir.join("config");
     std::fs::write(&config, &snippet.stdout).unwrap();
-    let mut python = Command::new(venv_bin("python"));
+    let mut python = Command::new(aws_peer_bin("python"));
     // The environment the tests run `latchkey` with (profiles file, keychain service, …).
     for (name, value) in env.cmd(&[]).get_envs() {
         match value {
@@ -131,7 +36,7 @@ fn botocore(env: &Env, sts_endpoint: &str, demo_api_url: Option<&str>) -> serde_
         };
     }
     python
-        .arg(peers_dir().join("consumer.py"))
+        .arg(aws_peers_dir().join("consumer.py"))
         .env("AWS_CONFIG_FILE", &config)
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",

@@ -57,8 +57,35 @@ pub const RESERVED_PARAMS: &[&str] = &[
     "identity_provider",
 ];
 
+/// The `prompt` values `entry` needs where no page of the provider's does the job.
+fn prompt(
+    metadata: &ProviderMetadata,
+    profile: &Profile,
+    entry: Entry,
+    cognito_logout_form: bool,
+) -> Vec<&'static str> {
+    let mut prompt = Vec::new();
+    if entry == Entry::SignUp && metadata.signup_endpoint.is_none() {
+        prompt.push("create");
+    }
+    if entry == Entry::AnotherUser && !cognito_logout_form {
+        prompt.push("login");
+    }
+    if entry != Entry::SignUp
+        && !profile.is_cognito()
+        && profile.scopes.iter().any(|s| s == "offline_access")
+    {
+        // OIDC Core §11: offline_access is honoured only with prompt=consent; without it a
+        // conforming provider drops the scope and issues no refresh token.
+        prompt.push("consent");
+    }
+    prompt
+}
+
 /// Build the URL the browser opens for `redirect_uri`: the authorize endpoint, or the page
-/// `entry` asks for, with `extra` parameters (`idp_identifier`, `lang`, …) after Latchkey's own.
+/// `entry` asks for, with the profile's `authorize_params` and this sign-in's `extra` parameters
+/// (`idp_identifier`, `lang`, …) after Latchkey's own; an extra parameter replaces the
+/// profile's of the same name.
 pub fn build_request(
     metadata: &ProviderMetadata,
     profile: &Profile,
@@ -106,25 +133,15 @@ pub fn build_request(
         if let Some(idp) = &profile.identity_provider {
             q.append_pair("identity_provider", idp);
         }
-        let mut prompt = Vec::new();
-        if entry == Entry::SignUp && metadata.signup_endpoint.is_none() {
-            prompt.push("create");
-        }
-        if entry == Entry::AnotherUser && cognito_logout_form.is_none() {
-            prompt.push("login");
-        }
-        if entry != Entry::SignUp
-            && !profile.is_cognito()
-            && profile.scopes.iter().any(|s| s == "offline_access")
-        {
-            // OIDC Core §11: offline_access is honoured only with prompt=consent; without it a
-            // conforming provider drops the scope and issues no refresh token.
-            prompt.push("consent");
-        }
+        let prompt = prompt(metadata, profile, entry, cognito_logout_form.is_some());
         if !prompt.is_empty() {
             q.append_pair("prompt", &prompt.join(" "));
         }
-        for (key, value) in extra {
+        let from_profile = profile
+            .authorize_params
+            .iter()
+            .filter(|(key, _)| !extra.iter().any(|(k, _)| k == *key));
+        for (key, value) in from_profile.chain(extra.iter().map(|(k, v)| (k, v))) {
             q.append_pair(key, value);
         }
     }

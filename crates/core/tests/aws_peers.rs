@@ -5,120 +5,12 @@
 //! Every test starts what it needs on free loopback ports and stops it. The Python packages
 //! live in tests/interop/aws/.venv (`cargo xtask test` installs them).
 
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use base64::Engine;
 use latchkey_core::aws::{self, caller_identity, AwsError, IdentityFlow, IdentityPoolSettings};
 use latchkey_core::config::ProfileKind;
 use latchkey_core::SecretToken;
 use latchkey_testkit::*;
 use url::Url;
-
-const MOTO_ROLE: &str = "arn:aws:iam::123456789012:role/LatchkeyMotoRole";
-
-fn peers_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/aws")
-}
-
-fn venv_bin(name: &str) -> PathBuf {
-    let path = peers_dir().join(".venv/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo xtask test` installs the pinned Python peers (or: python3 -m venv \
-         tests/interop/aws/.venv && tests/interop/aws/.venv/bin/pip install -r tests/interop/aws/requirements.txt)",
-        path.display()
-    );
-    path
-}
-
-/// `moto_server` on a free loopback port, stopped on drop. Its log (stderr) is drained into
-/// memory so a chatty server never blocks on a full pipe, and shown if it fails to start.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-fn drain(stderr: std::process::ChildStderr) -> Arc<std::sync::Mutex<String>> {
-    let log = Arc::new(std::sync::Mutex::new(String::new()));
-    let sink = Arc::clone(&log);
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let mut log = sink.lock().unwrap();
-            if log.len() < 64 * 1024 {
-                log.push_str(&line);
-                log.push('\n');
-            }
-        }
-    });
-    log
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = free_port();
-        let mut child = Command::new(venv_bin("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start moto_server");
-        let log = drain(child.stderr.take().unwrap());
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                std::thread::sleep(Duration::from_millis(200));
-                panic!(
-                    "moto_server exited ({status}) before listening:\n{}",
-                    log.lock().unwrap()
-                );
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "moto_server did not listen within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}/"),
-        }
-    }
-
-    /// `CreateIdentityPool` (moto accepts it unsigned); returns the pool id.
-    async fn create_identity_pool(&self) -> String {
-        let answer: serde_json::Value = http()
-            .post(&self.endpoint)
-            .header("content-type", "application/x-amz-json-1.1")
-            .header(
-                "x-amz-target",
-                "AWSCognitoIdentityService.CreateIdentityPool",
-            )
-            .body(r#"{"IdentityPoolName":"latchkey","AllowUnauthenticatedIdentities":false}"#)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        answer["IdentityPoolId"].as_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn cognito(user_pool_id: &str) -> ProfileKind {
     ProfileKind::Cognito {
@@ -160,7 +52,7 @@ fn settings(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_flows_get_credentials_from_moto() {
     let moto = Moto::start();
-    let pool_id = moto.create_identity_pool().await;
+    let pool_id = moto.create_identity_pool();
     let token = unsigned_id_token();
     let kind = cognito("us-east-1_MotoPool");
     let now = chrono::Utc::now();

@@ -221,9 +221,15 @@ async fn switch_user_on_an_oidc_provider_asks_for_a_new_login() {
 }
 
 #[tokio::test]
-async fn extra_authorize_parameters_reach_the_authorize_url_and_reserved_ones_are_refused() {
+async fn profile_and_sign_in_authorize_parameters_reach_the_authorize_url_and_reserved_ones_are_refused(
+) {
     let (_idp, mut profile) = start_cognito(|_| {});
     profile.identity_provider = Some("COGNITO".into());
+    // the profile's own parameters (`[profiles.NAME.authorize_params]`); this sign-in's
+    // `lang` replaces the profile's
+    profile.authorize_params = [("lang", "de"), ("ui_locales", "de-CH")]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
     let (browser, mut rx) = ManualBrowser::new();
     let session = Session::new(profile, memory_options(browser)).unwrap();
     let s = session.clone();
@@ -240,6 +246,12 @@ async fn extra_authorize_parameters_reach_the_authorize_url_and_reserved_ones_ar
     let url = rx.recv().await.unwrap();
     assert_eq!(q(&url, "identity_provider").as_deref(), Some("COGNITO"));
     assert_eq!(q(&url, "lang").as_deref(), Some("fr"));
+    assert_eq!(
+        url.query_pairs().filter(|(k, _)| k == "lang").count(),
+        1,
+        "one `lang`: {url}"
+    );
+    assert_eq!(q(&url, "ui_locales").as_deref(), Some("de-CH"));
     assert_eq!(q(&url, "idp_identifier").as_deref(), Some("example.com"));
     session.cancel_sign_in();
     task.await.unwrap().unwrap_err();

@@ -759,3 +759,67 @@ fn the_aws_table_is_saved_as_a_sub_table_and_edited_in_place() {
         "{text}"
     );
 }
+
+#[test]
+fn authorize_params_are_a_table_of_plain_names_never_latchkeys_own() {
+    let c = parse(&format!(
+        "{COGNITO}[profiles.p.authorize_params]\nlang = 'fr'\nidp_identifier = 'example.com'\n"
+    ))
+    .unwrap();
+    let params = &c.profile("p").unwrap().authorize_params;
+    assert_eq!(params.get("lang").map(String::as_str), Some("fr"));
+    assert_eq!(
+        params.get("idp_identifier").map(String::as_str),
+        Some("example.com")
+    );
+    assert!(parse(COGNITO)
+        .unwrap()
+        .profile("p")
+        .unwrap()
+        .authorize_params
+        .is_empty());
+
+    let table = |body: &str| format!("{COGNITO}[profiles.p.authorize_params]\n{body}");
+    for reserved in latchkey_core::RESERVED_PARAMS {
+        invalid(
+            &table(&format!("{reserved} = 'x'\n")),
+            &format!("authorize_params.{reserved}"),
+            "set by Latchkey",
+        );
+    }
+    invalid(
+        &table("'la ng' = 'fr'\n"),
+        "authorize_params.la ng",
+        "not a parameter name",
+    );
+    invalid(
+        &table("lang = \"f\\nr\"\n"),
+        "authorize_params.lang",
+        "control characters",
+    );
+    invalid(&table("lang = 3\n"), "(profile)", "invalid type");
+}
+
+#[test]
+fn authorize_params_are_saved_as_a_sub_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let mut c = Config::empty(&path);
+    let draft = ProfileDraft {
+        region: Some("eu-west-1".into()),
+        user_pool_id: Some("eu-west-1_AbC123".into()),
+        domain: Some("myapp".into()),
+        client_id: Some("abc".into()),
+        authorize_params: Some([("lang".to_owned(), "fr".to_owned())].into()),
+        ..ProfileDraft::default()
+    };
+    c.insert_draft("p", &draft).unwrap();
+    c.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("[profiles.p.authorize_params]\nlang = \"fr\""),
+        "{text}"
+    );
+    let again = Config::load(&path).unwrap();
+    assert_eq!(again.profile("p").unwrap(), c.profile("p").unwrap());
+}

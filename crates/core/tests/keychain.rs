@@ -8,6 +8,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -681,20 +682,25 @@ enum Op {
 
 type Failure = (Op, fn() -> keyring_core::Error);
 
-/// The mock store of keyring-core, with every `op` call failing while a failure is set (a mock:
-/// no real keychain fails on demand, per call). Values persist in memory.
+/// The mock store of keyring-core, with every `op` call failing while a failure is set, and
+/// every call taking `delay_ms` first (a mock: no real keychain fails or stalls on demand, per
+/// call). Values persist in memory.
 struct Flaky {
     inner: Arc<keyring_core::mock::Store>,
     failure: Arc<std::sync::Mutex<Option<Failure>>>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 struct FlakyCred {
     inner: keyring_core::Entry,
     failure: Arc<std::sync::Mutex<Option<Failure>>>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 impl FlakyCred {
     fn fails(&self, op: Op) -> keyring_core::Result<()> {
+        // Blocking, as a keychain waiting for an unlock prompt or a slow daemon blocks.
+        std::thread::sleep(Duration::from_millis(self.delay_ms.load(Ordering::SeqCst)));
         match *self.failure.lock().unwrap() {
             Some((failing, error)) if failing == op => Err(error()),
             _ => Ok(()),
@@ -747,6 +753,7 @@ impl keyring_core::api::CredentialStoreApi for Flaky {
             FlakyCred {
                 inner,
                 failure: self.failure.clone(),
+                delay_ms: self.delay_ms.clone(),
             },
         )))
     }
@@ -781,6 +788,7 @@ async fn f9_injected_keychain_errors_each_take_their_path() {
             let store = Flaky {
                 inner: keyring_core::mock::Store::new().unwrap(),
                 failure: failure.clone(),
+                delay_ms: Arc::default(),
             };
             let vault = Vault::with_store(Arc::new(store), "flaky store");
             let case = format!("{name} on {op:?}");
@@ -826,4 +834,58 @@ async fn f9_injected_keychain_errors_each_take_their_path() {
         }
     }
     assert!(idp.stats().revocations >= 4);
+}
+
+/// Keychain calls block for as long as the OS takes (an unlock prompt, a slow daemon): they run
+/// off the async threads, so a runtime with a single thread keeps serving its other tasks (the
+/// app's UI commands, the listener) meanwhile. A ticker task on that thread must keep ticking
+/// while signing out reads and deletes through a keychain that takes 500 ms per call: the
+/// longest pause between two ticks stays far below one keychain call.
+#[test]
+fn a_slow_keychain_never_stalls_a_single_threaded_runtime() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (_idp, profile) = start_cognito(|_| {});
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let store = Flaky {
+            inner: keyring_core::mock::Store::new().unwrap(),
+            failure: Arc::default(),
+            delay_ms: delay_ms.clone(),
+        };
+        let vault = Vault::with_store(Arc::new(store), "slow store");
+        let session = signed_in(profile, vault).await;
+
+        delay_ms.store(500, Ordering::SeqCst);
+        let longest_pause = Arc::new(std::sync::Mutex::new(Duration::ZERO));
+        let ticker = tokio::spawn({
+            let longest_pause = longest_pause.clone();
+            async move {
+                let mut last = std::time::Instant::now();
+                loop {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let mut longest = longest_pause.lock().unwrap();
+                    *longest = (*longest).max(last.elapsed());
+                    last = std::time::Instant::now();
+                }
+            }
+        });
+        // the ticker runs before sign-out starts
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let started = std::time::Instant::now();
+        session.sign_out(false).await.unwrap();
+        let took = started.elapsed();
+        ticker.abort();
+        let longest = *longest_pause.lock().unwrap();
+        assert!(
+            took >= Duration::from_millis(1000),
+            "sign-out did not go through the slow keychain ({took:?})"
+        );
+        assert!(
+            longest < Duration::from_millis(400),
+            "the runtime's only thread was blocked for {longest:?} (sign-out took {took:?})"
+        );
+    });
 }

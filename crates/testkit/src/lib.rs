@@ -1,7 +1,7 @@
 //! latchkey-testkit: the one place for test helpers (publish = false). Free ports, a devidp
 //! with a matching profile, the hosted-UI sign-in over plain HTTP, browsers for `Session`, a
 //! rewriting proxy and a token forger for provider faults, secret masking for failure
-//! reports, and — with the `webdriver` feature — Chromium and the app window.
+//! reports, moto and a private gnome-keyring, and — with the `webdriver` feature — Chromium and the app window.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -16,6 +16,7 @@ mod forge;
 mod http;
 mod logs;
 mod names;
+mod peers;
 mod ports;
 mod provider;
 mod proxy;
@@ -34,6 +35,7 @@ pub use http::{
 };
 pub use logs::LogCapture;
 pub use names::{unique, unique_service};
+pub use peers::{aws_peer_bin, aws_peers_dir, Moto, ISOLATED_KEYRING_SCRIPT, MOTO_ROLE};
 pub use ports::{free_port, port_is_free, wait_for_port, wait_port_released};
 pub use provider::{cognito_profile, oidc_profile, start_cognito, start_idp, with_identity_pool};
 pub use proxy::{

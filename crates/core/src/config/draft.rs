@@ -1,6 +1,7 @@
 //! `ProfileDraft`: a profile as written (the TOML table, the app's form, the CLI's flags), every
 //! field optional and unchecked. `validate` turns it into a [`Profile`] or says what is wrong.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,9 @@ pub struct ProfileDraft {
     pub sign_out_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_provider: Option<String>,
+    /// `[profiles.NAME.authorize_params]`: more parameters for the authorize request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorize_params: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -147,6 +151,8 @@ impl ProfileDraft {
         }
         d.sign_out_uri = profile.sign_out_uri.as_ref().map(|u| u.to_string());
         d.identity_provider = profile.identity_provider.clone();
+        d.authorize_params =
+            (!profile.authorize_params.is_empty()).then(|| profile.authorize_params.clone());
         d.api_token = Some(profile.api_token.as_str().into());
         d.api_scheme = Some(profile.api_scheme.as_str().into());
         d.api_token_header = Some(profile.api_token_header.clone());
@@ -219,6 +225,7 @@ impl ProfileDraft {
             out.expect = None;
         }
         out.aws = full.aws.as_ref().map(AwsDraft::minimal);
+        out.authorize_params = full.authorize_params.clone();
         // What validation infers or defaults need not be written either.
         let inferred = if out.user_pool_id.is_some() {
             "cognito"

@@ -71,6 +71,9 @@ pub struct Profile {
     pub any_port: bool,
     pub sign_out_uri: Option<Url>,
     pub identity_provider: Option<String>,
+    /// More authorize request parameters (`[profiles.NAME.authorize_params]`: `lang`,
+    /// `idp_identifier`, …); never one of [`crate::RESERVED_PARAMS`].
+    pub authorize_params: BTreeMap<String, String>,
     pub api_token: TokenChoice,
     pub api_scheme: Scheme,
     /// The header the token travels in (API Gateway's "Token Source"; `Authorization`).
@@ -369,6 +372,7 @@ impl Profile {
             sign_out_uri: Url::parse(&format!("http://localhost:{}/signed-out", DEFAULT_PORTS[0]))
                 .ok(),
             identity_provider: None,
+            authorize_params: BTreeMap::new(),
             api_token: TokenChoice::Id,
             api_scheme: Scheme::Raw,
             api_token_header: "Authorization".into(),

@@ -3,6 +3,7 @@
 //! problem names its field and the fix; defaults (like Cognito's sign-out URL) are decided
 //! here, once.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -52,6 +53,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
         d.sign_out_uri.as_deref().or(default_sign_out.as_deref()),
     )?;
     let identity_provider = identity_provider(&p, d)?;
+    let authorize_params = authorize_params(&p, d)?;
     let (api_token, api_scheme, api_base_urls) = api(&p, d, is_cognito)?;
     let api_token_header = token_header(&p, d)?;
     let browser_command = browser_command(&p, d)?;
@@ -74,6 +76,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
         any_port,
         sign_out_uri,
         identity_provider,
+        authorize_params,
         api_token,
         api_scheme,
         api_token_header,
@@ -377,6 +380,30 @@ fn identity_provider(p: &Problems, d: &ProfileDraft) -> Checked<Option<String>> 
         }
         other => Ok(other.clone()),
     }
+}
+
+/// Extra authorize parameters: plain names, values without control characters, and none of
+/// the parameters that carry the flow's security (those Latchkey sets itself).
+fn authorize_params(p: &Problems, d: &ProfileDraft) -> Checked<BTreeMap<String, String>> {
+    let params = d.authorize_params.clone().unwrap_or_default();
+    for (key, value) in &params {
+        let field = format!("authorize_params.{key}");
+        if crate::RESERVED_PARAMS.contains(&key.as_str()) {
+            return Err(p.err(&field, format!("`{key}` is set by Latchkey itself (it carries the sign-in's security or has its own setting)"), "remove it; use the profile's `identity_provider` or `scopes` field where one exists"));
+        }
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');
+        if key.is_empty() || key.len() > 64 || !key.chars().all(plain) {
+            return Err(p.err(&field, format!("`{}` is not a parameter name", key.escape_debug()), "use a name of letters, digits, `_`, `-`, `.` or `:` as the provider documents it (e.g. `lang`, `idp_identifier`)"));
+        }
+        if value.len() > 1024 || value.chars().any(char::is_control) {
+            return Err(p.err(
+                &field,
+                "the value is longer than 1,024 characters or holds control characters",
+                "give the value as the provider documents it, on one line",
+            ));
+        }
+    }
+    Ok(params)
 }
 
 fn api(

@@ -78,18 +78,7 @@ impl Session {
                 false
             }
         };
-        if let Err(e) = self.vault_delete().await {
-            warnings.push(format!(
-                "could not delete the saved session: {}",
-                e.message()
-            ));
-        }
-        if let Err(e) = self.forget_aws().await {
-            warnings.push(format!(
-                "could not delete the saved AWS credentials: {}",
-                e.message()
-            ));
-        }
+        self.delete_stored(&mut warnings).await;
         let logout_url = match (&provider, everywhere) {
             (Ok(p), true) => self.logout_url(p, current.as_ref()),
             _ => None,
@@ -110,6 +99,22 @@ impl Session {
             signed_out_everywhere: everywhere_done,
             warnings,
         })
+    }
+
+    /// Deletes the saved session and the saved AWS credentials; what failed is a warning.
+    async fn delete_stored(&self, warnings: &mut Vec<String>) {
+        if let Err(e) = self.vault_delete().await {
+            warnings.push(format!(
+                "could not delete the saved session: {}",
+                e.message()
+            ));
+        }
+        if let Err(e) = self.forget_aws().await {
+            warnings.push(format!(
+                "could not delete the saved AWS credentials: {}",
+                e.message()
+            ));
+        }
     }
 
     /// Cognito's `GlobalSignOut` with a valid access token: the session's or the keychain's,
