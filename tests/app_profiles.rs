@@ -1,8 +1,9 @@
 //! The real app window's profiles against a development provider the test runs (a Cognito-kind
 //! app client with one registered callback URL): the app starts with an invalid profile in the
 //! file and says what is wrong with it; an edit with an invalid field is refused with the
-//! profiles file's message and changes nothing; "Test connection" tells a registered callback
-//! URL from an unregistered one; removing a signed-in profile revokes its session.
+//! profiles file's message and changes nothing, an authorize parameter is saved and reaches the
+//! sign-in; "Test connection" tells a registered callback URL from an unregistered one;
+//! removing a signed-in profile revokes its session.
 
 use std::path::Path;
 use std::process::Command;
@@ -144,8 +145,43 @@ async fn app_profiles_invalid_edit_test_connection_remove() {
         "nothing was written"
     );
 
-    // Test connection: the registered callback URL passes, another port's is not registered.
+    // Authorize parameters: one of Latchkey's own is refused by name, another one is saved.
     fill(&app, "#pf-api", &idp.base_url()).await;
+    app.execute("document.getElementById('pf-advanced').open = true", vec![])
+        .await
+        .unwrap();
+    fill(&app, "#pf-authorize-params", "state=mine").await;
+    click(&app, "#pf-save").await;
+    wait_js(
+        &app,
+        "!document.getElementById('pf-error').hidden",
+        "the reserved parameter refused",
+    )
+    .await;
+    let mut draft = Config::load_lenient(&path).unwrap().draft("cog").unwrap();
+    draft.authorize_params = Some([("state".to_owned(), "mine".to_owned())].into());
+    let expected = draft.validate("cog", &path).unwrap_err().to_string();
+    assert!(expected.contains("authorize_params.state"), "{expected}");
+    assert_eq!(
+        js_string(&app, "document.getElementById('pf-error').textContent").await,
+        expected
+    );
+    fill(&app, "#pf-authorize-params", "lang=fr").await;
+    click(&app, "#pf-save").await;
+    wait_js(
+        &app,
+        "!document.getElementById('pf-result').hidden",
+        "saved",
+    )
+    .await;
+    let saved = Config::load_lenient(&path).unwrap();
+    assert_eq!(
+        saved.profile("cog").unwrap().authorize_params,
+        [("lang".to_owned(), "fr".to_owned())].into()
+    );
+    assert!(saved.invalid.contains_key("broken"), "the broken one kept");
+
+    // Test connection: the registered callback URL passes, another port's is not registered.
     click(&app, "#pf-test").await;
     wait_js(
         &app,
@@ -193,7 +229,12 @@ async fn app_profiles_invalid_edit_test_connection_remove() {
     // provider and gone from the keychain.
     click(&app, "#nav-session").await;
     click(&app, "#signin").await;
-    browser.goto(&hook.nth_url(1, WAIT)).await.unwrap();
+    let authorize = hook.nth_url(1, WAIT);
+    assert!(
+        authorize.contains("&lang=fr"),
+        "the saved parameter: {authorize}"
+    );
+    browser.goto(&authorize).await.unwrap();
     fill(&browser, "#username", latchkey_devidp::DEMO_USERNAME).await;
     fill(&browser, "#password", latchkey_devidp::DEMO_PASSWORD).await;
     click(&browser, "#signin").await;

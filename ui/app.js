@@ -805,9 +805,9 @@ const SECONDS_FIELDS = {
   refresh_margin_secs: "pf-refresh-margin", clock_leeway_secs: "pf-leeway",
 };
 
-function profileError(name, field, problem) {
+function profileError(name, field, problem, fix = "write a whole number") {
   const path = (ui.info && ui.info.config_path) || "config.toml";
-  return `${path}: profile \`${name}\`, field \`${field}\`: ${problem}. Fix: write a whole number`;
+  return `${path}: profile \`${name}\`, field \`${field}\`: ${problem}. Fix: ${fix}`;
 }
 
 /* The form as a draft, as the profiles file would say it; core checks it with the file's
@@ -840,6 +840,13 @@ function formDraft() {
   if (kind === "oidc" && !draft.ports && draft.any_port === null) draft.any_port = true;
   const expect = $("pf-expect").value.split("\n").map((l) => l.trim()).filter(Boolean);
   draft.expect = expect.length ? expect : null;
+  const params = {};
+  for (const line of $("pf-authorize-params").value.split("\n").map((l) => l.trim()).filter(Boolean)) {
+    const at = line.indexOf("=");
+    if (at < 1) throw new Error(profileError($("pf-name").value.trim(), "authorize_params", `\`${line}\` is not key=value`, "write one parameter a line, e.g. lang=fr"));
+    params[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  draft.authorize_params = Object.keys(params).length ? params : null;
   if (text("pf-identity-pool")) {
     // the form has no field for the pool's region: an edited profile keeps its own
     const aws = { ...(draft.aws || {}), identity_pool_id: text("pf-identity-pool"), role_arn: text("pf-role"),
@@ -869,6 +876,7 @@ function fillForm(name, draft) {
   $("pf-ports").value = (draft.ports || []).join(" ");
   $("pf-any-port").checked = draft.any_port === true;
   $("pf-expect").value = (draft.expect || []).join("\n");
+  $("pf-authorize-params").value = Object.entries(draft.authorize_params || {}).map(([k, v]) => `${k}=${v}`).join("\n");
   const aws = draft.aws || {};
   $("pf-identity-pool").value = aws.identity_pool_id ?? "";
   $("pf-role").value = aws.role_arn ?? "";
