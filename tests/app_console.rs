@@ -2,10 +2,14 @@
 //! browser) through a day of API work on the embedded development provider: the inspector's
 //! payload, expectations failing then passing, a pasted token verified against a PEM key and
 //! a JWKS the user gives, the API console's saved requests and history (re-run, and no token in
-//! its file), copy as curl, "Sign in as another user" (the hosted page asks for a password
-//! again) and "Sign out everywhere" (Cognito's GlobalSignOut reaches the provider).
+//! its file), copy as curl, cancel and timeout, "Sign in as another user" (the hosted page asks
+//! for a password again) and "Sign out everywhere" (Cognito's GlobalSignOut reaches the
+//! provider).
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::wd::TimeoutConfiguration;
@@ -126,6 +130,46 @@ async fn history_len(app: &Client) -> usize {
         .await
         .parse()
         .unwrap()
+}
+
+/// A loopback "API" that accepts connections and never answers; stopped when dropped.
+struct SilentApi {
+    url: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SilentApi {
+    fn start() -> SilentApi {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/slow", listener.local_addr().unwrap());
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stopping.load(Ordering::SeqCst) {
+                if let Ok((connection, _)) = listener.accept() {
+                    held.push(connection);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        SilentApi {
+            url,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for SilentApi {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// The console file of profile `Demo` under the app's data folder.
@@ -374,6 +418,59 @@ async fn app_inspector_console_and_session_actions() {
         "{curl}"
     );
     assert!(!curl.contains("eyJ"), "no token in the command: {curl}");
+
+    // Cancel and timeout, against an API that takes the connection and never answers (sending
+    // the token there is asked for once per call: it is not one of the profile's APIs).
+    let silent = SilentApi::start();
+    fill(&app, "#api-url", &silent.url).await;
+    click(&app, "#api-send").await;
+    click(&app, "#modal-ok").await;
+    wait_js(
+        &app,
+        "!document.getElementById('api-cancel').hidden",
+        "a request in flight",
+    )
+    .await;
+    click(&app, "#api-cancel").await;
+    wait_js(
+        &app,
+        "document.getElementById('api-cancel').hidden",
+        "the request cancelled",
+    )
+    .await;
+    assert!(
+        js_string(&app, "document.getElementById('error-text').textContent")
+            .await
+            .contains("cancelled"),
+        "the window says the request was cancelled"
+    );
+    wait_js(
+        &app,
+        "document.querySelectorAll('#api-history li').length === 4",
+        "the cancelled call in the history",
+    )
+    .await;
+    fill(&app, "#api-timeout", "1").await;
+    click(&app, "#api-send").await;
+    click(&app, "#modal-ok").await;
+    wait_js(
+        &app,
+        "document.querySelectorAll('#api-history li').length === 5",
+        "the timed-out call in the history",
+    )
+    .await;
+    assert!(
+        js_string(&app, "document.getElementById('error-text').textContent")
+            .await
+            .contains("timed out"),
+        "the window says the request timed out"
+    );
+    let history: Value =
+        serde_json::from_str(&std::fs::read_to_string(console_file(&data)).unwrap()).unwrap();
+    assert_eq!(history["history"][0]["request"]["timeout_secs"], 1);
+    assert_eq!(history["history"][0]["status"], Value::Null);
+    assert_eq!(history["history"][1]["status"], Value::Null);
+    drop(silent);
 
     // Sign in as another user: the provider's logout page ends the browser's session, so the
     // hosted page asks for a password (no silent sign-in with the old cookie).
