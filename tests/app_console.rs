@@ -1,6 +1,6 @@
 //! The real app window (tauri-driver + WebKitWebDriver under Xvfb, Chromium as the system
 //! browser) through a day of API work on the embedded development provider: the inspector's
-//! payload, expectations failing then passing, a pasted token verified against a PEM key and
+//! payload, copying the token, the provider's userinfo, expectations failing then passing, a pasted token verified against a PEM key and
 //! a JWKS the user gives, the API console's saved requests and history (re-run, and no token in
 //! its file), copy as curl, cancel and timeout, "Sign in as another user" (the hosted page asks
 //! for a password again) and "Sign out everywhere" (Cognito's GlobalSignOut reaches the
@@ -251,6 +251,40 @@ async fn app_inspector_console_and_session_actions() {
     .expect("the payload pane holds the claims as JSON");
     assert_eq!(payload["token_use"], "id");
     assert_eq!(payload["email"], latchkey_devidp::DEMO_USERNAME);
+
+    // Copy token: put on the clipboard from Rust after the window asked, cleared later.
+    click(&app, "#copy-token").await;
+    click(&app, "#modal-ok").await;
+    wait_js(
+        &app,
+        "document.getElementById('copy-warning').textContent.includes('cleared in 30 s')",
+        "the token copied",
+    )
+    .await;
+
+    // UserInfo: what the provider's endpoint answers for this user.
+    click(&app, "#tab-userinfo").await;
+    wait_js(
+        &app,
+        "document.querySelector('#userinfo tr[data-attribute=\"email\"]')",
+        "the userinfo answer",
+    )
+    .await;
+    assert_eq!(
+        js_string(
+            &app,
+            "document.querySelector('#userinfo tr[data-attribute=\"email\"] td.value').textContent"
+        )
+        .await,
+        latchkey_devidp::DEMO_USERNAME
+    );
+    click(&app, "#tab-id").await;
+    wait_js(
+        &app,
+        "!document.getElementById('jwt-view').hidden",
+        "back on the ID token",
+    )
+    .await;
 
     // Expectations: one the token fails, shown failed next to the checks; removed; one it
     // meets, shown met and written to the profile in the profiles file.
