@@ -1,10 +1,10 @@
 //! The real app window (tauri-driver + WebKitWebDriver under Xvfb, Chromium as the system
 //! browser) through a day of API work on the embedded development provider: the inspector's
-//! payload, copying the token, the provider's userinfo, expectations failing then passing, a pasted token verified against a PEM key and
-//! a JWKS the user gives, the API console's saved requests and history (re-run, and no token in
-//! its file), copy as curl, cancel and timeout, "Sign in as another user" (the hosted page asks
-//! for a password again) and "Sign out everywhere" (Cognito's GlobalSignOut reaches the
-//! provider).
+//! payload, copying the token, the provider's userinfo, expectations failing then passing, a
+//! pasted token verified against a PEM key and a JWKS the user gives, the API console's saved
+//! requests and history (re-run, and no token in its file), copy as curl, cancel and timeout,
+//! "Sign in as another user" (the hosted page asks for a password again) and "Sign out
+//! everywhere" (Cognito's GlobalSignOut reaches the provider).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
