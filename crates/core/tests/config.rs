@@ -823,3 +823,19 @@ fn authorize_params_are_saved_as_a_sub_table() {
     let again = Config::load(&path).unwrap();
     assert_eq!(again.profile("p").unwrap(), c.profile("p").unwrap());
 }
+
+#[test]
+fn an_exported_profile_keeps_its_aws_table_and_authorize_params() {
+    let c = parse(&format!(
+        "{COGNITO}[profiles.p.aws]\nidentity_pool_id = '{POOL}'\n[profiles.p.authorize_params]\nlang = 'fr'\n"
+    ))
+    .unwrap();
+    let profile = c.profile("p").unwrap();
+    let text = Config::export_profile(profile);
+    let file = Path::new("p.latchkey.toml");
+    let imported = Config::import_profiles(&text, file).unwrap();
+    assert_eq!(imported.len(), 1, "{text}");
+    let (name, draft) = &imported[0];
+    assert_eq!(name, "p");
+    assert_eq!(&draft.validate(name, file).unwrap(), profile, "{text}");
+}
