@@ -309,6 +309,14 @@ impl Session {
         Ok(self.state())
     }
 
+    /// The keychain's session as it is, without a refresh or any network call (`latchkey
+    /// status --all` lists every profile this way): signed in (its tokens may have expired),
+    /// or signed out with the reason.
+    pub async fn restore_stored(&self) -> Result<SessionState> {
+        self.load_stored().await?;
+        Ok(self.state())
+    }
+
     /// The keychain's session made current as it is (no refresh, no network): true when
     /// there was one for this profile, else the state says why not.
     async fn load_stored(&self) -> Result<bool> {
