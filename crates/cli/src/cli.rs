@@ -78,10 +78,16 @@ pub enum Command {
     #[command(after_help = format!("Examples:
   latchkey login
   latchkey login --profile work --timeout 120
-  latchkey login --no-browser            # over SSH: open the printed URL yourself
+  latchkey login --no-browser            # over SSH with `ssh -L PORT:localhost:PORT`: open the printed URL yourself
+  latchkey login --paste                 # over SSH without forwarding: open the URL anywhere, paste where it ended
   latchkey login --browser-command firefox
   latchkey login --switch-user           # end the provider's browser session, then ask who signs in
   latchkey login --param lang=fr --param idp_identifier=example.com
+
+With --paste, the browser may be on any computer: after signing in it ends on the redirect
+URI (`http://localhost:PORT/callback?code=…&state=…`, often a \"cannot connect\" page); copy
+that whole address from the address bar and paste it on stdin. It gets the same checks as the
+callback itself (state, PKCE, token verification), and is never printed back.
 
 While waiting, Ctrl-C cancels and frees the callback port.\n\n{EXIT_CODES_HELP}"))]
     Login(LoginArgs),
@@ -231,6 +237,10 @@ pub struct LoginArgs {
     /// Do not open a browser: print the URL and wait (for SSH / remote sessions; wins over --browser-command)
     #[arg(long)]
     pub no_browser: bool,
+    /// Do not open a browser: print the URL, then read the address the browser ended on from
+    /// stdin (SSH without port forwarding; the browser can be on any computer)
+    #[arg(long, conflicts_with = "switch_user")]
+    pub paste: bool,
     /// Program that opens the URL (receives it as one argument; split on whitespace)
     #[arg(long, value_name = "CMD", env = "LATCHKEY_BROWSER_COMMAND")]
     pub browser_command: Option<String>,

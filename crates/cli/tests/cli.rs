@@ -1025,3 +1025,82 @@ fn every_shell_gets_a_completion_and_the_man_page_renders() {
         rendered.stderr
     );
 }
+
+/// The address the browser ends on for `authorize`, as the demo user (not visited).
+fn callback_for(authorize: &Url) -> Url {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(latchkey_testkit::login_to_callback(
+            authorize,
+            DEMO_USERNAME,
+            DEMO_PASSWORD,
+        ))
+}
+
+#[test]
+fn login_paste_takes_the_address_the_browser_ended_on() {
+    use latchkey_testkit::{q, with_param};
+    let env = Env::new();
+    let (idp, profile) = start_cognito("paste");
+    env.write_profile(&profile);
+    let port = profile.ports[0];
+
+    // The real address, pasted: signed in, and the code never printed back.
+    let (child, authorize, log) = env.start_paste_login(&[]);
+    assert!(!env.url_file().exists(), "--paste opens no browser");
+    let callback = callback_for(&authorize);
+    assert_eq!(callback.port(), Some(port), "the registered redirect URI");
+    let code = q(&callback, "code").unwrap();
+    let r = log.paste(child, callback.as_str());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("Signed in as"), "{}", r.stderr);
+    assert!(!r.stderr.contains(&code) && !r.stdout.contains(&code));
+    assert_eq!(env.run(&["status", "--json"]).json()["signed_in"], true);
+    assert_eq!(env.run(&["logout"]).code, 0);
+
+    // Another state: refused by the listener's state check, the code not redeemed.
+    let redeemed = idp.stats().token_authorization_code;
+    let (child, authorize, log) = env.start_paste_login(&["--json"]);
+    let callback = callback_for(&authorize);
+    let forged = with_param(&callback, "state", Some("forged-state"));
+    let r = log.paste(child, forged.as_str());
+    let last = Run {
+        code: r.code,
+        stdout: r.stdout.clone(),
+        stderr: r.stderr.lines().last().unwrap_or_default().to_owned(),
+    };
+    let error = json_error(&last, 1, "verification");
+    assert_eq!(error["check"], "state", "{error}");
+    assert!(!r.stderr.contains(&q(&callback, "code").unwrap()));
+    assert_eq!(
+        idp.stats().token_authorization_code,
+        redeemed,
+        "not redeemed"
+    );
+    assert!(port_is_free(port), "the callback port is released");
+    assert_eq!(env.run(&["status"]).code, 2);
+
+    // The provider's refusal, pasted: reported as such (exit 6, access_denied).
+    let (child, authorize, log) = env.start_paste_login(&["--json"]);
+    let callback = callback_for(&authorize);
+    let denied = with_param(
+        &with_param(&callback, "code", None),
+        "error",
+        Some("access_denied"),
+    );
+    let r = log.paste(child, denied.as_str());
+    let last = Run {
+        code: r.code,
+        stdout: r.stdout.clone(),
+        stderr: r.stderr.lines().last().unwrap_or_default().to_owned(),
+    };
+    json_error(&last, 6, "access_denied");
+
+    // Nothing pasted (stdin closed): cancelled, exit 6.
+    let (child, _, log) = env.start_paste_login(&[]);
+    let r = log.paste(child, "");
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was pasted"), "{}", r.stderr);
+}
