@@ -50,7 +50,12 @@ impl Env {
 
     /// The real binary with this environment's variables (and nothing from the developer's).
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        self.program(Path::new(env!("CARGO_BIN_EXE_latchkey")), args)
+    }
+
+    /// Another program (one that runs `latchkey` itself, e.g. kubectl) with this environment.
+    pub fn program(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(program);
         c.args(args)
             .env("LATCHKEY_CONFIG", self.config_path())
             .env("LATCHKEY_KEYCHAIN_SERVICE", &self.service)
