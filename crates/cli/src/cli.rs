@@ -78,8 +78,8 @@ pub enum Command {
     #[command(after_help = format!("Examples:
   latchkey login
   latchkey login --profile work --timeout 120
-  latchkey login --no-browser            # over SSH with `ssh -L PORT:localhost:PORT`: open the printed URL yourself
-  latchkey login --paste                 # over SSH without forwarding: open the URL anywhere, paste where it ended
+  latchkey login --no-browser            # SSH with the port forwarded: open the URL yourself
+  latchkey login --paste                 # SSH without forwarding: paste where the browser ended
   latchkey login --browser-command firefox
   latchkey login --switch-user           # end the provider's browser session, then ask who signs in
   latchkey login --param lang=fr --param idp_identifier=example.com

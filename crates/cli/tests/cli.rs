@@ -993,10 +993,24 @@ fn every_shell_gets_a_completion_and_the_man_page_renders() {
         ".SH NAME",
         ".SH SYNOPSIS",
         ".SH DESCRIPTION",
-        ".SH SUBCOMMANDS",
+        ".SH COMMANDS",
     ] {
         assert!(r.stdout.contains(section), "the page has {section}");
     }
+    // One complete page: every command's help is in it, none points at a page not installed.
+    for command in [
+        "login",
+        "token",
+        "profile add",
+        "aws credentials",
+        "completions",
+    ] {
+        assert!(
+            r.stdout.contains(&format!(".SS \"latchkey {command}\"")),
+            "the page describes `latchkey {command}`"
+        );
+    }
+    assert!(!r.stdout.contains("login(1)"), "no per-command pages");
     if !installed("man") || !installed("groff") {
         eprintln!(
             "man or groff is not installed: the page's sections were checked, not its rendering"
@@ -1013,7 +1027,13 @@ fn every_shell_gets_a_completion_and_the_man_page_renders() {
         .unwrap();
     let rendered = Run::from(out);
     assert_eq!(rendered.code, 0, "man -l: {}", rendered.stderr);
-    for text in ["NAME", "SYNOPSIS", "latchkey", "completions", "Exit codes:"] {
+    for text in [
+        "NAME",
+        "SYNOPSIS",
+        "latchkey login --paste",
+        "--format <FORMAT>",
+        "Exit codes:",
+    ] {
         assert!(
             rendered.stdout.contains(text),
             "the rendered page shows {text}"
