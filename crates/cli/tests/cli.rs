@@ -850,6 +850,18 @@ fn with_json_errors_are_json_on_stderr() {
         assert!(!r.stderr.contains(secret.as_str()), "no token in the error");
     }
     assert_eq!(env.run(&["logout"]).code, 0);
+
+    // No Secret Service: the keychain kind and its exit code.
+    let mut no_keychain = Env::new();
+    no_keychain.write_profile(&profile);
+    no_keychain.extra_env.push((
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        format!(
+            "unix:path={}",
+            no_keychain.dir.path().join("no-bus").display()
+        ),
+    ));
+    json_error(&no_keychain.run(&["status", "--json"]), 4, "keychain");
 }
 
 #[test]
