@@ -52,6 +52,10 @@ pub const UNIX_ONLY_TEST_FILES: &[(&str, &str)] = &[
         "its browser hook is a shell script and botocore and moto are Linux Python programs",
     ),
     (
+        "crates/cli/tests/kubectl.rs",
+        "its browser hook is a shell script; kubectl and its TLS front run on Linux",
+    ),
+    (
         "crates/cli/tests/keychain_locked.rs",
         "it locks a gnome-keyring on its own D-Bus session",
     ),
