@@ -27,6 +27,10 @@ const INSTALLED_FILES: &[&str] = &[
     "/usr/share/icons/hicolor/64x64/apps/latchkey-app.png",
     "/usr/share/icons/hicolor/256x256/apps/latchkey-app.png",
     "/usr/share/icons/hicolor/512x512/apps/latchkey-app.png",
+    "/usr/share/bash-completion/completions/latchkey",
+    "/usr/share/zsh/vendor-completions/_latchkey",
+    "/usr/share/fish/vendor_completions.d/latchkey.fish",
+    "/usr/share/man/man1/latchkey.1.gz",
 ];
 
 /// Skipped (passes with a note) unless `LATCHKEY_BUNDLE_TEST=1`: installs the .deb into this

@@ -62,6 +62,8 @@ pub fn bundle(args: &[String]) -> Result<(), String> {
         .args(["build", "--release", "-p", "latchkey-cli"])
         .current_dir(&root))?;
 
+    cli_share_files(&root)?;
+
     // `tauri build` compiles the app itself (release, with Tauri's production cfg) and bundles.
     step(&format!("tauri build --bundles {bundles}"));
     run(Command::new(&tauri)
@@ -249,6 +251,46 @@ fn human_size(bytes: u64) -> String {
     } else {
         format!("{:.0} KiB", bytes as f64 / 1024.0)
     }
+}
+
+/// Where the release CLI's shell completions and manual page are written for the packages
+/// (tauri.conf.json, bundle.linux.{deb,rpm}.files).
+const CLI_SHARE_DIR: &str = "target/release/share";
+
+/// Generate the completions (bash, zsh, fish) and the gzipped manual page with the release
+/// CLI itself, so they always match its commands.
+fn cli_share_files(root: &Path) -> Result<(), String> {
+    step("latchkey completions bash|zsh|fish, latchkey man");
+    let cli = root.join("target/release/latchkey");
+    let share = root.join(CLI_SHARE_DIR);
+    std::fs::create_dir_all(&share)
+        .map_err(|e| format!("cannot create {}: {e}", share.display()))?;
+    let files: [(&[&str], &str); 4] = [
+        (&["completions", "bash"], "latchkey.bash"),
+        (&["completions", "zsh"], "_latchkey"),
+        (&["completions", "fish"], "latchkey.fish"),
+        (&["man"], "latchkey.1"),
+    ];
+    for (args, name) in files {
+        let out = Command::new(&cli)
+            .args(args)
+            .output()
+            .map_err(|e| format!("could not run {}: {e}", cli.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`latchkey {}` failed ({})",
+                args.join(" "),
+                out.status
+            ));
+        }
+        let path = share.join(name);
+        std::fs::write(&path, out.stdout)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    // -n: no name or time stamp inside, so the package is reproducible.
+    run(Command::new("gzip")
+        .args(["-n", "-9", "-f"])
+        .arg(share.join("latchkey.1")))
 }
 
 fn step(what: &str) {

@@ -36,11 +36,30 @@ const ACTIONLINT_DIR: &str = "tools/actionlint";
 const WINE_TESTED_PACKAGES: &[&str] = &["latchkey-core", "latchkey-cli"];
 
 /// Test files compiled out on Windows (`#![cfg(unix)]`), with the reason.
-pub const UNIX_ONLY_TEST_FILES: &[(&str, &str)] = &[(
-    "crates/cli/tests/cli.rs",
-    "its browser hook is a shell script and it checks the Secret Service; \
-     crates/cli/tests/windows.rs signs in, checks status and token and signs out instead",
-)];
+pub const UNIX_ONLY_TEST_FILES: &[(&str, &str)] = &[
+    (
+        "crates/cli/tests/cli.rs",
+        "its browser hook is a shell script and it checks the Secret Service; \
+         crates/cli/tests/windows.rs signs in, checks status and token and signs out instead",
+    ),
+    (
+        "crates/cli/tests/aws.rs",
+        "its browser hook is a shell script; core's aws.rs and aws_session.rs run the identity \
+         pool chain under Wine",
+    ),
+    (
+        "crates/cli/tests/aws_consumer.rs",
+        "its browser hook is a shell script and botocore and moto are Linux Python programs",
+    ),
+    (
+        "crates/cli/tests/kubectl.rs",
+        "its browser hook is a shell script; kubectl and its TLS front run on Linux",
+    ),
+    (
+        "crates/cli/tests/keychain_locked.rs",
+        "it locks a gnome-keyring on its own D-Bus session",
+    ),
+];
 
 /// Tests that cannot run under Wine, each with the reason (passed to the test binaries as
 /// `--skip NAME`, so NAME also skips every test whose name contains it).
@@ -265,7 +284,7 @@ pub fn run(options: &Options, tally: &mut Tally) -> Result<(), String> {
     wine.stop();
     result?;
     println!(
-        "Wine: {} passed, {} failed; {} tests and {} test file not run (listed above)",
+        "Wine: {} passed, {} failed; {} tests and {} test files not run (listed above)",
         wine_tally.passed(),
         wine_tally.failed(),
         NOT_UNDER_WINE.len(),

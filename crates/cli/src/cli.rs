@@ -79,10 +79,16 @@ pub enum Command {
     #[command(after_help = format!("Examples:
   latchkey login
   latchkey login --profile work --timeout 120
-  latchkey login --no-browser            # over SSH: open the printed URL yourself
+  latchkey login --no-browser            # SSH with the port forwarded: open the URL yourself
+  latchkey login --paste                 # SSH without forwarding: paste where the browser ended
   latchkey login --browser-command firefox
   latchkey login --switch-user           # end the provider's browser session, then ask who signs in
   latchkey login --param lang=fr --param idp_identifier=example.com
+
+With --paste, the browser may be on any computer: after signing in it ends on the redirect
+URI (`http://localhost:PORT/callback?code=…&state=…`, often a \"cannot connect\" page); copy
+that whole address from the address bar and paste it on stdin. It gets the same checks as the
+callback itself (state, PKCE, token verification), and is never printed back.
 
 While waiting, Ctrl-C cancels and frees the callback port.\n\n{EXIT_CODES_HELP}"))]
     Login(LoginArgs),
@@ -90,14 +96,32 @@ While waiting, Ctrl-C cancels and frees the callback port.\n\n{EXIT_CODES_HELP}"
     #[command(after_help = format!("Examples:
   latchkey status
   latchkey status --json | jq -r .email
+  latchkey status --all            # every profile in one table (* marks the default)
+  latchkey status --all --json | jq -r '.[] | select(.signed_in) | .profile'
 
-Exits 0 when signed in and 2 when not (the status is printed either way).\n\n{EXIT_CODES_HELP}"))]
+Exits 0 when signed in and 2 when not (the status is printed either way). `--all` reads the
+keychain only (no refresh, no network, no browser) and exits 0 once the table is printed.\n\n{EXIT_CODES_HELP}"))]
     Status(StatusArgs),
     /// Print a fresh token (refreshing it if needed) and nothing else on stdout
     #[command(after_help = format!("Examples:
   curl -H \"Authorization: $(latchkey token)\" https://api.example.com/me
   curl -H \"Authorization: Bearer $(latchkey token --access)\" https://api.example.com/me
-  latchkey token --json | jq .expires_at\n\n{EXIT_CODES_HELP}"))]
+  latchkey token --json | jq .expires_at
+  latchkey token --format kubectl       # kubectl's exec credential plugin (see below)
+
+`--format kubectl` prints a `client.authentication.k8s.io/v1` ExecCredential with the token and
+its expiry, for a kubeconfig user such as:
+  users:
+  - name: latchkey
+    user:
+      exec:
+        apiVersion: client.authentication.k8s.io/v1
+        command: latchkey
+        args: [token, --format, kubectl, --profile, work]
+        interactiveMode: Never
+It sends the profile's `api_token` (the ID token unless set) unless --id or --access says
+otherwise. It never opens a browser: when the session has ended it fails (exit 2) and kubectl
+shows the message; run `latchkey login` and retry.\n\n{EXIT_CODES_HELP}"))]
     Token(TokenArgs),
     /// Call a protected API with the profile's token (same origin rule as the app)
     #[command(after_help = format!("Examples:
@@ -156,6 +180,23 @@ Exits 0 when nothing failed (warnings allowed), 1 otherwise.\n\n{EXIT_CODES_HELP
     /// AWS credentials from your sign-in (the profile's Cognito identity pool)
     #[command(subcommand, after_help = AWS_HELP)]
     Aws(AwsCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(after_help = "Examples:
+  source <(latchkey completions bash)                      # this bash session
+  latchkey completions bash > ~/.local/share/bash-completion/completions/latchkey
+  latchkey completions zsh > ~/.zfunc/_latchkey            # with fpath+=(~/.zfunc) in ~/.zshrc
+  latchkey completions fish > ~/.config/fish/completions/latchkey.fish
+  latchkey completions powershell >> $PROFILE
+
+The .deb and .rpm install the bash, zsh and fish scripts already.")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout
+    #[command(after_help = "Examples:
+  latchkey man | man -l -
+  latchkey man | gzip > ~/.local/share/man/man1/latchkey.1.gz
+
+The .deb and .rpm install it as `man latchkey`.")]
+    Man,
     /// Run the development provider in the foreground (same as `latchkey-devidp`)
     #[command(
         disable_help_flag = true,
@@ -167,11 +208,42 @@ Exits 0 when nothing failed (warnings allowed), 1 otherwise.\n\n{EXIT_CODES_HELP
     Devidp(DevidpArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON (`--json`, `token --format json`): its errors are
+    /// then JSON on stderr too. kubectl's ExecCredential is not: kubectl shows the plugin's
+    /// stderr to people.
+    pub fn wants_json(&self) -> bool {
+        match self {
+            Command::Login(a) => a.json,
+            Command::Status(a) => a.json,
+            Command::Token(a) => a.json || a.format == Some(TokenFormat::Json),
+            Command::Call(a) => a.json,
+            Command::Userinfo(a) => a.json,
+            Command::Inspect(a) => a.json,
+            Command::Logout(a) => a.json,
+            Command::Doctor(a) => a.json,
+            Command::Profile(ProfileCommand::List { json } | ProfileCommand::Show { json, .. }) => {
+                *json
+            }
+            Command::Aws(AwsCommand::Whoami { json, .. }) => *json,
+            Command::Profile(_)
+            | Command::Aws(_)
+            | Command::Completions(_)
+            | Command::Man
+            | Command::Devidp(_) => false,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct LoginArgs {
     /// Do not open a browser: print the URL and wait (for SSH / remote sessions; wins over --browser-command)
     #[arg(long)]
     pub no_browser: bool,
+    /// Do not open a browser: print the URL, then read the address the browser ended on from
+    /// stdin (SSH without port forwarding; the browser can be on any computer)
+    #[arg(long, conflicts_with = "switch_user")]
+    pub paste: bool,
     /// Program that opens the URL (receives it as one argument; split on whitespace)
     #[arg(long, value_name = "CMD", env = "LATCHKEY_BROWSER_COMMAND")]
     pub browser_command: Option<String>,
@@ -199,6 +271,9 @@ pub struct LoginArgs {
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
+    /// Every profile's state in one table, from the keychain alone (no refresh, no network)
+    #[arg(long)]
+    pub all: bool,
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
@@ -212,9 +287,22 @@ pub struct TokenArgs {
     /// The access token
     #[arg(long)]
     pub access: bool,
-    /// Print {"token", "kind", "expires_at"} as JSON
-    #[arg(long)]
+    /// Print {"token", "kind", "expires_at"} as JSON (same as --format json)
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Output format: the bare token, JSON, or a kubectl ExecCredential
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<TokenFormat>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFormat {
+    /// The bare token and a newline
+    Plain,
+    /// {"token", "kind", "expires_at", "profile"}
+    Json,
+    /// A `client.authentication.k8s.io/v1` ExecCredential for kubectl's exec plugin
+    Kubectl,
 }
 
 #[derive(Args, Debug)]
@@ -307,6 +395,13 @@ pub struct LogoutArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]

@@ -55,7 +55,15 @@ impl Ctx {
     /// A session over the system keychain. The CLI cannot keep a session in memory across
     /// invocations, so an unusable keychain is an error here (exit 4), not a warning.
     pub fn session(&self, browser: Option<Arc<dyn Browser>>) -> CliResult<Session> {
-        let profile = self.profile()?;
+        self.session_for(self.profile()?, browser)
+    }
+
+    /// [`Ctx::session`] for a given profile.
+    pub fn session_for(
+        &self,
+        profile: Profile,
+        browser: Option<Arc<dyn Browser>>,
+    ) -> CliResult<Session> {
         let browser = browser.or_else(|| browser_from_env().map(|b| b as Arc<dyn Browser>));
         let session = Session::new(
             profile,

@@ -1,9 +1,10 @@
-//! How a failure leaves the CLI: one line on stderr (`latchkey: …`) and a documented exit code
-//! (the table is `cli::EXIT_CODES_HELP`). Core error kinds map onto those codes here, and only here.
+//! How a failure leaves the CLI: one line on stderr (`latchkey: …`, or with `--json` one JSON
+//! object) and a documented exit code (the table is `cli::EXIT_CODES_HELP`). Core error kinds
+//! map onto those codes here, and only here.
 
 use std::process::ExitCode;
 
-use latchkey_core::{Error as CoreError, ErrorKind};
+use latchkey_core::{CheckName, Error as CoreError, ErrorKind};
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,26 @@ impl Exit {
             _ => Exit::Other,
         }
     }
+
+    /// The `kind` of a failure the CLI itself decided (core errors carry their own): core's
+    /// `ErrorKind` name where one fits, else the CLI's own (`usage`, `http_status`,
+    /// `expectation_failed`).
+    fn kind_name(self) -> &'static str {
+        match self {
+            Exit::Ok | Exit::Other => "internal",
+            Exit::NotSignedIn => "not_signed_in",
+            Exit::ProviderUnreachable => "provider_unreachable",
+            Exit::Keychain => "keychain",
+            Exit::Config => "config",
+            Exit::SignInAborted => "cancelled",
+            Exit::OriginNotAllowed => "origin_not_allowed",
+            Exit::PortUnavailable => "port_unavailable",
+            Exit::HttpStatus => "http_status",
+            Exit::AwsRefused => "access_denied",
+            Exit::ExpectationFailed => "expectation_failed",
+            Exit::Usage => "usage",
+        }
+    }
 }
 
 /// A failure of a command: what to print and which code to exit with.
@@ -56,6 +77,10 @@ impl Exit {
 pub struct Failure {
     pub exit: Exit,
     pub message: String,
+    /// Core's `ErrorKind` when core failed; `None`: the CLI's own, named after `exit`.
+    kind: Option<ErrorKind>,
+    /// The verification check that failed, when one did.
+    check: Option<CheckName>,
 }
 
 impl Failure {
@@ -63,15 +88,36 @@ impl Failure {
         Failure {
             exit,
             message: message.into(),
+            kind: None,
+            check: None,
         }
     }
 
-    /// Print the one line (if any) and return the code.
-    pub fn report(&self) -> ExitCode {
-        if !self.message.is_empty() {
+    /// Print the failure (if it has a message) and return the code: one `latchkey: …` line,
+    /// or with `json` one `{"error":{"kind","check"?,"message","exit_code"}}` line.
+    pub fn report(&self, json: bool) -> ExitCode {
+        if json {
+            eprintln!("{}", self.to_json());
+        } else if !self.message.is_empty() {
             eprintln!("latchkey: {}", one_line(&self.message));
         }
         self.exit.into()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let kind = match self.kind {
+            Some(kind) => serde_json::to_value(kind).unwrap_or_default(),
+            None => self.exit.kind_name().into(),
+        };
+        let mut error = serde_json::json!({
+            "kind": kind,
+            "message": one_line(&self.message),
+            "exit_code": self.exit as u8,
+        });
+        if let Some(check) = self.check {
+            error["check"] = check.as_str().into();
+        }
+        serde_json::json!({ "error": error })
     }
 }
 
@@ -87,7 +133,11 @@ impl From<CoreError> for Failure {
             (ErrorKind::AccessDenied, Some(_)) => Exit::AwsRefused,
             (kind, _) => Exit::for_kind(kind),
         };
-        Failure::new(exit, e.message())
+        Failure {
+            kind: Some(e.kind()),
+            check: e.failed_check(),
+            ..Failure::new(exit, e.message())
+        }
     }
 }
 

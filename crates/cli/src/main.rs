@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use failure::Exit;
+use failure::{Exit, Failure};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -25,6 +25,13 @@ fn main() -> ExitCode {
                 | K::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Ok,
                 _ => Exit::Usage,
             };
+            if code == Exit::Usage && std::env::args_os().any(|a| a == "--json") {
+                // clap's first line (`error: …`), without its usage block and styling.
+                let text = e.render().to_string();
+                let first = text.lines().next().unwrap_or_default();
+                let message = first.strip_prefix("error: ").unwrap_or(first);
+                return Failure::new(Exit::Usage, message).report(true);
+            }
             let _ = e.print();
             // clap prints "help" for a missing subcommand and exits non-zero itself; keep it a usage error.
             if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
@@ -33,6 +40,12 @@ fn main() -> ExitCode {
             return code.into();
         }
     };
+    // Generated from the command line's own definition; no runtime, config or keychain.
+    match &cli.command {
+        Command::Completions(a) => return commands::completions(a.shell),
+        Command::Man => return commands::man(),
+        _ => {}
+    }
     // The development provider owns its own runtime and signal handling.
     if let Command::Devidp(args) = &cli.command {
         let mut argv: Vec<std::ffi::OsString> = vec!["latchkey devidp".into()];
@@ -67,12 +80,13 @@ fn main() -> ExitCode {
             return Exit::Other.into();
         }
     };
+    let json = cli.command.wants_json();
     let ctx = context::Ctx::new(cli.global.clone());
     let result = runtime.block_on(commands::run(&ctx, cli.command));
     // Do not wait for background tasks (e.g. a blocked stdin reader) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(exit) => exit.into(),
-        Err(f) => f.report(),
+        Err(f) => f.report(json),
     }
 }

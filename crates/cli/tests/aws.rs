@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! `latchkey aws …` and `latchkey call --sigv4`, the real binary against devidp's identity pool
 //! and the real keychain: the credential_process output, its exit codes, one fetch across
 //! processes, and profiles with an identity pool added from the command line.

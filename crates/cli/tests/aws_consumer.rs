@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! The real consumer of `latchkey aws credentials`: botocore (pinned in
 //! tests/interop/aws/requirements.txt), configured with `credential_process` = the real
 //! `latchkey` binary exactly as `latchkey aws config-snippet` prints it. botocore runs it,

@@ -39,6 +39,8 @@ fn version_and_every_help_has_an_example() {
         &["profile", "show"],
         &["profile", "remove"],
         &["profile", "use"],
+        &["completions"],
+        &["man"],
     ];
     for c in commands {
         let mut args = c.to_vec();
@@ -236,6 +238,11 @@ fn login_status_token_call_inspect_logout() {
     );
     env.run(&["inspect", "--expect", "group=billing"])
         .assert_error(11, "does not meet 1 of 1 expectation");
+    json_error(
+        &env.run(&["inspect", "--json", "--expect", "group=billing"]),
+        11,
+        "expectation_failed",
+    );
     let scope = env
         .run(&["inspect", "--access", "--json", "--expect", "scope=openid"])
         .json();
@@ -809,4 +816,359 @@ fn inspect_shows_a_hostile_token_without_panicking_or_raw_control_characters() {
         "escaped, still visible: {}",
         r.stdout
     );
+}
+
+/// `--json` errors: one JSON object on stderr with core's kind, the exit code, a message.
+fn json_error(r: &Run, code: i32, kind: &str) -> serde_json::Value {
+    assert_eq!(r.code, code, "exit code; stderr: {}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr: {:?}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(lines[0])
+        .unwrap_or_else(|e| panic!("stderr is JSON ({e}): {}", r.stderr));
+    let error = &v["error"];
+    assert_eq!(error["kind"], kind, "{v}");
+    assert_eq!(error["exit_code"], code, "{v}");
+    assert!(
+        !error["message"].as_str().unwrap_or_default().is_empty(),
+        "{v}"
+    );
+    error.clone()
+}
+
+#[test]
+fn with_json_errors_are_json_on_stderr() {
+    let env = Env::new();
+    // Bad configuration: no file, then an unknown profile.
+    json_error(&env.run(&["status", "--json"]), 5, "config");
+    std::fs::write(
+        env.config_path(),
+        "[profiles.a]\nissuer = \"https://id.example.com\"\nclient_id = \"c\"\n",
+    )
+    .unwrap();
+    json_error(
+        &env.run(&["--profile", "nope", "token", "--format", "json"]),
+        5,
+        "config",
+    );
+    // A usage error is JSON too when --json was on the line.
+    json_error(
+        &env.run(&["token", "--json", "--no-such-flag"]),
+        64,
+        "usage",
+    );
+    // Without --json the same failure stays one `latchkey:` line.
+    env.run(&["--profile", "nope", "token"])
+        .assert_error(5, "no profile named");
+
+    // Provider unreachable.
+    let dead = free_port();
+    std::fs::write(
+        env.config_path(),
+        format!(
+            "[profiles.gone]\nissuer = \"http://127.0.0.1:{dead}/pool\"\nclient_id = \"app\"\n"
+        ),
+    )
+    .unwrap();
+    json_error(&env.run(&["login", "--json"]), 3, "provider_unreachable");
+
+    // Not signed in, then a refusal with a live session: no token in the error.
+    let (_idp, profile) = start_cognito("jsonerr");
+    std::fs::remove_file(env.config_path()).unwrap();
+    env.write_profile(&profile);
+    json_error(&env.run(&["token", "--json"]), 2, "not_signed_in");
+    json_error(&env.run(&["inspect", "--json"]), 2, "not_signed_in");
+    env.login();
+    let id = env.run(&["token"]).stdout.trim().to_owned();
+    let access = env.run(&["token", "--access"]).stdout.trim().to_owned();
+    let r = env.run(&["call", "--json", "https://elsewhere.example.com/me"]);
+    json_error(&r, 7, "origin_not_allowed");
+    for secret in [&id, &access] {
+        assert!(!r.stderr.contains(secret.as_str()), "no token in the error");
+    }
+    assert_eq!(env.run(&["logout"]).code, 0);
+
+    // No Secret Service: the keychain kind and its exit code.
+    let mut no_keychain = Env::new();
+    no_keychain.write_profile(&profile);
+    no_keychain.extra_env.push((
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        format!(
+            "unix:path={}",
+            no_keychain.dir.path().join("no-bus").display()
+        ),
+    ));
+    json_error(&no_keychain.run(&["status", "--json"]), 4, "keychain");
+}
+
+#[test]
+fn status_all_lists_every_profile_from_the_keychain_alone() {
+    let env = Env::new();
+    let (idp, first) = start_cognito("first");
+    env.write_profile(&first);
+    let second = latchkey_testkit::cognito_profile(&idp, "second", free_port());
+    env.write_profile(&second);
+    // Tokens inside the refresh margin: a plain `status` would refresh them; `--all` must not.
+    shift_provider_clock(&idp, -3550);
+    env.login();
+    let _ = std::fs::remove_file(env.url_file());
+    let before = idp.stats();
+
+    let r = env.run(&["status", "--all", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows = r.json();
+    let rows = rows.as_array().expect("an array of profiles");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let row = |name: &str| rows.iter().find(|r| r["profile"] == name).unwrap().clone();
+    let (signed_in, signed_out) = (row("first"), row("second"));
+    assert_eq!(signed_in["signed_in"], true, "{signed_in}");
+    assert_eq!(signed_in["default"], true);
+    assert_eq!(signed_in["kind"], "cognito");
+    assert!(!signed_in["user"].as_str().unwrap().is_empty());
+    let expiry: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(signed_in["id_expires_at"].clone()).unwrap();
+    assert_eq!(signed_out["signed_in"], false, "{signed_out}");
+    assert_eq!(signed_out["default"], false);
+    assert!(signed_out.get("user").is_none());
+
+    let r = env.run(&["status", "--all"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let line = |name: &str| {
+        r.stdout
+            .lines()
+            .find(|l| l.split_whitespace().any(|w| w == name))
+            .unwrap_or_else(|| panic!("a line for {name}: {}", r.stdout))
+            .to_owned()
+    };
+    let first_line = line("first");
+    assert!(first_line.starts_with("* "), "default marked: {first_line}");
+    assert!(first_line.contains("signed in as"), "{first_line}");
+    assert!(
+        first_line.contains(&expiry.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        "the ID token's expiry: {first_line}"
+    );
+    assert!(line("second").contains("not signed in"));
+
+    // Keychain reads only: no refresh, no discovery, no browser.
+    let after = idp.stats();
+    assert_eq!(after.token_refresh_token, before.token_refresh_token);
+    assert_eq!(after.discovery, before.discovery);
+    assert_eq!(after.authorize, before.authorize);
+    assert!(!env.url_file().exists(), "no browser was opened");
+    // Whereas a plain status of the same profile does refresh (so the check above can fail).
+    assert_eq!(env.run(&["status"]).code, 0);
+    assert!(idp.stats().token_refresh_token > before.token_refresh_token);
+    assert_eq!(env.run(&["logout"]).code, 0);
+}
+
+/// Whether `program` runs here (for optional consumers such as `man`).
+fn installed(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn bash_loads_the_completion_and_completes_subcommands_and_flags() {
+    let env = Env::new();
+    let r = env.run(&["completions", "bash"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let script = env.dir.path().join("latchkey.bash");
+    std::fs::write(&script, &r.stdout).unwrap();
+    let script = path_str(&script);
+    let registered = std::process::Command::new("bash")
+        .args(["-c", &format!("source {script} && complete -p latchkey")])
+        .output()
+        .unwrap();
+    let registered = Run::from(registered);
+    assert_eq!(registered.code, 0, "bash sources it: {}", registered.stderr);
+    let function = registered
+        .stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "-F")
+        .nth(1)
+        .unwrap_or_else(|| panic!("complete -F FUNCTION: {}", registered.stdout))
+        .to_owned();
+    // What bash does on TAB: COMP_WORDS/COMP_CWORD set, the function called, COMPREPLY read.
+    let complete = |line: &str| -> Vec<String> {
+        let program = format!(
+            "source {script}
+COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}
+read -ra COMP_WORDS <<< \"$COMP_LINE\"
+[[ $COMP_LINE == *' ' ]] && COMP_WORDS+=('')
+COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+{function} latchkey \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"
+printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &program])
+            .output()
+            .unwrap();
+        let out = Run::from(out);
+        assert_eq!(out.code, 0, "{line}: {}", out.stderr);
+        out.stdout
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let subcommands = complete("latchkey lo");
+    assert_eq!(subcommands, ["login", "logout"], "latchkey lo<TAB>");
+    assert!(complete("latchkey st").contains(&"status".to_owned()));
+    assert!(complete("latchkey status --a").contains(&"--all".to_owned()));
+    let formats = complete("latchkey token --format ");
+    for f in ["plain", "json", "kubectl"] {
+        assert!(formats.contains(&f.to_owned()), "{f} in {formats:?}");
+    }
+}
+
+#[test]
+fn every_shell_gets_a_completion_and_the_man_page_renders() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let r = env.run(&["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        for word in ["login", "status", "completions", "kubectl"] {
+            assert!(r.stdout.contains(word), "{shell} completes {word}");
+        }
+    }
+    let r = env.run(&["completions", "tcsh"]);
+    assert_eq!(r.code, 64, "an unknown shell is a usage error");
+
+    let r = env.run(&["man"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for section in [
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH DESCRIPTION",
+        ".SH COMMANDS",
+    ] {
+        assert!(r.stdout.contains(section), "the page has {section}");
+    }
+    // One complete page: every command's help is in it, none points at a page not installed.
+    for command in [
+        "login",
+        "token",
+        "profile add",
+        "aws credentials",
+        "completions",
+    ] {
+        assert!(
+            r.stdout.contains(&format!(".SS \"latchkey {command}\"")),
+            "the page describes `latchkey {command}`"
+        );
+    }
+    assert!(!r.stdout.contains("login(1)"), "no per-command pages");
+    if !installed("man") || !installed("groff") {
+        eprintln!(
+            "man or groff is not installed: the page's sections were checked, not its rendering"
+        );
+        return;
+    }
+    let page = env.dir.path().join("latchkey.1");
+    std::fs::write(&page, &r.stdout).unwrap();
+    let out = std::process::Command::new("man")
+        .args(["-l", path_str(&page)])
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "100")
+        .output()
+        .unwrap();
+    let rendered = Run::from(out);
+    assert_eq!(rendered.code, 0, "man -l: {}", rendered.stderr);
+    for text in [
+        "NAME",
+        "SYNOPSIS",
+        "latchkey login --paste",
+        "--format <FORMAT>",
+        "Exit codes:",
+    ] {
+        assert!(
+            rendered.stdout.contains(text),
+            "the rendered page shows {text}"
+        );
+    }
+    assert!(
+        !rendered.stderr.contains("warning"),
+        "groff renders it cleanly: {}",
+        rendered.stderr
+    );
+}
+
+/// The address the browser ends on for `authorize`, as the demo user (not visited).
+fn callback_for(authorize: &Url) -> Url {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(latchkey_testkit::login_to_callback(
+            authorize,
+            DEMO_USERNAME,
+            DEMO_PASSWORD,
+        ))
+}
+
+#[test]
+fn login_paste_takes_the_address_the_browser_ended_on() {
+    use latchkey_testkit::{q, with_param};
+    let env = Env::new();
+    let (idp, profile) = start_cognito("paste");
+    env.write_profile(&profile);
+    let port = profile.ports[0];
+
+    // The real address, pasted: signed in, and the code never printed back.
+    let (child, authorize, log) = env.start_paste_login(&[]);
+    assert!(!env.url_file().exists(), "--paste opens no browser");
+    let callback = callback_for(&authorize);
+    assert_eq!(callback.port(), Some(port), "the registered redirect URI");
+    let code = q(&callback, "code").unwrap();
+    let r = log.paste(child, callback.as_str());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("Signed in as"), "{}", r.stderr);
+    assert!(!r.stderr.contains(&code) && !r.stdout.contains(&code));
+    assert_eq!(env.run(&["status", "--json"]).json()["signed_in"], true);
+    assert_eq!(env.run(&["logout"]).code, 0);
+
+    // Another state: refused by the listener's state check, the code not redeemed.
+    let redeemed = idp.stats().token_authorization_code;
+    let (child, authorize, log) = env.start_paste_login(&["--json"]);
+    let callback = callback_for(&authorize);
+    let forged = with_param(&callback, "state", Some("forged-state"));
+    let r = log.paste(child, forged.as_str());
+    let last = Run {
+        code: r.code,
+        stdout: r.stdout.clone(),
+        stderr: r.stderr.lines().last().unwrap_or_default().to_owned(),
+    };
+    let error = json_error(&last, 1, "verification");
+    assert_eq!(error["check"], "state", "{error}");
+    assert!(!r.stderr.contains(&q(&callback, "code").unwrap()));
+    assert_eq!(
+        idp.stats().token_authorization_code,
+        redeemed,
+        "not redeemed"
+    );
+    assert!(port_is_free(port), "the callback port is released");
+    assert_eq!(env.run(&["status"]).code, 2);
+
+    // The provider's refusal, pasted: reported as such (exit 6, access_denied).
+    let (child, authorize, log) = env.start_paste_login(&["--json"]);
+    let callback = callback_for(&authorize);
+    let denied = with_param(
+        &with_param(&callback, "code", None),
+        "error",
+        Some("access_denied"),
+    );
+    let r = log.paste(child, denied.as_str());
+    let last = Run {
+        code: r.code,
+        stdout: r.stdout.clone(),
+        stderr: r.stderr.lines().last().unwrap_or_default().to_owned(),
+    };
+    json_error(&last, 6, "access_denied");
+
+    // Nothing pasted (stdin closed): cancelled, exit 6.
+    let (child, _, log) = env.start_paste_login(&[]);
+    let r = log.paste(child, "");
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was pasted"), "{}", r.stderr);
 }

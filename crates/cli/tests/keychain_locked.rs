@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! `latchkey login` when the keychain stops taking writes during the sign-in (the user locks it,
 //! the keyring daemon dies): the user is told the session was not saved, with the keychain's
 //! exit code (4), never "Signed in … saved". The test runs its own D-Bus session and

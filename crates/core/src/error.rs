@@ -121,6 +121,20 @@ impl Error {
             ),
         )
     }
+    /// A pasted sign-in callback address that is not this sign-in's (`why` never quotes it).
+    pub(crate) fn pasted_callback_refused(why: &str) -> Self {
+        Self::new(
+            ErrorKind::Verification,
+            format!("the pasted address was refused: {why}. Paste the whole address the browser ended on after signing in (it starts with the redirect URI shown)."),
+        )
+    }
+    /// A callback pasted when no sign-in is waiting for one.
+    pub(crate) fn no_sign_in_waiting() -> Self {
+        Self::new(
+            ErrorKind::Cancelled,
+            "no sign-in is waiting for a callback (it finished, timed out or was cancelled); sign in again.",
+        )
+    }
     /// The ID token ran out and the provider's refreshes come without a new one.
     pub(crate) fn id_token_not_renewable() -> Self {
         Self::new(

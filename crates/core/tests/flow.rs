@@ -480,3 +480,69 @@ async fn second_concurrent_sign_in_is_refused_as_busy_and_port_override_is_used(
     visit(&cb).await;
     task.await.unwrap().unwrap();
 }
+
+/// A pasted callback address (`latchkey login --paste`) goes through the listener's checks:
+/// a wrong `state` or another address is refused and the sign-in keeps waiting; the right one
+/// is redeemed with this sign-in's verifier; nothing is accepted once it finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pasted_callback_is_checked_like_the_listener_then_redeemed() {
+    let (idp, profile) = start_cognito(|_| {});
+    let (browser, _opened) = ManualBrowser::new();
+    let s = Session::new(profile, memory_options(browser)).unwrap();
+    assert_eq!(
+        s.submit_callback("http://localhost:1/callback?code=c&state=s")
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Cancelled,
+        "no sign-in waits"
+    );
+    let mut states = s.subscribe();
+    let signing_in = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.sign_in(SignInOptions {
+                no_browser: true,
+                ..SignInOptions::default()
+            })
+            .await
+        })
+    };
+    let authorize = loop {
+        states.changed().await.unwrap();
+        if let SessionState::SigningIn { authorize_url, .. } = states.borrow().clone() {
+            break authorize_url;
+        }
+    };
+    let callback = login_to_callback(&authorize, DEMO_USERNAME, devidp::DEMO_PASSWORD).await;
+
+    let forged = with_param(&callback, "state", Some("forged"));
+    let e = s.submit_callback(forged.as_str()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Verification);
+    assert_eq!(e.failed_check(), Some(CheckName::State));
+    assert!(!e.message().contains(&q(&callback, "code").unwrap()));
+    let mut elsewhere = callback.clone();
+    elsewhere.set_path("/elsewhere");
+    let e = s.submit_callback(elsewhere.as_str()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Verification);
+    assert_eq!(e.failed_check(), None);
+    let e = s.submit_callback("not a url").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Verification);
+    assert_eq!(
+        idp.stats().token_authorization_code,
+        0,
+        "nothing redeemed yet"
+    );
+
+    s.submit_callback(&format!(" {callback}\n")).unwrap();
+    signing_in
+        .await
+        .unwrap()
+        .expect("signed in with the pasted code");
+    assert!(matches!(s.state(), SessionState::SignedIn { .. }));
+    assert_eq!(idp.stats().token_authorization_code, 1);
+    assert_eq!(
+        s.submit_callback(callback.as_str()).unwrap_err().kind(),
+        ErrorKind::Cancelled,
+        "the finished sign-in takes no second callback"
+    );
+}

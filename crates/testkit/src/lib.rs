@@ -1,7 +1,8 @@
 //! latchkey-testkit: the one place for test helpers (publish = false). Free ports, a devidp
 //! with a matching profile, the hosted-UI sign-in over plain HTTP, browsers for `Session`, a
-//! rewriting proxy and a token forger for provider faults, secret masking for failure
-//! reports, moto and a private gnome-keyring, and — with the `webdriver` feature — Chromium and the app window.
+//! rewriting proxy and a token forger for provider faults, a TLS front for HTTPS-only
+//! consumers, secret masking for failure reports, moto and a private gnome-keyring, and — with
+//! the `webdriver` feature — Chromium and the app window.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -22,6 +23,7 @@ mod provider;
 mod proxy;
 mod secrets;
 mod session;
+mod tls;
 #[cfg(feature = "webdriver")]
 pub mod webdriver;
 
@@ -43,3 +45,4 @@ pub use proxy::{
 };
 pub use secrets::mask_secrets;
 pub use session::{manual_sign_in, memory_options, options_with, signed_in, SignInTask};
+pub use tls::TlsFront;

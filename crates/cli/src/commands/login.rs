@@ -1,6 +1,7 @@
 //! `latchkey login`: browser sign-in with progress on stderr; Ctrl-C cancels and frees the port.
+//! With `--paste`, the address the browser ended on is read from stdin instead of the listener.
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,7 +46,7 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
         extra_params: a.params.clone(),
         timeout: a.timeout.map(Duration::from_secs).unwrap_or(Duration::ZERO),
         port: a.port,
-        no_browser: a.no_browser,
+        no_browser: a.no_browser || a.paste,
     };
     let tty = std::io::stderr().is_terminal();
     let mut states = session.subscribe();
@@ -59,6 +60,8 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
     let mut countdown_shown = false;
     let mut cancelled = false;
     let mut ticks: u64 = 0;
+    let (paste_tx, mut pasted) = tokio::sync::mpsc::channel(1);
+    let mut paste_tx = Some(paste_tx);
     let result = loop {
         tokio::select! {
             r = &mut signing_in => break r.map_err(|e| Failure::new(Exit::Other, format!("the sign-in task failed ({e}); this is a bug.")))?,
@@ -66,6 +69,18 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
                 if changed.is_err() { continue; }
                 let st = states.borrow_and_update().clone();
                 if let SessionState::SigningIn { authorize_url, redirect_uri, expires_at } = st {
+                    if a.paste {
+                        eprintln!("Open this URL in a browser on any computer to sign in to profile `{}`:", profile.name);
+                        eprintln!();
+                        eprintln!("  {authorize_url}");
+                        eprintln!();
+                        eprintln!("After signing in, the browser ends on {redirect_uri}?code=… (the page may say it cannot connect).");
+                        eprintln!("Copy that whole address from the address bar, paste it here and press Enter (until {}; Ctrl-C cancels):", expires_at.format("%H:%M:%S UTC"));
+                        if let Some(tx) = paste_tx.take() {
+                            tokio::task::spawn_blocking(move || { let _ = tx.blocking_send(read_pasted_address()); });
+                        }
+                        continue;
+                    }
                     deadline = Some(expires_at);
                     if a.no_browser {
                         eprintln!("Open this URL in a browser on this machine to sign in to profile `{}`:", profile.name);
@@ -94,6 +109,21 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
                     if ticks.is_multiple_of(30) && left > 0 {
                         eprintln!("Still waiting for the browser sign-in ({} left).", mm_ss(left));
                     }
+                }
+            }
+            Some(address) = pasted.recv() => {
+                let refused = match address {
+                    Some(address) => session.submit_callback(&address).err(),
+                    None => Some(latchkey_core::Error::new(
+                        latchkey_core::ErrorKind::Cancelled,
+                        "nothing was pasted (stdin closed); the callback port is closed. Run `latchkey login --paste` again and paste the address the browser ended on.",
+                    )),
+                };
+                if let Some(e) = refused {
+                    // The sign-in stops here: its port closes before the error is shown.
+                    session.cancel_sign_in();
+                    let _ = (&mut signing_in).await;
+                    break Err(e);
                 }
             }
             _ = tokio::signal::ctrl_c() => {
@@ -150,4 +180,17 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The first non-empty line on stdin (the pasted address), or `None` at its end. The line is
+/// handed to the engine as is and never printed: it holds the authorization code.
+fn read_pasted_address() -> Option<String> {
+    for line in std::io::stdin().lock().lines() {
+        match line {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => return Some(line),
+            Err(_) => return None,
+        }
+    }
+    None
 }

@@ -2,6 +2,7 @@
 
 mod aws;
 mod call;
+mod completions;
 mod doctor;
 mod inspect;
 mod login;
@@ -10,6 +11,8 @@ mod profile;
 mod status;
 mod token;
 mod userinfo;
+
+pub use completions::{completions, man};
 
 use crate::cli::Command;
 use crate::context::Ctx;
@@ -28,6 +31,6 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult<Exit> {
         Command::Doctor(a) => doctor::run(ctx, a).await,
         Command::Aws(a) => aws::run(ctx, a).await,
         // Handled in main before the runtime starts.
-        Command::Devidp(_) => Ok(Exit::Ok),
+        Command::Completions(_) | Command::Man | Command::Devidp(_) => Ok(Exit::Ok),
     }
 }

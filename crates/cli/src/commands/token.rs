@@ -1,22 +1,34 @@
-//! `latchkey token`: exactly one fresh token on stdout, nothing else.
+//! `latchkey token`: exactly one fresh token on stdout, nothing else — bare, as JSON, or as
+//! the ExecCredential kubectl's exec credential plugin reads.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use latchkey_core::config::TokenChoice;
 
-use crate::cli::TokenArgs;
+use crate::cli::{TokenArgs, TokenFormat};
 use crate::context::Ctx;
 use crate::failure::{CliResult, Exit};
 use crate::output::print_json;
 
+/// The ExecCredential version printed (kubectl ≥ 1.22 reads it; `v1beta1` is deprecated).
+const EXEC_CREDENTIAL_API_VERSION: &str = "client.authentication.k8s.io/v1";
+
 pub async fn run(ctx: &Ctx, a: TokenArgs) -> CliResult<Exit> {
+    let format = match (a.format, a.json) {
+        (Some(f), _) => f,
+        (None, true) => TokenFormat::Json,
+        (None, false) => TokenFormat::Plain,
+    };
     let session = ctx.signed_in_session().await?;
     let tokens = session.tokens().await?;
     if let Some(warning) = &tokens.warning {
         eprintln!("latchkey: warning: {warning}");
     }
-    let which = if a.access {
-        TokenChoice::Access
-    } else {
-        TokenChoice::Id
+    let which = match (a.id, a.access, format) {
+        (true, _, _) => TokenChoice::Id,
+        (_, true, _) => TokenChoice::Access,
+        // kubectl's users call an API the way `latchkey call` does: the profile's choice.
+        (_, _, TokenFormat::Kubectl) => session.profile().api_token,
+        _ => TokenChoice::Id,
     };
     // An ID token that expired and cannot be renewed is refused here, never printed.
     let token = session.token(which).await?;
@@ -25,16 +37,27 @@ pub async fn run(ctx: &Ctx, a: TokenArgs) -> CliResult<Exit> {
         TokenChoice::Id => tokens.id_expires_at,
         TokenChoice::Access => tokens.access_expires_at,
     };
-    let kind = which.as_str();
-    if a.json {
-        print_json(&serde_json::json!({
+    match format {
+        TokenFormat::Plain => println!("{token}"),
+        TokenFormat::Json => print_json(&serde_json::json!({
             "token": token,
-            "kind": kind,
+            "kind": which.as_str(),
             "expires_at": expires_at,
             "profile": session.profile().name,
-        }))?;
-    } else {
-        println!("{token}");
+        }))?,
+        TokenFormat::Kubectl => print_json(&exec_credential(token, expires_at))?,
     }
     Ok(Exit::Ok)
+}
+
+/// An ExecCredential with only the `status` a plugin returns (kubectl sends the `spec`).
+fn exec_credential(token: &str, expires_at: DateTime<Utc>) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": EXEC_CREDENTIAL_API_VERSION,
+        "kind": "ExecCredential",
+        "status": {
+            "token": token,
+            "expirationTimestamp": expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        },
+    })
 }

@@ -50,7 +50,12 @@ impl Env {
 
     /// The real binary with this environment's variables (and nothing from the developer's).
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        self.program(Path::new(env!("CARGO_BIN_EXE_latchkey")), args)
+    }
+
+    /// Another program (one that runs `latchkey` itself, e.g. kubectl) with this environment.
+    pub fn program(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(program);
         c.args(args)
             .env("LATCHKEY_CONFIG", self.config_path())
             .env("LATCHKEY_KEYCHAIN_SERVICE", &self.service)
@@ -114,12 +119,73 @@ impl Env {
         }
     }
 
+    /// `latchkey login --paste EXTRA…` in the background (stdin piped): returns it with the
+    /// authorize URL it printed and its stderr lines so far (the rest stays on `child`).
+    pub fn start_paste_login(&self, extra: &[&str]) -> (Child, Url, PasteLog) {
+        let mut args = vec!["login", "--paste"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .cmd(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("latchkey login --paste starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        let mut log = PasteLog { lines: vec![], rx };
+        loop {
+            let Ok(line) = log.rx.recv_timeout(Duration::from_secs(60)) else {
+                let _ = child.kill();
+                let status = child.wait().unwrap();
+                panic!(
+                    "login --paste ({status}) printed no authorize URL: {:?}",
+                    log.lines
+                );
+            };
+            log.lines.push(line.clone());
+            if let Some(url) = line.trim().strip_prefix("http") {
+                return (child, Url::parse(&format!("http{url}")).unwrap(), log);
+            }
+        }
+    }
+
     /// Full login as the demo user through the hook; asserts success.
     pub fn login(&self) -> Run {
         let (child, url) = self.start_login(&[]);
         complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD);
         let run = Run::from(child.wait_with_output().unwrap());
         assert_eq!(run.code, 0, "login failed: {}", run.stderr);
+        run
+    }
+}
+
+/// The stderr of a `login --paste` run, line by line.
+pub struct PasteLog {
+    pub lines: Vec<String>,
+    rx: std::sync::mpsc::Receiver<String>,
+}
+
+impl PasteLog {
+    /// Paste `address` (and a newline), wait for the exit; returns the run with all of stderr.
+    pub fn paste(mut self, mut child: Child, address: &str) -> Run {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{address}").unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        self.lines.extend(self.rx.iter());
+        let mut run = Run::from(out);
+        run.stderr = self.lines.join("\n");
         run
     }
 }

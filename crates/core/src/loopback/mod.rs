@@ -235,9 +235,18 @@ impl LoopbackListener {
             path: self.path.clone(),
             done: AtomicBool::new(false),
         });
-        let (server, rx) = Server::start(self.sockets, handler)
+        let (server, rx) = Server::start(self.sockets, handler.clone())
             .map_err(|e| Error::internal(format!("loopback listener: {e}")))?;
-        Ok(Callbacks { server, rx })
+        let (pasted_tx, pasted) = mpsc::unbounded_channel();
+        Ok(Callbacks {
+            server,
+            rx,
+            pasted,
+            paste: CallbackPaste {
+                handler,
+                outcomes: pasted_tx,
+            },
+        })
     }
 }
 
@@ -245,15 +254,24 @@ impl LoopbackListener {
 pub struct Callbacks {
     server: Server,
     rx: mpsc::UnboundedReceiver<CallbackOutcome>,
+    pasted: mpsc::UnboundedReceiver<CallbackOutcome>,
+    paste: CallbackPaste,
 }
 
 impl Callbacks {
-    /// Wait for the first valid callback (its page is already answered).
+    /// Wait for the first valid callback, from the browser (its page is already answered) or
+    /// pasted through [`CallbackPaste::submit`].
     pub async fn next(&mut self) -> Result<CallbackOutcome> {
-        self.rx
-            .recv()
-            .await
-            .ok_or_else(|| Error::internal("loopback listener stopped"))
+        tokio::select! {
+            Some(outcome) = self.rx.recv() => Ok(outcome),
+            Some(outcome) = self.pasted.recv() => Ok(outcome),
+            else => Err(Error::internal("loopback listener stopped")),
+        }
+    }
+
+    /// Where a pasted callback address goes in (for `latchkey login --paste`).
+    pub fn paste(&self) -> CallbackPaste {
+        self.paste.clone()
     }
 
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
@@ -264,6 +282,124 @@ impl Callbacks {
     pub async fn close(self) {
         self.server.stop().await;
     }
+}
+
+/// The callback address the user pasted (the browser's address bar after the redirect, when
+/// the browser cannot reach this machine's loopback): checked by the listener's own rules.
+#[derive(Clone)]
+pub struct CallbackPaste {
+    handler: Arc<Handler>,
+    outcomes: mpsc::UnboundedSender<CallbackOutcome>,
+}
+
+impl std::fmt::Debug for CallbackPaste {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackPaste").finish_non_exhaustive()
+    }
+}
+
+impl CallbackPaste {
+    /// Check `address` as the listener checks a `GET` to it (host and port, path, `state`
+    /// before anything else, then `iss`, `error`, `code`) and hand the outcome to the waiting
+    /// flow. A refused address is an error here (the flow keeps waiting); the address is
+    /// never part of a message or log line (it holds the code).
+    pub fn submit(&self, address: &str) -> Result<()> {
+        let url = url::Url::parse(address.trim())
+            .map_err(|_| Error::pasted_callback_refused("it is not a URL"))?;
+        let host = match (url.scheme(), url.host_str(), url.port_or_known_default()) {
+            ("http", Some(host), Some(port)) => format!("{host}:{port}").to_ascii_lowercase(),
+            _ => return Err(refusal_error(Refusal::Host)),
+        };
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let head = RequestHead {
+            method: "GET".into(),
+            target,
+            host: Some(host),
+        };
+        match self.handler.accept(&head) {
+            Ok(Accepted::Callback(outcome)) => {
+                tracing::debug!("loopback: pasted sign-in callback accepted");
+                self.outcomes
+                    .send(outcome)
+                    .map_err(|_| Error::no_sign_in_waiting())
+            }
+            // The sign-out page's bounce is for a browser on this machine, not a paste.
+            Ok(Accepted::Bounce(_)) => Err(refusal_error(Refusal::Path)),
+            Err(refusal) => Err(refusal_error(refusal)),
+        }
+    }
+}
+
+/// Why a request to the listener (or a pasted address) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Method,
+    Host,
+    Path,
+    DuplicateParameters,
+    State,
+    NeitherCodeNorError,
+    AlreadyCompleted,
+}
+
+impl Refusal {
+    fn status(self) -> u16 {
+        match self {
+            Refusal::Method => 405,
+            Refusal::Path => 404,
+            Refusal::AlreadyCompleted => 409,
+            Refusal::Host
+            | Refusal::DuplicateParameters
+            | Refusal::State
+            | Refusal::NeitherCodeNorError => 400,
+        }
+    }
+
+    fn why(self) -> &'static str {
+        match self {
+            Refusal::Method => "method",
+            Refusal::Host => "host",
+            Refusal::Path => "path",
+            Refusal::DuplicateParameters => "duplicate parameters",
+            Refusal::State => "state",
+            Refusal::NeitherCodeNorError => "neither code nor error",
+            Refusal::AlreadyCompleted => "already completed",
+        }
+    }
+}
+
+/// A refused paste as the caller sees it: a wrong `state` fails the `state` check.
+fn refusal_error(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::State => Error::refused(
+            CheckName::State,
+            "the pasted address's `state` is not this sign-in's (an address from an earlier or another sign-in, or a forged one). Nothing was redeemed; sign in again and paste the address this sign-in's browser tab ended on.",
+        ),
+        Refusal::AlreadyCompleted => Error::new(
+            ErrorKind::Busy,
+            "this sign-in already received its callback; the pasted address was not used.",
+        ),
+        Refusal::Method | Refusal::Host | Refusal::Path => {
+            Error::pasted_callback_refused("it is not this sign-in's redirect URI")
+        }
+        Refusal::DuplicateParameters => {
+            Error::pasted_callback_refused("it repeats `state`, `code`, `error` or `iss`")
+        }
+        Refusal::NeitherCodeNorError => Error::pasted_callback_refused(
+            "it has neither `code` nor `error`; copy the whole address from the address bar",
+        ),
+    }
+}
+
+/// What the listener makes of a request it accepts.
+enum Accepted<'a> {
+    /// A valid callback (`state` matched): its outcome for the flow.
+    Callback(CallbackOutcome),
+    /// The sign-out page's landing: send the browser on to this URL.
+    Bounce(&'a url::Url),
 }
 
 struct Handler {
@@ -319,25 +455,25 @@ impl Handler {
     }
 }
 
-impl Responder for Handler {
-    type Event = CallbackOutcome;
-
-    fn respond(&self, head: &RequestHead) -> (Page, Option<CallbackOutcome>) {
+impl Handler {
+    /// The listener's rules for one request: method, Host, path (or the bounce), no repeated
+    /// parameters, `state` before anything else, then the provider's answer. The first valid
+    /// callback wins; a later one is refused.
+    fn accept(&self, head: &RequestHead) -> std::result::Result<Accepted<'_>, Refusal> {
         if head.method != "GET" {
-            return self.reject(405, "method");
+            return Err(Refusal::Method);
         }
         if head.host.as_deref() != Some(self.host_header.as_str()) {
-            return self.reject(400, "host");
+            return Err(Refusal::Host);
         }
         let (path, query) = head.target.split_once('?').unwrap_or((&head.target, ""));
         if let Some((bounce_path, to)) = &self.expect.bounce {
             if path == bounce_path && !self.done.load(Ordering::SeqCst) {
-                tracing::debug!("loopback: signed out at the provider; on to the sign-in page");
-                return (Page::redirect(to.as_str()), None);
+                return Ok(Accepted::Bounce(to));
             }
         }
         if path != self.path {
-            return self.reject(404, "path");
+            return Err(Refusal::Path);
         }
         let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
             .into_owned()
@@ -346,20 +482,36 @@ impl Responder for Handler {
             .iter()
             .any(|k| params.iter().filter(|(n, _)| n == k).count() > 1)
         {
-            return self.reject(400, "duplicate parameters");
+            return Err(Refusal::DuplicateParameters);
         }
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         // state first: nothing else in the request is looked at until it matches (C1, C2).
         match get("state") {
             Some(s) if constant_time_eq(s.as_bytes(), self.expect.state.as_bytes()) => {}
-            _ => return self.reject(400, "state"),
+            _ => return Err(Refusal::State),
         }
         let Some(outcome) = self.outcome(get) else {
-            return self.reject(400, "neither code nor error");
+            return Err(Refusal::NeitherCodeNorError);
         };
         if self.done.swap(true, Ordering::SeqCst) {
-            return self.reject(409, "already completed");
+            return Err(Refusal::AlreadyCompleted);
         }
+        Ok(Accepted::Callback(outcome))
+    }
+}
+
+impl Responder for Handler {
+    type Event = CallbackOutcome;
+
+    fn respond(&self, head: &RequestHead) -> (Page, Option<CallbackOutcome>) {
+        let outcome = match self.accept(head) {
+            Ok(Accepted::Callback(outcome)) => outcome,
+            Ok(Accepted::Bounce(to)) => {
+                tracing::debug!("loopback: signed out at the provider; on to the sign-in page");
+                return (Page::redirect(to.as_str()), None);
+            }
+            Err(refusal) => return self.reject(refusal.status(), refusal.why()),
+        };
         tracing::debug!("loopback: sign-in callback accepted");
         let page = match &outcome {
             CallbackOutcome::Code(_) => Page::new(

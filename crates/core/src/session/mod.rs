@@ -87,6 +87,8 @@ struct Inner {
     /// Serialises refresh, sign-in's install and sign-out within this process.
     refresh_gate: tokio::sync::Mutex<()>,
     sign_in_cancel: Mutex<Option<oneshot::Sender<()>>>,
+    /// Where a pasted callback address goes while a sign-in waits for one.
+    sign_in_paste: Mutex<Option<crate::loopback::CallbackPaste>>,
     account: String,
     lock_path: PathBuf,
     /// AWS credentials held in memory (see `aws`).
@@ -145,6 +147,7 @@ impl Session {
                 current: Mutex::new(None),
                 refresh_gate: tokio::sync::Mutex::new(()),
                 sign_in_cancel: Mutex::new(None),
+                sign_in_paste: Mutex::new(None),
                 account,
                 lock_path,
                 aws: Mutex::new(None),
@@ -306,6 +309,14 @@ impl Session {
             // Network trouble keeps the session; the next tokens() call retries.
             tracing::debug!(kind = ?e.kind(), "refresh during restore failed");
         }
+        Ok(self.state())
+    }
+
+    /// The keychain's session as it is, without a refresh or any network call (`latchkey
+    /// status --all` lists every profile this way): signed in (its tokens may have expired),
+    /// or signed out with the reason.
+    pub async fn restore_stored(&self) -> Result<SessionState> {
+        self.load_stored().await?;
         Ok(self.state())
     }
 

@@ -41,6 +41,20 @@ impl Session {
         }
     }
 
+    /// Finish the running sign-in with the address its browser ended on, pasted by the user
+    /// (`latchkey login --paste`: SSH without port forwarding, the browser elsewhere). The
+    /// address goes through the listener's own checks (redirect URI, `state` first, `iss`,
+    /// `error`), then the code is redeemed with this sign-in's PKCE verifier and the tokens
+    /// verified as for any sign-in. A refused address is an error here and the sign-in keeps
+    /// waiting (a wrong `state` fails [`crate::CheckName::State`]).
+    pub fn submit_callback(&self, address: &str) -> Result<()> {
+        let paste = self.inner.sign_in_paste.lock().unwrap().clone();
+        match paste {
+            Some(paste) => paste.submit(address),
+            None => Err(Error::no_sign_in_waiting()),
+        }
+    }
+
     /// Browser sign-in: loopback listener first, then the browser, then code exchange and
     /// verification. A failure leaves an existing session as it was.
     pub async fn sign_in(&self, opts: SignInOptions) -> Result<UserSummary> {
@@ -58,6 +72,7 @@ impl Session {
         }
         let result = self.browser_flow(opts, cancel_rx).await;
         self.inner.sign_in_cancel.lock().unwrap().take();
+        self.inner.sign_in_paste.lock().unwrap().take();
         if let Err(e) = &result {
             let has_session = self.inner.current.lock().unwrap().is_some();
             if has_session && matches!(previous, SessionState::SignedIn { .. }) {
@@ -113,6 +128,7 @@ impl Session {
                 .authorization_response_iss_parameter_supported,
             bounce: bounce.map(|b| (b.path, req.url.clone())),
         })?;
+        *self.inner.sign_in_paste.lock().unwrap() = Some(callbacks.paste());
         let timeout = match opts.timeout {
             t if t.is_zero() => profile.sign_in_timeout,
             t => t,

@@ -42,6 +42,9 @@ pub enum CheckName {
     SameIdentity,
     /// A userinfo response is about the signed-in user (`sub` equal to the ID token's).
     UserinfoSub,
+    /// A pasted sign-in callback carries this sign-in's `state` (the listener refuses a
+    /// browser's wrong `state` with a 400 and keeps waiting).
+    State,
 }
 
 impl CheckName {
@@ -68,6 +71,7 @@ impl CheckName {
             CheckName::ClientId => "client_id",
             CheckName::SameIdentity => "same_identity",
             CheckName::UserinfoSub => "userinfo_sub",
+            CheckName::State => "state",
         }
     }
 }
