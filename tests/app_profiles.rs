@@ -199,6 +199,12 @@ async fn app_profiles_invalid_edit_test_connection_remove() {
     );
     let unregistered = free_port();
     fill(&app, "#pf-ports", &unregistered.to_string()).await;
+    app.execute(
+        "document.getElementById('pf-probe').replaceChildren()",
+        vec![],
+    )
+    .await
+    .unwrap();
     click(&app, "#pf-test").await;
     wait_js(
         &app,
