@@ -1,12 +1,15 @@
-//! The installed desktop application: builds the .deb with `cargo xtask bundle`, installs it
-//! with `dpkg -i`, checks the files, runs the installed app and CLI, and uninstalls it again.
+//! The installed desktop application: installs the .deb with `dpkg -i`, checks the files, runs
+//! the installed app and CLI, and uninstalls it again.
 //!
 //! This changes the machine (it installs a system package), so it runs only when
-//! `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes. It needs root (for
-//! dpkg), a display (`cargo xtask test` runs it under Xvfb) and takes a release build's time:
+//! `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes. `cargo xtask test`
+//! run as root (as CI runs it) builds the .deb first and sets `LATCHKEY_BUNDLE_TEST=1` and
+//! `LATCHKEY_DEB` (the package to install); without `LATCHKEY_DEB` the test builds the
+//! package itself with `cargo xtask bundle`. It needs root (for dpkg) and a display
+//! (`cargo xtask test` runs it under Xvfb):
 //!
 //! ```text
-//! sudo LATCHKEY_BUNDLE_TEST=1 cargo xtask test bundle_deb
+//! sudo cargo xtask test bundle_deb
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,9 +38,8 @@ const INSTALLED_FILES: &[&str] = &[
 fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1() {
     if std::env::var("LATCHKEY_BUNDLE_TEST").as_deref() != Ok("1") {
         eprintln!(
-            "bundle_deb: SKIPPED (it installs a system package); set LATCHKEY_BUNDLE_TEST=1 \
-             and run as root under a display, e.g. `LATCHKEY_BUNDLE_TEST=1 cargo xtask test \
-             bundle_deb`"
+            "bundle_deb: SKIPPED (it installs a system package); `cargo xtask test` runs it as \
+             root (or set LATCHKEY_BUNDLE_TEST=1 and run as root under a display)"
         );
         return;
     }
@@ -52,8 +54,10 @@ fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1(
     );
     ensure_tools(&[("xwininfo", "x11-utils"), ("xprop", "x11-utils")]);
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let deb = build_deb(&root);
+    let deb = match std::env::var_os("LATCHKEY_DEB") {
+        Some(deb) => PathBuf::from(deb),
+        None => build_deb(&PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+    };
     let size = deb.metadata().expect("the .deb exists").len();
     eprintln!("bundle_deb: {} ({size} bytes)", deb.display());
 

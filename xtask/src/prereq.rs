@@ -27,7 +27,7 @@ fn skip_install() -> bool {
     std::env::var("LATCHKEY_SKIP_INSTALL").is_ok_and(|v| v == "1")
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

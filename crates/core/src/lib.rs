@@ -128,9 +128,19 @@ pub mod internals {
         vault.load_session(account)
     }
 
-    /// Store a session (tests plant sessions, e.g. a 16 KB one; the benchmark measures it).
+    /// Store exactly this session (tests plant sessions, e.g. a 16 KB one).
     pub fn store_session(vault: &Vault, account: &str, session: &StoredSession) -> Result<()> {
         vault.store_session(account, session)
+    }
+
+    /// Store a session as a sign-in or a refresh does (its generation raised above the
+    /// stored one's in the same pass); returns the generation written. The benchmark times it.
+    pub fn store_newer_session(
+        vault: &Vault,
+        account: &str,
+        session: &StoredSession,
+    ) -> Result<u64> {
+        vault.store_newer_session(account, session)
     }
 
     /// Raw chunked bytes of a keychain entry.
