@@ -114,7 +114,16 @@ async fn main() {
     wait_js(&app, "document.querySelectorAll('#checks li').length > 5").await;
     shot(&app, &out, "inspector").await;
 
+    click(&app, "#nav-aws").await;
+    wait_js(
+        &app,
+        "document.getElementById('aws-snippet').textContent.includes('credential_process')",
+    )
+    .await;
+    shot(&app, &out, "aws-credentials").await;
+
     click(&app, "#nav-console").await;
+    click(&app, "[data-path=\"/demo-aws-api/me\"]").await;
     click(&app, "#api-send").await;
     wait_js(
         &app,

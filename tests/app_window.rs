@@ -3,9 +3,9 @@
 //!
 //! One scenario, in the order a user meets it: first run on the embedded development
 //! provider, sign-in in the browser, the session view, the inspector's checklist, the API
-//! console (200 and 403), sign-out everywhere (the provider's logout page, keychain emptied),
-//! a sign-in as a user whose name is HTML (shown as text), a restart that restores the session
-//! without a browser, and a final sign-out.
+//! console (200 and 403), the AWS credentials view and a SigV4 call, sign-out everywhere (the
+//! provider's logout page, keychain emptied), a sign-in as a user whose name is HTML (shown as
+//! text), a restart that restores the session without a browser, and a final sign-out.
 
 #[allow(unused_macros, unused_imports)]
 mod support;
@@ -98,13 +98,21 @@ async fn sign_in_in_browser(browser: &Client, url: &str, username: &str, passwor
     click(browser, "#signin").await;
 }
 
-/// Sends one request from the API console and returns the status the window shows.
+/// Sends one request from the API console with the ID token and returns the status the
+/// window shows.
 async fn api_status(app: &Client, path: &str) -> String {
+    api_status_with(app, path, "raw").await
+}
+
+/// Sends one request from the API console with `scheme` (`raw`, `bearer`, `sigv4`).
+async fn api_status_with(app: &Client, path: &str, scheme: &str) -> String {
     click(app, "#nav-console").await;
     fill(app, "#api-url", path).await;
     app.execute(
-        "document.getElementById('api-status').textContent = ''",
-        vec![],
+        "const s = document.getElementById('api-scheme'); s.value = arguments[0]; \
+         s.dispatchEvent(new Event('change')); \
+         document.getElementById('api-status').textContent = ''",
+        vec![serde_json::json!(scheme)],
     )
     .await
     .unwrap();
@@ -272,6 +280,96 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
     // API console: the demo API answers 200 with the ID token; the demo user is an admin.
     assert_eq!(api_status(&app, "/demo-api/me").await, "200");
     assert_eq!(api_status(&app, "/demo-api/admin").await, "200");
+
+    // AWS credentials: the Demo profile's identity pool gives the admins group's role; the
+    // secret stays masked until asked for; the config snippet runs the CLI; the console signs
+    // a call to the IAM-authorized demo API with them.
+    click(&app, "#nav-aws").await;
+    wait_js(
+        &app,
+        "document.getElementById('aws-access-key').textContent.startsWith('ASIA')",
+        "AWS credentials",
+    )
+    .await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('aws-role').textContent").await,
+        latchkey_devidp::DEMO_ADMIN_ROLE
+    );
+    assert!(
+        js_string(
+            &app,
+            "document.getElementById('aws-other-roles').textContent"
+        )
+        .await
+        .contains(latchkey_devidp::DEMO_USER_ROLE),
+        "the user's other role is listed"
+    );
+    assert_eq!(
+        js_string(
+            &app,
+            "document.getElementById('aws-identity-id').textContent"
+        )
+        .await
+        .split(':')
+        .next(),
+        Some("us-east-1")
+    );
+    assert_eq!(
+        js_string(&app, "document.getElementById('aws-secret').dataset.masked").await,
+        "true"
+    );
+    assert!(
+        js_string(
+            &app,
+            "document.querySelector('#aws-timeline .timeline').dataset.token"
+        )
+        .await
+        .contains("AWS"),
+        "the lifetime is drawn"
+    );
+    click(&app, "#aws-reveal").await;
+    app.accept_alert().await.expect("confirm the reveal");
+    wait_js(
+        &app,
+        "document.getElementById('aws-secret').dataset.masked === 'false'",
+        "secret revealed",
+    )
+    .await;
+    assert_eq!(
+        js_string(
+            &app,
+            "document.getElementById('aws-secret').textContent.length"
+        )
+        .await,
+        "40"
+    );
+    click(&app, "#aws-reveal").await;
+    assert_eq!(
+        js_string(&app, "document.getElementById('aws-secret').dataset.masked").await,
+        "true",
+        "hidden again"
+    );
+    wait_js(
+        &app,
+        "document.getElementById('aws-snippet').textContent.includes('credential_process = ')",
+        "config snippet",
+    )
+    .await;
+    let snippet = js_string(&app, "document.getElementById('aws-snippet').textContent").await;
+    assert!(
+        snippet.contains("[profile Demo]")
+            && snippet.contains(" aws credentials --profile Demo\n")
+            && snippet.contains("region = us-east-1"),
+        "{snippet}"
+    );
+    assert!(
+        keychain_items(&service).contains(":aws"),
+        "the AWS credentials are in the keychain next to the session"
+    );
+    assert_eq!(
+        api_status_with(&app, "/demo-aws-api/me", "sigv4").await,
+        "200"
+    );
 
     // Sign out everywhere: the provider's logout page opens, the keychain is emptied.
     click(&app, "#nav-session").await;

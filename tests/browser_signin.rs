@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey_core::{
-    ApiRequest, ErrorKind, NoBrowser, OffsetClock, Session, SessionOptions, SessionState,
+    ApiRequest, Entry, ErrorKind, NoBrowser, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
 };
 use latchkey_devidp::{Rotation, DEMO_PASSWORD, DEMO_USERNAME};
@@ -95,7 +95,7 @@ async fn sign_up_with_confirmation_code_then_first_sign_in() {
             .begin_sign_in(
                 &session,
                 SignInOptions {
-                    signup: true,
+                    entry: Entry::SignUp,
                     ..Default::default()
                 },
             )
@@ -474,13 +474,17 @@ fn child_process_restore_helper() {
 async fn sign_out_opens_logout_page_and_next_sign_in_asks_for_password() {
     let e = E2e::start("sign-out", |_| {}).await;
     run_scenario(e, |e| async move {
-        let session = e.session();
+        // Signing out everywhere calls GlobalSignOut, which needs the admin scope.
+        let mut profile = e.profile();
+        profile.scopes.push("aws.cognito.signin.user.admin".into());
+        let session = Session::new(profile, e.options()).expect("Session::new");
         e.password_sign_in(&session, DEMO_USERNAME, DEMO_PASSWORD)
             .await?;
         e.step("sign out everywhere");
         let out = session.sign_out(true).await.context("sign-out")?;
-        ensure!(out.revoked, "refresh token not revoked: {:?}", out.warnings);
         ensure!(out.warnings.is_empty(), "warnings: {:?}", out.warnings);
+        ensure!(out.signed_out_everywhere, "not signed out everywhere");
+        ensure!(e.idp.stats().global_sign_outs == 1, "{:?}", e.idp.stats());
         ensure!(
             latchkey_core::internals::load_session(&e.vault(), &e.profile().keychain_account())
                 .context("keychain read")?

@@ -14,6 +14,7 @@ const ui = {
   inspection: null,
   history: [],
   tick: null,
+  aws: null,
 };
 
 /* ---------- small DOM helpers: text only ---------- */
@@ -68,6 +69,7 @@ function go(view) {
     section.hidden = section.id !== `view-${view}`;
   }
   if (view === "inspector") loadInspector();
+  if (view === "aws") loadAws();
   if (view === "activity") loadActivity();
   if (view === "settings") renderProfiles();
 }
@@ -159,30 +161,37 @@ function render(session) {
   for (const id of ["signin", "signup"]) $(id).disabled = state === "signing_in";
   drawTimelines();
   tickCountdown();
+  // The AWS view follows when the credentials it shows were replaced (or went with a sign-out).
+  if (ui.view === "aws" && ui.aws &&
+      (session.aws_expires_at ?? null) !== Math.round(Date.parse(ui.aws.expires_at) / 1000)) loadAws();
+}
+
+/* One lifetime bar: issued → expires, the part where Latchkey renews hatched. */
+function timeline(name, issuedAt, expiresAt, marginSecs) {
+  const t = now();
+  const total = Math.max(1, expiresAt - issuedAt);
+  const elapsed = Math.min(1, Math.max(0, (t - issuedAt) / total));
+  const margin = Math.min(1, Math.max(0, marginSecs) / total);
+  const left = expiresAt - t;
+  return el("div", { class: "timeline", "data-token": name },
+    el("div", { class: "label" },
+      el("strong", { text: name }),
+      el("span", { class: left > 0 ? "muted" : "pill bad", text: left > 0 ? `expires ${relative(left)}` : "expired" })),
+    el("div", { class: "track", role: "img", "aria-label": `${name}: ${Math.round(elapsed * 100)}% of its lifetime used, expires ${relative(left)}` },
+      el("div", { class: "margin", style: { width: `${margin * 100}%` } }),
+      el("div", { class: "elapsed", style: { width: `${elapsed * 100}%` } }),
+      el("div", { class: "now", style: { left: `calc(${elapsed * 100}% - 1px)` } })),
+    el("div", { class: "ends" },
+      el("span", { text: `issued ${utc(issuedAt)}` }),
+      el("span", { text: `expires ${utc(expiresAt)}` })));
 }
 
 function drawTimelines() {
   const session = ui.session;
   const box = $("timelines");
   if (!session || !session.tokens) { box.replaceChildren(); return; }
-  const t = now();
-  box.replaceChildren(...session.tokens.map((token) => {
-    const total = Math.max(1, token.expires_at - token.issued_at);
-    const elapsed = Math.min(1, Math.max(0, (t - token.issued_at) / total));
-    const margin = Math.min(1, (session.refresh_margin_secs || 0) / total);
-    const left = token.expires_at - t;
-    return el("div", { class: "timeline", "data-token": token.name },
-      el("div", { class: "label" },
-        el("strong", { text: token.name }),
-        el("span", { class: left > 0 ? "muted" : "pill bad", text: left > 0 ? `expires ${relative(left)}` : "expired" })),
-      el("div", { class: "track", role: "img", "aria-label": `${token.name}: ${Math.round(elapsed * 100)}% of its lifetime used, expires ${relative(left)}` },
-        el("div", { class: "margin", style: { width: `${margin * 100}%` } }),
-        el("div", { class: "elapsed", style: { width: `${elapsed * 100}%` } }),
-        el("div", { class: "now", style: { left: `calc(${elapsed * 100}% - 1px)` } })),
-      el("div", { class: "ends" },
-        el("span", { text: `issued ${utc(token.issued_at)}` }),
-        el("span", { text: `expires ${utc(token.expires_at)}` })));
-  }));
+  box.replaceChildren(...session.tokens.map((token) =>
+    timeline(token.name, token.issued_at, token.expires_at, session.refresh_margin_secs || 0)));
 }
 
 function tickCountdown() {
@@ -194,6 +203,7 @@ function tickCountdown() {
     $("countdown-bar").value = Math.max(0, (left / total) * 100);
   }
   if (s && (s.state === "signed_in" || s.state === "refreshing") && ui.view === "session") drawTimelines();
+  if (ui.aws && ui.view === "aws") drawAwsTimeline();
 }
 
 async function signIn(signup) {
@@ -290,6 +300,108 @@ async function writeClipboard(text) {
   }
 }
 
+/* ---------- AWS credentials ---------- */
+async function loadAws() {
+  if (ui.awsLoading) return;
+  ui.awsLoading = true;
+  try { await showAws(); } finally { ui.awsLoading = false; }
+}
+
+async function showAws() {
+  const session = ui.session;
+  show("aws-warning", false);
+  if (session && !session.identity_pool) {
+    ui.aws = null;
+    show("aws-details", false);
+    setText("aws-empty", "This profile names no identity pool. Add its id under “AWS credentials” in Profiles & settings (or an [aws] table in the profiles file) to get AWS credentials from your sign-in.");
+    show("aws-empty", true);
+    return;
+  }
+  if (session && session.state !== "signed_in" && session.state !== "refreshing") {
+    ui.aws = null;
+    show("aws-details", false);
+    setText("aws-empty", "Sign in first: the identity pool trades your ID token for AWS credentials.");
+    show("aws-empty", true);
+    return;
+  }
+  setText("aws-empty", "Getting AWS credentials from the identity pool…");
+  show("aws-empty", !ui.aws);
+  try {
+    renderAws(await invoke("aws_identity"));
+  } catch (e) {
+    ui.aws = null;
+    show("aws-details", false);
+    setText("aws-empty", typeof e === "string" ? e : e.message);
+    show("aws-empty", true);
+  }
+}
+
+function renderAws(aws) {
+  ui.aws = aws;
+  setText("aws-pool", aws.identity_pool_id);
+  setText("aws-flow", `${aws.flow} (region ${aws.region})`);
+  setText("aws-identity-id", aws.identity_id);
+  setText("aws-role", aws.role_arn || "(unknown)");
+  setText("aws-role-how", aws.requested_role ? "asked for (role_arn)" : "chosen by the identity pool");
+  const others = (aws.roles || []).filter((r) => r !== aws.role_arn);
+  $("aws-other-roles").replaceChildren(...(others.length
+    ? others.map((r) => el("code", { class: "role", text: r }))
+    : [document.createTextNode("(none in the ID token)")]));
+  setText("aws-caller", aws.assumed_role_arn || "—");
+  setText("aws-access-key", aws.access_key_id);
+  maskAwsSecret();
+  setText("aws-copied", "");
+  show("aws-warning", Boolean(aws.warning));
+  setText("aws-warning", aws.warning || "");
+  show("aws-empty", false);
+  show("aws-details", true);
+  drawAwsTimeline();
+  invoke("aws_config_snippet").then((text) => setText("aws-snippet", text)).catch((e) => setText("aws-snippet", e.message || String(e)));
+}
+
+function drawAwsTimeline() {
+  const aws = ui.aws;
+  const secs = (iso) => Date.parse(iso) / 1000;
+  $("aws-timeline").replaceChildren(timeline("AWS credentials", secs(aws.issued_at), secs(aws.expires_at),
+    secs(aws.expires_at) - secs(aws.refresh_due_at)));
+}
+
+function maskAwsSecret() {
+  const secret = $("aws-secret");
+  secret.textContent = "••••••••••••••••••••";
+  secret.dataset.masked = "true";
+  $("aws-reveal").textContent = "Reveal…";
+}
+
+async function toggleAwsSecret() {
+  if ($("aws-secret").dataset.masked !== "true") { maskAwsSecret(); return; }
+  const ok = window.confirm("Show the secret access key?\n\nWith the access key id and session token it acts as this role until it expires.");
+  if (!ok) return;
+  try {
+    $("aws-secret").textContent = await invoke("reveal_aws", { what: "secret_access_key" });
+    $("aws-secret").dataset.masked = "false";
+    $("aws-reveal").textContent = "Hide";
+  } catch (e) { showError(e); }
+}
+
+async function copyAwsEnvironment() {
+  const ok = window.confirm("Copy the AWS credentials as environment variables?\n\nAnyone who has them can act as this role until they expire. Paste them only where you trust.");
+  if (!ok) return;
+  try {
+    await writeClipboard(await invoke("reveal_aws", { what: "environment" }));
+    setText("aws-copied", "Copied export lines. Clear your clipboard when you are done.");
+  } catch (e) { showError(e); }
+}
+
+async function copyAwsConfig() {
+  try {
+    const text = await invoke("aws_config_snippet");
+    setText("aws-snippet", text);
+    await writeClipboard(text);
+    setText("aws-copied", "Copied the ~/.aws/config section (it holds no secret).");
+  } catch (e) { showError(e); }
+}
+
 /* ---------- API console ---------- */
 function parseHeaders(text) {
   return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
@@ -309,6 +421,8 @@ async function sendApi(event) {
     body: $("api-body").value || null,
     token: $("api-token").value,
     scheme: $("api-scheme").value,
+    aws_service: $("api-scheme").value === "sigv4" ? ($("api-service").value.trim() || null) : null,
+    aws_region: $("api-scheme").value === "sigv4" ? ($("api-region").value.trim() || null) : null,
     allow_any_origin: false,
   };
   try {
@@ -321,7 +435,7 @@ async function sendApi(event) {
       response = await invoke("call_api", { request });
     } catch (e) {
       if (e && e.kind === "origin_not_allowed" &&
-          window.confirm(`${e.message}\n\nSend your token to this origin for this one call?`)) {
+          window.confirm(`${e.message}\n\nSend your ${request.scheme === "sigv4" ? "signed request" : "token"} to this origin for this one call?`)) {
         response = await invoke("call_api", { request: { ...request, allow_any_origin: true } });
       } else {
         throw e;
@@ -354,6 +468,13 @@ function renderResponse(request, response) {
     el("span", { class: `pill ${h.status < 400 ? "ok" : "bad"}`, text: String(h.status) }),
     el("code", { text: `${h.method} ${h.url}` }),
     el("span", { class: "muted", text: `${h.ms} ms` }))));
+}
+
+function syncScheme() {
+  const sigv4 = $("api-scheme").value === "sigv4";
+  for (const part of document.querySelectorAll("[data-scheme-part]")) {
+    part.hidden = (part.dataset.schemePart === "sigv4") !== sigv4;
+  }
 }
 
 /* ---------- activity ---------- */
@@ -392,6 +513,11 @@ async function saveProfile(event) {
     api_base_urls: list("pf-api"),
   };
   if (kind === "oidc" && !draft.ports) draft.any_port = true;
+  if (text("pf-identity-pool")) {
+    draft.aws = { identity_pool_id: text("pf-identity-pool"), role_arn: text("pf-role"),
+      identity_endpoint: text("pf-identity-endpoint"), flow: $("pf-flow").value };
+    for (const key of Object.keys(draft.aws)) if (draft.aws[key] === null) delete draft.aws[key];
+  }
   for (const key of Object.keys(draft)) if (draft[key] === null) delete draft[key];
   $("pf-save").disabled = true;
   try {
@@ -433,8 +559,17 @@ function wire() {
   $("copy-token").addEventListener("click", copyToken);
   $("api-form").addEventListener("submit", sendApi);
   for (const quick of document.querySelectorAll("[data-path]")) {
-    quick.addEventListener("click", () => { $("api-url").value = quick.dataset.path; });
+    quick.addEventListener("click", () => {
+      $("api-url").value = quick.dataset.path;
+      $("api-scheme").value = quick.dataset.scheme;
+      syncScheme();
+    });
   }
+  $("api-scheme").addEventListener("change", syncScheme);
+  $("aws-reload").addEventListener("click", loadAws);
+  $("aws-reveal").addEventListener("click", toggleAwsSecret);
+  $("aws-copy-env").addEventListener("click", copyAwsEnvironment);
+  $("aws-copy-config").addEventListener("click", copyAwsConfig);
   $("activity-export").addEventListener("click", async () => {
     try { setText("activity-exported", `Saved to ${await invoke("export_activity")}`); } catch (e) { showError(e); }
   });

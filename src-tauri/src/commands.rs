@@ -1,11 +1,14 @@
 //! The commands the window may call (the same list is in `build.rs` and allowed in
 //! `capabilities/default.json`). Each is a few lines over `latchkey_core::Session` or the app
-//! state; arguments are typed; errors come back as core's `{kind, check?, message}`.
+//! state; arguments are typed; errors come back as core's `{kind, check?, aws?, message}`.
 
+use std::path::PathBuf;
+
+use latchkey_core::aws::{aws_profile_name, config_snippet, env_exports};
 use latchkey_core::config::{ProfileDraft, TokenChoice};
 use latchkey_core::{
-    ApiRequest, ErrorKind, Inspection, RefreshTokenInfo, SessionState, SignInOptions,
-    SignOutOutcome,
+    ApiRequest, AwsIdentity, Entry, ErrorKind, Inspection, RefreshTokenInfo, SessionState,
+    SignInOptions, SignOutOutcome,
 };
 use tauri::State;
 use url::Url;
@@ -13,7 +16,7 @@ use url::Url;
 use crate::demo::{self, DEMO_CREDENTIALS};
 use crate::error::{CommandError, CommandResult};
 use crate::models::{
-    ApiCall, ApiResult, AppInfo, ProfileSaved, ProfileSummary, SessionView, VaultView,
+    ApiCall, ApiResult, AppInfo, AwsReveal, ProfileSaved, ProfileSummary, SessionView, VaultView,
 };
 use crate::state::AppState;
 
@@ -66,7 +69,7 @@ pub async fn session_state(state: State<'_, AppState>) -> CommandResult<SessionV
 #[tauri::command]
 pub async fn sign_in(signup: bool, state: State<'_, AppState>) -> CommandResult<SessionView> {
     let options = SignInOptions {
-        signup,
+        entry: if signup { Entry::SignUp } else { Entry::SignIn },
         ..SignInOptions::default()
     };
     state.session().await.0.sign_in(options).await?;
@@ -164,10 +167,66 @@ pub async fn call_api(request: ApiCall, state: State<'_, AppState>) -> CommandRe
             body: request.body.map(String::into_bytes),
             token: Some(request.token),
             scheme: Some(request.scheme),
+            aws_service: request.aws_service,
+            aws_region: request.aws_region,
             allow_any_origin: request.allow_any_origin,
         })
         .await?;
     Ok(ApiResult::from(response))
+}
+
+/// The AWS credentials view: identity, role, the user's roles, access key id and times (the
+/// credentials are fetched if none are held; no secret crosses here).
+#[tauri::command]
+pub async fn aws_identity(state: State<'_, AppState>) -> CommandResult<AwsIdentity> {
+    Ok(state.session().await.0.aws_identity().await?)
+}
+
+/// The only way AWS secrets reach the window: the user pressed "Reveal…" or "Copy as
+/// environment variables…" and confirmed.
+#[tauri::command]
+pub async fn reveal_aws(what: AwsReveal, state: State<'_, AppState>) -> CommandResult<String> {
+    let creds = state.session().await.0.aws_credentials().await?;
+    let (text, note) = match what {
+        AwsReveal::SecretAccessKey => (
+            creds.secret_access_key.expose().to_owned(),
+            "AWS secret access key shown to the user",
+        ),
+        AwsReveal::Environment => (
+            env_exports(&creds),
+            "AWS credentials copied as environment variables by the user",
+        ),
+    };
+    state.activity.note("INFO", note);
+    Ok(text)
+}
+
+/// The `~/.aws/config` section that runs the `latchkey` CLI installed next to the app.
+#[tauri::command]
+pub async fn aws_config_snippet(state: State<'_, AppState>) -> CommandResult<String> {
+    let (_, profile) = state.session().await;
+    let pool = profile.identity_pool()?;
+    Ok(config_snippet(
+        &aws_profile_name(&profile.name),
+        &cli_program(),
+        &profile.name,
+        &pool.region,
+    ))
+}
+
+/// The `latchkey` CLI next to this app (the packages install both in `/usr/bin`), else its
+/// bare name.
+fn cli_program() -> PathBuf {
+    let name = if cfg!(windows) {
+        "latchkey.exe"
+    } else {
+        "latchkey"
+    };
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// A relative URL in the console is resolved against the profile's first API base URL.

@@ -1,11 +1,13 @@
 //! The embedded development provider: on first run the app starts latchkey-devidp in-process
-//! and creates a "Demo" profile for it, so the whole flow works with no account anywhere.
+//! and creates a "Demo" profile for it (with its identity pool, so AWS credentials and SigV4
+//! calls work too), so the whole flow works with no account anywhere.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
 
 use latchkey_core::config::{Config, Profile, ProfileKind};
-use latchkey_devidp::{ClientConfig, DevIdp, DevIdpConfig};
+use latchkey_core::IdentityPoolSettings;
+use latchkey_devidp::{ClientConfig, DevIdp, DevIdpConfig, IdentityPoolConfig};
 use url::Url;
 
 /// The profile the app creates for its embedded provider.
@@ -16,6 +18,8 @@ pub const DEMO_PROFILE: &str = "Demo";
 pub const DEMO_PORT: u16 = 47_211;
 /// The port it prefers for its `cognito-idp` origin (discovery, JWKS, `iss`).
 pub const DEMO_ISSUER_PORT: u16 = 47_212;
+/// The port it prefers for its identity pool's origin (Cognito Identity and STS).
+pub const DEMO_IDENTITY_PORT: u16 = 47_213;
 
 /// Credentials shown in the demo banner.
 #[derive(Clone, serde::Serialize)]
@@ -43,8 +47,9 @@ pub fn is_demo(profile: &Profile) -> bool {
     }
 }
 
-/// The Demo profile for a provider on `port` (pool domain) and `issuer_port` (cognito-idp).
-fn demo_profile(port: u16, issuer_port: u16) -> Profile {
+/// The Demo profile for a provider on `port` (pool domain), `issuer_port` (cognito-idp) and
+/// `identity_port` (its identity pool).
+fn demo_profile(port: u16, issuer_port: u16, identity_port: u16) -> Profile {
     let base = format!("http://127.0.0.1:{port}");
     let domain = Url::parse(&base).expect("a loopback URL is valid");
     let pool = latchkey_devidp::DEFAULT_USER_POOL_ID;
@@ -68,7 +73,17 @@ fn demo_profile(port: u16, issuer_port: u16) -> Profile {
     ];
     profile.sign_out_uri = Url::parse("http://localhost:53682/signed-out").ok();
     profile.api_base_urls = vec![domain];
+    profile.aws = Some(IdentityPoolSettings {
+        identity_pool_id: latchkey_devidp::DEMO_IDENTITY_POOL_ID.into(),
+        identity_endpoint: Url::parse(&format!("http://127.0.0.1:{identity_port}/")).ok(),
+        ..IdentityPoolSettings::default()
+    });
     profile
+}
+
+/// The port of the Demo profile's identity endpoint, if it has one.
+fn identity_port(profile: &Profile) -> Option<u16> {
+    profile.aws.as_ref()?.identity_endpoint.as_ref()?.port()
 }
 
 /// Makes sure the Demo profile exists when there is no other, and starts the provider it
@@ -76,7 +91,11 @@ fn demo_profile(port: u16, issuer_port: u16) -> Profile {
 /// the config has no Demo profile.
 pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, String> {
     if config.profiles.is_empty() {
-        config.insert(demo_profile(DEMO_PORT, DEMO_ISSUER_PORT));
+        config.insert(demo_profile(
+            DEMO_PORT,
+            DEMO_ISSUER_PORT,
+            DEMO_IDENTITY_PORT,
+        ));
         config.default = Some(DEMO_PROFILE.into());
     }
     let Some(profile) = config
@@ -99,9 +118,15 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
         .filter(|p| *p != wanted)
         .unwrap_or(DEMO_ISSUER_PORT);
     let free = |port: u16| std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok();
+    let wanted_identity = identity_port(&profile).unwrap_or(DEMO_IDENTITY_PORT);
     let port = if free(wanted) { wanted } else { 0 };
     let issuer_port = if free(wanted_issuer) {
         wanted_issuer
+    } else {
+        0
+    };
+    let identity_port = if free(wanted_identity) {
+        wanted_identity
     } else {
         0
     };
@@ -127,6 +152,10 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
         // LATCHKEY_DEVIDP_CONTROL_TOKEN: the secret out-of-process tests use to drive the
         // provider's control endpoint; without it, a random one nobody outside knows.
         control_token: std::env::var(latchkey_devidp::CONTROL_TOKEN_ENV).ok(),
+        identity_pool: Some(IdentityPoolConfig {
+            port: identity_port,
+            ..IdentityPoolConfig::default()
+        }),
         ..DevIdpConfig::default()
     })
     .map_err(|e| format!("the development provider did not start: {e}"))?;
@@ -134,16 +163,29 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
         ProfileKind::Cognito { domain, .. } => domain.as_str().trim_end_matches('/').to_string(),
         ProfileKind::Oidc { .. } => String::new(),
     };
-    if idp.base_url() != domain || idp.issuer() != profile.issuer() {
-        // A preferred port was taken (or the profile predates the two origins): point the
-        // Demo profile at where the provider is now.
+    let identity_endpoint = idp.identity_endpoint().unwrap_or_default();
+    let profile_identity_endpoint = profile
+        .aws
+        .as_ref()
+        .and_then(|aws| aws.identity_endpoint.as_ref())
+        .map(Url::to_string);
+    if idp.base_url() != domain
+        || idp.issuer() != profile.issuer()
+        || profile_identity_endpoint.as_deref() != Some(identity_endpoint.as_str())
+    {
+        // A preferred port was taken (or the profile predates the two origins, or the
+        // identity pool): point the Demo profile at where the provider is now.
         tracing::warn!(
             target: "latchkey_app",
-            "the development provider moved to {} (cognito-idp {})",
+            "the development provider moved to {} (cognito-idp {}, identity pool {identity_endpoint})",
             idp.base_url(),
             idp.cognito_idp_url()
         );
-        let mut moved = demo_profile(idp.port(), idp.issuer_port());
+        let identity_port = Url::parse(&identity_endpoint)
+            .ok()
+            .and_then(|u| u.port())
+            .unwrap_or(DEMO_IDENTITY_PORT);
+        let mut moved = demo_profile(idp.port(), idp.issuer_port(), identity_port);
         moved.browser_command = profile.browser_command.clone();
         config.insert(moved);
     }

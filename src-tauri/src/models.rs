@@ -1,5 +1,6 @@
 //! The data that crosses the bridge to the UI. Nothing here ever holds a refresh token;
-//! access and ID tokens cross only through `reveal_token`, on the user's explicit request.
+//! access and ID tokens cross only through `reveal_token`, and AWS secrets only through
+//! `reveal_aws`, on the user's explicit request.
 
 use latchkey_core::config::{Scheme, TokenChoice};
 use latchkey_core::{ProbeReport, Tokens};
@@ -58,6 +59,10 @@ pub struct SessionView {
     pub issuer: String,
     pub client_id: String,
     pub store: String,
+    /// The profile's identity pool, when it has one (the AWS credentials view needs it).
+    pub identity_pool: Option<String>,
+    /// When the AWS credentials held for the user expire (none held: `None`).
+    pub aws_expires_at: Option<i64>,
 }
 
 #[derive(Clone, Serialize)]
@@ -103,7 +108,22 @@ pub struct ApiCall {
     pub body: Option<String>,
     pub token: TokenChoice,
     pub scheme: Scheme,
+    /// With SigV4: the signing name (`None`: `execute-api`) and region (`None`: the pool's).
+    #[serde(default)]
+    pub aws_service: Option<String>,
+    #[serde(default)]
+    pub aws_region: Option<String>,
     pub allow_any_origin: bool,
+}
+
+/// What of the AWS credentials the user asked to see or copy (they are secrets).
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum AwsReveal {
+    /// The secret access key, shown in the view.
+    SecretAccessKey,
+    /// `export AWS_ACCESS_KEY_ID=…` lines with all three values, for the clipboard.
+    Environment,
 }
 
 #[derive(Serialize)]

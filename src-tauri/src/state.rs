@@ -252,6 +252,7 @@ async fn view_of(session: &Session, profile: &Profile) -> SessionView {
         },
         refresh_margin_secs: profile.refresh_margin.as_secs(),
         state: state.name(),
+        identity_pool: profile.aws.as_ref().map(|a| a.identity_pool_id.clone()),
         ..SessionView::default()
     };
     match state {
@@ -267,8 +268,13 @@ async fn view_of(session: &Session, profile: &Profile) -> SessionView {
                 Some(expires_at.timestamp() - profile.sign_in_timeout.as_secs() as i64);
             view.expires_at = Some(expires_at.timestamp());
         }
-        SessionState::SignedIn { user, .. } => {
+        SessionState::SignedIn {
+            user,
+            aws_expires_at,
+            ..
+        } => {
             view.user = Some(user_view(&user));
+            view.aws_expires_at = aws_expires_at.map(|t| t.timestamp());
             if let Ok(tokens) = session.tokens().await {
                 view.tokens = TokenTimeline::of(&tokens);
             }

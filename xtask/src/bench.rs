@@ -17,7 +17,7 @@ const HELP: &str = "\
 cargo xtask bench [--quick] [--skip LIST] [--out FILE]
 
     --quick       fewer runs (a smoke test, a minute or so; not for BENCHMARKS.md)
-    --skip LIST   sections to leave out: signin,verify,peer,junk,app,cli,restore,herd,criterion
+    --skip LIST   sections to leave out: signin,verify,peer,junk,app,cli,aws,restore,herd,criterion
     --out FILE    also write the table to FILE
 
 Builds the release app, its hello-world baseline, the CLI, the .deb and the bench binary first
@@ -87,8 +87,8 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == "deb"))
         .ok_or("the bundler built no .deb")?;
-    // The bench binary and the criterion bench in one invocation (one feature set, release
-    // settings through the bench profile). The criterion executable is then run directly, so
+    // The bench binaries (with the floor process) and the criterion bench in one invocation
+    // (one feature set, release settings through the bench profile). The criterion executable is then run directly, so
     // the measurements never wait on cargo's build lock.
     println!("xtask: cargo bench -p latchkey-bench --bench verify --no-run");
     let out = Command::new(cargo())

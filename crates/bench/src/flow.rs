@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use latchkey_core::internals::{build_request, AuthorizationRequest, Provider, ProviderMetadata};
-use latchkey_core::{Browser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, Vault};
+use latchkey_core::{
+    Browser, Entry, OffsetClock, Profile, ProfileKind, Session, SessionOptions, Vault,
+};
 use latchkey_devidp::{DevIdp, DevIdpConfig, DEMO_PASSWORD, DEMO_USERNAME};
 use url::Url;
 
@@ -211,8 +213,14 @@ pub async fn fresh_code(
     provider: &Provider,
     http: &reqwest::Client,
 ) -> BenchResult<(String, AuthorizationRequest)> {
-    let req = build_request(&provider.metadata, &rig.profile, &rig.redirect_uri(), false)
-        .map_err(|e| e.to_string())?;
+    let req = build_request(
+        &provider.metadata,
+        &rig.profile,
+        &rig.redirect_uri(),
+        Entry::SignIn,
+        &[],
+    )
+    .map_err(|e| e.to_string())?;
     let callback = login_to_callback(http, &req.url).await?;
     let code = callback
         .query_pairs()

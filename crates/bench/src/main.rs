@@ -21,11 +21,11 @@ USAGE:
     --quick           fewer runs (a smoke test; the numbers are not for BENCHMARKS.md)
     --app PATH        the desktop app binary (default: latchkey-app next to this binary)
     --hello PATH      the hello-world baseline (default: latchkey-hello next to this binary)
-    --cli PATH        the CLI (default: latchkey next to this binary)
+    --cli PATH        the `latchkey` CLI binary (default: latchkey next to this binary)
     --deb PATH        the .deb package whose size row 7 reports (default: none)
     --peer DIR        the peer's directory with node_modules (default: benches/peer)
     --criterion DIR   criterion's output to include (default: target/criterion)
-    --skip LIST       comma-separated sections to skip: signin,verify,peer,junk,app,cli,restore,herd
+    --skip LIST       comma-separated sections to skip: signin,verify,peer,junk,app,cli,aws,restore,herd
     --out FILE        also write the table to FILE
 
 Profiling aids (print timings, no table):
@@ -41,6 +41,8 @@ struct Args {
     hello: PathBuf,
     cli: PathBuf,
     deb: Option<PathBuf>,
+    /// The floor process of `latchkey aws credentials` (built with this binary).
+    floor: PathBuf,
     peer: PathBuf,
     criterion: PathBuf,
     skip: Vec<String>,
@@ -59,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
         hello: bin_dir.join("latchkey-hello"),
         cli: bin_dir.join("latchkey"),
         deb: None,
+        floor: bin_dir.join("keychain-read-floor"),
         peer: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/peer"),
         criterion: bin_dir
             .parent()
@@ -534,6 +537,44 @@ async fn run_sections(
                 .samples(&pr.verify)
                 .note("one timed call each"),
         );
+    }
+
+    if !skip("aws") {
+        if args.cli.exists() && args.floor.exists() {
+            let runs = n(50, 5);
+            progress(&format!(
+                "8. `latchkey aws credentials`, cached: {runs} processes, and the floor"
+            ));
+            let a = measure::aws_process(&rig, &args.cli, &args.floor, scratch, runs).await?;
+            rows.push(
+                Row::new(
+                    "8",
+                    "`latchkey aws credentials`, cached credentials: process spawn → exit",
+                )
+                .samples(&a.cli)
+                .note(format!(
+                    "{} the floor (median); no request: the session and the credentials come from the keychain",
+                    fmt_ratio(a.cli.median(), a.floor.median())
+                )),
+            );
+            rows.push(
+                Row::new(
+                    "8F",
+                    "Floor: a process that reads one keychain item and exits",
+                )
+                .samples(&a.floor)
+                .note(format!(
+                    "`keychain-read-floor`, one Secret Service item of {} B (the credentials entry)",
+                    a.stored_bytes
+                )),
+            );
+        } else {
+            rows.push(Row::new("8", "`latchkey aws credentials`").note(format!(
+                "{} or {} not built (cargo build --release -p latchkey-cli -p latchkey-bench)",
+                args.cli.display(),
+                args.floor.display()
+            )));
+        }
     }
 
     // These move the provider's and the sessions' clocks forward: keep them last.

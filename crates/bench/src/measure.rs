@@ -743,3 +743,136 @@ fn stored_session(
     }))
     .map_err(err)
 }
+
+// ---- 8. `latchkey aws credentials` as a whole process, against its floor ----
+
+pub struct AwsProcess {
+    /// `latchkey aws credentials` with cached credentials: spawn → exit.
+    pub cli: Samples,
+    /// `keychain-read-floor`: spawn → one Secret Service item read → exit.
+    pub floor: Samples,
+    /// Bytes of the credentials entry (the floor reads an item of this size).
+    pub stored_bytes: usize,
+}
+
+/// Signs in with an identity pool, lets the CLI fetch once, then runs `cli aws credentials`
+/// and the floor process `runs` times each, alternately (both with the environment the CLI
+/// would have: the rig's keychain service, a profiles file in `scratch`).
+pub async fn aws_process(
+    rig: &Rig,
+    cli: &Path,
+    floor: &Path,
+    scratch: &Path,
+    runs: usize,
+) -> BenchResult<AwsProcess> {
+    let pool = rig
+        .idp
+        .identity_pool()
+        .ok_or("the rig has no identity pool")?;
+    let endpoint = rig.idp.identity_endpoint().ok_or("no identity endpoint")?;
+    let mut profile = rig.profile.clone();
+    profile.name = "BenchAws".into();
+    profile.aws = Some(latchkey_core::IdentityPoolSettings {
+        identity_pool_id: pool.identity_pool_id,
+        identity_endpoint: Some(url::Url::parse(&endpoint).map_err(err)?),
+        ..Default::default()
+    });
+    let config_path = scratch.join("aws-config.toml");
+    let mut config = latchkey_core::Config::empty(&config_path);
+    config.insert(profile.clone());
+    config.default = Some(profile.name.clone());
+    config.save().map_err(err)?;
+    let browser = HttpBrowser::new();
+    let session =
+        Session::new(profile.clone(), rig.options(Arc::new(browser.clone()))).map_err(err)?;
+    timed_sign_in(&session, &browser).await?;
+    drop(session);
+
+    let service = rig.vault.service().to_owned();
+    let run_cli = {
+        let (cli, config_path, service) = (cli.to_owned(), config_path.clone(), service.clone());
+        move || -> BenchResult<Duration> {
+            let t = Instant::now();
+            let out = std::process::Command::new(&cli)
+                .args(["aws", "credentials"])
+                .env("LATCHKEY_CONFIG", &config_path)
+                .env("LATCHKEY_KEYCHAIN_SERVICE", &service)
+                .env_remove("LATCHKEY_PROFILE")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| format!("{}: {e}", cli.display()))?;
+            let elapsed = t.elapsed();
+            if !out.status.success()
+                || !String::from_utf8_lossy(&out.stdout).contains("AccessKeyId")
+            {
+                return Err(format!(
+                    "`latchkey aws credentials` failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            Ok(elapsed)
+        }
+    };
+    // The first run fetches (not counted); every later one finds them in the keychain.
+    blocking({
+        let run = run_cli.clone();
+        move || run().map(|_| ())
+    })
+    .await?;
+    let fetched = rig.idp.stats().identity_get_credentials;
+    let account = latchkey_core::internals::aws_account(&profile);
+    let blob = internals::get_bytes(&rig.vault, &account)
+        .map_err(err)?
+        .ok_or("the CLI stored no credentials")?;
+    let floor_account = format!("{account}#bench-floor");
+    let store = floor_store()?;
+    {
+        let entry = store.build(&service, &floor_account, None).map_err(err)?;
+        entry.set_secret(&blob).map_err(err)?;
+    }
+    let run_floor = {
+        let (floor, service, account) = (floor.to_owned(), service.clone(), floor_account.clone());
+        move || -> BenchResult<Duration> {
+            let t = Instant::now();
+            let out = std::process::Command::new(&floor)
+                .args([&service, &account])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| format!("{}: {e}", floor.display()))?;
+            let elapsed = t.elapsed();
+            if !out.status.success() {
+                return Err(format!(
+                    "the floor process failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            Ok(elapsed)
+        }
+    };
+    let measured = blocking(move || {
+        let (mut cli, mut floor) = (Samples::new(), Samples::new());
+        for i in 0..runs + 3 {
+            let (c, f) = (run_cli()?, run_floor()?);
+            if i >= 3 {
+                cli.push(c);
+                floor.push(f);
+            }
+        }
+        Ok((cli, floor))
+    })
+    .await;
+    let _ = store
+        .build(&service, &floor_account, None)
+        .and_then(|e| e.delete_credential());
+    let (cli, floor) = measured?;
+    if rig.idp.stats().identity_get_credentials != fetched {
+        return Err("a cached run asked the identity pool again".into());
+    }
+    Ok(AwsProcess {
+        cli,
+        floor,
+        stored_bytes: blob.len(),
+    })
+}

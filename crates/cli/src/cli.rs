@@ -17,6 +17,7 @@ Exit codes:
   7   token refused: the URL's origin is not in the profile's `api_base_urls`
   8   no callback port free
   9   `call --fail`: the API answered with HTTP status 400 or above
+  10  `aws`, `call --sigv4`: the identity pool refused (see `latchkey aws --help`)
   64  command-line usage error
 
 Environment:
@@ -32,6 +33,7 @@ Examples:
   latchkey login
   curl -H \"Authorization: $(latchkey token)\" https://api.example.com/me
   latchkey call https://api.example.com/me
+  latchkey aws credentials          # for `credential_process` in ~/.aws/config
   latchkey status --json";
 
 /// `latchkey`: sign in to Amazon Cognito or any OpenID Connect provider from the terminal,
@@ -78,6 +80,8 @@ pub enum Command {
   latchkey login --profile work --timeout 120
   latchkey login --no-browser            # over SSH: open the printed URL yourself
   latchkey login --browser-command firefox
+  latchkey login --switch-user           # end the provider's browser session, then ask who signs in
+  latchkey login --param lang=fr --param idp_identifier=example.com
 
 While waiting, Ctrl-C cancels and frees the callback port.\n\n{EXIT_CODES_HELP}"))]
     Login(LoginArgs),
@@ -100,10 +104,21 @@ Exits 0 when signed in and 2 when not (the status is printed either way).\n\n{EX
   latchkey call -X POST -H 'Content-Type: application/json' -d '{{\"qty\":1}}' https://api.example.com/orders
   latchkey call -d @order.json -X PUT https://api.example.com/orders/7
   latchkey call -i http://127.0.0.1:9231/demo-api/me
+  latchkey call --sigv4 https://abc123.execute-api.eu-west-1.amazonaws.com/prod/items
 
 The URL's origin must be listed in the profile's `api_base_urls` (or be the provider's own
-origin); `--allow-any-origin` sends the token elsewhere once, on purpose.\n\n{EXIT_CODES_HELP}"))]
+origin); `--allow-any-origin` sends the token elsewhere once, on purpose. `--sigv4` signs the
+request with the identity pool's AWS credentials instead of sending a token (API Gateway
+`AWS_IAM` authorization), under the same origin rule.\n\n{EXIT_CODES_HELP}"))]
     Call(CallArgs),
+    /// Ask the provider who you are: its userinfo endpoint, with the access token
+    #[command(after_help = format!("Examples:
+  latchkey userinfo
+  latchkey userinfo --json | jq -r .email
+
+The answer is checked: its `sub` must be the ID token's. Cognito answers only for an access
+token with the `openid` scope (and `email`/`profile` for those attributes).\n\n{EXIT_CODES_HELP}"))]
+    Userinfo(UserinfoArgs),
     /// Decode and verify a JWT: header, claims with readable times, checks
     #[command(after_help = format!("Examples:
   latchkey inspect                 # the current ID token
@@ -115,7 +130,7 @@ origin); `--allow-any-origin` sends the token elsewhere once, on purpose.\n\n{EX
     /// Sign out: revoke the refresh token and delete it from the keychain
     #[command(after_help = format!("Examples:
   latchkey logout
-  latchkey logout --everywhere     # also end the provider's browser session (opens its logout page)\n\n{EXIT_CODES_HELP}"))]
+  latchkey logout --everywhere     # every device (Cognito GlobalSignOut) and the browser session\n\n{EXIT_CODES_HELP}"))]
     Logout(LogoutArgs),
     /// Manage profiles (which provider, client and ports)
     #[command(
@@ -135,6 +150,9 @@ origin); `--allow-any-origin` sends the token elsewhere once, on purpose.\n\n{EX
 
 Exits 0 when nothing failed (warnings allowed), 1 otherwise.\n\n{EXIT_CODES_HELP}"))]
     Doctor(DoctorArgs),
+    /// AWS credentials from your sign-in (the profile's Cognito identity pool)
+    #[command(subcommand, after_help = AWS_HELP)]
+    Aws(AwsCommand),
     /// Run the development provider in the foreground (same as `latchkey-devidp`)
     #[command(
         disable_help_flag = true,
@@ -161,8 +179,16 @@ pub struct LoginArgs {
     #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub timeout: Option<u64>,
     /// Open the provider's sign-up page instead of the sign-in page
-    #[arg(long)]
+    #[arg(long, conflicts_with = "switch_user")]
     pub signup: bool,
+    /// Sign in as another user: end the provider's browser session first (Cognito's /logout
+    /// form; `prompt=login` elsewhere), so the login page asks who signs in
+    #[arg(long)]
+    pub switch_user: bool,
+    /// An extra authorize parameter for this sign-in (repeatable), after the profile's
+    /// `authorize_params`, e.g. `lang=fr` or `idp_identifier=example.com`
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
     /// Print the result as JSON on stdout
     #[arg(long)]
     pub json: bool,
@@ -214,6 +240,20 @@ pub struct CallArgs {
     /// `Authorization: <token>` (API Gateway Cognito authorizers)
     #[arg(long)]
     pub raw: bool,
+    /// Sign the request with the identity pool's AWS credentials (SigV4) instead of a token
+    #[arg(long, conflicts_with_all = ["id", "access", "bearer", "raw"])]
+    pub sigv4: bool,
+    /// With --sigv4: the service's signing name
+    #[arg(
+        long,
+        requires = "sigv4",
+        value_name = "NAME",
+        default_value = "execute-api"
+    )]
+    pub service: String,
+    /// With --sigv4: the region to sign for (default: the identity pool's)
+    #[arg(long, requires = "sigv4", value_name = "REGION")]
+    pub region: Option<String>,
     /// Send the token even though the origin is not in the profile's api_base_urls
     #[arg(long, alias = "allow-origin")]
     pub allow_any_origin: bool,
@@ -225,6 +265,13 @@ pub struct CallArgs {
     pub json: bool,
     /// The API URL
     pub url: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UserinfoArgs {
+    /// Print the provider's JSON answer as it came
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -241,7 +288,9 @@ pub struct InspectArgs {
 
 #[derive(Args, Debug)]
 pub struct LogoutArgs {
-    /// Also end the provider's browser session (opens its logout page)
+    /// Sign out on every device (Cognito's GlobalSignOut; needs the
+    /// aws.cognito.signin.user.admin scope) and end the provider's browser session (opens its
+    /// logout page)
     #[arg(long)]
     pub everywhere: bool,
     /// With --everywhere: print the logout URL instead of opening it
@@ -257,6 +306,58 @@ pub struct DoctorArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+}
+
+const AWS_HELP: &str = "\
+Examples:
+  latchkey aws credentials                      # credential_process JSON (Version 1)
+  eval \"$(latchkey aws credentials --format env)\"
+  latchkey aws whoami
+  latchkey aws config-snippet >> ~/.aws/config  # then: aws sts get-caller-identity --profile NAME
+
+The profile needs an `[profiles.NAME.aws]` table with `identity_pool_id` (or
+`latchkey profile add … --identity-pool-id ID`). Credentials are kept in the keychain next
+to the session and fetched again a few minutes before they expire.
+
+Exit codes of `latchkey aws` and `latchkey call --sigv4` (from the AWS error's kind):
+  0   success
+  1   an internal error
+  2   not signed in, or the ID token expired and cannot be renewed: run `latchkey login`
+  3   the identity service or STS is unreachable, throttling, or answering with an error
+  4   keychain unavailable or refusing access
+  5   configuration: no `[aws]` table, a bad setting, the identity pool not found, a wrong region
+  10  refused by the identity pool: the user pool or app client is not one of its providers,
+      a role the user does not have, a role that does not trust the pool, a rejected ID token";
+
+#[derive(Subcommand, Debug)]
+pub enum AwsCommand {
+    /// Print the profile's AWS credentials (cached, or fetched with the sign-in)
+    #[command(after_help = AWS_HELP)]
+    Credentials {
+        /// `process`: the credential_process JSON; `env`: `export AWS_…=` lines
+        #[arg(long, value_enum, default_value = "process")]
+        format: CredentialsFormat,
+    },
+    /// Show the identity, role, expiry and the user's other roles
+    #[command(after_help = AWS_HELP)]
+    Whoami {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the ~/.aws/config section that runs `latchkey aws credentials`
+    #[command(after_help = AWS_HELP)]
+    ConfigSnippet {
+        /// The AWS profile's name (default: the Latchkey profile's)
+        #[arg(long, value_name = "NAME")]
+        aws_profile: Option<String>,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialsFormat {
+    Process,
+    Env,
 }
 
 #[derive(Args, Debug)]
@@ -288,6 +389,7 @@ pub enum ProfileCommand {
   latchkey profile add dev --cognito --region us-east-1 --user-pool-id us-east-1_DevPool01 \\
       --client-id latchkey-desktop --domain http://127.0.0.1:9231 \\
       --issuer http://127.0.0.1:9231/us-east-1_DevPool01 --api-base-url http://127.0.0.1:9231/
+  latchkey profile add work … --identity-pool-id eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d
 
 Then `latchkey profile show NAME` prints the callback URLs to register at the provider.")]
     Add(Box<ProfileAddArgs>),
@@ -362,6 +464,18 @@ pub struct ProfileAddArgs {
     /// Cognito: go straight to this identity provider (e.g. Google)
     #[arg(long, value_name = "NAME")]
     pub identity_provider: Option<String>,
+    /// Identity pool for AWS credentials (REGION:GUID), see `latchkey aws --help`
+    #[arg(long, value_name = "ID")]
+    pub identity_pool_id: Option<String>,
+    /// IAM role to ask the identity pool for (one of the user's `cognito:roles`)
+    #[arg(long, value_name = "ARN", requires = "identity_pool_id")]
+    pub role_arn: Option<String>,
+    /// Cognito Identity and STS endpoint instead of AWS's (a local emulator)
+    #[arg(long, value_name = "URL", requires = "identity_pool_id")]
+    pub identity_endpoint: Option<String>,
+    /// How the ID token is traded: `enhanced` (default) or `classic` (needs --role-arn)
+    #[arg(long, value_enum, requires = "identity_pool_id")]
+    pub identity_flow: Option<FlowArg>,
     /// Make it the default profile
     #[arg(long = "default")]
     pub make_default: bool,
@@ -380,4 +494,19 @@ pub enum TokenKindArg {
 pub enum SchemeArg {
     Bearer,
     Raw,
+    Sigv4,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum FlowArg {
+    Enhanced,
+    Classic,
+}
+
+/// `KEY=VALUE` of `login --param`.
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not KEY=VALUE (e.g. lang=fr)")),
+    }
 }

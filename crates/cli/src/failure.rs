@@ -18,6 +18,7 @@ pub enum Exit {
     OriginNotAllowed = 7,
     PortUnavailable = 8,
     HttpStatus = 9,
+    AwsRefused = 10,
     Usage = 64,
 }
 
@@ -80,7 +81,12 @@ pub fn one_line(s: &str) -> String {
 
 impl From<CoreError> for Failure {
     fn from(e: CoreError) -> Failure {
-        Failure::new(Exit::for_kind(e.kind()), e.message())
+        let exit = match (e.kind(), e.aws_failure()) {
+            // The identity pool refused (not the user at a sign-in page): its own code.
+            (ErrorKind::AccessDenied, Some(_)) => Exit::AwsRefused,
+            (kind, _) => Exit::for_kind(kind),
+        };
+        Failure::new(exit, e.message())
     }
 }
 

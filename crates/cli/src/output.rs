@@ -27,3 +27,21 @@ pub fn mm_ss(secs: i64) -> String {
     let s = secs.max(0);
     format!("{}:{:02}", s / 60, s % 60)
 }
+
+/// A claim value for the terminal: a pasted token is untrusted, so control characters (an
+/// escape sequence could rewrite the screen) are shown as `\u{..}`, never sent raw.
+pub fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => printable(s),
+        other => printable(&other.to_string()),
+    }
+}
+
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| match c.is_control() {
+            true => c.escape_unicode().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}

@@ -30,6 +30,7 @@ fn version_and_every_help_has_an_example() {
         &["token"],
         &["call"],
         &["inspect"],
+        &["userinfo"],
         &["logout"],
         &["doctor"],
         &["profile"],
@@ -555,6 +556,11 @@ fn profile_list_add_show_use_remove() {
         s["issuer"],
         "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
     );
+    // As the app does: a Cognito profile gets the sign-out URL `logout --everywhere` needs.
+    assert_eq!(
+        s["sign_out_uris"],
+        serde_json::json!(["http://localhost:53682/signed-out"])
+    );
     assert_eq!(
         s["profile"]["kind"]["domain"],
         "https://myapp.auth.eu-west-1.amazoncognito.com/"
@@ -662,4 +668,114 @@ fn token_refreshes_near_expiry_and_an_expired_session_is_exit_2() {
         .eq(&2)
         .then_some(())
         .expect("status says not signed in (2)");
+}
+
+#[test]
+fn userinfo_switch_user_extra_parameters_and_sign_out_everywhere() {
+    let env = Env::new();
+    let (idp, mut profile) = start_cognito("pool");
+    profile.scopes.push("aws.cognito.signin.user.admin".into());
+    env.write_profile(&profile);
+    // An extra authorize parameter for one sign-in.
+    let (child, url) = env.start_login(&["--param", "lang=fr"]);
+    assert_eq!(url.path(), "/oauth2/authorize");
+    assert_eq!(latchkey_testkit::q(&url, "lang").as_deref(), Some("fr"));
+    assert_eq!(complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD), 200);
+    assert_eq!(Run::from(child.wait_with_output().unwrap()).code, 0);
+
+    let r = env.run(&["userinfo"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("email") && l.ends_with(DEMO_USERNAME)),
+        "{}",
+        r.stdout
+    );
+    let info = env.run(&["userinfo", "--json"]).json();
+    assert_eq!(info["email"], DEMO_USERNAME);
+    assert_eq!(idp.stats().userinfo, 2);
+
+    // Sign in as another user: Cognito's logout page, then the sign-in page.
+    let (child, url) = env.start_login(&["--switch-user"]);
+    assert_eq!(url.path(), "/logout");
+    assert!(latchkey_testkit::q(&url, "logout_uri").is_some(), "{url}");
+    assert_eq!(
+        complete_login(&url, devidp::VIEWER_USERNAME, devidp::VIEWER_PASSWORD),
+        200
+    );
+    let run = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let s = env.run(&["status", "--json"]).json();
+    assert_eq!(s["email"], devidp::VIEWER_USERNAME);
+
+    // Latchkey's own parameters cannot be replaced, and the flags cannot be combined.
+    env.run(&["login", "--param", "state=fixed"])
+        .assert_error(5, "state");
+    assert_eq!(env.run(&["login", "--param", "novalue"]).code, 64);
+    assert_eq!(env.run(&["login", "--signup", "--switch-user"]).code, 64);
+
+    // Every device signs out (GlobalSignOut), then the browser session (the logout page).
+    let out = env
+        .run(&["logout", "--everywhere", "--no-browser", "--json"])
+        .json();
+    assert_eq!(out["signed_out_everywhere"], true, "{out}");
+    assert_eq!(out["revoked"], true);
+    assert_eq!(idp.stats().global_sign_outs, 1);
+    assert!(out["logout_url"].as_str().unwrap().contains("/logout?"));
+    assert_eq!(env.run(&["status"]).code, 2);
+}
+
+#[test]
+fn removing_a_profile_revokes_its_session() {
+    let env = Env::new();
+    let (idp, profile) = start_cognito("gone");
+    env.write_profile(&profile);
+    env.login();
+    assert_eq!(idp.stats().revocations, 0);
+    let r = env.run(&["profile", "remove", "gone"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(idp.stats().revocations, 1, "the refresh token is revoked");
+    // Added again, the profile finds no session left in the keychain.
+    env.write_profile(&profile);
+    assert_eq!(env.run(&["status"]).code, 2);
+}
+
+#[test]
+fn inspect_shows_a_hostile_token_without_panicking_or_raw_control_characters() {
+    let env = Env::new();
+    let token = latchkey_testkit::Forger::new("k").sign(
+        serde_json::json!({"alg": "RS256", "kid": "\u{1b}]0;pwned\u{7}"}),
+        serde_json::json!({
+            "sub": "\u{1b}[2Jcleared",
+            "exp": 1e300,
+            "iat": -9_223_372_036_854_775_808i64,
+            "auth_time": "yesterday",
+            "nested": {"deep": ["\u{1b}[31m"]},
+        }),
+    );
+    for args in [
+        vec!["inspect", token.as_str()],
+        vec!["inspect", "--json", token.as_str()],
+    ] {
+        let r = env.run(&args);
+        // Shown (0), or shown with failed checks (1); a panic would be 101.
+        assert!(matches!(r.code, 0 | 1), "{args:?}: {} {}", r.code, r.stderr);
+        assert!(
+            r.stdout.contains("cleared"),
+            "the claims are shown: {}",
+            r.stdout
+        );
+        assert!(
+            !r.stdout.contains('\u{1b}') && !r.stderr.contains('\u{1b}'),
+            "{args:?}"
+        );
+        assert!(!r.stdout.contains('\u{7}'), "{args:?}");
+    }
+    let r = env.run(&["inspect", token.as_str()]);
+    assert!(
+        r.stdout.contains("\\u{1b}[2Jcleared"),
+        "escaped, still visible: {}",
+        r.stdout
+    );
 }

@@ -1,12 +1,14 @@
 //! Calls to protected APIs: the request and response types, the target rules (https or a
 //! loopback API; an origin in the profile's `api_base_urls` unless allowed for one call) and
-//! one send with a credential. Knows nothing of sessions: `Session::call` drives it.
+//! one send with a credential (a token, or a SigV4 signature made with AWS credentials).
+//! Knows nothing of sessions: `Session::call` drives it.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use url::Url;
 
+use crate::aws::{sign_request, AwsCredentials, SigningScope};
 use crate::config::{Scheme, TokenChoice};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretToken;
@@ -20,8 +22,13 @@ pub struct ApiRequest {
     pub body: Option<Vec<u8>>,
     /// `None`: the profile's `api_token` (ID token by default).
     pub token: Option<TokenChoice>,
-    /// `None`: the profile's `api_scheme`.
+    /// `None`: the profile's `api_scheme`. [`Scheme::Sigv4`] signs the request with the
+    /// profile's AWS credentials instead of sending a token.
     pub scheme: Option<Scheme>,
+    /// With SigV4: the service's signing name (`None`: `execute-api`, API Gateway).
+    pub aws_service: Option<String>,
+    /// With SigV4: the region to sign for (`None`: the identity pool's).
+    pub aws_region: Option<String>,
     /// Send the token even though the URL's origin is not in `api_base_urls` (still only over
     /// https, or to a loopback API).
     pub allow_any_origin: bool,
@@ -36,6 +43,8 @@ impl ApiRequest {
             body: None,
             token: None,
             scheme: None,
+            aws_service: None,
+            aws_region: None,
             allow_any_origin: false,
         }
     }
@@ -49,7 +58,8 @@ pub struct ApiResponse {
     #[serde(serialize_with = "ser_body")]
     pub body: Vec<u8>,
     pub elapsed: Duration,
-    /// True when the call was retried once after a refresh (first answer was 401).
+    /// True when the call was retried once with renewed credentials (the first answer was 401
+    /// for a token, or a 403 refusing the AWS credentials as expired or unknown).
     pub retried_after_refresh: bool,
 }
 
@@ -101,28 +111,57 @@ pub(crate) fn method(req: &ApiRequest) -> Result<reqwest::Method> {
         .map_err(|_| Error::config(format!("`{}` is not an HTTP method.", req.method)))
 }
 
-/// Send `req` once with `token` in `Authorization` (the request's own `Authorization` header,
-/// if any, is dropped).
+/// What authorizes one request.
+pub(crate) enum Credential<'a> {
+    /// A token in `Authorization`, raw or as `Bearer`.
+    Token(&'a SecretToken, Scheme),
+    /// A SigV4 signature for `scope`, made at the given time.
+    Signed(&'a AwsCredentials, &'a SigningScope, SystemTime),
+}
+
+/// Headers a request carries on top of the caller's: the caller's own `Authorization` (and,
+/// when signing, the SigV4 headers) are replaced.
+const REPLACED_HEADERS: [&str; 4] = [
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+/// Send `req` once with `credential`.
 pub(crate) async fn send(
     http: &reqwest::Client,
     req: &ApiRequest,
     method: &reqwest::Method,
-    token: &SecretToken,
-    scheme: Scheme,
+    credential: Credential<'_>,
 ) -> Result<ApiResponse> {
-    let auth = match scheme {
-        Scheme::Bearer => format!("Bearer {}", token.expose()),
-        Scheme::Raw => token.expose().to_owned(),
-    };
-    let mut rb = http.request(method.clone(), req.url.clone());
-    for (k, v) in req
+    let headers: Vec<(String, String)> = req
         .headers
         .iter()
-        .filter(|(k, _)| !k.eq_ignore_ascii_case("authorization"))
-    {
+        .filter(|(k, _)| !REPLACED_HEADERS.iter().any(|r| k.eq_ignore_ascii_case(r)))
+        .cloned()
+        .collect();
+    let body = req.body.as_deref().unwrap_or_default();
+    let auth: Vec<(String, String)> = match credential {
+        Credential::Token(token, Scheme::Bearer) => {
+            vec![("authorization".into(), format!("Bearer {}", token.expose()))]
+        }
+        Credential::Token(token, Scheme::Raw) => {
+            vec![("authorization".into(), token.expose().to_owned())]
+        }
+        Credential::Token(_, Scheme::Sigv4) => {
+            return Err(Error::internal(
+                "a token was to be sent with the SigV4 scheme",
+            ))
+        }
+        Credential::Signed(creds, scope, at) => {
+            sign_request(creds, scope, method.as_str(), &req.url, &headers, body, at)?
+        }
+    };
+    let mut rb = http.request(method.clone(), req.url.clone());
+    for (k, v) in headers.iter().chain(&auth) {
         rb = rb.header(k, v);
     }
-    rb = rb.header("authorization", auth);
     if let Some(b) = &req.body {
         rb = rb.body(b.clone());
     }

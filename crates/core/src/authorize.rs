@@ -27,13 +27,54 @@ impl std::fmt::Debug for AuthorizationRequest {
     }
 }
 
-/// Build the authorize (or Cognito sign-up) URL for `redirect_uri`.
+/// The page the browser opens for an authorization request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entry {
+    /// The sign-in page (a live browser session at the provider may sign in without asking).
+    #[default]
+    SignIn,
+    /// Cognito's `/signup` page; elsewhere `prompt=create` (OpenID Connect's user registration).
+    SignUp,
+    /// End the provider's browser session and ask who signs in: Cognito's
+    /// `/logout?client_id&redirect_uri&response_type=code…` form, which clears the `cognito`
+    /// cookie and lands on the login page; elsewhere `prompt=login` (OIDC Core 3.1.2.1).
+    AnotherUser,
+}
+
+/// The parameters Latchkey sets itself; a profile's or a caller's extra parameters may not
+/// replace them (they carry the flow's security).
+pub const RESERVED_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "identity_provider",
+];
+
+/// Build the URL the browser opens for `redirect_uri`: the authorize endpoint, or the page
+/// `entry` asks for, with `extra` parameters (`idp_identifier`, `lang`, …) after Latchkey's own.
 pub fn build_request(
     metadata: &ProviderMetadata,
     profile: &Profile,
     redirect_uri: &str,
-    signup: bool,
+    entry: Entry,
+    extra: &[(String, String)],
 ) -> Result<AuthorizationRequest> {
+    if let Some((key, _)) = extra
+        .iter()
+        .find(|(k, _)| RESERVED_PARAMS.contains(&k.as_str()))
+    {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("the authorize parameter `{key}` is set by Latchkey and cannot be given as an extra parameter; remove it (use the profile's `identity_provider` or `scopes` field where one exists)."),
+        ));
+    }
     let (challenge, verifier, state) = loop {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let state = CsrfToken::new_random();
@@ -43,11 +84,15 @@ pub fn build_request(
         }
     };
     let nonce = Nonce::new_random();
-    let endpoint = match (&metadata.signup_endpoint, signup) {
-        (Some(s), true) => s.clone(),
+    let cognito_logout_form = metadata
+        .end_session_endpoint
+        .as_ref()
+        .filter(|_| metadata.cognito_logout && entry == Entry::AnotherUser);
+    let mut url = match (entry, &metadata.signup_endpoint, cognito_logout_form) {
+        (Entry::SignUp, Some(signup), _) => signup.clone(),
+        (Entry::AnotherUser, _, Some(logout)) => logout.clone(),
         _ => metadata.authorization_endpoint.clone(),
     };
-    let mut url = endpoint;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code")
@@ -61,12 +106,26 @@ pub fn build_request(
         if let Some(idp) = &profile.identity_provider {
             q.append_pair("identity_provider", idp);
         }
-        if signup && metadata.signup_endpoint.is_none() {
-            q.append_pair("prompt", "create");
-        } else if !profile.is_cognito() && profile.scopes.iter().any(|s| s == "offline_access") {
+        let mut prompt = Vec::new();
+        if entry == Entry::SignUp && metadata.signup_endpoint.is_none() {
+            prompt.push("create");
+        }
+        if entry == Entry::AnotherUser && cognito_logout_form.is_none() {
+            prompt.push("login");
+        }
+        if entry != Entry::SignUp
+            && !profile.is_cognito()
+            && profile.scopes.iter().any(|s| s == "offline_access")
+        {
             // OIDC Core §11: offline_access is honoured only with prompt=consent; without it a
             // conforming provider drops the scope and issues no refresh token.
-            q.append_pair("prompt", "consent");
+            prompt.push("consent");
+        }
+        if !prompt.is_empty() {
+            q.append_pair("prompt", &prompt.join(" "));
+        }
+        for (key, value) in extra {
+            q.append_pair(key, value);
         }
     }
     validate_browser_url(&url)?;
@@ -77,6 +136,50 @@ pub fn build_request(
         nonce,
         pkce_verifier: verifier,
     })
+}
+
+/// Signing in as another user on Cognito without relying on what its `/logout` form carries
+/// on to the login page (documented: `client_id`, `redirect_uri`, `response_type`, `scope`,
+/// `state`; PKCE's challenge and the nonce are not): the browser opens
+/// `/logout?client_id&logout_uri=<the profile's sign-out URL>`, and when that URL is served by
+/// the sign-in's own listener (same host and port as `redirect_uri`), the listener sends the
+/// browser on to the complete authorize URL. `None` when the sign-out URL is elsewhere.
+pub struct LogoutBounce {
+    /// What the browser opens first.
+    pub logout_url: Url,
+    /// The sign-out URL's path, answered by the listener with a redirect.
+    pub path: String,
+}
+
+impl LogoutBounce {
+    pub fn for_sign_in(
+        metadata: &ProviderMetadata,
+        profile: &Profile,
+        redirect_uri: &str,
+    ) -> Option<LogoutBounce> {
+        let logout = metadata
+            .end_session_endpoint
+            .as_ref()
+            .filter(|_| metadata.cognito_logout)?;
+        let sign_out = profile.sign_out_uri.as_ref()?;
+        let callback = Url::parse(redirect_uri).ok()?;
+        let same_listener = sign_out.scheme() == "http"
+            && sign_out.host_str() == callback.host_str()
+            && sign_out.port_or_known_default() == callback.port_or_known_default()
+            && sign_out.path() != callback.path();
+        if !same_listener {
+            return None;
+        }
+        let mut logout_url = logout.clone();
+        logout_url
+            .query_pairs_mut()
+            .append_pair("client_id", &profile.client_id)
+            .append_pair("logout_uri", sign_out.as_str());
+        Some(LogoutBounce {
+            logout_url,
+            path: sign_out.path().to_owned(),
+        })
+    }
 }
 
 /// C7: only https (or http to a loopback development provider), no control characters, no
@@ -126,8 +229,22 @@ mod tests {
             Url::parse("https://x.auth.eu-west-1.amazoncognito.com").unwrap(),
             "cid",
         );
-        let a = build_request(&meta(), &p, "http://localhost:53682/callback", false).unwrap();
-        let b = build_request(&meta(), &p, "http://localhost:53682/callback", false).unwrap();
+        let a = build_request(
+            &meta(),
+            &p,
+            "http://localhost:53682/callback",
+            Entry::SignIn,
+            &[],
+        )
+        .unwrap();
+        let b = build_request(
+            &meta(),
+            &p,
+            "http://localhost:53682/callback",
+            Entry::SignIn,
+            &[],
+        )
+        .unwrap();
         let q: std::collections::HashMap<_, _> = a.url.query_pairs().into_owned().collect();
         assert_eq!(q["code_challenge_method"], "S256");
         assert!(q["code_challenge"].len() >= 43);

@@ -6,6 +6,7 @@ use std::fmt::Display;
 
 use serde::Serialize;
 
+use crate::aws::AwsFailure;
 use crate::verify::CheckName;
 
 /// What went wrong, coarse enough for a CLI exit code or a UI branch.
@@ -45,13 +46,15 @@ pub enum ErrorKind {
 }
 
 /// A Latchkey error: `kind()` for decisions, `failed_check()` for verification failures,
-/// `Display` for people.
+/// `aws_failure()` for AWS credential failures, `Display` for people.
 #[derive(Debug, Clone, thiserror::Error, Serialize)]
 #[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     check: Option<CheckName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aws: Option<AwsFailure>,
     message: String,
     /// Why the check failed, in a few words (part of `message`).
     #[serde(skip)]
@@ -63,6 +66,7 @@ impl Error {
         Self {
             kind,
             check: None,
+            aws: None,
             message: message.into(),
             reason: None,
         }
@@ -73,6 +77,17 @@ impl Error {
     /// The verification check that refused a token or response, when that is what happened.
     pub fn failed_check(&self) -> Option<CheckName> {
         self.check
+    }
+    /// Which AWS credential failure this is, when getting or using AWS credentials failed.
+    pub fn aws_failure(&self) -> Option<AwsFailure> {
+        self.aws
+    }
+    /// An [`crate::aws::AwsError`] as it reaches callers.
+    pub(crate) fn aws(kind: ErrorKind, failure: AwsFailure, message: String) -> Self {
+        Self {
+            aws: Some(failure),
+            ..Self::new(kind, message)
+        }
     }
     pub fn message(&self) -> &str {
         &self.message
@@ -94,6 +109,18 @@ impl Error {
             "not signed in. Run `latchkey login` or press Sign in.",
         )
     }
+    /// AWS credentials were asked of a profile without an identity pool.
+    pub(crate) fn no_identity_pool(profile: &str) -> Self {
+        Self::new(
+            ErrorKind::Config,
+            format!(
+                "profile `{profile}` names no identity pool, so it has no AWS credentials. Add a \
+                 `[profiles.{profile}.aws]` table with `identity_pool_id` to the profiles file \
+                 (or `latchkey profile add … --identity-pool-id`); see \"AWS credentials from \
+                 your sign-in\" in the README."
+            ),
+        )
+    }
     /// The ID token ran out and the provider's refreshes come without a new one.
     pub(crate) fn id_token_not_renewable() -> Self {
         Self::new(
@@ -106,6 +133,7 @@ impl Error {
         Self {
             kind: ErrorKind::Verification,
             check: Some(check),
+            aws: None,
             message: format!(
                 "the provider's {token} failed the `{check}` check: {reason}. Nothing was stored. \
                  Check the profile's issuer and client id; if they are right, the provider or \
@@ -120,6 +148,7 @@ impl Error {
         Self {
             kind: ErrorKind::Verification,
             check: Some(check),
+            aws: None,
             message: message.to_owned(),
             reason: None,
         }
@@ -129,6 +158,7 @@ impl Error {
         Self {
             kind: ErrorKind::Verification,
             check: Some(CheckName::SameIdentity),
+            aws: None,
             message: format!(
                 "refreshing the session failed the `same_identity` check: {reason}. {ended} Sign in again."
             ),

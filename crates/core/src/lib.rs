@@ -17,18 +17,25 @@
 //! let url = url::Url::parse("https://api.example.com/me").unwrap();
 //! let resp = session.call(ApiRequest::get(url)).await?; // origin must be in api_base_urls
 //! println!("{} {}", resp.status, resp.text());
+//! if session.profile().aws.is_some() {
+//!     // the identity pool's AWS credentials: held, in the keychain, or fetched once
+//!     let creds = session.aws_credentials().await?;
+//!     println!("{}", latchkey_core::aws::credential_process_json(&creds));
+//! }
 //! let out = session.sign_out(true).await?; // revoke + delete; open out.logout_url
 //! # let _ = (states.borrow_and_update(), out, id_token); Ok(()) }
 //! ```
 //!
 //! Errors carry an [`ErrorKind`] for decisions and, when a token was refused, the
-//! [`CheckName`] of the check that failed ([`Error::failed_check`]).
+//! [`CheckName`] of the check that failed ([`Error::failed_check`]); when AWS credentials could
+//! not be had, the [`AwsFailure`] ([`Error::aws_failure`]).
 
 mod api;
 mod authorize;
 pub mod aws;
 mod browser;
 mod clock;
+mod cognito_idp;
 pub mod config;
 mod error;
 mod http;
@@ -42,7 +49,8 @@ mod vault;
 mod verify;
 
 pub use api::{ApiRequest, ApiResponse};
-pub use aws::{AwsCredentials, AwsError, IdentityFlow, IdentityPoolSettings};
+pub use authorize::{Entry, RESERVED_PARAMS};
+pub use aws::{AwsCredentials, AwsError, AwsFailure, IdentityFlow, IdentityPoolSettings};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use config::{Config, ConfigError, Profile, ProfileKind, Scheme, TokenChoice};
@@ -51,8 +59,8 @@ pub use inspect::{inspect_jwt, relative, ClaimRow, Inspection, TokenKind};
 pub use provider::{probe, ProbeReport, ProbeStatus, ProbeStep};
 pub use secret::{RefreshToken, SecretToken};
 pub use session::{
-    KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionOptions, SessionState, SignInOptions,
-    SignOutOutcome, StorageInfo, Tokens, UserSummary,
+    AwsIdentity, KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionOptions, SessionState,
+    SignInOptions, SignOutOutcome, StorageInfo, Tokens, UserSummary,
 };
 pub use vault::{runtime_dir, Vault, VaultHealth};
 pub use verify::{Check, CheckName};
@@ -79,7 +87,20 @@ pub mod internals {
     use crate::error::Result;
     use crate::Vault;
 
-    pub use crate::vault::StoredSession;
+    pub use crate::vault::{StoredAwsCredentials, StoredSession};
+
+    /// The keychain account of a profile's AWS credentials (next to its session's).
+    pub fn aws_account(profile: &crate::Profile) -> String {
+        crate::vault::aws_account(&profile.keychain_account())
+    }
+
+    /// The AWS credentials stored for a profile (tests look at what the keychain holds).
+    pub fn load_aws_credentials(
+        vault: &Vault,
+        profile: &crate::Profile,
+    ) -> Result<Option<StoredAwsCredentials>> {
+        vault.load_aws(&aws_account(profile))
+    }
 
     /// Verify an ID token as a sign-in does (with the sign-in's nonce and access token when
     /// given): the benchmark's unit of work, and the tests' verdict on forged tokens.

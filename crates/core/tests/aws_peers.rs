@@ -1,11 +1,9 @@
 //! Interop for AWS credentials: the identity calls against an independent implementation of
-//! Cognito Identity and STS (moto, pinned in tests/interop/aws/requirements.txt), and the
-//! `credential_process` output read by the AWS SDK users run (botocore), which then calls STS
-//! and signs a request to devidp's IAM-authorized demo API with its own SigV4 signer.
+//! Cognito Identity and STS (moto, pinned in tests/interop/aws/requirements.txt). The AWS SDK
+//! reading `latchkey aws credentials` is the CLI's test (crates/cli/tests/aws_consumer.rs).
 //!
 //! Every test starts what it needs on free loopback ports and stops it. The Python packages
-//! live in tests/interop/aws/.venv (`cargo xtask test` installs them); the credential process
-//! is the `aws_credential_process` example, which `cargo test` builds with the tests.
+//! live in tests/interop/aws/.venv (`cargo xtask test` installs them).
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -14,11 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use devidp::DEMO_ADMIN_ROLE;
 use latchkey_core::aws::{self, caller_identity, AwsError, IdentityFlow, IdentityPoolSettings};
 use latchkey_core::config::ProfileKind;
-use latchkey_core::{SecretToken, Session, SignInOptions};
-use latchkey_testkit::devidp;
+use latchkey_core::SecretToken;
 use latchkey_testkit::*;
 use url::Url;
 
@@ -238,145 +234,4 @@ async fn a_peer_that_breaks_is_reported_not_trusted() {
     .await
     .unwrap_err();
     assert!(matches!(err, AwsError::BadResponse { .. }), "{err:?}");
-}
-
-/// Runs consumer.py with `credential_process` = the example, configured by `process_env`.
-fn botocore(
-    sts_endpoint: &str,
-    demo_api_url: Option<&str>,
-    process_env: &[(&str, &str)],
-) -> serde_json::Value {
-    let exe = std::env::current_exe().unwrap();
-    let process = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("examples").join("aws_credential_process"))
-        .unwrap();
-    assert!(
-        process.exists(),
-        "{} is missing: `cargo test` builds examples with the tests (with `--test aws_peers` \
-         alone, add `--examples`)",
-        process.display()
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    std::fs::write(
-        &config,
-        format!(
-            "[profile latchkey]\ncredential_process = {}\nregion = us-east-1\n",
-            process.display()
-        ),
-    )
-    .unwrap();
-    let mut command = Command::new(venv_bin("python"));
-    command
-        .arg(peers_dir().join("consumer.py"))
-        .env("AWS_CONFIG_FILE", &config)
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            dir.path().join("no-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("LATCHKEY_STS_ENDPOINT", sts_endpoint)
-        .envs(process_env.iter().copied())
-        .stdin(Stdio::null());
-    for name in [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-    ] {
-        command.env_remove(name);
-    }
-    if let Some(url) = demo_api_url {
-        command.env("LATCHKEY_DEMO_API_URL", url);
-    }
-    let output = command.output().expect("run the botocore consumer");
-    assert!(
-        output.status.success(),
-        "botocore failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("one JSON object")
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn botocore_reads_the_credential_process_output_and_moto_knows_the_role() {
-    let moto = Moto::start();
-    let pool_id = moto.create_identity_pool().await;
-    let token = unsigned_id_token();
-    let answer = tokio::task::spawn_blocking(move || {
-        botocore(
-            &moto.endpoint,
-            None,
-            &[
-                ("LATCHKEY_AWS_ID_TOKEN", token.expose()),
-                ("LATCHKEY_AWS_USER_POOL", "us-east-1_MotoPool"),
-                ("LATCHKEY_AWS_IDENTITY_POOL_ID", &pool_id),
-                ("LATCHKEY_AWS_IDENTITY_ENDPOINT", &moto.endpoint),
-                ("LATCHKEY_AWS_FLOW", "classic"),
-                ("LATCHKEY_AWS_ROLE_ARN", MOTO_ROLE),
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        answer["method"], "custom-process",
-        "botocore ran credential_process: {answer}"
-    );
-    assert!(answer["access_key_id"]
-        .as_str()
-        .unwrap()
-        .starts_with("ASIA"));
-    assert!(
-        answer["arn"]
-            .as_str()
-            .unwrap()
-            .starts_with("arn:aws:sts::123456789012:assumed-role/LatchkeyMotoRole/latchkey-"),
-        "{answer}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn botocore_signs_with_our_credentials_and_devidp_accepts_its_signature() {
-    let (idp, profile) = start_cognito(|_| {});
-    let session = Session::new(
-        profile.clone(),
-        memory_options(Arc::new(HttpBrowser::default())),
-    )
-    .unwrap();
-    session.sign_in(SignInOptions::default()).await.unwrap();
-    let id_token = session.tokens().await.unwrap().id_token;
-    let endpoint = idp.identity_endpoint().unwrap();
-    let pool_id = idp.identity_pool().unwrap().identity_pool_id;
-    let user_pool = idp.user_pool_id();
-    let demo_url = format!("{}/demo-aws-api/me", idp.base_url());
-    let answer = tokio::task::spawn_blocking(move || {
-        botocore(
-            &endpoint,
-            Some(&demo_url),
-            &[
-                ("LATCHKEY_AWS_ID_TOKEN", id_token.expose()),
-                ("LATCHKEY_AWS_USER_POOL", &user_pool),
-                ("LATCHKEY_AWS_IDENTITY_POOL_ID", &pool_id),
-                ("LATCHKEY_AWS_IDENTITY_ENDPOINT", &endpoint),
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    assert_eq!(answer["method"], "custom-process", "{answer}");
-    assert_eq!(
-        answer["arn"],
-        "arn:aws:sts::123456789012:assumed-role/LatchkeyDemoAdmin/CognitoIdentityCredentials",
-        "devidp's STS answered botocore's signed GetCallerIdentity"
-    );
-    assert_eq!(
-        answer["demo_status"], 200,
-        "devidp accepted botocore's SigV4: {answer}"
-    );
-    assert_eq!(answer["demo_body"]["role_arn"], DEMO_ADMIN_ROLE);
-    assert_eq!(idp.stats().identity_credentials_issued, 1);
 }

@@ -10,7 +10,7 @@ use latchkey_core::internals::{
     LoopbackListener, ProviderMetadata,
 };
 use latchkey_core::{
-    ApiRequest, Browser, CheckName, ErrorKind, NoBrowser, OffsetClock, Profile, Session,
+    ApiRequest, Browser, CheckName, Entry, ErrorKind, NoBrowser, OffsetClock, Profile, Session,
     SessionOptions, SessionState, SignInOptions, Vault,
 };
 use latchkey_testkit::devidp;
@@ -570,7 +570,14 @@ fn b2_pkce_s256_always_and_verifier_from_csprng() {
     let m = ProviderMetadata::cognito(&p).unwrap();
     let mut verifiers = std::collections::HashSet::new();
     for _ in 0..20 {
-        let r = build_request(&m, &p, "http://localhost:53682/callback", false).unwrap();
+        let r = build_request(
+            &m,
+            &p,
+            "http://localhost:53682/callback",
+            Entry::SignIn,
+            &[],
+        )
+        .unwrap();
         assert_eq!(q(&r.url, "code_challenge_method").as_deref(), Some("S256"));
         assert!((43..=128).contains(&r.pkce_verifier.secret().len()));
         assert!(verifiers.insert(r.pkce_verifier.secret().clone()));
@@ -653,7 +660,7 @@ fn b5_state_has_high_entropy() {
         "cid",
     );
     let m = ProviderMetadata::cognito(&p).unwrap();
-    let r = build_request(&m, &p, "http://localhost:1/cb", false).unwrap();
+    let r = build_request(&m, &p, "http://localhost:1/cb", Entry::SignIn, &[]).unwrap();
     assert!(r.state.secret().len() >= 22, "at least 128 bits");
     assert!(r.nonce.expose().len() >= 22);
 }
@@ -990,6 +997,7 @@ async fn c4_valid_callback_after_the_first_gets_409_until_the_port_closes() {
             state: state.clone(),
             issuer: "https://op.example".into(),
             iss_required: false,
+            bounce: None,
         })
         .unwrap();
     let cb = Url::parse(&format!(
@@ -1130,7 +1138,7 @@ fn c8_state_is_never_the_pkce_verifier() {
     );
     let m = ProviderMetadata::cognito(&p).unwrap();
     for _ in 0..50 {
-        let r = build_request(&m, &p, "http://localhost:1/cb", false).unwrap();
+        let r = build_request(&m, &p, "http://localhost:1/cb", Entry::SignIn, &[]).unwrap();
         assert_ne!(r.state.secret(), r.pkce_verifier.secret());
         assert_ne!(r.nonce.expose(), r.pkce_verifier.secret());
     }

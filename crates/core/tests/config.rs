@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use latchkey_core::config::{Config, ConfigError, ProfileDraft, ProfileKind, Scheme, TokenChoice};
+use latchkey_core::aws::IdentityFlow;
+use latchkey_core::config::{
+    AwsDraft, Config, ConfigError, ProfileDraft, ProfileKind, Scheme, TokenChoice,
+};
 
 const COGNITO: &str = "region = 'eu-west-1'\nuser_pool_id = 'eu-west-1_AbC123'\ndomain = 'myapp'\nclient_id = 'abc123'\n";
 const OIDC: &str = "kind = 'oidc'\nissuer = 'https://id.example.com'\nclient_id = 'abc123'\n";
@@ -585,4 +588,150 @@ fn lenient_loading_sets_invalid_profiles_aside_and_keeps_them_as_written() {
     fixed.ports = Some(vec![50000]);
     c.insert_draft("bad", &fixed).unwrap();
     assert!(c.invalid.is_empty());
+}
+
+const POOL: &str = "eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
+
+#[test]
+fn an_aws_table_names_the_identity_pool() {
+    let c = parse(&format!(
+        "{COGNITO}[profiles.p.aws]\nidentity_pool_id = '{POOL}'\nrole_arn = 'arn:aws:iam::123456789012:role/Dev'\n"
+    ))
+    .unwrap();
+    let aws = c.profile("p").unwrap().aws.clone().expect("aws settings");
+    assert_eq!(aws.identity_pool_id, POOL);
+    assert_eq!(aws.flow, IdentityFlow::Enhanced, "the default flow");
+    let pool = aws.resolve(&c.profile("p").unwrap().kind).unwrap();
+    assert_eq!(pool.region, "eu-west-1", "from the pool id");
+    assert_eq!(
+        pool.login_key,
+        "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+    );
+    // an inline table is the same thing
+    let inline = parse(&format!(
+        "{COGNITO}aws = {{ identity_pool_id = '{POOL}', flow = 'classic', role_arn = 'arn:aws:iam::123456789012:role/Dev' }}\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        inline.profile("p").unwrap().aws.as_ref().unwrap().flow,
+        IdentityFlow::Classic
+    );
+    assert!(parse(COGNITO).unwrap().profile("p").unwrap().aws.is_none());
+}
+
+#[test]
+fn each_bad_aws_field_is_named_aws_dot_field() {
+    let table = |body: &str| format!("{COGNITO}[profiles.p.aws]\n{body}");
+    invalid(
+        &table("region = 'eu-west-1'\n"),
+        "aws.identity_pool_id",
+        "missing",
+    );
+    invalid(
+        &table("identity_pool_id = 'eu-west-1'\n"),
+        "aws.identity_pool_id",
+        "REGION:",
+    );
+    invalid(
+        &table(&format!(
+            "identity_pool_id = '{POOL}'\nregion = 'us-east-1'\n"
+        )),
+        "aws.region",
+        "set it to eu-west-1",
+    );
+    invalid(
+        &table(&format!(
+            "identity_pool_id = '{POOL}'\nrole_arn = 'Admin'\n"
+        )),
+        "aws.role_arn",
+        "arn:aws:iam::123456789012:role/MyRole",
+    );
+    invalid(
+        &table(&format!("identity_pool_id = '{POOL}'\nflow = 'classic'\n")),
+        "aws.role_arn",
+        "classic flow",
+    );
+    invalid(
+        &table(&format!("identity_pool_id = '{POOL}'\nflow = 'basic'\n")),
+        "aws.flow",
+        "\"enhanced\"",
+    );
+    invalid(
+        &table(&format!(
+            "identity_pool_id = '{POOL}'\nidentity_endpoint = 'http://example.com/'\n"
+        )),
+        "aws.identity_endpoint",
+        "https",
+    );
+    invalid(
+        &table(&format!(
+            "identity_pool_id = '{POOL}'\nidentity_endpoint = 'not a url'\n"
+        )),
+        "aws.identity_endpoint",
+        "not a URL",
+    );
+    invalid(
+        &table(&format!("identity_pool_id = '{POOL}'\nrol_arn = 'x'\n")),
+        "aws.rol_arn",
+        "unknown field",
+    );
+}
+
+#[test]
+fn the_aws_table_is_saved_as_a_sub_table_and_edited_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let mut c = Config::empty(&path);
+    let draft = ProfileDraft {
+        region: Some("eu-west-1".into()),
+        user_pool_id: Some("eu-west-1_AbC123".into()),
+        domain: Some("myapp".into()),
+        client_id: Some("abc".into()),
+        aws: Some(AwsDraft {
+            identity_pool_id: Some(POOL.into()),
+            flow: Some("enhanced".into()),
+            ..AwsDraft::default()
+        }),
+        ..ProfileDraft::default()
+    };
+    c.insert_draft("p", &draft).unwrap();
+    c.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(&format!("[profiles.p.aws]\nidentity_pool_id = \"{POOL}\"")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("flow"),
+        "the default flow is not written: {text}"
+    );
+
+    // a comment in the table survives an edit of another of its settings
+    let commented = text.replace("[profiles.p.aws]\n", "[profiles.p.aws]\n# the team pool\n");
+    std::fs::write(&path, commented).unwrap();
+    let mut c = Config::load(&path).unwrap();
+    let mut draft = c.draft("p").unwrap();
+    draft.aws.as_mut().unwrap().role_arn = Some("arn:aws:iam::123456789012:role/Dev".into());
+    c.insert_draft("p", &draft).unwrap();
+    c.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("# the team pool"), "{text}");
+    assert!(
+        text.contains("role_arn = \"arn:aws:iam::123456789012:role/Dev\""),
+        "{text}"
+    );
+    let again = Config::load(&path).unwrap();
+    assert_eq!(again.profile("p").unwrap(), c.profile("p").unwrap());
+
+    // and removing the identity pool removes the table
+    let mut draft = again.draft("p").unwrap();
+    draft.aws = None;
+    let mut c = again;
+    c.insert_draft("p", &draft).unwrap();
+    c.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("aws") && !text.contains("# the team pool"),
+        "{text}"
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use devidp::{Rotation, DEMO_USERNAME};
 use latchkey_core::{
-    ApiRequest, CheckName, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
+    ApiRequest, CheckName, Entry, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, TokenChoice, TokenKind, Vault,
 };
 use latchkey_testkit::devidp;
@@ -438,7 +438,7 @@ async fn signup_opens_the_cognito_signup_page() {
     let s2 = s.clone();
     let task = tokio::spawn(async move {
         s2.sign_in(SignInOptions {
-            signup: true,
+            entry: Entry::SignUp,
             ..Default::default()
         })
         .await

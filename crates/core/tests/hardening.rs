@@ -337,6 +337,7 @@ async fn serving_listener() -> (latchkey_core::internals::Callbacks, u16) {
             state: "s".repeat(32),
             issuer: "https://op.example".into(),
             iss_required: false,
+            bounce: None,
         })
         .unwrap();
     (callbacks, port)

@@ -1,6 +1,7 @@
 //! Against the real OS keychain (a gnome-keyring that `cargo xtask test` starts inside
 //! `dbus-run-session`): full flow + restore, 16 KB round-trip, crash between commit and
-//! cleanup, no Secret Service → memory-only, and two processes refreshing once.
+//! cleanup, no Secret Service → memory-only, two processes refreshing once, and AWS
+//! credentials kept across a restart and fetched again ahead of expiry.
 //!
 //! Without a Secret Service these tests fail with instructions; set
 //! `LATCHKEY_SKIP_KEYCHAIN_TESTS=1` to skip them knowingly.
@@ -11,7 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use devidp::Rotation;
-use latchkey_core::internals::{delete, get_bytes, load_session, set_bytes};
+use latchkey_core::internals::{
+    aws_account, delete, get_bytes, load_aws_credentials, load_session, set_bytes,
+};
 use latchkey_core::{
     ErrorKind, NoBrowser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
@@ -136,6 +139,86 @@ async fn keychain_full_flow_restore_refresh_and_sign_out() {
             .is_none(),
         "keychain entry deleted"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keychain_aws_credentials_survive_a_restart_and_are_fetched_again_ahead_of_expiry() {
+    let Some(vault) = keychain("aws") else {
+        return;
+    };
+    // Ten-minute credentials: fetched again a quarter of their life (150 s) before expiry.
+    let (idp, profile) = start_cognito(|c| {
+        c.identity_pool.as_mut().unwrap().credentials_ttl = Duration::from_secs(600);
+    });
+    let profile = with_identity_pool(&idp, profile, None);
+    let first = signed_in(profile.clone(), vault.clone())
+        .await
+        .aws_credentials()
+        .await
+        .unwrap();
+    let stored = load_aws_credentials(&vault, &profile).unwrap().unwrap();
+    assert_eq!(stored.access_key_id, first.access_key_id);
+    assert_eq!(stored.secret_access_key, first.secret_access_key);
+
+    // a new process: nothing restored, nothing refreshed, nothing fetched
+    let before = idp.stats();
+    let clock = Arc::new(OffsetClock::new(0));
+    let s2 = Session::new(
+        profile.clone(),
+        SessionOptions {
+            vault: Vault::system_with_service(vault.service()),
+            clock: clock.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    let adopted = s2.aws_credentials().await.unwrap();
+    assert_eq!(adopted.access_key_id, first.access_key_id);
+    assert_eq!(adopted.session_token, first.session_token);
+    let stats = idp.stats();
+    assert_eq!(
+        stats.identity_get_credentials, 1,
+        "adopted from the keychain"
+    );
+    assert_eq!(
+        (stats.token_refresh_token, stats.discovery, stats.jwks),
+        (before.token_refresh_token, before.discovery, before.jwks),
+        "no other request either"
+    );
+
+    clock.set_offset(449);
+    assert_eq!(
+        s2.aws_credentials().await.unwrap().access_key_id,
+        first.access_key_id,
+        "not yet due"
+    );
+    clock.set_offset(451);
+    let renewed = s2.aws_credentials().await.unwrap();
+    assert_ne!(
+        renewed.access_key_id, first.access_key_id,
+        "fetched ahead of expiry"
+    );
+    assert!(first.seconds_left(chrono::Utc::now() + chrono::Duration::seconds(451)) > 0);
+    assert_eq!(renewed.identity_id, first.identity_id);
+    let stats = idp.stats();
+    assert_eq!(
+        (stats.identity_get_id, stats.identity_get_credentials),
+        (1, 2)
+    );
+    assert_eq!(
+        load_aws_credentials(&vault, &profile)
+            .unwrap()
+            .unwrap()
+            .access_key_id,
+        renewed.access_key_id,
+        "the new ones replaced the old in the keychain"
+    );
+
+    s2.sign_out(false).await.unwrap();
+    assert!(get_bytes(&vault, &aws_account(&profile)).unwrap().is_none());
+    assert!(get_bytes(&vault, &profile.keychain_account())
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

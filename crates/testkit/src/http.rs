@@ -60,8 +60,17 @@ pub async fn login_with(
     if !r.status().is_redirection() {
         return Err(format!("authorize answered {}", r.status()));
     }
-    let login = location(&r, authorize)?;
-    let page = c.get(login.clone()).send().await.map_err(err)?;
+    // On to the login page, as a browser goes (a logout page and a loopback bounce may come
+    // first when signing in as another user).
+    let mut login = location(&r, authorize)?;
+    let mut page = c.get(login.clone()).send().await.map_err(err)?;
+    for _ in 0..4 {
+        if !page.status().is_redirection() {
+            break;
+        }
+        login = location(&page, &login)?;
+        page = c.get(login.clone()).send().await.map_err(err)?;
+    }
     let csrf = xsrf_cookie(page.headers()).ok_or("the login page set no XSRF-TOKEN cookie")?;
     let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
     form.push(("username".into(), username.into()));

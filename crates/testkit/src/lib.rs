@@ -35,7 +35,7 @@ pub use http::{
 pub use logs::LogCapture;
 pub use names::{unique, unique_service};
 pub use ports::{free_port, port_is_free, wait_for_port, wait_port_released};
-pub use provider::{cognito_profile, oidc_profile, start_cognito, start_idp};
+pub use provider::{cognito_profile, oidc_profile, start_cognito, start_idp, with_identity_pool};
 pub use proxy::{
     json_rewrite, proxied_idp, proxied_idp_mapped, Exchanges, PathMap, Proxy, Rewrite,
 };

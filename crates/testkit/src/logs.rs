@@ -2,26 +2,32 @@
 //! (Latchkey and the HTTP, TLS and keychain libraries under it), the provider's own log off.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// The captured log. `install` once per test binary (the subscriber is process-wide).
+/// The captured log. The subscriber is process-wide: every test of a binary shares one capture.
 #[derive(Clone, Default)]
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
 impl LogCapture {
-    /// Route every TRACE event of this process into a new capture.
+    /// Route every TRACE event of this process into the capture (installed on first use; later
+    /// calls return the same capture, which holds the logs of every test of the binary).
     pub fn install() -> LogCapture {
-        let capture = LogCapture::default();
-        let writer = capture.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "trace,latchkey_devidp=off",
-            ))
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .try_init()
-            .expect("one log capture per test binary");
-        capture
+        static CAPTURE: OnceLock<LogCapture> = OnceLock::new();
+        CAPTURE
+            .get_or_init(|| {
+                let capture = LogCapture::default();
+                let writer = capture.clone();
+                tracing_subscriber::fmt()
+                    .with_env_filter(tracing_subscriber::EnvFilter::new(
+                        "trace,latchkey_devidp=off",
+                    ))
+                    .with_writer(move || writer.clone())
+                    .with_ansi(false)
+                    .try_init()
+                    .expect("no other tracing subscriber in a test binary that captures logs");
+                capture
+            })
+            .clone()
     }
 
     pub fn text(&self) -> String {

@@ -70,3 +70,18 @@ pub fn cognito_profile(idp: &DevIdp, name: &str, port: u16) -> Profile {
 fn url(s: &str) -> Url {
     Url::parse(s).expect("devidp URLs are valid")
 }
+
+/// `profile` with an `[aws]` table for `idp`'s identity pool (its own origin), asking for
+/// `role` when given.
+pub fn with_identity_pool(idp: &DevIdp, mut profile: Profile, role: Option<&str>) -> Profile {
+    profile.aws = Some(latchkey_core::IdentityPoolSettings {
+        identity_pool_id: idp
+            .identity_pool()
+            .expect("an identity pool")
+            .identity_pool_id,
+        identity_endpoint: Some(Url::parse(&idp.identity_endpoint().unwrap()).unwrap()),
+        role_arn: role.map(str::to_owned),
+        ..Default::default()
+    });
+    profile
+}

@@ -1,9 +1,9 @@
 """The real consumer of `credential_process` output: botocore, as every Python AWS tool uses it.
 
 It resolves credentials for profile `latchkey` of AWS_CONFIG_FILE (whose `credential_process`
-runs Latchkey's code), calls STS GetCallerIdentity at LATCHKEY_STS_ENDPOINT, and, when
+runs `latchkey aws credentials`), calls STS GetCallerIdentity at LATCHKEY_STS_ENDPOINT, and, when
 LATCHKEY_DEMO_API_URL is set, signs a GET to it with botocore's own SigV4 signer
-(service execute-api). Prints one JSON object; tests/…/aws_peers.rs starts it.
+(service execute-api). Prints one JSON object; crates/cli/tests/aws_consumer.rs starts it.
 """
 
 import json

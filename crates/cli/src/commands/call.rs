@@ -1,4 +1,5 @@
-//! `latchkey call`: a protected API call with the profile's token (origin allow-list as in the app).
+//! `latchkey call`: a protected API call with the profile's token, or signed with its AWS
+//! credentials (`--sigv4`); the origin allow-list as in the app.
 
 use std::io::Read;
 
@@ -89,13 +90,17 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
         } else {
             None
         },
-        scheme: if a.bearer {
+        scheme: if a.sigv4 {
+            Some(Scheme::Sigv4)
+        } else if a.bearer {
             Some(Scheme::Bearer)
         } else if a.raw {
             Some(Scheme::Raw)
         } else {
             None
         },
+        aws_service: a.sigv4.then(|| a.service.clone()),
+        aws_region: a.region.clone(),
         allow_any_origin: a.allow_any_origin,
     };
     let resp = session.call(req).await?;

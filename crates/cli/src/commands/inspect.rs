@@ -9,7 +9,7 @@ use latchkey_core::{Session, SessionOptions};
 use crate::cli::InspectArgs;
 use crate::context::Ctx;
 use crate::failure::{CliResult, Exit, Failure};
-use crate::output::print_json;
+use crate::output::{print_json, printable, scalar};
 
 pub async fn run(ctx: &Ctx, a: InspectArgs) -> CliResult<Exit> {
     let (insp, source) = match a.token.as_deref() {
@@ -132,22 +132,4 @@ fn print_human(insp: &Inspection, source: &str) {
     } else {
         println!("{failed} of {} checks failed.", insp.checks.len());
     }
-}
-
-/// A claim value for the terminal: a pasted token is untrusted, so control characters (an
-/// escape sequence could rewrite the screen) are shown as `\u{..}`, never sent raw.
-fn scalar(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => printable(s),
-        other => printable(&other.to_string()),
-    }
-}
-
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_unicode().to_string(),
-            false => c.to_string(),
-        })
-        .collect()
 }

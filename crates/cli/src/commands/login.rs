@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use latchkey_core::Browser;
-use latchkey_core::{SessionState, SignInOptions};
+use latchkey_core::{Entry, SessionState, SignInOptions};
 use url::Url;
 
 use crate::cli::LoginArgs;
@@ -35,7 +35,14 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
         }
     }
     let opts = SignInOptions {
-        signup: a.signup,
+        entry: if a.signup {
+            Entry::SignUp
+        } else if a.switch_user {
+            Entry::AnotherUser
+        } else {
+            Entry::SignIn
+        },
+        extra_params: a.params.clone(),
         timeout: a.timeout.map(Duration::from_secs).unwrap_or(Duration::ZERO),
         port: a.port,
         no_browser: a.no_browser,

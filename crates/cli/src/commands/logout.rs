@@ -39,6 +39,7 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
             "was_signed_in": was_signed_in,
             "profile": profile,
             "revoked": outcome.revoked,
+            "signed_out_everywhere": outcome.signed_out_everywhere,
             "logout_url": outcome.logout_url,
             "logout_page_opened": opened,
             "warnings": outcome.warnings,
@@ -47,7 +48,9 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
         for w in &outcome.warnings {
             eprintln!("latchkey: warning: {}", one_line(w));
         }
-        let revoked = if outcome.revoked {
+        let revoked = if outcome.signed_out_everywhere {
+            "every device's refresh token ended, "
+        } else if outcome.revoked {
             "refresh token revoked, "
         } else {
             ""

@@ -1,5 +1,6 @@
 //! One module per command; each is a few calls into `latchkey_core` plus output.
 
+mod aws;
 mod call;
 mod doctor;
 mod inspect;
@@ -8,6 +9,7 @@ mod logout;
 mod profile;
 mod status;
 mod token;
+mod userinfo;
 
 use crate::cli::Command;
 use crate::context::Ctx;
@@ -19,10 +21,12 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult<Exit> {
         Command::Status(a) => status::run(ctx, a).await,
         Command::Token(a) => token::run(ctx, a).await,
         Command::Call(a) => call::run(ctx, a).await,
+        Command::Userinfo(a) => userinfo::run(ctx, a).await,
         Command::Inspect(a) => inspect::run(ctx, a).await,
         Command::Logout(a) => logout::run(ctx, a).await,
         Command::Profile(p) => profile::run(ctx, p).await,
         Command::Doctor(a) => doctor::run(ctx, a).await,
+        Command::Aws(a) => aws::run(ctx, a).await,
         // Handled in main before the runtime starts.
         Command::Devidp(_) => Ok(Exit::Ok),
     }

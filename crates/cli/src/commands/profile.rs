@@ -2,10 +2,10 @@
 //! (draft → validate → insert → atomic save that keeps the file's comments), and show what to
 //! register at the provider.
 
-use latchkey_core::config::{Config, ConfigError, Profile, ProfileDraft, ProfileKind};
+use latchkey_core::config::{AwsDraft, Config, ConfigError, Profile, ProfileDraft, ProfileKind};
 use latchkey_core::{Session, SessionOptions};
 
-use crate::cli::{ProfileAddArgs, ProfileCommand, SchemeArg, TokenKindArg};
+use crate::cli::{FlowArg, ProfileAddArgs, ProfileCommand, SchemeArg, TokenKindArg};
 use crate::context::Ctx;
 use crate::failure::{one_line, CliResult, Exit, Failure};
 use crate::output::print_json;
@@ -50,6 +50,17 @@ fn draft_of(a: &ProfileAddArgs) -> ProfileDraft {
         api_scheme: a.api_scheme.map(|k| match k {
             SchemeArg::Bearer => "bearer".into(),
             SchemeArg::Raw => "raw".into(),
+            SchemeArg::Sigv4 => "sigv4".into(),
+        }),
+        aws: a.identity_pool_id.as_ref().map(|id| AwsDraft {
+            identity_pool_id: Some(id.clone()),
+            role_arn: a.role_arn.clone(),
+            identity_endpoint: a.identity_endpoint.clone(),
+            flow: a.identity_flow.map(|f| match f {
+                FlowArg::Enhanced => "enhanced".into(),
+                FlowArg::Classic => "classic".into(),
+            }),
+            ..AwsDraft::default()
         }),
         ..ProfileDraft::default()
     };
@@ -220,6 +231,20 @@ fn show(ctx: &Ctx, name: Option<String>, json: bool) -> CliResult<Exit> {
     );
     if let Some(b) = &p.browser_command {
         println!("  browser         {}", b.join(" "));
+    }
+    if let Some(aws) = &p.aws {
+        println!(
+            "  identity pool   {} ({} flow{})",
+            aws.identity_pool_id,
+            aws.flow.as_str(),
+            aws.role_arn
+                .as_deref()
+                .map(|r| format!(", role {r}"))
+                .unwrap_or_default()
+        );
+        if let Some(endpoint) = &aws.identity_endpoint {
+            println!("  identity API    {endpoint}");
+        }
     }
     println!();
     print_registration(p);

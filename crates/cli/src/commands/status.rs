@@ -19,6 +19,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
             id_expires_at,
             access_expires_at,
             storage,
+            ..
         } => {
             if a.json {
                 print_json(&serde_json::json!({

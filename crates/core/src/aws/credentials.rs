@@ -1,5 +1,8 @@
-//! Temporary AWS credentials from an identity pool, and the two forms they leave Latchkey in:
-//! the `credential_process` JSON the AWS SDKs read, and `export AWS_…=` lines for a shell.
+//! Temporary AWS credentials from an identity pool, and the forms they leave Latchkey in: the
+//! `credential_process` JSON the AWS SDKs read, `export AWS_…=` lines for a shell, and the
+//! `~/.aws/config` section that makes the SDKs run `latchkey aws credentials`.
+
+use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -19,6 +22,9 @@ pub struct AwsCredentials {
     pub identity_id: String,
     /// The IAM role, when known: the role asked for (`role_arn`), or the role STS assumed.
     pub role_arn: Option<String>,
+    /// Set when they are handed out in spite of a problem (a refetch failed while these are
+    /// still valid): say it, and use them.
+    pub warning: Option<String>,
 }
 
 impl AwsCredentials {
@@ -65,6 +71,64 @@ pub fn env_exports(creds: &AwsCredentials) -> String {
     .collect()
 }
 
+/// The `~/.aws/config` section for AWS profile `aws_profile`: `credential_process` runs
+/// `program aws credentials --profile latchkey_profile` (the program by absolute path: the
+/// SDKs do not search `PATH` the way a shell does), `region` is the identity pool's.
+pub fn config_snippet(
+    aws_profile: &str,
+    program: &Path,
+    latchkey_profile: &str,
+    region: &str,
+) -> String {
+    let command = [
+        program.to_string_lossy().as_ref(),
+        "aws",
+        "credentials",
+        "--profile",
+        latchkey_profile,
+    ]
+    .map(process_argument)
+    .join(" ");
+    format!(
+        "# AWS credentials from Latchkey profile `{latchkey_profile}` (sign in with `latchkey login`)\n\
+         [profile {aws_profile}]\n\
+         credential_process = {command}\n\
+         region = {region}\n"
+    )
+}
+
+/// An AWS profile name for a Latchkey profile: the characters the AWS tools accept in
+/// `[profile …]` as they are, any other as `-`.
+pub fn aws_profile_name(latchkey_profile: &str) -> String {
+    latchkey_profile
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+            _ => '-',
+        })
+        .collect()
+}
+
+/// One argument of a `credential_process` line. The SDKs split the line like a POSIX shell
+/// (botocore: `shlex`); an argument with spaces, quotes or backslashes goes in double quotes.
+fn process_argument(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=+@,".contains(c));
+    if plain {
+        return arg.to_owned();
+    }
+    let escaped: String = arg
+        .chars()
+        .flat_map(|c| match c {
+            '"' | '\\' | '$' | '`' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("\"{escaped}\"")
+}
+
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -87,6 +151,7 @@ mod tests {
             expiration: Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap(),
             identity_id: "us-east-1:0a1b2c3d-0000-4000-8000-000000000001".into(),
             role_arn: Some("arn:aws:iam::123456789012:role/Dev".into()),
+            warning: None,
         }
     }
 
@@ -116,6 +181,26 @@ mod tests {
         );
         assert_eq!(v["Expiration"], "2030-01-02T03:04:05Z");
         assert_eq!(v.as_object().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn the_config_snippet_runs_latchkey_by_absolute_path_for_the_profile() {
+        let snippet = config_snippet(
+            "work",
+            Path::new("/opt/Latchkey tools/latchkey"),
+            "my work",
+            "eu-west-1",
+        );
+        assert!(snippet.contains("[profile work]\n"), "{snippet}");
+        assert!(
+            snippet.contains(
+                "credential_process = \"/opt/Latchkey tools/latchkey\" aws credentials --profile \"my work\"\n"
+            ),
+            "{snippet}"
+        );
+        assert!(snippet.ends_with("region = eu-west-1\n"), "{snippet}");
+        assert_eq!(aws_profile_name("my work/1"), "my-work-1");
+        assert_eq!(process_argument(r#"a"b\c"#), r#""a\"b\\c""#);
     }
 
     #[cfg(unix)]

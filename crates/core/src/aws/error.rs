@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::aws::settings::SettingsError;
 use crate::error::{Error, ErrorKind};
 
@@ -114,6 +116,29 @@ pub enum AwsError {
     BadResponse { service: AwsService, detail: String },
 }
 
+/// Which [`AwsError`] it was, without the details: what callers branch on once the error has
+/// become a [`crate::Error`] ([`crate::Error::aws_failure`]), and what the app receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AwsFailure {
+    Settings,
+    IdTokenExpired,
+    IdTokenRejected,
+    ProviderNotTrusted,
+    RoleNotAllowed,
+    RoleTrustRefused,
+    NotAuthorized,
+    PoolNotFound,
+    WrongRegion,
+    PoolMisconfigured,
+    ClassicFlowDisabled,
+    Throttled,
+    Service,
+    Unreachable,
+    Signing,
+    BadResponse,
+}
+
 fn available_roles(roles: &[String]) -> String {
     if roles.is_empty() {
         " — this user's token carries none".to_owned()
@@ -123,6 +148,37 @@ fn available_roles(roles: &[String]) -> String {
 }
 
 impl AwsError {
+    /// Which failure this is.
+    pub fn failure(&self) -> AwsFailure {
+        match self {
+            AwsError::Settings(_) => AwsFailure::Settings,
+            AwsError::IdTokenExpired { .. } => AwsFailure::IdTokenExpired,
+            AwsError::IdTokenRejected { .. } => AwsFailure::IdTokenRejected,
+            AwsError::ProviderNotTrusted { .. } => AwsFailure::ProviderNotTrusted,
+            AwsError::RoleNotAllowed { .. } => AwsFailure::RoleNotAllowed,
+            AwsError::RoleTrustRefused { .. } => AwsFailure::RoleTrustRefused,
+            AwsError::NotAuthorized { .. } => AwsFailure::NotAuthorized,
+            AwsError::PoolNotFound { .. } => AwsFailure::PoolNotFound,
+            AwsError::WrongRegion { .. } => AwsFailure::WrongRegion,
+            AwsError::PoolMisconfigured { .. } => AwsFailure::PoolMisconfigured,
+            AwsError::ClassicFlowDisabled { .. } => AwsFailure::ClassicFlowDisabled,
+            AwsError::Throttled { .. } => AwsFailure::Throttled,
+            AwsError::Service { .. } => AwsFailure::Service,
+            AwsError::Unreachable { .. } => AwsFailure::Unreachable,
+            AwsError::Signing { .. } => AwsFailure::Signing,
+            AwsError::BadResponse { .. } => AwsFailure::BadResponse,
+        }
+    }
+
+    /// A failure that says nothing about the credentials already held (the service is busy or
+    /// out of reach): those stay usable while they are valid.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            AwsError::Throttled { .. } | AwsError::Unreachable { .. }
+        )
+    }
+
     /// The coarse kind, for exit codes and UI branches.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -148,7 +204,7 @@ impl AwsError {
 
 impl From<AwsError> for Error {
     fn from(err: AwsError) -> Self {
-        Error::new(err.kind(), err.to_string())
+        Error::aws(err.kind(), err.failure(), err.to_string())
     }
 }
 
@@ -230,6 +286,9 @@ mod tests {
         }
         .into();
         assert_eq!(e.kind(), ErrorKind::ProviderError);
+        assert_eq!(e.aws_failure(), Some(AwsFailure::Throttled));
         assert!(e.message().contains("throttling"));
+        let shown = serde_json::to_value(&e).unwrap();
+        assert_eq!(shown["aws"], "throttled");
     }
 }

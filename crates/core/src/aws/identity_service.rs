@@ -138,6 +138,7 @@ pub(crate) async fn get_credentials_for_identity(
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| identity_id.to_owned()),
         role_arn: role.map(str::to_owned),
+        warning: None,
     })
 }
 

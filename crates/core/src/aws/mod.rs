@@ -21,8 +21,8 @@
 
 mod credentials;
 mod error;
-mod exchange;
-mod identity_service;
+pub(crate) mod exchange;
+pub(crate) mod identity_service;
 mod settings;
 mod sigv4;
 mod sts;
@@ -30,10 +30,13 @@ mod sts;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-pub use credentials::{credential_process_json, env_exports, AwsCredentials};
-pub use error::{AwsError, AwsService};
+pub use credentials::{
+    aws_profile_name, config_snippet, credential_process_json, env_exports, AwsCredentials,
+};
+pub use error::{AwsError, AwsFailure, AwsService};
 pub use settings::{login_key, IdentityFlow, IdentityPool, IdentityPoolSettings, SettingsError};
-pub use sigv4::{sign_request, SigningScope};
+pub(crate) use sigv4::is_credentials_refusal;
+pub use sigv4::{refuses_credentials, sign_request, SigningScope};
 pub use sts::{caller_identity, CallerIdentity};
 
 use crate::secret::SecretToken;
@@ -147,9 +150,12 @@ pub async fn classic_flow(
     known_identity_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<AwsCredentials, AwsError> {
-    let role_arn = pool.role_arn.as_deref().ok_or_else(|| SettingsError {
-        field: "role_arn",
-        problem: "the classic flow needs the role to assume".into(),
+    let role_arn = pool.role_arn.as_deref().ok_or_else(|| {
+        SettingsError::new(
+            "role_arn",
+            "the classic flow needs the role to assume",
+            "set `role_arn`",
+        )
     })?;
     let caller = caller(pool, id_token);
     let identity_id = match known_identity_id {

@@ -19,7 +19,16 @@ pub enum IdentityFlow {
     Classic,
 }
 
-/// What a profile says about its identity pool, as written in the configuration file.
+impl IdentityFlow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityFlow::Enhanced => "enhanced",
+            IdentityFlow::Classic => "classic",
+        }
+    }
+}
+
+/// What a profile says about its identity pool (its `[aws]` table, once checked).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityPoolSettings {
@@ -41,20 +50,26 @@ pub struct IdentityPoolSettings {
     pub flow: IdentityFlow,
 }
 
-/// A setting that cannot be used, with the field it is about.
+/// A setting that cannot be used: the field it is about, what is wrong, and what to write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("identity pool setting `{field}`: {problem}")]
+#[error("identity pool setting `{field}`: {problem}. {fix}")]
 pub struct SettingsError {
-    /// The configuration key at fault (`identity_pool_id`, `region`, `role_arn`, …).
+    /// The key at fault in the profile's `[aws]` table (`identity_pool_id`, `region`, …).
     pub field: &'static str,
     pub problem: String,
+    pub fix: String,
 }
 
 impl SettingsError {
-    fn new(field: &'static str, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        field: &'static str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         SettingsError {
             field,
             problem: problem.into(),
+            fix: fix.into(),
         }
     }
 }
@@ -85,7 +100,9 @@ impl IdentityPoolSettings {
             Some(region) if !looks_like_region(region) => {
                 return Err(SettingsError::new(
                     "region",
-                    format!("`{region}` is not an AWS region name such as us-east-1 or eu-west-2"),
+                    format!("`{region}` is not an AWS region name"),
+                    "write a region such as us-east-1 or eu-west-2, or remove `region` (it is \
+                     taken from the identity pool id)",
                 ))
             }
             Some(region) if region != pool_region => {
@@ -93,9 +110,9 @@ impl IdentityPoolSettings {
                     "region",
                     format!(
                         "the identity pool {identity_pool_id} lives in {pool_region} (AWS writes \
-                         the region into the pool id), but `region` says {region}. Remove \
-                         `region` or set it to {pool_region}."
+                         the region into the pool id), but `region` says {region}"
                     ),
+                    format!("remove `region` or set it to {pool_region}"),
                 ))
             }
             Some(region) => region.to_owned(),
@@ -107,9 +124,9 @@ impl IdentityPoolSettings {
         if self.flow == IdentityFlow::Classic && role_arn.is_none() {
             return Err(SettingsError::new(
                 "role_arn",
-                "the classic flow assumes the role itself, so `role_arn` is required \
-                 (arn:aws:iam::ACCOUNT:role/NAME, a role that trusts cognito-identity.amazonaws.com \
-                 for this pool); or use flow = \"enhanced\"",
+                "the classic flow assumes the role itself, so `role_arn` is required",
+                "set `role_arn` to arn:aws:iam::ACCOUNT:role/NAME, a role that trusts \
+                 cognito-identity.amazonaws.com for this pool, or use flow = \"enhanced\"",
             ));
         }
         let (identity_endpoint, sts_endpoint) = match &self.identity_endpoint {
@@ -168,10 +185,9 @@ fn check_pool_id(id: &str) -> Result<&str, SettingsError> {
     let bad = |why: &str| {
         SettingsError::new(
             "identity_pool_id",
-            format!(
-                "{why}. Copy the identity pool ID from the Cognito console (Identity pools → your \
-                 pool); it looks like us-east-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d."
-            ),
+            why,
+            "copy the identity pool ID from the Cognito console (Identity pools → your pool); \
+             it looks like us-east-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
         )
     };
     if id.is_empty() {
@@ -216,10 +232,9 @@ fn check_role_arn(arn: &str) -> Result<&str, SettingsError> {
     let bad = || {
         SettingsError::new(
             "role_arn",
-            format!(
-                "`{arn}` is not an IAM role ARN. It looks like \
-                 arn:aws:iam::123456789012:role/MyRole (IAM console → Roles → the role → ARN)."
-            ),
+            format!("`{arn}` is not an IAM role ARN"),
+            "copy it from the IAM console (Roles → the role → ARN); it looks like \
+             arn:aws:iam::123456789012:role/MyRole",
         )
     };
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -253,21 +268,24 @@ fn check_endpoint(url: &Url) -> Result<Url, SettingsError> {
                 "identity_endpoint",
                 format!(
                     "{url} is plain http on a host that is not this machine; the ID token would \
-                     cross the network unencrypted. Use https, or an emulator on 127.0.0.1."
+                     cross the network unencrypted"
                 ),
+                "use https, or an emulator on 127.0.0.1",
             ))
         }
         other => {
             return Err(SettingsError::new(
                 "identity_endpoint",
-                format!("`{other}:` URLs cannot be used; give an http(s) URL"),
+                format!("`{other}:` URLs cannot be used"),
+                "give an http(s) URL, or remove `identity_endpoint` to use AWS",
             ))
         }
     }
-    if url.query().is_some() || url.fragment().is_some() {
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
         return Err(SettingsError::new(
             "identity_endpoint",
-            format!("{url} must not have a query or fragment"),
+            format!("{url} has a query, fragment or user name"),
+            "give only the scheme, host, port and path",
         ));
     }
     Ok(url.clone())
@@ -368,6 +386,7 @@ mod tests {
         let err = wrong_region.resolve(&cognito()).unwrap_err();
         assert_eq!(err.field, "region");
         assert!(err.problem.contains("us-east-1"), "{err}");
+        assert!(err.fix.contains("set it to us-east-1"), "{err}");
         for arn in [
             "role/x",
             "arn:aws:iam::12:role/x",

@@ -68,6 +68,30 @@ pub fn sign_request(
         .collect())
 }
 
+/// Does an answer refuse the credentials themselves, so that new ones may help? API Gateway
+/// (and every AWS service) says so with a 403 whose `x-amzn-ErrorType` is
+/// `ExpiredTokenException` ("The security token included in the request is expired") or
+/// `UnrecognizedClientException` ("… is invalid": credentials it does not know); STS says
+/// `InvalidClientTokenId`. A refused role or a bad signature is not one of these.
+pub fn refuses_credentials(status: u16, headers: &[(String, String)]) -> bool {
+    status == 403
+        && headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("x-amzn-errortype")
+                && is_credentials_refusal(value.split(':').next().unwrap_or_default().trim())
+        })
+}
+
+/// An AWS error code that refuses the credentials themselves (expired, or unknown to AWS).
+pub(crate) fn is_credentials_refusal(code: &str) -> bool {
+    matches!(
+        code,
+        "ExpiredTokenException"
+            | "ExpiredToken"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +107,7 @@ mod tests {
             expiration: chrono::Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
             identity_id: "us-east-1:x".into(),
             role_arn: None,
+            warning: None,
         };
         let scope = SigningScope {
             service: "execute-api".into(),
@@ -105,5 +130,22 @@ mod tests {
         assert_eq!(get("x-amz-date"), Some("20231114T221320Z"));
         assert_eq!(get("x-amz-security-token"), Some("session-token-value"));
         assert!(!auth.contains("secret/key"));
+    }
+
+    #[test]
+    fn only_expired_or_unknown_credentials_are_worth_a_refetch() {
+        let answer = |kind: &str| vec![("x-amzn-ErrorType".to_owned(), kind.to_owned())];
+        assert!(refuses_credentials(403, &answer("ExpiredTokenException")));
+        assert!(refuses_credentials(
+            403,
+            &answer("UnrecognizedClientException:http://internal.amazon.com/coral/")
+        ));
+        assert!(!refuses_credentials(403, &answer("AccessDeniedException")));
+        assert!(!refuses_credentials(
+            403,
+            &answer("InvalidSignatureException")
+        ));
+        assert!(!refuses_credentials(401, &answer("ExpiredTokenException")));
+        assert!(!refuses_credentials(403, &[]));
     }
 }

@@ -93,6 +93,7 @@ pub(crate) async fn assume_role_with_web_identity(
             .as_deref()
             .and_then(assumed_role_to_role_arn)
             .or_else(|| Some(role_arn.to_owned())),
+        warning: None,
     })
 }
 

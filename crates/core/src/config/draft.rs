@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::validate;
 use super::{ConfigError, Profile, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS};
+use crate::aws::{IdentityFlow, IdentityPoolSettings};
 
 /// A profile as the user wrote it. Unknown fields are refused (a typo is not ignored).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +58,51 @@ pub struct ProfileDraft {
     pub refresh_margin_secs: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_leeway_secs: Option<i64>,
+    /// `[profiles.NAME.aws]`: the identity pool that trades the ID token for AWS credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsDraft>,
+}
+
+/// A profile's `[aws]` table as written: the identity pool settings, unchecked. Validation
+/// turns it into [`IdentityPoolSettings`]; its errors name the field as `aws.<field>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsDraft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_pool_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_endpoint: Option<String>,
+    /// `enhanced` (default) or `classic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
+}
+
+impl AwsDraft {
+    /// Every setting of `settings`, written out.
+    pub fn from_settings(settings: &IdentityPoolSettings) -> AwsDraft {
+        AwsDraft {
+            identity_pool_id: Some(settings.identity_pool_id.clone()),
+            region: settings.region.clone(),
+            role_arn: settings.role_arn.clone(),
+            identity_endpoint: settings.identity_endpoint.as_ref().map(|u| u.to_string()),
+            flow: Some(settings.flow.as_str().to_owned()),
+        }
+    }
+
+    /// The settings that differ from their defaults.
+    fn minimal(&self) -> AwsDraft {
+        AwsDraft {
+            flow: self
+                .flow
+                .clone()
+                .filter(|f| f != IdentityFlow::Enhanced.as_str()),
+            ..self.clone()
+        }
+    }
 }
 
 impl ProfileDraft {
@@ -111,6 +157,7 @@ impl ProfileDraft {
         d.http_timeout_secs = secs(profile.http_timeout);
         d.refresh_margin_secs = secs(profile.refresh_margin);
         d.clock_leeway_secs = secs(profile.clock_leeway);
+        d.aws = profile.aws.as_ref().map(AwsDraft::from_settings);
         d
     }
 
@@ -159,6 +206,7 @@ impl ProfileDraft {
         if out.api_base_urls.as_ref().is_some_and(Vec::is_empty) {
             out.api_base_urls = None;
         }
+        out.aws = full.aws.as_ref().map(AwsDraft::minimal);
         // What validation infers or defaults need not be written either.
         let inferred = if out.user_pool_id.is_some() {
             "cognito"
@@ -192,6 +240,7 @@ impl Scheme {
         match self {
             Scheme::Bearer => "bearer",
             Scheme::Raw => "raw",
+            Scheme::Sigv4 => "sigv4",
         }
     }
 }

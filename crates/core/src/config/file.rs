@@ -93,24 +93,34 @@ fn draft_in(
     for (k, v) in table.iter() {
         body.insert(k, v.clone());
     }
-    Some(
-        toml_edit::de::from_str::<ProfileDraft>(&body.to_string()).map_err(|e| {
-            let message = e.message().trim().replace('\n', " ");
-            let field = message
-                .split('`')
-                .nth(1)
-                .filter(|_| message.starts_with("unknown field"))
-                .unwrap_or("(profile)")
-                .to_owned();
-            ConfigError::Invalid {
-                path: path.to_owned(),
-                profile: name.to_owned(),
-                field,
-                problem: message,
-                fix: "correct or remove the field (see the list of settings in the README)".into(),
-            }
-        }),
-    )
+    // A document, not the table alone: a table displays its values but not its sub-tables.
+    let text = DocumentMut::from(body).to_string();
+    Some(toml_edit::de::from_str::<ProfileDraft>(&text).map_err(|e| {
+        let message = e.message().trim().replace('\n', " ");
+        let unknown = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.starts_with("unknown field"));
+        let in_aws_table = |key: &str| {
+            !table.contains_key(key)
+                && table
+                    .get("aws")
+                    .and_then(Item::as_table_like)
+                    .is_some_and(|aws| aws.contains_key(key))
+        };
+        let field = match unknown {
+            Some(key) if in_aws_table(key) => format!("aws.{key}"),
+            Some(key) => key.to_owned(),
+            None => "(profile)".to_owned(),
+        };
+        ConfigError::Invalid {
+            path: path.to_owned(),
+            profile: name.to_owned(),
+            field,
+            problem: message,
+            fix: "correct or remove the field (see the list of settings in the README)".into(),
+        }
+    }))
 }
 
 /// `document` with `config`'s default and profiles written into it: settings of existing
@@ -164,29 +174,67 @@ pub(super) fn render(document: &DocumentMut, config: &Config) -> String {
 
 /// Update `table` to `profile`'s settings: a key already there keeps its text (and comments)
 /// when it still means the same (`'myapp'` for the full domain URL), else its value is
-/// replaced; other non-default settings are added, settings no longer set removed.
+/// replaced; other non-default settings are added, settings no longer set removed. Nested
+/// settings (`[profiles.NAME.aws]`) are a sub-table, updated key by key the same way.
 fn write_settings(table: &mut dyn toml_edit::TableLike, profile: &Profile) {
     let full = settings(&ProfileDraft::from_profile(profile));
     let minimal = settings(&ProfileDraft::minimal(profile));
+    write_table(table, &full, &[], Some(&minimal), profile);
+}
+
+/// [`write_settings`] for the (sub-)table at `path` of the profile's settings.
+fn write_table(
+    table: &mut dyn toml_edit::TableLike,
+    full: &Table,
+    path: &[&str],
+    minimal: Option<&dyn toml_edit::TableLike>,
+    profile: &Profile,
+) {
+    let Some(here) = table_at(full, path) else {
+        return;
+    };
     let stale: Vec<String> = table
         .iter()
         .map(|(k, _)| k.to_owned())
-        .filter(|k| !full.contains_key(k))
+        .filter(|k| !here.contains_key(k))
         .collect();
     for key in stale {
         table.remove(&key);
     }
-    for (key, item) in full.iter() {
+    for (key, item) in here.iter() {
         let Some(mut value) = item.as_value().cloned() else {
             continue;
         };
+        let wanted = minimal.and_then(|m| m.get(key));
+        if value.is_inline_table() {
+            let in_file = table.get(key).is_some_and(Item::is_table_like);
+            if !in_file {
+                if wanted.is_none() {
+                    continue;
+                }
+                table.insert(key, Item::Table(Table::new()));
+            }
+            let sub = table
+                .get_mut(key)
+                .and_then(Item::as_table_like_mut)
+                .expect("a table is there");
+            let nested = [path, &[key]].concat();
+            write_table(
+                sub,
+                full,
+                &nested,
+                wanted.and_then(Item::as_table_like),
+                profile,
+            );
+            continue;
+        }
         match table.get_mut(key).and_then(Item::as_value_mut) {
-            Some(old) if means_the_same(&full, key, old, profile) => {}
+            Some(old) if means_the_same(full, path, key, old, profile) => {}
             Some(old) => {
                 *value.decor_mut() = old.decor().clone();
                 *old = value;
             }
-            None if minimal.contains_key(key) => {
+            None if wanted.is_some() => {
                 value.decor_mut().clear();
                 table.insert(key, Item::Value(value));
             }
@@ -195,10 +243,33 @@ fn write_settings(table: &mut dyn toml_edit::TableLike, profile: &Profile) {
     }
 }
 
-/// Does the file's `old` value of `key` give the same profile as the new one?
-fn means_the_same(full: &Table, key: &str, old: &toml_edit::Value, profile: &Profile) -> bool {
+/// The (sub-)table at `path` in `table`.
+fn table_at<'t>(table: &'t Table, path: &[&str]) -> Option<&'t dyn toml_edit::TableLike> {
+    let mut here: &dyn toml_edit::TableLike = table;
+    for key in path {
+        here = here.get(key)?.as_table_like()?;
+    }
+    Some(here)
+}
+
+/// Does the file's `old` value of `key` (in the sub-table at `path`) give the same profile as
+/// the new one?
+fn means_the_same(
+    full: &Table,
+    path: &[&str],
+    key: &str,
+    old: &toml_edit::Value,
+    profile: &Profile,
+) -> bool {
     let mut with_old = full.clone();
-    with_old.insert(key, Item::Value(old.clone()));
+    let mut here: &mut dyn toml_edit::TableLike = &mut with_old;
+    for part in path {
+        match here.get_mut(part).and_then(Item::as_table_like_mut) {
+            Some(next) => here = next,
+            None => return false,
+        }
+    }
+    here.insert(key, Item::Value(old.clone()));
     toml_edit::de::from_str::<ProfileDraft>(&with_old.to_string())
         .ok()
         .and_then(|d| d.validate(&profile.name, Path::new("")).ok())

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use draft::ProfileDraft;
+pub use draft::{AwsDraft, ProfileDraft};
 
 /// Which token a protected API receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -25,7 +25,8 @@ pub enum TokenChoice {
     Access,
 }
 
-/// How the token goes into the `Authorization` header.
+/// How an API call is authorized: the token in the `Authorization` header, or a SigV4
+/// signature made with the identity pool's AWS credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
@@ -33,6 +34,9 @@ pub enum Scheme {
     Bearer,
     /// `Authorization: <token>` (API Gateway REST Cognito authorizers)
     Raw,
+    /// AWS Signature Version 4 with the profile's AWS credentials (API Gateway `AWS_IAM`
+    /// authorization, Lambda function URLs, AppSync with IAM); needs an `[aws]` table.
+    Sigv4,
 }
 
 /// Where the provider's endpoints come from.
@@ -76,6 +80,9 @@ pub struct Profile {
     pub http_timeout: Duration,
     pub refresh_margin: Duration,
     pub clock_leeway: Duration,
+    /// The identity pool that trades the ID token for AWS credentials (`[profiles.NAME.aws]`),
+    /// checked against the profile when it was validated.
+    pub aws: Option<crate::aws::IdentityPoolSettings>,
 }
 
 /// The configuration file: several profiles, one default.
@@ -337,6 +344,7 @@ impl Profile {
             http_timeout: Duration::from_secs(30),
             refresh_margin: Duration::from_secs(300),
             clock_leeway: Duration::from_secs(60),
+            aws: None,
         }
     }
 
@@ -412,6 +420,18 @@ impl Profile {
     /// The sign-out URLs to register (Cognito "Allowed sign-out URLs").
     pub fn sign_out_uris(&self) -> Vec<String> {
         self.sign_out_uri.iter().map(|u| u.to_string()).collect()
+    }
+
+    /// The identity pool of the `[aws]` table, resolved (region, endpoints, login key); a
+    /// profile without one is a configuration error that says what to add.
+    pub fn identity_pool(&self) -> crate::Result<crate::aws::IdentityPool> {
+        let settings = self
+            .aws
+            .as_ref()
+            .ok_or_else(|| crate::Error::no_identity_pool(&self.name))?;
+        settings
+            .resolve(&self.kind)
+            .map_err(|e| crate::aws::AwsError::from(e).into())
     }
 
     /// The keychain account: profile name + issuer + client id, so two profiles never collide.

@@ -1,13 +1,17 @@
 //! The checks of one profile, by concern: the provider (Cognito or OIDC), the client, the
-//! loopback redirect, sign-out, API settings and timings. Every problem names its field and
-//! the fix; defaults (like Cognito's sign-out URL) are decided here, once.
+//! loopback redirect, sign-out, API settings, timings and the identity pool (`aws.*`). Every
+//! problem names its field and the fix; defaults (like Cognito's sign-out URL) are decided
+//! here, once.
 
 use std::path::Path;
 use std::time::Duration;
 
 use url::Url;
 
-use super::{ConfigError, Profile, ProfileDraft, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS};
+use super::{
+    AwsDraft, ConfigError, Profile, ProfileDraft, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS,
+};
+use crate::aws::{IdentityFlow, IdentityPoolSettings};
 
 /// Builds the `Invalid` errors of one profile.
 struct Problems<'a> {
@@ -49,6 +53,11 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
     let identity_provider = identity_provider(&p, d)?;
     let (api_token, api_scheme, api_base_urls) = api(&p, d, is_cognito)?;
     let browser_command = browser_command(&p, d)?;
+    let aws = d
+        .aws
+        .as_ref()
+        .map(|a| identity_pool(&p, a, &kind))
+        .transpose()?;
     let secs = |field: &str, v: Option<i64>, default: u64, range: (u64, u64)| {
         seconds(&p, field, v, default, range)
     };
@@ -81,6 +90,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
             (0, 86400),
         )?,
         clock_leeway: secs("clock_leeway_secs", d.clock_leeway_secs, 60, (0, 600))?,
+        aws,
     })
 }
 
@@ -385,10 +395,16 @@ fn api(
         None if is_cognito => Scheme::Raw,
         None | Some("bearer") => Scheme::Bearer,
         Some("raw") => Scheme::Raw,
+        Some("sigv4") if d.aws.is_none() => return Err(p.err(
+            "api_scheme",
+            "\"sigv4\" signs calls with AWS credentials, and this profile names no identity pool",
+            "add an `[aws]` table with `identity_pool_id`, or use \"bearer\" or \"raw\"",
+        )),
+        Some("sigv4") => Scheme::Sigv4,
         Some(o) => return Err(p.err(
             "api_scheme",
             format!("`{o}` is not a scheme"),
-            "use \"bearer\" (Authorization: Bearer <token>) or \"raw\" (Authorization: <token>)",
+            "use \"bearer\" (Authorization: Bearer <token>), \"raw\" (Authorization: <token>) or \"sigv4\" (signed with the identity pool's AWS credentials)",
         )),
     };
     const FIX: &str = "list API base URLs like \"https://api.example.com/\"";
@@ -409,6 +425,49 @@ fn api(
         bases.push(u);
     }
     Ok((token, scheme, bases))
+}
+
+/// The `[aws]` table: parsed here, then checked field by field against the profile by
+/// [`IdentityPoolSettings::resolve`] (the same checks a credential fetch relies on).
+fn identity_pool(p: &Problems, a: &AwsDraft, kind: &ProfileKind) -> Checked<IdentityPoolSettings> {
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let identity_endpoint = match text(&a.identity_endpoint) {
+        None => None,
+        Some(s) => Some(Url::parse(&s).map_err(|e| {
+            p.err(
+                "aws.identity_endpoint",
+                format!("`{s}` is not a URL ({e})"),
+                "give the emulator's URL, e.g. \"http://127.0.0.1:4566/\", or remove it to use AWS",
+            )
+        })?),
+    };
+    let flow = match text(&a.flow).as_deref() {
+        None | Some("enhanced") => IdentityFlow::Enhanced,
+        Some("classic") => IdentityFlow::Classic,
+        Some(other) => {
+            return Err(p.err(
+                "aws.flow",
+                format!("`{other}` is not a flow"),
+                "use \"enhanced\" (the pool picks the role; the default) or \"classic\" (STS assumes `role_arn`)",
+            ))
+        }
+    };
+    let settings = IdentityPoolSettings {
+        identity_pool_id: text(&a.identity_pool_id).unwrap_or_default(),
+        region: text(&a.region),
+        role_arn: text(&a.role_arn),
+        identity_endpoint,
+        flow,
+    };
+    settings
+        .resolve(kind)
+        .map_err(|e| p.err(&format!("aws.{}", e.field), e.problem, &e.fix))?;
+    Ok(settings)
 }
 
 fn browser_command(p: &Problems, d: &ProfileDraft) -> Checked<Option<Vec<String>>> {

@@ -41,6 +41,10 @@ pub struct CallbackExpectations {
     pub issuer: String,
     /// RFC 9207: metadata says `authorization_response_iss_parameter_supported`.
     pub iss_required: bool,
+    /// A GET on this path (not the callback's) is sent on to this URL: the sign-out URL on
+    /// the same port, where Cognito's logout page lands when signing in as another user, is
+    /// sent on to this sign-in's authorize URL.
+    pub bounce: Option<(String, url::Url)>,
 }
 
 impl std::fmt::Debug for CallbackExpectations {
@@ -326,6 +330,12 @@ impl Responder for Handler {
             return self.reject(400, "host");
         }
         let (path, query) = head.target.split_once('?').unwrap_or((&head.target, ""));
+        if let Some((bounce_path, to)) = &self.expect.bounce {
+            if path == bounce_path && !self.done.load(Ordering::SeqCst) {
+                tracing::debug!("loopback: signed out at the provider; on to the sign-in page");
+                return (Page::redirect(to.as_str()), None);
+            }
+        }
         if path != self.path {
             return self.reject(404, "path");
         }

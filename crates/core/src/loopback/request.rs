@@ -110,6 +110,8 @@ pub struct Page {
     pub status: u16,
     pub title: &'static str,
     pub text: &'static str,
+    /// A `302 Found` to this URL instead of the page (status, title and text are ignored).
+    pub redirect: Option<String>,
 }
 
 impl Page {
@@ -118,14 +120,35 @@ impl Page {
             status,
             title,
             text,
+            redirect: None,
+        }
+    }
+
+    /// Send the browser on to `to`.
+    pub fn redirect(to: &str) -> Page {
+        Page {
+            redirect: Some(to.to_owned()),
+            ..Page::new(302, "Latchkey", "Continue to the sign-in page.")
         }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
+        if let Some(to) = &self.redirect {
+            return format!(
+                "HTTP/1.1 302 Found\r\n\
+                 Location: {to}\r\n\
+                 Content-Length: 0\r\n\
+                 Referrer-Policy: no-referrer\r\n\
+                 Cache-Control: no-store\r\n\
+                 Connection: close\r\n\r\n"
+            )
+            .into_bytes();
+        }
         let Page {
             status,
             title,
             text,
+            ..
         } = self;
         let body = format!(
             "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title><style>{PAGE_STYLE}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>"

@@ -1,28 +1,36 @@
 //! `Session::call`: an API call with the session's token, refreshed once and retried when the
-//! API answers 401 (the token may have been revoked or rotated early).
+//! API answers 401 (the token may have been revoked or rotated early); or signed with the
+//! AWS credentials (SigV4, `aws`).
 
 use super::Session;
-use crate::api::{self, ApiRequest, ApiResponse};
+use crate::api::{self, ApiRequest, ApiResponse, Credential};
+use crate::config::Scheme;
 use crate::error::Result;
 
 impl Session {
     /// Send `req` with the configured token in `Authorization`; on 401 refresh once and retry.
+    /// With [`Scheme::Sigv4`], sign it with the AWS credentials instead (same origin rules).
     pub async fn call(&self, req: ApiRequest) -> Result<ApiResponse> {
         let profile = self.profile();
         api::check_target(&req, &profile.api_base_urls)?;
         let method = api::method(&req)?;
         let which = req.token.unwrap_or(profile.api_token);
         let scheme = req.scheme.unwrap_or(profile.api_scheme);
+        if scheme == Scheme::Sigv4 {
+            return self.call_signed(&req, &method).await;
+        }
         let token = self.token(which).await?;
         let seen = self.current_generation();
-        let first = api::send(self.http(), &req, &method, &token, scheme).await?;
+        let credential = Credential::Token(&token, scheme);
+        let first = api::send(self.http(), &req, &method, credential).await?;
         let Some(seen) = seen.filter(|_| first.status == 401) else {
             return Ok(first);
         };
         tracing::debug!("API answered 401; refreshing once and retrying");
         self.refresh_after(seen, true).await?;
         let token = self.token(which).await?;
-        let mut second = api::send(self.http(), &req, &method, &token, scheme).await?;
+        let credential = Credential::Token(&token, scheme);
+        let mut second = api::send(self.http(), &req, &method, credential).await?;
         second.retried_after_refresh = true;
         Ok(second)
     }

@@ -145,8 +145,17 @@ impl Session {
             .await
             .map_err(|e| Error::from_http("userinfo", &e))?;
         if !resp.status().is_success() {
+            // RFC 6750 §3: the reason is in `WWW-Authenticate` (Cognito's `invalid_token`
+            // for an expired or revoked access token).
+            let reason = resp
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok())
+                .and_then(bearer_error)
+                .map(|e| format!(" (`{e}`)"))
+                .unwrap_or_default();
             return Err(Error::provider(format!(
-                "the userinfo endpoint answered HTTP {}; sign in again if it persists.",
+                "the userinfo endpoint answered HTTP {}{reason}; the access token was refused. Sign in again if it persists.",
                 resp.status().as_u16()
             )));
         }
@@ -161,5 +170,45 @@ impl Session {
             ));
         }
         Ok(v)
+    }
+}
+
+/// The `error` and `error_description` of a `Bearer` challenge, printable and short.
+fn bearer_error(challenge: &str) -> Option<String> {
+    let param = |name: &str| {
+        let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = challenge[start..].find('"')? + start;
+        Some(crate::token_endpoint::sanitize(&challenge[start..end], 120))
+    };
+    let error = param("error")?;
+    Some(match param("error_description") {
+        Some(description) => format!("{error}: {description}"),
+        None => error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_error;
+
+    #[test]
+    fn the_bearer_challenges_reason_is_read() {
+        assert_eq!(
+            bearer_error(
+                r#"Bearer error="invalid_token", error_description="Access token has been revoked""#
+            )
+            .as_deref(),
+            Some("invalid_token: Access token has been revoked")
+        );
+        assert_eq!(
+            bearer_error(r#"Bearer error="invalid_token""#).as_deref(),
+            Some("invalid_token")
+        );
+        assert_eq!(bearer_error(r#"Bearer realm="x""#), None);
+        assert_eq!(
+            bearer_error("Bearer error=\"bad\u{1b}[2J\"").as_deref(),
+            Some("bad[2J"),
+            "control characters never reach the terminal"
+        );
     }
 }

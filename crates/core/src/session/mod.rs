@@ -1,8 +1,10 @@
 //! The session: the one entry point the app, the CLI and embedders use. A state machine
 //! (observable through a `watch` channel) over sign-in, restore, refresh (single-flight, also
 //! across processes), sign-out and API calls, around one [`TokenSet`]. Each use case has its
-//! own file: `sign_in`, `refresh`, `sign_out`, `call`, `inspect`.
+//! own file: `sign_in`, `refresh`, `sign_out`, `call`, `inspect`, `aws` (identity-pool
+//! credentials).
 
+mod aws;
 mod call;
 mod inspect;
 mod refresh;
@@ -22,9 +24,10 @@ use crate::clock::{utc, Clock, SystemClock};
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::Provider;
-use crate::vault::{lock_path, ProfileLock, StoredSession, Vault, VaultHealth};
+use crate::vault::{aws_account, lock_path, ProfileLock, StoredSession, Vault, VaultHealth};
 use crate::verify::DEFAULT_MAX_IAT_AGE;
 
+pub use aws::AwsIdentity;
 pub use refresh::KeepFresh;
 pub use sign_in::SignInOptions;
 pub use state::{
@@ -86,6 +89,13 @@ struct Inner {
     sign_in_cancel: Mutex<Option<oneshot::Sender<()>>>,
     account: String,
     lock_path: PathBuf,
+    /// AWS credentials held in memory (see `aws`).
+    aws: Mutex<Option<aws::HeldAws>>,
+    /// Serialises AWS credential fetches (and sign-out) within this process; always taken
+    /// before `refresh_gate`, never after it.
+    aws_gate: tokio::sync::Mutex<()>,
+    aws_account: String,
+    aws_lock_path: PathBuf,
 }
 
 /// The sign-in engine for one profile. Cheap to clone; clones share state.
@@ -117,6 +127,8 @@ impl Session {
             .browser
             .unwrap_or_else(|| browser::for_command(profile.browser_command.as_ref()));
         let account = profile.keychain_account();
+        let aws_account = aws_account(&account);
+        let aws_lock_path = lock_path(vault.service(), &aws_account);
         let lock_path = lock_path(vault.service(), &account);
         let (state_tx, _) = watch::channel(SessionState::SignedOut { reason: None });
         Ok(Session {
@@ -135,6 +147,10 @@ impl Session {
                 sign_in_cancel: Mutex::new(None),
                 account,
                 lock_path,
+                aws: Mutex::new(None),
+                aws_gate: tokio::sync::Mutex::new(()),
+                aws_account,
+                aws_lock_path,
             }),
         })
     }
@@ -179,6 +195,7 @@ impl Session {
             user: set.user.clone(),
             id_expires_at: utc(set.id_exp),
             access_expires_at: utc(set.access_exp),
+            aws_expires_at: self.aws_held_expiry(&set.identity.sub),
             storage: self.storage(),
         }
     }
@@ -279,6 +296,19 @@ impl Session {
 
     /// Start-up: read the keychain, refresh if needed, end `SignedIn` or `SignedOut` (with a reason).
     pub async fn restore(&self) -> Result<SessionState> {
+        if !self.load_stored().await? {
+            return Ok(self.state());
+        }
+        if let Err(e) = self.tokens().await {
+            // Network trouble keeps the session; the next tokens() call retries.
+            tracing::debug!(kind = ?e.kind(), "refresh during restore failed");
+        }
+        Ok(self.state())
+    }
+
+    /// The keychain's session made current as it is (no refresh, no network): true when
+    /// there was one for this profile, else the state says why not.
+    async fn load_stored(&self) -> Result<bool> {
         let stored = match self.vault_load().await {
             Ok(s) => s,
             Err(e) => {
@@ -307,17 +337,13 @@ impl Session {
             self.set_state(SessionState::SignedOut {
                 reason: reason.map(str::to_owned),
             });
-            return Ok(self.state());
+            return Ok(false);
         };
         let set = TokenSet::from_stored(stored)?;
         let state = self.signed_in_state(&set);
         *self.inner.current.lock().unwrap() = Some(set);
         self.set_state(state);
-        if let Err(e) = self.tokens().await {
-            // Network trouble keeps the session; the next tokens() call retries.
-            tracing::debug!(kind = ?e.kind(), "refresh during restore failed");
-        }
-        Ok(self.state())
+        Ok(true)
     }
 }
 

@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 
 use super::token_set::{access_issued_at, TokenSet};
 use super::{Session, SessionState, UserSummary};
-use crate::authorize::{self, AuthorizationRequest};
+use crate::authorize::{self, AuthorizationRequest, Entry, LogoutBounce};
 use crate::error::{Error, ErrorKind, Result};
 use crate::loopback::{CallbackExpectations, CallbackOutcome, LoopbackListener};
 use crate::provider::Provider;
@@ -19,8 +19,12 @@ use crate::verify::{AccessTokenVerifier, IdTokenVerifier};
 /// Options for one sign-in.
 #[derive(Debug, Clone, Default)]
 pub struct SignInOptions {
-    /// Open the provider's sign-up page instead of sign-in.
-    pub signup: bool,
+    /// Which page the browser opens: sign-in (the default), sign-up, or "sign in as another
+    /// user" (the provider's browser session ends first).
+    pub entry: Entry,
+    /// Extra authorize parameters for this sign-in only, after the profile's own
+    /// (`authorize_params`); Latchkey's own parameters ([`crate::RESERVED_PARAMS`]) are refused.
+    pub extra_params: Vec<(String, String)>,
     /// How long to wait for the callback (`Duration::ZERO`: the profile's `sign_in_timeout`).
     pub timeout: Duration,
     /// Use exactly this port instead of the profile's list.
@@ -79,26 +83,47 @@ impl Session {
         let listener =
             LoopbackListener::bind(&profile.redirect_host, &profile.redirect_path, &ports).await?;
         let redirect_uri = listener.redirect_uri();
-        let req =
-            authorize::build_request(&provider.metadata, profile, &redirect_uri, opts.signup)?;
+        let bounce = match opts.entry {
+            Entry::AnotherUser => {
+                LogoutBounce::for_sign_in(&provider.metadata, profile, &redirect_uri)
+            }
+            _ => None,
+        };
+        let entry = match bounce {
+            // The complete authorize request follows the logout page through the listener.
+            Some(_) => Entry::SignIn,
+            None => opts.entry,
+        };
+        let req = authorize::build_request(
+            &provider.metadata,
+            profile,
+            &redirect_uri,
+            entry,
+            &opts.extra_params,
+        )?;
+        let browser_url = bounce
+            .as_ref()
+            .map_or_else(|| req.url.clone(), |b| b.logout_url.clone());
+        authorize::validate_browser_url(&browser_url)?;
         let mut callbacks = listener.serve(CallbackExpectations {
             state: req.state.secret().clone(),
             issuer: provider.metadata.issuer.clone(),
             iss_required: provider
                 .metadata
                 .authorization_response_iss_parameter_supported,
+            bounce: bounce.map(|b| (b.path, req.url.clone())),
         })?;
         let timeout = match opts.timeout {
             t if t.is_zero() => profile.sign_in_timeout,
             t => t,
         };
         self.set_state(SessionState::SigningIn {
-            authorize_url: req.url.clone(),
+            authorize_url: browser_url.clone(),
             redirect_uri,
             expires_at: Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default(),
         });
         if !opts.no_browser {
-            if let Err(e) = self.inner.browser.open(&req.url) {
+            if let Err(e) = self.inner.browser.open(&browser_url) {
                 // C6: keep waiting; the URL is in the SigningIn state for the user to open.
                 tracing::warn!(kind = ?e.kind(), "browser did not open; waiting for the user to open the URL");
             }

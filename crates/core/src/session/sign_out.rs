@@ -1,6 +1,8 @@
-//! Sign-out: after any refresh in flight and under the profile lock, revoke the newest refresh
-//! token (another process may have rotated it), delete the saved session, and hand back the
-//! provider's logout page. Removing a profile signs it out (without the page) first.
+//! Sign-out: after any AWS credential fetch and any refresh in flight, under both their locks,
+//! revoke the newest refresh token (another process may have rotated it) — or, signing out
+//! everywhere from a Cognito profile, end every refresh token of the user with `GlobalSignOut`
+//! — delete the saved session and AWS credentials, and hand back the provider's logout page.
+//! Removing a profile signs it out (without the page) first.
 
 use std::time::Duration;
 
@@ -8,21 +10,37 @@ use url::Url;
 
 use super::token_set::TokenSet;
 use super::{LogoutUrl, Session, SessionState, SignOutOutcome};
+use crate::cognito_idp;
 use crate::error::Result;
 use crate::provider::Provider;
 use crate::secret::RefreshToken;
-use crate::token_endpoint;
+use crate::token_endpoint::{self, Grant};
+use crate::vault::StoredSession;
 
 /// How long the loopback "signed out" page waits for the browser.
 const SIGNED_OUT_PAGE_LIFETIME: Duration = Duration::from_secs(120);
+/// An access token closer to expiry than this is not sent to `GlobalSignOut`; one is fetched.
+const ACCESS_TOKEN_MIN_LIFE: i64 = 30;
 
 impl Session {
-    /// Revoke the refresh token, delete the keychain entry, and (with `everywhere`) return the
-    /// provider's logout URL to end its browser session too. Succeeds locally even offline.
+    /// Revoke the refresh token, delete the keychain entry, and (with `everywhere`) sign out
+    /// on every device and end the provider's browser session too: for Cognito, the user
+    /// pool's `GlobalSignOut` first (it needs the `aws.cognito.signin.user.admin` scope), then
+    /// the returned logout URL. Succeeds locally even offline; what could not be done is in
+    /// the outcome's warnings.
     pub async fn sign_out(&self, everywhere: bool) -> Result<SignOutOutcome> {
-        // A refresh in flight finishes first; it cannot re-install a session after this.
-        let _gate = self.inner.refresh_gate.lock().await;
+        // A credential fetch and a refresh in flight finish first (the AWS gate and lock
+        // before the refresh ones, as a fetch takes them); neither can store anything after.
+        let _aws_gate = self.inner.aws_gate.lock().await;
         let mut warnings = Vec::new();
+        let _aws_lock = match self.aws_lock().await {
+            Ok(lock) => lock,
+            Err(e) => {
+                warnings.push(e.message().to_owned());
+                None
+            }
+        };
+        let _gate = self.inner.refresh_gate.lock().await;
         let _lock = match self.profile_lock().await {
             Ok(lock) => lock,
             Err(e) => {
@@ -31,10 +49,28 @@ impl Session {
             }
         };
         let current = self.inner.current.lock().unwrap().take();
+        // The keychain's copy is the newest when another process refreshed since.
+        let stored = match self.vault_load().await {
+            Ok(Some(stored)) if stored.issuer == self.inner.profile.issuer() => Some(stored),
+            _ => None,
+        };
         let provider = self.provider().await;
-        let revoked = match &provider {
-            Ok(p) => self.revoke_newest(p, current.as_ref(), &mut warnings).await,
-            Err(e) => {
+        let mut everywhere_done = false;
+        if let (true, Ok(p)) = (everywhere && self.inner.profile.is_cognito(), &provider) {
+            everywhere_done = self
+                .global_sign_out(p, current.as_ref(), stored.as_ref(), &mut warnings)
+                .await;
+        }
+        let newest_refresh = stored
+            .as_ref()
+            .and_then(|s| s.refresh_token.clone())
+            .or_else(|| current.as_ref().and_then(|c| c.refresh_token.clone()));
+        let revoked = match (&provider, newest_refresh) {
+            // GlobalSignOut ended this refresh token with the others.
+            _ if everywhere_done => true,
+            (_, None) => false,
+            (Ok(p), Some(token)) => self.revoke(p, &token, &mut warnings).await,
+            (Err(e), Some(_)) => {
                 warnings.push(format!(
                     "could not revoke the refresh token: {}",
                     e.message()
@@ -45,6 +81,12 @@ impl Session {
         if let Err(e) = self.vault_delete().await {
             warnings.push(format!(
                 "could not delete the saved session: {}",
+                e.message()
+            ));
+        }
+        if let Err(e) = self.forget_aws().await {
+            warnings.push(format!(
+                "could not delete the saved AWS credentials: {}",
                 e.message()
             ));
         }
@@ -61,38 +103,102 @@ impl Session {
         self.set_state(SessionState::SignedOut {
             reason: Some("signed out".into()),
         });
-        tracing::info!(revoked, "signed out");
+        tracing::info!(revoked, everywhere = everywhere_done, "signed out");
         Ok(SignOutOutcome {
             logout_url,
             revoked,
+            signed_out_everywhere: everywhere_done,
             warnings,
         })
     }
 
-    /// Revoke the newest refresh token: the keychain's (another process may have rotated it)
-    /// or this session's. Returns whether one was revoked.
-    async fn revoke_newest(
+    /// Cognito's `GlobalSignOut` with a valid access token: the session's or the keychain's,
+    /// or one fetched with the refresh token for this purpose (never stored). Returns whether
+    /// every refresh token of the user ended.
+    async fn global_sign_out(
         &self,
         provider: &Provider,
         current: Option<&TokenSet>,
+        stored: Option<&StoredSession>,
         warnings: &mut Vec<String>,
     ) -> bool {
-        let newest: Option<RefreshToken> = match self.vault_load().await {
-            Ok(Some(stored)) if stored.issuer == self.inner.profile.issuer() => {
-                stored.refresh_token
-            }
-            _ => None,
-        };
-        let Some(token) = newest.or_else(|| current.and_then(|c| c.refresh_token.clone())) else {
+        let profile = &self.inner.profile;
+        let Some(endpoint) = cognito_idp::endpoint(&profile.issuer()) else {
             return false;
         };
+        let fresh = |exp: i64| exp > self.now() + ACCESS_TOKEN_MIN_LIFE;
+        let valid = current
+            .filter(|c| fresh(c.access_exp))
+            .map(|c| c.access_token.clone())
+            .or_else(|| {
+                stored
+                    .filter(|s| fresh(s.access_expires_at))
+                    .map(|s| s.access_token.clone())
+            });
+        // With rotation on, fetching an access token also issues a new refresh token: it is
+        // revoked below unless GlobalSignOut ends it with the others.
+        let mut rotated = None;
+        let access_token = match valid {
+            Some(token) => token,
+            None => {
+                let refresh_token = stored
+                    .and_then(|s| s.refresh_token.as_ref())
+                    .or_else(|| current.and_then(|c| c.refresh_token.as_ref()));
+                let Some(refresh_token) = refresh_token else {
+                    warnings.push("could not sign out everywhere: there is no valid access token or refresh token to ask the user pool with; other devices stay signed in until their refresh tokens expire.".into());
+                    return false;
+                };
+                match token_endpoint::request(
+                    self.http(),
+                    &provider.metadata.token_endpoint,
+                    &profile.client_id,
+                    Grant::Refresh(refresh_token),
+                )
+                .await
+                {
+                    Ok(response) => {
+                        rotated = response.refresh_token;
+                        response.access_token
+                    }
+                    Err(failure) => {
+                        warnings.push(format!("could not sign out everywhere: {} Other devices stay signed in until their refresh tokens expire.", failure.error.message()));
+                        return false;
+                    }
+                }
+            }
+        };
+        let ended = if !cognito_idp::has_admin_scope(&access_token) {
+            warnings.push(format!("could not sign out everywhere: the access token lacks the `{}` scope that GlobalSignOut needs (add it to the profile's `scopes` and allow it on the app client); other devices stay signed in until their refresh tokens expire.", cognito_idp::ADMIN_SCOPE));
+            false
+        } else {
+            match cognito_idp::global_sign_out(self.http(), &endpoint, &access_token).await {
+                Ok(()) => true,
+                Err(warning) => {
+                    warnings.push(warning);
+                    false
+                }
+            }
+        };
+        if let (false, Some(token)) = (ended, &rotated) {
+            self.revoke(provider, token, warnings).await;
+        }
+        ended
+    }
+
+    /// Revoke one refresh token. Returns whether it was revoked.
+    async fn revoke(
+        &self,
+        provider: &Provider,
+        token: &RefreshToken,
+        warnings: &mut Vec<String>,
+    ) -> bool {
         let profile = &self.inner.profile;
         let endpoint = provider.metadata.revocation_endpoint.as_ref();
         match token_endpoint::revoke(
             self.http(),
             endpoint,
             &profile.client_id,
-            &token,
+            token,
             profile.is_cognito(),
         )
         .await

@@ -68,6 +68,8 @@ pub enum SessionState {
         user: UserSummary,
         id_expires_at: DateTime<Utc>,
         access_expires_at: DateTime<Utc>,
+        /// When the AWS credentials held for this user expire (none held: `None`).
+        aws_expires_at: Option<DateTime<Utc>>,
         storage: StorageInfo,
     },
     Refreshing {
@@ -98,12 +100,14 @@ impl fmt::Debug for SessionState {
                 user,
                 id_expires_at,
                 access_expires_at,
+                aws_expires_at,
                 storage,
             } => f
                 .debug_struct("SignedIn")
                 .field("user", user)
                 .field("id_expires_at", id_expires_at)
                 .field("access_expires_at", access_expires_at)
+                .field("aws_expires_at", aws_expires_at)
                 .field("storage", storage)
                 .finish(),
             SessionState::Refreshing { user } => {
@@ -198,8 +202,11 @@ impl Serialize for LogoutUrl {
 pub struct SignOutOutcome {
     /// Open this in the browser to end the provider's browser session too.
     pub logout_url: Option<LogoutUrl>,
-    /// The refresh token was revoked at the provider.
+    /// The refresh token no longer works at the provider (revoked, or ended by a global
+    /// sign-out).
     pub revoked: bool,
+    /// Every refresh token of the user ended, on every device (Cognito's `GlobalSignOut`).
+    pub signed_out_everywhere: bool,
     pub warnings: Vec<String>,
 }
 

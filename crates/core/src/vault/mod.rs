@@ -3,9 +3,12 @@
 //! everywhere), read back after every write, under a cross-process lock (`lock`). No store →
 //! a specific error and memory-only mode; never a plaintext file.
 
+mod aws;
 mod lock;
 mod stored;
 
+pub(crate) use aws::aws_account;
+pub use aws::StoredAwsCredentials;
 pub use lock::lock_path;
 pub use lock::runtime_dir;
 pub(crate) use lock::ProfileLock;
@@ -293,8 +296,7 @@ impl Vault {
                 store_name: self.store_name.clone(),
                 ok: true,
                 persistent: true,
-                message: "the keychain answers (read-only check; every write is read back)"
-                    .into(),
+                message: "the keychain answers (read-only check; every write is read back)".into(),
             },
             (Backend::Keyring(_), Err(e)) => VaultHealth {
                 store_name: self.store_name.clone(),

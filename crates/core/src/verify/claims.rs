@@ -71,6 +71,17 @@ pub(super) struct Window {
     pub max_iat_age: Option<i64>,
 }
 
+impl Window {
+    /// `now` with the profile's clock leeway.
+    pub fn of(profile: &crate::Profile, now: i64, max_iat_age: Option<i64>) -> Window {
+        Window {
+            now,
+            leeway: i64::try_from(profile.clock_leeway.as_secs()).unwrap_or(i64::MAX),
+            max_iat_age,
+        }
+    }
+}
+
 pub(super) fn times(jwt: &Jwt, w: Window, checks: &mut Checks) {
     let Window { now, leeway, .. } = w;
     match jwt.numeric_date("exp") {

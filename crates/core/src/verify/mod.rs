@@ -69,7 +69,16 @@ struct Decoded {
     verified_with: Option<Alg>,
 }
 
-impl Signed<'_> {
+impl<'a> Signed<'a> {
+    /// Tokens signed by `provider`'s keys with an algorithm it advertises.
+    fn by(provider: &'a Provider, now: i64) -> Self {
+        Signed {
+            keys: KeySource::Provider(provider),
+            now,
+            algs: &provider.metadata.id_token_signing_algs,
+        }
+    }
+
     async fn check(&self, token: &str, typ: Typ, checks: &mut Checks) -> Result<Option<Decoded>> {
         let jwt = match decode_jwt(token) {
             Ok(jwt) => jwt,
@@ -181,18 +190,10 @@ impl<'a> IdTokenVerifier<'a> {
     /// The profile's settings: issuer, client id, leeway, Cognito rules, advertised algorithms.
     pub fn new(provider: &'a Provider, profile: &'a Profile, now: i64) -> Self {
         IdTokenVerifier {
-            signed: Signed {
-                keys: KeySource::Provider(provider),
-                now,
-                algs: &provider.metadata.id_token_signing_algs,
-            },
+            signed: Signed::by(provider, now),
             issuer: &provider.metadata.issuer,
             client_id: &profile.client_id,
-            window: Window {
-                now,
-                leeway: profile.clock_leeway.as_secs() as i64,
-                max_iat_age: Some(DEFAULT_MAX_IAT_AGE),
-            },
+            window: Window::of(profile, now, Some(DEFAULT_MAX_IAT_AGE)),
             cognito: profile.is_cognito(),
             nonce: None,
             access_token: None,
@@ -269,18 +270,10 @@ pub(crate) struct AccessTokenVerifier<'a> {
 impl<'a> AccessTokenVerifier<'a> {
     pub fn new(provider: &'a Provider, profile: &'a Profile, now: i64) -> Self {
         AccessTokenVerifier {
-            signed: Signed {
-                keys: KeySource::Provider(provider),
-                now,
-                algs: &provider.metadata.id_token_signing_algs,
-            },
+            signed: Signed::by(provider, now),
             issuer: &provider.metadata.issuer,
             client_id: &profile.client_id,
-            window: Window {
-                now,
-                leeway: profile.clock_leeway.as_secs() as i64,
-                max_iat_age: None,
-            },
+            window: Window::of(profile, now, None),
         }
     }
 

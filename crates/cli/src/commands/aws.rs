@@ -1,0 +1,105 @@
+//! `latchkey aws …`: the profile's AWS credentials from its identity pool, as the AWS SDKs'
+//! `credential_process` reads them (or shell exports), who they stand for, and the
+//! `~/.aws/config` section that points the SDKs here.
+
+use latchkey_core::aws::{aws_profile_name, config_snippet, credential_process_json, env_exports};
+
+use crate::cli::{AwsCommand, CredentialsFormat};
+use crate::context::Ctx;
+use crate::failure::{CliResult, Exit, Failure};
+use crate::output::{print_json, when};
+
+pub async fn run(ctx: &Ctx, cmd: AwsCommand) -> CliResult<Exit> {
+    match cmd {
+        AwsCommand::Credentials { format } => credentials(ctx, format).await,
+        AwsCommand::Whoami { json } => whoami(ctx, json).await,
+        AwsCommand::ConfigSnippet { aws_profile } => snippet(ctx, aws_profile),
+    }
+}
+
+/// The credentials on stdout and nothing else (the SDK reads it). Cheap when they are
+/// cached: the session and the credentials are read from the keychain, no request is sent.
+async fn credentials(ctx: &Ctx, format: CredentialsFormat) -> CliResult<Exit> {
+    let session = ctx.session(None)?;
+    let creds = session.aws_credentials().await?;
+    if let Some(warning) = &creds.warning {
+        eprintln!("latchkey: warning: {warning}");
+    }
+    match format {
+        CredentialsFormat::Process => println!("{}", credential_process_json(&creds)),
+        CredentialsFormat::Env => print!("{}", env_exports(&creds)),
+    }
+    Ok(Exit::Ok)
+}
+
+async fn whoami(ctx: &Ctx, json: bool) -> CliResult<Exit> {
+    let session = ctx.session(None)?;
+    let who = session.aws_identity().await?;
+    if let Some(warning) = &who.warning {
+        eprintln!("latchkey: warning: {warning}");
+    }
+    if json {
+        print_json(&serde_json::json!({
+            "profile": session.profile().name,
+            "identity": who,
+        }))?;
+        return Ok(Exit::Ok);
+    }
+    println!("AWS credentials of profile `{}`", session.profile().name);
+    println!(
+        "  identity pool   {} ({} flow)",
+        who.identity_pool_id,
+        who.flow.as_str()
+    );
+    println!("  identity id     {}", who.identity_id);
+    let role = who.role_arn.as_deref().unwrap_or("(unknown)");
+    let how = match &who.requested_role {
+        Some(_) => "asked for with role_arn",
+        None => "chosen by the identity pool",
+    };
+    println!("  role            {role} ({how})");
+    if let Some(arn) = &who.assumed_role_arn {
+        println!("  caller          {arn}");
+    }
+    let others: Vec<&String> = who
+        .roles
+        .iter()
+        .filter(|r| Some(r.as_str()) != who.role_arn.as_deref())
+        .collect();
+    if !others.is_empty() {
+        println!(
+            "  other roles     {}",
+            others
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
+            "                  (from the ID token's cognito:roles; ask for one with role_arn)"
+        );
+    }
+    println!("  access key id   {}", who.access_key_id);
+    println!("  expires         {}", when(who.expires_at));
+    Ok(Exit::Ok)
+}
+
+/// The `~/.aws/config` section for this profile, naming this program by absolute path.
+fn snippet(ctx: &Ctx, aws_profile: Option<String>) -> CliResult<Exit> {
+    let profile = ctx.profile()?;
+    let pool = profile.identity_pool()?;
+    let program = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| {
+            Failure::new(
+                Exit::Other,
+                format!("cannot tell where this latchkey program is ({e}); write the credential_process line by hand."),
+            )
+        })?;
+    let aws_profile = aws_profile.unwrap_or_else(|| aws_profile_name(&profile.name));
+    print!(
+        "{}",
+        config_snippet(&aws_profile, &program, &profile.name, &pool.region)
+    );
+    Ok(Exit::Ok)
+}
