@@ -174,4 +174,18 @@ pub mod internals {
     pub fn delete(vault: &Vault, account: &str) -> Result<()> {
         vault.delete(account)
     }
+
+    /// One keychain item as stored (a header, an inline value or a chunk), bypassing the
+    /// format: tests look at the layout and plant what older versions or crashes left.
+    pub fn raw_item(vault: &Vault, item: &str) -> Result<Option<Vec<u8>>> {
+        vault.raw_get(item)
+    }
+    /// Write one keychain item as is (see [`raw_item`]).
+    pub fn plant_raw_item(vault: &Vault, item: &str, bytes: &[u8]) -> Result<()> {
+        vault.raw_set(item, bytes)
+    }
+    /// The name of chunk `i` of generation `gen` of `account`'s value.
+    pub fn chunk_item(account: &str, gen: u64, i: usize) -> String {
+        Vault::chunk_account(account, gen, i)
+    }
 }

@@ -120,10 +120,12 @@ impl Index {
             None => (item, &[][..]),
         };
         let idx: Index = serde_json::from_slice(head).ok()?;
-        let consistent = match idx.chunks {
-            0 => inline.len() == idx.len,
-            _ => inline.is_empty(),
-        };
+        let known_version = matches!(idx.v, 1 | 2);
+        let consistent = known_version
+            && match idx.chunks {
+                0 => inline.len() == idx.len,
+                _ => inline.is_empty(),
+            };
         consistent.then(|| (idx, inline.to_vec()))
     }
 
@@ -375,7 +377,7 @@ impl Vault {
         (cfg!(windows) && self.is_platform_store).then(|| HashMap::from([("persistence", "Local")]))
     }
 
-    fn raw_get(&self, account: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn raw_get(&self, account: &str) -> Result<Option<Vec<u8>>> {
         match &self.backend {
             Backend::Unavailable(e) => Err(e.clone()),
             Backend::Memory(m) => Ok(m.lock().unwrap().get(account).cloned()),
@@ -387,7 +389,7 @@ impl Vault {
         }
     }
 
-    fn raw_set(&self, account: &str, value: &[u8]) -> Result<()> {
+    pub(crate) fn raw_set(&self, account: &str, value: &[u8]) -> Result<()> {
         match &self.backend {
             Backend::Unavailable(e) => Err(e.clone()),
             Backend::Memory(m) => {
@@ -417,7 +419,7 @@ impl Vault {
 
     // ---- values: inline in the account's item when they fit, else chunked ----
 
-    fn chunk_account(account: &str, gen: u64, i: usize) -> String {
+    pub(crate) fn chunk_account(account: &str, gen: u64, i: usize) -> String {
         format!("{account}#{gen}.{i}")
     }
 
@@ -471,10 +473,19 @@ impl Vault {
     }
 
     fn delete_generation(&self, account: &str, gen: u64, known_chunks: Option<usize>) {
-        let max = known_chunks.unwrap_or(64);
-        for i in 0..max {
+        match known_chunks {
+            Some(n) => (0..n).for_each(|i| {
+                let _ = self.raw_delete(&Self::chunk_account(account, gen, i));
+            }),
+            None => self.delete_chunks_from(account, gen, 0),
+        }
+    }
+
+    /// Delete the chunk items `first`, `first + 1`, … of `gen` while they exist (at most 64).
+    fn delete_chunks_from(&self, account: &str, gen: u64, first: usize) {
+        for i in first..first.max(64) {
             let acc = Self::chunk_account(account, gen, i);
-            if known_chunks.is_none() && matches!(self.raw_get(&acc), Ok(None) | Err(_)) {
+            if matches!(self.raw_get(&acc), Ok(None) | Err(_)) {
                 break;
             }
             let _ = self.raw_delete(&acc);
@@ -525,6 +536,14 @@ impl Vault {
         // The generation just replaced, and any an earlier crash left named in the old header.
         for stale in [replaced, old.and_then(|o| o.stale)].into_iter().flatten() {
             self.delete_generation(account, stale.gen, Some(stale.chunks));
+        }
+        // Chunks of this generation beyond the ones it uses: left by a chunked write that
+        // crashed before its commit (it wrote the same generation). One read when none is.
+        self.delete_chunks_from(account, gen, idx.chunks);
+        // A first-version header named nothing stale: that format deleted the generation
+        // before the old one on every write, so a crash may have left exactly that one.
+        if let Some(o) = old.filter(|o| o.v < 2 && o.gen >= 2) {
+            self.delete_generation(account, o.gen - 1, None);
         }
         Ok(())
     }
@@ -674,11 +693,49 @@ mod tests {
                 br#"{"v":1,"gen":4,"chunks":1,"len":100}"#.to_vec(),
             );
             m.insert("acc#4.0".into(), value.clone());
+            // what that format's crash after a commit left: the generation before
+            m.insert("acc#3.0".into(), vec![4u8; 100]);
         }
         assert_eq!(v.get_bytes("acc").unwrap().unwrap(), value);
         v.set_bytes("acc", b"new").unwrap();
         assert_eq!(items(&v), ["acc"]);
         assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"new");
+        let (idx, _) = v.read_item("acc").unwrap().unwrap();
+        assert_eq!((idx.v, idx.gen, idx.chunks), (2, 5, 0));
+    }
+
+    #[test]
+    fn chunks_left_by_a_crash_before_the_commit_go_with_the_next_write() {
+        let v = Vault::memory();
+        v.set_bytes("acc", b"session").unwrap();
+        // A chunked write of generation 2 that died before its header was written: its
+        // chunks exist, nothing points at them.
+        {
+            let Backend::Memory(m) = &v.backend else {
+                unreachable!()
+            };
+            let mut m = m.lock().unwrap();
+            m.insert("acc#2.0".into(), vec![1u8; CHUNK_SIZE]);
+            m.insert("acc#2.1".into(), vec![1u8; 10]);
+        }
+        assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"session");
+        v.set_bytes("acc", b"next session").unwrap();
+        assert_eq!(items(&v), ["acc"]);
+        assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"next session");
+    }
+
+    #[test]
+    fn an_item_of_an_unknown_format_version_is_damaged_not_misread() {
+        let v = Vault::memory();
+        let Backend::Memory(m) = &v.backend else {
+            unreachable!()
+        };
+        m.lock().unwrap().insert(
+            "acc".into(),
+            b"{\"v\":3,\"gen\":1,\"chunks\":0,\"len\":2}\nhi".to_vec(),
+        );
+        let err = v.get_bytes("acc").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Keychain);
     }
 
     #[test]
