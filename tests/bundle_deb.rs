@@ -1,15 +1,14 @@
 //! The installed desktop application: installs the .deb with `dpkg -i`, checks the files, runs
 //! the installed app and CLI, and uninstalls it again.
 //!
-//! This changes the machine (it installs a system package), so it runs only when
-//! `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes. `cargo xtask test`
-//! run as root (as CI runs it) builds the .deb first and sets `LATCHKEY_BUNDLE_TEST=1` and
-//! `LATCHKEY_DEB` (the package to install); without `LATCHKEY_DEB` the test builds the
-//! package itself with `cargo xtask bundle`. It needs root (for dpkg) and a display
-//! (`cargo xtask test` runs it under Xvfb):
+//! This changes the machine (it installs a system package) and needs a release build, so it
+//! runs only when `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes. With
+//! that variable `cargo xtask test` builds the .deb first and hands it over in `LATCHKEY_DEB`;
+//! without `LATCHKEY_DEB` the test builds the package itself with `cargo xtask bundle`. It
+//! needs root (for dpkg) and a display (`cargo xtask test` runs it under Xvfb):
 //!
 //! ```text
-//! sudo cargo xtask test bundle_deb
+//! sudo LATCHKEY_BUNDLE_TEST=1 cargo xtask test bundle_deb
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -38,8 +37,8 @@ const INSTALLED_FILES: &[&str] = &[
 fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1() {
     if std::env::var("LATCHKEY_BUNDLE_TEST").as_deref() != Ok("1") {
         eprintln!(
-            "bundle_deb: SKIPPED (it installs a system package); `cargo xtask test` runs it as \
-             root (or set LATCHKEY_BUNDLE_TEST=1 and run as root under a display)"
+            "bundle_deb: SKIPPED (it installs a system package); run it as root with \
+             `sudo LATCHKEY_BUNDLE_TEST=1 cargo xtask test bundle_deb`"
         );
         return;
     }

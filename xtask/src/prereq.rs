@@ -27,7 +27,7 @@ fn skip_install() -> bool {
     std::env::var("LATCHKEY_SKIP_INSTALL").is_ok_and(|v| v == "1")
 }
 
-pub fn is_root() -> bool {
+fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
