@@ -1,9 +1,11 @@
-//! The installed desktop application: builds the .deb with `cargo xtask bundle`, installs it
-//! with `dpkg -i`, checks the files, runs the installed app and CLI, and uninstalls it again.
+//! The installed desktop application: installs the .deb with `dpkg -i`, checks the files, runs
+//! the installed app and CLI, and uninstalls it again.
 //!
-//! This changes the machine (it installs a system package), so it runs only when
-//! `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes. It needs root (for
-//! dpkg), a display (`cargo xtask test` runs it under Xvfb) and takes a release build's time:
+//! This changes the machine (it installs a system package) and needs a release build, so it
+//! runs only when `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes. With
+//! that variable `cargo xtask test` builds the .deb first and hands it over in `LATCHKEY_DEB`;
+//! without `LATCHKEY_DEB` the test builds the package itself with `cargo xtask bundle`. It
+//! needs root (for dpkg) and a display (`cargo xtask test` runs it under Xvfb):
 //!
 //! ```text
 //! sudo LATCHKEY_BUNDLE_TEST=1 cargo xtask test bundle_deb
@@ -39,9 +41,8 @@ const INSTALLED_FILES: &[&str] = &[
 fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1() {
     if std::env::var("LATCHKEY_BUNDLE_TEST").as_deref() != Ok("1") {
         eprintln!(
-            "bundle_deb: SKIPPED (it installs a system package); set LATCHKEY_BUNDLE_TEST=1 \
-             and run as root under a display, e.g. `LATCHKEY_BUNDLE_TEST=1 cargo xtask test \
-             bundle_deb`"
+            "bundle_deb: SKIPPED (it installs a system package); run it as root with \
+             `sudo LATCHKEY_BUNDLE_TEST=1 cargo xtask test bundle_deb`"
         );
         return;
     }
@@ -56,8 +57,10 @@ fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1(
     );
     ensure_tools(&[("xwininfo", "x11-utils"), ("xprop", "x11-utils")]);
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let deb = build_deb(&root);
+    let deb = match std::env::var_os("LATCHKEY_DEB") {
+        Some(deb) => PathBuf::from(deb),
+        None => build_deb(&PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
+    };
     let size = deb.metadata().expect("the .deb exists").len();
     eprintln!("bundle_deb: {} ({size} bytes)", deb.display());
 

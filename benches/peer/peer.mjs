@@ -53,15 +53,28 @@ async function callbackUrl(state, nonce, challenge) {
   await r1.arrayBuffer();
   if (r1.status < 300 || r1.status >= 400) throw new Error(`authorize answered ${r1.status}`);
   const login = new URL(r1.headers.get('location'), authorize);
+  // The login page sets the XSRF-TOKEN cookie the form must echo in `_csrf` (as Cognito's).
+  const page = await fetch(login, { redirect: 'manual' });
+  await page.arrayBuffer();
+  const xsrf = page.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .find((c) => c.startsWith('XSRF-TOKEN='))
+    ?.slice('XSRF-TOKEN='.length);
+  if (!xsrf) throw new Error(`the login page (${page.status}) set no XSRF-TOKEN cookie`);
   const form = new URLSearchParams(login.searchParams);
   form.append('username', username);
   form.append('password', password);
+  form.append('_csrf', xsrf);
   const post = new URL(login);
   post.search = '';
   const r2 = await fetch(post, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: `XSRF-TOKEN=${xsrf}`,
+    },
     body: form.toString(),
   });
   await r2.arrayBuffer();

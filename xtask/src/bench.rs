@@ -1,26 +1,28 @@
 //! `cargo xtask bench`: Latchkey's benchmarks, printed as one table (see BENCHMARKS.md).
 //!
-//! Steps: prerequisites (Debian packages, the peer's npm packages) → release builds of the app
-//! and the bench binary (timed, not counted) → criterion's per-token verification bench →
-//! `latchkey-bench` inside the sandbox (private D-Bus session, unlocked gnome-keyring, Xvfb),
-//! which measures everything else, runs the peer and the app, and prints the table.
+//! Steps: prerequisites (Debian packages, the peer's npm packages) → release builds of the app,
+//! its hello-world baseline, the CLI, the `.deb` and the bench binary (timed, not counted) →
+//! criterion's per-token verification bench → `latchkey-bench` inside the sandbox (private
+//! D-Bus session, unlocked gnome-keyring, Xvfb), which measures everything else, runs the
+//! peer, the app, the baseline and the CLI, and prints the targets of issue 17 and the table.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use crate::prereq::{self, Sandbox};
-use crate::{cargo, project_root};
+use crate::{bundle, cargo, project_root};
 
 const HELP: &str = "\
 cargo xtask bench [--quick] [--skip LIST] [--out FILE]
 
     --quick       fewer runs (a smoke test, a minute or so; not for BENCHMARKS.md)
-    --skip LIST   sections to leave out: signin,verify,peer,junk,app,aws,restore,herd,criterion
+    --skip LIST   sections to leave out: signin,verify,peer,junk,app,cli,aws,restore,herd,criterion
     --out FILE    also write the table to FILE
 
-Builds the release app and bench binary first (not counted in the run time), then runs every
-measurement (under 10 minutes on a 2-core machine) and prints one table.";
+Builds the release app, its hello-world baseline, the CLI, the .deb and the bench binary first
+(not counted in the run time), then runs every measurement (under 10 minutes on a 2-core
+machine) and prints the targets of issue 17 and one table.";
 
 fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
     let status = cmd
@@ -50,7 +52,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     prereq::ensure_debian_packages("building the app", prereq::APP_PACKAGES)?;
     prereq::ensure_debian_packages(
         "the keychain and display sandbox",
-        &["xvfb", "xauth", "dbus", "gnome-keyring"],
+        &["xvfb", "xauth", "dbus", "gnome-keyring", "libsecret-tools"],
     )?;
     let peer_dir = root.join("benches").join("peer");
     if !skip.iter().any(|s| s == "peer") {
@@ -58,33 +60,35 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     }
 
     let build_started = Instant::now();
-    // The app exactly as `tauri build` compiles it (production assets, same command as
-    // `cargo xtask bundle`, so the two share one set of artifacts).
-    println!("xtask: cargo build --release -p latchkey --bins --features tauri/custom-protocol");
+    // The app exactly as `tauri build` compiles it (production assets, so `tauri build` below
+    // finds it built), and the hello-world baseline in the same invocation: one feature
+    // resolution, so the two share every Tauri artifact.
+    println!(
+        "xtask: cargo build --release -p latchkey -p latchkey-hello --bins --features tauri/custom-protocol"
+    );
     run(
-        "the release build of the app",
+        "the release build of the app and the hello-world",
         Command::new(cargo())
             .args([
                 "build",
                 "--release",
                 "-p",
                 "latchkey",
+                "-p",
+                "latchkey-hello",
                 "--bins",
                 "--features",
                 "tauri/custom-protocol",
             ])
             .current_dir(&root),
     )?;
-    // The CLI, for `latchkey aws credentials` as a whole process.
-    println!("xtask: cargo build --release -p latchkey-cli");
-    run(
-        "the release build of the CLI",
-        Command::new(cargo())
-            .args(["build", "--release", "-p", "latchkey-cli"])
-            .current_dir(&root),
-    )?;
-    // The bench binaries (with the floor process) and the criterion bench in one invocation (one feature set, release
-    // settings through the bench profile). The criterion executable is then run directly, so
+    // The CLI and the package users install (row 7 reports its size).
+    let deb = bundle::package(&root, "deb", false)?
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .ok_or("the bundler built no .deb")?;
+    // The bench binaries (with the floor process) and the criterion bench in one invocation
+    // (one feature set, release settings through the bench profile). The criterion executable is then run directly, so
     // the measurements never wait on cargo's build lock.
     println!("xtask: cargo bench -p latchkey-bench --bench verify --no-run");
     let out = Command::new(cargo())
@@ -136,10 +140,15 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let binary = root.join("target").join("release").join("latchkey-bench");
     let sandbox = Sandbox::new()?;
     let mut cmd = sandbox.command(&binary.to_string_lossy());
+    let release = root.join("target").join("release");
     cmd.arg("--app")
-        .arg(root.join("target").join("release").join("latchkey-app"))
+        .arg(release.join("latchkey-app"))
+        .arg("--hello")
+        .arg(release.join("latchkey-hello"))
         .arg("--cli")
-        .arg(root.join("target").join("release").join("latchkey"))
+        .arg(release.join("latchkey"))
+        .arg("--deb")
+        .arg(&deb)
         .arg("--peer")
         .arg(&peer_dir)
         .arg("--criterion")

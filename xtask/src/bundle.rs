@@ -42,7 +42,14 @@ icons/icon-source.png again first (after changing it; missing icons are always d
 
 pub fn bundle(args: &[String]) -> Result<(), String> {
     let options = parse_args(args)?;
-    let bundles = options.bundles;
+    let root = project_root();
+    let packages = package(&root, &options.bundles, options.icons)?;
+    report(&root, &packages)
+}
+
+/// Builds the release CLI and app and packages them as `bundles` (e.g. `deb`); returns the
+/// packages built for this version. `cargo xtask bench` and `cargo xtask test` call it too.
+pub fn package(root: &Path, bundles: &str, icons: bool) -> Result<Vec<PathBuf>, String> {
     if !cfg!(target_os = "linux") {
         return Err(
             "`cargo xtask bundle` packages for Linux (.deb, .rpm); on macOS or Windows run \
@@ -50,27 +57,26 @@ pub fn bundle(args: &[String]) -> Result<(), String> {
                 .into(),
         );
     }
-    let root = project_root();
     ensure_debian_packages("building the desktop app", APP_PACKAGES)?;
-    let tauri = tauri_cli(&root)?;
-    derive_icons(&root, &tauri, options.icons)?;
+    let tauri = tauri_cli(root)?;
+    derive_icons(root, &tauri, icons)?;
 
     // The CLI first: the bundler copies target/release/latchkey into the packages
     // (tauri.conf.json, bundle.linux.{deb,rpm}.files).
     step("cargo build --release -p latchkey-cli");
     run(Command::new(cargo())
         .args(["build", "--release", "-p", "latchkey-cli"])
-        .current_dir(&root))?;
+        .current_dir(root))?;
 
     cli_share_files(&root)?;
 
     // `tauri build` compiles the app itself (release, with Tauri's production cfg) and bundles.
     step(&format!("tauri build --bundles {bundles}"));
     run(Command::new(&tauri)
-        .args(["build", "--ci", "--bundles", &bundles])
-        .current_dir(&root))?;
+        .args(["build", "--ci", "--bundles", bundles])
+        .current_dir(root))?;
 
-    report(&root, &bundles)
+    packages_built(root, bundles)
 }
 
 struct Options {
@@ -158,8 +164,8 @@ fn derive_icons(root: &Path, tauri: &Path, force: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Prints each package built for this version with its size, and the binaries inside.
-fn report(root: &Path, bundles: &str) -> Result<(), String> {
+/// The packages of this version in target/release/bundle/<kind>/ for each of `bundles`.
+fn packages_built(root: &Path, bundles: &str) -> Result<Vec<PathBuf>, String> {
     let version = package_version(root)?;
     let release = root.join("target").join("release");
     let mut packages = Vec::new();
@@ -189,10 +195,16 @@ fn report(root: &Path, bundles: &str) -> Result<(), String> {
         found.sort();
         packages.extend(found);
     }
+    Ok(packages)
+}
 
+/// Prints each package with its size, and the binaries inside.
+fn report(root: &Path, packages: &[PathBuf]) -> Result<(), String> {
+    let version = package_version(root)?;
+    let release = root.join("target").join("release");
     println!();
     println!("Latchkey {version} packages:");
-    for package in &packages {
+    for package in packages {
         println!("    {:>9}  {}", size_of(package), package.display());
     }
     println!("binaries inside (stripped):");

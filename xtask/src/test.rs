@@ -4,12 +4,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::cross;
 use crate::prereq::{
     ensure_debian_packages, ensure_debian_packages_without_recommends, ensure_npm_packages,
     ensure_python_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES, TEST_PACKAGES,
 };
-use crate::{cargo, project_root};
+use crate::{bundle, cargo, cross, project_root};
 
 /// What a run found: checks and tests passed and failed, and the names of the failures.
 #[derive(Default)]
@@ -166,9 +165,47 @@ pub fn test(args: &[String]) -> Result<(), String> {
         }
     }
 
+    // The package users install, built the way `cargo xtask bundle` builds it, for the
+    // install-launch-uninstall test (tests/bundle_deb.rs). Opt-in: a cold release build of the
+    // app and the CLI adds well over five minutes to the run (see README, "Install").
+    let deb = if package_test_wanted(&filter) {
+        banner("cargo xtask bundle --bundles deb (release app and CLI, packaged)");
+        let started = std::time::Instant::now();
+        let built = bundle::package(&root, "deb", false);
+        println!(
+            "xtask: the .deb took {:.0} s to build",
+            started.elapsed().as_secs_f64()
+        );
+        let deb = built.map(|p| {
+            p.into_iter()
+                .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        });
+        tally.check(
+            "cargo xtask bundle --bundles deb",
+            matches!(deb, Ok(Some(_))),
+        );
+        if let Err(e) = &deb {
+            eprintln!("xtask: {e}");
+        }
+        deb.ok().flatten()
+    } else {
+        if filter.is_empty() {
+            println!(
+                "\nxtask: the .deb install test is opt-in (a release build): \
+                 `sudo LATCHKEY_BUNDLE_TEST=1 cargo xtask test` includes it"
+            );
+        }
+        None
+    };
+
     banner("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
     let sandbox = Sandbox::new()?;
     let mut command = sandbox.command(&cargo());
+    if let Some(deb) = &deb {
+        command
+            .env("LATCHKEY_BUNDLE_TEST", "1")
+            .env("LATCHKEY_DEB", deb);
+    }
     command
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(if filter.is_empty() {
@@ -180,6 +217,15 @@ pub fn test(args: &[String]) -> Result<(), String> {
     tally.run_cargo_test(&mut command)?;
     drop(sandbox);
     tally.finish()
+}
+
+/// Whether this run builds the .deb for the install test: asked for with
+/// `LATCHKEY_BUNDLE_TEST=1`, on Linux, in a full run or one filtered to the bundle test (the
+/// test itself says so when it is not run as root).
+fn package_test_wanted(filter: &[String]) -> bool {
+    cfg!(target_os = "linux")
+        && std::env::var("LATCHKEY_BUNDLE_TEST").is_ok_and(|v| v == "1")
+        && (filter.is_empty() || filter.iter().any(|f| f.contains("bundle")))
 }
 
 pub fn banner(title: &str) {

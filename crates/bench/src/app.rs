@@ -1,6 +1,6 @@
-//! The desktop app, started as a user would: time to its `first paint` log line (the UI calls
-//! `ui_ready` once it has painted) and to the restored session, then the RSS of its process
-//! tree at idle. Linux only (reads /proc).
+//! The desktop app (or the hello-world baseline), started as a user would: time to its
+//! `first paint` log line (the UI calls `ui_ready` once it has painted) and to the restored
+//! session, then the memory of its process tree at idle (PSS and RSS). Linux only (reads /proc).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -17,15 +17,36 @@ pub struct AppLaunch {
     pub first_paint: Duration,
     /// When core logged the restored `signed_in` state (None: never seen).
     pub restored: Option<Duration>,
-    /// VmRSS summed over the app and its WebKit children, at idle.
-    pub rss_total: u64,
-    /// (process name, VmRSS) of each process counted.
-    pub rss_by_process: Vec<(String, u64)>,
+    /// Memory of the app and its WebKit children at idle, summed.
+    pub memory: Memory,
+    /// (process name, memory) of each process counted.
+    pub by_process: Vec<(String, Memory)>,
+}
+
+/// One process's (or a tree's) memory: PSS (shared pages divided among the processes that
+/// map them, so a sum over processes counts each page once) and RSS.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Memory {
+    pub pss: u64,
+    pub rss: u64,
+}
+
+impl std::ops::Add for Memory {
+    type Output = Memory;
+    fn add(self, o: Memory) -> Memory {
+        Memory {
+            pss: self.pss + o.pss,
+            rss: self.rss + o.rss,
+        }
+    }
 }
 
 /// Where the app finds its profile and keeps its data, and which keychain service it uses.
 pub struct AppEnv {
+    /// The app, or the hello-world baseline (which has no session to restore).
     pub binary: PathBuf,
+    /// Wait for the restored session too (the app), or for the first paint only (the baseline).
+    pub restores: bool,
     pub config: PathBuf,
     pub data_home: PathBuf,
     pub keychain_service: String,
@@ -78,14 +99,27 @@ pub fn process_tree(root: u32) -> Vec<u32> {
     tree
 }
 
-fn rss_of_tree(root: u32) -> Vec<(String, u64)> {
+/// `Pss:` and `Rss:` of /proc/PID/smaps_rollup (kB → bytes).
+fn memory_of(pid: u32) -> Option<Memory> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(parse_kb)
+            .unwrap_or(0)
+    };
+    Some(Memory {
+        pss: field("Pss:"),
+        rss: field("Rss:"),
+    })
+}
+
+fn memory_of_tree(root: u32) -> Vec<(String, Memory)> {
     process_tree(root)
         .into_iter()
         .filter_map(|pid| {
-            let st = read_status(pid)?;
-            let name = st.get("Name").cloned().unwrap_or_default();
-            let rss = st.get("VmRSS").map(|v| parse_kb(v)).unwrap_or(0);
-            Some((name, rss))
+            let name = read_status(pid)?.get("Name").cloned().unwrap_or_default();
+            Some((name, memory_of(pid)?))
         })
         .collect()
 }
@@ -121,7 +155,7 @@ fn stop(mut child: Child) {
 }
 
 /// Launches the app once and measures it. `idle`: how long to wait after the UI is ready and
-/// the session is restored before reading RSS.
+/// the session is restored before reading the memory.
 pub fn launch(env: &AppEnv, idle: Duration, timeout: Duration) -> BenchResult<AppLaunch> {
     let started = Instant::now();
     let mut child = Command::new(&env.binary)
@@ -148,7 +182,9 @@ pub fn launch(env: &AppEnv, idle: Duration, timeout: Duration) -> BenchResult<Ap
     let mut restored = None;
     let mut tail: Vec<String> = Vec::new();
     let deadline = started + timeout;
-    while (first_paint.is_none() || restored.is_none()) && Instant::now() < deadline {
+    while (first_paint.is_none() || (env.restores && restored.is_none()))
+        && Instant::now() < deadline
+    {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok((at, line)) => {
                 if first_paint.is_none() && line.contains("first paint") {
@@ -186,13 +222,15 @@ pub fn launch(env: &AppEnv, idle: Duration, timeout: Duration) -> BenchResult<Ap
         ));
     };
     std::thread::sleep(idle);
-    let rss_by_process = rss_of_tree(child.id());
-    let rss_total = rss_by_process.iter().map(|(_, r)| r).sum();
+    let by_process = memory_of_tree(child.id());
+    let memory = by_process
+        .iter()
+        .fold(Memory::default(), |sum, (_, m)| sum + *m);
     stop(child);
     Ok(AppLaunch {
         first_paint,
         restored,
-        rss_total,
-        rss_by_process,
+        memory,
+        by_process,
     })
 }

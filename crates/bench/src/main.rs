@@ -8,21 +8,24 @@ use latchkey_bench::flow::{BenchResult, Rig};
 use latchkey_bench::junk::JunkPlan;
 use latchkey_bench::measure;
 use latchkey_bench::stats::{fmt_bytes, fmt_duration, fmt_ratio, Samples};
-use latchkey_bench::table::{render, Row};
+use latchkey_bench::table::{render, render_targets, Row, Target};
 use latchkey_core::Vault;
 
 const USAGE: &str = "\
 latchkey-bench — Latchkey's benchmarks (normally run by `cargo xtask bench`)
 
 USAGE:
-    latchkey-bench [--quick] [--app PATH] [--cli PATH] [--peer DIR] [--criterion DIR] [--skip LIST] [--out FILE]
+    latchkey-bench [--quick] [--app PATH] [--hello PATH] [--cli PATH] [--deb PATH] [--peer DIR]
+                   [--criterion DIR] [--skip LIST] [--out FILE]
 
     --quick           fewer runs (a smoke test; the numbers are not for BENCHMARKS.md)
     --app PATH        the desktop app binary (default: latchkey-app next to this binary)
+    --hello PATH      the hello-world baseline (default: latchkey-hello next to this binary)
     --cli PATH        the `latchkey` CLI binary (default: latchkey next to this binary)
+    --deb PATH        the .deb package whose size row 7 reports (default: none)
     --peer DIR        the peer's directory with node_modules (default: benches/peer)
     --criterion DIR   criterion's output to include (default: target/criterion)
-    --skip LIST       comma-separated sections to skip: signin,verify,peer,junk,app,aws,restore,herd
+    --skip LIST       comma-separated sections to skip: signin,verify,peer,junk,app,cli,aws,restore,herd
     --out FILE        also write the table to FILE
 
 Profiling aids (print timings, no table):
@@ -35,7 +38,9 @@ sandbox `cargo xtask bench` sets up.";
 struct Args {
     quick: bool,
     app: PathBuf,
+    hello: PathBuf,
     cli: PathBuf,
+    deb: Option<PathBuf>,
     /// The floor process of `latchkey aws credentials` (built with this binary).
     floor: PathBuf,
     peer: PathBuf,
@@ -53,7 +58,9 @@ fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         quick: false,
         app: bin_dir.join("latchkey-app"),
+        hello: bin_dir.join("latchkey-hello"),
         cli: bin_dir.join("latchkey"),
+        deb: None,
         floor: bin_dir.join("keychain-read-floor"),
         peer: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/peer"),
         criterion: bin_dir
@@ -71,7 +78,9 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--quick" => a.quick = true,
             "--app" => a.app = PathBuf::from(value("--app")?),
+            "--hello" => a.hello = PathBuf::from(value("--hello")?),
             "--cli" => a.cli = PathBuf::from(value("--cli")?),
+            "--deb" => a.deb = Some(PathBuf::from(value("--deb")?)),
             "--peer" => a.peer = PathBuf::from(value("--peer")?),
             "--criterion" => a.criterion = PathBuf::from(value("--criterion")?),
             "--skip" => {
@@ -148,8 +157,8 @@ async fn run(args: Args) -> BenchResult<()> {
     }
     let result = run_sections(&args, &scratch).await;
     let _ = std::fs::remove_dir_all(&scratch);
-    let rows = result?;
-    let table = render(&rows);
+    let (rows, targets) = result?;
+    let table = format!("{}\n{}", render_targets(&targets), render(&rows));
     println!("{table}");
     if let Some(out) = &args.out {
         std::fs::write(out, &table).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -184,7 +193,10 @@ async fn profiling_loops(args: &Args) -> BenchResult<()> {
     Ok(())
 }
 
-async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec<Row>> {
+async fn run_sections(
+    args: &Args,
+    scratch: &std::path::Path,
+) -> BenchResult<(Vec<Row>, Vec<Target>)> {
     let skip = |s: &str| args.skip.iter().any(|k| k == s);
     let q = args.quick;
     let n = |full: usize, quick: usize| if q { quick } else { full };
@@ -201,6 +213,8 @@ async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec
     progress("starting latchkey-devidp (RSA key generation)");
     let rig = Rig::start("Bench", vault)?;
     let mut rows: Vec<Row> = Vec::new();
+    let mut targets = Target::issue_17();
+    let mut deb_size = None;
 
     // 1. sign-in overhead, its parts, the floor; 7. the peer (same work); 3. verification.
     let mut parts = None;
@@ -221,12 +235,20 @@ async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec
         let parts_median = p.exchange.median()
             + p.verify_id.median()
             + p.verify_access.median()
-            + p.keychain_read.median()
             + p.keychain_write.median();
         let rest = si.total.median().saturating_sub(parts_median);
         let chunks = p
             .stored_bytes
             .div_ceil(latchkey_core::internals::CHUNK_SIZE);
+        let vs_floor = ratio(si.total.median(), floor.median());
+        Target::record(
+            &mut targets,
+            1,
+            fmt_duration(si.total.median()),
+            format!("{} (floor)", fmt_duration(floor.median())),
+            format!("×{vs_floor:.2}"),
+            vs_floor <= 1.5,
+        );
         rows.push(
             Row::new(
                 "1",
@@ -249,24 +271,29 @@ async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec
                 .samples(&p.verify_access),
         );
         rows.push(
-            Row::new("1d", "… keychain read (generation check before writing)")
-                .samples(&p.keychain_read),
+            Row::new(
+                "1d",
+                "(keychain read of the session, as restore does: not in 1)",
+            )
+            .samples(&p.keychain_read),
         );
+        let layout = if p.stored_bytes < latchkey_core::internals::CHUNK_SIZE {
+            "in one item".to_string()
+        } else {
+            format!("in {chunks} chunk item(s) + 1 index item")
+        };
         rows.push(
             Row::new(
                 "1e",
-                "… keychain write (chunked, read back, old chunks deleted)",
+                "… keychain write (stored generation read, write, read-back)",
             )
             .samples(&p.keychain_write)
-            .note(format!(
-                "{} B session in {chunks} chunk item(s) + 1 index item",
-                p.stored_bytes
-            )),
+            .note(format!("{} B session {layout}", p.stored_bytes)),
         );
         rows.push(
             Row::new(
                 "1f",
-                "… rest: listener hand-off, port close, state (1 − 1a…1e)",
+                "… rest: listener hand-off, profile lock, state (1 − 1a, 1b, 1c, 1e)",
             )
             .median(fmt_duration(rest))
             .note("difference of medians"),
@@ -292,6 +319,18 @@ async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec
                 p.exchange_verify.median(),
                 pr.exchange_verify.median(),
             ));
+            let r = ratio(p.exchange_verify.median(), pr.exchange_verify.median());
+            Target::record(
+                &mut targets,
+                3,
+                fmt_duration(p.exchange_verify.median()),
+                format!(
+                    "{} (openid-client)",
+                    fmt_duration(pr.exchange_verify.median())
+                ),
+                format!("×{r:.2}"),
+                r <= 0.4,
+            );
         }
         rows.push(ev);
         parts = Some(p);
@@ -343,6 +382,15 @@ async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec
                 .note("one `Instant` per call");
             if let Some(pr) = &peer {
                 r = r.vs_peer(ratio_note(single.median(), pr.verify.median()));
+                let faster = ratio(pr.verify.median(), single.median());
+                Target::record(
+                    &mut targets,
+                    2,
+                    fmt_duration(single.median()),
+                    format!("{} (jose)", fmt_duration(pr.verify.median())),
+                    format!("×{faster:.2} faster"),
+                    faster >= 2.0,
+                );
             }
             rows.push(r);
         }
@@ -401,62 +449,73 @@ async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec
     }
 
     if !skip("app") {
-        if args.app.exists() {
-            let launches = n(5, 2);
-            progress(&format!("6. the app: {launches} launches under Xvfb"));
-            match measure::app(&rig, &args.app, scratch, launches).await {
-                Ok(a) => {
-                    let fp = Samples::from_vec(a.launches.iter().map(|l| l.first_paint).collect());
-                    let restored: Vec<Duration> =
-                        a.launches.iter().filter_map(|l| l.restored).collect();
-                    let restored_n = restored.len();
-                    let rs = Samples::from_vec(restored);
-                    let rss: Vec<u64> = a.launches.iter().map(|l| l.rss_total).collect();
-                    let mut rss_sorted = rss.clone();
-                    rss_sorted.sort();
-                    let by_process = a
-                        .launches
-                        .last()
-                        .map(|l| {
-                            l.rss_by_process
-                                .iter()
-                                .map(|(name, b)| format!("{name} {}", fmt_bytes(*b)))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        })
-                        .unwrap_or_default();
-                    rows.push(
-                        Row::new("6a", "App: process start → first paint (Xvfb)")
-                            .samples(&fp)
-                            .note("`first paint` log line (UI called `ui_ready`)"),
+        app_rows(args, &rig, scratch, n(5, 2), &mut rows, &mut targets).await;
+    }
+    if let Some(deb) = &args.deb {
+        match std::fs::metadata(deb) {
+            Ok(m) => {
+                rows.push(
+                    Row::new("6g", "`.deb` package (app + CLI)")
+                        .median(fmt_bytes(m.len()))
+                        .note(deb.file_name().unwrap_or_default().to_string_lossy()),
+                );
+                deb_size = Some(m.len());
+            }
+            Err(e) => {
+                rows.push(Row::new("6g", "`.deb` package").note(format!("{}: {e}", deb.display())))
+            }
+        }
+    }
+    if let Some(t) = targets.iter_mut().find(|t| t.id == 7) {
+        let binary = std::fs::metadata(&args.app).map(|m| m.len()).ok();
+        if let (Some(binary), Some(deb)) = (binary, deb_size) {
+            t.latchkey = format!("{}; {}", fmt_bytes(binary), fmt_bytes(deb));
+            t.met = Some(binary <= 12_000_000 && deb <= 6_000_000);
+        }
+    }
+
+    if !skip("cli") {
+        if args.cli.exists() {
+            let runs = n(50, 5);
+            progress(&format!(
+                "2. `latchkey token` and `secret-tool lookup`: {runs} processes each"
+            ));
+            match measure::cli_token(&rig, &args.cli, scratch, runs).await {
+                Ok(c) => {
+                    let r = ratio(c.token.median(), c.lookup.median());
+                    Target::record(
+                        &mut targets,
+                        4,
+                        fmt_duration(c.token.median()),
+                        format!("{} (secret-tool)", fmt_duration(c.lookup.median())),
+                        format!("×{r:.2}"),
+                        r <= 1.5,
                     );
                     rows.push(
-                        Row::new("6b", "App: process start → session restored")
-                            .samples(&rs)
-                            .note(format!(
-                                "core's `signed_in` state line; seen in {restored_n}/{} launches",
-                                a.launches.len()
-                            )),
+                        Row::new(
+                            "2e",
+                            "`latchkey token` process, valid ID token cached: start → exit",
+                        )
+                        .samples(&c.token)
+                        .note(format!("×{r:.2} `secret-tool lookup` (2f)")),
                     );
                     rows.push(
-                        Row::new("6c", "App: RSS at idle, signed in (all processes)")
-                            .median(fmt_bytes(rss_sorted[rss_sorted.len() / 2]))
-                            .p99(fmt_bytes(*rss_sorted.last().unwrap_or(&0)))
-                            .n(rss.len())
-                            .note(format!("3 s after paint; last launch: {by_process}")),
-                    );
-                    rows.push(
-                        Row::new("6d", "App: stripped release binary (latchkey-app)")
-                            .median(fmt_bytes(a.binary_size))
-                            .note("profile.release: strip, thin LTO"),
+                        Row::new(
+                            "2f",
+                            "`secret-tool lookup` of the same keychain item: start → exit",
+                        )
+                        .samples(&c.lookup)
+                        .note("libsecret; interleaved with 2e"),
                     );
                 }
-                Err(e) => rows.push(Row::new("6", "App").note(format!("failed: {e}"))),
+                Err(e) => {
+                    rows.push(Row::new("2e", "`latchkey token`").note(format!("failed: {e}")))
+                }
             }
         } else {
-            rows.push(Row::new("6", "App").note(format!(
-                "{} not built (cargo build --release -p latchkey)",
-                args.app.display()
+            rows.push(Row::new("2e", "`latchkey token`").note(format!(
+                "{} not built (cargo build --release -p latchkey-cli)",
+                args.cli.display()
             )));
         }
     }
@@ -540,9 +599,9 @@ async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec
             .samples(&r.connect),
         );
         rows.push(
-            Row::new("2d", "Start-up: `Session::new()` (keychain probe)")
+            Row::new("2d", "Start-up: `Session::new()`")
                 .samples(&r.new_session)
-                .note("write + read back + delete of a probe item"),
+                .note("no keychain I/O: the HTTP client and the state; restore (2a) reads the keychain"),
         );
     }
 
@@ -569,7 +628,144 @@ async fn run_sections(args: &Args, scratch: &std::path::Path) -> BenchResult<Vec
     }
 
     rows.sort_by_key(|r| section_order(&r.id));
-    Ok(rows)
+    Ok((rows, targets))
+}
+
+/// `a / b` of two medians.
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(f64::MIN_POSITIVE)
+}
+
+/// Median of some byte counts.
+fn median_bytes(mut v: Vec<u64>) -> u64 {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// Section 6: the app against the hello-world, launched alternately.
+async fn app_rows(
+    args: &Args,
+    rig: &Rig,
+    scratch: &std::path::Path,
+    launches: usize,
+    rows: &mut Vec<Row>,
+    targets: &mut [Target],
+) {
+    if !args.app.exists() {
+        rows.push(Row::new("6", "App").note(format!(
+            "{} not built (cargo build --release -p latchkey)",
+            args.app.display()
+        )));
+        return;
+    }
+    let hello = args.hello.exists().then_some(args.hello.as_path());
+    progress(&format!(
+        "6. the app{}: {launches} launches each under Xvfb",
+        if hello.is_some() {
+            " and the hello-world"
+        } else {
+            ""
+        }
+    ));
+    let a = match measure::app(rig, &args.app, hello, scratch, launches).await {
+        Ok(a) => a,
+        Err(e) => {
+            rows.push(Row::new("6", "App").note(format!("failed: {e}")));
+            return;
+        }
+    };
+    let paint = |l: &[latchkey_bench::app::AppLaunch]| {
+        Samples::from_vec(l.iter().map(|l| l.first_paint).collect())
+    };
+    let pss = |l: &[latchkey_bench::app::AppLaunch]| {
+        median_bytes(l.iter().map(|l| l.memory.pss).collect())
+    };
+    let rss = |l: &[latchkey_bench::app::AppLaunch]| {
+        median_bytes(l.iter().map(|l| l.memory.rss).collect())
+    };
+    let by_process = |l: &[latchkey_bench::app::AppLaunch]| {
+        l.last()
+            .map(|l| {
+                l.by_process
+                    .iter()
+                    .map(|(name, m)| format!("{name} {}", fmt_bytes(m.pss)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let fp = paint(&a.launches);
+    let restored: Vec<Duration> = a.launches.iter().filter_map(|l| l.restored).collect();
+    let restored_n = restored.len();
+    rows.push(
+        Row::new("6a", "App: process start → first paint (Xvfb)")
+            .samples(&fp)
+            .note("`first paint` log line (UI called `ui_ready`)"),
+    );
+    rows.push(
+        Row::new("6b", "App: process start → session restored")
+            .samples(&Samples::from_vec(restored))
+            .note(format!(
+                "core's `signed_in` state line; seen in {restored_n}/{} launches",
+                a.launches.len()
+            )),
+    );
+    rows.push(
+        Row::new("6c", "App: PSS at idle, signed in (all processes)")
+            .median(fmt_bytes(pss(&a.launches)))
+            .n(a.launches.len())
+            .note(format!(
+                "3 s after paint; RSS {}; last launch: {}",
+                fmt_bytes(rss(&a.launches)),
+                by_process(&a.launches)
+            )),
+    );
+    rows.push(
+        Row::new("6d", "App: stripped release binary (latchkey-app)")
+            .median(fmt_bytes(a.binary_size))
+            .note("profile.release"),
+    );
+    if a.hello.is_empty() {
+        rows.push(Row::new("6e", "Hello-world").note(format!(
+            "{} not built (cargo build --release -p latchkey-hello)",
+            args.hello.display()
+        )));
+        return;
+    }
+    let hp = paint(&a.hello);
+    rows.push(
+        Row::new("6e", "Hello-world: process start → first paint (Xvfb)")
+            .samples(&hp)
+            .note("same Tauri features, window and ui/; launched alternately with the app"),
+    );
+    rows.push(
+        Row::new("6f", "Hello-world: PSS at idle (all processes)")
+            .median(fmt_bytes(pss(&a.hello)))
+            .n(a.hello.len())
+            .note(format!(
+                "RSS {}; last launch: {}",
+                fmt_bytes(rss(&a.hello)),
+                by_process(&a.hello)
+            )),
+    );
+    let mem = pss(&a.launches) as f64 / pss(&a.hello).max(1) as f64;
+    Target::record(
+        targets,
+        5,
+        fmt_bytes(pss(&a.launches)),
+        format!("{} (hello-world)", fmt_bytes(pss(&a.hello))),
+        format!("×{mem:.2}"),
+        mem <= 1.05,
+    );
+    let paint_ratio = ratio(fp.median(), hp.median());
+    Target::record(
+        targets,
+        6,
+        fmt_duration(fp.median()),
+        format!("{} (hello-world)", fmt_duration(hp.median())),
+        format!("×{paint_ratio:.2}"),
+        paint_ratio <= 1.1,
+    );
 }
 
 /// Table order: by section number, the floor after section 1's parts.

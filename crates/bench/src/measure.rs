@@ -66,7 +66,9 @@ pub struct Parts {
     pub exchange: Samples,
     pub verify_id: Samples,
     pub verify_access: Samples,
+    /// `load_session` (what restore reads).
     pub keychain_read: Samples,
+    /// `store_newer_session` (what a sign-in writes: stored generation, write, read-back).
     pub keychain_write: Samples,
     /// One Secret Service item written with the same bytes (the floor's keychain write).
     pub floor_write: Samples,
@@ -147,14 +149,20 @@ pub async fn parts(rig: &Rig, runs: usize) -> BenchResult<Parts> {
         let t3 = Instant::now();
         let stored = stored_session(&provider, &rig.profile, &tokens, i as u64 + 1, now)?;
         let blob = serde_json::to_vec(&stored).map_err(err)?;
-        // As core's redeem: read the stored generation, then write (chunks, read back, index,
-        // old chunks deleted), each off the async threads.
+        // A keychain read as restore does it, then the write as core's redeem does it (the
+        // stored generation read, the write, the read-back, in one pass), each off the async
+        // threads.
         let (vault, acc) = (rig.vault.clone(), account.clone());
         let t4 = Instant::now();
         blocking(move || internals::load_session(&vault, &acc).map_err(err)).await?;
         let t5 = Instant::now();
         let (vault, acc) = (rig.vault.clone(), account.clone());
-        blocking(move || internals::store_session(&vault, &acc, &stored).map_err(err)).await?;
+        blocking(move || {
+            internals::store_newer_session(&vault, &acc, &stored)
+                .map(drop)
+                .map_err(err)
+        })
+        .await?;
         let t6 = Instant::now();
         let (store2, svc, facc, blob2) = (
             store.clone(),
@@ -256,7 +264,7 @@ pub struct Restore {
     pub refresh: Samples,
     /// `Vault::system()`: a new Secret Service connection (D-Bus + DH session).
     pub connect: Samples,
-    /// `Session::new()`: includes the keychain probe (write, read back, delete).
+    /// `Session::new()` (no keychain I/O).
     pub new_session: Samples,
 }
 
@@ -432,16 +440,18 @@ pub async fn junk(rig: &Rig, runs: usize, plan: JunkPlan) -> BenchResult<Junk> {
     Ok(j)
 }
 
-// ---- 6. the app ----
+// ---- 6. the app, against the hello-world baseline ----
 
 pub struct App {
     pub launches: Vec<AppLaunch>,
+    /// The hello-world's launches, interleaved with the app's.
+    pub hello: Vec<AppLaunch>,
     pub binary_size: u64,
 }
 
-/// Writes a config with the rig's profile, makes sure a valid session is saved for it, then
-/// launches the app `launches` times.
-pub async fn app(rig: &Rig, binary: &Path, scratch: &Path, launches: usize) -> BenchResult<App> {
+/// Writes a config with the rig's profile (the app's and the CLI's) and saves a valid session
+/// for it; returns the config's path.
+pub async fn signed_in_config(rig: &Rig, scratch: &Path) -> BenchResult<PathBuf> {
     let config_path = scratch.join("app-config.toml");
     let mut config = latchkey_core::Config::empty(&config_path);
     config.insert(rig.profile.clone());
@@ -450,28 +460,123 @@ pub async fn app(rig: &Rig, binary: &Path, scratch: &Path, launches: usize) -> B
     let browser = HttpBrowser::new();
     let session = rig.session(Arc::new(browser.clone()))?;
     timed_sign_in(&session, &browser).await?;
-    drop(session);
-    let env = AppEnv {
-        binary: binary.to_path_buf(),
-        config: config_path,
-        data_home: scratch.join("app-data"),
-        keychain_service: rig.vault.service().to_owned(),
+    Ok(config_path)
+}
+
+/// Launches the app (signed in: a valid session is saved for its profile) and the hello-world
+/// `launches` times each, alternately.
+pub async fn app(
+    rig: &Rig,
+    binary: &Path,
+    hello: Option<&Path>,
+    scratch: &Path,
+    launches: usize,
+) -> BenchResult<App> {
+    let config = signed_in_config(rig, scratch).await?;
+    let env = |binary: &Path, restores: bool| {
+        Arc::new(AppEnv {
+            binary: binary.to_path_buf(),
+            restores,
+            config: config.clone(),
+            data_home: scratch.join("app-data"),
+            keychain_service: rig.vault.service().to_owned(),
+        })
     };
-    std::fs::create_dir_all(&env.data_home).map_err(err)?;
-    let env = Arc::new(env);
-    let mut out = Vec::new();
+    std::fs::create_dir_all(scratch.join("app-data")).map_err(err)?;
+    let app_env = env(binary, true);
+    let hello_env = hello.map(|h| env(h, false));
+    let mut out = App {
+        launches: vec![],
+        hello: vec![],
+        binary_size: std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0),
+    };
     for _ in 0..launches {
-        let env = env.clone();
-        let launch =
-            blocking(move || app::launch(&env, Duration::from_secs(3), Duration::from_secs(60)))
-                .await?;
-        out.push(launch);
+        let e = app_env.clone();
+        out.launches.push(
+            blocking(move || app::launch(&e, Duration::from_secs(3), Duration::from_secs(60)))
+                .await?,
+        );
+        if let Some(e) = hello_env.clone() {
+            out.hello.push(
+                blocking(move || app::launch(&e, Duration::from_secs(3), Duration::from_secs(60)))
+                    .await?,
+            );
+        }
     }
-    let binary_size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
-    Ok(App {
-        launches: out,
-        binary_size,
+    Ok(out)
+}
+
+// ---- 8. `latchkey token` as a whole process, against `secret-tool lookup` ----
+
+pub struct CliToken {
+    /// `latchkey token`: process start → exit, a valid ID token cached in the keychain.
+    pub token: Samples,
+    /// `secret-tool lookup` of the same keychain item: process start → exit.
+    pub lookup: Samples,
+}
+
+/// Times `latchkey token` (the CLI at `cli`, on the rig's profile and keychain service, with
+/// a valid session saved) and `secret-tool lookup` of the same item, alternately.
+pub async fn cli_token(
+    rig: &Rig,
+    cli: &Path,
+    scratch: &Path,
+    runs: usize,
+) -> BenchResult<CliToken> {
+    let config = signed_in_config(rig, scratch).await?;
+    let service = rig.vault.service().to_owned();
+    let account = rig.profile.keychain_account();
+    let refreshes = rig.idp.stats().token_refresh_token;
+    let cli = cli.to_path_buf();
+    let result = blocking(move || {
+        let run = |cmd: &mut std::process::Command, what: &str| -> BenchResult<Duration> {
+            let t = Instant::now();
+            let out = cmd
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| format!("could not run {what}: {e}"))?;
+            let d = t.elapsed();
+            if !out.status.success() || out.stdout.is_empty() {
+                return Err(format!(
+                    "{what} failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            Ok(d)
+        };
+        let token = || {
+            let mut c = std::process::Command::new(&cli);
+            c.arg("token")
+                .env("LATCHKEY_CONFIG", &config)
+                .env("LATCHKEY_KEYCHAIN_SERVICE", &service)
+                .env_remove("LATCHKEY_LOG");
+            c
+        };
+        let lookup = || {
+            let mut c = std::process::Command::new("secret-tool");
+            c.args(["lookup", "service", &service, "username", &account]);
+            c
+        };
+        let mut r = CliToken {
+            token: Samples::new(),
+            lookup: Samples::new(),
+        };
+        for i in 0..runs + 3 {
+            let t = run(&mut token(), "latchkey token")?;
+            let l = run(&mut lookup(), "secret-tool lookup")?;
+            if i >= 3 {
+                r.token.push(t);
+                r.lookup.push(l);
+            }
+        }
+        Ok(r)
     })
+    .await?;
+    if rig.idp.stats().token_refresh_token != refreshes {
+        return Err("`latchkey token` refreshed: the cached ID token was meant to be valid".into());
+    }
+    Ok(result)
 }
 
 // ---- 7. the peer ----

@@ -152,9 +152,19 @@ pub mod internals {
         vault.load_session(account)
     }
 
-    /// Store a session (tests plant sessions, e.g. a 16 KB one; the benchmark measures it).
+    /// Store exactly this session (tests plant sessions, e.g. a 16 KB one).
     pub fn store_session(vault: &Vault, account: &str, session: &StoredSession) -> Result<()> {
         vault.store_session(account, session)
+    }
+
+    /// Store a session as a sign-in or a refresh does (its generation raised above the
+    /// stored one's in the same pass); returns the generation written. The benchmark times it.
+    pub fn store_newer_session(
+        vault: &Vault,
+        account: &str,
+        session: &StoredSession,
+    ) -> Result<u64> {
+        vault.store_newer_session(account, session)
     }
 
     /// Raw chunked bytes of a keychain entry.
@@ -166,5 +176,19 @@ pub mod internals {
     }
     pub fn delete(vault: &Vault, account: &str) -> Result<()> {
         vault.delete(account)
+    }
+
+    /// One keychain item as stored (a header, an inline value or a chunk), bypassing the
+    /// format: tests look at the layout and plant what older versions or crashes left.
+    pub fn raw_item(vault: &Vault, item: &str) -> Result<Option<Vec<u8>>> {
+        vault.raw_get(item)
+    }
+    /// Write one keychain item as is (see [`raw_item`]).
+    pub fn plant_raw_item(vault: &Vault, item: &str, bytes: &[u8]) -> Result<()> {
+        vault.raw_set(item, bytes)
+    }
+    /// The name of chunk `i` of generation `gen` of `account`'s value.
+    pub fn chunk_item(account: &str, gen: u64, i: usize) -> String {
+        Vault::chunk_account(account, gen, i)
     }
 }

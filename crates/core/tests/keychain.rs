@@ -1,7 +1,8 @@
 //! Against the real OS keychain (a gnome-keyring that `cargo xtask test` starts inside
 //! `dbus-run-session`): full flow + restore, 16 KB round-trip, crash between commit and
-//! cleanup, no Secret Service → memory-only, two processes refreshing once, and AWS
-//! credentials kept across a restart and fetched again ahead of expiry.
+//! cleanup, a session stored by the first format read and rewritten, no Secret Service →
+//! memory-only, two processes refreshing once, and AWS credentials kept across a restart and
+//! fetched again ahead of expiry.
 //!
 //! Without a Secret Service these tests fail with instructions; set
 //! `LATCHKEY_SKIP_KEYCHAIN_TESTS=1` to skip them knowingly.
@@ -14,7 +15,8 @@ use std::time::Duration;
 
 use devidp::Rotation;
 use latchkey_core::internals::{
-    aws_account, delete, get_bytes, load_aws_credentials, load_session, set_bytes,
+    aws_account, chunk_item, delete, get_bytes, load_aws_credentials, load_session, plant_raw_item,
+    raw_item, set_bytes, CHUNK_SIZE,
 };
 use latchkey_core::{
     ErrorKind, NoBrowser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
@@ -262,6 +264,131 @@ async fn keychain_rotated_token_survives_crash_between_commit_and_old_token_dele
     assert!(get_bytes(&fresh, &profile.keychain_account())
         .unwrap()
         .is_none());
+}
+
+/// The header of `account`'s own item, as JSON (the line before an inline value).
+fn header(vault: &Vault, account: &str) -> serde_json::Value {
+    let item = raw_item(vault, account).unwrap().expect("the item exists");
+    let line = item.split(|b| *b == b'\n').next().unwrap();
+    serde_json::from_slice(line).expect("a JSON header")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keychain_session_stored_by_the_first_format_is_restored_and_rewritten() {
+    let Some(vault) = keychain("v1") else { return };
+    let (idp, profile) = start_cognito(|c| {
+        c.client.rotation = Some(Rotation {
+            grace_period: Duration::from_secs(0),
+        })
+    });
+    let account = profile.keychain_account();
+    let session = {
+        let s = signed_in(profile.clone(), vault.clone()).await;
+        let bytes = get_bytes(&vault, &account).unwrap().unwrap();
+        drop(s);
+        bytes
+    };
+    let before = load_session(&vault, &account).unwrap().unwrap().generation;
+    delete(&vault, &account).unwrap();
+    // What the first format wrote: a header line alone and the value in chunk items of its
+    // generation (2,000 bytes each in its first release), plus the generation before it, which
+    // a crash after that format's commit left behind.
+    let parts: Vec<&[u8]> = session.chunks(2000).collect();
+    assert!(parts.len() >= 2, "a Cognito session spans chunks");
+    let v1 = format!(
+        r#"{{"v":1,"gen":4,"chunks":{},"len":{}}}"#,
+        parts.len(),
+        session.len()
+    );
+    plant_raw_item(&vault, &account, v1.as_bytes()).unwrap();
+    for (i, part) in parts.iter().enumerate() {
+        plant_raw_item(&vault, &chunk_item(&account, 4, i), part).unwrap();
+    }
+    plant_raw_item(&vault, &chunk_item(&account, 3, 0), b"left by a crash").unwrap();
+
+    // A new process reads it and refreshes with its refresh token (grace 0: only that one works).
+    let fresh = Vault::system_with_service(vault.service());
+    let s = Session::new(
+        profile.clone(),
+        SessionOptions {
+            vault: fresh.clone(),
+            ..SessionOptions::memory()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        s.restore().await.unwrap(),
+        SessionState::SignedIn { .. }
+    ));
+    s.force_refresh()
+        .await
+        .expect("the refresh token stored by the first format works");
+    assert_eq!(idp.stats().token_refresh_token, 1);
+
+    // Rewritten in the current format, the old chunks gone.
+    let head = header(&fresh, &account);
+    assert_eq!(head["v"], 2, "{head}");
+    assert_eq!(head["gen"], 5, "{head}");
+    let inline = session.len() + 200 < CHUNK_SIZE;
+    if inline {
+        assert_eq!(head["chunks"], 0, "the session fits in one item: {head}");
+    }
+    for (gen, i) in [(4, 0), (4, 1), (3, 0)] {
+        assert!(
+            raw_item(&fresh, &chunk_item(&account, gen, i))
+                .unwrap()
+                .is_none(),
+            "chunk {gen}.{i} of the first format is deleted"
+        );
+    }
+    let stored = load_session(&fresh, &account).unwrap().unwrap();
+    assert!(stored.generation > before);
+    s.sign_out(false).await.unwrap();
+    assert!(raw_item(&fresh, &account).unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keychain_crash_after_an_inline_commit_loses_nothing_and_the_next_write_cleans_up() {
+    let Some(vault) = keychain("inline-crash") else {
+        return;
+    };
+    let big: Vec<u8> = (0..2 * CHUNK_SIZE).map(|i| (i % 251) as u8).collect();
+    set_bytes(&vault, "acc", &big).unwrap();
+    assert_eq!(header(&vault, "acc")["chunks"], 2);
+    let gen = header(&vault, "acc")["gen"].as_u64().unwrap();
+    let chunks_of_big = [chunk_item("acc", gen, 0), chunk_item("acc", gen, 1)];
+
+    // The process "dies" after the new value is committed in one item and read back, before
+    // the previous generation's chunks are deleted.
+    let small = vec![b's'; 1000];
+    vault.simulate_crash_after_commit(true);
+    assert!(
+        set_bytes(&vault, "acc", &small).is_err(),
+        "the simulated crash"
+    );
+    vault.simulate_crash_after_commit(false);
+
+    let fresh = Vault::system_with_service(vault.service());
+    assert_eq!(get_bytes(&fresh, "acc").unwrap().unwrap(), small);
+    let head = header(&fresh, "acc");
+    assert_eq!(head["chunks"], 0, "inline: {head}");
+    assert_eq!(
+        head["stale"]["gen"], gen,
+        "the old chunks are named: {head}"
+    );
+    for c in &chunks_of_big {
+        assert!(raw_item(&fresh, c).unwrap().is_some(), "{c} still there");
+    }
+
+    // The next write (another process) deletes them.
+    let next = vec![b'n'; 1200];
+    set_bytes(&fresh, "acc", &next).unwrap();
+    assert_eq!(get_bytes(&fresh, "acc").unwrap().unwrap(), next);
+    for c in &chunks_of_big {
+        assert!(raw_item(&fresh, c).unwrap().is_none(), "{c} deleted");
+    }
+    delete(&fresh, "acc").unwrap();
+    assert!(raw_item(&fresh, "acc").unwrap().is_none());
 }
 
 // ---- child processes ----

@@ -162,11 +162,12 @@ impl Session {
         &self.inner.profile
     }
 
-    /// Write, read back and delete a probe entry in this session's keychain (off the async
-    /// threads): what `latchkey doctor` and the app's settings show.
+    /// Read this session's keychain item (off the async threads), without writing: whether
+    /// the keychain answers, as the app shows it at start-up. A write is checked when it
+    /// happens (read back); `latchkey doctor` runs the write probe ([`Vault::probe`]).
     pub async fn check_keychain(&self) -> VaultHealth {
-        let vault = self.inner.vault.clone();
-        tokio::task::spawn_blocking(move || vault.probe())
+        let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
+        tokio::task::spawn_blocking(move || vault.health(&account))
             .await
             .unwrap_or_else(|e| VaultHealth::failed(vault_store_name(&self.inner.vault), e))
     }
@@ -259,26 +260,11 @@ impl Session {
             .map_err(Error::internal)?
     }
 
-    /// Store `set` (the caller holds the profile lock). On a keychain failure the session
-    /// stays in memory only and `storage().warning` says why.
+    /// Store `set` (the caller holds the profile lock) with a generation above both the
+    /// current set's and the stored session's (the vault reads the latter in the same pass
+    /// as its write). On a keychain failure the session stays in memory only and
+    /// `storage().warning` says why.
     async fn persist(&self, set: &mut TokenSet) -> Option<Error> {
-        let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
-        let stored = set.to_stored(&self.inner.profile);
-        let result = tokio::task::spawn_blocking(move || vault.store_session(&account, &stored))
-            .await
-            .map_err(Error::internal)
-            .and_then(|r| r);
-        set.stored = result.is_ok();
-        let err = result.err()?;
-        tracing::warn!(kind = ?err.kind(), "could not store the session in the keychain; keeping it in memory only");
-        let mut storage = self.inner.storage.lock().unwrap();
-        storage.warning = Some(err.message().to_owned());
-        storage.persistent = false;
-        Some(err)
-    }
-
-    /// A generation number larger than anything stored for this profile.
-    async fn next_generation(&self) -> u64 {
         let in_memory = self
             .inner
             .current
@@ -286,16 +272,27 @@ impl Session {
             .unwrap()
             .as_ref()
             .map_or(0, |c| c.generation);
-        let stored = match self.inner.vault.is_persistent() {
-            true => self
-                .vault_load()
+        set.generation = in_memory.saturating_add(1);
+        let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
+        let stored = set.to_stored(&self.inner.profile);
+        let result =
+            tokio::task::spawn_blocking(move || vault.store_newer_session(&account, &stored))
                 .await
-                .ok()
-                .flatten()
-                .map_or(0, |s| s.generation),
-            false => 0,
+                .map_err(Error::internal)
+                .and_then(|r| r);
+        set.stored = result.is_ok();
+        let err = match result {
+            Ok(generation) => {
+                set.generation = generation;
+                return None;
+            }
+            Err(e) => e,
         };
-        in_memory.max(stored).saturating_add(1)
+        tracing::warn!(kind = ?err.kind(), "could not store the session in the keychain; keeping it in memory only");
+        let mut storage = self.inner.storage.lock().unwrap();
+        storage.warning = Some(err.message().to_owned());
+        storage.persistent = false;
+        Some(err)
     }
 
     // ---- restore ----

@@ -256,7 +256,6 @@ impl Session {
 
     /// Store the new token set (before the old one is dropped) and make it current.
     async fn install(&self, mut next: TokenSet) -> Tokens {
-        next.generation = self.next_generation().await;
         self.persist(&mut next).await;
         let tokens = next.tokens(self.now());
         let state = self.signed_in_state(&next);

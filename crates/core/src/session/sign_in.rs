@@ -207,7 +207,6 @@ impl Session {
         // After any refresh in flight (it must not overwrite this sign-in), under the lock.
         let _gate = self.inner.refresh_gate.lock().await;
         let _lock = self.profile_lock().await?;
-        set.generation = self.next_generation().await;
         self.persist(&mut set).await;
         let user = set.user.clone();
         let state = self.signed_in_state(&set);

@@ -1,7 +1,7 @@
 //! The keychain: the refresh token (and the current ID/access tokens) in the OS credential
-//! store, chunked so 16 KB round-trips everywhere, written and read back before old data goes,
-//! under a cross-process lock (`lock`). No store → a specific error and memory-only mode;
-//! never a plaintext file.
+//! store, one item per session where it fits and chunked where it does not (16 KB round-trips
+//! everywhere), read back after every write, under a cross-process lock (`lock`). No store →
+//! a specific error and memory-only mode; never a plaintext file.
 
 mod aws;
 mod lock;
@@ -24,8 +24,8 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Bytes per keychain item. Windows caps one credential blob at 2,560 bytes
 /// (`CRED_MAX_CREDENTIAL_BLOB_SIZE`); elsewhere a session (≈ 3.5 KB with Cognito's tokens)
-/// fits in one item, and every item written costs a keyring file rewrite (the sign-in's
-/// largest part, see BENCHMARKS.md), so chunks are larger.
+/// fits in one item with its header, and every item written costs a keyring file rewrite
+/// (the sign-in's largest part, see BENCHMARKS.md), so items are larger.
 #[cfg(windows)]
 pub const CHUNK_SIZE: usize = 2560;
 /// Bytes per keychain item (see the Windows value for why it differs).
@@ -82,12 +82,75 @@ impl std::fmt::Debug for Vault {
     }
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, Copy)]
+/// The header of the account's own item. Version 2 (written now): a JSON line, then the
+/// value itself when it fits in the item (`chunks == 0`); otherwise the value is in `chunks`
+/// items `account#gen.i`. Version 1 (read only): the JSON line alone, always chunked.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 struct Index {
     v: u32,
     gen: u64,
     chunks: usize,
     len: usize,
+    /// Chunk items of the generation this one replaced, deleted after the commit (named here
+    /// so that a crash before their deletion leaves a record: the next write deletes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stale: Option<Chunks>,
+}
+
+/// The chunk items of one generation.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+struct Chunks {
+    gen: u64,
+    chunks: usize,
+}
+
+impl Index {
+    /// The header line, then `inline` (the value, or nothing for a chunked one).
+    fn encode(&self, inline: &[u8]) -> Vec<u8> {
+        let mut item = serde_json::to_vec(self).expect("an index serialises");
+        item.push(b'\n');
+        item.extend_from_slice(inline);
+        item
+    }
+
+    /// The header and the inline value of an item; `None` when it is not one of ours.
+    fn decode(item: &[u8]) -> Option<(Index, Vec<u8>)> {
+        let (head, inline) = match item.iter().position(|b| *b == b'\n') {
+            Some(i) => (&item[..i], &item[i + 1..]),
+            None => (item, &[][..]),
+        };
+        let idx: Index = serde_json::from_slice(head).ok()?;
+        let known_version = matches!(idx.v, 1 | 2);
+        let consistent = known_version
+            && match idx.chunks {
+                0 => inline.len() == idx.len,
+                _ => inline.is_empty(),
+            };
+        consistent.then(|| (idx, inline.to_vec()))
+    }
+
+    /// The chunk items this header points at, if the value is chunked.
+    fn chunk_items(&self) -> Option<Chunks> {
+        (self.chunks > 0).then_some(Chunks {
+            gen: self.gen,
+            chunks: self.chunks,
+        })
+    }
+}
+
+/// The one field of a stored session a write needs from the session it replaces.
+#[derive(Deserialize)]
+struct Generation {
+    generation: u64,
+}
+
+fn parse_session(store_name: &str, bytes: &[u8]) -> Result<StoredSession> {
+    serde_json::from_slice(bytes).map_err(|_| {
+        Error::keychain_damaged(
+            store_name,
+            "the stored session is damaged or from an incompatible version",
+        )
+    })
 }
 
 fn service_name() -> String {
@@ -226,7 +289,29 @@ impl Vault {
         matches!(self.backend, Backend::Keyring(_))
     }
 
-    /// Write, read back and delete a probe entry; report which store is active.
+    /// Read-only health check: the store answers a read of `account`'s item (whatever it
+    /// holds). Writes are checked where they happen: every write is read back. For the app's
+    /// start-up, which must not write to the keychain just to show that it can.
+    pub fn health(&self, account: &str) -> VaultHealth {
+        match (&self.backend, self.raw_get(account)) {
+            (Backend::Keyring(_), Ok(_)) => VaultHealth {
+                store_name: self.store_name.clone(),
+                ok: true,
+                persistent: true,
+                message: "the keychain answers (read-only check; every write is read back)".into(),
+            },
+            (Backend::Keyring(_), Err(e)) => VaultHealth {
+                store_name: self.store_name.clone(),
+                ok: false,
+                persistent: false,
+                message: e.message().to_owned(),
+            },
+            _ => self.probe(),
+        }
+    }
+
+    /// Write, read back and delete a probe entry; report which store is active (what
+    /// `latchkey doctor` runs).
     pub fn probe(&self) -> VaultHealth {
         let name = self.store_name.clone();
         match &self.backend {
@@ -292,7 +377,7 @@ impl Vault {
         (cfg!(windows) && self.is_platform_store).then(|| HashMap::from([("persistence", "Local")]))
     }
 
-    fn raw_get(&self, account: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn raw_get(&self, account: &str) -> Result<Option<Vec<u8>>> {
         match &self.backend {
             Backend::Unavailable(e) => Err(e.clone()),
             Backend::Memory(m) => Ok(m.lock().unwrap().get(account).cloned()),
@@ -304,7 +389,7 @@ impl Vault {
         }
     }
 
-    fn raw_set(&self, account: &str, value: &[u8]) -> Result<()> {
+    pub(crate) fn raw_set(&self, account: &str, value: &[u8]) -> Result<()> {
         match &self.backend {
             Backend::Unavailable(e) => Err(e.clone()),
             Backend::Memory(m) => {
@@ -332,16 +417,17 @@ impl Vault {
         }
     }
 
-    // ---- chunked values ----
+    // ---- values: inline in the account's item when they fit, else chunked ----
 
-    fn chunk_account(account: &str, gen: u64, i: usize) -> String {
+    pub(crate) fn chunk_account(account: &str, gen: u64, i: usize) -> String {
         format!("{account}#{gen}.{i}")
     }
 
-    fn read_index(&self, account: &str) -> Result<Option<Index>> {
+    /// The account's own item: its header, and the value when it is stored inline.
+    fn read_item(&self, account: &str) -> Result<Option<(Index, Vec<u8>)>> {
         match self.raw_get(account)? {
             None => Ok(None),
-            Some(b) => serde_json::from_slice(&b).map(Some).map_err(|_| {
+            Some(item) => Index::decode(&item).map(Some).ok_or_else(|| {
                 Error::keychain_damaged(&self.store_name, "the stored session index is damaged")
             }),
         }
@@ -369,78 +455,117 @@ impl Vault {
         Ok(out)
     }
 
-    /// Read a chunked value.
+    /// The value an item points at: its inline bytes, or its chunks.
+    fn value_of(&self, account: &str, idx: &Index, inline: Vec<u8>) -> Result<Vec<u8>> {
+        if idx.chunks == 0 {
+            Ok(inline)
+        } else {
+            self.read_chunks(account, idx)
+        }
+    }
+
+    /// Read a value.
     pub(crate) fn get_bytes(&self, account: &str) -> Result<Option<Vec<u8>>> {
-        match self.read_index(account)? {
+        match self.read_item(account)? {
             None => Ok(None),
-            Some(idx) => self.read_chunks(account, &idx).map(Some),
+            Some((idx, inline)) => self.value_of(account, &idx, inline).map(Some),
         }
     }
 
     fn delete_generation(&self, account: &str, gen: u64, known_chunks: Option<usize>) {
-        let max = known_chunks.unwrap_or(64);
-        for i in 0..max {
+        match known_chunks {
+            Some(n) => (0..n).for_each(|i| {
+                let _ = self.raw_delete(&Self::chunk_account(account, gen, i));
+            }),
+            None => self.delete_chunks_from(account, gen, 0),
+        }
+    }
+
+    /// Delete the chunk items `first`, `first + 1`, … of `gen` while they exist (at most 64).
+    fn delete_chunks_from(&self, account: &str, gen: u64, first: usize) {
+        for i in first..first.max(64) {
             let acc = Self::chunk_account(account, gen, i);
-            if known_chunks.is_none() && matches!(self.raw_get(&acc), Ok(None) | Err(_)) {
+            if matches!(self.raw_get(&acc), Ok(None) | Err(_)) {
                 break;
             }
             let _ = self.raw_delete(&acc);
         }
     }
 
-    /// Write a chunked value: new chunks, read back, then the index, then drop the old chunks.
-    /// A crash at any point leaves either the old or the new value readable, never neither.
-    pub(crate) fn set_bytes(&self, account: &str, value: &[u8]) -> Result<()> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let old = self.read_index(account).ok().flatten();
-        let gen = old.map(|o| o.gen + 1).unwrap_or(1);
-        let chunks: Vec<&[u8]> = if value.is_empty() {
-            vec![]
-        } else {
-            value.chunks(CHUNK_SIZE).collect()
-        };
-        for (i, c) in chunks.iter().enumerate() {
-            self.raw_set(&Self::chunk_account(account, gen, i), c)?;
-        }
-        let idx = Index {
-            v: 1,
+    /// Write a value (the caller holds `write_lock`; `old` is the item as it was). A crash at
+    /// any point leaves either the old or the new value readable, never neither.
+    ///
+    /// A value that fits in one item (a session, outside Windows) is written in place: one
+    /// keychain write that replaces the old value at once, then a read-back (some stores
+    /// "succeed" without storing, F6). A larger one goes to new-generation chunk items, read
+    /// back before the header points at them. Chunks of the generation replaced are deleted
+    /// after the commit; the new header names them until the next write, so a crash before
+    /// that deletion leaves a record, not an orphan.
+    fn write(&self, account: &str, old: Option<&Index>, value: &[u8]) -> Result<()> {
+        let gen = old.map_or(1, |o| o.gen + 1);
+        let replaced = old.and_then(Index::chunk_items);
+        let mut idx = Index {
+            v: 2,
             gen,
-            chunks: chunks.len(),
+            chunks: 0,
             len: value.len(),
+            stale: replaced,
         };
-        // Read the new chunks back before anything points at them (F6: some stores "succeed"
-        // without storing).
-        if self.read_chunks(account, &idx)? != value {
-            self.delete_generation(account, gen, Some(idx.chunks));
-            return Err(Error::new(ErrorKind::Keychain, format!("{}: the keychain did not store the value (read-back differs). The old session is kept.", self.store_name)));
-        }
-        self.raw_set(account, &serde_json::to_vec(&idx).map_err(Error::internal)?)?;
-        match self.read_index(account)? {
-            Some(back)
-                if back.gen == idx.gen && back.chunks == idx.chunks && back.len == idx.len => {}
-            _ => {
-                return Err(Error::new(ErrorKind::Keychain, format!("{}: the keychain did not store the session index (read-back differs). The session is kept in memory only.", self.store_name)));
+        let inline = idx.encode(value);
+        let item = if inline.len() <= CHUNK_SIZE {
+            inline
+        } else {
+            let chunks: Vec<&[u8]> = value.chunks(CHUNK_SIZE).collect();
+            for (i, c) in chunks.iter().enumerate() {
+                self.raw_set(&Self::chunk_account(account, gen, i), c)?;
             }
+            idx.chunks = chunks.len();
+            if self.read_chunks(account, &idx)? != value {
+                self.delete_generation(account, gen, Some(idx.chunks));
+                return Err(Error::new(ErrorKind::Keychain, format!("{}: the keychain did not store the value (read-back differs). The old session is kept.", self.store_name)));
+            }
+            idx.encode(&[])
+        };
+        self.raw_set(account, &item)?;
+        if self.raw_get(account)?.as_deref() != Some(&item[..]) {
+            return Err(Error::new(ErrorKind::Keychain, format!("{}: the keychain did not store the session (read-back differs). The session is kept in memory only.", self.store_name)));
         }
         if self.crash_after_commit.load(Ordering::SeqCst) {
             return Err(Error::internal("simulated crash after the keychain commit"));
         }
-        if let Some(o) = old {
-            self.delete_generation(account, o.gen, Some(o.chunks));
+        // The generation just replaced, and any an earlier crash left named in the old header.
+        for stale in [replaced, old.and_then(|o| o.stale)].into_iter().flatten() {
+            self.delete_generation(account, stale.gen, Some(stale.chunks));
         }
-        // A crash after a previous commit may have left the generation before it.
-        if gen >= 2 {
-            self.delete_generation(account, gen - 2, None);
+        // Chunks of this generation beyond the ones it uses: left by a chunked write that
+        // crashed before its commit (it wrote the same generation). One read when none is.
+        self.delete_chunks_from(account, gen, idx.chunks);
+        // A first-version header named nothing stale: that format deleted the generation
+        // before the old one on every write, so a crash may have left exactly that one.
+        if let Some(o) = old.filter(|o| o.v < 2 && o.gen >= 2) {
+            self.delete_generation(account, o.gen - 1, None);
         }
         Ok(())
     }
 
-    /// Delete a chunked value and its chunks.
+    /// Write a value (see [`Vault::write`] for the layout and the crash guarantees).
+    pub(crate) fn set_bytes(&self, account: &str, value: &[u8]) -> Result<()> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.read_item(account).ok().flatten().map(|(idx, _)| idx);
+        self.write(account, old.as_ref(), value)
+    }
+
+    /// Delete a value and its chunks.
     pub(crate) fn delete(&self, account: &str) -> Result<()> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        if let Ok(Some(idx)) = self.read_index(account) {
-            self.delete_generation(account, idx.gen, Some(idx.chunks));
-            if idx.gen >= 1 {
+        if let Ok(Some((idx, _))) = self.read_item(account) {
+            for chunks in [idx.chunk_items(), idx.stale].into_iter().flatten() {
+                self.delete_generation(account, chunks.gen, Some(chunks.chunks));
+            }
+            // Chunks of a write that crashed before its commit, or (first-version headers,
+            // which named nothing stale) after it.
+            self.delete_generation(account, idx.gen + 1, None);
+            if idx.v < 2 && idx.gen >= 1 {
                 self.delete_generation(account, idx.gen - 1, None);
             }
         }
@@ -450,17 +575,37 @@ impl Vault {
     pub(crate) fn load_session(&self, account: &str) -> Result<Option<StoredSession>> {
         match self.get_bytes(account)? {
             None => Ok(None),
-            Some(b) => serde_json::from_slice(&b).map(Some).map_err(|_| {
-                Error::keychain_damaged(
-                    &self.store_name,
-                    "the stored session is damaged or from an incompatible version",
-                )
-            }),
+            Some(b) => parse_session(&self.store_name, &b).map(Some),
         }
     }
 
+    /// Store exactly `s` (tests plant sessions with it).
     pub(crate) fn store_session(&self, account: &str, s: &StoredSession) -> Result<()> {
-        self.set_bytes(account, &serde_json::to_vec(s).map_err(Error::internal)?)
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.read_item(account).ok().flatten().map(|(idx, _)| idx);
+        self.write(
+            account,
+            old.as_ref(),
+            &serde_json::to_vec(s).map_err(Error::internal)?,
+        )
+    }
+
+    /// Store `s` as the newest session of `account`: its generation is raised above the
+    /// stored session's, read in the same pass as the write (one read, one write, one
+    /// read-back). Returns the generation written.
+    pub(crate) fn store_newer_session(&self, account: &str, s: &StoredSession) -> Result<u64> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.read_item(account).ok().flatten();
+        let stored_generation = old
+            .as_ref()
+            .and_then(|(idx, inline)| self.value_of(account, idx, inline.clone()).ok())
+            .and_then(|b| serde_json::from_slice::<Generation>(&b).ok())
+            .map_or(0, |g| g.generation);
+        let mut s = s.clone();
+        s.generation = s.generation.max(stored_generation.saturating_add(1));
+        let bytes = serde_json::to_vec(&s).map_err(Error::internal)?;
+        self.write(account, old.as_ref().map(|(idx, _)| idx), &bytes)?;
+        Ok(s.generation)
     }
 
     /// Test hook: make the next writes stop right after the new value is committed, before the
@@ -475,21 +620,139 @@ impl Vault {
 mod tests {
     use super::*;
 
+    fn items(v: &Vault) -> Vec<String> {
+        let Backend::Memory(m) = &v.backend else {
+            unreachable!()
+        };
+        let mut names: Vec<String> = m.lock().unwrap().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn chunked_round_trip_in_memory_and_shrink_cleans_stale_chunks() {
         let v = Vault::memory();
         let big: Vec<u8> = (0..16 * 1024).map(|i| (i % 251) as u8).collect();
         v.set_bytes("acc", &big).unwrap();
         assert_eq!(v.get_bytes("acc").unwrap().unwrap(), big);
+        assert_eq!(items(&v).len(), 1 + big.len().div_ceil(CHUNK_SIZE));
         v.set_bytes("acc", b"small").unwrap();
         assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"small");
+        // one item, the value inline: the chunks of the big value are gone
+        assert_eq!(items(&v), ["acc"]);
+        v.delete("acc").unwrap();
+        assert!(items(&v).is_empty());
+    }
+
+    #[test]
+    fn a_value_that_fits_is_one_item_rewritten_in_place() {
+        let v = Vault::memory();
+        let session = vec![b'x'; 3560];
+        for round in 0..3u8 {
+            let value = [&session[..], &[round]].concat();
+            v.set_bytes("acc", &value).unwrap();
+            assert_eq!(items(&v), ["acc"], "round {round}");
+            assert_eq!(v.get_bytes("acc").unwrap().unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn chunks_left_by_a_crash_after_the_commit_go_with_the_next_write() {
+        let v = Vault::memory();
+        let big = vec![7u8; 2 * CHUNK_SIZE];
+        v.set_bytes("acc", &big).unwrap();
+        v.simulate_crash_after_commit(true);
+        assert!(v.set_bytes("acc", b"small").is_err(), "the simulated crash");
+        v.simulate_crash_after_commit(false);
+        // The new value is committed; the old chunks are still there, named in its header.
+        assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"small");
+        assert_eq!(items(&v).len(), 1 + 2);
+        v.set_bytes("acc", b"smaller").unwrap();
+        assert_eq!(items(&v), ["acc"]);
+        // The same after a crash between two chunked writes, and at sign-out.
+        v.set_bytes("acc", &big).unwrap();
+        v.simulate_crash_after_commit(true);
+        let _ = v.set_bytes("acc", &[8u8; 2 * CHUNK_SIZE]);
+        v.simulate_crash_after_commit(false);
+        assert_eq!(items(&v).len(), 1 + 2 + 2);
+        v.delete("acc").unwrap();
+        assert!(items(&v).is_empty());
+    }
+
+    #[test]
+    fn a_first_version_index_still_reads_and_is_replaced_cleanly() {
+        let v = Vault::memory();
+        let value = vec![5u8; 100];
         let Backend::Memory(m) = &v.backend else {
             unreachable!()
         };
-        // index + one chunk: the chunks of the big value are gone
-        assert_eq!(m.lock().unwrap().len(), 2);
-        v.delete("acc").unwrap();
-        assert!(m.lock().unwrap().is_empty());
+        {
+            let mut m = m.lock().unwrap();
+            m.insert(
+                "acc".into(),
+                br#"{"v":1,"gen":4,"chunks":1,"len":100}"#.to_vec(),
+            );
+            m.insert("acc#4.0".into(), value.clone());
+            // what that format's crash after a commit left: the generation before
+            m.insert("acc#3.0".into(), vec![4u8; 100]);
+        }
+        assert_eq!(v.get_bytes("acc").unwrap().unwrap(), value);
+        v.set_bytes("acc", b"new").unwrap();
+        assert_eq!(items(&v), ["acc"]);
+        assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"new");
+        let (idx, _) = v.read_item("acc").unwrap().unwrap();
+        assert_eq!((idx.v, idx.gen, idx.chunks), (2, 5, 0));
+    }
+
+    #[test]
+    fn chunks_left_by_a_crash_before_the_commit_go_with_the_next_write() {
+        let v = Vault::memory();
+        v.set_bytes("acc", b"session").unwrap();
+        // A chunked write of generation 2 that died before its header was written: its
+        // chunks exist, nothing points at them.
+        {
+            let Backend::Memory(m) = &v.backend else {
+                unreachable!()
+            };
+            let mut m = m.lock().unwrap();
+            m.insert("acc#2.0".into(), vec![1u8; CHUNK_SIZE]);
+            m.insert("acc#2.1".into(), vec![1u8; 10]);
+        }
+        assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"session");
+        v.set_bytes("acc", b"next session").unwrap();
+        assert_eq!(items(&v), ["acc"]);
+        assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"next session");
+    }
+
+    #[test]
+    fn an_item_of_an_unknown_format_version_is_damaged_not_misread() {
+        let v = Vault::memory();
+        let Backend::Memory(m) = &v.backend else {
+            unreachable!()
+        };
+        m.lock().unwrap().insert(
+            "acc".into(),
+            b"{\"v\":3,\"gen\":1,\"chunks\":0,\"len\":2}\nhi".to_vec(),
+        );
+        let err = v.get_bytes("acc").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Keychain);
+    }
+
+    #[test]
+    fn the_newer_session_gets_a_generation_above_the_stored_one() {
+        let v = Vault::memory();
+        let mut s: StoredSession = serde_json::from_value(serde_json::json!({
+            "version": 1, "generation": 9, "refresh_token": null, "refresh_stored_since": 0,
+            "id_token": "i", "access_token": "a", "id_expires_at": 0, "access_expires_at": 0,
+            "issuer": "https://issuer", "client_id": "c", "sub": "s", "aud": ["c"],
+        }))
+        .unwrap();
+        v.store_session("acc", &s).unwrap();
+        s.generation = 2;
+        assert_eq!(v.store_newer_session("acc", &s).unwrap(), 10);
+        assert_eq!(v.load_session("acc").unwrap().unwrap().generation, 10);
+        s.generation = 20;
+        assert_eq!(v.store_newer_session("acc", &s).unwrap(), 20);
     }
 
     #[test]
