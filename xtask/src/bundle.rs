@@ -68,7 +68,7 @@ pub fn package(root: &Path, bundles: &str, icons: bool) -> Result<Vec<PathBuf>, 
         .args(["build", "--release", "-p", "latchkey-cli"])
         .current_dir(root))?;
 
-    cli_share_files(&root)?;
+    cli_share_files(root)?;
 
     // `tauri build` compiles the app itself (release, with Tauri's production cfg) and bundles.
     step(&format!("tauri build --bundles {bundles}"));
