@@ -164,7 +164,7 @@ fn derive_icons(root: &Path, tauri: &Path, force: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// The packages of this version in target/release/bundle/<kind>/ for each of `bundles`.
+/// The packages of this version in `target/release/bundle/<kind>/` for each of `bundles`.
 fn packages_built(root: &Path, bundles: &str) -> Result<Vec<PathBuf>, String> {
     let version = package_version(root)?;
     let release = root.join("target").join("release");
