@@ -1,22 +1,27 @@
 //! A small, bounded HTTP server on loopback sockets (tokio): at most [`MAX_CONNECTIONS`]
 //! connections at once, a request head of at most 8 KiB read within [`READ_TIMEOUT`], one
-//! response, then the connection closes. Stopping it releases the port before `stop` returns.
+//! response, then the connection closes. At the cap, the connection that has waited longest
+//! without sending a request makes room, so idle connections cannot keep the browser's
+//! callback out. Stopping it releases the port before `stop` returns.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::request::{head_end, parse_head, HeadError, Page, RequestHead, MAX_HEAD_BYTES};
 
 /// How long a connection may take to send its request head.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections served at once; more are closed at once (a flood cannot grow memory).
+/// Connections served at once (a flood cannot grow memory); a new one beyond them takes the
+/// place of the one that has waited longest for its request head, or is closed at once when
+/// every connection is being answered.
 pub const MAX_CONNECTIONS: usize = 16;
 
 /// Answers one request; an event (if any) goes to the server's owner after the answer is sent.
@@ -39,7 +44,7 @@ impl Server {
     ) -> io::Result<(Server, mpsc::UnboundedReceiver<R::Event>)> {
         let (stop, _) = watch::channel(false);
         let (events, rx) = mpsc::unbounded_channel();
-        let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let slots = Arc::new(Slots::default());
         let mut server = Server {
             stop,
             accepting: vec![],
@@ -52,7 +57,7 @@ impl Server {
             server.accepting.push(tokio::spawn(accept_loop(
                 listener,
                 responder.clone(),
-                permits.clone(),
+                slots.clone(),
                 events.clone(),
                 server.stop.subscribe(),
             )));
@@ -85,7 +90,7 @@ impl Drop for Server {
 async fn accept_loop<R: Responder>(
     listener: TcpListener,
     responder: Arc<R>,
-    permits: Arc<Semaphore>,
+    slots: Arc<Slots>,
     events: mpsc::UnboundedSender<R::Event>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -93,15 +98,14 @@ async fn accept_loop<R: Responder>(
         tokio::select! {
             _ = stop.changed() => return,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => match permits.clone().try_acquire_owned() {
-                    Ok(permit) => {
+                Ok((stream, _)) => match Slots::take(&slots) {
+                    Some(slot) => {
                         let (responder, events) = (responder.clone(), events.clone());
                         tokio::spawn(async move {
-                            serve_connection(stream, &*responder, &events).await;
-                            drop(permit);
+                            serve_connection(stream, &*responder, &events, slot).await;
                         });
                     }
-                    Err(_) => tracing::debug!("loopback: too many connections; closed one unread"),
+                    None => tracing::debug!("loopback: too many connections; closed one unread"),
                 },
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             },
@@ -113,8 +117,20 @@ async fn serve_connection<R: Responder>(
     mut stream: TcpStream,
     responder: &R,
     events: &mpsc::UnboundedSender<R::Event>,
+    mut slot: Slot,
 ) {
-    let (page, event) = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
+    let make_room = slot.make_room.clone();
+    let head = tokio::select! {
+        head = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)) => head,
+        _ = make_room.notified() => {
+            tracing::debug!("loopback: closed a connection that sent no request, to make room");
+            return;
+        }
+    };
+    if !slot.answering() {
+        return; // its place went to a newer connection as the head arrived
+    }
+    let (page, event) = match head {
         Ok(Ok(head)) => responder.respond(&head),
         Ok(Err(e)) => {
             tracing::debug!(why = %e, "loopback: refused a malformed request");
@@ -137,6 +153,86 @@ async fn serve_connection<R: Responder>(
     let _ = stream.shutdown().await;
     if let Some(event) = event {
         let _ = events.send(event);
+    }
+}
+
+/// The connections being served. Those still waiting for their request head are kept in
+/// arrival order: at the cap, the first of them makes room for a new connection.
+#[derive(Default)]
+struct Slots(Mutex<SlotTable>);
+
+#[derive(Default)]
+struct SlotTable {
+    taken: usize,
+    next_id: u64,
+    waiting_for_head: VecDeque<(u64, Arc<Notify>)>,
+}
+
+/// One connection's place: given back when it ends, unless it went to a newer connection.
+struct Slot {
+    slots: Arc<Slots>,
+    id: u64,
+    answering: bool,
+    /// Told when a newer connection takes this place.
+    make_room: Arc<Notify>,
+}
+
+impl Slots {
+    /// A place for a new connection: a free one, or the place of the connection that has
+    /// waited longest for its request head (told to close); none while every connection is
+    /// being answered.
+    fn take(slots: &Arc<Slots>) -> Option<Slot> {
+        let mut table = slots.0.lock().unwrap_or_else(|p| p.into_inner());
+        if table.taken < MAX_CONNECTIONS {
+            table.taken += 1;
+        } else {
+            let (_, oldest) = table.waiting_for_head.pop_front()?;
+            oldest.notify_one();
+        }
+        table.next_id += 1;
+        let (id, make_room) = (table.next_id, Arc::new(Notify::new()));
+        table.waiting_for_head.push_back((id, make_room.clone()));
+        Some(Slot {
+            slots: slots.clone(),
+            id,
+            answering: false,
+            make_room,
+        })
+    }
+}
+
+impl Slot {
+    /// The request head arrived: from now on this connection keeps its place. False when the
+    /// place already went to a newer connection.
+    fn answering(&mut self) -> bool {
+        let mut table = self.slots.0.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(i) = table
+            .waiting_for_head
+            .iter()
+            .position(|(id, _)| *id == self.id)
+        else {
+            return false;
+        };
+        table.waiting_for_head.remove(i);
+        self.answering = true;
+        true
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut table = self.slots.0.lock().unwrap_or_else(|p| p.into_inner());
+        let waiting = table
+            .waiting_for_head
+            .iter()
+            .position(|(id, _)| *id == self.id);
+        if let Some(i) = waiting {
+            table.waiting_for_head.remove(i);
+        }
+        // A place taken over by a newer connection is that connection's to give back.
+        if waiting.is_some() || self.answering {
+            table.taken -= 1;
+        }
     }
 }
 
