@@ -393,10 +393,10 @@ async fn a_silent_connection_is_closed_after_the_read_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_beyond_the_cap_cannot_keep_the_callback_out() {
     let (mut callbacks, port) = serving_listener().await;
-    // Twelve times the cap of connections that never send a request, all held open: at most
+    // Four times the cap of connections that never send a request, all held open: at most
     // MAX_CONNECTIONS are served at once, each newer one taking the place of the one that
     // waited longest.
-    let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS * 12)
+    let idle: Vec<TcpStream> = (0..MAX_CONNECTIONS * 4)
         .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -21,8 +21,10 @@ use super::request::{head_end, parse_head, HeadError, Page, RequestHead, MAX_HEA
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections served at once (a flood cannot grow memory); a new one beyond them takes the
 /// place of the one that has waited longest for its request head, or is closed at once when
-/// every connection is being answered.
-pub const MAX_CONNECTIONS: usize = 16;
+/// every connection is being answered. 64 × an 8 KiB head is half a megabyte at most, and
+/// enough that a fresh connection (the browser's callback) is not pushed out by newer ones
+/// before it has sent its request.
+pub const MAX_CONNECTIONS: usize = 64;
 
 /// Answers one request; an event (if any) goes to the server's owner after the answer is sent.
 pub(crate) trait Responder: Send + Sync + 'static {
