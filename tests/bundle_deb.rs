@@ -2,13 +2,14 @@
 //! the installed app and CLI, and uninstalls it again.
 //!
 //! This changes the machine (it installs a system package) and needs a release build, so it
-//! runs only when `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes. With
-//! that variable `cargo xtask test` builds the .deb first and hands it over in `LATCHKEY_DEB`;
-//! without `LATCHKEY_DEB` the test builds the package itself with `cargo xtask bundle`. It
-//! needs root (for dpkg) and a display (`cargo xtask test` runs it under Xvfb):
+//! runs only when `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes.
+//! `cargo xtask test` sets that variable in every full run as root on Debian (CI's case),
+//! after building the .deb and handing it over in `LATCHKEY_DEB`; without `LATCHKEY_DEB` the
+//! test builds the package itself with `cargo xtask bundle`. It needs root (for dpkg) and a
+//! display (`cargo xtask test` runs it under Xvfb); on its own:
 //!
 //! ```text
-//! sudo LATCHKEY_BUNDLE_TEST=1 cargo xtask test bundle_deb
+//! sudo cargo xtask test bundle_deb
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,14 +36,15 @@ const INSTALLED_FILES: &[&str] = &[
     "/usr/share/man/man1/latchkey.1.gz",
 ];
 
-/// Skipped (passes with a note) unless `LATCHKEY_BUNDLE_TEST=1`: installs the .deb into this
-/// machine, launches the installed app under the display, sees its window, uninstalls.
+/// Skipped (passes with a note) unless `LATCHKEY_BUNDLE_TEST=1` (`cargo xtask test` sets it
+/// as root on Debian): installs the .deb into this machine, launches the installed app under
+/// the display, sees its window, uninstalls.
 #[test]
 fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1() {
     if std::env::var("LATCHKEY_BUNDLE_TEST").as_deref() != Ok("1") {
         eprintln!(
             "bundle_deb: SKIPPED (it installs a system package); run it as root with \
-             `sudo LATCHKEY_BUNDLE_TEST=1 cargo xtask test bundle_deb`"
+             `sudo cargo xtask test bundle_deb`"
         );
         return;
     }
@@ -81,6 +83,12 @@ fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1(
         );
     }
 
+    // Never replace (and then remove) a Latchkey someone installed on this machine.
+    assert!(
+        !dpkg_status(PACKAGE).contains("ok installed"),
+        "the {PACKAGE} package is already installed here; the test would replace and remove \
+         it: `sudo dpkg -r {PACKAGE}` first"
+    );
     let installed = Installed::install(&deb);
 
     // Every file is there, and the binaries find their libraries.

@@ -27,7 +27,7 @@ fn skip_install() -> bool {
     std::env::var("LATCHKEY_SKIP_INSTALL").is_ok_and(|v| v == "1")
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -35,7 +35,16 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn is_installed(package: &str) -> bool {
+/// Whether this machine has dpkg (Debian and its derivatives).
+pub fn has_dpkg() -> bool {
+    Command::new("dpkg")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether dpkg lists `package` as installed.
+pub fn is_installed(package: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", package])
         .output()

@@ -8,7 +8,7 @@ use crate::prereq::{
     ensure_debian_packages, ensure_debian_packages_without_recommends, ensure_npm_packages,
     ensure_python_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES, TEST_PACKAGES,
 };
-use crate::{bundle, cargo, cross, project_root};
+use crate::{bundle, cargo, cross, prereq, project_root};
 
 /// What a run found: checks and tests passed and failed, and the names of the failures.
 #[derive(Default)]
@@ -166,36 +166,20 @@ pub fn test(args: &[String]) -> Result<(), String> {
     }
 
     // The package users install, built the way `cargo xtask bundle` builds it, for the
-    // install-launch-uninstall test (tests/bundle_deb.rs). Opt-in: a cold release build of the
-    // app and the CLI adds well over five minutes to the run (see README, "Install").
-    let deb = if package_test_wanted(&filter) {
-        banner("cargo xtask bundle --bundles deb (release app and CLI, packaged)");
-        let started = std::time::Instant::now();
-        let built = bundle::package(&root, "deb", false);
-        println!(
-            "xtask: the .deb took {:.0} s to build",
-            started.elapsed().as_secs_f64()
-        );
-        let deb = built.map(|p| {
-            p.into_iter()
-                .find(|p| p.extension().is_some_and(|e| e == "deb"))
-        });
-        tally.check(
-            "cargo xtask bundle --bundles deb",
-            matches!(deb, Ok(Some(_))),
-        );
-        if let Err(e) = &deb {
-            eprintln!("xtask: {e}");
+    // install-launch-uninstall test (tests/bundle_deb.rs): part of every full run as root, so
+    // CI proves an installed Latchkey on every change (see README, "Install").
+    let deb = match package_test(&filter) {
+        PackageTest::Run => build_deb(&root, &mut tally),
+        PackageTest::Skip(why) => {
+            println!("\nxtask: the .deb install test is skipped: {why}");
+            None
         }
-        deb.ok().flatten()
-    } else {
-        if filter.is_empty() {
-            println!(
-                "\nxtask: the .deb install test is opt-in (a release build): \
-                 `sudo LATCHKEY_BUNDLE_TEST=1 cargo xtask test` includes it"
-            );
+        PackageTest::Refuse(why) => {
+            eprintln!("\nxtask: {why}");
+            tally.check("the .deb install test (cannot run here)", false);
+            None
         }
-        None
+        PackageTest::NotAsked => None,
     };
 
     banner("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
@@ -219,13 +203,105 @@ pub fn test(args: &[String]) -> Result<(), String> {
     tally.finish()
 }
 
-/// Whether this run builds the .deb for the install test: asked for with
-/// `LATCHKEY_BUNDLE_TEST=1`, on Linux, in a full run or one filtered to the bundle test (the
-/// test itself says so when it is not run as root).
-fn package_test_wanted(filter: &[String]) -> bool {
-    cfg!(target_os = "linux")
-        && std::env::var("LATCHKEY_BUNDLE_TEST").is_ok_and(|v| v == "1")
-        && (filter.is_empty() || filter.iter().any(|f| f.contains("bundle")))
+/// What a run does about the package test (build the .deb, install, launch, uninstall).
+#[derive(Debug, PartialEq)]
+enum PackageTest {
+    Run,
+    /// Left out, and the run says why.
+    Skip(String),
+    /// Asked for (or CI) but impossible here: a failure, with what to do.
+    Refuse(String),
+    /// Not part of this (filtered) run.
+    NotAsked,
+}
+
+/// The package test runs in every full run on Debian as root (CI's case), and in a run
+/// filtered to it. `LATCHKEY_BUNDLE_TEST=0` leaves it out, `=1` insists on it. Under CI, or
+/// when insisted on, not being able to run it is a failure, not a skip.
+fn package_test(filter: &[String]) -> PackageTest {
+    let setting = std::env::var("LATCHKEY_BUNDLE_TEST").ok();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let wanted_by_filter = filter.is_empty() || filter.iter().any(|f| f.contains("bundle"));
+    decide_package_test(&PackageTestFacts {
+        linux: cfg!(target_os = "linux"),
+        setting: setting.as_deref(),
+        ci,
+        wanted_by_filter,
+        dpkg: prereq::has_dpkg(),
+        root: prereq::is_root(),
+        already_installed: prereq::is_installed(DEB_PACKAGE),
+    })
+}
+
+/// The Debian package the bundler builds (tests/bundle_deb.rs installs and removes it).
+const DEB_PACKAGE: &str = "latchkey";
+
+struct PackageTestFacts<'a> {
+    linux: bool,
+    setting: Option<&'a str>,
+    ci: bool,
+    wanted_by_filter: bool,
+    dpkg: bool,
+    root: bool,
+    already_installed: bool,
+}
+
+fn decide_package_test(facts: &PackageTestFacts) -> PackageTest {
+    let insisted = facts.setting == Some("1");
+    if !facts.linux || !facts.wanted_by_filter {
+        return PackageTest::NotAsked;
+    }
+    if facts.setting == Some("0") {
+        return PackageTest::Skip("LATCHKEY_BUNDLE_TEST=0".into());
+    }
+    let obstacle = if !facts.dpkg {
+        Some("it needs dpkg (Debian or Ubuntu)".to_string())
+    } else if !facts.root {
+        Some(
+            "it installs the package with dpkg -i, which needs root: run \
+             `sudo cargo xtask test bundle_deb`"
+                .to_string(),
+        )
+    } else if facts.already_installed {
+        Some(format!(
+            "the `{DEB_PACKAGE}` package is installed on this machine and the test would \
+             replace and remove it: `sudo dpkg -r {DEB_PACKAGE}` first, or \
+             LATCHKEY_BUNDLE_TEST=0 to leave the test out"
+        ))
+    } else {
+        None
+    };
+    match obstacle {
+        None => PackageTest::Run,
+        Some(why) if insisted || facts.ci => {
+            PackageTest::Refuse(format!("the .deb install test cannot run: {why}"))
+        }
+        Some(why) => PackageTest::Skip(why),
+    }
+}
+
+/// Builds the .deb with `cargo xtask bundle`'s steps (a release build of the app and the
+/// CLI), counts the build as a check and says how long it took.
+fn build_deb(root: &std::path::Path, tally: &mut Tally) -> Option<std::path::PathBuf> {
+    banner("cargo xtask bundle --bundles deb (release app and CLI, packaged)");
+    let started = std::time::Instant::now();
+    let built = bundle::package(root, "deb", false);
+    println!(
+        "xtask: the .deb took {:.0} s to build",
+        started.elapsed().as_secs_f64()
+    );
+    let deb = built.map(|p| {
+        p.into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))
+    });
+    tally.check(
+        "cargo xtask bundle --bundles deb",
+        matches!(deb, Ok(Some(_))),
+    );
+    if let Err(e) = &deb {
+        eprintln!("xtask: {e}");
+    }
+    deb.ok().flatten()
 }
 
 pub fn banner(title: &str) {
@@ -258,7 +334,87 @@ fn parse_test_result(line: &str) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_test_result;
+    use super::{decide_package_test, parse_test_result, PackageTest, PackageTestFacts};
+
+    /// A full run on a fresh Debian machine as root, the way CI runs.
+    fn ci_machine() -> PackageTestFacts<'static> {
+        PackageTestFacts {
+            linux: true,
+            setting: None,
+            ci: true,
+            wanted_by_filter: true,
+            dpkg: true,
+            root: true,
+            already_installed: false,
+        }
+    }
+
+    #[test]
+    fn the_package_test_runs_in_ci_and_cannot_be_skipped_there_by_accident() {
+        assert_eq!(decide_package_test(&ci_machine()), PackageTest::Run);
+        let not_root = PackageTestFacts {
+            root: false,
+            ..ci_machine()
+        };
+        assert!(matches!(
+            decide_package_test(&not_root),
+            PackageTest::Refuse(_)
+        ));
+        let installed = PackageTestFacts {
+            already_installed: true,
+            ..ci_machine()
+        };
+        assert!(matches!(
+            decide_package_test(&installed),
+            PackageTest::Refuse(_)
+        ));
+        let opted_out = PackageTestFacts {
+            setting: Some("0"),
+            ..ci_machine()
+        };
+        assert!(matches!(
+            decide_package_test(&opted_out),
+            PackageTest::Skip(_)
+        ));
+    }
+
+    #[test]
+    fn outside_ci_a_missing_precondition_skips_unless_the_test_is_insisted_on() {
+        let developer = PackageTestFacts {
+            ci: false,
+            root: false,
+            ..ci_machine()
+        };
+        assert!(matches!(
+            decide_package_test(&developer),
+            PackageTest::Skip(_)
+        ));
+        let insisted = PackageTestFacts {
+            setting: Some("1"),
+            ..developer
+        };
+        assert!(matches!(
+            decide_package_test(&insisted),
+            PackageTest::Refuse(_)
+        ));
+        let no_dpkg = PackageTestFacts {
+            ci: false,
+            dpkg: false,
+            ..ci_machine()
+        };
+        assert!(matches!(
+            decide_package_test(&no_dpkg),
+            PackageTest::Skip(_)
+        ));
+        let filtered_elsewhere = PackageTestFacts {
+            wanted_by_filter: false,
+            ..ci_machine()
+        };
+        assert_eq!(
+            decide_package_test(&filtered_elsewhere),
+            PackageTest::NotAsked
+        );
+    }
 
     #[test]
     fn parses_cargo_test_summary_lines() {
