@@ -16,7 +16,7 @@ pub use stored::StoredSession;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -61,10 +61,20 @@ enum Backend {
     Unavailable(Error),
 }
 
+/// A [`Backend`], or the OS keychain's, made on first use: a [`Vault::system`] that is never
+/// used (one replaced in [`crate::SessionOptions`], say) opens no connection, and the
+/// connection's cost (on Linux a D-Bus connection and a Diffie-Hellman session with the Secret
+/// Service) lands on the blocking thread of the first operation.
+#[derive(Clone)]
+enum BackendCell {
+    Ready(Backend),
+    System(Arc<OnceLock<Backend>>),
+}
+
 /// Secret storage for sessions. Cheap to clone.
 #[derive(Clone)]
 pub struct Vault {
-    backend: Backend,
+    backend: BackendCell,
     service: String,
     store_name: String,
     crash_after_commit: Arc<AtomicBool>,
@@ -227,13 +237,23 @@ impl Vault {
     /// The OS keychain (Secret Service, macOS Keychain, Windows Credential Manager).
     /// Never fails: an unavailable store shows up in [`Vault::probe`] and in every operation.
     pub fn system() -> Vault {
-        let backend = match platform_store() {
-            Ok(s) => Backend::Keyring(s),
-            Err(e) => Backend::Unavailable(keychain_error(platform_store_name(), "connect", &e)),
-        };
         Vault {
             is_platform_store: true,
-            ..Self::with_backend(backend, platform_store_name())
+            ..Self::with_cell(BackendCell::System(Arc::default()), platform_store_name())
+        }
+    }
+
+    /// The backend operations use: for [`Vault::system`], the platform store, connected now
+    /// if this is the first use.
+    fn backend(&self) -> &Backend {
+        match &self.backend {
+            BackendCell::Ready(backend) => backend,
+            BackendCell::System(connected) => connected.get_or_init(|| match platform_store() {
+                Ok(s) => Backend::Keyring(s),
+                Err(e) => {
+                    Backend::Unavailable(keychain_error(platform_store_name(), "connect", &e))
+                }
+            }),
         }
     }
 
@@ -263,6 +283,10 @@ impl Vault {
     }
 
     fn with_backend(backend: Backend, name: &str) -> Vault {
+        Self::with_cell(BackendCell::Ready(backend), name)
+    }
+
+    fn with_cell(backend: BackendCell, name: &str) -> Vault {
         Vault {
             backend,
             service: service_name(),
@@ -279,21 +303,21 @@ impl Vault {
 
     /// Why the OS keychain cannot be used at all (no store to connect to), if that is so.
     pub(crate) fn unavailable(&self) -> Option<&Error> {
-        match &self.backend {
+        match self.backend() {
             Backend::Unavailable(e) => Some(e),
             _ => None,
         }
     }
 
     pub fn is_persistent(&self) -> bool {
-        matches!(self.backend, Backend::Keyring(_))
+        matches!(self.backend(), Backend::Keyring(_))
     }
 
     /// Read-only health check: the store answers a read of `account`'s item (whatever it
     /// holds). Writes are checked where they happen: every write is read back. For the app's
     /// start-up, which must not write to the keychain just to show that it can.
     pub fn health(&self, account: &str) -> VaultHealth {
-        match (&self.backend, self.raw_get(account)) {
+        match (self.backend(), self.raw_get(account)) {
             (Backend::Keyring(_), Ok(_)) => VaultHealth {
                 store_name: self.store_name.clone(),
                 ok: true,
@@ -314,7 +338,7 @@ impl Vault {
     /// `latchkey doctor` runs).
     pub fn probe(&self) -> VaultHealth {
         let name = self.store_name.clone();
-        match &self.backend {
+        match self.backend() {
             Backend::Unavailable(e) => VaultHealth {
                 store_name: name,
                 ok: false,
@@ -378,7 +402,7 @@ impl Vault {
     }
 
     pub(crate) fn raw_get(&self, account: &str) -> Result<Option<Vec<u8>>> {
-        match &self.backend {
+        match self.backend() {
             Backend::Unavailable(e) => Err(e.clone()),
             Backend::Memory(m) => Ok(m.lock().unwrap().get(account).cloned()),
             Backend::Keyring(s) => match self.entry(s, account)?.get_secret() {
@@ -390,7 +414,7 @@ impl Vault {
     }
 
     pub(crate) fn raw_set(&self, account: &str, value: &[u8]) -> Result<()> {
-        match &self.backend {
+        match self.backend() {
             Backend::Unavailable(e) => Err(e.clone()),
             Backend::Memory(m) => {
                 m.lock().unwrap().insert(account.to_owned(), value.to_vec());
@@ -404,7 +428,7 @@ impl Vault {
     }
 
     fn raw_delete(&self, account: &str) -> Result<()> {
-        match &self.backend {
+        match self.backend() {
             Backend::Unavailable(e) => Err(e.clone()),
             Backend::Memory(m) => {
                 m.lock().unwrap().remove(account);
@@ -621,7 +645,7 @@ mod tests {
     use super::*;
 
     fn items(v: &Vault) -> Vec<String> {
-        let Backend::Memory(m) = &v.backend else {
+        let Backend::Memory(m) = v.backend() else {
             unreachable!()
         };
         let mut names: Vec<String> = m.lock().unwrap().keys().cloned().collect();
@@ -684,7 +708,7 @@ mod tests {
     fn a_first_version_index_still_reads_and_is_replaced_cleanly() {
         let v = Vault::memory();
         let value = vec![5u8; 100];
-        let Backend::Memory(m) = &v.backend else {
+        let Backend::Memory(m) = v.backend() else {
             unreachable!()
         };
         {
@@ -712,7 +736,7 @@ mod tests {
         // A chunked write of generation 2 that died before its header was written: its
         // chunks exist, nothing points at them.
         {
-            let Backend::Memory(m) = &v.backend else {
+            let Backend::Memory(m) = v.backend() else {
                 unreachable!()
             };
             let mut m = m.lock().unwrap();
@@ -728,7 +752,7 @@ mod tests {
     #[test]
     fn an_item_of_an_unknown_format_version_is_damaged_not_misread() {
         let v = Vault::memory();
-        let Backend::Memory(m) = &v.backend else {
+        let Backend::Memory(m) = v.backend() else {
             unreachable!()
         };
         m.lock().unwrap().insert(
