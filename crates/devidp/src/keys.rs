@@ -1,14 +1,19 @@
 //! The pool's RS256 signing keys: one for ID tokens, one for access tokens (so their `kid`s
 //! differ, as in Cognito), their JWKS form, and PKCS#8 persistence.
+//!
+//! `rsa` generates the keys and writes them (PKCS#8, JWK); `ring` signs: its constant-time,
+//! assembly-backed RSA takes a fraction of `rsa`'s time per token, which is most of a code
+//! exchange's time at the provider (BENCHMARKS.md, row 3), and keeps the private-key
+//! operation out of `rsa`'s non-constant-time code (RUSTSEC-2023-0071).
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use rsa::pkcs1v15::{Signature, SigningKey as Pkcs1SigningKey, VerifyingKey};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::signature::Verifier;
 use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 
 use crate::error::DevIdpError;
 
@@ -19,30 +24,34 @@ pub(crate) struct SigningKey {
     pub(crate) kid: String,
     private: RsaPrivateKey,
     public: RsaPublicKey,
+    /// The same private key, for signing.
+    signer: ring::signature::RsaKeyPair,
 }
 
 impl SigningKey {
     pub(crate) fn generate() -> Result<Self, DevIdpError> {
         let private = RsaPrivateKey::new(&mut rand::thread_rng(), KEY_BITS)
             .map_err(|e| DevIdpError::Keys(e.to_string()))?;
-        Ok(Self::from_private(private))
+        Self::from_private(private).map_err(DevIdpError::Keys)
     }
 
-    fn from_private(private: RsaPrivateKey) -> Self {
+    fn from_private(private: RsaPrivateKey) -> Result<Self, String> {
+        let der = private.to_pkcs8_der().map_err(|e| e.to_string())?;
+        let signer = ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes())
+            .map_err(|e| format!("the key is not usable for RS256 signing: {e}"))?;
         let public = private.to_public_key();
         // Cognito's kids look like standard base64 of a 32-byte digest ("…=").
         let kid = STANDARD.encode(Sha256::digest(public.n().to_bytes_be()));
-        SigningKey {
+        Ok(SigningKey {
             kid,
             private,
             public,
-        }
+            signer,
+        })
     }
 
     pub(crate) fn from_pkcs8_pem(pem: &str) -> Result<Self, String> {
-        RsaPrivateKey::from_pkcs8_pem(pem)
-            .map(Self::from_private)
-            .map_err(|e| e.to_string())
+        Self::from_private(RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| e.to_string())?)
     }
 
     pub(crate) fn to_pkcs8_pem(&self) -> Result<String, String> {
@@ -70,16 +79,25 @@ impl SigningKey {
     }
 
     pub(crate) fn sign_rs256(&self, message: &[u8]) -> Vec<u8> {
-        Pkcs1SigningKey::<Sha256>::new(self.private.clone())
-            .sign(message)
-            .to_vec()
+        self.sign(&ring::signature::RSA_PKCS1_SHA256, message)
     }
 
     /// RSASSA-PKCS1-v1_5 with SHA-512 (`RS512`): an algorithm Cognito does not advertise.
     pub(crate) fn sign_rs512(&self, message: &[u8]) -> Vec<u8> {
-        Pkcs1SigningKey::<Sha512>::new(self.private.clone())
-            .sign(message)
-            .to_vec()
+        self.sign(&ring::signature::RSA_PKCS1_SHA512, message)
+    }
+
+    fn sign(&self, padding: &'static dyn ring::signature::RsaEncoding, message: &[u8]) -> Vec<u8> {
+        let mut signature = vec![0; self.signer.public().modulus_len()];
+        self.signer
+            .sign(
+                padding,
+                &ring::rand::SystemRandom::new(),
+                message,
+                &mut signature,
+            )
+            .expect("RSA signing with a key ring accepted cannot fail");
+        signature
     }
 
     pub(crate) fn verify_rs256(&self, message: &[u8], signature: &[u8]) -> bool {
