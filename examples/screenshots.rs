@@ -11,11 +11,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::Client;
-use latchkey_testkit::webdriver::{
-    app_window, chromium, click, fill, start_chromedriver, start_tauri_driver, wait_js, UrlHook,
-};
+use latchkey_testkit::webdriver::{click, fill, wait_js, AppUnderTest, UrlHook};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -50,26 +47,10 @@ async fn main() {
     std::env::set_var("LATCHKEY_RUNTIME_DIR", dir.path().join("run"));
     std::env::set_var("XDG_DATA_HOME", dir.path().join("data"));
 
-    let chromedriver = start_chromedriver();
-    let browser = chromium(&chromedriver, &dir.path().join("chromium")).await;
-    browser
-        .update_timeouts(TimeoutConfiguration::new(
-            None,
-            Some(Duration::from_secs(10)),
-            None,
-        ))
-        .await
-        .unwrap();
-    let tauri_driver = start_tauri_driver();
     let app_binary = support::project_root().join("target/debug/latchkey-app");
-    let app = app_window(&tauri_driver, &app_binary).await;
+    let windows = AppUnderTest::start(&app_binary, dir.path()).await;
+    let (app, browser) = (windows.app.clone(), windows.browser.clone());
 
-    wait_js(
-        &app,
-        "!document.getElementById('signed-out').hidden",
-        "a screen to shoot",
-    )
-    .await;
     let _ = app.screenshot().await; // throwaway: the first one can show the initial page
     shot(&app, &out, "sign-in").await;
 
@@ -161,6 +142,5 @@ async fn main() {
         "a screen to shoot",
     )
     .await;
-    app.close().await.ok();
-    browser.close().await.ok();
+    windows.close().await;
 }

@@ -12,12 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::Client;
-use latchkey_testkit::webdriver::{
-    app_window, chromium, click, fill, js_string, start_chromedriver, start_tauri_driver, wait_js,
-    UrlHook,
-};
+use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppUnderTest, UrlHook};
 use latchkey_testkit::Forger;
 use serde_json::{json, Value};
 
@@ -205,25 +201,10 @@ async fn app_inspector_console_and_session_actions() {
         json!({"iss": "https://issuer.example", "sub": "someone", "aud": "api",
                "iat": now, "exp": now + 600}),
     );
-    let chromedriver = start_chromedriver();
-    let browser = chromium(&chromedriver, &dir.path().join("chromium")).await;
-    browser
-        .update_timeouts(TimeoutConfiguration::new(
-            None,
-            Some(Duration::from_secs(10)),
-            None,
-        ))
-        .await
-        .expect("set Chromium's page-load timeout");
-    let tauri_driver = start_tauri_driver();
-    let app = app_window(&tauri_driver, Path::new(env!("CARGO_BIN_EXE_latchkey-app"))).await;
+    let windows =
+        AppUnderTest::start(Path::new(env!("CARGO_BIN_EXE_latchkey-app")), dir.path()).await;
+    let (app, browser) = (windows.app.clone(), windows.browser.clone());
 
-    wait_js(
-        &app,
-        "!document.getElementById('signed-out').hidden",
-        "first screen",
-    )
-    .await;
     let base = js_string(&app, "document.getElementById('api-base').textContent").await;
     click(&app, "#signin").await;
     browser.goto(&hook.nth_url(1, WAIT)).await.unwrap();
@@ -552,6 +533,5 @@ async fn app_inspector_console_and_session_actions() {
         count(&after, "global_sign_outs") + 1
     );
 
-    app.close().await.ok();
-    browser.close().await.ok();
+    windows.close().await;
 }

@@ -9,12 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use fantoccini::wd::TimeoutConfiguration;
 use latchkey_core::config::Config;
-use latchkey_testkit::webdriver::{
-    app_window, chromium, click, fill, js_string, start_chromedriver, start_tauri_driver, wait_js,
-    UrlHook,
-};
+use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppUnderTest, UrlHook};
 use latchkey_testkit::{cognito_profile, free_port, start_cognito};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -62,26 +58,11 @@ async fn app_profiles_invalid_edit_test_connection_remove() {
     std::env::set_var("LATCHKEY_RUNTIME_DIR", dir.path().join("run"));
     std::env::set_var("XDG_DATA_HOME", dir.path().join("data"));
 
-    let chromedriver = start_chromedriver();
-    let browser = chromium(&chromedriver, &dir.path().join("chromium")).await;
-    browser
-        .update_timeouts(TimeoutConfiguration::new(
-            None,
-            Some(Duration::from_secs(10)),
-            None,
-        ))
-        .await
-        .expect("set Chromium's page-load timeout");
-    let tauri_driver = start_tauri_driver();
-    let app = app_window(&tauri_driver, Path::new(env!("CARGO_BIN_EXE_latchkey-app"))).await;
+    let windows =
+        AppUnderTest::start(Path::new(env!("CARGO_BIN_EXE_latchkey-app")), dir.path()).await;
+    let (app, browser) = (windows.app.clone(), windows.browser.clone());
 
     // It starts on the default profile, and lists the invalid one with the file's message.
-    wait_js(
-        &app,
-        "!document.getElementById('signed-out').hidden",
-        "first screen",
-    )
-    .await;
     let banner = js_string(&app, "document.getElementById('banner').textContent").await;
     assert!(
         banner.contains("“broken”") && banner.contains(&broken_message),
@@ -290,6 +271,5 @@ async fn app_profiles_invalid_edit_test_connection_remove() {
     assert!(after.profiles.contains_key("spare") && !after.profiles.contains_key("cog"));
     assert!(after.invalid.contains_key("broken"), "the broken one kept");
 
-    app.close().await.ok();
-    browser.close().await.ok();
+    windows.close().await;
 }

@@ -14,12 +14,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::Client;
-use latchkey_testkit::webdriver::{
-    app_window, chromium, click, fill, js_string, start_chromedriver, start_tauri_driver, wait_js,
-    UrlHook,
-};
+use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppUnderTest, UrlHook};
 
 const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
 const MALLORY: &str = "mallory@latchkey.dev";
@@ -113,27 +109,11 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
     std::env::set_var("LATCHKEY_RUNTIME_DIR", dir.path().join("run"));
     std::env::set_var("XDG_DATA_HOME", dir.path().join("data"));
 
-    let chromedriver = start_chromedriver();
-    let browser = chromium(&chromedriver, &dir.path().join("chromium")).await;
-    browser
-        .update_timeouts(TimeoutConfiguration::new(
-            None,
-            Some(Duration::from_secs(10)),
-            None,
-        ))
-        .await
-        .expect("set Chromium's page-load timeout");
-    let tauri_driver = start_tauri_driver();
-    let app_binary = Path::new(env!("CARGO_BIN_EXE_latchkey-app"));
-    let app = app_window(&tauri_driver, app_binary).await;
+    let mut windows =
+        AppUnderTest::start(Path::new(env!("CARGO_BIN_EXE_latchkey-app")), dir.path()).await;
+    let (app, browser) = (windows.app.clone(), windows.browser.clone());
 
     // First run: the Demo profile on the embedded provider, with its credentials shown.
-    wait_js(
-        &app,
-        "!document.getElementById('signed-out').hidden",
-        "first screen",
-    )
-    .await;
     assert_eq!(
         js_string(&app, "document.getElementById('demo-username').textContent").await,
         latchkey_devidp::DEMO_USERNAME
@@ -359,8 +339,8 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
     assert_eq!(api_status(&app, "/demo-api/admin").await, "403");
 
     // Restart: the session comes back from the keychain, without a browser.
-    app.close().await.expect("close the app");
-    let app = app_window(&tauri_driver, app_binary).await;
+    windows.restart_app().await;
+    let app = windows.app.clone();
     wait_js(
         &app,
         "!document.getElementById('signed-in').hidden",
@@ -385,6 +365,5 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
     .await;
     assert!(!keychain_items(&service).contains(&service));
 
-    app.close().await.ok();
-    browser.close().await.ok();
+    windows.close().await;
 }

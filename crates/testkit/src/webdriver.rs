@@ -137,6 +137,66 @@ pub async fn app_window(driver: &Service, app: &Path) -> Client {
     .await
 }
 
+/// An app-window test's two browsers: headless Chromium playing the user's system browser,
+/// and the real app window (tauri-driver + WebKitWebDriver) on its first screen. The drivers
+/// stop when this is dropped.
+pub struct AppUnderTest {
+    /// Chromium, with page loads bounded at 10 s: a hosted page that never finishes loading
+    /// fails its step with WebDriver's timeout instead of hanging the test.
+    pub browser: Client,
+    /// The app window, showing its first screen (signed out).
+    pub app: Client,
+    binary: PathBuf,
+    tauri_driver: Service,
+    _chromedriver: Service,
+}
+
+impl AppUnderTest {
+    /// Starts chromedriver with a fresh Chromium profile in `scratch`, then the app `binary`
+    /// through tauri-driver, and waits for the app's first screen. The app inherits the test
+    /// process's environment (set `LATCHKEY_CONFIG` and the like before).
+    pub async fn start(binary: &Path, scratch: &Path) -> AppUnderTest {
+        let chromedriver = start_chromedriver();
+        let browser = chromium(&chromedriver, &scratch.join("chromium")).await;
+        browser
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                None,
+                Some(Duration::from_secs(10)),
+                None,
+            ))
+            .await
+            .expect("set Chromium's page-load timeout");
+        let tauri_driver = start_tauri_driver();
+        let app = app_window(&tauri_driver, binary).await;
+        wait_js(
+            &app,
+            "!document.getElementById('signed-out').hidden",
+            "first screen",
+        )
+        .await;
+        AppUnderTest {
+            browser,
+            app,
+            binary: binary.to_path_buf(),
+            tauri_driver,
+            _chromedriver: chromedriver,
+        }
+    }
+
+    /// Closes the app and starts it again, as a user would (the caller waits for the screen
+    /// it expects: a restored session, say).
+    pub async fn restart_app(&mut self) {
+        self.app.clone().close().await.expect("close the app");
+        self.app = app_window(&self.tauri_driver, &self.binary).await;
+    }
+
+    /// Closes both windows (the drivers stop on drop).
+    pub async fn close(self) {
+        self.app.clone().close().await.ok();
+        self.browser.clone().close().await.ok();
+    }
+}
+
 /// A browser command for Latchkey that appends each URL it is asked to open to a file,
 /// so the test can hand it to Chromium. Run without a shell by Latchkey; it is a script itself.
 pub struct UrlHook {
