@@ -66,6 +66,14 @@ fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1(
     let size = deb.metadata().expect("the .deb exists").len();
     eprintln!("bundle_deb: {} ({size} bytes)", deb.display());
 
+    // xz-compressed like Debian's own packages (the bundler writes gzip; `cargo xtask bundle`
+    // repacks it), so the download is less than half the size.
+    let members = stdout_of(Command::new("ar").arg("t").arg(&deb));
+    assert!(
+        members.lines().any(|m| m == "data.tar.xz"),
+        "the .deb's data is not xz-compressed; members:\n{members}"
+    );
+
     // The control file: name, version from Cargo.toml, runtime libraries.
     let control = stdout_of(Command::new("dpkg-deb").arg("--field").arg(&deb));
     assert!(

@@ -76,7 +76,48 @@ pub fn package(root: &Path, bundles: &str, icons: bool) -> Result<Vec<PathBuf>, 
         .args(["build", "--ci", "--bundles", bundles])
         .current_dir(root))?;
 
-    packages_built(root, bundles)
+    let packages = packages_built(root, bundles)?;
+    for deb in packages
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "deb"))
+    {
+        recompress_deb(deb)?;
+    }
+    Ok(packages)
+}
+
+/// Repacks a .deb from the Tauri bundler (gzip, with no option to change it) with xz, the
+/// compression Debian's own packages use: the same files, control data and checksums, and
+/// less than half the download (BENCHMARKS.md, row 7). Where dpkg-deb is missing (building
+/// on a non-Debian system) the package stays as the bundler made it, and the run says so.
+fn recompress_deb(deb: &Path) -> Result<(), String> {
+    let has_dpkg_deb = Command::new("dpkg-deb")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_dpkg_deb {
+        println!(
+            "xtask: dpkg-deb not found: {} stays gzip-compressed (about twice the size)",
+            deb.display()
+        );
+        return Ok(());
+    }
+    step("dpkg-deb: repack the .deb with xz");
+    let scratch = deb.with_extension("repack");
+    let repacked = deb.with_extension("deb.xz-tmp");
+    let _ = std::fs::remove_dir_all(&scratch);
+    run(Command::new("dpkg-deb")
+        .arg("--raw-extract")
+        .arg(deb)
+        .arg(&scratch))?;
+    run(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zxz", "-z9", "-Sextreme", "--build"])
+        .arg(&scratch)
+        .arg(&repacked))?;
+    std::fs::rename(&repacked, deb)
+        .map_err(|e| format!("replacing {} with its xz repack: {e}", deb.display()))?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
 }
 
 struct Options {
