@@ -74,6 +74,8 @@ pub struct Parts {
     pub floor_write: Samples,
     /// exchange + verify_id of the same run (what the peer does).
     pub exchange_verify: Samples,
+    /// The provider's own time per code exchange (devidp's counter, mean over the runs).
+    pub provider_share: Option<Duration>,
     /// Bytes core stores per session, and in how many keychain items.
     pub stored_bytes: usize,
     pub id_token: String,
@@ -104,6 +106,33 @@ fn floor_store() -> BenchResult<Arc<keyring_core::CredentialStore>> {
     }
 }
 
+/// The provider's own time answering code exchanges between two points of a run, from
+/// devidp's counters: what a client cannot shorten, taken out of rows 1x and 7a to compare the
+/// clients' own share (BENCHMARKS.md, row 3).
+#[derive(Default)]
+pub struct ProviderTime {
+    micros: u64,
+    exchanges: u64,
+}
+
+impl ProviderTime {
+    pub fn start(rig: &Rig) -> ProviderTime {
+        let s = rig.idp.stats();
+        ProviderTime {
+            micros: s.token_handling_micros,
+            exchanges: s.token_authorization_code,
+        }
+    }
+
+    /// The mean time per code exchange since [`ProviderTime::start`] (`None`: none happened).
+    pub fn per_exchange(&self, rig: &Rig) -> Option<Duration> {
+        let s = rig.idp.stats();
+        let exchanges = s.token_authorization_code.checked_sub(self.exchanges)?;
+        let micros = s.token_handling_micros.checked_sub(self.micros)?;
+        (exchanges > 0).then(|| Duration::from_micros(micros / exchanges))
+    }
+}
+
 pub async fn parts(rig: &Rig, runs: usize) -> BenchResult<Parts> {
     let provider = rig.provider()?;
     let http = core_like_client();
@@ -120,13 +149,18 @@ pub async fn parts(rig: &Rig, runs: usize) -> BenchResult<Parts> {
         keychain_write: Samples::new(),
         floor_write: Samples::new(),
         exchange_verify: Samples::new(),
+        provider_share: None,
         stored_bytes: 0,
         id_token: String::new(),
         access_token: String::new(),
         nonce: String::new(),
     };
     let warm = 5;
+    let mut provider_time = ProviderTime::default();
     for i in 0..warm + runs {
+        if i == warm {
+            provider_time = ProviderTime::start(rig);
+        }
         let (code, req) = flow::fresh_code(rig, &provider, &http).await?;
         let t0 = Instant::now();
         let tokens = flow::exchange(&http, &provider, &client_id, &code, &req).await?;
@@ -192,6 +226,7 @@ pub async fn parts(rig: &Rig, runs: usize) -> BenchResult<Parts> {
         p.access_token = tokens.access_token;
         p.nonce = req.nonce.expose().to_owned();
     }
+    p.provider_share = provider_time.per_exchange(rig);
     // Leave nothing behind in the keychain.
     let (vault, acc) = (rig.vault.clone(), account.clone());
     let _ = blocking(move || internals::delete(&vault, &acc).map_err(err)).await;
@@ -583,6 +618,8 @@ pub async fn cli_token(
 
 pub struct Peer {
     pub exchange_verify: Samples,
+    /// The provider's own time per code exchange during the peer's run (its warm-up included).
+    pub provider_share: Option<Duration>,
     pub verify: Samples,
     pub versions: String,
 }
@@ -606,6 +643,7 @@ pub async fn peer(rig: &Rig, dir: &Path, runs: usize, verify_runs: usize) -> Ben
         .env("PEER_RUNS", runs.to_string())
         .env("PEER_VERIFY_RUNS", verify_runs.to_string())
         .kill_on_drop(true);
+    let provider_time = ProviderTime::start(rig);
     let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
         .await
         .map_err(|_| "the peer did not finish within 180 s".to_string())?
@@ -634,6 +672,7 @@ pub async fn peer(rig: &Rig, dir: &Path, runs: usize, verify_runs: usize) -> Ben
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_owned();
     Ok(Peer {
         exchange_verify: samples("exchange_verify_ns"),
+        provider_share: provider_time.per_exchange(rig),
         verify: samples("verify_ns"),
         versions: format!(
             "openid-client {}, jose {}, Node {}",

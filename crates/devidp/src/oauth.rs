@@ -121,7 +121,11 @@ fn client_id_of(req: &Incoming, form: &[(String, String)]) -> Result<Option<Stri
 
 /// `POST /oauth2/token`.
 pub(crate) fn token(p: &Provider, req: &Incoming) -> Reply {
-    cognito_shaped_error(p, "token", token_reply(p, req))
+    let started = std::time::Instant::now();
+    let reply = cognito_shaped_error(p, "token", token_reply(p, req));
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    p.count(|s| s.token_handling_micros = s.token_handling_micros.saturating_add(micros));
+    reply
 }
 
 /// Cognito's token and revocation errors are `{"error": "…"}` and nothing more (token-endpoint

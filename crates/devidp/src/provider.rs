@@ -63,6 +63,10 @@ pub struct Stats {
     pub sts_requests: u64,
     /// Demo IAM API requests (any status).
     pub demo_aws_api: u64,
+    /// Time spent answering `POST /oauth2/token` requests (form, code or refresh token,
+    /// signing, JSON), summed in microseconds: the provider's own share of a token round trip,
+    /// which `cargo xtask bench` takes out to compare clients (BENCHMARKS.md, row 3).
+    pub token_handling_micros: u64,
 }
 
 /// Settings fixed at start-up.

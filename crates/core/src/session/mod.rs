@@ -24,7 +24,9 @@ use crate::clock::{utc, Clock, SystemClock};
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::Provider;
-use crate::vault::{aws_account, lock_path, ProfileLock, StoredSession, Vault, VaultHealth};
+use crate::vault::{
+    aws_account, lock_path, ProfileLock, StoredSession, Vault, VaultHealth, WriteBase,
+};
 use crate::verify::DEFAULT_MAX_IAT_AGE;
 
 pub use aws::AwsIdentity;
@@ -265,6 +267,19 @@ impl Session {
     /// as its write). On a keychain failure the session stays in memory only and
     /// `storage().warning` says why.
     async fn persist(&self, set: &mut TokenSet) -> Option<Error> {
+        self.persist_on(set, None).await
+    }
+
+    /// The keychain item as it is, read off the async threads, for [`Session::persist_on`]:
+    /// the caller holds the profile lock from now until that write.
+    fn read_write_base(&self) -> tokio::task::JoinHandle<WriteBase> {
+        let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
+        tokio::task::spawn_blocking(move || vault.write_base(&account))
+    }
+
+    /// [`Session::persist`] over the item `base` (from [`Session::read_write_base`]) when
+    /// given, so the write needs no read of its own.
+    async fn persist_on(&self, set: &mut TokenSet, base: Option<WriteBase>) -> Option<Error> {
         let in_memory = self
             .inner
             .current
@@ -275,11 +290,13 @@ impl Session {
         set.generation = in_memory.saturating_add(1);
         let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
         let stored = set.to_stored(&self.inner.profile);
-        let result =
-            tokio::task::spawn_blocking(move || vault.store_newer_session(&account, &stored))
-                .await
-                .map_err(Error::internal)
-                .and_then(|r| r);
+        let result = tokio::task::spawn_blocking(move || match base {
+            Some(base) => vault.store_newer_session_on(&account, &base, &stored),
+            None => vault.store_newer_session(&account, &stored),
+        })
+        .await
+        .map_err(Error::internal)
+        .and_then(|r| r);
         set.stored = result.is_ok();
         let err = match result {
             Ok(generation) => {

@@ -166,6 +166,13 @@ impl Session {
         req: &AuthorizationRequest,
     ) -> Result<UserSummary> {
         let profile = &self.inner.profile;
+        // After any refresh in flight (it must not overwrite this sign-in), and under the
+        // profile lock from here to the keychain write: the stored item is read while the code
+        // is exchanged (nothing can write it in between), so what follows the exchange is one
+        // keychain write and its read-back.
+        let _gate = self.inner.refresh_gate.lock().await;
+        let lock = self.profile_lock().await?;
+        let base = lock.as_ref().map(|_| self.read_write_base());
         let grant = Grant::AuthorizationCode {
             code: &code,
             redirect_uri: &req.redirect_uri,
@@ -204,10 +211,11 @@ impl Session {
             generation: 0,
             stored: false,
         };
-        // After any refresh in flight (it must not overwrite this sign-in), under the lock.
-        let _gate = self.inner.refresh_gate.lock().await;
-        let _lock = self.profile_lock().await?;
-        self.persist(&mut set).await;
+        let base = match base {
+            Some(read) => read.await.ok(),
+            None => None,
+        };
+        self.persist_on(&mut set, base).await;
         let user = set.user.clone();
         let state = self.signed_in_state(&set);
         *self.inner.current.lock().unwrap() = Some(set);

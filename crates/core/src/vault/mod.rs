@@ -71,6 +71,13 @@ enum BackendCell {
     System(Arc<OnceLock<Backend>>),
 }
 
+/// A stored session's item as a write found it: its header (`None`: no item) and the stored
+/// session's generation (0 when there is none or it cannot be read).
+pub(crate) struct WriteBase {
+    old: Option<Index>,
+    stored_generation: u64,
+}
+
 /// Secret storage for sessions. Cheap to clone.
 #[derive(Clone)]
 pub struct Vault {
@@ -619,16 +626,48 @@ impl Vault {
     /// read-back). Returns the generation written.
     pub(crate) fn store_newer_session(&self, account: &str, s: &StoredSession) -> Result<u64> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let base = self.write_base(account);
+        self.write_newer_session(account, &base, s)
+    }
+
+    /// What [`Vault::store_newer_session_on`] writes over: `account`'s item as it is now. A
+    /// read error counts as no item (the write then starts a new one). The caller must hold
+    /// the profile lock from this read until the write, so that nothing is written between.
+    pub(crate) fn write_base(&self, account: &str) -> WriteBase {
         let old = self.read_item(account).ok().flatten();
         let stored_generation = old
             .as_ref()
             .and_then(|(idx, inline)| self.value_of(account, idx, inline.clone()).ok())
             .and_then(|b| serde_json::from_slice::<Generation>(&b).ok())
             .map_or(0, |g| g.generation);
+        WriteBase {
+            old: old.map(|(idx, _)| idx),
+            stored_generation,
+        }
+    }
+
+    /// [`Vault::store_newer_session`] over an item read earlier with [`Vault::write_base`]
+    /// (a sign-in reads it while the code is exchanged): one write and its read-back.
+    pub(crate) fn store_newer_session_on(
+        &self,
+        account: &str,
+        base: &WriteBase,
+        s: &StoredSession,
+    ) -> Result<u64> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.write_newer_session(account, base, s)
+    }
+
+    fn write_newer_session(
+        &self,
+        account: &str,
+        base: &WriteBase,
+        s: &StoredSession,
+    ) -> Result<u64> {
         let mut s = s.clone();
-        s.generation = s.generation.max(stored_generation.saturating_add(1));
+        s.generation = s.generation.max(base.stored_generation.saturating_add(1));
         let bytes = serde_json::to_vec(&s).map_err(Error::internal)?;
-        self.write(account, old.as_ref().map(|(idx, _)| idx), &bytes)?;
+        self.write(account, base.old.as_ref(), &bytes)?;
         Ok(s.generation)
     }
 
@@ -778,6 +817,41 @@ mod tests {
         assert_eq!(v.load_session("acc").unwrap().unwrap().generation, 10);
         s.generation = 20;
         assert_eq!(v.store_newer_session("acc", &s).unwrap(), 20);
+
+        // Over an item read before (a sign-in reads it while the code is exchanged): the same
+        // generation rule, and the item it read is the one replaced.
+        let base = v.write_base("acc");
+        s.generation = 3;
+        assert_eq!(v.store_newer_session_on("acc", &base, &s).unwrap(), 21);
+        assert_eq!(v.load_session("acc").unwrap().unwrap().generation, 21);
+        let fresh = v.write_base("another-account");
+        assert_eq!(
+            v.store_newer_session_on("another-account", &fresh, &s)
+                .unwrap(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_write_over_an_earlier_read_still_removes_the_chunks_it_replaces() {
+        let v = Vault::memory();
+        let big = vec![b'x'; CHUNK_SIZE * 2 + 10];
+        v.set_bytes("acc", &big).unwrap();
+        assert!(items(&v).iter().any(|i| i.starts_with("acc#")));
+        let mut s: StoredSession = serde_json::from_value(serde_json::json!({
+            "version": 1, "generation": 1, "refresh_token": null, "refresh_stored_since": 0,
+            "id_token": "i", "access_token": "a", "id_expires_at": 0, "access_expires_at": 0,
+            "issuer": "https://issuer", "client_id": "c", "sub": "s", "aud": ["c"],
+        }))
+        .unwrap();
+        let base = v.write_base("acc");
+        s.generation = 1;
+        v.store_newer_session_on("acc", &base, &s).unwrap();
+        assert_eq!(
+            items(&v),
+            vec!["acc".to_string()],
+            "only the session's own item is left"
+        );
     }
 
     #[test]
