@@ -285,7 +285,7 @@ async fn run_sections(
         rows.push(
             Row::new(
                 "1e",
-                "… keychain write (stored generation read, write, read-back)",
+                "… keychain write (stored generation read, write, check)",
             )
             .samples(&p.keychain_write)
             .note(format!("{} B session {layout}", p.stored_bytes)),
@@ -617,16 +617,14 @@ async fn run_sections(
                 .note("keychain read + refresh + verification + keychain write"),
         );
         rows.push(
-            Row::new(
-                "2c",
-                "Start-up: `Vault::system()` (Secret Service connection)",
-            )
-            .samples(&r.connect),
+            Row::new("2c", "Start-up: `Vault::system()`")
+                .samples(&r.connect)
+                .note("connects on first use: nothing yet"),
         );
         rows.push(
             Row::new("2d", "Start-up: `Session::new()`")
                 .samples(&r.new_session)
-                .note("no keychain I/O: the HTTP client and the state; restore (2a) reads the keychain"),
+                .note("the Secret Service connection and its DH session, the HTTP client, the state; no item read (restore, 2a, reads)"),
         );
     }
 
