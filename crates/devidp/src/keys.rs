@@ -96,7 +96,7 @@ impl SigningKey {
                 message,
                 &mut signature,
             )
-            .expect("RSA signing with a key ring accepted cannot fail");
+            .expect("ring signs with a key it accepted unless the system's random source fails");
         signature
     }
 

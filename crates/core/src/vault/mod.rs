@@ -4,8 +4,11 @@
 //! (`lock`). No store → a specific error and memory-only mode; never a plaintext file.
 
 mod aws;
+mod item;
 mod lock;
 mod stored;
+
+use item::Index;
 
 pub(crate) use aws::aws_account;
 pub use aws::StoredAwsCredentials;
@@ -71,10 +74,10 @@ enum BackendCell {
     System(Arc<OnceLock<Backend>>),
 }
 
-/// A stored session's item as a write found it: its header (`None`: no item) and the stored
-/// session's generation (0 when there is none or it cannot be read).
+/// A stored session's item as a write found it: its header and inline value (`None`: no item),
+/// and the stored session's generation (0 when there is none or it cannot be read).
 pub(crate) struct WriteBase {
-    old: Option<Index>,
+    old: Option<(Index, Vec<u8>)>,
     stored_generation: u64,
 }
 
@@ -85,6 +88,9 @@ pub struct Vault {
     service: String,
     store_name: String,
     crash_after_commit: Arc<AtomicBool>,
+    /// Unit tests: stop a write right before its header is written.
+    #[cfg(test)]
+    crash_before_commit: Arc<AtomicBool>,
     write_lock: Arc<Mutex<()>>,
     /// The OS keychain of [`Vault::system`] (not a store handed in by a test).
     is_platform_store: bool,
@@ -96,62 +102,6 @@ impl std::fmt::Debug for Vault {
             .field("store", &self.store_name)
             .field("service", &self.service)
             .finish()
-    }
-}
-
-/// The header of the account's own item. Version 2 (written now): a JSON line, then the
-/// value itself when it fits in the item (`chunks == 0`); otherwise the value is in `chunks`
-/// items `account#gen.i`. Version 1 (read only): the JSON line alone, always chunked.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-struct Index {
-    v: u32,
-    gen: u64,
-    chunks: usize,
-    len: usize,
-    /// Chunk items of the generation this one replaced, deleted after the commit (named here
-    /// so that a crash before their deletion leaves a record: the next write deletes them).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    stale: Option<Chunks>,
-}
-
-/// The chunk items of one generation.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-struct Chunks {
-    gen: u64,
-    chunks: usize,
-}
-
-impl Index {
-    /// The header line, then `inline` (the value, or nothing for a chunked one).
-    fn encode(&self, inline: &[u8]) -> Vec<u8> {
-        let mut item = serde_json::to_vec(self).expect("an index serialises");
-        item.push(b'\n');
-        item.extend_from_slice(inline);
-        item
-    }
-
-    /// The header and the inline value of an item; `None` when it is not one of ours.
-    fn decode(item: &[u8]) -> Option<(Index, Vec<u8>)> {
-        let (head, inline) = match item.iter().position(|b| *b == b'\n') {
-            Some(i) => (&item[..i], &item[i + 1..]),
-            None => (item, &[][..]),
-        };
-        let idx: Index = serde_json::from_slice(head).ok()?;
-        let known_version = matches!(idx.v, 1 | 2);
-        let consistent = known_version
-            && match idx.chunks {
-                0 => inline.len() == idx.len,
-                _ => inline.is_empty(),
-            };
-        consistent.then(|| (idx, inline.to_vec()))
-    }
-
-    /// The chunk items this header points at, if the value is chunked.
-    fn chunk_items(&self) -> Option<Chunks> {
-        (self.chunks > 0).then_some(Chunks {
-            gen: self.gen,
-            chunks: self.chunks,
-        })
     }
 }
 
@@ -299,6 +249,8 @@ impl Vault {
             service: service_name(),
             store_name: name.to_owned(),
             crash_after_commit: Arc::default(),
+            #[cfg(test)]
+            crash_before_commit: Arc::default(),
             write_lock: Arc::default(),
             is_platform_store: false,
         }
@@ -528,11 +480,14 @@ impl Vault {
     ///
     /// A value that fits in one item (a session, outside Windows) is written in place: one
     /// keychain write that replaces the old value at once, then a check that it is stored
-    /// (some stores "succeed" without storing, F6; see [`Vault::confirm_stored`]). A larger one goes to new-generation chunk items, read
-    /// back before the header points at them. Chunks of the generation replaced are deleted
-    /// after the commit; the new header names them until the next write, so a crash before
-    /// that deletion leaves a record, not an orphan.
-    fn write(&self, account: &str, old: Option<&Index>, value: &[u8]) -> Result<()> {
+    /// (some stores "succeed" without storing, F6; see [`Vault::confirm_stored`]). A larger
+    /// one goes to new-generation chunk items, read back before the header points at them.
+    /// Chunks of the generation replaced are deleted after the commit; the new header names
+    /// them until the next write, so a crash before that deletion leaves a record, not an
+    /// orphan. A chunked write over an inline value first marks the old header `pending`, so
+    /// a crash before its commit leaves a record too.
+    fn write(&self, account: &str, old: Option<(&Index, &[u8])>, value: &[u8]) -> Result<()> {
+        let (old, old_inline) = (old.map(|(idx, _)| idx), old.map(|(_, v)| v));
         let gen = old.map_or(1, |o| o.gen + 1);
         let replaced = old.and_then(Index::chunk_items);
         let mut idx = Index {
@@ -541,11 +496,22 @@ impl Vault {
             chunks: 0,
             len: value.len(),
             stale: replaced,
+            pending: None,
         };
         let inline = idx.encode(value);
         let item = if inline.len() <= CHUNK_SIZE {
             inline
         } else {
+            if let (Some(o), Some(v)) = (old.filter(|o| o.v >= 2 && o.chunks == 0), old_inline) {
+                self.raw_set(
+                    account,
+                    &Index {
+                        pending: Some(gen),
+                        ..*o
+                    }
+                    .encode(v),
+                )?;
+            }
             let chunks: Vec<&[u8]> = value.chunks(CHUNK_SIZE).collect();
             for (i, c) in chunks.iter().enumerate() {
                 self.raw_set(&Self::chunk_account(account, gen, i), c)?;
@@ -557,6 +523,12 @@ impl Vault {
             }
             idx.encode(&[])
         };
+        #[cfg(test)]
+        if self.crash_before_commit.load(Ordering::SeqCst) {
+            return Err(Error::internal(
+                "simulated crash before the keychain commit",
+            ));
+        }
         self.raw_set(account, &item)?;
         if !self.confirm_stored(account, &item)? {
             return Err(Error::new(ErrorKind::Keychain, format!("{}: the keychain did not store the session (checked after writing). The session is kept in memory only.", self.store_name)));
@@ -569,8 +541,13 @@ impl Vault {
             self.delete_generation(account, stale.gen, Some(stale.chunks));
         }
         // Chunks of this generation beyond the ones it uses: left by a chunked write that
-        // crashed before its commit (it wrote the same generation). One read when none is.
-        self.delete_chunks_from(account, gen, idx.chunks);
+        // crashed before its commit (it wrote the same generation). One read when none is;
+        // none at all over an inline value that no chunked write had marked `pending`.
+        let inline_unmarked =
+            old.is_some_and(|o| o.v >= 2 && o.chunks == 0 && o.pending != Some(gen));
+        if idx.chunks > 0 || !inline_unmarked {
+            self.delete_chunks_from(account, gen, idx.chunks);
+        }
         // A first-version header named nothing stale: that format deleted the generation
         // before the old one on every write, so a crash may have left exactly that one.
         if let Some(o) = old.filter(|o| o.v < 2 && o.gen >= 2) {
@@ -604,8 +581,8 @@ impl Vault {
     /// Write a value (see [`Vault::write`] for the layout and the crash guarantees).
     pub(crate) fn set_bytes(&self, account: &str, value: &[u8]) -> Result<()> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let old = self.read_item(account).ok().flatten().map(|(idx, _)| idx);
-        self.write(account, old.as_ref(), value)
+        let old = self.read_item(account).ok().flatten();
+        self.write(account, old.as_ref().map(|(i, v)| (i, v.as_slice())), value)
     }
 
     /// Delete a value and its chunks.
@@ -635,10 +612,10 @@ impl Vault {
     /// Store exactly `s` (tests plant sessions with it).
     pub(crate) fn store_session(&self, account: &str, s: &StoredSession) -> Result<()> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let old = self.read_item(account).ok().flatten().map(|(idx, _)| idx);
+        let old = self.read_item(account).ok().flatten();
         self.write(
             account,
-            old.as_ref(),
+            old.as_ref().map(|(i, v)| (i, v.as_slice())),
             &serde_json::to_vec(s).map_err(Error::internal)?,
         )
     }
@@ -663,7 +640,7 @@ impl Vault {
             .and_then(|b| serde_json::from_slice::<Generation>(&b).ok())
             .map_or(0, |g| g.generation);
         WriteBase {
-            old: old.map(|(idx, _)| idx),
+            old,
             stored_generation,
         }
     }
@@ -689,7 +666,11 @@ impl Vault {
         let mut s = s.clone();
         s.generation = s.generation.max(base.stored_generation.saturating_add(1));
         let bytes = serde_json::to_vec(&s).map_err(Error::internal)?;
-        self.write(account, base.old.as_ref(), &bytes)?;
+        self.write(
+            account,
+            base.old.as_ref().map(|(i, v)| (i, v.as_slice())),
+            &bytes,
+        )?;
         Ok(s.generation)
     }
 
@@ -794,20 +775,21 @@ mod tests {
     fn chunks_left_by_a_crash_before_the_commit_go_with_the_next_write() {
         let v = Vault::memory();
         v.set_bytes("acc", b"session").unwrap();
-        // A chunked write of generation 2 that died before its header was written: its
-        // chunks exist, nothing points at them.
-        {
-            let Backend::Memory(m) = v.backend() else {
-                unreachable!()
-            };
-            let mut m = m.lock().unwrap();
-            m.insert("acc#2.0".into(), vec![1u8; CHUNK_SIZE]);
-            m.insert("acc#2.1".into(), vec![1u8; 10]);
-        }
+        // A chunked write of generation 2 that dies before its header is written: its chunks
+        // exist, nothing points at them, and the old header says a chunked write was pending.
+        v.crash_before_commit.store(true, Ordering::SeqCst);
+        assert!(v.set_bytes("acc", &vec![b'x'; CHUNK_SIZE + 10]).is_err());
+        v.crash_before_commit.store(false, Ordering::SeqCst);
+        assert_eq!(items(&v), ["acc", "acc#2.0", "acc#2.1"]);
         assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"session");
+        let (idx, _) = v.read_item("acc").unwrap().unwrap();
+        assert_eq!(idx.pending, Some(2));
+        // The next write (inline, the same generation) finds them through that mark.
         v.set_bytes("acc", b"next session").unwrap();
         assert_eq!(items(&v), ["acc"]);
         assert_eq!(v.get_bytes("acc").unwrap().unwrap(), b"next session");
+        let (idx, _) = v.read_item("acc").unwrap().unwrap();
+        assert_eq!((idx.gen, idx.pending), (2, None));
     }
 
     #[test]
