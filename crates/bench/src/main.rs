@@ -471,7 +471,7 @@ async fn run_sections(
     }
 
     if !skip("app") {
-        app_rows(args, &rig, scratch, n(5, 2), &mut rows, &mut targets).await;
+        app_rows(args, &rig, scratch, n(11, 2), &mut rows, &mut targets).await;
     }
     if let Some(deb) = &args.deb {
         match std::fs::metadata(deb) {
