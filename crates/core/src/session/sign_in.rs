@@ -169,7 +169,7 @@ impl Session {
         // After any refresh in flight (it must not overwrite this sign-in), and under the
         // profile lock from here to the keychain write: the stored item is read while the code
         // is exchanged (nothing can write it in between), so what follows the exchange is one
-        // keychain write and its read-back.
+        // keychain write and its check.
         let _gate = self.inner.refresh_gate.lock().await;
         let lock = self.profile_lock().await?;
         let base = lock.as_ref().map(|_| self.read_write_base());
