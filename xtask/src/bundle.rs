@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::prereq::{ensure_debian_packages, ensure_npm_packages, APP_PACKAGES};
+use crate::prereq::{answers, ensure_debian_packages, ensure_npm_packages, APP_PACKAGES};
 use crate::{cargo, project_root};
 
 /// The Tauri CLI's npm package (`@tauri-apps/cli`, pinned by its committed lockfile).
@@ -91,11 +91,7 @@ pub fn package(root: &Path, bundles: &str, icons: bool) -> Result<Vec<PathBuf>, 
 /// less than half the download (BENCHMARKS.md, row 7). Where dpkg-deb is missing (building
 /// on a non-Debian system) the package stays as the bundler made it, and the run says so.
 fn recompress_deb(deb: &Path) -> Result<(), String> {
-    let has_dpkg_deb = Command::new("dpkg-deb")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_dpkg_deb {
+    if !answers("dpkg-deb") {
         println!(
             "xtask: dpkg-deb not found: {} stays gzip-compressed (about twice the size)",
             deb.display()

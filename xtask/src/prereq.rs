@@ -35,9 +35,10 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Whether this machine has dpkg (Debian and its derivatives).
-pub fn has_dpkg() -> bool {
-    Command::new("dpkg")
+/// Whether `program` is on this machine and answers `--version` (e.g. `dpkg`: Debian and its
+/// derivatives).
+pub fn answers(program: &str) -> bool {
+    Command::new(program)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())

@@ -227,7 +227,7 @@ fn package_test(filter: &[String]) -> PackageTest {
         setting: setting.as_deref(),
         ci,
         wanted_by_filter,
-        dpkg: prereq::has_dpkg(),
+        dpkg: prereq::answers("dpkg"),
         root: prereq::is_root(),
         already_installed: prereq::is_installed(DEB_PACKAGE),
     })

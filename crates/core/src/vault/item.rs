@@ -55,6 +55,11 @@ impl Index {
         consistent.then(|| (idx, inline.to_vec()))
     }
 
+    /// Whether the value follows this (current-format) header in the same item.
+    pub(super) fn holds_value_inline(&self) -> bool {
+        self.v >= 2 && self.chunks == 0
+    }
+
     /// The chunk items this header points at, if the value is chunked.
     pub(super) fn chunk_items(&self) -> Option<Chunks> {
         (self.chunks > 0).then_some(Chunks {

@@ -486,8 +486,13 @@ impl Vault {
     /// them until the next write, so a crash before that deletion leaves a record, not an
     /// orphan. A chunked write over an inline value first marks the old header `pending`, so
     /// a crash before its commit leaves a record too.
-    fn write(&self, account: &str, old: Option<(&Index, &[u8])>, value: &[u8]) -> Result<()> {
-        let (old, old_inline) = (old.map(|(idx, _)| idx), old.map(|(_, v)| v));
+    fn write(
+        &self,
+        account: &str,
+        old_item: Option<&(Index, Vec<u8>)>,
+        value: &[u8],
+    ) -> Result<()> {
+        let old = old_item.map(|(idx, _)| idx);
         let gen = old.map_or(1, |o| o.gen + 1);
         let replaced = old.and_then(Index::chunk_items);
         let mut idx = Index {
@@ -502,7 +507,7 @@ impl Vault {
         let item = if inline.len() <= CHUNK_SIZE {
             inline
         } else {
-            if let (Some(o), Some(v)) = (old.filter(|o| o.v >= 2 && o.chunks == 0), old_inline) {
+            if let Some((o, v)) = old_item.filter(|(o, _)| o.holds_value_inline()) {
                 self.raw_set(
                     account,
                     &Index {
@@ -543,8 +548,7 @@ impl Vault {
         // Chunks of this generation beyond the ones it uses: left by a chunked write that
         // crashed before its commit (it wrote the same generation). One read when none is;
         // none at all over an inline value that no chunked write had marked `pending`.
-        let inline_unmarked =
-            old.is_some_and(|o| o.v >= 2 && o.chunks == 0 && o.pending != Some(gen));
+        let inline_unmarked = old.is_some_and(|o| o.holds_value_inline() && o.pending != Some(gen));
         if idx.chunks > 0 || !inline_unmarked {
             self.delete_chunks_from(account, gen, idx.chunks);
         }
@@ -582,7 +586,7 @@ impl Vault {
     pub(crate) fn set_bytes(&self, account: &str, value: &[u8]) -> Result<()> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let old = self.read_item(account).ok().flatten();
-        self.write(account, old.as_ref().map(|(i, v)| (i, v.as_slice())), value)
+        self.write(account, old.as_ref(), value)
     }
 
     /// Delete a value and its chunks.
@@ -615,7 +619,7 @@ impl Vault {
         let old = self.read_item(account).ok().flatten();
         self.write(
             account,
-            old.as_ref().map(|(i, v)| (i, v.as_slice())),
+            old.as_ref(),
             &serde_json::to_vec(s).map_err(Error::internal)?,
         )
     }
@@ -666,11 +670,7 @@ impl Vault {
         let mut s = s.clone();
         s.generation = s.generation.max(base.stored_generation.saturating_add(1));
         let bytes = serde_json::to_vec(&s).map_err(Error::internal)?;
-        self.write(
-            account,
-            base.old.as_ref().map(|(i, v)| (i, v.as_slice())),
-            &bytes,
-        )?;
+        self.write(account, base.old.as_ref(), &bytes)?;
         Ok(s.generation)
     }
 
