@@ -56,7 +56,9 @@ const COMMANDS: &[&str] = &[
     "profile_draft",
     "test_connection",
     "export_profile",
-    "import_profile",
+    "review_import_file",
+    "review_import_text",
+    "confirm_import",
     "ui_ready",
 ];
 

@@ -918,18 +918,60 @@ function newProfile(draft = {}, name = "") {
   resetProfileResults();
 }
 
+/* Import: the profiles of a file (or pasted text) are reviewed first; only the button under a
+ * review saves it, and an existing name is replaced only by its "Replace profile NAME". */
 async function importProfile() {
   clearError();
+  try { showImportReview(await invoke("review_import_file")); } catch (e) { showError(e); }
+}
+
+async function reviewPastedProfile() {
+  clearError();
+  try { showImportReview(await invoke("review_import_text", { text: $("import-text").value })); } catch (e) { showError(e); }
+}
+
+function showImportReview(reviews) {
+  if (!reviews.length) return;
+  $("import-review-list").replaceChildren(...reviews.map(importReviewCard));
+  show("import-review", true);
+  $("import-review").scrollIntoView({ block: "start" });
+}
+
+function importReviewCard(review) {
+  const rows = review.settings.map((s) => el("tr", { class: s.security ? "security" : "", "data-field": s.field },
+    el("td", {}, s.field, s.security ? el("span", { class: "pill bad", text: "where tokens go" }) : ""),
+    el("td", {}, el("code", { text: s.value }),
+      s.previous !== null && s.previous !== undefined ? el("span", { class: "previous", text: ` was ${s.previous}` }) : "")));
+  return el("div", { class: "import-profile", "data-import": review.name },
+    el("h4", { text: review.replaces ? `“${review.name}” replaces your profile of that name` : `“${review.name}”, a new profile` }),
+    el("div", { class: "table-wrap" }, el("table", {}, el("tbody", {}, ...rows))),
+    ...review.dropped.map((d) => el("p", { class: "hint", "data-dropped": d.field, text: `Not imported: ${d.field} — ${d.reason}.` })),
+    review.moves_session.length
+      ? el("p", { class: "moves", "data-moves": review.moves_session.join(","), text: `Your session of “${review.name}” will be signed out first (its refresh token revoked): the new ${review.moves_session.join(", ")} send tokens elsewhere.` })
+      : "",
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: review.replaces ? "small danger" : "small primary", "data-action": "confirm-import",
+        onclick: () => confirmImport(review) }, review.action)));
+}
+
+async function confirmImport(review) {
+  clearError();
   try {
-    const profiles = await invoke("import_profile");
-    if (!profiles.length) return;
-    const [first, ...rest] = profiles;
-    newProfile(first.draft, first.name);
-    ui.editingDraft = first.draft;
-    setText("profiles-status", rest.length
-      ? `The file holds ${profiles.length} profiles; “${first.name}” is in the form. Check it and save; import again for the others.`
-      : `“${first.name}” is in the form: check it and save.`);
+    await invoke("confirm_import", { name: review.name, replace: review.replaces });
+    const card = document.querySelector(`[data-import="${CSS.escape(review.name)}"]`);
+    if (card) card.remove();
+    if (!$("import-review-list").children.length) { show("import-review", false); $("import-text").value = ""; }
+    setText("profiles-status", review.replaces ? `Replaced profile “${review.name}”.` : `Saved profile “${review.name}”.`);
+    await loadInfo();
+    renderProfiles();
+    render(await invoke("session_state"));
   } catch (e) { showError(e); }
+}
+
+function cancelImport() {
+  $("import-review-list").replaceChildren();
+  show("import-review", false);
+  setText("profiles-status", "Nothing was imported.");
 }
 
 async function exportProfile(name) {
@@ -953,7 +995,7 @@ async function saveProfile(event) {
   try { draft = formDraft(); } catch (e) { formError(e); return; }
   $("pf-save").disabled = true;
   try {
-    const result = await invoke("save_profile", { name: $("pf-name").value.trim(), draft });
+    const result = await invoke("save_profile", { name: $("pf-name").value.trim(), draft, editing: Boolean(ui.editing) });
     setText("pf-message", result.message);
     $("pf-urls").replaceChildren(
       ...result.redirect_uris.map((u) => urlRow("Callback URL", u)),
@@ -1083,6 +1125,8 @@ function wire() {
   $("pf-new").addEventListener("click", () => newProfile());
   $("pf-cancel-edit").addEventListener("click", () => newProfile());
   $("pf-import").addEventListener("click", importProfile);
+  $("import-text-review").addEventListener("click", reviewPastedProfile);
+  $("import-cancel").addEventListener("click", cancelImport);
   document.addEventListener("keydown", onKey);
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use latchkey_core::aws::{aws_profile_name, config_snippet, env_exports};
-use latchkey_core::config::{Config, ProfileDraft, TokenChoice};
+use latchkey_core::config::{Config, ImportReview, ProfileDraft, TokenChoice, MAX_IMPORT_BYTES};
 use latchkey_core::{
     ApiRequest, AwsIdentity, Entry, ErrorKind, GivenKeys, Inspection, ProbeReport,
     RefreshTokenInfo, SessionState, SignInOptions, SignOutOutcome,
@@ -21,7 +21,7 @@ use crate::console::{self, ConsoleData, ConsoleRequest, HistoryEntry};
 use crate::demo::{self, DEMO_CREDENTIALS};
 use crate::error::{CommandError, CommandResult};
 use crate::models::{
-    ApiResult, AppInfo, Copied, ImportedProfile, ProfileSaved, ProfileSummary, SessionView,
+    ApiResult, AppInfo, Copied, ImportReviewView, ProfileSaved, ProfileSummary, SessionView,
     VaultView,
 };
 use crate::state::AppState;
@@ -572,14 +572,16 @@ pub async fn remove_profile(name: String, state: State<'_, AppState>) -> Command
     state.remove_profile(&name).await
 }
 
-/// Adds or replaces a profile from the settings form: core's validation, then a live check.
+/// Adds a profile (`editing` false: never over an existing one) or saves an edit from the
+/// settings form: core's validation, then a live check.
 #[tauri::command]
 pub async fn save_profile(
     name: String,
     draft: ProfileDraft,
+    editing: bool,
     state: State<'_, AppState>,
 ) -> CommandResult<ProfileSaved> {
-    state.save_profile(&name, draft).await
+    state.save_profile(&name, draft, editing).await
 }
 
 /// Every setting of profile `name` as the profiles file would write it (also an invalid one's,
@@ -640,10 +642,14 @@ pub async fn export_profile(
     Ok(Some(path.display().to_string()))
 }
 
-/// Reads the profiles of a file the user picks, for the form to show before anything is
-/// saved (they are saved through the same checks as a typed profile).
+/// "Import…": the profiles of a file the user picks, reviewed (every setting that differs from
+/// the defaults, where tokens go first, what was dropped) and kept for `confirm_import`:
+/// nothing is saved before the user says "Save profile" or "Replace profile".
 #[tauri::command]
-pub async fn import_profile(app: AppHandle) -> CommandResult<Vec<ImportedProfile>> {
+pub async fn review_import_file(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<ImportReviewView>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()
         .file()
@@ -658,11 +664,14 @@ pub async fn import_profile(app: AppHandle) -> CommandResult<Vec<ImportedProfile
     let path = path
         .into_path()
         .map_err(|e| CommandError::new(ErrorKind::Internal, format!("not a file path: {e}")))?;
-    let too_large = std::fs::metadata(&path).is_ok_and(|m| m.len() > 1024 * 1024);
+    let too_large = std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_IMPORT_BYTES);
     if too_large {
         return Err(CommandError::new(
             ErrorKind::Config,
-            format!("{} is larger than 1 MB: not a profile file", path.display()),
+            format!(
+                "{} is larger than 1 MiB: not a profile file",
+                path.display()
+            ),
         ));
     }
     let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -671,10 +680,47 @@ pub async fn import_profile(app: AppHandle) -> CommandResult<Vec<ImportedProfile
             format!("cannot read {}: {e}", path.display()),
         )
     })?;
-    Ok(Config::import_profiles(&text, &path)?
+    reviewed(state.review_import(&text, &path).await?)
+}
+
+/// "Paste a profile": the same review for a profile copied from a wiki or a message.
+#[tauri::command]
+pub async fn review_import_text(
+    text: String,
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<ImportReviewView>> {
+    if text.len() as u64 > MAX_IMPORT_BYTES {
+        return Err(CommandError::new(
+            ErrorKind::Config,
+            "the pasted text is larger than 1 MiB: not a profile",
+        ));
+    }
+    reviewed(
+        state
+            .review_import(&text, std::path::Path::new("(pasted profile)"))
+            .await?,
+    )
+}
+
+fn reviewed(reviews: Vec<ImportReview>) -> CommandResult<Vec<ImportReviewView>> {
+    Ok(reviews
         .into_iter()
-        .map(|(name, draft)| ImportedProfile { name, draft })
+        .map(|review| ImportReviewView {
+            action: review.action(),
+            review,
+        })
         .collect())
+}
+
+/// "Save profile NAME" / "Replace profile NAME" under a review: saves exactly what was
+/// reviewed; `replace` is the user's explicit answer for an existing name.
+#[tauri::command]
+pub async fn confirm_import(
+    name: String,
+    replace: bool,
+    state: State<'_, AppState>,
+) -> CommandResult<()> {
+    state.confirm_import(&name, replace).await
 }
 
 /// The UI's first-paint marker (benchmarks measure start-up to it).

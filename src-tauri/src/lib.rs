@@ -101,7 +101,9 @@ pub fn run() {
             commands::profile_draft,
             commands::test_connection,
             commands::export_profile,
-            commands::import_profile,
+            commands::review_import_file,
+            commands::review_import_text,
+            commands::confirm_import,
             commands::ui_ready,
         ])
         .run(tauri::generate_context!())

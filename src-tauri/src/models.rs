@@ -2,7 +2,7 @@
 //! access and ID tokens cross only through `reveal_token`, and the AWS secret access key only
 //! through `reveal_aws`, on the user's explicit request (copies go to the clipboard from Rust).
 
-use latchkey_core::config::ProfileDraft;
+use latchkey_core::config::ImportReview;
 use latchkey_core::{ProbeReport, Tokens};
 use serde::Serialize;
 
@@ -152,9 +152,11 @@ pub struct Copied {
     pub clears_in_secs: u64,
 }
 
-/// A profile read from an imported file, not yet checked or saved.
+/// A profile of an imported file as the review shows it, with the words of the button that
+/// saves it ("Replace profile NAME" when one of that name exists).
 #[derive(Serialize)]
-pub struct ImportedProfile {
-    pub name: String,
-    pub draft: ProfileDraft,
+pub struct ImportReviewView {
+    #[serde(flatten)]
+    pub review: ImportReview,
+    pub action: String,
 }

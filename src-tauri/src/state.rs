@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use latchkey_core::config::{Config, ConfigError, Profile, ProfileDraft};
+use latchkey_core::config::{Config, ConfigError, ImportReview, Profile, ProfileDraft};
 use latchkey_core::{
     ErrorKind, Expectation, KeepFresh, ProbeStatus, Session, SessionOptions, SessionState,
     UserSummary, Vault,
@@ -51,6 +51,9 @@ pub struct AppState {
     pub console_cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     /// Bumped on every copy, so that only the last copy's timer clears the clipboard.
     pub clipboard_generation: std::sync::atomic::AtomicU64,
+    /// Profiles of an imported file (or pasted text), reviewed and waiting for the user's
+    /// "Save profile"/"Replace profile": what is saved is exactly what the review showed.
+    pub pending_imports: Mutex<Vec<ImportReview>>,
 }
 
 impl AppState {
@@ -103,6 +106,7 @@ impl AppState {
             data_dir,
             console_cancel: Mutex::new(None),
             clipboard_generation: Default::default(),
+            pending_imports: Mutex::new(Vec::new()),
         })
     }
 
@@ -170,13 +174,29 @@ impl AppState {
     }
 
     /// Validates `draft` as profile `name`, asks the provider live, then saves it; the active
-    /// profile's session starts over on the new settings (restored from the keychain).
+    /// profile's session starts over on the new settings (restored from the keychain). A new
+    /// profile (`editing` false) never replaces one of the same name; an edit that sends the
+    /// tokens elsewhere signs the old session out first.
     pub async fn save_profile(
         &self,
         name: &str,
         draft: ProfileDraft,
+        editing: bool,
     ) -> CommandResult<ProfileSaved> {
         let profile = self.validate(name, &draft).await?;
+        let existing = {
+            let config = self.config.lock().await;
+            let taken = config.profiles.contains_key(&profile.name)
+                || config.invalid.contains_key(&profile.name);
+            if taken && !editing {
+                return Err(ConfigError::Exists {
+                    path: config.path.clone().unwrap_or_default(),
+                    name: profile.name.clone(),
+                }
+                .into());
+            }
+            config.profiles.get(&profile.name).cloned()
+        };
         let probe = latchkey_core::probe(&profile).await;
         if let Some(failed) = probe
             .steps
@@ -200,6 +220,9 @@ impl AppState {
             sign_out_uris: profile.sign_out_uris(),
             probe,
         };
+        if let Some(old) = &existing {
+            self.sign_out_if_moved(old, &profile).await?;
+        }
         {
             let mut config = self.config.lock().await;
             config.insert(profile.clone());
@@ -209,6 +232,90 @@ impl AppState {
             self.switch_to(profile).await?;
         }
         Ok(saved)
+    }
+
+    /// Reviews the profiles of an imported file or pasted text (`source` names it in
+    /// messages) and keeps them until the user saves or replaces one: nothing is saved here.
+    pub async fn review_import(
+        &self,
+        text: &str,
+        source: &std::path::Path,
+    ) -> CommandResult<Vec<ImportReview>> {
+        let reviews = self.config.lock().await.review_import(text, source)?;
+        *self.pending_imports.lock().await = reviews.clone();
+        Ok(reviews)
+    }
+
+    /// Saves the reviewed profile `name` exactly as reviewed. A profile of that name is
+    /// replaced only with `replace` (the user's "Replace profile NAME"); when the replace
+    /// sends tokens elsewhere its session is signed out first.
+    pub async fn confirm_import(&self, name: &str, replace: bool) -> CommandResult<()> {
+        let review = self
+            .pending_imports
+            .lock()
+            .await
+            .iter()
+            .find(|r| r.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                CommandError::new(
+                    ErrorKind::Config,
+                    format!("no reviewed import of `{name}` is waiting; import the file again"),
+                )
+            })?;
+        let existing = self.config.lock().await.profiles.get(name).cloned();
+        if let (Some(old), true) = (&existing, replace) {
+            self.sign_out_if_moved(old, &review.profile).await?;
+        }
+        {
+            let mut config = self.config.lock().await;
+            config.insert_reviewed(&review, replace)?;
+            self.save(&config)?;
+        }
+        self.pending_imports.lock().await.retain(|r| r.name != name);
+        self.activity.note(
+            "INFO",
+            format!(
+                "{} profile `{name}` from an imported file",
+                if review.replaces { "replaced" } else { "added" }
+            ),
+        );
+        if self.active.lock().await.profile.name == name {
+            self.switch_to(review.profile).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends `old`'s session (the active one's, or a stored one) before its profile is replaced
+    /// by `next`, when `next` sends tokens elsewhere; says so in the activity log.
+    async fn sign_out_if_moved(&self, old: &Profile, next: &Profile) -> CommandResult<()> {
+        if old.token_destination_changes(next).is_empty() {
+            return Ok(());
+        }
+        let (active, active_profile) = self.session().await;
+        let session = match active_profile.name == old.name {
+            true => active,
+            false => Arc::new(Session::new(
+                old.clone(),
+                SessionOptions::with_vault(self.vault.clone()),
+            )?),
+        };
+        if let Some(out) = session.sign_out_if_moved(next).await? {
+            let moved = old.token_destination_changes(next).join(", ");
+            self.activity.note(
+                "INFO",
+                format!(
+                    "signed `{}` out first ({}its saved session deleted): the new {moved} send its tokens elsewhere",
+                    old.name,
+                    if out.revoked { "refresh token revoked, " } else { "" }
+                ),
+            );
+            for warning in out.warnings {
+                self.activity
+                    .note("WARN", format!("signing `{}` out: {warning}", old.name));
+            }
+        }
+        Ok(())
     }
 
     /// Replaces the active profile's expectations (through the profiles file's pipeline).

@@ -222,9 +222,11 @@ impl Command {
             Command::Inspect(a) => a.json,
             Command::Logout(a) => a.json,
             Command::Doctor(a) => a.json,
-            Command::Profile(ProfileCommand::List { json } | ProfileCommand::Show { json, .. }) => {
-                *json
-            }
+            Command::Profile(
+                ProfileCommand::List { json }
+                | ProfileCommand::Show { json, .. }
+                | ProfileCommand::Import { json, .. },
+            ) => *json,
             Command::Aws(AwsCommand::Whoami { json, .. }) => *json,
             Command::Profile(_)
             | Command::Aws(_)
@@ -496,6 +498,33 @@ pub enum ProfileCommand {
 
 Then `latchkey profile show NAME` prints the callback URLs to register at the provider.")]
     Add(Box<ProfileAddArgs>),
+    /// Import the profiles of a file (an exported one), after showing what they set
+    #[command(
+        after_help = "A profile file is untrusted input: the review lists every setting that differs
+from the defaults, where tokens go first. `browser_command` is never imported (a file may
+not choose a program to run here). A profile of the same name is replaced only with
+--replace; when the replace sends tokens elsewhere (issuer, client id, domain, API base
+URLs, identity pool), the old session is signed out first.
+
+Examples:
+  latchkey profile import work.latchkey.toml
+  latchkey profile import work.latchkey.toml --replace
+  latchkey profile import shared.toml --yes --json"
+    )]
+    Import {
+        /// The profiles file to import (at most 1 MiB)
+        file: std::path::PathBuf,
+        /// Replace a profile of the same name (its session is signed out first when its
+        /// tokens would go elsewhere)
+        #[arg(long)]
+        replace: bool,
+        /// Save without asking (needed when no terminal can ask, e.g. in a script)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Print the review as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a profile and the redirect URIs to register at the provider
     #[command(after_help = "Examples:
   latchkey profile show
@@ -582,7 +611,8 @@ pub struct ProfileAddArgs {
     /// Make it the default profile
     #[arg(long = "default")]
     pub make_default: bool,
-    /// Replace an existing profile of the same name
+    /// Replace an existing profile of the same name (its session is signed out first when
+    /// its tokens would go elsewhere)
     #[arg(long)]
     pub force: bool,
 }

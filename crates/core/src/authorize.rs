@@ -42,8 +42,13 @@ pub enum Entry {
     AnotherUser,
 }
 
-/// The parameters Latchkey sets itself; a profile's or a caller's extra parameters may not
-/// replace them (they carry the flow's security).
+/// The parameters Latchkey sets itself, or that would hand the flow to someone else; a
+/// profile's or a caller's extra parameters may not set them. The first ten carry the flow's
+/// security. `request`/`request_uri` (JAR, RFC 9101; PAR, RFC 9126) make a provider that
+/// honours them take `redirect_uri`, `state`, `nonce` and `code_challenge` from a request
+/// object instead of from Latchkey; `response_mode` (`fragment`, `form_post`) sends the code
+/// where the loopback listener cannot take it; `claims` and `registration` change what is
+/// asked for and who the client is (catalogue row G4).
 pub const RESERVED_PARAMS: &[&str] = &[
     "response_type",
     "client_id",
@@ -55,7 +60,18 @@ pub const RESERVED_PARAMS: &[&str] = &[
     "code_challenge_method",
     "prompt",
     "identity_provider",
+    "response_mode",
+    "request",
+    "request_uri",
+    "claims",
+    "registration",
 ];
+
+/// Whether `name` is one of [`RESERVED_PARAMS`], in any letter case (a provider that reads
+/// parameter names case-insensitively must not receive a second `State`).
+pub fn is_reserved_param(name: &str) -> bool {
+    RESERVED_PARAMS.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
 
 /// The `prompt` values `entry` needs where no page of the provider's does the job.
 fn prompt(
@@ -93,10 +109,7 @@ pub fn build_request(
     entry: Entry,
     extra: &[(String, String)],
 ) -> Result<AuthorizationRequest> {
-    if let Some((key, _)) = extra
-        .iter()
-        .find(|(k, _)| RESERVED_PARAMS.contains(&k.as_str()))
-    {
+    if let Some((key, _)) = extra.iter().find(|(k, _)| is_reserved_param(k)) {
         return Err(Error::new(
             ErrorKind::Config,
             format!("the authorize parameter `{key}` is set by Latchkey and cannot be given as an extra parameter; remove it (use the profile's `identity_provider` or `scopes` field where one exists)."),

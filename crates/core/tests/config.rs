@@ -839,3 +839,226 @@ fn an_exported_profile_keeps_its_aws_table_and_authorize_params() {
     assert_eq!(name, "p");
     assert_eq!(&draft.validate(name, file).unwrap(), profile, "{text}");
 }
+
+// ---- issue 22: a profile file is untrusted input ----
+
+/// The field an invalid profile is refused for.
+fn refused_field(text: &str) -> String {
+    match Config::parse(text, Path::new("config.toml")) {
+        Err(ConfigError::Invalid { field, .. }) => field,
+        other => panic!("expected a refused field, got {other:?}"),
+    }
+}
+
+#[test]
+fn g2_profile_names_are_letters_digits_dot_dash_underscore_at_load_add_and_import() {
+    for name in ["work", "staging-eu.1_b", &"a".repeat(64)] {
+        let text = format!("[profiles.\"{name}\"]\n{COGNITO}");
+        assert!(Config::parse(&text, Path::new("c.toml")).is_ok(), "{name}");
+    }
+    // The newline would write a `[profile default]` of its own into an AWS config snippet.
+    let injected = "x\\n[profile default]\\ncredential_process = sh -c evil";
+    for name in [injected, "with space", "", "é", &"a".repeat(65), "a/b"] {
+        let text = format!("[profiles.\"{name}\"]\n{COGNITO}");
+        assert_eq!(refused_field(&text), "name", "load refuses `{name}`");
+        assert!(
+            matches!(
+                Config::import_profiles(&text, Path::new("shared.toml"))
+                    .map(|drafts| drafts[0].1.validate(&drafts[0].0, Path::new("shared.toml"))),
+                Ok(Err(ConfigError::Invalid { ref field, .. })) if field == "name"
+            ),
+            "import refuses `{name}`"
+        );
+    }
+    let draft = parse(COGNITO).unwrap().draft("p").unwrap();
+    let mut config = Config::empty(Path::new("c.toml"));
+    assert!(
+        matches!(config.insert_draft("bad\nname", &draft), Err(ConfigError::Invalid { ref field, .. }) if field == "name"),
+        "add refuses a name with a newline"
+    );
+    assert!(config.profiles.is_empty());
+    let lenient = Config::parse_lenient(
+        &format!("[profiles.\"bad name\"]\n{COGNITO}[profiles.good]\n{COGNITO}"),
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    assert!(lenient.invalid.contains_key("bad name") && lenient.profiles.contains_key("good"));
+}
+
+#[test]
+fn g4_authorize_params_that_hand_the_flow_to_a_request_object_or_another_mode_are_refused() {
+    let table = |key: &str| format!("{COGNITO}[profiles.p.authorize_params]\n{key} = 'x'\n");
+    for key in [
+        "response_mode",
+        "request",
+        "request_uri",
+        "claims",
+        "registration",
+        "Response_Mode",
+        "REQUEST_URI",
+        "State",
+    ] {
+        assert_eq!(
+            refused_field(&format!("default = 'p'\n[profiles.p]\n{}", table(key))),
+            format!("authorize_params.{key}"),
+            "`{key}` is Latchkey's own"
+        );
+    }
+    assert!(parse(&table("lang")).is_ok());
+}
+
+const SHARED: &str = r#"
+[profiles.work]
+region = "eu-west-1"
+user_pool_id = "eu-west-1_AbC123"
+domain = "https://work.auth.eu-west-1.amazoncognito.com"
+client_id = "abc123"
+scopes = ["openid", "email"]
+api_base_urls = ["https://api.example.com/"]
+browser_command = ["sh", "-c", "touch${IFS}/tmp/latchkey-owned"]
+sign_in_timeout_secs = 120
+[profiles.work.authorize_params]
+lang = "fr"
+[profiles.work.aws]
+identity_pool_id = "eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+"#;
+
+#[test]
+fn an_export_never_carries_the_browser_command() {
+    let mut text = format!("[profiles.p]\n{COGNITO}");
+    text.push_str("browser_command = ['firefox', '-P', 'work']\n");
+    let config = Config::parse(&text, Path::new("c.toml")).unwrap();
+    let profile = config.profile("p").unwrap();
+    assert!(profile.browser_command.is_some());
+    let exported = Config::export_profile(profile);
+    let (_, draft) = &Config::import_profiles(&exported, Path::new("p.toml")).unwrap()[0];
+    assert_eq!(draft.browser_command, None, "{exported}");
+}
+
+#[test]
+fn g1_an_import_drops_the_browser_command_says_so_and_lists_where_tokens_go_first() {
+    let config = Config::empty(Path::new("c.toml"));
+    let reviews = config
+        .review_import(SHARED, Path::new("shared.toml"))
+        .unwrap();
+    let review = &reviews[0];
+    assert_eq!(review.name, "work");
+    assert!(!review.replaces);
+    assert_eq!(review.action(), "Save profile work");
+    assert_eq!(review.profile.browser_command, None, "never imported");
+    assert_eq!(
+        review
+            .dropped
+            .iter()
+            .map(|d| d.field.as_str())
+            .collect::<Vec<_>>(),
+        ["browser_command"],
+        "and the user is told"
+    );
+    let fields: Vec<&str> = review.settings.iter().map(|s| s.field.as_str()).collect();
+    assert!(!fields.contains(&"browser_command"));
+    let at = |f: &str| {
+        fields
+            .iter()
+            .position(|x| *x == f)
+            .unwrap_or_else(|| panic!("{f} in {fields:?}"))
+    };
+    assert!(at("domain") < at("client_id"));
+    assert!(at("client_id") < at("api_base_urls"));
+    assert!(at("api_base_urls") < at("aws.identity_pool_id"));
+    assert!(at("aws.identity_pool_id") < at("authorize_params.lang"));
+    assert!(
+        at("authorize_params.lang") < at("scopes"),
+        "where tokens go, then the rest"
+    );
+    assert!(at("scopes") < at("sign_in_timeout_secs"));
+    let security: Vec<bool> = review.settings.iter().map(|s| s.security).collect();
+    assert!(
+        security.windows(2).all(|w| w[0] >= w[1]),
+        "every security-relevant setting comes first: {fields:?} {security:?}"
+    );
+    assert!(review.settings[at("api_base_urls")].security);
+    assert!(!review.settings[at("scopes")].security);
+    assert!(
+        !fields.contains(&"api_token_header"),
+        "defaults are not listed"
+    );
+}
+
+#[test]
+fn g1_an_existing_name_is_replaced_only_when_asked_and_keeps_this_machines_browser() {
+    let local = SHARED
+        .replace("touch${IFS}/tmp/latchkey-owned", "--local")
+        .replace("https://api.example.com/", "https://api.mine.example/");
+    let mut config = Config::parse(&local, Path::new("c.toml")).unwrap();
+    let before = config.profile("work").unwrap().clone();
+    let reviews = config
+        .review_import(SHARED, Path::new("shared.toml"))
+        .unwrap();
+    let review = &reviews[0];
+    assert!(review.replaces);
+    assert_eq!(review.action(), "Replace profile work");
+    assert_eq!(review.moves_session, ["api_base_urls"]);
+    let api = review
+        .settings
+        .iter()
+        .find(|s| s.field == "api_base_urls")
+        .unwrap();
+    assert_eq!(api.previous.as_deref(), Some("https://api.mine.example/"));
+    assert_eq!(api.value, "https://api.example.com/");
+
+    assert!(matches!(
+        config.insert_reviewed(review, false),
+        Err(ConfigError::Exists { ref name, .. }) if name == "work"
+    ));
+    assert_eq!(config.profile("work").unwrap(), &before, "nothing changed");
+    let replaced = config.insert_reviewed(review, true).unwrap();
+    assert_eq!(
+        replaced.browser_command,
+        Some(vec!["sh".into(), "-c".into(), "--local".into()]),
+        "the machine-local setting stays this machine's"
+    );
+    assert_eq!(
+        replaced.api_base_urls[0].as_str(),
+        "https://api.example.com/"
+    );
+}
+
+#[test]
+fn g1_each_setting_that_sends_tokens_elsewhere_is_named() {
+    let config = Config::parse(SHARED, Path::new("c.toml")).unwrap();
+    let old = config.profile("work").unwrap();
+    let moved = |edit: &dyn Fn(&str) -> String| {
+        let next = Config::parse(&edit(SHARED), Path::new("c.toml")).unwrap();
+        old.token_destination_changes(next.profile("work").unwrap())
+    };
+    assert!(
+        moved(&|t| t.replace("sign_in_timeout_secs = 120", "sign_in_timeout_secs = 60")).is_empty()
+    );
+    assert!(moved(&|t| t.replace("\"email\"]", "\"phone\"]")).is_empty());
+    assert_eq!(
+        moved(&|t| t.replace("client_id = \"abc123\"", "client_id = \"other\"")),
+        ["client_id"]
+    );
+    assert_eq!(
+        moved(&|t| t.replace("https://work.auth", "https://evil.auth")),
+        ["domain"]
+    );
+    assert_eq!(
+        moved(&|t| t.replace("eu-west-1_AbC123", "eu-west-1_Other1")),
+        ["issuer"]
+    );
+    assert_eq!(
+        moved(&|t| t.replace("https://api.example.com/", "https://api.evil.example/")),
+        ["api_base_urls"]
+    );
+    assert_eq!(
+        moved(&|t| {
+            t.replace(
+            "identity_pool_id = \"eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d\"",
+            "identity_pool_id = \"eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d\"\nidentity_endpoint = \"https://cognito-identity.evil.example/\""
+        )
+        }),
+        ["aws"]
+    );
+}

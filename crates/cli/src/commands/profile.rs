@@ -2,7 +2,13 @@
 //! (draft → validate → insert → atomic save that keeps the file's comments), and show what to
 //! register at the provider.
 
-use latchkey_core::config::{AwsDraft, Config, ConfigError, Profile, ProfileDraft, ProfileKind};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use latchkey_core::config::{
+    AwsDraft, Config, ConfigError, ImportReview, Profile, ProfileDraft, ProfileKind,
+    MAX_IMPORT_BYTES,
+};
 use latchkey_core::{Session, SessionOptions};
 
 use crate::cli::{FlowArg, ProfileAddArgs, ProfileCommand, SchemeArg, TokenKindArg};
@@ -13,7 +19,13 @@ use crate::output::print_json;
 pub async fn run(ctx: &Ctx, cmd: ProfileCommand) -> CliResult<Exit> {
     match cmd {
         ProfileCommand::List { json } => list(ctx, json),
-        ProfileCommand::Add(a) => add(ctx, *a),
+        ProfileCommand::Add(a) => add(ctx, *a).await,
+        ProfileCommand::Import {
+            file,
+            replace,
+            yes,
+            json,
+        } => import(ctx, &file, replace, yes, json).await,
         ProfileCommand::Show { name, json } => show(ctx, name, json),
         ProfileCommand::Remove { name, keep_session } => remove(ctx, &name, keep_session).await,
         ProfileCommand::Use { name } => use_profile(ctx, &name),
@@ -77,14 +89,18 @@ fn draft_of(a: &ProfileAddArgs) -> ProfileDraft {
     d
 }
 
-fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
+async fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
     let mut config = config_to_edit(ctx)?;
     let path = ctx.config_path()?;
     if config.profiles.contains_key(&a.name) && !a.force {
         return Err(Failure::new(Exit::Config, format!("profile `{}` already exists in {}; pass --force to replace it, or choose another name.", a.name, path.display())));
     }
     let first = config.profiles.is_empty();
-    config.insert_draft(&a.name, &draft_of(&a))?;
+    let next = draft_of(&a).validate(&a.name, &path)?;
+    if let Some(old) = config.profiles.get(&a.name) {
+        sign_out_if_moved(old, &next).await?;
+    }
+    config.insert(next);
     if a.make_default || first {
         config.default = Some(a.name.clone());
     }
@@ -102,6 +118,153 @@ fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
     println!();
     print_registration(config.profile(&a.name)?);
     Ok(Exit::Ok)
+}
+
+/// Signs `old`'s session out before its profile is replaced by `next`, when `next` sends
+/// tokens elsewhere; says what happened. A failed revocation is a warning (the local session
+/// is gone all the same); a keychain that cannot be reached stops the replace.
+async fn sign_out_if_moved(old: &Profile, next: &Profile) -> CliResult<()> {
+    let moved = old.token_destination_changes(next);
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let session = Session::new(old.clone(), SessionOptions::default())?;
+    if let Some(out) = session.sign_out_if_moved(next).await? {
+        for w in &out.warnings {
+            eprintln!("latchkey: warning: {}", one_line(w));
+        }
+        eprintln!(
+            "latchkey: signed out `{}` first ({}its saved session deleted): the new {} send tokens elsewhere.",
+            old.name,
+            if out.revoked { "refresh token revoked, " } else { "" },
+            moved.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `profile import FILE`: review every profile of the file, ask (or take `--yes`), sign out a
+/// replaced profile's session when its tokens would go elsewhere, then save.
+async fn import(ctx: &Ctx, file: &Path, replace: bool, yes: bool, json: bool) -> CliResult<Exit> {
+    let text = read_import(file)?;
+    let mut config = config_to_edit(ctx)?;
+    let reviews = config.review_import(&text, file)?;
+    if json {
+        print_json(&reviews)?;
+    } else {
+        for review in &reviews {
+            print_review(review);
+        }
+    }
+    if let Some(taken) = reviews.iter().find(|r| r.replaces && !replace) {
+        return Err(Failure::new(
+            Exit::Config,
+            format!(
+                "profile `{}` already exists; nothing was saved. Pass --replace to replace it after reading the review above, or rename the profile in the file.",
+                taken.name
+            ),
+        ));
+    }
+    if !yes && !confirmed(&reviews)? {
+        println!("Nothing was saved.");
+        return Ok(Exit::Ok);
+    }
+    for review in &reviews {
+        if let Some(old) = config.profiles.get(&review.name) {
+            sign_out_if_moved(old, &review.profile).await?;
+        }
+        config.insert_reviewed(review, replace)?;
+    }
+    if config.default.is_none() && config.profiles.len() == reviews.len() {
+        config.default = reviews.first().map(|r| r.name.clone());
+    }
+    config.save()?;
+    for review in &reviews {
+        let verb = if review.replaces {
+            "Replaced"
+        } else {
+            "Imported"
+        };
+        let line = format!(
+            "{verb} profile `{}` in {}.",
+            review.name,
+            ctx.config_path()?.display()
+        );
+        match json {
+            true => eprintln!("{line}"),
+            false => println!("{line}"),
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// The file's text, refusing what cannot be a profile file before parsing it.
+fn read_import(file: &Path) -> CliResult<String> {
+    let cannot = |e: std::io::Error| {
+        Failure::new(
+            Exit::Config,
+            format!("cannot read {}: {e}. Check the path.", file.display()),
+        )
+    };
+    let size = std::fs::metadata(file).map_err(cannot)?.len();
+    if size > MAX_IMPORT_BYTES {
+        return Err(Failure::new(
+            Exit::Config,
+            format!(
+                "{} is {size} bytes: a profile file is at most {} KiB; nothing was imported.",
+                file.display(),
+                MAX_IMPORT_BYTES / 1024
+            ),
+        ));
+    }
+    std::fs::read_to_string(file).map_err(cannot)
+}
+
+/// The review for people: where tokens go first, each change beside what it replaces.
+fn print_review(review: &ImportReview) {
+    let title = match review.replaces {
+        true => format!("Profile `{}` (replaces the existing profile)", review.name),
+        false => format!("Profile `{}` (new)", review.name),
+    };
+    println!("{title}");
+    for s in &review.settings {
+        let mark = if s.security { "!" } else { " " };
+        match &s.previous {
+            Some(before) => println!("  {mark} {:<24} {}  (was: {before})", s.field, s.value),
+            None => println!("  {mark} {:<24} {}", s.field, s.value),
+        }
+    }
+    for d in &review.dropped {
+        println!("  dropped {}: {}", d.field, d.reason);
+    }
+    if !review.moves_session.is_empty() {
+        println!(
+            "  The existing session of `{}` will be signed out first: {} would send its tokens elsewhere.",
+            review.name,
+            review.moves_session.join(", ")
+        );
+    }
+    println!("  (! = where tokens go or how the sign-in works)");
+    println!();
+}
+
+/// Asks on the terminal; without one, `--yes` is needed.
+fn confirmed(reviews: &[ImportReview]) -> CliResult<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::new(
+            Exit::Config,
+            "nothing was saved: no terminal to ask on. Read the review above, then pass --yes to save it.",
+        ));
+    }
+    let actions: Vec<String> = reviews.iter().map(ImportReview::action).collect();
+    print!("{}? [y/N] ", actions.join(", "));
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::new(Exit::Other, format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
 fn print_registration(p: &Profile) {

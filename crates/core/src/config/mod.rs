@@ -5,6 +5,7 @@
 
 mod draft;
 mod file;
+mod review;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use draft::{AwsDraft, ProfileDraft};
+pub use review::{DroppedSetting, ImportReview, ReviewedSetting, MACHINE_LOCAL, MAX_IMPORT_BYTES};
 
 /// Which token a protected API receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -134,6 +136,8 @@ pub enum ConfigError {
     NoConfigDir,
     #[error("cannot write {path}: {message}. Check the directory's permissions; the file was left as it was.")]
     Write { path: PathBuf, message: String },
+    #[error("{path}: a profile named `{name}` already exists. Replacing it needs an explicit “Replace profile {name}” (CLI: `--replace`); or import it under another name.")]
+    Exists { path: PathBuf, name: String },
 }
 
 impl From<ConfigError> for crate::Error {
@@ -302,10 +306,14 @@ impl Config {
 
     /// `profile` alone as a profiles file (a `[profiles.NAME]` table of its non-default
     /// settings): what the app's "Export" writes. A profile holds no secret (a client secret
-    /// is refused), so the file can be shared.
+    /// is refused), so the file can be shared; its machine-local settings
+    /// ([`MACHINE_LOCAL`]: the browser command) stay on this machine.
     pub fn export_profile(profile: &Profile) -> String {
         let mut config = Config::default();
-        config.insert(profile.clone());
+        config.insert(Profile {
+            browser_command: None,
+            ..profile.clone()
+        });
         file::render(&config.document, &config)
     }
 
@@ -471,6 +479,27 @@ impl Profile {
         settings
             .resolve(&self.kind)
             .map_err(|e| crate::aws::AwsError::from(e).into())
+    }
+
+    /// The settings in which `next` sends this profile's tokens somewhere else: another
+    /// provider or app client (`issuer`, `client_id`, the hosted-UI `domain`), other APIs
+    /// (`api_base_urls`), another identity pool or role (`aws`). A session is never carried
+    /// over such a change: it is signed out first ([`crate::Session::sign_out_if_moved`]).
+    pub fn token_destination_changes(&self, next: &Profile) -> Vec<&'static str> {
+        let domain = |p: &Profile| match &p.kind {
+            ProfileKind::Cognito { domain, .. } => Some(domain.clone()),
+            ProfileKind::Oidc { .. } => None,
+        };
+        [
+            ("issuer", self.issuer() != next.issuer()),
+            ("client_id", self.client_id != next.client_id),
+            ("domain", domain(self) != domain(next)),
+            ("api_base_urls", self.api_base_urls != next.api_base_urls),
+            ("aws", self.aws != next.aws),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
+        .collect()
     }
 
     /// The keychain account: profile name + issuer + client id, so two profiles never collide.

@@ -25,7 +25,8 @@ impl Problems<'_> {
     fn err(&self, field: &str, problem: impl Into<String>, fix: &str) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.to_owned(),
-            profile: self.name.to_owned(),
+            // A name is checked like any field; until then it may hold anything.
+            profile: self.name.escape_debug().to_string(),
             field: field.to_owned(),
             problem: problem.into(),
             fix: fix.to_owned(),
@@ -37,6 +38,7 @@ type Checked<T> = Result<T, ConfigError>;
 
 pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Profile> {
     let p = Problems { name, path };
+    profile_name(&p, name)?;
     let client_id = client(&p, d)?;
     let kind = provider(&p, d)?;
     let is_cognito = matches!(kind, ProfileKind::Cognito { .. });
@@ -100,6 +102,27 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
         aws,
     })
 }
+
+/// A profile name is `[A-Za-z0-9._-]{1,64}`: it becomes a TOML table name, a keychain account,
+/// an AWS `[profile …]` name and a console file name, and a newline in it could write a table
+/// of its own into `latchkey aws config-snippet` (issue 22, LOW 2).
+fn profile_name(p: &Problems, name: &str) -> Checked<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if (1..=MAX_NAME_LEN).contains(&name.len()) && name.chars().all(allowed) {
+        return Ok(());
+    }
+    Err(p.err(
+        "name",
+        format!(
+            "`{}` is not a profile name",
+            name.chars().take(80).collect::<String>().escape_debug()
+        ),
+        "use 1 to 64 letters, digits, `.`, `_` or `-` (e.g. `work`, `staging-eu`)",
+    ))
+}
+
+/// The longest profile name.
+const MAX_NAME_LEN: usize = 64;
 
 pub(super) fn is_loopback_host(host: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1")
@@ -388,7 +411,7 @@ fn authorize_params(p: &Problems, d: &ProfileDraft) -> Checked<BTreeMap<String, 
     let params = d.authorize_params.clone().unwrap_or_default();
     for (key, value) in &params {
         let field = format!("authorize_params.{key}");
-        if crate::RESERVED_PARAMS.contains(&key.as_str()) {
+        if crate::authorize::is_reserved_param(key) {
             return Err(p.err(&field, format!("`{key}` is set by Latchkey itself (it carries the sign-in's security or has its own setting)"), "remove it; use the profile's `identity_provider` or `scopes` field where one exists"));
         }
         let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');

@@ -7,6 +7,7 @@
 mod aws;
 mod call;
 mod inspect;
+mod profile_change;
 mod refresh;
 mod sign_in;
 mod sign_out;
