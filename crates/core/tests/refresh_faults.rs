@@ -287,6 +287,42 @@ async fn a_refresh_answer_goes_through_the_checks_of_a_sign_in_answer() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refreshed_id_token_with_another_auth_time_is_refused_and_ends_the_session() {
+    let (idp, profile) = start_cognito(|_| {});
+    let vault = Vault::memory();
+    // The fault leaves the sign-in alone: only refreshed ID tokens claim a new authentication.
+    idp.set_fault(Fault::RefreshDifferentAuthTime);
+    let s = signed_in(profile.clone(), vault.clone()).await;
+    let err = s.force_refresh().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+    assert_eq!(err.failed_check(), Some(CheckName::AuthTime), "{err}");
+    assert!(matches!(s.state(), SessionState::SignedOut { .. }));
+    assert!(load_session(&vault, &profile.keychain_account())
+        .unwrap()
+        .is_none());
+    assert_eq!(idp.stats().token_refresh_token, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refreshed_id_token_with_the_original_auth_time_is_accepted_after_a_restart() {
+    let Some(vault) = keychain("auth-time") else {
+        return;
+    };
+    let (idp, profile) = start_cognito(|_| {});
+    signed_in(profile.clone(), vault.clone()).await;
+    // A new process: the original `auth_time` comes from the keychain.
+    let s = Session::new(
+        profile.clone(),
+        options_with(vault.clone(), Arc::new(NoBrowser)),
+    )
+    .unwrap();
+    s.restore_stored().await.unwrap();
+    s.force_refresh().await.unwrap();
+    s.force_refresh().await.unwrap();
+    assert_eq!(idp.stats().token_refresh_token, 2);
+}
+
 /// The provider revoked the session elsewhere: the next refresh gets `invalid_grant`, and both
 /// keychain items (the session and its `:aws` credentials) are deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

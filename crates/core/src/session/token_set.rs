@@ -126,6 +126,7 @@ impl TokenSet {
                 iss: s.issuer,
                 sub: s.sub,
                 aud: s.aud,
+                auth_time: jwt.claim_time("auth_time"),
             },
             id_token: s.id_token,
             access_token: s.access_token,
