@@ -90,3 +90,37 @@ fn a_refused_refresh_answer_is_reported_with_its_check_after_one_request() {
         "the refresh token was revoked"
     );
 }
+
+#[test]
+fn a_failed_revocation_at_logout_still_deletes_the_session_and_says_so() {
+    let (env, idp) = work_env(|_| {});
+    env.login();
+    idp.set_fault(Fault::RevokeServerError);
+    let json = env.run(&["logout", "--json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let out = json.json();
+    assert_eq!(out["signed_out"], true);
+    assert_eq!(out["revoked"], false);
+    assert!(out["revocation_error"].is_string(), "{out}");
+    assert_eq!(env.run(&["status"]).code, 2, "the session is gone");
+
+    env.login();
+    let human = env.run(&["logout"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let warnings: Vec<&str> = human.stderr.lines().collect();
+    assert_eq!(warnings.len(), 1, "{}", human.stderr);
+    assert!(
+        warnings[0].starts_with("latchkey: warning: "),
+        "{}",
+        human.stderr
+    );
+    assert_eq!(env.run(&["status"]).code, 2);
+    assert_eq!(idp.stats().revocations, 2);
+
+    // With the provider revoking again, a logout has nothing to report.
+    idp.clear_faults();
+    env.login();
+    let clean = env.run(&["logout", "--json"]).json();
+    assert_eq!(clean["revoked"], true);
+    assert!(clean["revocation_error"].is_null(), "{clean}");
+}

@@ -359,3 +359,22 @@ async fn revoke_at_provider(idp: &DevIdp, refresh_token: &str) {
         .unwrap();
     assert!(r.status().is_success(), "revoked: {}", r.status());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_that_fails_at_sign_out_still_deletes_the_session_and_says_so() {
+    let (idp, profile) = start_cognito(|_| {});
+    let vault = Vault::memory();
+    let s = signed_in(profile.clone(), vault.clone()).await;
+    idp.set_fault(Fault::RevokeServerError);
+    let out = s.sign_out(false).await.unwrap();
+    assert!(!out.revoked);
+    assert!(out.revocation_error.is_some(), "{out:?}");
+    assert_eq!(idp.stats().revocations, 1);
+    assert!(matches!(s.state(), SessionState::SignedOut { .. }));
+    assert!(load_session(&vault, &profile.keychain_account())
+        .unwrap()
+        .is_none());
+    // A sign-out with nothing to revoke is no revocation failure.
+    let again = s.sign_out(false).await.unwrap();
+    assert_eq!((again.revoked, again.revocation_error), (false, None));
+}
