@@ -80,6 +80,7 @@ async fn sixteen_kb_round_trip_through_the_vault() {
         access_token: latchkey_core::SecretToken::new("access"),
         id_expires_at: 1_700_003_600,
         access_expires_at: 1_700_003_600,
+        access_issued_at: None,
         id_issued_at: None,
         id_renewable: true,
         issuer: "http://127.0.0.1:1/pool".into(),

@@ -92,11 +92,6 @@ impl Error {
     pub fn message(&self) -> &str {
         &self.message
     }
-    /// Why `failed_check()` failed, without the advice around it.
-    pub(crate) fn check_reason(&self) -> Option<&str> {
-        self.reason.as_deref()
-    }
-
     pub(crate) fn internal(what: impl Display) -> Self {
         Self::new(
             ErrorKind::Internal,
@@ -167,16 +162,21 @@ impl Error {
             reason: None,
         }
     }
-    /// A refreshed ID token named someone else: the session was ended (what `ended` says).
-    pub(crate) fn another_identity(reason: &str, ended: &str) -> Self {
-        Self {
-            kind: ErrorKind::Verification,
-            check: Some(CheckName::SameIdentity),
-            aws: None,
-            message: format!(
-                "refreshing the session failed the `same_identity` check: {reason}. {ended} Sign in again."
+    /// A refresh answer was refused (`refused` says why: a failed check, an unusable field)
+    /// and the session was ended (what `ended` says). Keeps `refused`'s kind and check.
+    pub(crate) fn refresh_refused(refused: &Error, ended: &str) -> Self {
+        let message = match (refused.check, &refused.reason) {
+            (Some(check), Some(reason)) => format!(
+                "refreshing the session failed the `{check}` check: {reason}. {ended} Sign in again."
             ),
-            reason: Some(reason.to_owned()),
+            _ => format!(
+                "refreshing the session failed: {}. {ended} Sign in again.",
+                refused.message.trim_end_matches('.')
+            ),
+        };
+        Self {
+            message,
+            ..refused.clone()
         }
     }
     /// A response (or token) larger than Latchkey reads.

@@ -63,20 +63,44 @@ pub(crate) struct TokenResponse {
     pub expires_in: Option<i64>,
 }
 
-/// A token endpoint failure, and whether the request may have reached the provider (a
-/// request that never left is the only one safe to repeat with the same refresh token).
+/// How far a failed token request got: what the provider may have done with the grant it
+/// carried, so a caller knows whether the code or refresh token is still unspent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// No connection was made: the only request safe to repeat with the same refresh token.
+    NotSent,
+    /// Sent, but no complete answer came back (a timeout, a cut connection).
+    Unanswered,
+    /// The provider answered with an error or a redirect: it issued nothing.
+    Refused,
+    /// The provider answered with success and Latchkey refused the answer (not JSON, too
+    /// large, a bad field): the grant is spent, and a rotated refresh token came in it.
+    Unusable,
+}
+
+/// A token endpoint failure and how far the request got.
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub error: Error,
-    pub reached_provider: bool,
+    pub reach: Reach,
+    /// The refresh token of an answer Latchkey refused, when it could be read: never used,
+    /// only revoked.
+    pub refused_refresh_token: Option<RefreshToken>,
 }
 
 impl Failure {
-    fn answered(error: Error) -> Self {
+    fn new(reach: Reach, error: Error) -> Self {
         Failure {
             error,
-            reached_provider: true,
+            reach,
+            refused_refresh_token: None,
         }
+    }
+    fn refused(error: Error) -> Self {
+        Failure::new(Reach::Refused, error)
+    }
+    fn unusable(error: Error) -> Self {
+        Failure::new(Reach::Unusable, error)
     }
 }
 
@@ -122,25 +146,38 @@ pub(crate) async fn request(
         .body(grant.body(client_id))
         .send()
         .await
-        .map_err(|e| Failure {
-            error: Error::from_http(what, &e),
-            reached_provider: !e.is_connect(),
+        .map_err(|e| {
+            let reach = match e.is_connect() {
+                true => Reach::NotSent,
+                false => Reach::Unanswered,
+            };
+            Failure::new(reach, Error::from_http(what, &e))
         })?;
     let status = resp.status();
     tracing::debug!(status = status.as_u16(), what, "token response");
     if status.is_redirection() {
-        return Err(Failure::answered(Error::provider(format!("the token endpoint answered {what} with a redirect (HTTP {}); Latchkey does not follow it, so the code/refresh token is not sent elsewhere. Check the profile's domain/issuer.", status.as_u16()))));
+        return Err(Failure::refused(Error::provider(format!("the token endpoint answered {what} with a redirect (HTTP {}); Latchkey does not follow it, so the code/refresh token is not sent elsewhere. Check the profile's domain/issuer.", status.as_u16()))));
     }
     let body = read_limited(resp, TOKEN_RESPONSE_LIMIT, "the token endpoint's answer")
         .await
-        .map_err(Failure::answered)?;
+        .map_err(|e| match (status.is_success(), e.kind()) {
+            (true, ErrorKind::ProviderUnreachable) => Failure::new(Reach::Unanswered, e),
+            (true, _) => Failure::unusable(e),
+            (false, _) => Failure::refused(e),
+        })?;
     if !status.is_success() {
-        return Err(Failure::answered(refusal(&grant, status, &body)));
+        return Err(Failure::refused(refusal(&grant, status, &body)));
     }
     let raw: RawResponse = serde_json::from_slice(&body).map_err(|_| {
-        Failure::answered(Error::provider(format!("the token endpoint's answer to {what} (HTTP {}) is not a JSON object; the provider or a proxy is misbehaving. Try again later.", status.as_u16())))
+        Failure::unusable(Error::provider(format!("the token endpoint's answer to {what} (HTTP {}) is not a JSON object; the provider or a proxy is misbehaving. Try again later.", status.as_u16())))
     })?;
-    parse(raw).map_err(Failure::answered)
+    let refresh_token = raw.refresh_token.clone();
+    parse(raw).map_err(|error| Failure {
+        refused_refresh_token: refresh_token
+            .filter(|t| !t.is_empty())
+            .map(RefreshToken::new),
+        ..Failure::unusable(error)
+    })
 }
 
 fn parse(raw: RawResponse) -> Result<TokenResponse> {
@@ -229,7 +266,7 @@ pub(crate) async fn revoke(
     cognito: bool,
 ) -> std::result::Result<(), String> {
     let Some(endpoint) = endpoint else {
-        return Err("the provider has no revocation endpoint; the refresh token stays valid until it expires.".into());
+        return Err("the provider has no revocation endpoint, so the refresh token stays valid there until it expires.".into());
     };
     let body = {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -248,8 +285,8 @@ pub(crate) async fn revoke(
         .await;
     match sent {
         Ok(r) if r.status().is_success() => Ok(()),
-        Ok(r) => Err(format!("the provider refused to revoke the refresh token (HTTP {}); it stays valid until it expires.", r.status().as_u16())),
-        Err(_) => Err("could not reach the provider to revoke the refresh token; you are signed out here, but the token stays valid at the provider until it expires.".into()),
+        Ok(r) => Err(format!("the provider refused to revoke the refresh token (HTTP {}), so it stays valid there until it expires.", r.status().as_u16())),
+        Err(_) => Err("could not reach the provider to revoke the refresh token, so it stays valid there until it expires.".into()),
     }
 }
 

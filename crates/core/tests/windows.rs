@@ -57,6 +57,7 @@ fn session_of(total: usize) -> StoredSession {
         access_token: SecretToken::new(token(total - refresh - id, 3)),
         id_expires_at: 1_700_003_600,
         access_expires_at: 1_700_003_600,
+        access_issued_at: None,
         id_issued_at: None,
         id_renewable: true,
         issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123".into(),

@@ -51,7 +51,7 @@ Durations: 3600, 3600s, 60m, 1h, 30d.
 
 Fault names for --fault and the control endpoint:
   token_server_error token_slow=MILLIS token_malformed_json token_missing_refresh_token token_redirect
-  token_error_description
+  token_error_description token_expires_in=SECS access_token_without_iat revoke_server_error
   id_token_wrong_iss id_token_wrong_aud id_token_missing_aud id_token_extra_aud id_token_missing_sub
   id_token_missing_iat id_token_missing_exp id_token_expired id_token_iat_future id_token_iat_week_old
   id_token_wrong_nonce id_token_bad_signature id_token_alg_none id_token_hs256 id_token_unknown_kid
@@ -60,6 +60,7 @@ Fault names for --fault and the control endpoint:
   id_token_iat_string id_token_aud_number id_token_oversized[=BYTES] token_response_oversized[=BYTES]
   discovery_oversized[=BYTES] jwks_oversized[=BYTES] userinfo_oversized[=BYTES]
   refresh_different_sub refresh_different_iss refresh_different_aud refresh_without_id_token
+  refresh_different_auth_time
   clock_offset=SECS discovery_issuer_mismatch jwks_max_age=SECS userinfo_different_sub
   authorize_response_iss authorize_response_wrong_iss
 ";

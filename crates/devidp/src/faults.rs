@@ -35,6 +35,15 @@ pub enum Fault {
     /// `token_error_description`: token and revocation errors carry `error_description` (the
     /// reason in words) besides `error`; Cognito's carry `error` only.
     TokenErrorDescription,
+    /// `token_expires_in=SECS`: token responses say `expires_in: SECS` (any whole number, zero
+    /// or negative included) whatever the access token's lifetime.
+    TokenExpiresIn(i64),
+    /// `access_token_without_iat`: access tokens carry no `iat`, so a client cannot tell from
+    /// the token when it was issued (as with the opaque access tokens many providers issue).
+    AccessTokenWithoutIat,
+    /// `revoke_server_error`: `/oauth2/revoke` answers 500 `{"error":"server_error"}` and
+    /// revokes nothing.
+    RevokeServerError,
     // ---- ID token contents ----
     /// `id_token_wrong_iss`
     IdTokenWrongIssuer,
@@ -108,6 +117,10 @@ pub enum Fault {
     /// `refresh_without_id_token`: refresh responses carry no `id_token` (OIDC Core 12.2
     /// allows it); the access token is still renewed.
     RefreshWithoutIdToken,
+    /// `refresh_different_auth_time`: ID tokens from a refresh carry an `auth_time` an hour
+    /// after the original sign-in's, as if the user had signed in again (OIDC Core 12.2 says
+    /// it must stay the original's).
+    RefreshDifferentAuthTime,
     // ---- clock ----
     /// `clock_offset=SECS`: tokens are issued as if the provider's clock were SECS off (±).
     ClockOffset(i64),
@@ -185,6 +198,9 @@ pub const FAULT_NAMES: &[&str] = &[
     "token_missing_refresh_token",
     "token_redirect",
     "token_error_description",
+    "token_expires_in=SECS",
+    "access_token_without_iat",
+    "revoke_server_error",
     "id_token_wrong_iss",
     "id_token_wrong_aud",
     "id_token_missing_aud",
@@ -219,6 +235,7 @@ pub const FAULT_NAMES: &[&str] = &[
     "refresh_different_iss",
     "refresh_different_aud",
     "refresh_without_id_token",
+    "refresh_different_auth_time",
     "clock_offset=SECS",
     "discovery_issuer_mismatch",
     "jwks_max_age=SECS",
@@ -242,6 +259,9 @@ impl Fault {
             TokenMissingRefreshToken => "token_missing_refresh_token",
             TokenRedirect => "token_redirect",
             TokenErrorDescription => "token_error_description",
+            TokenExpiresIn(_) => "token_expires_in",
+            AccessTokenWithoutIat => "access_token_without_iat",
+            RevokeServerError => "revoke_server_error",
             IdTokenWrongIssuer => "id_token_wrong_iss",
             IdTokenWrongAudience => "id_token_wrong_aud",
             IdTokenMissingAudience => "id_token_missing_aud",
@@ -272,6 +292,7 @@ impl Fault {
             RefreshDifferentIssuer => "refresh_different_iss",
             RefreshDifferentAudience => "refresh_different_aud",
             RefreshWithoutIdToken => "refresh_without_id_token",
+            RefreshDifferentAuthTime => "refresh_different_auth_time",
             ClockOffset(_) => "clock_offset",
             DiscoveryIssuerMismatch => "discovery_issuer_mismatch",
             JwksMaxAge(_) => "jwks_max_age",
@@ -288,6 +309,7 @@ impl fmt::Display for Fault {
             Fault::TokenSlow(d) => write!(f, "token_slow={}ms", d.as_millis()),
             Fault::IdentitySlow(d) => write!(f, "identity_slow={}ms", d.as_millis()),
             Fault::ClockOffset(secs) => write!(f, "clock_offset={secs}"),
+            Fault::TokenExpiresIn(secs) => write!(f, "token_expires_in={secs}"),
             Fault::JwksMaxAge(secs) => write!(f, "jwks_max_age={secs}"),
             Fault::Oversized(what, bytes) => write!(f, "{}={bytes}", what.fault_name()),
             other => f.write_str(other.name()),
@@ -334,6 +356,14 @@ impl FromStr for Fault {
                 })?;
                 Ok(ClockOffset(secs))
             }
+            "token_expires_in" => {
+                let v =
+                    value.ok_or("token_expires_in needs seconds, e.g. token_expires_in=-3600")?;
+                let secs = v.trim_end_matches('s').parse::<i64>().map_err(|_| {
+                    format!("token_expires_in value {v:?} is not a whole number of seconds")
+                })?;
+                Ok(TokenExpiresIn(secs))
+            }
             "jwks_max_age" => {
                 let v = value.ok_or("jwks_max_age needs seconds, e.g. jwks_max_age=300")?;
                 let secs = v.trim_end_matches('s').parse::<u64>().map_err(|_| {
@@ -351,6 +381,8 @@ impl FromStr for Fault {
                     TokenMissingRefreshToken,
                     TokenRedirect,
                     TokenErrorDescription,
+                    AccessTokenWithoutIat,
+                    RevokeServerError,
                     IdTokenWrongIssuer,
                     IdTokenWrongAudience,
                     IdTokenMissingAudience,
@@ -380,6 +412,7 @@ impl FromStr for Fault {
                     RefreshDifferentIssuer,
                     RefreshDifferentAudience,
                     RefreshWithoutIdToken,
+                    RefreshDifferentAuthTime,
                     DiscoveryIssuerMismatch,
                     UserinfoDifferentSub,
                     AuthorizeResponseIss,
@@ -458,6 +491,14 @@ impl FaultSet {
                 _ => None,
             })
             .unwrap_or(0)
+    }
+
+    /// The `expires_in` a `token_expires_in` fault puts in token responses, if it is on.
+    pub(crate) fn expires_in(&self) -> Option<i64> {
+        self.faults.iter().find_map(|f| match f {
+            Fault::TokenExpiresIn(s) => Some(*s),
+            _ => None,
+        })
     }
 
     pub(crate) fn jwks_max_age(&self) -> Option<u64> {

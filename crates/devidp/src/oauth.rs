@@ -350,9 +350,13 @@ fn token_response(p: &Provider, minted: tokens::Minted, refresh_token: Option<St
     if let Some(refresh_token) = refresh_token {
         body.insert("refresh_token".into(), json!(refresh_token));
     }
+    let expires_in = p.faults().expires_in();
+    if let Some(secs) = expires_in {
+        p.log(format!("fault token_expires_in: expires_in {secs}"));
+    }
     body.insert(
         "expires_in".into(),
-        json!(p.settings.client.access_token_ttl.as_secs()),
+        json!(expires_in.unwrap_or(p.settings.client.access_token_ttl.as_secs() as i64)),
     );
     body.insert("token_type".into(), json!("Bearer"));
     let mut body = Value::Object(body);
@@ -444,6 +448,10 @@ pub(crate) fn revoke(p: &Provider, req: &Incoming) -> Reply {
 
 fn revoke_reply(p: &Provider, req: &Incoming) -> Reply {
     p.count(|s| s.revocations += 1);
+    if p.has_fault(&Fault::RevokeServerError) {
+        p.log("fault revoke_server_error: answering 500, revoking nothing".to_string());
+        return Reply::oauth_error(500, "server_error", "injected fault: revocation failure");
+    }
     let Some(form) = req.form() else {
         return Reply::oauth_error(
             400,

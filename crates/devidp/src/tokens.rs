@@ -52,7 +52,9 @@ pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
         "exp".into(),
         json!(now + client.access_token_ttl.as_secs() as i64),
     );
-    access.insert("iat".into(), json!(now));
+    if !p.has_fault(&Fault::AccessTokenWithoutIat) {
+        access.insert("iat".into(), json!(now));
+    }
     access.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
     access.insert("username".into(), json!(user.username));
     let access_token = {
@@ -186,6 +188,10 @@ fn apply_claim_faults(p: &Provider, id: &mut Map<String, Value>, now: i64, is_re
         }
         if faults.has(&Fault::RefreshDifferentAudience) {
             id.insert("aud".into(), json!("another-client"));
+        }
+        if faults.has(&Fault::RefreshDifferentAuthTime) {
+            let original = id.get("auth_time").and_then(Value::as_i64).unwrap_or(now);
+            id.insert("auth_time".into(), json!(original + 3600));
         }
     }
     if faults.has(&Fault::IdTokenTokenUseAccess) {

@@ -1,4 +1,6 @@
-//! `latchkey logout`: revoke, delete from the keychain, optionally open the provider's logout page.
+//! `latchkey logout`: revoke, delete from the keychain, optionally open the provider's logout
+//! page. A revocation that fails is a warning on stderr (`revocation_error` with `--json`): the
+//! keychain entry is deleted all the same.
 
 use crate::cli::LogoutArgs;
 use crate::context::{browser_from_env, Ctx};
@@ -39,6 +41,7 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
             "was_signed_in": was_signed_in,
             "profile": profile,
             "revoked": outcome.revoked,
+            "revocation_error": outcome.revocation_error,
             "signed_out_everywhere": outcome.signed_out_everywhere,
             "logout_url": outcome.logout_url,
             "logout_page_opened": opened,
@@ -52,6 +55,8 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
             "every device's refresh token ended, "
         } else if outcome.revoked {
             "refresh token revoked, "
+        } else if outcome.revocation_error.is_some() {
+            "refresh token NOT revoked at the provider, "
         } else {
             ""
         };

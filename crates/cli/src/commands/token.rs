@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use latchkey_core::config::TokenChoice;
+use latchkey_core::SessionState;
 
 use crate::cli::{TokenArgs, TokenFormat};
-use crate::context::Ctx;
+use crate::context::{not_signed_in, Ctx};
 use crate::failure::{CliResult, Exit};
 use crate::output::print_json;
 
@@ -18,7 +19,13 @@ pub async fn run(ctx: &Ctx, a: TokenArgs) -> CliResult<Exit> {
         (None, true) => TokenFormat::Json,
         (None, false) => TokenFormat::Plain,
     };
-    let session = ctx.signed_in_session().await?;
+    let session = ctx.session(None)?;
+    // The keychain's session as it is, then one `tokens()`: a refresh that fails is reported
+    // as itself (its kind and check), and never attempted a second time in this run.
+    let state = session.restore_stored().await?;
+    if !matches!(state, SessionState::SignedIn { .. }) {
+        return Err(not_signed_in(&session, &state));
+    }
     let tokens = session.tokens().await?;
     if let Some(warning) = &tokens.warning {
         eprintln!("latchkey: warning: {warning}");

@@ -2,8 +2,9 @@
 //! (observable through a `watch` channel) over sign-in, restore, refresh (single-flight, also
 //! across processes), sign-out and API calls, around one [`TokenSet`]. Each use case has its
 //! own file: `sign_in`, `refresh`, `sign_out`, `call`, `inspect`, `aws` (identity-pool
-//! credentials).
+//! credentials); `answer` checks what the token endpoint answers, for sign-in and refresh alike.
 
+mod answer;
 mod aws;
 mod call;
 mod inspect;
@@ -315,13 +316,17 @@ impl Session {
 
     // ---- restore ----
 
-    /// Start-up: read the keychain, refresh if needed, end `SignedIn` or `SignedOut` (with a reason).
+    /// Start-up: read the keychain, refresh if needed, end `SignedIn` or `SignedOut` (with a
+    /// reason). A refresh that fails is not an error here, and never repeated by it: network
+    /// trouble keeps the session (the next [`Session::tokens`] tries again), while a refused
+    /// answer or `invalid_grant` has already ended it (`SignedOut`, the reason naming what
+    /// failed). A caller that wants that failure as an error uses
+    /// [`Session::restore_stored`], then [`Session::tokens`].
     pub async fn restore(&self) -> Result<SessionState> {
         if !self.load_stored().await? {
             return Ok(self.state());
         }
         if let Err(e) = self.tokens().await {
-            // Network trouble keeps the session; the next tokens() call retries.
             tracing::debug!(kind = ?e.kind(), "refresh during restore failed");
         }
         Ok(self.state())

@@ -1,27 +1,82 @@
 //! Tokens and refresh: valid tokens handed out, refreshed ahead of expiry; one refresh in flight
 //! per session and per profile across processes (the profile lock, the keychain generation);
-//! rotated refresh tokens stored before the old one goes; dead sessions wiped; a background
-//! keeper (`keep_fresh`) for long-running embedders such as the app.
+//! rotated refresh tokens stored before the old one goes; dead sessions wiped, refused answers
+//! ending the session; a background keeper (`keep_fresh`) for long-running embedders (the app).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::token_set::{access_issued_at, TokenSet};
+use super::answer::Answering;
+use super::token_set::TokenSet;
 use super::{is_transient, Session, SessionState, Tokens, UserSummary};
 use crate::config::TokenChoice;
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::Provider;
 use crate::secret::{RefreshToken, SecretToken};
-use crate::token_endpoint::{self, Grant, TokenResponse};
-use crate::verify::{CheckName, IdTokenVerifier};
+use crate::token_endpoint::{self, Grant, Reach, TokenResponse};
 
 /// Attempts of a refresh whose request never reached the provider.
 const REFRESH_ATTEMPTS: u32 = 3;
 
+/// Why a refresh renewed nothing, which decides what becomes of the session.
+enum RefreshFailure {
+    /// The provider refused the refresh token (`invalid_grant`: expired, revoked, reuse
+    /// detected): the session is over (B11).
+    Ended(Error),
+    /// The provider answered and Latchkey refused the answer (a check failed, a bad field):
+    /// the refresh token may be spent, so it is never sent again.
+    Refused {
+        error: Error,
+        /// The refresh token that came in the refused answer, if one could be read.
+        rotated: Option<RefreshToken>,
+    },
+    /// No usable answer (the provider unreachable, an error answer, keys not fetched): the
+    /// session stays as it was.
+    Kept(Error),
+}
+
+impl RefreshFailure {
+    fn from_request(f: token_endpoint::Failure) -> Self {
+        match (f.reach, f.error.kind()) {
+            (_, ErrorKind::SessionExpired) => RefreshFailure::Ended(f.error),
+            (Reach::Unusable, _) => RefreshFailure::Refused {
+                error: f.error,
+                rotated: f.refused_refresh_token,
+            },
+            _ => RefreshFailure::Kept(f.error),
+        }
+    }
+
+    /// A checked answer's failure: a check that failed refuses it; a failure to fetch the
+    /// keys to check it with does not.
+    fn from_check(error: Error, resp: TokenResponse) -> Self {
+        match error.kind() {
+            ErrorKind::Verification => RefreshFailure::Refused {
+                error,
+                rotated: resp.refresh_token,
+            },
+            _ => RefreshFailure::Kept(error),
+        }
+    }
+}
+
 impl Session {
-    /// Valid tokens, refreshed first when less than the margin is left. When the refresh
-    /// fails for a network reason while the tokens are still valid, they are returned with a
-    /// `warning`.
+    /// Valid tokens, refreshed first when they are due. What it does, by the session's tokens
+    /// and the refresh's outcome:
+    ///
+    /// | the tokens | the refresh | `tokens()` |
+    /// |---|---|---|
+    /// | valid, not yet due (the access token, and a renewable ID token, more than the margin — at most half their own lifetime — from expiry) | none | hands them out |
+    /// | due | one in flight per session and per profile across processes (the refresh gate, then the profile lock); a caller that waited gets its result | hands out the renewed tokens |
+    /// | due, and the keychain holds a newer generation (another process refreshed) | none: adopted | hands out the adopted tokens |
+    /// | due | transient failure (provider unreachable, no answer, a 5xx) | the current tokens with a `warning` while they are valid, else the error; the session stays |
+    /// | due | `invalid_grant` (expired, revoked, reused) | `SessionExpired`; the session and its AWS credentials are deleted from the keychain |
+    /// | due | an answer Latchkey refuses (a failed check, an unusable field) | that error (its `failed_check()`); the refresh token is never sent again: both it and any rotated one are revoked, the keychain items deleted, the session signed out with the reason |
+    /// | due, no refresh token | none | `SessionExpired` |
+    ///
+    /// The schedule follows what was renewed: a refresh without an ID token (OIDC Core 12.2)
+    /// makes the ID token no reason to refresh, and the access token's own lifetime (stored
+    /// with it, so a process that loads the session sees the same) sets the margin.
     pub async fn tokens(&self) -> Result<Tokens> {
         let now = self.now();
         let seen = {
@@ -159,28 +214,26 @@ impl Session {
         self.set_state(SessionState::Refreshing {
             user: before.user.clone(),
         });
-        let resp = match self.request_refresh(&provider, &refresh_token).await {
-            Ok(r) => r,
-            Err(e) if e.kind() == ErrorKind::SessionExpired => {
-                // B11: dead (revoked, expired, or reuse detected): wipe it, sign out cleanly.
-                self.end_session(&e).await;
-                return Err(e);
-            }
-            Err(e) => {
-                self.show_signed_in();
-                return Err(e);
-            }
+        let failure = match self.request_refresh(&provider, &refresh_token).await {
+            Err(f) => RefreshFailure::from_request(f),
+            Ok(resp) => match self.renewed(&provider, &before, &resp).await {
+                Ok(next) => return Ok(self.install(next).await),
+                Err(e) => RefreshFailure::from_check(e, resp),
+            },
         };
-        match self.renewed(&provider, &before, &resp).await {
-            Ok(next) => Ok(self.install(next).await),
-            Err(e) if e.failed_check() == Some(CheckName::SameIdentity) => {
-                Err(self.another_identity(&provider, &before, resp, e).await)
+        Err(match failure {
+            RefreshFailure::Ended(e) => {
+                self.end_session(&e).await;
+                e
             }
-            Err(e) => {
+            RefreshFailure::Refused { error, rotated } => {
+                self.end_refused(&provider, &before, rotated, error).await
+            }
+            RefreshFailure::Kept(e) => {
                 self.show_signed_in();
-                Err(e)
+                e
             }
-        }
+        })
     }
 
     /// POST the refresh; repeat only a request that never reached the provider (a repeated
@@ -189,7 +242,7 @@ impl Session {
         &self,
         provider: &Provider,
         refresh_token: &RefreshToken,
-    ) -> Result<TokenResponse> {
+    ) -> Result<TokenResponse, token_endpoint::Failure> {
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1;
         loop {
@@ -203,8 +256,7 @@ impl Session {
             )
             .await
             {
-                Ok(r) => return Ok(r),
-                Err(f) if !f.reached_provider && attempt < REFRESH_ATTEMPTS => {
+                Err(f) if f.reach == Reach::NotSent && attempt < REFRESH_ATTEMPTS => {
                     tracing::debug!(
                         attempt,
                         "refresh request did not reach the provider; retrying"
@@ -213,38 +265,35 @@ impl Session {
                     delay *= 2;
                     attempt += 1;
                 }
-                Err(f) => return Err(f.error),
+                other => return other,
             }
         }
     }
 
-    /// The token set after a successful refresh response, verified against the one before.
+    /// The token set after a refresh answer, checked as a sign-in's answer is (see
+    /// [`Session::check_answer`]) and against the session before it.
     async fn renewed(
         &self,
         provider: &Provider,
         before: &TokenSet,
         resp: &TokenResponse,
     ) -> Result<TokenSet> {
-        let profile = &self.inner.profile;
         let now = self.now();
+        let original = &before.identity;
+        let checked = self
+            .check_answer(provider, resp, Answering::Refresh { original }, now)
+            .await?;
         let mut next = before.clone();
-        match &resp.id_token {
-            Some(id_token) => {
-                let v = IdTokenVerifier::new(provider, profile, now)
-                    .max_iat_age(Some(self.inner.max_iat_age))
-                    .access_token(resp.access_token.expose())
-                    .same_identity_as(&before.identity)
-                    .verify(id_token.expose())
-                    .await?;
+        match (checked.id_token, &resp.id_token) {
+            (Some(v), Some(id_token)) => {
                 next.user = UserSummary::from_jwt(&v.jwt);
                 (next.id_token, next.id_exp, next.id_iat) = (id_token.clone(), v.exp, v.iat);
                 next.id_renewable = true;
             }
             // OIDC Core 12.2 allows it: schedule on what was renewed, not on the old ID token.
-            None => next.id_renewable = false,
+            _ => next.id_renewable = false,
         }
-        next.access_exp = self.access_expiry(provider, resp, now).await?;
-        next.access_iat = access_issued_at(&resp.access_token, next.access_exp, now);
+        (next.access_iat, next.access_exp) = (checked.access.issued_at, checked.access.expires_at);
         next.access_token = resp.access_token.clone();
         if let Some(rotated) = &resp.refresh_token {
             // C13: a new refresh token replaces the old one; none → keep the old one.
@@ -285,19 +334,21 @@ impl Session {
         });
     }
 
-    /// A refreshed ID token named another identity: nothing of this session can be trusted
-    /// any more. Revoke both refresh tokens, delete the saved session, sign out.
-    async fn another_identity(
+    /// The provider's answer to a refresh was refused, so nothing of it is used and the
+    /// refresh token it answered may be spent: revoke it and any rotated one, delete the saved
+    /// session, sign out with the reason (a second request with the spent token would only
+    /// earn `invalid_grant`, or end the grant at a provider that detects reuse).
+    async fn end_refused(
         &self,
         provider: &Provider,
         before: &TokenSet,
-        resp: TokenResponse,
+        rotated: Option<RefreshToken>,
         refused: Error,
     ) -> Error {
         let profile = &self.inner.profile;
         let endpoint = provider.metadata.revocation_endpoint.as_ref();
         let mut revoked = 0;
-        for token in [resp.refresh_token.as_ref(), before.refresh_token.as_ref()]
+        for token in [rotated.as_ref(), before.refresh_token.as_ref()]
             .into_iter()
             .flatten()
         {
@@ -317,7 +368,8 @@ impl Session {
             revoked,
             if deleted { "deleted" } else { "could not be deleted from the keychain" }
         );
-        let error = Error::another_identity(refused.check_reason().unwrap_or_default(), &ended);
+        let error = Error::refresh_refused(&refused, &ended);
+        tracing::warn!(kind = ?error.kind(), check = ?error.failed_check(), "refresh answer refused; session ended");
         self.end_locally(error.message());
         error
     }

@@ -6,15 +6,15 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::oneshot;
 
-use super::token_set::{access_issued_at, TokenSet};
+use super::answer::Answering;
+use super::token_set::TokenSet;
 use super::{Session, SessionState, UserSummary};
 use crate::authorize::{self, AuthorizationRequest, Entry, LogoutBounce};
 use crate::error::{Error, ErrorKind, Result};
 use crate::loopback::{CallbackExpectations, CallbackOutcome, LoopbackListener};
 use crate::provider::Provider;
 use crate::secret::AuthorizationCode;
-use crate::token_endpoint::{self, Grant, TokenResponse};
-use crate::verify::{AccessTokenVerifier, IdTokenVerifier};
+use crate::token_endpoint::{self, Grant};
 
 /// Options for one sign-in.
 #[derive(Debug, Clone, Default)]
@@ -185,27 +185,26 @@ impl Session {
             grant,
         )
         .await?;
-        let id_token = resp.id_token.clone().ok_or_else(|| {
-            Error::provider("the token response has no ID token; is `openid` in the profile's scopes? Nothing was stored.")
-        })?;
         let now = self.now();
-        let verified = IdTokenVerifier::new(provider, profile, now)
-            .max_iat_age(Some(self.inner.max_iat_age))
-            .nonce(req.nonce.expose())
-            .access_token(resp.access_token.expose())
-            .verify(id_token.expose())
+        let nonce = req.nonce.expose();
+        let checked = self
+            .check_answer(provider, &resp, Answering::SignIn { nonce }, now)
             .await?;
-        let access_exp = self.access_expiry(provider, &resp, now).await?;
+        let (Some(verified), Some(id_token)) = (checked.id_token, resp.id_token) else {
+            return Err(Error::internal(
+                "a checked sign-in answer without its ID token",
+            ));
+        };
         let mut set = TokenSet {
             user: UserSummary::from_jwt(&verified.jwt),
             identity: verified.identity,
             id_token,
-            access_iat: access_issued_at(&resp.access_token, access_exp, verified.iat),
             access_token: resp.access_token,
             refresh_token: resp.refresh_token,
             id_exp: verified.exp,
             id_iat: verified.iat,
-            access_exp,
+            access_exp: checked.access.expires_at,
+            access_iat: checked.access.issued_at,
             id_renewable: true,
             refresh_stored_since: now,
             generation: 0,
@@ -222,30 +221,5 @@ impl Session {
         self.set_state(state);
         tracing::info!("signed in");
         Ok(user)
-    }
-
-    /// Cognito: verify the access token and use its `exp`; others: `expires_in` (or the
-    /// JWT's `exp`, or an hour).
-    pub(super) async fn access_expiry(
-        &self,
-        provider: &Provider,
-        resp: &TokenResponse,
-        now: i64,
-    ) -> Result<i64> {
-        let profile = &self.inner.profile;
-        if profile.is_cognito() {
-            AccessTokenVerifier::new(provider, profile, now)
-                .verify(resp.access_token.expose())
-                .await?;
-        }
-        let from_jwt = crate::verify::decode_jwt(resp.access_token.expose())
-            .ok()
-            .and_then(|j| j.claim_time("exp"));
-        Ok(match (resp.expires_in, from_jwt) {
-            (_, Some(exp)) if profile.is_cognito() => exp,
-            (Some(e), _) => now.saturating_add(e),
-            (None, Some(exp)) => exp,
-            (None, None) => now.saturating_add(3600),
-        })
     }
 }

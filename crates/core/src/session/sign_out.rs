@@ -1,8 +1,8 @@
 //! Sign-out: after any AWS credential fetch and any refresh in flight, under both their locks,
 //! revoke the newest refresh token (another process may have rotated it) — or, signing out
 //! everywhere from a Cognito profile, end every refresh token of the user with `GlobalSignOut`
-//! — delete the saved session and AWS credentials, and hand back the provider's logout page.
-//! Removing a profile signs it out (without the page) first.
+//! — delete the saved session and AWS credentials (also when the revocation failed: the outcome
+//! says so), and hand back the provider's logout page. Removing a profile signs it out first.
 
 use std::time::Duration;
 
@@ -65,19 +65,21 @@ impl Session {
             .as_ref()
             .and_then(|s| s.refresh_token.clone())
             .or_else(|| current.as_ref().and_then(|c| c.refresh_token.clone()));
-        let revoked = match (&provider, newest_refresh) {
+        let had_refresh_token = newest_refresh.is_some();
+        let revocation_error = match (&provider, newest_refresh) {
             // GlobalSignOut ended this refresh token with the others.
-            _ if everywhere_done => true,
-            (_, None) => false,
-            (Ok(p), Some(token)) => self.revoke(p, &token, &mut warnings).await,
-            (Err(e), Some(_)) => {
-                warnings.push(format!(
-                    "could not revoke the refresh token: {}",
-                    e.message()
-                ));
-                false
-            }
+            _ if everywhere_done => None,
+            (_, None) => None,
+            (Ok(p), Some(token)) => self.revoke_one(p, &token).await.err(),
+            (Err(e), Some(_)) => Some(format!(
+                "could not revoke the refresh token: {} It stays valid at the provider until it expires.",
+                e.message()
+            )),
         };
+        let revoked = everywhere_done || (had_refresh_token && revocation_error.is_none());
+        if let Some(why) = &revocation_error {
+            warnings.push(format!("{why} You are signed out here all the same."));
+        }
         self.delete_stored(&mut warnings).await;
         let logout_url = match (&provider, everywhere) {
             (Ok(p), true) => self.logout_url(p, current.as_ref()),
@@ -96,6 +98,7 @@ impl Session {
         Ok(SignOutOutcome {
             logout_url,
             revoked,
+            revocation_error,
             signed_out_everywhere: everywhere_done,
             warnings,
         })
@@ -185,35 +188,28 @@ impl Session {
             }
         };
         if let (false, Some(token)) = (ended, &rotated) {
-            self.revoke(provider, token, warnings).await;
+            if let Err(warning) = self.revoke_one(provider, token).await {
+                warnings.push(warning);
+            }
         }
         ended
     }
 
-    /// Revoke one refresh token. Returns whether it was revoked.
-    async fn revoke(
+    /// Revoke one refresh token; `Err` says why it was not (it stays valid at the provider).
+    async fn revoke_one(
         &self,
         provider: &Provider,
         token: &RefreshToken,
-        warnings: &mut Vec<String>,
-    ) -> bool {
+    ) -> std::result::Result<(), String> {
         let profile = &self.inner.profile;
-        let endpoint = provider.metadata.revocation_endpoint.as_ref();
-        match token_endpoint::revoke(
+        token_endpoint::revoke(
             self.http(),
-            endpoint,
+            provider.metadata.revocation_endpoint.as_ref(),
             &profile.client_id,
             token,
             profile.is_cognito(),
         )
         .await
-        {
-            Ok(()) => true,
-            Err(warning) => {
-                warnings.push(warning);
-                false
-            }
-        }
     }
 
     fn logout_url(&self, p: &Provider, current: Option<&TokenSet>) -> Option<LogoutUrl> {

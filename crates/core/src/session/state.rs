@@ -205,6 +205,10 @@ pub struct SignOutOutcome {
     /// The refresh token no longer works at the provider (revoked, or ended by a global
     /// sign-out).
     pub revoked: bool,
+    /// Why the refresh token could not be revoked (it stays valid at the provider until it
+    /// expires), when that was tried and failed; the session is signed out here all the same.
+    /// `None`: revoked, or there was no refresh token to revoke.
+    pub revocation_error: Option<String>,
     /// Every refresh token of the user ended, on every device (Cognito's `GlobalSignOut`).
     pub signed_out_everywhere: bool,
     pub warnings: Vec<String>,

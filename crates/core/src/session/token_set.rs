@@ -96,6 +96,7 @@ impl TokenSet {
             access_token: self.access_token.clone(),
             id_expires_at: self.id_exp,
             access_expires_at: self.access_exp,
+            access_issued_at: Some(self.access_iat),
             id_issued_at: Some(self.id_iat),
             id_renewable: self.id_renewable,
             issuer: profile.issuer(),
@@ -116,13 +117,16 @@ impl TokenSet {
             .id_issued_at
             .or_else(|| jwt.claim_time("iat"))
             .unwrap_or(s.id_expires_at.saturating_sub(3600));
-        let access_iat = access_issued_at(&s.access_token, s.access_expires_at, id_iat);
+        let access_iat = s.access_issued_at.unwrap_or_else(|| {
+            guessed_access_issued_at(&s.access_token, s.access_expires_at, id_iat)
+        });
         Ok(TokenSet {
             user: UserSummary::from_jwt(&jwt),
             identity: Identity {
                 iss: s.issuer,
                 sub: s.sub,
                 aud: s.aud,
+                auth_time: jwt.claim_time("auth_time"),
             },
             id_token: s.id_token,
             access_token: s.access_token,
@@ -139,9 +143,10 @@ impl TokenSet {
     }
 }
 
-/// When an access token was issued: its `iat` when it is a JWT, else `fallback`, never after
-/// its own expiry.
-pub(super) fn access_issued_at(token: &SecretToken, exp: i64, fallback: i64) -> i64 {
+/// When an access token stored without its issue time (by an older version) was issued: its
+/// `iat` when it is a JWT, else `fallback`, never after its own expiry. The next refresh
+/// stores the real one.
+fn guessed_access_issued_at(token: &SecretToken, exp: i64, fallback: i64) -> i64 {
     decode_jwt(token.expose())
         .ok()
         .and_then(|jwt: Jwt| jwt.claim_time("iat"))

@@ -20,6 +20,10 @@ pub struct StoredSession {
     pub access_token: SecretToken,
     pub id_expires_at: i64,
     pub access_expires_at: i64,
+    /// When the access token was issued, on the clock of `access_expires_at`: its refresh is
+    /// scheduled on this span (absent before it was stored: then guessed).
+    #[serde(default)]
+    pub access_issued_at: Option<i64>,
     /// When the ID token was issued (schedules the refresh margin).
     #[serde(default)]
     pub id_issued_at: Option<i64>,

@@ -40,6 +40,9 @@ pub enum CheckName {
     ClientId,
     /// A refreshed ID token names the same issuer, subject and audience (OIDC Core 12.2).
     SameIdentity,
+    /// A refreshed ID token's `auth_time`, when it has one, is the original sign-in's (OIDC
+    /// Core 12.2): a refresh is not a new authentication.
+    AuthTime,
     /// A userinfo response is about the signed-in user (`sub` equal to the ID token's).
     UserinfoSub,
     /// A pasted sign-in callback carries this sign-in's `state` (the listener refuses a
@@ -70,6 +73,7 @@ impl CheckName {
             CheckName::TokenUse => "token_use",
             CheckName::ClientId => "client_id",
             CheckName::SameIdentity => "same_identity",
+            CheckName::AuthTime => "auth_time",
             CheckName::UserinfoSub => "userinfo_sub",
             CheckName::State => "state",
         }

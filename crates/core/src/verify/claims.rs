@@ -1,6 +1,6 @@
 //! The claim checks of ID and access tokens: issuer, subject, audience, times (with a defined
 //! leeway and checked arithmetic), nonce, `at_hash`, Cognito's `token_use` and `client_id`, and
-//! the same-identity rule for refreshed ID tokens.
+//! the same-identity and same-`auth_time` rules for refreshed ID tokens.
 
 use base64::Engine;
 
@@ -220,5 +220,23 @@ pub(super) fn same_identity(jwt: &Jwt, previous: &Identity, checks: &mut Checks)
                 changed.join("`, `")
             ),
         );
+    }
+}
+
+/// A refreshed ID token's `auth_time`, when both it and the original have one, is the
+/// original's (OIDC Core 12.2): a refresh is not a new authentication.
+pub(super) fn same_auth_time(jwt: &Jwt, original: Option<i64>, checks: &mut Checks) {
+    let Some(original) = original else { return };
+    match jwt.numeric_date("auth_time") {
+        Err(ClaimProblem::Missing) => {}
+        Ok(t) if t == original => checks.ok(CheckName::AuthTime, "the original sign-in's"),
+        Ok(t) => checks.fail(
+            CheckName::AuthTime,
+            format!(
+                "`auth_time` moved by {} s from the original sign-in's: a refresh must not claim a new authentication (OIDC Core 12.2)",
+                t.saturating_sub(original)
+            ),
+        ),
+        Err(p) => checks.fail(CheckName::AuthTime, p.describe("auth_time")),
     }
 }

@@ -33,6 +33,8 @@ pub(crate) struct Identity {
     pub iss: String,
     pub sub: String,
     pub aud: Vec<String>,
+    /// When the user authenticated (the sign-in's `auth_time`), if the provider said.
+    pub auth_time: Option<i64>,
 }
 
 /// Where a verifier finds the signing keys.
@@ -196,6 +198,8 @@ impl<'a> Signed<'a> {
 
 /// Verifies ID tokens for one profile and provider. Build with [`IdTokenVerifier::new`], add
 /// what this token must match (`nonce`, `access_token`, `same_identity_as`), then `verify`.
+/// A sign-in's and a refresh's answers differ only in those additions (see
+/// `session::answer`).
 pub(crate) struct IdTokenVerifier<'a> {
     signed: Signed<'a>,
     issuer: &'a str,
@@ -232,7 +236,7 @@ impl<'a> IdTokenVerifier<'a> {
         self.access_token = Some(access_token);
         self
     }
-    /// A refreshed token must name the same identity.
+    /// A refreshed token must name the same identity, authenticated at the same time.
     pub fn same_identity_as(mut self, previous: &'a Identity) -> Self {
         self.previous = Some(previous);
         self
@@ -254,6 +258,7 @@ impl<'a> IdTokenVerifier<'a> {
         // A refreshed token naming someone else is that, before it is a wrong `iss` or `aud`.
         if let Some(previous) = self.previous {
             claims::same_identity(&jwt, previous, &mut checks);
+            claims::same_auth_time(&jwt, previous.auth_time, &mut checks);
         }
         claims::issuer(&jwt, self.issuer, &mut checks);
         claims::subject(&jwt, &mut checks);
@@ -378,6 +383,7 @@ impl VerifiedIdToken {
                 .map_err(|_| missing("sub"))?
                 .to_owned(),
             aud: jwt.audiences().map_err(|_| missing("aud"))?,
+            auth_time: jwt.numeric_date("auth_time").ok(),
         };
         let exp = jwt.numeric_date("exp").map_err(|_| missing("exp"))?;
         let iat = jwt.numeric_date("iat").map_err(|_| missing("iat"))?;
