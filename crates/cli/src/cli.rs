@@ -157,7 +157,8 @@ token with the `openid` scope (and `email`/`profile` for those attributes).\n\n{
     /// Sign out: revoke the refresh token and delete it from the keychain
     #[command(after_help = format!("Examples:
   latchkey logout
-  latchkey logout --everywhere     # every device (Cognito GlobalSignOut) and the browser session\n\n{EXIT_CODES_HELP}"))]
+  latchkey logout --everywhere     # every device (Cognito GlobalSignOut) and the browser session
+  latchkey logout --stray          # sessions no profile uses any more (see `latchkey doctor`)\n\n{EXIT_CODES_HELP}"))]
     Logout(LogoutArgs),
     /// Manage profiles (which provider, client and ports)
     #[command(
@@ -174,6 +175,7 @@ token with the `openid` scope (and `email`/`profile` for those attributes).\n\n{
     #[command(after_help = format!("Examples:
   latchkey doctor
   latchkey doctor --profile work --json
+  latchkey doctor --json | jq .stray_sessions   # sessions no profile uses any more
 
 Exits 0 when nothing failed (warnings allowed), 1 otherwise.\n\n{EXIT_CODES_HELP}"))]
     Doctor(DoctorArgs),
@@ -394,6 +396,10 @@ pub struct LogoutArgs {
     /// With --everywhere: print the logout URL instead of opening it
     #[arg(long)]
     pub no_browser: bool,
+    /// Instead of this profile: revoke and delete the sessions (and AWS credentials) in the
+    /// keychain that no profile uses any more, left by changing a profile's issuer or client id
+    #[arg(long, conflicts_with_all = ["everywhere", "no_browser"])]
+    pub stray: bool,
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
@@ -535,12 +541,12 @@ Examples:
         #[arg(long)]
         json: bool,
     },
-    /// Remove a profile (and its stored session)
+    /// Remove a profile (also an invalid one), revoking and deleting its stored sessions
     #[command(after_help = "Examples:
   latchkey profile remove old-pool")]
     Remove {
         name: String,
-        /// Keep the stored session in the keychain
+        /// Keep the stored sessions in the keychain
         #[arg(long)]
         keep_session: bool,
     },

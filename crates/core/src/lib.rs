@@ -26,6 +26,9 @@
 //! # let _ = (states.borrow_and_update(), out, id_token); Ok(()) }
 //! ```
 //!
+//! Sessions that no profile reaches any more (a profile's issuer or client id changed) are
+//! listed by [`find_stray_sessions`] and revoked and deleted by [`remove_stray_sessions`].
+//!
 //! Errors carry an [`ErrorKind`] for decisions and, when a token was refused, the
 //! [`CheckName`] of the check that failed ([`Error::failed_check`]); when AWS credentials could
 //! not be had, the [`AwsFailure`] ([`Error::aws_failure`]).
@@ -44,6 +47,7 @@ mod loopback;
 mod provider;
 mod secret;
 mod session;
+mod stray;
 mod token_endpoint;
 mod vault;
 mod verify;
@@ -61,6 +65,10 @@ pub use secret::{RefreshToken, SecretToken};
 pub use session::{
     AwsIdentity, KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionOptions, SessionState,
     SignInOptions, SignOutOutcome, StorageInfo, Tokens, UserSummary,
+};
+pub use stray::{
+    find_stray_sessions, remove_sessions_of, remove_stray_sessions, EndpointSource,
+    NotRevokedBecause, Revocation, StrayError, StrayOutcome, StrayRemoval, StraySession,
 };
 pub use vault::{runtime_dir, Vault, VaultHealth};
 pub use verify::{
@@ -176,6 +184,12 @@ pub mod internals {
     }
     pub fn delete(vault: &Vault, account: &str) -> Result<()> {
         vault.delete(account)
+    }
+
+    /// The name of every keychain item under `vault`'s service (`None`: the store cannot
+    /// list them): tests look for what is left.
+    pub fn keychain_items(vault: &Vault) -> Result<Option<Vec<String>>> {
+        vault.accounts()
     }
 
     /// One keychain item as stored (a header, an inline value or a chunk), bypassing the

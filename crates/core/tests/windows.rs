@@ -62,6 +62,7 @@ fn session_of(total: usize) -> StoredSession {
         id_renewable: true,
         issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123".into(),
         client_id: "1example23456789".into(),
+        revocation_endpoint: None,
         sub: "0f3c2a5e-1b2c-4d5e-8f90-123456789abc".into(),
         aud: vec!["1example23456789".into()],
     }

@@ -1,13 +1,15 @@
 //! `latchkey doctor`: each check says what it found and, when something is wrong, what to do.
-//! Config, discovery + issuer, JWKS, keychain round-trip, callback ports, clock skew, browser.
+//! Config, discovery + issuer, JWKS, keychain round-trip and sessions no profile uses, callback
+//! ports, clock skew, browser.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::Path;
 
-use latchkey_core::config::Profile;
+use latchkey_core::config::{Config, Profile};
 use latchkey_core::ProbeStatus;
 use latchkey_core::SessionState;
 use latchkey_core::Vault;
+use latchkey_core::{find_stray_sessions, StrayError, StraySession};
 use serde::Serialize;
 
 use crate::cli::DoctorArgs;
@@ -71,6 +73,13 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> CliResult<Exit> {
         }
     }
     let keychain_ok = check_keychain(&mut r).await;
+    let strays = match keychain_ok {
+        true => check_strays(ctx, &mut r).await,
+        false => {
+            r.add("stray", Status::Skip, "needs a usable keychain");
+            None
+        }
+    };
     match &profile {
         Some(p) => check_ports(p, &mut r),
         None => r.add("ports", Status::Skip, "no usable profile"),
@@ -96,7 +105,11 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> CliResult<Exit> {
         .filter(|f| f.status == Status::Warn)
         .count();
     if a.json {
-        print_json(&serde_json::json!({ "ok": failed == 0, "checks": r.findings }))?;
+        print_json(&serde_json::json!({
+            "ok": failed == 0,
+            "checks": r.findings,
+            "stray_sessions": strays,
+        }))?;
     } else {
         println!();
         match (failed, warned) {
@@ -187,6 +200,109 @@ async fn check_keychain(r: &mut Report) -> bool {
             );
             false
         }
+    }
+}
+
+/// Sessions (and AWS credentials) in the keychain that no profile of the file reaches: each
+/// one named without a secret, and what removes them. `None` when they cannot be listed.
+async fn check_strays(ctx: &Ctx, r: &mut Report) -> Option<Vec<StraySession>> {
+    let config = match ctx.config_path().map(|path| Config::load_lenient(&path)) {
+        Ok(Ok(config)) => config,
+        Ok(Err(e)) => {
+            r.add(
+                "stray",
+                Status::Skip,
+                format!("needs a readable profiles file ({e})"),
+            );
+            return None;
+        }
+        Err(f) => {
+            r.add("stray", Status::Skip, f.message);
+            return None;
+        }
+    };
+    let strays = match find_stray_sessions(&Vault::system(), &config).await {
+        Ok(strays) => strays,
+        Err(e @ StrayError::CannotList { .. }) => {
+            r.add("stray", Status::Skip, e.to_string());
+            return None;
+        }
+        Err(StrayError::Keychain(e)) => {
+            r.add(
+                "stray",
+                Status::Fail,
+                format!("the keychain's items could not be listed: {}", e.message()),
+            );
+            return None;
+        }
+    };
+    let (held, orphaned): (Vec<&StraySession>, Vec<&StraySession>) =
+        strays.iter().partition(|s| s.invalid_profile);
+    if strays.is_empty() {
+        r.add(
+            "stray",
+            Status::Ok,
+            "every Latchkey item in the keychain belongs to a profile",
+        );
+    }
+    if !orphaned.is_empty() {
+        r.add(
+            "stray",
+            Status::Warn,
+            format!(
+                "{} to no profile (left by changing a profile's issuer or client id): a refresh token stays valid at the provider until it expires. Run `latchkey logout --stray` to revoke and delete {}.",
+                sessions_belong(orphaned.len()),
+                them(orphaned.len())
+            ),
+        );
+        list_strays(r, &orphaned);
+    }
+    if !held.is_empty() {
+        r.add(
+            "stray",
+            Status::Warn,
+            format!(
+                "{} to a profile that is invalid: fix the profile in the profiles file to use {} again, or remove it with `latchkey profile remove NAME`, which revokes and deletes {}.",
+                sessions_belong(held.len()),
+                them(held.len()),
+                them(held.len())
+            ),
+        );
+        list_strays(r, &held);
+    }
+    Some(strays)
+}
+
+/// One line per stray under its finding (human output only).
+fn list_strays(r: &Report, strays: &[&StraySession]) {
+    if r.json {
+        return;
+    }
+    for s in strays {
+        println!(
+            "{:17} `{}`: issuer {}, client {}: {}",
+            "",
+            s.profile_name,
+            s.issuer,
+            s.client_id,
+            s.contents()
+        );
+    }
+}
+
+/// "1 session in the keychain belongs" / "3 sessions in the keychain belong".
+fn sessions_belong(n: usize) -> String {
+    match n {
+        1 => "1 session in the keychain belongs".into(),
+        n => format!("{n} sessions in the keychain belong"),
+    }
+}
+
+fn them(n: usize) -> &'static str {
+    if n == 1 {
+        "it"
+    } else {
+        "them"
     }
 }
 

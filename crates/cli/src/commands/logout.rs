@@ -1,15 +1,22 @@
 //! `latchkey logout`: revoke, delete from the keychain, optionally open the provider's logout
-//! page. A revocation that fails is a warning on stderr (`revocation_error` with `--json`): the
-//! keychain entry is deleted all the same.
+//! page; with `--stray`, the same for every session no profile uses any more. A revocation
+//! that fails is a warning on stderr (`revocation_error` with `--json`): the keychain entry is
+//! deleted all the same.
 
 use crate::cli::LogoutArgs;
-use crate::context::{browser_from_env, Ctx};
-use crate::failure::{one_line, CliResult, Exit};
+use crate::context::{browser_from_env, keychain_message, Ctx};
+use crate::failure::{one_line, CliResult, Exit, Failure};
 use crate::output::print_json;
-use latchkey_core::SessionState;
+use latchkey_core::config::Config;
+use latchkey_core::{find_stray_sessions, remove_stray_sessions};
 use latchkey_core::{Browser, SystemBrowser};
+use latchkey_core::{SessionState, Vault};
+use latchkey_core::{StrayError, StrayOutcome, StrayRemoval};
 
 pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
+    if a.stray {
+        return remove_strays(ctx, a.json).await;
+    }
     let session = ctx.session(None)?;
     // A session that cannot be restored (expired, damaged) is still deleted below.
     let was_signed_in = matches!(
@@ -78,4 +85,45 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// `logout --stray`: revoke and delete what no profile of the file (read leniently: an invalid
+/// profile keeps its items) reaches, and say per session what happened.
+async fn remove_strays(ctx: &Ctx, json: bool) -> CliResult<Exit> {
+    let config = Config::load_lenient(&ctx.config_path()?)?;
+    let vault = Vault::system();
+    let strays = find_stray_sessions(&vault, &config)
+        .await
+        .map_err(|e| match e {
+            StrayError::Keychain(e) => Failure::new(Exit::Keychain, keychain_message(e.message())),
+            cannot_list => Failure::from(latchkey_core::Error::from(cannot_list)),
+        })?;
+    let removals = remove_stray_sessions(&vault, &config, strays).await;
+    let failed = removals
+        .iter()
+        .any(|r| matches!(r.outcome, StrayOutcome::NotRemoved { .. }));
+    if json {
+        print_json(&serde_json::json!({ "strays": removals }))?;
+    } else {
+        print_removals(&removals);
+    }
+    Ok(if failed { Exit::Keychain } else { Exit::Ok })
+}
+
+fn print_removals(removals: &[StrayRemoval]) {
+    if removals.is_empty() {
+        println!("No stray sessions: every Latchkey item in the keychain belongs to a profile.");
+        return;
+    }
+    for r in removals {
+        let s = &r.stray;
+        println!(
+            "`{}` (issuer {}, client {}; {}): {}.",
+            s.profile_name,
+            s.issuer,
+            s.client_id,
+            s.contents(),
+            one_line(&r.describe())
+        );
+    }
 }

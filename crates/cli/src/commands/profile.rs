@@ -414,40 +414,78 @@ fn show(ctx: &Ctx, name: Option<String>, json: bool) -> CliResult<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Remove a profile; unless `keep_session`, sign it out first (revoke the refresh token at the
-/// provider and delete it from the keychain), so nothing is left behind.
+/// Remove a profile, valid or not (the file is read leniently: removing an invalid profile is
+/// one way to fix it); unless `keep_session`, sign it out first (revoke the refresh token at
+/// the provider and delete it from the keychain), then revoke and delete whatever else is
+/// stored under its name (an invalid profile's session, or one an edit left), so nothing is
+/// left behind.
 async fn remove(ctx: &Ctx, name: &str, keep_session: bool) -> CliResult<Exit> {
-    let mut config = config_to_edit(ctx)?;
-    let profile = config.profile(name)?.clone();
+    let path = ctx.config_path()?;
+    let mut config = Config::load_lenient(&path)?;
+    if !config.invalid.contains_key(name) {
+        config.profile(name)?;
+    }
+    let profile = config.profiles.get(name).cloned();
+    config.remove(name);
     if !keep_session {
-        let session = Session::new(profile, SessionOptions::default())?;
-        match session.sign_out(false).await {
-            Ok(out) => {
-                for w in &out.warnings {
-                    eprintln!("latchkey: warning: {}", one_line(w));
+        if let Some(profile) = profile {
+            sign_out_removed(profile).await;
+        }
+        let removals =
+            latchkey_core::remove_sessions_of(&latchkey_core::Vault::system(), &config, name).await;
+        match removals {
+            Ok(removals) => {
+                for r in removals {
+                    println!(
+                        "Saved {} ({}, client {}): {}.",
+                        r.stray.contents(),
+                        r.stray.issuer,
+                        r.stray.client_id,
+                        one_line(&r.describe())
+                    );
                 }
-                println!(
-                    "Signed out: {}its saved session deleted from the keychain.",
-                    if out.revoked {
-                        "refresh token revoked, "
-                    } else {
-                        ""
-                    }
-                );
             }
             Err(e) => eprintln!(
-                "latchkey: warning: could not sign the profile out: {}",
-                one_line(e.message())
+                "latchkey: warning: could not look for other saved sessions of `{name}`: {}",
+                one_line(&e.to_string())
             ),
         }
     }
-    config.remove(name);
     config.save()?;
-    println!(
-        "Removed profile `{name}` from {}.",
-        ctx.config_path()?.display()
-    );
+    println!("Removed profile `{name}` from {}.", path.display());
     Ok(Exit::Ok)
+}
+
+/// Sign a removed (valid) profile out: revoke its refresh token, delete its saved session.
+async fn sign_out_removed(profile: Profile) {
+    let session = match Session::new(profile, SessionOptions::default()) {
+        Ok(session) => session,
+        Err(e) => {
+            return eprintln!(
+                "latchkey: warning: could not sign the profile out: {}",
+                one_line(e.message())
+            )
+        }
+    };
+    match session.sign_out(false).await {
+        Ok(out) => {
+            for w in &out.warnings {
+                eprintln!("latchkey: warning: {}", one_line(w));
+            }
+            println!(
+                "Signed out: {}its saved session deleted from the keychain.",
+                if out.revoked {
+                    "refresh token revoked, "
+                } else {
+                    ""
+                }
+            );
+        }
+        Err(e) => eprintln!(
+            "latchkey: warning: could not sign the profile out: {}",
+            one_line(e.message())
+        ),
+    }
 }
 
 fn use_profile(ctx: &Ctx, name: &str) -> CliResult<Exit> {

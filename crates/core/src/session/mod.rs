@@ -291,7 +291,9 @@ impl Session {
             .map_or(0, |c| c.generation);
         set.generation = in_memory.saturating_add(1);
         let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
-        let stored = set.to_stored(&self.inner.profile);
+        let revocation_endpoint =
+            (self.inner.provider.get()).and_then(|p| p.metadata.revocation_endpoint.clone());
+        let stored = set.to_stored(&self.inner.profile, revocation_endpoint);
         let result = tokio::task::spawn_blocking(move || match base {
             Some(base) => vault.store_newer_session_on(&account, &base, &stored),
             None => vault.store_newer_session(&account, &stored),

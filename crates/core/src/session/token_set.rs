@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use url::Url;
+
 use crate::clock::utc;
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
@@ -86,7 +88,7 @@ impl TokenSet {
         now < self.access_exp && (now < self.id_exp || !self.id_renewable)
     }
 
-    pub fn to_stored(&self, profile: &Profile) -> StoredSession {
+    pub fn to_stored(&self, profile: &Profile, revocation_endpoint: Option<Url>) -> StoredSession {
         StoredSession {
             version: 1,
             generation: self.generation,
@@ -101,6 +103,7 @@ impl TokenSet {
             id_renewable: self.id_renewable,
             issuer: profile.issuer(),
             client_id: profile.client_id.clone(),
+            revocation_endpoint,
             sub: self.identity.sub.clone(),
             aud: self.identity.aud.clone(),
         }

@@ -400,6 +400,37 @@ impl Vault {
         }
     }
 
+    /// Every account with an item under this vault's service (sessions, their chunks, AWS
+    /// credentials, whatever a crash left), or `None` when the store cannot list its items.
+    pub(crate) fn accounts(&self) -> Result<Option<Vec<String>>> {
+        let store = match self.backend() {
+            Backend::Unavailable(e) => return Err(e.clone()),
+            Backend::Memory(m) => return Ok(Some(m.lock().unwrap().keys().cloned().collect())),
+            Backend::Keyring(store) => store,
+        };
+        let spec = HashMap::from([("service", self.service.as_str())]);
+        match store.search(&spec) {
+            // A store may match the service loosely (the mock store by substring): only this
+            // service's items count.
+            Ok(found) => Ok(Some(
+                (found.iter().filter_map(keyring_core::Entry::get_specifiers))
+                    .filter(|(service, _)| *service == self.service)
+                    .map(|(_, account)| account)
+                    .collect(),
+            )),
+            Err(keyring_core::Error::NotSupportedByStore(_) | keyring_core::Error::Invalid(..)) => {
+                Ok(None)
+            }
+            Err(e) => Err(Error::new(
+                ErrorKind::Keychain,
+                format!(
+                    "{}: could not list Latchkey's items ({e}). Unlock the keychain and try again.",
+                    self.store_name
+                ),
+            )),
+        }
+    }
+
     // ---- values: inline in the account's item when they fit, else chunked ----
 
     pub(crate) fn chunk_account(account: &str, gen: u64, i: usize) -> String {

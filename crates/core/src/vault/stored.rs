@@ -2,6 +2,7 @@
 //! they expire, whose they are, and a generation that tells another process a refresh happened.
 
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 use crate::secret::{keychain_serde, RefreshToken, SecretToken};
 
@@ -32,6 +33,10 @@ pub struct StoredSession {
     pub id_renewable: bool,
     pub issuer: String,
     pub client_id: String,
+    /// Where the refresh token is revoked (what sign-in and refresh knew), so that a session no
+    /// profile reaches any more can still be revoked; absent in items written before.
+    #[serde(default)]
+    pub revocation_endpoint: Option<Url>,
     pub sub: String,
     pub aud: Vec<String>,
 }
