@@ -59,6 +59,8 @@ const COMMANDS: &[&str] = &[
     "review_import_file",
     "review_import_text",
     "confirm_import",
+    "stray_sessions",
+    "remove_stray_sessions",
     "ui_ready",
 ];
 

@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use latchkey_core::config::Config;
+use latchkey_core::Vault;
 use latchkey_testkit::start_cognito;
 use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppUnderTest, UrlHook};
 
@@ -56,6 +57,18 @@ async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_
     std::env::remove_var("LATCHKEY_BROWSER_COMMAND");
     std::env::set_var("LATCHKEY_RUNTIME_DIR", dir.path().join("run"));
     std::env::set_var("XDG_DATA_HOME", dir.path().join("data"));
+
+    // A session no profile reaches: stored for a profile `gone` that the file does not have
+    // (as a hand edit of the file leaves one).
+    let mut gone = cog.clone();
+    gone.name = "gone".into();
+    gone.browser_command = None;
+    let stray = latchkey_testkit::signed_in(gone, Vault::system_with_service(&service)).await;
+    drop(stray);
+    assert!(
+        keychain_items(&service).contains("gone|"),
+        "the stray is there"
+    );
 
     let windows =
         AppUnderTest::start(Path::new(env!("CARGO_BIN_EXE_latchkey-app")), dir.path()).await;
@@ -186,6 +199,40 @@ async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_
     let second = hook.nth_url(2, WAIT);
     assert!(second.contains("/oauth2/authorize"), "{second}");
     assert!(!marker.exists(), "the imported program never ran");
+
+    // "Stray sessions…": the session no profile reaches is listed, revoked and deleted.
+    click(&app, "#nav-settings").await;
+    let revocations = idp.stats().revocations;
+    click(&app, "#pf-strays").await;
+    wait_js(
+        &app,
+        "!document.getElementById('modal').hidden",
+        "the list of strays",
+    )
+    .await;
+    assert!(
+        js_string(&app, "document.getElementById('modal-text').textContent")
+            .await
+            .contains("“gone”"),
+        "the stray is named by its profile"
+    );
+    click(&app, "#modal-ok").await;
+    wait_js(
+        &app,
+        "document.getElementById('profiles-status').textContent.includes('revoked')",
+        "the strays removed",
+    )
+    .await;
+    assert_eq!(
+        idp.stats().revocations,
+        revocations + 1,
+        "its refresh token revoked"
+    );
+    assert!(
+        !keychain_items(&service).contains("gone|"),
+        "nothing of it left: {}",
+        keychain_items(&service)
+    );
 
     windows.close().await;
 }

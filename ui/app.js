@@ -968,6 +968,23 @@ async function confirmImport(review) {
   } catch (e) { showError(e); }
 }
 
+/* Sessions in the keychain that no profile reaches: listed, then (when the user agrees)
+ * revoked where possible and deleted. */
+async function removeStraySessions() {
+  clearError();
+  try {
+    const strays = await invoke("stray_sessions");
+    if (!strays.length) { setText("profiles-status", "No stray sessions: every Latchkey item in the keychain belongs to a profile."); return; }
+    const lines = strays.map((s) => `“${s.profile_name}” (${s.issuer}, client ${s.client_id}): ${s.session ? "a session" : "pieces of a session"}${s.aws_credentials ? " and AWS credentials" : ""}${s.invalid_profile ? " — kept while the invalid profile is in the file" : ""}`);
+    const yes = await ask(`Remove ${strays.length} stray session${strays.length === 1 ? "" : "s"}?`,
+      `${lines.join("; ")}. Their refresh tokens are revoked where the provider can be reached, and every item is deleted from the keychain.`,
+      "Revoke and delete");
+    if (!yes) return;
+    const done = await invoke("remove_stray_sessions");
+    setText("profiles-status", done.join(" "));
+  } catch (e) { showError(e); }
+}
+
 function cancelImport() {
   $("import-review-list").replaceChildren();
   show("import-review", false);
@@ -1127,6 +1144,7 @@ function wire() {
   $("pf-import").addEventListener("click", importProfile);
   $("import-text-review").addEventListener("click", reviewPastedProfile);
   $("import-cancel").addEventListener("click", cancelImport);
+  $("pf-strays").addEventListener("click", removeStraySessions);
   document.addEventListener("keydown", onKey);
 }
 

@@ -10,7 +10,7 @@ use latchkey_core::aws::{aws_profile_name, config_snippet, env_exports};
 use latchkey_core::config::{Config, ImportReview, ProfileDraft, TokenChoice, MAX_IMPORT_BYTES};
 use latchkey_core::{
     ApiRequest, AwsIdentity, Entry, ErrorKind, GivenKeys, Inspection, ProbeReport,
-    RefreshTokenInfo, SessionState, SignInOptions, SignOutOutcome,
+    RefreshTokenInfo, SessionState, SignInOptions, SignOutOutcome, StraySession,
 };
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -721,6 +721,19 @@ pub async fn confirm_import(
     state: State<'_, AppState>,
 ) -> CommandResult<()> {
     state.confirm_import(&name, replace).await
+}
+
+/// "Stray sessions…": the keychain's sessions that no profile reaches (a hand edit of the
+/// file, an older version), named by profile, issuer and client id; never a secret.
+#[tauri::command]
+pub async fn stray_sessions(state: State<'_, AppState>) -> CommandResult<Vec<StraySession>> {
+    state.stray_sessions().await
+}
+
+/// Revokes what it can of the stray sessions and deletes every item; one sentence each.
+#[tauri::command]
+pub async fn remove_stray_sessions(state: State<'_, AppState>) -> CommandResult<Vec<String>> {
+    state.remove_stray_sessions().await
 }
 
 /// The UI's first-paint marker (benchmarks measure start-up to it).

@@ -104,6 +104,8 @@ pub fn run() {
             commands::review_import_file,
             commands::review_import_text,
             commands::confirm_import,
+            commands::stray_sessions,
+            commands::remove_stray_sessions,
             commands::ui_ready,
         ])
         .run(tauri::generate_context!())

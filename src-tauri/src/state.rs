@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use latchkey_core::config::{Config, ConfigError, ImportReview, Profile, ProfileDraft};
 use latchkey_core::{
-    ErrorKind, Expectation, KeepFresh, ProbeStatus, Session, SessionOptions, SessionState,
-    UserSummary, Vault,
+    find_stray_sessions, remove_sessions_of, ErrorKind, Expectation, KeepFresh, ProbeStatus,
+    Session, SessionOptions, SessionState, StraySession, UserSummary, Vault,
 };
 use latchkey_devidp::DevIdp;
 use tauri::async_runtime::JoinHandle;
@@ -228,6 +228,7 @@ impl AppState {
             config.insert(profile.clone());
             self.save(&config)?;
         }
+        self.remove_unreachable_sessions_of(&profile.name).await;
         if self.active.lock().await.profile.name == profile.name {
             self.switch_to(profile).await?;
         }
@@ -273,6 +274,7 @@ impl AppState {
             self.save(&config)?;
         }
         self.pending_imports.lock().await.retain(|r| r.name != name);
+        self.remove_unreachable_sessions_of(name).await;
         self.activity.note(
             "INFO",
             format!(
@@ -331,8 +333,10 @@ impl AppState {
         Ok(saved.iter().map(ToString::to_string).collect())
     }
 
-    /// Removes a profile that is not in use: signed out first (its refresh token revoked
-    /// and deleted from the keychain), so nothing is left behind.
+    /// Removes a profile that is not in use, valid or not: signed out first (its refresh
+    /// token revoked and deleted from the keychain), then whatever else is stored under its
+    /// name (an invalid profile's session, one a hand edit left) revoked and deleted, so
+    /// nothing is left behind.
     pub async fn remove_profile(&self, name: &str) -> CommandResult<()> {
         if self.active.lock().await.profile.name == name {
             return Err(CommandError::new(
@@ -349,9 +353,65 @@ impl AppState {
                     .note("WARN", format!("removing `{name}`: {warning}"));
             }
         }
-        let mut config = self.config.lock().await;
-        config.remove(name);
-        self.save(&config)
+        {
+            let mut config = self.config.lock().await;
+            config.remove(name);
+            self.save(&config)?;
+        }
+        self.remove_unreachable_sessions_of(name).await;
+        Ok(())
+    }
+
+    /// Revokes and deletes what the keychain holds under profile name `name` that no profile
+    /// reaches any more (after a remove, or an edit or import that moved its issuer or client
+    /// id); each outcome goes to the activity log.
+    async fn remove_unreachable_sessions_of(&self, name: &str) {
+        let config = self.config.lock().await.clone();
+        match remove_sessions_of(&self.vault, &config, name).await {
+            Ok(done) => {
+                for removal in done {
+                    self.activity.note(
+                        "INFO",
+                        format!("earlier session of `{name}`: {}", removal.describe()),
+                    );
+                }
+            }
+            Err(e) => self.activity.note(
+                "WARN",
+                format!("could not look for other saved sessions of `{name}`: {e}"),
+            ),
+        }
+    }
+
+    /// The sessions in the keychain that no profile reaches (never a secret).
+    pub async fn stray_sessions(&self) -> CommandResult<Vec<StraySession>> {
+        let config = self.config.lock().await.clone();
+        find_stray_sessions(&self.vault, &config)
+            .await
+            .map_err(|e| latchkey_core::Error::from(e).into())
+    }
+
+    /// Revokes what it can of the stray sessions and deletes them; one sentence each.
+    pub async fn remove_stray_sessions(&self) -> CommandResult<Vec<String>> {
+        let config = self.config.lock().await.clone();
+        let strays = find_stray_sessions(&self.vault, &config)
+            .await
+            .map_err(latchkey_core::Error::from)?;
+        let done = latchkey_core::remove_stray_sessions(&self.vault, &config, strays).await;
+        let said: Vec<String> = done
+            .iter()
+            .map(|r| {
+                format!(
+                    "Stray session of “{}”: {}.",
+                    r.stray.profile_name,
+                    r.describe()
+                )
+            })
+            .collect();
+        for line in &said {
+            self.activity.note("INFO", line.clone());
+        }
+        Ok(said)
     }
 }
 
