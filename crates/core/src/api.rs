@@ -1,7 +1,8 @@
 //! Calls to protected APIs: the request and response types, the target rules (https or a
 //! loopback API; an origin in the profile's `api_base_urls` unless allowed for one call) and
-//! one send with a credential (a token, or a SigV4 signature made with AWS credentials).
-//! Knows nothing of sessions: `Session::call` drives it.
+//! one send with a credential (a token, or a SigV4 signature made with AWS credentials), its
+//! answer read up to the profile's size limit. Knows nothing of sessions: `Session::call`
+//! drives it.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -56,17 +57,29 @@ impl ApiRequest {
     }
 }
 
+/// How much of an API's answer is read unless the profile says otherwise
+/// (`api_response_limit_mib`).
+pub const DEFAULT_RESPONSE_LIMIT_MIB: u32 = 32;
+/// The values `api_response_limit_mib` may take.
+pub const RESPONSE_LIMIT_RANGE_MIB: std::ops::RangeInclusive<u32> = 1..=1024;
+const MIB: usize = 1024 * 1024;
+
 /// The answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as received: all of it, or its first `limit_mib` MiB when `truncated`.
     #[serde(serialize_with = "ser_body")]
     pub body: Vec<u8>,
     pub elapsed: Duration,
     /// True when the call was retried once with renewed credentials (the first answer was 401
     /// for a token, or a 403 refusing the AWS credentials as expired or unknown).
     pub retried_after_refresh: bool,
+    /// The API sent more than `limit_mib` MiB: the rest was not read.
+    pub truncated: bool,
+    /// The size limit the body was read under (the profile's `api_response_limit_mib`).
+    pub limit_mib: u32,
 }
 
 fn ser_body<S: serde::Serializer>(b: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -76,6 +89,18 @@ fn ser_body<S: serde::Serializer>(b: &[u8], s: S) -> std::result::Result<S::Ok, 
 impl ApiResponse {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// What to tell the user when the body was cut short (`None` when it was not).
+    pub fn truncation_note(&self) -> Option<String> {
+        self.truncated.then(|| {
+            format!(
+                "the response was truncated at {} MiB: only its first {} bytes were read. To read more, raise the profile's `api_response_limit_mib` (at most {}).",
+                self.limit_mib,
+                self.body.len(),
+                RESPONSE_LIMIT_RANGE_MIB.end()
+            )
+        })
     }
 }
 
@@ -155,12 +180,13 @@ const REPLACED_HEADERS: [&str; 4] = [
     "x-amz-content-sha256",
 ];
 
-/// Send `req` once with `credential`.
+/// Send `req` once with `credential`; read at most `limit_mib` MiB of the answer.
 pub(crate) async fn send(
     http: &reqwest::Client,
     req: &ApiRequest,
     method: &reqwest::Method,
     credential: Credential<'_>,
+    limit_mib: u32,
 ) -> Result<ApiResponse> {
     let token_header = match credential {
         Credential::Token(_, _, header) => Some(header),
@@ -213,18 +239,37 @@ pub(crate) async fn send(
             )
         })
         .collect();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| Error::from_http("the API response", &e))?
-        .to_vec();
+    let (body, truncated) = read_bounded(resp, limit_mib as usize * MIB).await?;
     Ok(ApiResponse {
         status,
         headers,
         body,
         elapsed: started.elapsed(),
         retried_after_refresh: false,
+        truncated,
+        limit_mib,
     })
+}
+
+/// The body chunk by chunk, up to `limit` bytes; true when there was more (which is left
+/// unread: the connection is dropped), so memory stays bounded whatever the API sends.
+async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<(Vec<u8>, bool)> {
+    // What the API announces is a hint, not a promise: never more than a MiB up front.
+    let announced = usize::try_from(resp.content_length().unwrap_or(0)).unwrap_or(limit);
+    let mut body = Vec::with_capacity(announced.min(limit).min(MIB));
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Error::from_http("the API response", &e))?
+    {
+        let room = limit - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
 }
 
 fn unreachable(req: &ApiRequest, e: &reqwest::Error) -> Error {

@@ -48,7 +48,7 @@ mod token_endpoint;
 mod vault;
 mod verify;
 
-pub use api::{ApiRequest, ApiResponse};
+pub use api::{ApiRequest, ApiResponse, DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB};
 pub use authorize::{Entry, RESERVED_PARAMS};
 pub use aws::{AwsCredentials, AwsError, AwsFailure, IdentityFlow, IdentityPoolSettings};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};

@@ -298,6 +298,7 @@ impl Session {
             req,
             method,
             Credential::Signed(&creds, &scope, at),
+            self.inner.profile.api_response_limit_mib,
         )
         .await?;
         if !aws::refuses_credentials(first.status, &first.headers) {
@@ -316,6 +317,7 @@ impl Session {
             req,
             method,
             Credential::Signed(&creds, &scope, at),
+            self.inner.profile.api_response_limit_mib,
         )
         .await?;
         second.retried_after_refresh = true;

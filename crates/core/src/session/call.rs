@@ -28,7 +28,8 @@ impl Session {
         let token = self.token(which).await?;
         let seen = self.current_generation();
         let credential = Credential::Token(&token, scheme, header);
-        let first = api::send(self.http(), &req, &method, credential).await?;
+        let limit = profile.api_response_limit_mib;
+        let first = api::send(self.http(), &req, &method, credential, limit).await?;
         let Some(seen) = seen.filter(|_| first.status == 401) else {
             return Ok(first);
         };
@@ -36,7 +37,7 @@ impl Session {
         self.refresh_after(seen, true).await?;
         let token = self.token(which).await?;
         let credential = Credential::Token(&token, scheme, header);
-        let mut second = api::send(self.http(), &req, &method, credential).await?;
+        let mut second = api::send(self.http(), &req, &method, credential, limit).await?;
         second.retried_after_refresh = true;
         Ok(second)
     }
