@@ -246,15 +246,19 @@ pub async fn copy_token(
     )
 }
 
-/// Puts `secret` on the clipboard and clears it after [`CLIPBOARD_CLEAR_AFTER`] unless the
-/// clipboard holds something else by then (or another secret was copied since).
+/// Puts `secret` on the clipboard marked as a secret, so clipboard managers keep it out of
+/// their history (`x-kde-passwordManagerHint` on X11 and Wayland, `org.nspasteboard.ConcealedType`
+/// on macOS, `ExcludeClipboardContentFromMonitorProcessing` on Windows: the clipboard plugin's
+/// `write_secret`, whose clipboard lives as long as the app and serves the X11 selection), and
+/// clears it after [`CLIPBOARD_CLEAR_AFTER`] unless the clipboard holds something else by then
+/// (or another secret was copied since).
 fn copy_secret(
     app: AppHandle,
     state: &AppState,
     secret: String,
     what: &str,
 ) -> CommandResult<Copied> {
-    app.clipboard().write_text(secret.clone()).map_err(|e| {
+    app.clipboard().write_secret(secret.clone()).map_err(|e| {
         CommandError::new(
             ErrorKind::Internal,
             format!("the clipboard refused the {what} ({e}); nothing was copied"),
@@ -286,7 +290,8 @@ fn copy_secret(
     })
 }
 
-/// Puts text that is not a secret (a URL, a curl command) on the clipboard.
+/// Puts text that is not a secret (a URL, a curl command) on the clipboard, unmarked: a
+/// clipboard manager may keep it.
 #[tauri::command]
 pub fn copy_text(text: String, app: AppHandle) -> CommandResult<()> {
     app.clipboard().write_text(text).map_err(|e| {
