@@ -351,7 +351,7 @@ pub async fn call_api(
             size_bytes: result.as_ref().map(|r| r.size_bytes).unwrap_or(0),
             error: result.as_ref().err().map(|e| e.message().to_owned()),
         };
-        if let Err(e) = state.console().await.record(entry) {
+        if let Err(e) = state.console().await.record(entry, &session.held_secrets()) {
             state
                 .activity
                 .note("WARN", format!("the console history was not saved: {e}"));
@@ -388,10 +388,11 @@ pub async fn console_save(
             "give the request a name to save it under",
         ));
     }
+    let held = state.session().await.0.held_secrets();
     state
         .console()
         .await
-        .save_request(&name, &request)
+        .save_request(&name, &request, &held)
         .map_err(|e| console_write_failed(&e))
 }
 
@@ -431,7 +432,7 @@ pub async fn curl_command(
     request: ConsoleRequest,
     state: State<'_, AppState>,
 ) -> CommandResult<String> {
-    let (_, profile) = state.session().await;
+    let (session, profile) = state.session().await;
     let url = request_url(&profile.api_base_urls, &request)?;
     let pool_region = profile
         .aws
@@ -443,6 +444,7 @@ pub async fn curl_command(
         &url,
         &profile.name,
         pool_region.as_deref(),
+        &session.held_secrets(),
     ))
 }
 

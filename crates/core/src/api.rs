@@ -2,7 +2,7 @@
 //! loopback API; an origin in the profile's `api_base_urls` unless allowed for one call) and
 //! one send with a credential (a token, or a SigV4 signature made with AWS credentials), its
 //! answer read up to the profile's size limit. Knows nothing of sessions: `Session::call`
-//! drives it.
+//! drives it. [`HeldSecrets`] takes a session's credentials out of what is kept of a call.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -101,6 +101,47 @@ impl ApiResponse {
                 RESPONSE_LIMIT_RANGE_MIB.end()
             )
         })
+    }
+}
+
+/// The credentials a session holds at one moment (its ID, access and refresh tokens, the AWS
+/// secret key and session token), to take out of anything kept of a call, such as the app's
+/// console history. The values are compared, never shown: `Debug` prints how many there are.
+#[derive(Clone, Default)]
+pub struct HeldSecrets(Vec<String>);
+
+/// Shorter values are not credentials worth a search (and would replace ordinary words).
+const HELD_SECRET_MIN_LEN: usize = 8;
+
+impl HeldSecrets {
+    /// The values to take out; each is also searched for as it is written in a URL's query
+    /// (`+`, `/` and `=` percent-encoded, as in an AWS session token).
+    pub fn new(values: impl IntoIterator<Item = String>) -> HeldSecrets {
+        let mut all: Vec<String> = values
+            .into_iter()
+            .filter(|v| v.len() >= HELD_SECRET_MIN_LEN)
+            .flat_map(|v| {
+                let in_query: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                [v, in_query]
+            })
+            .collect();
+        // The longest first, so a value that contains another is replaced whole.
+        all.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        all.dedup();
+        HeldSecrets(all)
+    }
+
+    /// `text` with every held value replaced by `marker`.
+    pub fn redact(&self, text: &str, marker: &str) -> String {
+        self.0.iter().fold(text.to_owned(), |text, value| {
+            text.replace(value.as_str(), marker)
+        })
+    }
+}
+
+impl std::fmt::Debug for HeldSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HeldSecrets([{} values redacted])", self.0.len())
     }
 }
 
@@ -293,6 +334,29 @@ fn unreachable(req: &ApiRequest, e: &reqwest::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_secrets_are_replaced_as_written_and_as_in_a_query_and_never_shown() {
+        let session_token = "IQoJb3JpZ2luX2VjE/a+b=";
+        let held = HeldSecrets::new([
+            session_token.to_owned(),
+            "opaque-access-token-1234".to_owned(),
+            "short".to_owned(),
+        ]);
+        let text = format!(
+            "?X-Amz-Security-Token=IQoJb3JpZ2luX2VjE%2Fa%2Bb%3D&t={session_token} \
+             Bearer opaque-access-token-1234 short"
+        );
+        assert_eq!(
+            held.redact(&text, "<x>"),
+            "?X-Amz-Security-Token=<x>&t=<x> Bearer <x> short"
+        );
+        let debug = format!("{held:?}");
+        assert!(
+            !debug.contains("opaque") && !debug.contains("IQoJ"),
+            "{debug}"
+        );
+    }
 
     #[test]
     fn allow_any_origin_still_requires_https_or_loopback() {

@@ -426,6 +426,21 @@ impl Session {
             .map_err(Error::internal)?
     }
 
+    /// The secret key and session token of the AWS credentials held, if any (for
+    /// [`Session::held_secrets`]).
+    pub(super) fn held_aws_secrets(&self) -> Vec<String> {
+        let held = self.inner.aws.lock().unwrap();
+        held.iter()
+            .flat_map(|h| {
+                [
+                    h.creds.secret_access_key.expose(),
+                    h.creds.session_token.expose(),
+                ]
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub(super) fn forget_held_aws(&self) {
         *self.inner.aws.lock().unwrap() = None;
     }
