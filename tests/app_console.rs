@@ -464,7 +464,9 @@ async fn app_inspector_console_and_session_actions() {
     .await;
     let curl = js_string(&app, "document.getElementById('api-curl').value").await;
     assert!(
-        curl.contains("-H \"Authorization: $(latchkey token --profile 'Demo')\""),
+        curl.contains(
+            "-H @<(printf '%s: %s\\n' 'Authorization' \"$(latchkey token --profile 'Demo')\")"
+        ),
         "{curl}"
     );
     wait_for_clipboard(&curl).await;

@@ -426,7 +426,8 @@ fn console_write_failed(e: &std::io::Error) -> CommandError {
     )
 }
 
-/// The request as a curl command with `$(latchkey token --profile …)` where the token goes.
+/// The request as a curl command that reads the token (or the AWS credentials) from
+/// `latchkey` when it runs, never holding one itself nor putting one on a command line.
 #[tauri::command]
 pub async fn curl_command(
     request: ConsoleRequest,

@@ -1,8 +1,8 @@
 //! The API console's memory: requests saved by name and the history of sent ones, per profile,
 //! in `<app data>/profiles/<profile>/console.json`. Nothing stored ever holds a credential:
 //! credential headers and query parameters, URL user-info, any JWT-looking text and the exact
-//! values the session holds are removed before writing. Also "copy as curl", which names
-//! `$(latchkey token …)` where the token goes.
+//! values the session holds are removed before writing. Also "copy as curl", whose command
+//! reads the token from `latchkey` when it runs and never puts it on a command line.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -352,9 +352,12 @@ fn without_jwts(text: &str) -> String {
     out
 }
 
-/// The request as a `curl` command for a POSIX shell, with `$(latchkey token …)` where the
-/// token goes (or, for SigV4, the AWS credentials read from `latchkey aws credentials` into the
-/// shell first), so the command can be shared and re-run without holding a secret.
+/// The request as a `curl` command for bash (or zsh) that can be shared and re-run without
+/// holding a secret, and that puts none on a command line when it runs (where any local user
+/// could read it in `/proc/PID/cmdline`): the token's header is read by curl from a process
+/// substitution (`-H @<(printf …)`, `printf` being a shell builtin) filled by `latchkey
+/// token`; for SigV4, `latchkey aws credentials` is read in a subshell, so the AWS variables
+/// end with the command, and curl reads the key pair as a config file (`-K <(printf …)`).
 /// `pool_region` is the identity pool's region, the SigV4 default; `held` values never appear.
 pub fn curl_command(
     request: &ConsoleRequest,
@@ -363,7 +366,6 @@ pub fn curl_command(
     pool_region: Option<&str>,
     held: &HeldSecrets,
 ) -> String {
-    let mut prelude = None;
     let mut parts = vec!["curl".to_owned()];
     if !request.method.eq_ignore_ascii_case("GET") {
         parts.push(format!(
@@ -371,50 +373,20 @@ pub fn curl_command(
             single_quoted(&request.method.to_ascii_uppercase())
         ));
     }
-    let token = format!(
-        "$(latchkey token --profile {}{})",
-        single_quoted(profile),
-        match request.token {
-            TokenChoice::Id => "",
-            TokenChoice::Access => " --access",
-        }
-    );
     let replaced = match request.scheme {
         Scheme::Bearer | Scheme::Raw => {
-            let value = match request.scheme {
-                Scheme::Bearer => format!("Bearer {token}"),
-                _ => token,
-            };
-            parts.push(format!(
-                "-H \"{}: {value}\"",
-                double_quoted_text(&request.token_header)
-            ));
-            request.token_header.clone()
+            parts.push(token_header_from_cli(request, profile));
+            request.token_header.as_str()
         }
         Scheme::Sigv4 => {
-            prelude = Some(format!(
-                "eval \"$(latchkey aws credentials --profile {} --format env)\"",
-                single_quoted(profile)
-            ));
-            let region = request
-                .aws_region
-                .as_deref()
-                .or(pool_region)
-                .unwrap_or("us-east-1");
-            let service = request.aws_service.as_deref().unwrap_or("execute-api");
-            parts.push(format!(
-                "--aws-sigv4 {}",
-                single_quoted(&format!("aws:amz:{region}:{service}"))
-            ));
-            parts.push("--user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\"".to_owned());
-            parts.push("-H \"x-amz-security-token: $AWS_SESSION_TOKEN\"".to_owned());
-            "authorization".to_owned()
+            parts.extend(sigv4_from_environment(request, pool_region));
+            "authorization"
         }
     };
     for (name, v) in scrubbed(request, held)
         .headers
         .iter()
-        .filter(|(name, _)| !name.eq_ignore_ascii_case(&replaced))
+        .filter(|(name, _)| !name.eq_ignore_ascii_case(replaced))
     {
         parts.push(format!("-H {}", single_quoted(&format!("{name}: {v}"))));
     }
@@ -425,28 +397,60 @@ pub fn curl_command(
         ));
     }
     parts.push(single_quoted(&scrub_url(url.as_str(), held)));
-    let curl = parts.join(" \\\n  ");
-    match prelude {
-        Some(p) => format!("{p}\n{curl}"),
-        None => curl,
+    match request.scheme {
+        Scheme::Sigv4 => format!(
+            "(\n  eval \"$(latchkey aws credentials --profile {} --format env)\"\n  {}\n)",
+            single_quoted(profile),
+            parts.join(" \\\n    ")
+        ),
+        _ => parts.join(" \\\n  "),
     }
+}
+
+/// `-H @<(printf '%s: Bearer %s\n' 'Authorization' "$(latchkey token …)")`: curl reads the
+/// header from a pipe; the token passes through no program's arguments.
+fn token_header_from_cli(request: &ConsoleRequest, profile: &str) -> String {
+    let token = format!(
+        "\"$(latchkey token --profile {}{})\"",
+        single_quoted(profile),
+        match request.token {
+            TokenChoice::Id => "",
+            TokenChoice::Access => " --access",
+        }
+    );
+    let format = match request.scheme {
+        Scheme::Bearer => "'%s: Bearer %s\\n'",
+        _ => "'%s: %s\\n'",
+    };
+    format!(
+        "-H @<(printf {format} {} {token})",
+        single_quoted(&request.token_header)
+    )
+}
+
+/// curl's SigV4 options, with the key pair and session token read from the environment the
+/// command's subshell set, through pipes (never as arguments).
+fn sigv4_from_environment(request: &ConsoleRequest, pool_region: Option<&str>) -> [String; 3] {
+    let region = request
+        .aws_region
+        .as_deref()
+        .or(pool_region)
+        .unwrap_or("us-east-1");
+    let service = request.aws_service.as_deref().unwrap_or("execute-api");
+    [
+        format!(
+            "--aws-sigv4 {}",
+            single_quoted(&format!("aws:amz:{region}:{service}"))
+        ),
+        r#"-K <(printf 'user = "%s:%s"\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY")"#
+            .to_owned(),
+        r#"-H @<(printf 'x-amz-security-token: %s\n' "$AWS_SESSION_TOKEN")"#.to_owned(),
+    ]
 }
 
 /// `'text'`, with each `'` written as `'\''`.
 fn single_quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
-}
-
-/// Text safe inside double quotes: `$`, `` ` ``, `"` and `\` escaped.
-fn double_quoted_text(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if matches!(c, '$' | '`' | '"' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -729,18 +733,26 @@ mod tests {
     }
 
     #[test]
-    fn curl_names_the_cli_where_the_token_goes_and_quotes_the_rest() {
+    fn curl_reads_the_token_header_from_the_cli_through_a_pipe_and_quotes_the_rest() {
         let url = url::Url::parse("https://api.example.com/orders?q=it%27s").unwrap();
         let mut r = request();
         r.token_header = "X-$Token".into();
-        let text = curl_command(&r, &url, "o'neil", None, &none());
-        assert!(!text.contains("eyJ"), "{text}");
+        r.headers
+            .push(("X-Note".into(), format!("at {OPAQUE_ACCESS}")));
+        let text = curl_command(&r, &url, "o'neil", None, &held());
+        assert!(
+            !text.contains("eyJ") && !text.contains(OPAQUE_ACCESS),
+            "{text}"
+        );
         assert!(text.starts_with("curl \\\n  -X 'POST'"), "{text}");
         assert!(
-            text.contains("-H \"X-\\$Token: $(latchkey token --profile 'o'\\''neil')\""),
+            text.contains(
+                "-H @<(printf '%s: %s\\n' 'X-$Token' \"$(latchkey token --profile 'o'\\''neil')\")"
+            ),
             "{text}"
         );
         assert!(text.contains("-H 'Accept: application/json'"), "{text}");
+        assert!(text.contains("-H 'X-Note: at <token removed>'"), "{text}");
         assert!(
             text.contains("--data-raw '{\"token\": \"<token removed>\", \"n\": 1}'"),
             "{text}"
@@ -755,7 +767,7 @@ mod tests {
         let text = curl_command(&r, &url, "work", None, &none());
         assert!(
             text.contains(
-                "-H \"Authorization: Bearer $(latchkey token --profile 'work' --access)\""
+                "-H @<(printf '%s: Bearer %s\\n' 'Authorization' \"$(latchkey token --profile 'work' --access)\")"
             ),
             "{text}"
         );
@@ -766,24 +778,30 @@ mod tests {
     }
 
     #[test]
-    fn curl_for_sigv4_reads_the_credentials_from_the_cli_and_signs_with_curl() {
+    fn curl_for_sigv4_reads_the_credentials_in_a_subshell_and_signs_with_curl() {
         let url = url::Url::parse("https://api.example.com/orders").unwrap();
         let mut r = request();
         r.scheme = Scheme::Sigv4;
         let text = curl_command(&r, &url, "work", Some("eu-west-1"), &none());
-        let (prelude, curl) = text.split_once('\n').unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "(", "{text}");
         assert_eq!(
-            prelude,
-            "eval \"$(latchkey aws credentials --profile 'work' --format env)\""
+            lines[1],
+            "  eval \"$(latchkey aws credentials --profile 'work' --format env)\""
         );
+        assert_eq!(lines[2], "  curl \\");
+        assert_eq!(lines.last(), Some(&")"), "{text}");
         assert!(
-            curl.contains("--aws-sigv4 'aws:amz:eu-west-1:execute-api'"),
+            text.contains("--aws-sigv4 'aws:amz:eu-west-1:execute-api'"),
             "{text}"
         );
         assert!(
-            curl.contains("--user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\""),
+            text.contains(
+                "-K <(printf 'user = \"%s:%s\"\\n' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\")"
+            ),
             "{text}"
         );
+        assert!(!text.contains("--user"), "{text}");
         assert!(
             !text.contains("eyJ") && !text.contains("latchkey token"),
             "{text}"
