@@ -3,6 +3,7 @@
 //! payload, copying the token, the provider's userinfo, expectations failing then passing, a
 //! pasted token verified against a PEM key and a JWKS the user gives, the API console's saved
 //! requests and history (re-run, and no token in its file), copy as curl, cancel and timeout,
+//! the clipboard (a copied token is marked secret for clipboard managers, a curl command not),
 //! "Sign in as another user" (the hosted page asks for a password again) and "Sign out
 //! everywhere" (Cognito's GlobalSignOut reaches the provider).
 
@@ -168,6 +169,42 @@ impl Drop for SilentApi {
     }
 }
 
+/// `xclip -selection clipboard -o ARGS…`: what the clipboard's owner (the app) serves, asked
+/// over X11 as a clipboard manager asks; an empty clipboard is "".
+fn xclip(args: &[&str]) -> String {
+    let out = std::process::Command::new("xclip")
+        .args(["-selection", "clipboard", "-o"])
+        .args(args)
+        .output()
+        .expect("xclip is installed (xtask's TEST_PACKAGES)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The formats the clipboard is offered in (X11 `TARGETS`): a clipboard manager reads them
+/// before it keeps a copy.
+fn clipboard_targets() -> Vec<String> {
+    xclip(&["-t", "TARGETS"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The hint that asks clipboard managers (KDE's Klipper and those following it) to keep the
+/// content out of their history.
+const SECRET_HINT: &str = "x-kde-passwordManagerHint";
+
+/// Waits until the clipboard holds `text` (the app writes it after the window asked).
+async fn wait_for_clipboard(text: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while xclip(&[]) != text {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clipboard never held the copied text"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The console file of profile `Demo` under the app's data folder.
 fn console_file(data: &Path) -> PathBuf {
     data.join("dev.latchkey.desktop/profiles/Demo/console.json")
@@ -233,7 +270,8 @@ async fn app_inspector_console_and_session_actions() {
     assert_eq!(payload["token_use"], "id");
     assert_eq!(payload["email"], latchkey_devidp::DEMO_USERNAME);
 
-    // Copy token: put on the clipboard from Rust after the window asked, cleared later.
+    // Copy token: put on the clipboard from Rust after the window asked, cleared later, and
+    // offered with the hint that keeps it out of clipboard managers' history.
     click(&app, "#copy-token").await;
     click(&app, "#modal-ok").await;
     wait_js(
@@ -242,6 +280,11 @@ async fn app_inspector_console_and_session_actions() {
         "the token copied",
     )
     .await;
+    let targets = clipboard_targets();
+    assert!(
+        targets.iter().any(|t| t == "UTF8_STRING") && targets.iter().any(|t| t == SECRET_HINT),
+        "a copied token is marked secret: {targets:?}"
+    );
 
     // UserInfo: what the provider's endpoint answers for this user.
     click(&app, "#tab-userinfo").await;
@@ -421,8 +464,16 @@ async fn app_inspector_console_and_session_actions() {
     .await;
     let curl = js_string(&app, "document.getElementById('api-curl').value").await;
     assert!(
-        curl.contains("-H \"Authorization: $(latchkey token --profile 'Demo')\""),
+        curl.contains(
+            "-H @<(printf '%s: %s\\n' 'Authorization' \"$(latchkey token --profile 'Demo')\")"
+        ),
         "{curl}"
+    );
+    wait_for_clipboard(&curl).await;
+    let targets = clipboard_targets();
+    assert!(
+        targets.iter().any(|t| t == "UTF8_STRING") && !targets.iter().any(|t| t == SECRET_HINT),
+        "a curl command is no secret: {targets:?}"
     );
     assert!(
         curl.ends_with(&format!("'{base}demo-api/me?page=2'")),

@@ -733,6 +733,8 @@ function renderResponse(response) {
   setText("api-size", bytes(response.size_bytes));
   show("api-why", Boolean(response.why));
   setText("api-why", response.why || "");
+  show("api-truncated", response.truncated);
+  setText("api-truncated", response.truncation_note || "");
   setText("api-resp-headers", response.headers.map(([k, v]) => `${k}: ${v}`).join("\n"));
   renderBody();
   show("api-response", true);

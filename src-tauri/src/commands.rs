@@ -246,15 +246,19 @@ pub async fn copy_token(
     )
 }
 
-/// Puts `secret` on the clipboard and clears it after [`CLIPBOARD_CLEAR_AFTER`] unless the
-/// clipboard holds something else by then (or another secret was copied since).
+/// Puts `secret` on the clipboard marked as a secret, so clipboard managers keep it out of
+/// their history (`x-kde-passwordManagerHint` on X11 and Wayland, `org.nspasteboard.ConcealedType`
+/// on macOS, `ExcludeClipboardContentFromMonitorProcessing` on Windows: the clipboard plugin's
+/// `write_secret`, whose clipboard lives as long as the app and serves the X11 selection), and
+/// clears it after [`CLIPBOARD_CLEAR_AFTER`] unless the clipboard holds something else by then
+/// (or another secret was copied since).
 fn copy_secret(
     app: AppHandle,
     state: &AppState,
     secret: String,
     what: &str,
 ) -> CommandResult<Copied> {
-    app.clipboard().write_text(secret.clone()).map_err(|e| {
+    app.clipboard().write_secret(secret.clone()).map_err(|e| {
         CommandError::new(
             ErrorKind::Internal,
             format!("the clipboard refused the {what} ({e}); nothing was copied"),
@@ -286,7 +290,8 @@ fn copy_secret(
     })
 }
 
-/// Puts text that is not a secret (a URL, a curl command) on the clipboard.
+/// Puts text that is not a secret (a URL, a curl command) on the clipboard, unmarked: a
+/// clipboard manager may keep it.
 #[tauri::command]
 pub fn copy_text(text: String, app: AppHandle) -> CommandResult<()> {
     app.clipboard().write_text(text).map_err(|e| {
@@ -346,7 +351,7 @@ pub async fn call_api(
             size_bytes: result.as_ref().map(|r| r.size_bytes).unwrap_or(0),
             error: result.as_ref().err().map(|e| e.message().to_owned()),
         };
-        if let Err(e) = state.console().await.record(entry) {
+        if let Err(e) = state.console().await.record(entry, &session.held_secrets()) {
             state
                 .activity
                 .note("WARN", format!("the console history was not saved: {e}"));
@@ -383,10 +388,11 @@ pub async fn console_save(
             "give the request a name to save it under",
         ));
     }
+    let held = state.session().await.0.held_secrets();
     state
         .console()
         .await
-        .save_request(&name, &request)
+        .save_request(&name, &request, &held)
         .map_err(|e| console_write_failed(&e))
 }
 
@@ -420,13 +426,14 @@ fn console_write_failed(e: &std::io::Error) -> CommandError {
     )
 }
 
-/// The request as a curl command with `$(latchkey token --profile …)` where the token goes.
+/// The request as a curl command that reads the token (or the AWS credentials) from
+/// `latchkey` when it runs, never holding one itself nor putting one on a command line.
 #[tauri::command]
 pub async fn curl_command(
     request: ConsoleRequest,
     state: State<'_, AppState>,
 ) -> CommandResult<String> {
-    let (_, profile) = state.session().await;
+    let (session, profile) = state.session().await;
     let url = request_url(&profile.api_base_urls, &request)?;
     let pool_region = profile
         .aws
@@ -438,6 +445,7 @@ pub async fn curl_command(
         &url,
         &profile.name,
         pool_region.as_deref(),
+        &session.held_secrets(),
     ))
 }
 

@@ -3,7 +3,7 @@
 
 mod activity;
 mod commands;
-mod console;
+pub mod console;
 mod demo;
 mod error;
 mod models;

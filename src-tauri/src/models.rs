@@ -112,6 +112,10 @@ pub struct ApiResult {
     pub elapsed_ms: u64,
     /// The body's size in bytes, as received.
     pub size_bytes: u64,
+    /// The API sent more than the profile's `api_response_limit_mib`: `body` is its start.
+    pub truncated: bool,
+    /// "truncated at N MiB …", for the console to show when `truncated`.
+    pub truncation_note: Option<String>,
     /// For a 401/403: why, from `WWW-Authenticate` or the body.
     pub why: Option<String>,
 }
@@ -128,6 +132,8 @@ impl From<latchkey_core::ApiResponse> for ApiResult {
                 .unwrap_or_else(|| body.chars().take(300).collect())
         });
         ApiResult {
+            truncated: response.truncated,
+            truncation_note: response.truncation_note(),
             status: response.status,
             headers: response.headers,
             size_bytes: response.body.len() as u64,

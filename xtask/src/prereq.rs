@@ -10,10 +10,12 @@ use crate::{cargo, project_root};
 pub const APP_PACKAGES: &[&str] = &["libwebkit2gtk-4.1-dev", "build-essential", "pkg-config"];
 
 /// What `cargo xtask test` needs on top: a virtual display, a D-Bus session with a real Secret
-/// Service, a real browser with its WebDriver, and WebKit's WebDriver for the app window.
+/// Service, a real browser with its WebDriver, WebKit's WebDriver for the app window, and
+/// xclip to read the clipboard's formats as a clipboard manager does.
 pub const TEST_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
+    "xclip",
     "dbus",
     "gnome-keyring",
     "libsecret-tools",

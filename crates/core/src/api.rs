@@ -1,7 +1,8 @@
 //! Calls to protected APIs: the request and response types, the target rules (https or a
 //! loopback API; an origin in the profile's `api_base_urls` unless allowed for one call) and
-//! one send with a credential (a token, or a SigV4 signature made with AWS credentials).
-//! Knows nothing of sessions: `Session::call` drives it.
+//! one send with a credential (a token, or a SigV4 signature made with AWS credentials), its
+//! answer read up to the profile's size limit. Knows nothing of sessions: `Session::call`
+//! drives it. [`HeldSecrets`] takes a session's credentials out of what is kept of a call.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -56,17 +57,29 @@ impl ApiRequest {
     }
 }
 
+/// How much of an API's answer is read unless the profile says otherwise
+/// (`api_response_limit_mib`).
+pub const DEFAULT_RESPONSE_LIMIT_MIB: u32 = 32;
+/// The values `api_response_limit_mib` may take.
+pub const RESPONSE_LIMIT_RANGE_MIB: std::ops::RangeInclusive<u32> = 1..=1024;
+const MIB: usize = 1024 * 1024;
+
 /// The answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as received: all of it, or its first `limit_mib` MiB when `truncated`.
     #[serde(serialize_with = "ser_body")]
     pub body: Vec<u8>,
     pub elapsed: Duration,
     /// True when the call was retried once with renewed credentials (the first answer was 401
     /// for a token, or a 403 refusing the AWS credentials as expired or unknown).
     pub retried_after_refresh: bool,
+    /// The API sent more than `limit_mib` MiB: the rest was not read.
+    pub truncated: bool,
+    /// The size limit the body was read under (the profile's `api_response_limit_mib`).
+    pub limit_mib: u32,
 }
 
 fn ser_body<S: serde::Serializer>(b: &[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -76,6 +89,59 @@ fn ser_body<S: serde::Serializer>(b: &[u8], s: S) -> std::result::Result<S::Ok, 
 impl ApiResponse {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// What to tell the user when the body was cut short (`None` when it was not).
+    pub fn truncation_note(&self) -> Option<String> {
+        self.truncated.then(|| {
+            format!(
+                "the response was truncated at {} MiB: only its first {} bytes were read. To read more, raise the profile's `api_response_limit_mib` (at most {}).",
+                self.limit_mib,
+                self.body.len(),
+                RESPONSE_LIMIT_RANGE_MIB.end()
+            )
+        })
+    }
+}
+
+/// The credentials a session holds at one moment (its ID, access and refresh tokens, the AWS
+/// secret key and session token), to take out of anything kept of a call, such as the app's
+/// console history. The values are compared, never shown: `Debug` prints how many there are.
+#[derive(Clone, Default)]
+pub struct HeldSecrets(Vec<String>);
+
+/// Shorter values are not credentials worth a search (and would replace ordinary words).
+const HELD_SECRET_MIN_LEN: usize = 8;
+
+impl HeldSecrets {
+    /// The values to take out; each is also searched for as it is written in a URL's query
+    /// (`+`, `/` and `=` percent-encoded, as in an AWS session token).
+    pub fn new(values: impl IntoIterator<Item = String>) -> HeldSecrets {
+        let mut all: Vec<String> = values
+            .into_iter()
+            .filter(|v| v.len() >= HELD_SECRET_MIN_LEN)
+            .flat_map(|v| {
+                let in_query: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                [v, in_query]
+            })
+            .collect();
+        // The longest first, so a value that contains another is replaced whole.
+        all.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        all.dedup();
+        HeldSecrets(all)
+    }
+
+    /// `text` with every held value replaced by `marker`.
+    pub fn redact(&self, text: &str, marker: &str) -> String {
+        self.0.iter().fold(text.to_owned(), |text, value| {
+            text.replace(value.as_str(), marker)
+        })
+    }
+}
+
+impl std::fmt::Debug for HeldSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HeldSecrets([{} values redacted])", self.0.len())
     }
 }
 
@@ -155,12 +221,13 @@ const REPLACED_HEADERS: [&str; 4] = [
     "x-amz-content-sha256",
 ];
 
-/// Send `req` once with `credential`.
+/// Send `req` once with `credential`; read at most `limit_mib` MiB of the answer.
 pub(crate) async fn send(
     http: &reqwest::Client,
     req: &ApiRequest,
     method: &reqwest::Method,
     credential: Credential<'_>,
+    limit_mib: u32,
 ) -> Result<ApiResponse> {
     let token_header = match credential {
         Credential::Token(_, _, header) => Some(header),
@@ -213,18 +280,37 @@ pub(crate) async fn send(
             )
         })
         .collect();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| Error::from_http("the API response", &e))?
-        .to_vec();
+    let (body, truncated) = read_bounded(resp, limit_mib as usize * MIB).await?;
     Ok(ApiResponse {
         status,
         headers,
         body,
         elapsed: started.elapsed(),
         retried_after_refresh: false,
+        truncated,
+        limit_mib,
     })
+}
+
+/// The body chunk by chunk, up to `limit` bytes; true when there was more (which is left
+/// unread: the connection is dropped), so memory stays bounded whatever the API sends.
+async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<(Vec<u8>, bool)> {
+    // What the API announces is a hint, not a promise: never more than a MiB up front.
+    let announced = usize::try_from(resp.content_length().unwrap_or(0)).unwrap_or(limit);
+    let mut body = Vec::with_capacity(announced.min(limit).min(MIB));
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Error::from_http("the API response", &e))?
+    {
+        let room = limit - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
 }
 
 fn unreachable(req: &ApiRequest, e: &reqwest::Error) -> Error {
@@ -248,6 +334,29 @@ fn unreachable(req: &ApiRequest, e: &reqwest::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_secrets_are_replaced_as_written_and_as_in_a_query_and_never_shown() {
+        let session_token = "IQoJb3JpZ2luX2VjE/a+b=";
+        let held = HeldSecrets::new([
+            session_token.to_owned(),
+            "opaque-access-token-1234".to_owned(),
+            "short".to_owned(),
+        ]);
+        let text = format!(
+            "?X-Amz-Security-Token=IQoJb3JpZ2luX2VjE%2Fa%2Bb%3D&t={session_token} \
+             Bearer opaque-access-token-1234 short"
+        );
+        assert_eq!(
+            held.redact(&text, "<x>"),
+            "?X-Amz-Security-Token=<x>&t=<x> Bearer <x> short"
+        );
+        let debug = format!("{held:?}");
+        assert!(
+            !debug.contains("opaque") && !debug.contains("IQoJ"),
+            "{debug}"
+        );
+    }
 
     #[test]
     fn allow_any_origin_still_requires_https_or_loopback() {

@@ -52,7 +52,9 @@ mod token_endpoint;
 mod vault;
 mod verify;
 
-pub use api::{ApiRequest, ApiResponse};
+pub use api::{
+    ApiRequest, ApiResponse, HeldSecrets, DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB,
+};
 pub use authorize::{Entry, RESERVED_PARAMS};
 pub use aws::{AwsCredentials, AwsError, AwsFailure, IdentityFlow, IdentityPoolSettings};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};

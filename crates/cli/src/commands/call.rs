@@ -1,5 +1,6 @@
 //! `latchkey call`: a protected API call with the profile's token, or signed with its AWS
-//! credentials (`--sigv4`); the origin allow-list as in the app.
+//! credentials (`--sigv4`); the origin allow-list as in the app; an answer longer than the
+//! profile's `api_response_limit_mib` is cut there, and stderr (or `--json`) says so.
 
 use std::io::Read;
 
@@ -114,6 +115,7 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
             "body": body_json.unwrap_or_else(|| serde_json::Value::String(resp.text())),
             "elapsed_ms": resp.elapsed.as_millis() as u64,
             "retried_after_refresh": resp.retried_after_refresh,
+            "truncated": resp.truncated,
         }))?;
     } else {
         use std::io::Write;
@@ -130,6 +132,9 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
             let _ = writeln!(out);
         }
         let _ = out.flush();
+    }
+    if let Some(note) = resp.truncation_note() {
+        eprintln!("latchkey: warning: {note}");
     }
     if a.fail && resp.status >= 400 {
         return Err(Failure::new(

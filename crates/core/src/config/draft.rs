@@ -52,6 +52,9 @@ pub struct ProfileDraft {
     pub api_scheme: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token_header: Option<String>,
+    /// How many MiB of an API's answer `latchkey call` and the console read (the rest is cut).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_response_limit_mib: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_base_urls: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,6 +159,7 @@ impl ProfileDraft {
         d.api_token = Some(profile.api_token.as_str().into());
         d.api_scheme = Some(profile.api_scheme.as_str().into());
         d.api_token_header = Some(profile.api_token_header.clone());
+        d.api_response_limit_mib = Some(i64::from(profile.api_response_limit_mib));
         d.api_base_urls = Some(
             profile
                 .api_base_urls
@@ -210,6 +214,7 @@ impl ProfileDraft {
             api_token,
             api_scheme,
             api_token_header,
+            api_response_limit_mib,
             api_base_urls,
             browser_command,
             sign_in_timeout_secs,

@@ -80,6 +80,9 @@ pub struct Profile {
     pub api_scheme: Scheme,
     /// The header the token travels in (API Gateway's "Token Source"; `Authorization`).
     pub api_token_header: String,
+    /// How many MiB of an API's answer are read (`api_response_limit_mib`); the rest is cut
+    /// and the answer marked truncated.
+    pub api_response_limit_mib: u32,
     pub api_base_urls: Vec<Url>,
     /// Program (and leading arguments) that opens a URL; run without a shell.
     pub browser_command: Option<Vec<String>>,
@@ -384,6 +387,7 @@ impl Profile {
             api_token: TokenChoice::Id,
             api_scheme: Scheme::Raw,
             api_token_header: "Authorization".into(),
+            api_response_limit_mib: crate::api::DEFAULT_RESPONSE_LIMIT_MIB,
             api_base_urls: vec![],
             browser_command: None,
             sign_in_timeout: Duration::from_secs(300),

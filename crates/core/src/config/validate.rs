@@ -58,6 +58,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
     let authorize_params = authorize_params(&p, d)?;
     let (api_token, api_scheme, api_base_urls) = api(&p, d, is_cognito)?;
     let api_token_header = token_header(&p, d)?;
+    let api_response_limit_mib = response_limit(&p, d)?;
     let browser_command = browser_command(&p, d)?;
     let aws = d
         .aws
@@ -82,6 +83,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
         api_token,
         api_scheme,
         api_token_header,
+        api_response_limit_mib,
         api_base_urls,
         browser_command,
         sign_in_timeout: secs(
@@ -489,6 +491,28 @@ fn token_header(p: &Problems, d: &ProfileDraft) -> Checked<String> {
             "api_token_header",
             format!("`{}` is not an HTTP header name", h.escape_debug()),
             "use the header your API reads the token from (API Gateway: the authorizer's Token Source), e.g. \"Authorization\" or \"X-Api-Token\"",
+        )),
+    }
+}
+
+/// How many MiB of an API's answer are read: a whole number in
+/// [`crate::api::RESPONSE_LIMIT_RANGE_MIB`].
+fn response_limit(p: &Problems, d: &ProfileDraft) -> Checked<u32> {
+    let range = crate::api::RESPONSE_LIMIT_RANGE_MIB;
+    let Some(mib) = d.api_response_limit_mib else {
+        return Ok(crate::api::DEFAULT_RESPONSE_LIMIT_MIB);
+    };
+    match u32::try_from(mib) {
+        Ok(mib) if range.contains(&mib) => Ok(mib),
+        _ => Err(p.err(
+            "api_response_limit_mib",
+            format!("{mib} MiB is out of range"),
+            &format!(
+                "use a whole number of MiB between {} and {} (default {}); a longer answer is cut there and marked truncated",
+                range.start(),
+                range.end(),
+                crate::api::DEFAULT_RESPONSE_LIMIT_MIB
+            ),
         )),
     }
 }

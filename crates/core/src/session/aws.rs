@@ -298,6 +298,7 @@ impl Session {
             req,
             method,
             Credential::Signed(&creds, &scope, at),
+            self.inner.profile.api_response_limit_mib,
         )
         .await?;
         if !aws::refuses_credentials(first.status, &first.headers) {
@@ -316,6 +317,7 @@ impl Session {
             req,
             method,
             Credential::Signed(&creds, &scope, at),
+            self.inner.profile.api_response_limit_mib,
         )
         .await?;
         second.retried_after_refresh = true;
@@ -422,6 +424,21 @@ impl Session {
         tokio::task::spawn_blocking(move || vault.delete(&account))
             .await
             .map_err(Error::internal)?
+    }
+
+    /// The secret key and session token of the AWS credentials held, if any (for
+    /// [`Session::held_secrets`]).
+    pub(super) fn held_aws_secrets(&self) -> Vec<String> {
+        let held = self.inner.aws.lock().unwrap();
+        held.iter()
+            .flat_map(|h| {
+                [
+                    h.creds.secret_access_key.expose(),
+                    h.creds.session_token.expose(),
+                ]
+            })
+            .map(str::to_owned)
+            .collect()
     }
 
     pub(super) fn forget_held_aws(&self) {

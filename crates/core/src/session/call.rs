@@ -1,9 +1,9 @@
 //! `Session::call`: an API call with the session's token, refreshed once and retried when the
 //! API answers 401 (the token may have been revoked or rotated early); or signed with the
-//! AWS credentials (SigV4, `aws`).
+//! AWS credentials (SigV4, `aws`). `held_secrets` names what a record of a call must not hold.
 
 use super::Session;
-use crate::api::{self, ApiRequest, ApiResponse, Credential};
+use crate::api::{self, ApiRequest, ApiResponse, Credential, HeldSecrets};
 use crate::config::Scheme;
 use crate::error::Result;
 
@@ -28,7 +28,8 @@ impl Session {
         let token = self.token(which).await?;
         let seen = self.current_generation();
         let credential = Credential::Token(&token, scheme, header);
-        let first = api::send(self.http(), &req, &method, credential).await?;
+        let limit = profile.api_response_limit_mib;
+        let first = api::send(self.http(), &req, &method, credential, limit).await?;
         let Some(seen) = seen.filter(|_| first.status == 401) else {
             return Ok(first);
         };
@@ -36,8 +37,21 @@ impl Session {
         self.refresh_after(seen, true).await?;
         let token = self.token(which).await?;
         let credential = Credential::Token(&token, scheme, header);
-        let mut second = api::send(self.http(), &req, &method, credential).await?;
+        let mut second = api::send(self.http(), &req, &method, credential, limit).await?;
         second.retried_after_refresh = true;
         Ok(second)
+    }
+
+    /// The credentials this session holds right now: its ID, access and refresh tokens and,
+    /// when it has fetched them, the AWS secret key and session token. Nothing is fetched or
+    /// refreshed; the values stay inside [`HeldSecrets`].
+    pub fn held_secrets(&self) -> HeldSecrets {
+        let mut values = self.held_aws_secrets();
+        if let Some(set) = self.inner.current.lock().unwrap().as_ref() {
+            values.push(set.id_token.expose().to_owned());
+            values.push(set.access_token.expose().to_owned());
+            values.extend(set.refresh_token.iter().map(|r| r.expose().to_owned()));
+        }
+        HeldSecrets::new(values)
     }
 }
