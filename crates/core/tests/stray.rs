@@ -165,6 +165,7 @@ fn large_session(idp_base: &str, issuer: &str, client_id: &str) -> StoredSession
         id_expires_at: 1_700_003_600,
         access_expires_at: 1_700_003_600,
         id_issued_at: None,
+        access_issued_at: None,
         id_renewable: true,
         issuer: issuer.into(),
         client_id: client_id.into(),
