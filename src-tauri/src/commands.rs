@@ -491,7 +491,7 @@ pub async fn copy_aws_environment(
     copy_secret(
         app,
         &state,
-        env_exports(&creds),
+        env_exports(&creds).map_err(latchkey_core::Error::from)?,
         "AWS credentials (as environment variables)",
     )
 }
@@ -501,12 +501,13 @@ pub async fn copy_aws_environment(
 pub async fn aws_config_snippet(state: State<'_, AppState>) -> CommandResult<String> {
     let (_, profile) = state.session().await;
     let pool = profile.identity_pool()?;
-    Ok(config_snippet(
+    let snippet = config_snippet(
         &aws_profile_name(&profile.name),
         &cli_program(),
         &profile.name,
         &pool.region,
-    ))
+    );
+    Ok(snippet.map_err(latchkey_core::Error::from)?)
 }
 
 /// The `latchkey` CLI next to this app (the packages install both in `/usr/bin`), else its

@@ -252,3 +252,14 @@ fn profile_add_writes_the_identity_pool_and_refuses_a_bad_one() {
             && snippet.stdout.contains("region = eu-west-1\n")
     );
 }
+
+#[test]
+fn a_config_snippet_with_a_line_break_in_a_name_is_refused_with_no_snippet() {
+    let env = Env::new();
+    let (idp, profile) = start_cognito("work");
+    env.write_profile(&latchkey_testkit::with_identity_pool(&idp, profile, None));
+    let injected = "work\n[profile default]\ncredential_process = /tmp/not-latchkey";
+    let run = env.run(&["aws", "config-snippet", "--aws-profile", injected]);
+    assert_eq!(run.code, 5, "a configuration error: {}", run.stderr);
+    assert_eq!(run.stdout, "", "no snippet at all");
+}

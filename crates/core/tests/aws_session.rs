@@ -262,7 +262,7 @@ async fn while_the_service_throttles_valid_credentials_come_with_a_warning() {
     let (session, clock) = signed_in_with_clock(profile, Vault::memory()).await;
     let first = session.aws_credentials().await.unwrap();
     idp.set_fault(Fault::IdentityThrottled);
-    // inside the five-minute margin: due, but still valid
+    // inside the renewal margin: due, but still valid
     idp.advance_clock(Duration::from_secs(3400));
     clock.set_offset(3400);
     let kept = session.aws_credentials().await.expect("the valid ones");

@@ -149,7 +149,8 @@ async fn keychain_aws_credentials_survive_a_restart_and_are_fetched_again_ahead_
     let Some(vault) = keychain("aws") else {
         return;
     };
-    // Ten-minute credentials: fetched again a quarter of their life (150 s) before expiry.
+    // Ten-minute credentials: fetched again once the first quarter of their life (150 s) is
+    // over (they are too short for the SDKs' 15 minutes).
     let (idp, profile) = start_cognito(|c| {
         c.identity_pool.as_mut().unwrap().credentials_ttl = Duration::from_secs(600);
     });
@@ -190,19 +191,19 @@ async fn keychain_aws_credentials_survive_a_restart_and_are_fetched_again_ahead_
     );
 
     // (well before the due time: real seconds also pass while a loaded machine runs this)
-    clock.set_offset(420);
+    clock.set_offset(90);
     assert_eq!(
         s2.aws_credentials().await.unwrap().access_key_id,
         first.access_key_id,
         "not yet due"
     );
-    clock.set_offset(451);
+    clock.set_offset(151);
     let renewed = s2.aws_credentials().await.unwrap();
     assert_ne!(
         renewed.access_key_id, first.access_key_id,
         "fetched ahead of expiry"
     );
-    assert!(first.seconds_left(chrono::Utc::now() + chrono::Duration::seconds(451)) > 0);
+    assert!(first.seconds_left(chrono::Utc::now() + chrono::Duration::seconds(151)) > 0);
     assert_eq!(renewed.identity_id, first.identity_id);
     let stats = idp.stats();
     assert_eq!(

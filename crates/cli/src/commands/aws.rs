@@ -3,6 +3,7 @@
 //! `~/.aws/config` section that points the SDKs here.
 
 use latchkey_core::aws::{aws_profile_name, config_snippet, credential_process_json, env_exports};
+use latchkey_core::Error as CoreError;
 
 use crate::cli::{AwsCommand, CredentialsFormat};
 use crate::context::Ctx;
@@ -27,7 +28,7 @@ async fn credentials(ctx: &Ctx, format: CredentialsFormat) -> CliResult<Exit> {
     }
     match format {
         CredentialsFormat::Process => println!("{}", credential_process_json(&creds)),
-        CredentialsFormat::Env => print!("{}", env_exports(&creds)),
+        CredentialsFormat::Env => print!("{}", env_exports(&creds).map_err(CoreError::from)?),
     }
     Ok(Exit::Ok)
 }
@@ -84,7 +85,8 @@ async fn whoami(ctx: &Ctx, json: bool) -> CliResult<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The `~/.aws/config` section for this profile, naming this program by absolute path.
+/// The `~/.aws/config` section for this profile, naming this program by absolute path; none
+/// at all (exit 5) when a name or path in it holds a control character.
 fn snippet(ctx: &Ctx, aws_profile: Option<String>) -> CliResult<Exit> {
     let profile = ctx.profile()?;
     let pool = profile.identity_pool()?;
@@ -97,9 +99,8 @@ fn snippet(ctx: &Ctx, aws_profile: Option<String>) -> CliResult<Exit> {
             )
         })?;
     let aws_profile = aws_profile.unwrap_or_else(|| aws_profile_name(&profile.name));
-    print!(
-        "{}",
-        config_snippet(&aws_profile, &program, &profile.name, &pool.region)
-    );
+    let snippet = config_snippet(&aws_profile, &program, &profile.name, &pool.region)
+        .map_err(CoreError::from)?;
+    print!("{snippet}");
     Ok(Exit::Ok)
 }

@@ -1,12 +1,14 @@
 //! Temporary AWS credentials from an identity pool, and the forms they leave Latchkey in: the
 //! `credential_process` JSON the AWS SDKs read, `export AWS_…=` lines for a shell, and the
-//! `~/.aws/config` section that makes the SDKs run `latchkey aws credentials`.
+//! `~/.aws/config` section that makes the SDKs run `latchkey aws credentials`. A value that
+//! could break out of its line (a control character) is refused there, never quoted.
 
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::error::{Error, ErrorKind};
 use crate::secret::{AwsSecretAccessKey, AwsSessionToken};
 
 /// One set of temporary credentials. `Debug` shows the access key id (not a secret: AWS logs
@@ -59,7 +61,8 @@ pub fn credential_process_json(creds: &AwsCredentials) -> String {
 
 /// `export AWS_ACCESS_KEY_ID='…'` lines for a POSIX shell (`eval "$(latchkey aws credentials
 /// --format env)"`), the same variables as `aws configure export-credentials --format env`.
-pub fn env_exports(creds: &AwsCredentials) -> String {
+/// Refused when a value the identity service sent holds a control character.
+pub fn env_exports(creds: &AwsCredentials) -> Result<String, UnwritableValue> {
     [
         ("AWS_ACCESS_KEY_ID", creds.access_key_id.as_str()),
         ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose()),
@@ -67,34 +70,122 @@ pub fn env_exports(creds: &AwsCredentials) -> String {
         ("AWS_CREDENTIAL_EXPIRATION", &rfc3339(creds.expiration)),
     ]
     .iter()
-    .map(|(name, value)| format!("export {name}={}\n", shell_quote(value)))
+    .map(|&(name, value)| {
+        let value = writable(WrittenValue::Credential(name), value)?;
+        Ok(format!("export {name}={}\n", shell_quote(value)))
+    })
     .collect()
 }
 
 /// The `~/.aws/config` section for AWS profile `aws_profile`: `credential_process` runs
 /// `program aws credentials --profile latchkey_profile` (the program by absolute path: the
-/// SDKs do not search `PATH` the way a shell does), `region` is the identity pool's.
+/// SDKs do not search `PATH` the way a shell does), `region` is the identity pool's. Refused,
+/// with no text at all, when any of the four holds a control character: a line break in a
+/// name would start a `[profile …]` section or a `credential_process` line of its own.
 pub fn config_snippet(
     aws_profile: &str,
     program: &Path,
     latchkey_profile: &str,
     region: &str,
-) -> String {
-    let command = [
-        program.to_string_lossy().as_ref(),
-        "aws",
-        "credentials",
-        "--profile",
-        latchkey_profile,
-    ]
-    .map(process_argument)
-    .join(" ");
-    format!(
+) -> Result<String, UnwritableValue> {
+    let aws_profile = writable(WrittenValue::AwsProfile, aws_profile)?;
+    let program = program.to_string_lossy();
+    let program = writable(WrittenValue::Program, &program)?;
+    let latchkey_profile = writable(WrittenValue::LatchkeyProfile, latchkey_profile)?;
+    let region = writable(WrittenValue::Region, region)?;
+    let command = [program, "aws", "credentials", "--profile", latchkey_profile]
+        .map(process_argument)
+        .join(" ");
+    Ok(format!(
         "# AWS credentials from Latchkey profile `{latchkey_profile}` (sign in with `latchkey login`)\n\
          [profile {aws_profile}]\n\
          credential_process = {command}\n\
          region = {region}\n"
-    )
+    ))
+}
+
+/// Which value a [`UnwritableValue`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrittenValue {
+    /// The `[profile …]` name (`--aws-profile`).
+    AwsProfile,
+    /// The path of the `latchkey` program that `credential_process` runs.
+    Program,
+    /// The Latchkey profile's name (`--profile` in `credential_process`).
+    LatchkeyProfile,
+    /// The identity pool's region.
+    Region,
+    /// A value the identity service sent, by the variable it goes into (`AWS_SESSION_TOKEN`).
+    Credential(&'static str),
+}
+
+/// A value Latchkey will not write into AWS configuration text or a shell line, because it
+/// holds a control character (or a line separator) that could start a line of its own. The
+/// message names the value and the character, never the text (it may be a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} contains the control character U+{:04X}, which could start a line of its own, so Latchkey wrote nothing. {}", what(.value), u32::from(*.character), fix(.value))]
+pub struct UnwritableValue {
+    pub value: WrittenValue,
+    pub character: char,
+}
+
+impl UnwritableValue {
+    /// [`ErrorKind::Config`] for names, paths and settings; [`ErrorKind::ProviderError`] for
+    /// what the identity service sent.
+    pub fn kind(&self) -> ErrorKind {
+        match self.value {
+            WrittenValue::Credential(_) => ErrorKind::ProviderError,
+            _ => ErrorKind::Config,
+        }
+    }
+}
+
+impl From<UnwritableValue> for Error {
+    fn from(err: UnwritableValue) -> Self {
+        Error::new(err.kind(), err.to_string())
+    }
+}
+
+fn what(value: &WrittenValue) -> String {
+    match value {
+        WrittenValue::AwsProfile => "the AWS profile name".to_owned(),
+        WrittenValue::Program => "the path of the latchkey program".to_owned(),
+        WrittenValue::LatchkeyProfile => "the Latchkey profile's name".to_owned(),
+        WrittenValue::Region => "the identity pool's region".to_owned(),
+        WrittenValue::Credential(variable) => {
+            format!("the {variable} value the identity service sent")
+        }
+    }
+}
+
+fn fix(value: &WrittenValue) -> &'static str {
+    match value {
+        WrittenValue::AwsProfile => {
+            "Give --aws-profile a name of letters, digits, `.`, `_` and `-`."
+        }
+        WrittenValue::Program => {
+            "Install latchkey at a path without control characters, or write the credential_process line by hand."
+        }
+        WrittenValue::LatchkeyProfile => {
+            "Rename the profile in the profiles file to letters, digits, `.`, `_` and `-`."
+        }
+        WrittenValue::Region => {
+            "Check `identity_pool_id` and `region` in the profile's [aws] table."
+        }
+        WrittenValue::Credential(_) => {
+            "AWS never sends one: check `identity_endpoint` in the profile's [aws] table, or try again later."
+        }
+    }
+}
+
+/// `text` when it can be written into a line as it is: no C0 or C1 control character
+/// (newline, CR, NUL, tab, ESC, NEL, …), no DEL, no Unicode line or paragraph separator.
+fn writable(value: WrittenValue, text: &str) -> Result<&str, UnwritableValue> {
+    let breaks_a_line = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    match text.chars().find(|&c| breaks_a_line(c)) {
+        Some(character) => Err(UnwritableValue { value, character }),
+        None => Ok(text),
+    }
 }
 
 /// An AWS profile name for a Latchkey profile: the characters the AWS tools accept in
@@ -190,7 +281,8 @@ mod tests {
             Path::new("/opt/Latchkey tools/latchkey"),
             "my work",
             "eu-west-1",
-        );
+        )
+        .unwrap();
         assert!(snippet.contains("[profile work]\n"), "{snippet}");
         assert!(
             snippet.contains(
@@ -203,19 +295,67 @@ mod tests {
         assert_eq!(process_argument(r#"a"b\c"#), r#""a\"b\\c""#);
     }
 
+    #[test]
+    fn a_name_with_a_line_break_gets_no_snippet() {
+        let injected = "work\n[profile default]\ncredential_process = /tmp/not-latchkey";
+        let program = Path::new("/usr/bin/latchkey");
+        let refused = config_snippet(injected, program, "work", "us-east-1").unwrap_err();
+        assert_eq!(
+            (refused.value, refused.character),
+            (WrittenValue::AwsProfile, '\n')
+        );
+        assert_eq!(Error::from(refused).kind(), ErrorKind::Config);
+        let refused = |aws_profile, program: &str, latchkey_profile, region| {
+            config_snippet(aws_profile, Path::new(program), latchkey_profile, region)
+                .unwrap_err()
+                .value
+        };
+        assert_eq!(
+            refused(
+                "work",
+                "/usr/bin/latchkey",
+                "a\r[profile default]",
+                "us-east-1"
+            ),
+            WrittenValue::LatchkeyProfile
+        );
+        assert_eq!(
+            refused("work", "/opt/x\0/latchkey", "work", "us-east-1"),
+            WrittenValue::Program
+        );
+        assert_eq!(
+            refused("work", "/usr/bin/latchkey", "work", "us-east-1\u{2028}x"),
+            WrittenValue::Region
+        );
+        assert_eq!(
+            refused("a\tb", "/usr/bin/latchkey", "work", "us-east-1"),
+            WrittenValue::AwsProfile
+        );
+    }
+
+    #[test]
+    fn credentials_with_a_control_character_get_no_env_lines() {
+        let mut creds = sample();
+        creds.session_token = AwsSessionToken::new("IQoJ\nexport PATH=/tmp/evil");
+        let refused = env_exports(&creds).unwrap_err();
+        assert_eq!(refused.value, WrittenValue::Credential("AWS_SESSION_TOKEN"));
+        let error = Error::from(refused);
+        assert_eq!(error.kind(), ErrorKind::ProviderError);
+        assert!(!error.message().contains("evil"), "the value is not quoted");
+    }
+
     #[cfg(unix)]
     #[test]
     fn env_lines_survive_a_posix_shell() {
         let mut creds = sample();
         creds.session_token = AwsSessionToken::new("it's $(not) `run`");
-        let script = format!("{}printf '%s' \"$AWS_SESSION_TOKEN\"", env_exports(&creds));
+        let exports = env_exports(&creds).unwrap();
+        let script = format!("{exports}printf '%s' \"$AWS_SESSION_TOKEN\"");
         let out = std::process::Command::new("sh")
             .args(["-c", &script])
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "it's $(not) `run`");
-        assert!(
-            env_exports(&creds).contains("export AWS_CREDENTIAL_EXPIRATION='2030-01-02T03:04:05Z'")
-        );
+        assert!(exports.contains("export AWS_CREDENTIAL_EXPIRATION='2030-01-02T03:04:05Z'"));
     }
 }

@@ -32,6 +32,7 @@ use serde_json::Value;
 
 pub use credentials::{
     aws_profile_name, config_snippet, credential_process_json, env_exports, AwsCredentials,
+    UnwritableValue, WrittenValue,
 };
 pub use error::{AwsError, AwsFailure, AwsService};
 pub use settings::{login_key, IdentityFlow, IdentityPool, IdentityPoolSettings, SettingsError};

@@ -21,9 +21,19 @@ use crate::error::{Error, Result};
 use crate::secret::SecretToken;
 use crate::vault::{ProfileLock, StoredAwsCredentials};
 
-/// Credentials are fetched again when less than this is left, or a quarter of their
-/// lifetime, whichever is less (the AWS SDKs refresh 5 to 15 minutes ahead).
-const AWS_MARGIN_SECS: i64 = 300;
+/// How long before expiry botocore (every Python AWS tool, the AWS CLI) runs
+/// `credential_process` again: botocore/credentials.py (1.44.8) gives the `RefreshableCredentials`
+/// that `ProcessProvider` returns `_advisory_refresh_timeout = 15 * 60` (it runs the process
+/// again before each call once less is left) and `_mandatory_refresh_timeout = 10 * 60` (it
+/// blocks every call on that run). The other SDKs refresh closer to expiry (the JavaScript
+/// SDK v3 5 minutes ahead: `EXPIRATION_MS` in @smithy/core), so what satisfies botocore
+/// satisfies them.
+const SDK_REFRESH_AHEAD_SECS: i64 = 15 * 60;
+/// Credentials are fetched again when this much or less is left (capped by their lifetime,
+/// see [`due_at`]): the SDKs' 15 minutes and one more, so the credentials a run of
+/// `latchkey aws credentials` hands out still have more than 15 minutes left when the SDK
+/// reads them, and keep the SDK quiet for a minute at least.
+const AWS_MARGIN_SECS: i64 = SDK_REFRESH_AHEAD_SECS + 60;
 /// An ID token with less life than this is renewed before the identity pool sees it (the
 /// service refuses expired ones, and its clock may be ahead of ours).
 const ID_TOKEN_MIN_LIFE_SECS: i64 = 60;
@@ -74,13 +84,22 @@ fn fits(stored: &StoredAwsCredentials, pool: &IdentityPool, sub: &str) -> bool {
         && stored.sub == sub
 }
 
-/// When credentials are due to be fetched again: the margin before they expire, the margin
-/// capped at a quarter of their lifetime.
+/// When credentials are due to be fetched again: [`AWS_MARGIN_SECS`] before they expire, so
+/// an SDK never receives credentials it would refresh at once (it would run `latchkey aws
+/// credentials` before every call and get the same keys each time). Identity pools issue
+/// credentials for an hour: they are due 16 minutes before expiry.
+///
+/// The margin is capped at three quarters of their lifetime, so credentials serve at least the
+/// first quarter of it, and a busy SDK costs the identity pool one fetch per quarter lifetime,
+/// never one per call. Credentials that live less than 21 min 20 s (4/3 of the margin) are
+/// therefore handed out with less than 16 minutes left, and below 20 minutes possibly with
+/// less than 15: botocore then runs `latchkey aws credentials` before each call (a keychain
+/// read, no request) and gets the same ones until they are due.
 fn due_at(stored: &StoredAwsCredentials) -> i64 {
     let lifetime = stored.expires_at.saturating_sub(stored.fetched_at).max(0);
     stored
         .expires_at
-        .saturating_sub(AWS_MARGIN_SECS.min(lifetime / 4))
+        .saturating_sub(AWS_MARGIN_SECS.min(lifetime / 4 * 3))
 }
 
 fn to_credentials(stored: &StoredAwsCredentials, warning: Option<String>) -> AwsCredentials {
@@ -96,9 +115,10 @@ fn to_credentials(stored: &StoredAwsCredentials, warning: Option<String>) -> Aws
 }
 
 impl Session {
-    /// Temporary AWS credentials from the profile's identity pool (its `[aws]` table), valid
-    /// for at least a few minutes: the ones held in memory or in the keychain while they
-    /// are, else fetched with the session's ID token (renewed first when needed). When a
+    /// Temporary AWS credentials from the profile's identity pool (its `[aws]` table), with
+    /// more than 16 minutes left when their lifetime allows it (the rule: `due_at`): the ones
+    /// held in memory or in the keychain while they are, else fetched with the session's ID
+    /// token (renewed first when needed). When a
     /// fetch fails because the service throttles or cannot be reached while the credentials
     /// held are still valid, those come back with a `warning`. A failed fetch writes nothing.
     pub async fn aws_credentials(&self) -> Result<AwsCredentials> {
@@ -515,13 +535,24 @@ mod tests {
     }
 
     #[test]
-    fn the_margin_is_five_minutes_or_a_quarter_of_the_lifetime() {
-        assert_eq!(
-            due_at(&stored(0, 3600)),
-            3300,
-            "an hour: five minutes ahead"
+    fn the_margin_is_sixteen_minutes_capped_at_three_quarters_of_the_lifetime() {
+        let due = due_at(&stored(0, 3600));
+        assert_eq!(due, 3600 - 16 * 60, "an hour: sixteen minutes ahead");
+        assert!(
+            3600 - (due - 1) > SDK_REFRESH_AHEAD_SECS,
+            "the last second they are handed out, more than botocore's 15 minutes are left"
         );
-        assert_eq!(due_at(&stored(0, 600)), 450, "ten minutes: a quarter ahead");
+        assert_eq!(
+            due_at(&stored(0, 1280)),
+            320,
+            "21 min 20 s: still sixteen minutes ahead"
+        );
+        assert_eq!(
+            due_at(&stored(0, 900)),
+            225,
+            "fifteen minutes (STS's shortest): used for a quarter of their lifetime"
+        );
+        assert_eq!(due_at(&stored(0, 120)), 30, "two minutes: a quarter too");
         assert_eq!(due_at(&stored(100, 50)), 50, "absurd: due at expiry");
     }
 }
