@@ -85,6 +85,7 @@ async fn sixteen_kb_round_trip_through_the_vault() {
         id_renewable: true,
         issuer: "http://127.0.0.1:1/pool".into(),
         client_id: "client".into(),
+        revocation_endpoint: None,
         sub: "sub".into(),
         aud: vec!["client".into()],
     };
