@@ -133,7 +133,7 @@ async fn copied_curl_commands_call_the_api_without_a_secret_in_any_arguments_or_
     let session = signed_in(profile.clone(), Vault::memory()).await;
     let id_token = session.token(TokenChoice::Id).await.unwrap();
     let creds = session.aws_credentials().await.unwrap();
-    let stand = Stand::new(id_token.expose(), &env_exports(&creds));
+    let stand = Stand::new(id_token.expose(), &env_exports(&creds).unwrap());
     let base = Url::parse(&idp.base_url()).unwrap();
 
     // The token in its header, read by curl through a pipe.

@@ -428,7 +428,7 @@ Examples:
 
 The profile needs an `[profiles.NAME.aws]` table with `identity_pool_id` (or
 `latchkey profile add … --identity-pool-id ID`). Credentials are kept in the keychain next
-to the session and fetched again a few minutes before they expire.
+to the session and fetched again 16 minutes before they expire (AWS SDKs refresh from 15).
 
 Exit codes of `latchkey aws` and `latchkey call --sigv4` (from the AWS error's kind):
   0   success
