@@ -5,23 +5,14 @@
 //! runs this machine's browser command, never the file's program.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use latchkey_core::config::Config;
 use latchkey_core::Vault;
-use latchkey_testkit::start_cognito;
 use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppUnderTest, UrlHook};
+use latchkey_testkit::{secret_tool_items, start_cognito};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn keychain_items(service: &str) -> String {
-    let output = Command::new("secret-tool")
-        .args(["search", "--all", "service", service])
-        .output()
-        .expect("secret-tool (Debian package libsecret-tools)");
-    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_old_session_out() {
@@ -66,7 +57,7 @@ async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_
     let stray = latchkey_testkit::signed_in(gone, Vault::system_with_service(&service)).await;
     drop(stray);
     assert!(
-        keychain_items(&service).contains("gone|"),
+        secret_tool_items(&service).contains("gone|"),
         "the stray is there"
     );
 
@@ -87,7 +78,7 @@ async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_
         "signed in on cog",
     )
     .await;
-    assert!(keychain_items(&service).contains("cog"), "cog's session");
+    assert!(secret_tool_items(&service).contains("cog"), "cog's session");
     let saved_before = std::fs::read_to_string(&path).unwrap();
 
     // The pasted profile is reviewed; nothing is saved yet.
@@ -171,9 +162,9 @@ async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_
         "the provider counted the revocation"
     );
     assert!(
-        !keychain_items(&service).contains("cog"),
+        !secret_tool_items(&service).contains("cog"),
         "nothing of the old session left: {}",
-        keychain_items(&service)
+        secret_tool_items(&service)
     );
     let after = Config::load(&path).unwrap();
     let replaced = after.profile("cog").unwrap();
@@ -229,9 +220,9 @@ async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_
         "its refresh token revoked"
     );
     assert!(
-        !keychain_items(&service).contains("gone|"),
+        !secret_tool_items(&service).contains("gone|"),
         "nothing of it left: {}",
-        keychain_items(&service)
+        secret_tool_items(&service)
     );
 
     windows.close().await;

@@ -6,12 +6,11 @@
 //! removing a signed-in profile revokes its session.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use latchkey_core::config::Config;
 use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppUnderTest, UrlHook};
-use latchkey_testkit::{cognito_profile, free_port, start_cognito};
+use latchkey_testkit::{cognito_profile, free_port, secret_tool_items, start_cognito};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -24,14 +23,6 @@ domain = "myapp"
 client_id = "abc"
 api_base_urls = ["http://api.example.com/"]
 "#;
-
-fn keychain_items(service: &str) -> String {
-    let output = Command::new("secret-tool")
-        .args(["search", "--all", "service", service])
-        .output()
-        .expect("secret-tool (Debian package libsecret-tools)");
-    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_profiles_invalid_edit_test_connection_remove() {
@@ -231,7 +222,7 @@ async fn app_profiles_invalid_edit_test_connection_remove() {
         "signed in on cog",
     )
     .await;
-    assert!(keychain_items(&service).contains("cog"), "cog's session");
+    assert!(secret_tool_items(&service).contains("cog"), "cog's session");
     click(&app, "#nav-settings").await;
     click(
         &app,
@@ -263,9 +254,9 @@ async fn app_profiles_invalid_edit_test_connection_remove() {
         "its refresh token revoked"
     );
     assert!(
-        !keychain_items(&service).contains("cog"),
+        !secret_tool_items(&service).contains("cog"),
         "nothing of cog left in the keychain: {}",
-        keychain_items(&service)
+        secret_tool_items(&service)
     );
     let after = Config::load_lenient(&path).unwrap();
     assert!(after.profiles.contains_key("spare") && !after.profiles.contains_key("cog"));

@@ -11,10 +11,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::Client;
+use latchkey_testkit::secret_tool_items;
 use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppUnderTest, UrlHook};
 
 const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
@@ -56,15 +56,6 @@ async fn api_status_with(app: &Client, path: &str, scheme: &str) -> String {
     )
     .await;
     js_string(app, "document.getElementById('api-status').textContent").await
-}
-
-/// What the keychain holds under the test's service name (attribute values of every item).
-fn keychain_items(service: &str) -> String {
-    let output = Command::new("secret-tool")
-        .args(["search", "--all", "service", service])
-        .output()
-        .expect("secret-tool (Debian package libsecret-tools)");
-    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
 }
 
 fn write_users(path: &Path) {
@@ -166,7 +157,7 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
             .contains("admins")
     );
     assert!(
-        keychain_items(&service).contains(&service),
+        secret_tool_items(&service).contains(&service),
         "the session is in the keychain"
     );
 
@@ -288,7 +279,7 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
         "{snippet}"
     );
     assert!(
-        keychain_items(&service).contains(":aws"),
+        secret_tool_items(&service).contains(":aws"),
         "the AWS credentials are in the keychain next to the session"
     );
     assert_eq!(
@@ -312,7 +303,7 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
     )
     .await;
     assert!(
-        !keychain_items(&service).contains(&service),
+        !secret_tool_items(&service).contains(&service),
         "the keychain entry is gone after sign-out"
     );
 
@@ -363,7 +354,7 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
         "signed out",
     )
     .await;
-    assert!(!keychain_items(&service).contains(&service));
+    assert!(!secret_tool_items(&service).contains(&service));
 
     windows.close().await;
 }

@@ -28,28 +28,11 @@ use url::Url;
 
 const CHILD_ENV: &str = "LATCHKEY_TEST_CHILD_MODE";
 
-/// A keychain vault with a unique service name, or `None` when skipping is allowed.
-fn keychain(prefix: &str) -> Option<Vault> {
-    let v = Vault::system_with_service(&unique(&format!("latchkey-test-{prefix}")));
-    let h = v.probe();
-    if h.ok {
-        return Some(v);
-    }
-    if std::env::var("LATCHKEY_SKIP_KEYCHAIN_TESTS").as_deref() == Ok("1") {
-        eprintln!("SKIPPED (LATCHKEY_SKIP_KEYCHAIN_TESTS=1): {}", h.message);
-        return None;
-    }
-    panic!(
-        "no usable keychain: {}\nRun the tests with `cargo xtask test`, or inside \
-         `dbus-run-session -- bash -c 'eval \"$(printf pw | gnome-keyring-daemon --unlock --components=secrets)\"; cargo test -p latchkey-core'`, \
-         or set LATCHKEY_SKIP_KEYCHAIN_TESTS=1.",
-        h.message
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keychain_probe_names_the_active_store() {
-    let Some(v) = keychain("probe") else { return };
+    let Some(v) = keychain_vault("probe") else {
+        return;
+    };
     let h = v.probe();
     assert!(h.ok && h.persistent);
     assert!(
@@ -63,7 +46,9 @@ async fn keychain_probe_names_the_active_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keychain_values_up_to_16kb_round_trip_and_shrink_cleanly() {
-    let Some(v) = keychain("16k") else { return };
+    let Some(v) = keychain_vault("16k") else {
+        return;
+    };
     for size in [1900usize, 4096, 16 * 1024] {
         let value: Vec<u8> = (0..size).map(|i| b'A' + (i % 26) as u8).collect();
         set_bytes(&v, "big", &value).unwrap();
@@ -81,7 +66,7 @@ async fn keychain_values_up_to_16kb_round_trip_and_shrink_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keychain_full_flow_restore_refresh_and_sign_out() {
-    let Some(vault) = keychain("flow") else {
+    let Some(vault) = keychain_vault("flow") else {
         return;
     };
     let (idp, profile) = start_cognito(|c| {
@@ -146,7 +131,7 @@ async fn keychain_full_flow_restore_refresh_and_sign_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keychain_aws_credentials_survive_a_restart_and_are_fetched_again_ahead_of_expiry() {
-    let Some(vault) = keychain("aws") else {
+    let Some(vault) = keychain_vault("aws") else {
         return;
     };
     // Ten-minute credentials: fetched again once the first quarter of their life (150 s) is
@@ -228,7 +213,7 @@ async fn keychain_aws_credentials_survive_a_restart_and_are_fetched_again_ahead_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keychain_rotated_token_survives_crash_between_commit_and_old_token_deletion() {
-    let Some(vault) = keychain("crash") else {
+    let Some(vault) = keychain_vault("crash") else {
         return;
     };
     let (idp, profile) = start_cognito(|c| {
@@ -277,7 +262,9 @@ fn header(vault: &Vault, account: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keychain_session_stored_by_the_first_format_is_restored_and_rewritten() {
-    let Some(vault) = keychain("v1") else { return };
+    let Some(vault) = keychain_vault("v1") else {
+        return;
+    };
     let (idp, profile) = start_cognito(|c| {
         c.client.rotation = Some(Rotation {
             grace_period: Duration::from_secs(0),
@@ -351,7 +338,7 @@ async fn keychain_session_stored_by_the_first_format_is_restored_and_rewritten()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keychain_crash_after_an_inline_commit_loses_nothing_and_the_next_write_cleans_up() {
-    let Some(vault) = keychain("inline-crash") else {
+    let Some(vault) = keychain_vault("inline-crash") else {
         return;
     };
     let big: Vec<u8> = (0..2 * CHUNK_SIZE).map(|i| (i % 251) as u8).collect();
@@ -639,7 +626,7 @@ async fn keychain_locked_collection_gives_specific_error_and_memory_only_session
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_refreshing_at_once_cause_one_refresh() {
-    let Some(vault) = keychain("twoproc") else {
+    let Some(vault) = keychain_vault("twoproc") else {
         return;
     };
     let (idp, profile) = start_cognito(|c| {
@@ -696,7 +683,7 @@ async fn two_processes_refreshing_at_once_cause_one_refresh() {
 /// (the app refreshing while `latchkey login` runs): it waits, then writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn f3_sign_in_waits_for_another_process_writing_the_same_profile() {
-    let Some(vault) = keychain("f3") else {
+    let Some(vault) = keychain_vault("f3") else {
         return;
     };
     let runtime = tempfile::tempdir().unwrap();

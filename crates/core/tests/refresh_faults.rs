@@ -19,24 +19,6 @@ use latchkey_core::{
 use latchkey_testkit::devidp;
 use latchkey_testkit::*;
 
-/// A keychain vault with a unique service name, or `None` when skipping is allowed.
-fn keychain(prefix: &str) -> Option<Vault> {
-    let v = Vault::system_with_service(&unique(&format!("latchkey-test-{prefix}")));
-    let h = v.probe();
-    if h.ok {
-        return Some(v);
-    }
-    if std::env::var("LATCHKEY_SKIP_KEYCHAIN_TESTS").as_deref() == Ok("1") {
-        eprintln!("SKIPPED (LATCHKEY_SKIP_KEYCHAIN_TESTS=1): {}", h.message);
-        return None;
-    }
-    panic!(
-        "no usable keychain: {}\nRun the test under /work/bin/sandbox-run or `cargo xtask test`, \
-         or set LATCHKEY_SKIP_KEYCHAIN_TESTS=1.",
-        h.message
-    );
-}
-
 /// A session on `vault` whose clock the test moves (with the provider's), as a fresh process
 /// would open it: nothing in memory yet.
 fn session_on(profile: &Profile, vault: &Vault, clock: &Arc<OffsetClock>) -> Session {
@@ -62,7 +44,7 @@ fn move_clocks(idp: &DevIdp, clock: &OffsetClock, from: u64, to: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refresh_without_an_id_token_is_scheduled_on_the_access_tokens_lifetime_across_restarts()
 {
-    let Some(vault) = keychain("storm") else {
+    let Some(vault) = keychain_vault("storm") else {
         return;
     };
     // Five-minute access tokens without `iat` (like opaque ones), an hour-long ID token that
@@ -306,7 +288,7 @@ async fn a_refreshed_id_token_with_another_auth_time_is_refused_and_ends_the_ses
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refreshed_id_token_with_the_original_auth_time_is_accepted_after_a_restart() {
-    let Some(vault) = keychain("auth-time") else {
+    let Some(vault) = keychain_vault("auth-time") else {
         return;
     };
     let (idp, profile) = start_cognito(|_| {});
@@ -327,7 +309,7 @@ async fn a_refreshed_id_token_with_the_original_auth_time_is_accepted_after_a_re
 /// keychain items (the session and its `:aws` credentials) are deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn invalid_grant_on_refresh_deletes_the_session_and_its_aws_credentials_from_the_keychain() {
-    let Some(vault) = keychain("invalid-grant") else {
+    let Some(vault) = keychain_vault("invalid-grant") else {
         return;
     };
     let (idp, profile) = start_cognito(|_| {});

@@ -15,6 +15,7 @@
 
 mod forge;
 mod http;
+mod keychain;
 mod logs;
 mod names;
 mod peers;
@@ -35,6 +36,7 @@ pub use http::{
     http, login_to_callback, login_to_callback_blocking, login_with, q, try_login_to_callback,
     visit, with_param, xsrf_cookie, HttpBrowser, ManualBrowser,
 };
+pub use keychain::{keychain_vault, secret_tool_items};
 pub use logs::LogCapture;
 pub use names::{unique, unique_service};
 pub use peers::{aws_peer_bin, aws_peers_dir, Moto, ISOLATED_KEYRING_SCRIPT, MOTO_ROLE};
