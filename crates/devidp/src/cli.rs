@@ -12,8 +12,8 @@ use crate::config::{
     load_users_file, ClientConfig, DevIdpConfig, FederatedIdp, MfaMode, Rotation, UserRecord,
     UsernameAttribute,
 };
-use crate::demo_api::DemoApiConfig;
-use crate::faults::Fault;
+use crate::control::faults::Fault;
+use crate::demo_apis::rest::DemoApiConfig;
 use crate::DevIdp;
 
 /// Default port of the standalone binary's pool-domain origin (the library default is an

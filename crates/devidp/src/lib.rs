@@ -50,27 +50,13 @@
 mod cli;
 mod config;
 mod control;
-mod demo_api;
-mod demo_aws_api;
+mod demo_apis;
 mod error;
-mod faults;
-mod hosted_ui;
 mod http;
 mod identity_pool;
-mod identity_sts;
-mod json_api;
-mod jwt;
-mod keys;
-mod logbook;
-mod mfa;
-mod oauth;
-mod pages;
 mod provider;
 mod server;
-mod sigv4_check;
-mod store;
-mod tokens;
-mod verify;
+mod user_pool;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -83,12 +69,12 @@ pub use config::{
     PublicUrls, Rotation, UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID,
     DEFAULT_USER_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
-pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
-pub use demo_api::DemoApiConfig;
-pub use error::DevIdpError;
-pub use faults::{
+pub use control::faults::{
     Fault, Oversized, FAULT_NAMES, OVERSIZED_ID_TOKEN_BYTES, OVERSIZED_RESPONSE_BYTES,
 };
+pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
+pub use demo_apis::rest::DemoApiConfig;
+pub use error::DevIdpError;
 pub use identity_pool::{
     AmbiguousRoleResolution, GroupRole, IdentityPoolConfig, DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE,
     DEMO_AUTHENTICATED_ROLE, DEMO_IDENTITY_POOL_ID, DEMO_USER_ROLE,
@@ -96,10 +82,10 @@ pub use identity_pool::{
 pub use provider::Stats;
 
 use identity_pool::IdentityPoolState;
-use keys::KeySet;
 use provider::{Provider, Settings};
 use server::Origin;
-use store::{PersistedState, Store, User};
+use user_pool::keys::KeySet;
+use user_pool::store::{PersistedState, Store, User};
 
 /// A running development provider. Dropping it stops both listeners, joins their threads and
 /// frees the ports.
@@ -193,7 +179,7 @@ impl DevIdp {
             control_token: config
                 .control_token
                 .clone()
-                .unwrap_or_else(|| store::random_token(32)),
+                .unwrap_or_else(|| user_pool::store::random_token(32)),
             group_roles: config.group_roles.clone(),
         };
         let provider = Arc::new(Provider::new(settings, keys, store));

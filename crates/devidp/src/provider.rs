@@ -8,12 +8,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::config::{is_loopback_host, ClientConfig, FederatedIdp, MfaMode};
-use crate::demo_api::DemoApiConfig;
-use crate::faults::{Fault, FaultSet};
+use crate::control::faults::{Fault, FaultSet};
+use crate::control::logbook::Logbook;
+use crate::demo_apis::rest::DemoApiConfig;
 use crate::identity_pool::{GroupRole, IdentityPoolState};
-use crate::keys::KeySet;
-use crate::logbook::Logbook;
-use crate::store::{PersistedState, Store};
+use crate::user_pool::keys::KeySet;
+use crate::user_pool::store::{PersistedState, Store};
 
 /// Request counters, for tests that assert e.g. "exactly one refresh request".
 /// Token counters count every request with that grant type, successful or not.

@@ -7,9 +7,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::demo_apis::{iam as demo_aws_api, rest as demo_api};
 use crate::http::{Incoming, Reply};
 use crate::provider::Provider;
-use crate::{control, demo_api, demo_aws_api, hosted_ui, identity_pool, json_api, oauth, pages};
+use crate::user_pool::hosted_ui::{self, layout as pages};
+use crate::user_pool::{json_api, oauth};
+use crate::{control, identity_pool};
 
 const MAX_BODY: u64 = 1024 * 1024;
 

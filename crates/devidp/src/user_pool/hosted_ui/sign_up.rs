@@ -1,11 +1,11 @@
 //! Sign-up on `/signup` and its confirmation code on `/confirmUser` (the code is shown on the
 //! page and in the log: this provider sends no e-mail).
 
+use super::layout as pages;
 use super::{accept_post, signed_in, validate_authorize, Csrf};
 use crate::http::{param, Incoming, Reply};
-use crate::pages;
 use crate::provider::Provider;
-use crate::store::User;
+use crate::user_pool::store::User;
 
 /// `GET /signup`: the sign-up form.
 pub(crate) fn signup_page(p: &Provider, req: &Incoming) -> Reply {

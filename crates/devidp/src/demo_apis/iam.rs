@@ -13,9 +13,9 @@
 use serde_json::json;
 
 use crate::http::{Incoming, Reply};
+use crate::identity_pool::sigv4_check::{check_signed_request, format_amz_date, SignatureProblem};
 use crate::identity_pool::DEMO_ADMIN_ROLE;
 use crate::provider::Provider;
-use crate::sigv4_check::{check_signed_request, format_amz_date, SignatureProblem};
 
 /// The API's id in `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH`.
 const API_ID: &str = "latchkeydemo";

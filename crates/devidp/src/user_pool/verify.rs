@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::jwt;
 use crate::provider::Provider;
+use crate::user_pool::jwt;
 
 /// Why a token was refused, in plain words (for the log), and whether it had only expired.
 #[derive(Debug)]

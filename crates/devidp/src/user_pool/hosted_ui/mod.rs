@@ -15,12 +15,13 @@ pub(crate) use forgot_password::{
 pub(crate) use sign_in::{login_page, login_submit, mfa_submit, new_password_submit};
 pub(crate) use sign_up::{confirm_page, confirm_submit, signup_page, signup_submit};
 
-use crate::faults::Fault;
+use crate::control::faults::Fault;
+use crate::control::logbook::{mask, mask_opt};
 use crate::http::{constant_time_eq, encode_query, param, with_query, Incoming, Reply};
-use crate::logbook::{mask, mask_opt};
-use crate::pages;
+pub(crate) mod layout;
 use crate::provider::{Provider, CODE_TTL_SECS, SESSION_TTL_SECS};
-use crate::store::{AuthCode, BrowserSession};
+use crate::user_pool::store::{AuthCode, BrowserSession};
+use layout as pages;
 
 /// Authorize parameters carried from `/oauth2/authorize` through the sign-in pages.
 const AUTHORIZE_PARAMS: &[&str] = &[
@@ -331,7 +332,7 @@ pub(super) fn session_of(p: &Provider, req: &Incoming) -> Option<BrowserSession>
 
 /// Starts a browser session; returns the `Set-Cookie` value.
 pub(super) fn new_session(p: &Provider, username: &str, auth_time: i64, amr: &[String]) -> String {
-    let id = crate::store::random_token(32);
+    let id = crate::user_pool::store::random_token(32);
     let expires_at = p.now() + SESSION_TTL_SECS;
     p.store().sessions.insert(
         id.clone(),
@@ -426,7 +427,7 @@ impl Csrf {
                 fresh: false,
             },
             None => Csrf {
-                token: crate::store::random_token(32),
+                token: crate::user_pool::store::random_token(32),
                 fresh: true,
             },
         }

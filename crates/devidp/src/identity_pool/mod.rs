@@ -33,18 +33,21 @@
 //!   aud = pool id, `amr` authenticated) is valid for 10 minutes and is checked by this
 //!   origin's STS (`identity_sts`).
 
+pub(crate) mod sigv4_check;
+pub(crate) mod sts;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::faults::Fault;
+use crate::control::faults::Fault;
+use crate::control::logbook::mask;
 use crate::http::{Incoming, Reply};
-use crate::jwt;
-use crate::logbook::mask;
 use crate::provider::Provider;
-use crate::store::random_token;
+use crate::user_pool::jwt;
+use crate::user_pool::store::random_token;
 
 /// Account id in the demo role ARNs and assumed-role ARNs.
 pub const DEMO_ACCOUNT_ID: &str = "123456789012";
@@ -325,7 +328,7 @@ pub(crate) fn route(p: &Provider, req: &Incoming) -> Reply {
     }
     match req.header("x-amz-target") {
         Some(target) => identity_api(p, pool, req, target),
-        None => crate::identity_sts::handle(p, pool, req),
+        None => crate::identity_pool::sts::handle(p, pool, req),
     }
 }
 
@@ -711,7 +714,10 @@ pub(crate) fn check_open_id_token(
         return OpenIdTokenCheck::Invalid;
     };
     let mac = jwt::hmac_sha256(&pool.openid_key, decoded.signing_input.as_bytes());
-    if !crate::sigv4_check::signatures_match(&jwt::b64url(&mac), &jwt::b64url(&decoded.signature)) {
+    if !crate::identity_pool::sigv4_check::signatures_match(
+        &jwt::b64url(&mac),
+        &jwt::b64url(&decoded.signature),
+    ) {
         return OpenIdTokenCheck::Invalid;
     }
     let claim = |name: &str| decoded.claims.get(name).cloned().unwrap_or(Value::Null);

@@ -10,8 +10,8 @@
 use sha2::{Digest, Sha256};
 
 use crate::http::Incoming;
-use crate::jwt::hmac_sha256;
-use crate::store::hex;
+use crate::user_pool::jwt::hmac_sha256;
+use crate::user_pool::store::hex;
 
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,14 +6,14 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::faults::{pad_object, Fault, Oversized};
+use crate::control::faults::{pad_object, Fault, Oversized};
+use crate::control::logbook::mask;
 use crate::http::{param, Incoming, Reply};
-use crate::jwt;
-use crate::logbook::mask;
 use crate::provider::Provider;
-use crate::store::{token_digest, RefreshGrant};
-use crate::tokens::{self, MintRequest};
-use crate::verify;
+use crate::user_pool::jwt;
+use crate::user_pool::store::{token_digest, RefreshGrant};
+use crate::user_pool::tokens::{self, MintRequest};
+use crate::user_pool::verify;
 
 /// `GET /{pool}/.well-known/openid-configuration` on the `cognito-idp` origin: exactly the
 /// fields a Cognito pool with a domain publishes (fixtures/discovery.json), endpoints on the

@@ -5,10 +5,10 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::control::logbook::mask;
 use crate::http::{Incoming, Reply};
-use crate::logbook::mask;
 use crate::provider::Provider;
-use crate::verify::{self, Rejected};
+use crate::user_pool::verify::{self, Rejected};
 
 /// How the demo API's two authorizers are set up.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -421,7 +421,7 @@ pub(crate) fn validate_users(users: &[UserRecord]) -> Result<(), String> {
         if user
             .totp_secret
             .as_deref()
-            .is_some_and(|t| crate::mfa::base32_decode(t).is_none())
+            .is_some_and(|t| crate::user_pool::mfa::base32_decode(t).is_none())
         {
             return Err(format!(
                 "user {:?}: totp_secret is not base32 (A-Z, 2-7)",

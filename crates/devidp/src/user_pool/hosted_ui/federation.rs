@@ -3,12 +3,12 @@
 //! here), comes back through `/oauth2/idpresponse`, and gets what Cognito makes of such a
 //! user: username `{provider}_{id}`, the `identities` claim, the `{pool}_{provider}` group.
 
+use super::layout as pages;
 use super::{accept_post, signed_in, validate_authorize, AuthorizeRequest, Csrf};
+use crate::control::logbook::mask;
 use crate::http::{encode_query, param, Incoming, Reply};
-use crate::logbook::mask;
-use crate::pages;
 use crate::provider::Provider;
-use crate::store::{FederatedLogin, Identity, User};
+use crate::user_pool::store::{FederatedLogin, Identity, User};
 
 /// How long the code from the external provider's page works.
 const IDP_CODE_TTL_SECS: i64 = 300;
@@ -80,8 +80,8 @@ pub(crate) fn external_idp_submit(p: &Provider, req: &Incoming, provider: &str) 
         let page = posted.csrf.form(&posted.request.params);
         return Reply::html(400, pages::external_idp(provider, &page, ""));
     }
-    let code = crate::store::random_token(24);
-    let state = crate::store::random_token(24);
+    let code = crate::user_pool::store::random_token(24);
+    let state = crate::user_pool::store::random_token(24);
     p.store().idp_codes.insert(
         code.clone(),
         FederatedLogin {

@@ -2,9 +2,12 @@
 //! key rotation, clock advance, counters, the last confirmation code and the log tail.
 //! Every request needs the per-run secret; bodies must be JSON; no CORS, so no web page can use it.
 
+pub(crate) mod faults;
+pub(crate) mod logbook;
+
 use serde_json::{json, Value};
 
-use crate::faults::faults_from_json;
+use crate::control::faults::faults_from_json;
 use crate::http::{constant_time_eq, param, Incoming, Reply};
 use crate::provider::Provider;
 

@@ -8,11 +8,11 @@
 //! a role whose trust policy does not cover the pool answers `AccessDenied` "Not authorized to
 //! perform sts:AssumeRoleWithWebIdentity" (Cognito developer guide, role-trust-and-permissions).
 
+use crate::control::logbook::mask;
 use crate::http::{param, Incoming, Reply};
+use crate::identity_pool::sigv4_check::{check_signed_request, format_amz_date, SignatureProblem};
 use crate::identity_pool::{check_open_id_token, IdentityPoolState, OpenIdTokenCheck};
-use crate::logbook::mask;
 use crate::provider::Provider;
-use crate::sigv4_check::{check_signed_request, format_amz_date, SignatureProblem};
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 

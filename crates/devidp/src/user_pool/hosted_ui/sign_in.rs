@@ -1,14 +1,14 @@
 //! Signing in on `/login`: the password, Cognito's lockout after repeated failures, then the
 //! steps a sign-in may still need (`/forceChangePassword`, `/mfa`) before the code goes back.
 
+use super::layout as pages;
 use super::sign_up::{ensure_confirmation_code, password_policy_error};
 use super::{accept_post, signed_in, validate_authorize, Csrf, Posted};
 use crate::config::MfaMode;
 use crate::http::{param, Incoming, Reply};
-use crate::mfa;
-use crate::pages;
 use crate::provider::Provider;
-use crate::store::{Challenge, ChallengeStep, Lockout, User};
+use crate::user_pool::mfa;
+use crate::user_pool::store::{Challenge, ChallengeStep, Lockout, User};
 
 /// Cognito's lockout (authentication.html, "Lockout behavior for failed sign-in attempts"):
 /// five failures are free, then 2^(n-5) seconds, up to about 15 minutes.
@@ -112,7 +112,7 @@ fn after_first_factor(p: &Provider, posted: &Posted, user: &User) -> Reply {
 
 /// Stores a half-finished sign-in and shows the page for its next step.
 fn challenge(p: &Provider, posted: &Posted, username: &str, step: ChallengeStep) -> Reply {
-    let session = crate::store::random_token(32);
+    let session = crate::user_pool::store::random_token(32);
     p.store().challenges.insert(
         session.clone(),
         Challenge {

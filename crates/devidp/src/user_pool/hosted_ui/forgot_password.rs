@@ -2,10 +2,10 @@
 //! the log, where the sign-up code is: this provider sends no e-mail), and
 //! `/confirmforgotPassword` takes the code and the new password, then back to `/login`.
 
+use super::layout as pages;
 use super::sign_up::password_policy_error;
 use super::{accept_post, validate_authorize, Csrf};
 use crate::http::{encode_query, param, Incoming, Reply};
-use crate::pages;
 use crate::provider::Provider;
 
 /// Cognito's reset codes work for an hour.

@@ -3,10 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::faults::{pad_object, Fault, Oversized};
-use crate::jwt;
+use crate::control::faults::{pad_object, Fault, Oversized};
 use crate::provider::Provider;
-use crate::store::{random_token, User};
+use crate::user_pool::jwt;
+use crate::user_pool::store::{random_token, User};
 
 /// What a token request is minted for.
 pub(crate) struct MintRequest<'a> {
