@@ -5,137 +5,188 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// One deliberate misbehaviour. Set with [`crate::DevIdp::set_fault`] or
-/// `POST /_devidp/faults`; all stay on until [`crate::DevIdp::clear_faults`].
-/// The text form (`Display`/`FromStr`) is the control endpoint's name, e.g. `token_slow=1500ms`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Fault {
-    // ---- identity pool ----
-    /// `identity_throttled`: every identity-pool call answers 429 TooManyRequestsException.
-    IdentityThrottled,
-    /// `identity_untrusted_client`: the identity pool does not list the app client as a
-    /// provider ("Token is not from a supported provider of this identity pool.").
-    IdentityUntrustedClient,
-    /// `identity_role_untrusted`: the pool's roles do not trust it
-    /// (InvalidIdentityPoolConfigurationException).
-    IdentityRoleUntrusted,
-    /// `identity_slow=MILLIS`: the identity origin waits this long before answering.
-    IdentitySlow(Duration),
-    // ---- token endpoint ----
-    /// `token_server_error`: `/oauth2/token` answers 500 `{"error":"server_error"}`.
-    TokenServerError,
-    /// `token_slow=MILLIS`: `/oauth2/token` waits this long before answering.
-    TokenSlow(Duration),
-    /// `token_malformed_json`: a 200 with a truncated, unparsable JSON body.
-    TokenMalformedJson,
-    /// `token_missing_refresh_token`: the authorization-code response has no `refresh_token`.
-    TokenMissingRefreshToken,
-    /// `token_redirect`: `/oauth2/token` answers `302` to another URL.
-    TokenRedirect,
-    /// `token_error_description`: token and revocation errors carry `error_description` (the
-    /// reason in words) besides `error`; Cognito's carry `error` only.
-    TokenErrorDescription,
-    /// `token_expires_in=SECS`: token responses say `expires_in: SECS` (any whole number, zero
-    /// or negative included) whatever the access token's lifetime.
-    TokenExpiresIn(i64),
-    /// `access_token_without_iat`: access tokens carry no `iat`, so a client cannot tell from
-    /// the token when it was issued (as with the opaque access tokens many providers issue).
-    AccessTokenWithoutIat,
-    /// `revoke_server_error`: `/oauth2/revoke` answers 500 `{"error":"server_error"}` and
-    /// revokes nothing.
-    RevokeServerError,
-    // ---- ID token contents ----
-    /// `id_token_wrong_iss`
-    IdTokenWrongIssuer,
-    /// `id_token_wrong_aud`
-    IdTokenWrongAudience,
-    /// `id_token_missing_aud`
-    IdTokenMissingAudience,
-    /// `id_token_extra_aud`: `aud` is an array of the client id and an untrusted one.
-    IdTokenExtraAudience,
-    /// `id_token_missing_sub`
-    IdTokenMissingSub,
-    /// `id_token_missing_iat`
-    IdTokenMissingIat,
-    /// `id_token_missing_exp`
-    IdTokenMissingExp,
-    /// `id_token_expired`: `exp` one hour in the past.
-    IdTokenExpired,
-    /// `id_token_iat_future`: `iat` one day in the future.
-    IdTokenIatInFuture,
-    /// `id_token_iat_week_old`: `iat` a week in the past (`exp` still in the future).
-    IdTokenIatWeekOld,
-    /// `id_token_wrong_nonce`
-    IdTokenWrongNonce,
-    /// `id_token_bad_signature`: the RS256 signature is corrupted.
-    IdTokenBadSignature,
-    /// `id_token_alg_none`: header `alg: none`, empty signature.
-    IdTokenAlgNone,
-    /// `id_token_hs256`: HMAC-SHA256 with the public key as secret (alg confusion).
-    IdTokenHs256,
-    /// `id_token_unknown_kid`: signed with the real key but a `kid` absent from the JWKS.
-    IdTokenUnknownKid,
-    /// `id_token_no_kid_single_key`: no `kid` in the ID token's header, and the JWKS holds only
-    /// the ID key (access tokens are then signed with that key too, `kid` included).
-    IdTokenNoKidSingleKey,
-    /// `id_token_no_kid_multi_key`: no `kid` in the header; the JWKS holds both keys.
-    IdTokenNoKidMultiKey,
-    /// `id_token_unadvertised_alg`: the ID token is signed with RS512 by the real ID key (its
-    /// `kid` included), while discovery still advertises only RS256; the JWKS keys carry no
-    /// `alg` member (RFC 7517 §4.4 makes it optional), so only the advertised-algorithm rule
-    /// can refuse the token.
-    IdTokenUnadvertisedAlg,
-    /// `jwks_duplicate_kid`: the JWKS lists a second, different key (the access key's modulus)
-    /// under the ID key's `kid`, before the real one; the ID token verifies with one of them.
-    JwksDuplicateKid,
-    /// `id_token_typ_at_jwt`: the ID token's header says `typ: at+jwt` (an access token's type).
-    IdTokenTypAtJwt,
-    /// `id_token_token_use_access`: the ID token says `token_use: access`.
-    IdTokenTokenUseAccess,
-    /// `id_token_wrong_at_hash`: `at_hash` does not match the access token of the response.
-    IdTokenWrongAtHash,
-    /// `id_token_exp_string`: `exp` is present but a string (`"1700003600"`).
-    IdTokenExpString,
-    /// `id_token_iat_string`: `iat` is present but a string.
-    IdTokenIatString,
-    /// `id_token_aud_number`: `aud` is present but a number.
-    IdTokenAudNumber,
-    // ---- oversized answers ----
-    /// `id_token_oversized[=BYTES]`, `token_response_oversized[=BYTES]`,
-    /// `discovery_oversized[=BYTES]`, `jwks_oversized[=BYTES]`, `userinfo_oversized[=BYTES]`:
-    /// the ID token or the response grows to at least BYTES (defaults: 200 000 for the ID
-    /// token, [`OVERSIZED_RESPONSE_BYTES`] for responses). A padding claim or member does it;
-    /// the JWKS grows with extra keys instead, so it stays a valid key set.
-    Oversized(Oversized, usize),
-    // ---- refreshed ID tokens ----
-    /// `refresh_different_sub`: ID tokens from a refresh carry another `sub`.
-    RefreshDifferentSub,
-    /// `refresh_different_iss`: ID tokens from a refresh carry another `iss`.
-    RefreshDifferentIssuer,
-    /// `refresh_different_aud`: ID tokens from a refresh carry another `aud`.
-    RefreshDifferentAudience,
-    /// `refresh_without_id_token`: refresh responses carry no `id_token` (OIDC Core 12.2
-    /// allows it); the access token is still renewed.
-    RefreshWithoutIdToken,
-    /// `refresh_different_auth_time`: ID tokens from a refresh carry an `auth_time` an hour
-    /// after the original sign-in's, as if the user had signed in again (OIDC Core 12.2 says
-    /// it must stay the original's).
-    RefreshDifferentAuthTime,
-    // ---- clock ----
-    /// `clock_offset=SECS`: tokens are issued as if the provider's clock were SECS off (±).
-    ClockOffset(i64),
-    // ---- other endpoints ----
-    /// `discovery_issuer_mismatch`: discovery's `issuer` differs from the tokens' `iss`.
-    DiscoveryIssuerMismatch,
-    /// `jwks_max_age=SECS`: the JWKS answer says `Cache-Control: max-age=SECS`, whatever
-    /// [`crate::DevIdpConfig::jwks_max_age`] says.
-    JwksMaxAge(u64),
-    /// `userinfo_different_sub`: `/oauth2/userInfo` answers with another `sub`.
-    UserinfoDifferentSub,
-    /// `authorize_response_iss`: the redirect carries the correct RFC 9207 `iss` parameter.
-    AuthorizeResponseIss,
-    /// `authorize_response_wrong_iss`: the redirect carries a wrong `iss` parameter.
-    AuthorizeResponseWrongIss,
+/// Declares [`Fault`] from one table: each row is a variant (its docs, its parameter) and the
+/// text forms the control endpoint lists in [`FAULT_NAMES`]. `Fault::name`, `FAULT_NAMES` and
+/// the parser of faults that take no value all read this table, so a new fault is one row.
+macro_rules! fault_table {
+    (
+        $(#[$meta:meta])*
+        pub enum Fault {
+            $(
+                $(#[$doc:meta])*
+                $variant:ident $(( $($field:ty),+ ))? => [$($form:literal),+],
+            )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum Fault {
+            $( $(#[$doc])* $variant $(( $($field),+ ))?, )+
+        }
+
+        /// Names of all faults, in the text form the control endpoint accepts.
+        pub const FAULT_NAMES: &[&str] = &[$($($form),+),+];
+
+        impl Fault {
+            /// The text forms of this fault's row in the table.
+            fn forms(&self) -> &'static [&'static str] {
+                match self {
+                    $( Fault::$variant { .. } => &[$($form),+], )+
+                }
+            }
+
+            /// The fault named `name` among those that take no value.
+            fn without_value(name: &str) -> Option<Fault> {
+                [$( (&[$($form),+][..], fault_without_value!($variant $(; $($field),+)?)) ),+]
+                    .into_iter()
+                    .find_map(|(forms, fault)| fault.filter(|_| forms[0] == name))
+            }
+        }
+    };
+}
+
+/// `Some(Fault::Variant)` for a row without a parameter, `None` for one with.
+macro_rules! fault_without_value {
+    ($variant:ident) => {
+        Some(Fault::$variant)
+    };
+    ($variant:ident; $($field:ty),+) => {
+        None
+    };
+}
+
+fault_table! {
+    /// One deliberate misbehaviour. Set with [`crate::DevIdp::set_fault`] or
+    /// `POST /_devidp/faults`; all stay on until [`crate::DevIdp::clear_faults`].
+    /// The text form (`Display`/`FromStr`) is the control endpoint's name, e.g. `token_slow=1500ms`.
+    pub enum Fault {
+        // ---- identity pool ----
+        /// `identity_throttled`: every identity-pool call answers 429 TooManyRequestsException.
+        IdentityThrottled => ["identity_throttled"],
+        /// `identity_untrusted_client`: the identity pool does not list the app client as a
+        /// provider ("Token is not from a supported provider of this identity pool.").
+        IdentityUntrustedClient => ["identity_untrusted_client"],
+        /// `identity_role_untrusted`: the pool's roles do not trust it
+        /// (InvalidIdentityPoolConfigurationException).
+        IdentityRoleUntrusted => ["identity_role_untrusted"],
+        /// `identity_slow=MILLIS`: the identity origin waits this long before answering.
+        IdentitySlow(Duration) => ["identity_slow=MILLIS"],
+        // ---- token endpoint ----
+        /// `token_server_error`: `/oauth2/token` answers 500 `{"error":"server_error"}`.
+        TokenServerError => ["token_server_error"],
+        /// `token_slow=MILLIS`: `/oauth2/token` waits this long before answering.
+        TokenSlow(Duration) => ["token_slow=MILLIS"],
+        /// `token_malformed_json`: a 200 with a truncated, unparsable JSON body.
+        TokenMalformedJson => ["token_malformed_json"],
+        /// `token_missing_refresh_token`: the authorization-code response has no `refresh_token`.
+        TokenMissingRefreshToken => ["token_missing_refresh_token"],
+        /// `token_redirect`: `/oauth2/token` answers `302` to another URL.
+        TokenRedirect => ["token_redirect"],
+        /// `token_error_description`: token and revocation errors carry `error_description` (the
+        /// reason in words) besides `error`; Cognito's carry `error` only.
+        TokenErrorDescription => ["token_error_description"],
+        /// `token_expires_in=SECS`: token responses say `expires_in: SECS` (any whole number, zero
+        /// or negative included) whatever the access token's lifetime.
+        TokenExpiresIn(i64) => ["token_expires_in=SECS"],
+        /// `access_token_without_iat`: access tokens carry no `iat`, so a client cannot tell from
+        /// the token when it was issued (as with the opaque access tokens many providers issue).
+        AccessTokenWithoutIat => ["access_token_without_iat"],
+        /// `revoke_server_error`: `/oauth2/revoke` answers 500 `{"error":"server_error"}` and
+        /// revokes nothing.
+        RevokeServerError => ["revoke_server_error"],
+        // ---- ID token contents ----
+        /// `id_token_wrong_iss`
+        IdTokenWrongIssuer => ["id_token_wrong_iss"],
+        /// `id_token_wrong_aud`
+        IdTokenWrongAudience => ["id_token_wrong_aud"],
+        /// `id_token_missing_aud`
+        IdTokenMissingAudience => ["id_token_missing_aud"],
+        /// `id_token_extra_aud`: `aud` is an array of the client id and an untrusted one.
+        IdTokenExtraAudience => ["id_token_extra_aud"],
+        /// `id_token_missing_sub`
+        IdTokenMissingSub => ["id_token_missing_sub"],
+        /// `id_token_missing_iat`
+        IdTokenMissingIat => ["id_token_missing_iat"],
+        /// `id_token_missing_exp`
+        IdTokenMissingExp => ["id_token_missing_exp"],
+        /// `id_token_expired`: `exp` one hour in the past.
+        IdTokenExpired => ["id_token_expired"],
+        /// `id_token_iat_future`: `iat` one day in the future.
+        IdTokenIatInFuture => ["id_token_iat_future"],
+        /// `id_token_iat_week_old`: `iat` a week in the past (`exp` still in the future).
+        IdTokenIatWeekOld => ["id_token_iat_week_old"],
+        /// `id_token_wrong_nonce`
+        IdTokenWrongNonce => ["id_token_wrong_nonce"],
+        /// `id_token_bad_signature`: the RS256 signature is corrupted.
+        IdTokenBadSignature => ["id_token_bad_signature"],
+        /// `id_token_alg_none`: header `alg: none`, empty signature.
+        IdTokenAlgNone => ["id_token_alg_none"],
+        /// `id_token_hs256`: HMAC-SHA256 with the public key as secret (alg confusion).
+        IdTokenHs256 => ["id_token_hs256"],
+        /// `id_token_unknown_kid`: signed with the real key but a `kid` absent from the JWKS.
+        IdTokenUnknownKid => ["id_token_unknown_kid"],
+        /// `id_token_no_kid_single_key`: no `kid` in the ID token's header, and the JWKS holds only
+        /// the ID key (access tokens are then signed with that key too, `kid` included).
+        IdTokenNoKidSingleKey => ["id_token_no_kid_single_key"],
+        /// `id_token_no_kid_multi_key`: no `kid` in the header; the JWKS holds both keys.
+        IdTokenNoKidMultiKey => ["id_token_no_kid_multi_key"],
+        /// `id_token_unadvertised_alg`: the ID token is signed with RS512 by the real ID key (its
+        /// `kid` included), while discovery still advertises only RS256; the JWKS keys carry no
+        /// `alg` member (RFC 7517 §4.4 makes it optional), so only the advertised-algorithm rule
+        /// can refuse the token.
+        IdTokenUnadvertisedAlg => ["id_token_unadvertised_alg"],
+        /// `jwks_duplicate_kid`: the JWKS lists a second, different key (the access key's modulus)
+        /// under the ID key's `kid`, before the real one; the ID token verifies with one of them.
+        JwksDuplicateKid => ["jwks_duplicate_kid"],
+        /// `id_token_typ_at_jwt`: the ID token's header says `typ: at+jwt` (an access token's type).
+        IdTokenTypAtJwt => ["id_token_typ_at_jwt"],
+        /// `id_token_token_use_access`: the ID token says `token_use: access`.
+        IdTokenTokenUseAccess => ["id_token_token_use_access"],
+        /// `id_token_wrong_at_hash`: `at_hash` does not match the access token of the response.
+        IdTokenWrongAtHash => ["id_token_wrong_at_hash"],
+        /// `id_token_exp_string`: `exp` is present but a string (`"1700003600"`).
+        IdTokenExpString => ["id_token_exp_string"],
+        /// `id_token_iat_string`: `iat` is present but a string.
+        IdTokenIatString => ["id_token_iat_string"],
+        /// `id_token_aud_number`: `aud` is present but a number.
+        IdTokenAudNumber => ["id_token_aud_number"],
+        // ---- oversized answers ----
+        /// `id_token_oversized[=BYTES]`, `token_response_oversized[=BYTES]`,
+        /// `discovery_oversized[=BYTES]`, `jwks_oversized[=BYTES]`, `userinfo_oversized[=BYTES]`:
+        /// the ID token or the response grows to at least BYTES (defaults: 200 000 for the ID
+        /// token, [`OVERSIZED_RESPONSE_BYTES`] for responses). A padding claim or member does it;
+        /// the JWKS grows with extra keys instead, so it stays a valid key set.
+        Oversized(Oversized, usize) => ["id_token_oversized[=BYTES]", "token_response_oversized[=BYTES]", "discovery_oversized[=BYTES]", "jwks_oversized[=BYTES]", "userinfo_oversized[=BYTES]"],
+        // ---- refreshed ID tokens ----
+        /// `refresh_different_sub`: ID tokens from a refresh carry another `sub`.
+        RefreshDifferentSub => ["refresh_different_sub"],
+        /// `refresh_different_iss`: ID tokens from a refresh carry another `iss`.
+        RefreshDifferentIssuer => ["refresh_different_iss"],
+        /// `refresh_different_aud`: ID tokens from a refresh carry another `aud`.
+        RefreshDifferentAudience => ["refresh_different_aud"],
+        /// `refresh_without_id_token`: refresh responses carry no `id_token` (OIDC Core 12.2
+        /// allows it); the access token is still renewed.
+        RefreshWithoutIdToken => ["refresh_without_id_token"],
+        /// `refresh_different_auth_time`: ID tokens from a refresh carry an `auth_time` an hour
+        /// after the original sign-in's, as if the user had signed in again (OIDC Core 12.2 says
+        /// it must stay the original's).
+        RefreshDifferentAuthTime => ["refresh_different_auth_time"],
+        // ---- clock ----
+        /// `clock_offset=SECS`: tokens are issued as if the provider's clock were SECS off (±).
+        ClockOffset(i64) => ["clock_offset=SECS"],
+        // ---- other endpoints ----
+        /// `discovery_issuer_mismatch`: discovery's `issuer` differs from the tokens' `iss`.
+        DiscoveryIssuerMismatch => ["discovery_issuer_mismatch"],
+        /// `jwks_max_age=SECS`: the JWKS answer says `Cache-Control: max-age=SECS`, whatever
+        /// [`crate::DevIdpConfig::jwks_max_age`] says.
+        JwksMaxAge(u64) => ["jwks_max_age=SECS"],
+        /// `userinfo_different_sub`: `/oauth2/userInfo` answers with another `sub`.
+        UserinfoDifferentSub => ["userinfo_different_sub"],
+        /// `authorize_response_iss`: the redirect carries the correct RFC 9207 `iss` parameter.
+        AuthorizeResponseIss => ["authorize_response_iss"],
+        /// `authorize_response_wrong_iss`: the redirect carries a wrong `iss` parameter.
+        AuthorizeResponseWrongIss => ["authorize_response_wrong_iss"],
+    }
 }
 
 /// What an `*_oversized` fault makes too large.
@@ -162,14 +213,10 @@ impl Oversized {
         Oversized::Userinfo,
     ];
 
+    /// Its fault's name: the table row of `Fault::Oversized` lists one form per kind, in the
+    /// order of [`Oversized::ALL`].
     fn fault_name(self) -> &'static str {
-        match self {
-            Oversized::IdToken => "id_token_oversized",
-            Oversized::TokenResponse => "token_response_oversized",
-            Oversized::Discovery => "discovery_oversized",
-            Oversized::Jwks => "jwks_oversized",
-            Oversized::Userinfo => "userinfo_oversized",
-        }
+        base_name(Fault::Oversized(self, 0).forms()[self as usize])
     }
 
     /// The size the fault aims at when no `=BYTES` is given.
@@ -186,121 +233,19 @@ pub const OVERSIZED_ID_TOKEN_BYTES: usize = 200_000;
 /// Default size of an oversized response: 2 MiB, over any sensible bound for these documents.
 pub const OVERSIZED_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
 
-/// Names of all faults, in the text form the control endpoint accepts.
-pub const FAULT_NAMES: &[&str] = &[
-    "identity_throttled",
-    "identity_untrusted_client",
-    "identity_role_untrusted",
-    "identity_slow=MILLIS",
-    "token_server_error",
-    "token_slow=MILLIS",
-    "token_malformed_json",
-    "token_missing_refresh_token",
-    "token_redirect",
-    "token_error_description",
-    "token_expires_in=SECS",
-    "access_token_without_iat",
-    "revoke_server_error",
-    "id_token_wrong_iss",
-    "id_token_wrong_aud",
-    "id_token_missing_aud",
-    "id_token_extra_aud",
-    "id_token_missing_sub",
-    "id_token_missing_iat",
-    "id_token_missing_exp",
-    "id_token_expired",
-    "id_token_iat_future",
-    "id_token_iat_week_old",
-    "id_token_wrong_nonce",
-    "id_token_bad_signature",
-    "id_token_alg_none",
-    "id_token_hs256",
-    "id_token_unknown_kid",
-    "id_token_no_kid_single_key",
-    "id_token_no_kid_multi_key",
-    "id_token_unadvertised_alg",
-    "jwks_duplicate_kid",
-    "id_token_typ_at_jwt",
-    "id_token_token_use_access",
-    "id_token_wrong_at_hash",
-    "id_token_exp_string",
-    "id_token_iat_string",
-    "id_token_aud_number",
-    "id_token_oversized[=BYTES]",
-    "token_response_oversized[=BYTES]",
-    "discovery_oversized[=BYTES]",
-    "jwks_oversized[=BYTES]",
-    "userinfo_oversized[=BYTES]",
-    "refresh_different_sub",
-    "refresh_different_iss",
-    "refresh_different_aud",
-    "refresh_without_id_token",
-    "refresh_different_auth_time",
-    "clock_offset=SECS",
-    "discovery_issuer_mismatch",
-    "jwks_max_age=SECS",
-    "userinfo_different_sub",
-    "authorize_response_iss",
-    "authorize_response_wrong_iss",
-];
-
 impl Fault {
     /// The fault's snake_case name, without its parameter.
     pub fn name(&self) -> &'static str {
-        use Fault::*;
         match self {
-            IdentityThrottled => "identity_throttled",
-            IdentityUntrustedClient => "identity_untrusted_client",
-            IdentityRoleUntrusted => "identity_role_untrusted",
-            IdentitySlow(_) => "identity_slow",
-            TokenServerError => "token_server_error",
-            TokenSlow(_) => "token_slow",
-            TokenMalformedJson => "token_malformed_json",
-            TokenMissingRefreshToken => "token_missing_refresh_token",
-            TokenRedirect => "token_redirect",
-            TokenErrorDescription => "token_error_description",
-            TokenExpiresIn(_) => "token_expires_in",
-            AccessTokenWithoutIat => "access_token_without_iat",
-            RevokeServerError => "revoke_server_error",
-            IdTokenWrongIssuer => "id_token_wrong_iss",
-            IdTokenWrongAudience => "id_token_wrong_aud",
-            IdTokenMissingAudience => "id_token_missing_aud",
-            IdTokenExtraAudience => "id_token_extra_aud",
-            IdTokenMissingSub => "id_token_missing_sub",
-            IdTokenMissingIat => "id_token_missing_iat",
-            IdTokenMissingExp => "id_token_missing_exp",
-            IdTokenExpired => "id_token_expired",
-            IdTokenIatInFuture => "id_token_iat_future",
-            IdTokenIatWeekOld => "id_token_iat_week_old",
-            IdTokenWrongNonce => "id_token_wrong_nonce",
-            IdTokenBadSignature => "id_token_bad_signature",
-            IdTokenAlgNone => "id_token_alg_none",
-            IdTokenHs256 => "id_token_hs256",
-            IdTokenUnknownKid => "id_token_unknown_kid",
-            IdTokenNoKidSingleKey => "id_token_no_kid_single_key",
-            IdTokenNoKidMultiKey => "id_token_no_kid_multi_key",
-            IdTokenUnadvertisedAlg => "id_token_unadvertised_alg",
-            JwksDuplicateKid => "jwks_duplicate_kid",
-            IdTokenTypAtJwt => "id_token_typ_at_jwt",
-            IdTokenTokenUseAccess => "id_token_token_use_access",
-            IdTokenWrongAtHash => "id_token_wrong_at_hash",
-            IdTokenExpString => "id_token_exp_string",
-            IdTokenIatString => "id_token_iat_string",
-            IdTokenAudNumber => "id_token_aud_number",
             Fault::Oversized(what, _) => what.fault_name(),
-            RefreshDifferentSub => "refresh_different_sub",
-            RefreshDifferentIssuer => "refresh_different_iss",
-            RefreshDifferentAudience => "refresh_different_aud",
-            RefreshWithoutIdToken => "refresh_without_id_token",
-            RefreshDifferentAuthTime => "refresh_different_auth_time",
-            ClockOffset(_) => "clock_offset",
-            DiscoveryIssuerMismatch => "discovery_issuer_mismatch",
-            JwksMaxAge(_) => "jwks_max_age",
-            UserinfoDifferentSub => "userinfo_different_sub",
-            AuthorizeResponseIss => "authorize_response_iss",
-            AuthorizeResponseWrongIss => "authorize_response_wrong_iss",
+            other => base_name(other.forms()[0]),
         }
     }
+}
+
+/// A text form without its parameter: `token_slow=MILLIS` → `token_slow`.
+fn base_name(form: &'static str) -> &'static str {
+    form.split(['=', '[']).next().unwrap_or(form)
 }
 
 impl fmt::Display for Fault {
@@ -322,114 +267,72 @@ impl FromStr for Fault {
 
     /// Parses `name` or `name=value` (`token_slow=1500`, `token_slow=2s`, `clock_offset=-300`).
     fn from_str(text: &str) -> Result<Self, String> {
-        use Fault::*;
         let (name, value) = match text.split_once('=') {
             Some((n, v)) => (n.trim(), Some(v.trim())),
             None => (text.trim(), None),
         };
         if let Some(what) = oversized_by_name(name) {
-            let bytes = match value {
-                None => what.default_bytes(),
-                Some(v) => v.parse::<usize>().ok().filter(|b| *b > 0).ok_or_else(|| {
-                    format!("{name} value {v:?} is not a positive number of bytes")
-                })?,
-            };
-            return Ok(Fault::Oversized(what, bytes));
+            return oversized_fault(what, name, value);
         }
-        let needs_no_value = |fault: Fault| match value {
+        if let Some(parsed) = fault_with_value(name, value) {
+            return parsed;
+        }
+        let fault = Fault::without_value(name).ok_or_else(|| {
+            format!(
+                "unknown fault {name:?}; known faults: {}",
+                FAULT_NAMES.join(", ")
+            )
+        })?;
+        match value {
             None => Ok(fault),
             Some(_) => Err(format!("fault {name} takes no value")),
-        };
-        match name {
-            "token_slow" => {
-                let v = value.ok_or("token_slow needs a delay, e.g. token_slow=1500ms")?;
-                Ok(TokenSlow(parse_delay(v)?))
-            }
-            "identity_slow" => {
-                let v = value.ok_or("identity_slow needs a delay, e.g. identity_slow=1500ms")?;
-                Ok(IdentitySlow(parse_delay(v)?))
-            }
-            "clock_offset" => {
-                let v = value.ok_or("clock_offset needs seconds, e.g. clock_offset=-300")?;
-                let secs = v.trim_end_matches('s').parse::<i64>().map_err(|_| {
-                    format!("clock_offset value {v:?} is not a whole number of seconds")
-                })?;
-                Ok(ClockOffset(secs))
-            }
-            "token_expires_in" => {
-                let v =
-                    value.ok_or("token_expires_in needs seconds, e.g. token_expires_in=-3600")?;
-                let secs = v.trim_end_matches('s').parse::<i64>().map_err(|_| {
-                    format!("token_expires_in value {v:?} is not a whole number of seconds")
-                })?;
-                Ok(TokenExpiresIn(secs))
-            }
-            "jwks_max_age" => {
-                let v = value.ok_or("jwks_max_age needs seconds, e.g. jwks_max_age=300")?;
-                let secs = v.trim_end_matches('s').parse::<u64>().map_err(|_| {
-                    format!("jwks_max_age value {v:?} is not a whole number of seconds")
-                })?;
-                Ok(JwksMaxAge(secs))
-            }
-            _ => {
-                let fault = [
-                    IdentityThrottled,
-                    IdentityUntrustedClient,
-                    IdentityRoleUntrusted,
-                    TokenServerError,
-                    TokenMalformedJson,
-                    TokenMissingRefreshToken,
-                    TokenRedirect,
-                    TokenErrorDescription,
-                    AccessTokenWithoutIat,
-                    RevokeServerError,
-                    IdTokenWrongIssuer,
-                    IdTokenWrongAudience,
-                    IdTokenMissingAudience,
-                    IdTokenExtraAudience,
-                    IdTokenMissingSub,
-                    IdTokenMissingIat,
-                    IdTokenMissingExp,
-                    IdTokenExpired,
-                    IdTokenIatInFuture,
-                    IdTokenIatWeekOld,
-                    IdTokenWrongNonce,
-                    IdTokenBadSignature,
-                    IdTokenAlgNone,
-                    IdTokenHs256,
-                    IdTokenUnknownKid,
-                    IdTokenNoKidSingleKey,
-                    IdTokenNoKidMultiKey,
-                    IdTokenUnadvertisedAlg,
-                    JwksDuplicateKid,
-                    IdTokenTypAtJwt,
-                    IdTokenTokenUseAccess,
-                    IdTokenWrongAtHash,
-                    IdTokenExpString,
-                    IdTokenIatString,
-                    IdTokenAudNumber,
-                    RefreshDifferentSub,
-                    RefreshDifferentIssuer,
-                    RefreshDifferentAudience,
-                    RefreshWithoutIdToken,
-                    RefreshDifferentAuthTime,
-                    DiscoveryIssuerMismatch,
-                    UserinfoDifferentSub,
-                    AuthorizeResponseIss,
-                    AuthorizeResponseWrongIss,
-                ]
-                .into_iter()
-                .find(|f| f.name() == name)
-                .ok_or_else(|| {
-                    format!(
-                        "unknown fault {name:?}; known faults: {}",
-                        FAULT_NAMES.join(", ")
-                    )
-                })?;
-                needs_no_value(fault)
-            }
         }
     }
+}
+
+/// `NAME[=BYTES]`: the default size without a value, else a positive number of bytes.
+fn oversized_fault(what: Oversized, name: &str, value: Option<&str>) -> Result<Fault, String> {
+    let bytes = match value {
+        None => what.default_bytes(),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|b| *b > 0)
+            .ok_or_else(|| format!("{name} value {v:?} is not a positive number of bytes"))?,
+    };
+    Ok(Fault::Oversized(what, bytes))
+}
+
+/// The faults that need a value (a delay or seconds); `None` for any other name.
+fn fault_with_value(name: &str, value: Option<&str>) -> Option<Result<Fault, String>> {
+    let needed = |example: &str| value.ok_or_else(|| format!("{name} needs {example}"));
+    let seconds = |v: &str| {
+        v.trim_end_matches('s')
+            .parse::<i64>()
+            .map_err(|_| format!("{name} value {v:?} is not a whole number of seconds"))
+    };
+    let parsed = match name {
+        "token_slow" => needed("a delay, e.g. token_slow=1500ms")
+            .and_then(parse_delay)
+            .map(Fault::TokenSlow),
+        "identity_slow" => needed("a delay, e.g. identity_slow=1500ms")
+            .and_then(parse_delay)
+            .map(Fault::IdentitySlow),
+        "clock_offset" => needed("seconds, e.g. clock_offset=-300")
+            .and_then(seconds)
+            .map(Fault::ClockOffset),
+        "token_expires_in" => needed("seconds, e.g. token_expires_in=-3600")
+            .and_then(seconds)
+            .map(Fault::TokenExpiresIn),
+        "jwks_max_age" => needed("seconds, e.g. jwks_max_age=300").and_then(|v| {
+            v.trim_end_matches('s')
+                .parse::<u64>()
+                .map(Fault::JwksMaxAge)
+                .map_err(|_| format!("{name} value {v:?} is not a whole number of seconds"))
+        }),
+        _ => return None,
+    };
+    Some(parsed)
 }
 
 fn oversized_by_name(name: &str) -> Option<Oversized> {

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use crate::control::logbook::mask;
 use crate::http::{Incoming, Reply};
+use crate::provider::mask;
 use crate::provider::Provider;
 use crate::user_pool::verify;
 

@@ -75,6 +75,13 @@ pub(crate) fn verify_signed(p: &Provider, token: &str) -> Result<Map<String, Val
     Ok(claims)
 }
 
+impl Provider {
+    /// [`verify_signed`], for the demo APIs' authorizers.
+    pub(crate) fn verify_signed(&self, token: &str) -> Result<Map<String, Value>, Rejected> {
+        verify_signed(self, token)
+    }
+}
+
 /// [`verify_signed`] plus what an access token of this pool's app client must say
 /// (`token_use: access`, `client_id`), for `/oauth2/userInfo` and the JSON API.
 pub(crate) fn verify_access(p: &Provider, token: &str) -> Result<Map<String, Value>, Rejected> {
