@@ -469,3 +469,37 @@ pub(crate) fn pad_object(object: &mut serde_json::Map<String, serde_json::Value>
     let missing = bytes.saturating_sub(current + overhead);
     object.insert(MEMBER.into(), serde_json::json!("A".repeat(missing)));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Oversized`'s names come from its table row, one form per kind in `Oversized::ALL`'s
+    /// order: a reordered row would give a kind another kind's name.
+    #[test]
+    fn oversized_kinds_take_their_names_from_their_row() {
+        let names: Vec<&str> = Oversized::ALL.iter().map(|o| o.fault_name()).collect();
+        assert_eq!(
+            names,
+            [
+                "id_token_oversized",
+                "token_response_oversized",
+                "discovery_oversized",
+                "jwks_oversized",
+                "userinfo_oversized"
+            ]
+        );
+    }
+
+    /// A fault without a value is found by its row's name; one with a value is not.
+    #[test]
+    fn faults_without_a_value_come_from_their_row() {
+        assert_eq!(
+            Fault::without_value("id_token_hs256"),
+            Some(Fault::IdTokenHs256)
+        );
+        assert_eq!(Fault::without_value("token_slow"), None);
+        assert_eq!(Fault::IdentityThrottled.name(), "identity_throttled");
+        assert_eq!(Fault::TokenSlow(Duration::ZERO).name(), "token_slow");
+    }
+}

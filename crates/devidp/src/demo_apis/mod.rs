@@ -1,7 +1,7 @@
-//! A demo protected API answering like API Gateway in front of a small backend:
-//! `/demo-api/*` as a REST API with a Cognito user-pool authorizer, `/demo-http-api/*` as an
-//! HTTP API with a JWT authorizer. Their bodies are AWS's (`{"message":"Unauthorized"}`…);
-//! why a request was refused goes to the provider's log, where a developer can read it.
+//! The demo APIs, answering like API Gateway in front of one small backend (here): `rest`
+//! (Cognito authorizer), `http` (JWT authorizer), `iam` (SigV4 with identity-pool credentials).
+//! Their bodies are AWS's (`{"message":"Unauthorized"}`…); why a request was refused goes to
+//! the provider's log, where a developer can read it.
 
 pub(crate) mod http;
 pub(crate) mod iam;
@@ -10,8 +10,7 @@ pub(crate) mod rest;
 use serde_json::{json, Map, Value};
 
 use crate::http::Reply;
-use crate::provider::mask;
-use crate::provider::Provider;
+use crate::provider::{mask, Provider};
 
 /// The demo backend's resources (GET only).
 const RESOURCES: &[&str] = &["me", "orders", "admin"];

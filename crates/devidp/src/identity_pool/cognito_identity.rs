@@ -7,8 +7,7 @@ use super::state::IdentityPoolState;
 use super::{COGNITO_SESSION_NAME, OPENID_ISSUER, OPENID_TOKEN_TTL_SECS};
 use crate::config::AmbiguousRoleResolution;
 use crate::http::{Incoming, Reply};
-use crate::provider::Fault;
-use crate::provider::{jwt, mask, Provider};
+use crate::provider::{jwt, mask, Fault, Provider};
 
 /// An error in the Cognito Identity JSON shape.
 pub(crate) fn identity_error(status: u16, code: &str, message: &str) -> Reply {

@@ -10,8 +10,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::http::Incoming;
-use crate::provider::hex;
-use crate::provider::jwt::hmac_sha256;
+use crate::provider::{hex, jwt::hmac_sha256};
 
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,8 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::http::{Incoming, Reply};
-use crate::provider::mask;
-use crate::provider::Provider;
+use crate::provider::{mask, Provider};
 use crate::user_pool::verify;
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";

@@ -7,8 +7,7 @@ use super::layout::{accept_post, Csrf};
 use super::layout::{error_html, escape, layout, Form};
 use super::{signed_in, validate_authorize, AuthorizeRequest};
 use crate::http::{encode_query, param, Incoming, Reply};
-use crate::provider::mask;
-use crate::provider::Provider;
+use crate::provider::{mask, Provider};
 use crate::user_pool::store::{FederatedLogin, Identity, User};
 
 /// How long the code from the external provider's page works.
