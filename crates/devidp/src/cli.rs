@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::config::DemoApiConfig;
 use crate::config::{
     load_users_file, ClientConfig, DevIdpConfig, FederatedIdp, MfaMode, Rotation, UserRecord,
     UsernameAttribute,
 };
-use crate::demo_api::DemoApiConfig;
-use crate::faults::Fault;
+use crate::control::faults::Fault;
 use crate::DevIdp;
 
 /// Default port of the standalone binary's pool-domain origin (the library default is an
@@ -250,32 +250,7 @@ fn run(args: Args) -> Result<(), String> {
             ));
         }
     }
-    let defaults = ClientConfig::default();
-    let client = ClientConfig {
-        client_id: args.client_id,
-        callback_urls: if args.callback_urls.is_empty() {
-            defaults.callback_urls
-        } else {
-            args.callback_urls
-        },
-        sign_out_urls: if args.sign_out_urls.is_empty() {
-            defaults.sign_out_urls
-        } else {
-            args.sign_out_urls
-        },
-        any_loopback_port: args.any_loopback_port,
-        scopes: if args.scopes.is_empty() {
-            defaults.scopes
-        } else {
-            args.scopes
-        },
-        rotation: args.rotation.map(|g| Rotation {
-            grace_period: Duration::from_secs(g),
-        }),
-        id_token_ttl: args.id_token_ttl,
-        access_token_ttl: args.access_token_ttl,
-        refresh_token_ttl: args.refresh_token_ttl,
-    };
+    let client = client_config(&args);
     let token_given = args.control_token.is_some();
     let idp = DevIdp::start(DevIdpConfig {
         port: args.port,
@@ -311,6 +286,36 @@ fn run(args: Args) -> Result<(), String> {
     print_banner(&idp, &users, default_users, token_given);
     loop {
         std::thread::park();
+    }
+}
+
+/// The app client the command line describes (the defaults where it says nothing).
+fn client_config(args: &Args) -> ClientConfig {
+    let defaults = ClientConfig::default();
+    ClientConfig {
+        client_id: args.client_id.clone(),
+        callback_urls: if args.callback_urls.is_empty() {
+            defaults.callback_urls
+        } else {
+            args.callback_urls.clone()
+        },
+        sign_out_urls: if args.sign_out_urls.is_empty() {
+            defaults.sign_out_urls
+        } else {
+            args.sign_out_urls.clone()
+        },
+        any_loopback_port: args.any_loopback_port,
+        scopes: if args.scopes.is_empty() {
+            defaults.scopes
+        } else {
+            args.scopes.clone()
+        },
+        rotation: args.rotation.map(|g| Rotation {
+            grace_period: Duration::from_secs(g),
+        }),
+        id_token_ttl: args.id_token_ttl,
+        access_token_ttl: args.access_token_ttl,
+        refresh_token_ttl: args.refresh_token_ttl,
     }
 }
 

@@ -8,16 +8,31 @@ use std::path::PathBuf;
 pub enum DevIdpError {
     /// The loopback listener could not be bound.
     #[error("cannot listen on 127.0.0.1:{port}: {reason}")]
-    Bind { port: u16, reason: String },
+    Bind {
+        /// The port asked for (0: any free port).
+        port: u16,
+        /// What the operating system said.
+        reason: String,
+    },
     /// A setting in [`crate::DevIdpConfig`] is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
     /// The TOML users file is missing or malformed.
     #[error("users file {}: {reason}", path.display())]
-    UsersFile { path: PathBuf, reason: String },
+    UsersFile {
+        /// The file as given.
+        path: PathBuf,
+        /// What is wrong with it (one line, with a line number when TOML knows it).
+        reason: String,
+    },
     /// The JSON state file could not be read or written.
     #[error("state file {}: {reason}", path.display())]
-    StateFile { path: PathBuf, reason: String },
+    StateFile {
+        /// The file as given.
+        path: PathBuf,
+        /// What went wrong reading or writing it.
+        reason: String,
+    },
     /// RSA key generation or decoding failed.
     #[error("signing keys: {0}")]
     Keys(String),

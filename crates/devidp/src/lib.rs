@@ -46,31 +46,23 @@
 //! Fault names are listed in [`FAULT_NAMES`].
 //!
 //! It shares no code with latchkey-core on purpose: it is the other side of the wire.
+//!
+//! The source is laid out by service: `config/` (every setting, plain data), `user_pool/`
+//! (with `hosted_ui/`), `identity_pool/`, `demo_apis/` and `control/` (faults, log); they
+//! reach each other only through `provider.rs`, and `server.rs` routes requests to them.
+
+#![warn(missing_docs)]
 
 mod cli;
 mod config;
 mod control;
-mod demo_api;
-mod demo_aws_api;
+mod demo_apis;
 mod error;
-mod faults;
-mod hosted_ui;
 mod http;
 mod identity_pool;
-mod identity_sts;
-mod json_api;
-mod jwt;
-mod keys;
-mod logbook;
-mod mfa;
-mod oauth;
-mod pages;
 mod provider;
 mod server;
-mod sigv4_check;
-mod store;
-mod tokens;
-mod verify;
+mod user_pool;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -79,27 +71,23 @@ use std::time::Duration;
 
 pub use cli::cli_main;
 pub use config::{
-    load_users_file, parse_users_toml, ClientConfig, DevIdpConfig, FederatedIdp, MfaMode,
-    PublicUrls, Rotation, UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID,
-    DEFAULT_USER_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
+    load_users_file, parse_users_toml, AmbiguousRoleResolution, ClientConfig, DemoApiConfig,
+    DevIdpConfig, FederatedIdp, GroupRole, IdentityPoolConfig, MfaMode, PublicUrls, Rotation,
+    UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID,
+    DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE, DEMO_AUTHENTICATED_ROLE, DEMO_IDENTITY_POOL_ID,
+    DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
-pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
-pub use demo_api::DemoApiConfig;
-pub use error::DevIdpError;
-pub use faults::{
+pub use control::faults::{
     Fault, Oversized, FAULT_NAMES, OVERSIZED_ID_TOKEN_BYTES, OVERSIZED_RESPONSE_BYTES,
 };
-pub use identity_pool::{
-    AmbiguousRoleResolution, GroupRole, IdentityPoolConfig, DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE,
-    DEMO_AUTHENTICATED_ROLE, DEMO_IDENTITY_POOL_ID, DEMO_USER_ROLE,
-};
+pub use control::{CONTROL_HELP, CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER};
+pub use error::DevIdpError;
 pub use provider::Stats;
 
-use identity_pool::IdentityPoolState;
-use keys::KeySet;
-use provider::{Provider, Settings};
+use provider::{IdentityPoolState, Provider, Settings};
 use server::Origin;
-use store::{PersistedState, Store, User};
+use user_pool::keys::KeySet;
+use user_pool::store::{PersistedState, Store, User};
 
 /// A running development provider. Dropping it stops both listeners, joins their threads and
 /// frees the ports.
@@ -128,75 +116,15 @@ impl DevIdp {
     /// origins (`port` for the pool domain, `issuer_port` for `cognito-idp`) and starts serving.
     pub fn start(config: DevIdpConfig) -> Result<DevIdp, DevIdpError> {
         config::validate_config(&config)?;
-        let persisted = match &config.state_file {
-            Some(path) => PersistedState::read(path).map_err(|reason| DevIdpError::StateFile {
-                path: path.clone(),
-                reason,
-            })?,
-            None => None,
-        };
-        let keys = match &persisted {
-            Some(state) => state.keys().map_err(|reason| DevIdpError::StateFile {
-                path: config.state_file.clone().unwrap_or_default(),
-                reason,
-            })?,
-            None => KeySet::generate()?,
-        };
-        let mut store = Store::new(config.username_attributes.clone());
-        for record in &config.users {
-            store.add_user(User::from_record(
-                record,
-                &config.user_pool_id,
-                &config.username_attributes,
-            ));
-        }
-        if let Some(state) = persisted {
-            store.grants = state.grants;
-            store.revoked_families = state.revoked_families;
-            for user in state.signed_up_users {
-                if store.user(&user.username).is_none() {
-                    store.add_user(user);
-                }
-            }
-        }
-
+        let (keys, persisted) = load_state(&config)?;
+        let store = initial_store(&config, persisted);
         let hosted = bind(config.port)?;
         let cognito = bind(config.issuer_port)?;
-        let (port, issuer_port) = (
+        let ports = (
             local_port(&hosted, config.port)?,
             local_port(&cognito, config.issuer_port)?,
         );
-        let (base_url, idp_url) = match &config.public_urls {
-            Some(urls) => (
-                urls.hosted_ui.trim_end_matches('/').to_string(),
-                urls.cognito_idp.trim_end_matches('/').to_string(),
-            ),
-            None => (
-                format!("http://127.0.0.1:{port}"),
-                format!("http://127.0.0.1:{issuer_port}"),
-            ),
-        };
-        let settings = Settings {
-            issuer: format!("{idp_url}/{}", config.user_pool_id),
-            base_url,
-            idp_url,
-            user_pool_id: config.user_pool_id.clone(),
-            port,
-            issuer_port,
-            client: config.client.clone(),
-            mfa: config.mfa,
-            amr_claims: config.amr_claims,
-            identity_providers: config.identity_providers.clone(),
-            demo_api: config.demo_api.clone(),
-            state_file: config.state_file.clone(),
-            jwks_max_age: config.jwks_max_age.map(|d| d.as_secs()),
-            control_token: config
-                .control_token
-                .clone()
-                .unwrap_or_else(|| store::random_token(32)),
-            group_roles: config.group_roles.clone(),
-        };
-        let provider = Arc::new(Provider::new(settings, keys, store));
+        let provider = Arc::new(Provider::new(settings(&config, ports), keys, store));
         provider.persist();
         provider.log(format!(
             "started: hosted UI {}, cognito-idp {} (issuer {}), client {}, {} users",
@@ -279,6 +207,7 @@ impl DevIdp {
         format!("{}/.well-known/jwks.json", self.provider.settings.issuer)
     }
 
+    /// The app client id.
     pub fn client_id(&self) -> String {
         self.provider.settings.client.client_id.clone()
     }
@@ -293,6 +222,7 @@ impl DevIdp {
         self.provider.settings.issuer_port
     }
 
+    /// The user pool id (part of the issuer and of the discovery and JWKS paths).
     pub fn user_pool_id(&self) -> String {
         self.provider.settings.user_pool_id.clone()
     }
@@ -327,7 +257,7 @@ impl DevIdp {
 
     /// Replaces both signing keys (new `kid`s; the old keys leave the JWKS at once).
     pub fn rotate_keys(&self) {
-        if let Err(e) = rotate_keys(&self.provider) {
+        if let Err(e) = self.provider.rotate_keys() {
             self.provider.log(format!("key rotation failed: {e}"));
         }
     }
@@ -336,7 +266,7 @@ impl DevIdp {
     /// code, cookie and refresh-token expiry, rotation grace periods, token times. Lets tests
     /// expire a 5-minute code without sleeping.
     pub fn advance_clock(&self, by: Duration) {
-        advance_clock_secs(&self.provider, by.as_secs() as i64);
+        self.provider.advance_clock(by.as_secs() as i64);
     }
 
     /// Request counters since start.
@@ -375,6 +305,81 @@ impl Drop for DevIdp {
         // The last references: tiny_http closes the listening sockets.
         self.listeners.clear();
         self.provider.log("stopped".to_string());
+    }
+}
+
+/// The keys and records of the state file, if one is configured and exists; else new keys.
+fn load_state(config: &DevIdpConfig) -> Result<(KeySet, Option<PersistedState>), DevIdpError> {
+    let persisted = match &config.state_file {
+        Some(path) => PersistedState::read(path).map_err(|reason| DevIdpError::StateFile {
+            path: path.clone(),
+            reason,
+        })?,
+        None => None,
+    };
+    let keys = match &persisted {
+        Some(state) => state.keys().map_err(|reason| DevIdpError::StateFile {
+            path: config.state_file.clone().unwrap_or_default(),
+            reason,
+        })?,
+        None => KeySet::generate()?,
+    };
+    Ok((keys, persisted))
+}
+
+/// The configured users, then what the state file kept: grants, revocations, signed-up users.
+fn initial_store(config: &DevIdpConfig, persisted: Option<PersistedState>) -> Store {
+    let mut store = Store::new(config.username_attributes.clone());
+    for record in &config.users {
+        store.add_user(User::from_record(
+            record,
+            &config.user_pool_id,
+            &config.username_attributes,
+        ));
+    }
+    if let Some(state) = persisted {
+        store.grants = state.grants;
+        store.revoked_families = state.revoked_families;
+        for user in state.signed_up_users {
+            if store.user(&user.username).is_none() {
+                store.add_user(user);
+            }
+        }
+    }
+    store
+}
+
+/// The settings the running provider serves with, once the two origins have their ports.
+fn settings(config: &DevIdpConfig, (port, issuer_port): (u16, u16)) -> Settings {
+    let (base_url, idp_url) = match &config.public_urls {
+        Some(urls) => (
+            urls.hosted_ui.trim_end_matches('/').to_string(),
+            urls.cognito_idp.trim_end_matches('/').to_string(),
+        ),
+        None => (
+            format!("http://127.0.0.1:{port}"),
+            format!("http://127.0.0.1:{issuer_port}"),
+        ),
+    };
+    Settings {
+        issuer: format!("{idp_url}/{}", config.user_pool_id),
+        base_url,
+        idp_url,
+        user_pool_id: config.user_pool_id.clone(),
+        port,
+        issuer_port,
+        client: config.client.clone(),
+        mfa: config.mfa,
+        amr_claims: config.amr_claims,
+        identity_providers: config.identity_providers.clone(),
+        demo_api: config.demo_api.clone(),
+        state_file: config.state_file.clone(),
+        jwks_max_age: config.jwks_max_age.map(|d| d.as_secs()),
+        control_token: config
+            .control_token
+            .clone()
+            .unwrap_or_else(|| user_pool::store::random_token(32)),
+        group_roles: config.group_roles.clone(),
     }
 }
 
@@ -424,21 +429,4 @@ fn bind(port: u16) -> Result<tiny_http::Server, DevIdpError> {
             }
         }
     }
-}
-
-pub(crate) fn rotate_keys(p: &Provider) -> Result<(), DevIdpError> {
-    let fresh = KeySet::generate()?;
-    let (id_kid, access_kid) = (fresh.id.kid.clone(), fresh.access.kid.clone());
-    *p.keys.write().unwrap_or_else(|e| e.into_inner()) = fresh;
-    p.persist();
-    p.log(format!(
-        "keys rotated: id kid {id_kid}, access kid {access_kid}"
-    ));
-    Ok(())
-}
-
-pub(crate) fn advance_clock_secs(p: &Provider, secs: i64) -> i64 {
-    let total = p.clock_advance.fetch_add(secs, Ordering::SeqCst) + secs;
-    p.log(format!("clock advanced by {secs} s (total {total} s)"));
-    total
 }

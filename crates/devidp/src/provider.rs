@@ -7,13 +7,26 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::config::{is_loopback_host, ClientConfig, FederatedIdp, MfaMode};
-use crate::demo_api::DemoApiConfig;
-use crate::faults::{Fault, FaultSet};
-use crate::identity_pool::{GroupRole, IdentityPoolState};
-use crate::keys::KeySet;
-use crate::logbook::Logbook;
-use crate::store::{PersistedState, Store};
+use crate::config::{
+    is_loopback_host, ClientConfig, DemoApiConfig, FederatedIdp, GroupRole, MfaMode,
+};
+use crate::control::faults::FaultSet;
+use crate::control::logbook::Logbook;
+use crate::error::DevIdpError;
+use crate::user_pool::keys::KeySet;
+use crate::user_pool::store::{PersistedState, Store};
+
+// What the services (user pool, identity pool, demo APIs, control) share. They reach each
+// other only through this module: the `Provider` below, the methods each service adds to it
+// (`impl Provider` blocks in their own modules), and these re-exports.
+pub(crate) use crate::control::faults::{pad_object, Fault, Oversized};
+pub(crate) use crate::control::logbook::{mask, mask_opt};
+pub(crate) use crate::identity_pool::{format_amz_date, IdentityPoolState, SignatureProblem};
+pub(crate) use crate::user_pool::jwt;
+pub(crate) use crate::user_pool::store::{hex, random_token};
+pub(crate) use crate::user_pool::verify::{
+    audiences as claim_audiences, scopes as claim_scopes, Rejected,
+};
 
 /// Request counters, for tests that assert e.g. "exactly one refresh request".
 /// Token counters count every request with that grant type, successful or not.
@@ -181,6 +194,25 @@ impl Provider {
         }
     }
 
+    /// Replaces both signing keys (new `kid`s; the old keys leave the JWKS at once).
+    pub(crate) fn rotate_keys(&self) -> Result<(), DevIdpError> {
+        let fresh = KeySet::generate()?;
+        let (id_kid, access_kid) = (fresh.id.kid.clone(), fresh.access.kid.clone());
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        self.persist();
+        self.log(format!(
+            "keys rotated: id kid {id_kid}, access kid {access_kid}"
+        ));
+        Ok(())
+    }
+
+    /// Moves the clock by `secs` (either way); returns the total advance so far.
+    pub(crate) fn advance_clock(&self, secs: i64) -> i64 {
+        let total = self.clock_advance.fetch_add(secs, Ordering::SeqCst) + secs;
+        self.log(format!("clock advanced by {secs} s (total {total} s)"));
+        total
+    }
+
     /// Writes the state file, if one is configured. Failures are logged, not fatal.
     pub(crate) fn persist(&self) {
         let Some(path) = &self.settings.state_file else {
@@ -223,5 +255,57 @@ impl Provider {
                     && c.fragment().is_none()
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    /// The services a request reaches, and `config/` beneath them all.
+    const SERVICES: [&str; 5] = [
+        "config",
+        "user_pool",
+        "identity_pool",
+        "demo_apis",
+        "control",
+    ];
+
+    fn rust_files(dir: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("read a source directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                files.extend(rust_files(&path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+        files
+    }
+
+    /// A service names another only through `provider.rs`; `config/` names none, nor the
+    /// provider: it is plain data every service reads.
+    #[test]
+    fn services_reach_each_other_only_through_the_provider() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for service in SERVICES {
+            let forbidden: Vec<String> = SERVICES
+                .iter()
+                .filter(|other| **other != service && **other != "config")
+                .chain((service == "config").then_some(&"provider"))
+                .map(|other| format!("crate::{other}"))
+                .collect();
+            for file in rust_files(&src.join(service)) {
+                let text = std::fs::read_to_string(&file).expect("read a source file");
+                for path in &forbidden {
+                    assert!(
+                        !text.contains(path.as_str()),
+                        "{} names {path}: reach it through crate::provider",
+                        file.display()
+                    );
+                }
+            }
+        }
     }
 }

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::demo_apis::{http as demo_http_api, iam as demo_iam_api, rest as demo_rest_api};
 use crate::http::{Incoming, Reply};
 use crate::provider::Provider;
-use crate::{control, demo_api, demo_aws_api, hosted_ui, identity_pool, json_api, oauth, pages};
+use crate::user_pool::{hosted_ui, json_api, keys, oauth};
+use crate::{control, identity_pool};
 
 const MAX_BODY: u64 = 1024 * 1024;
 
@@ -177,7 +179,7 @@ fn cognito_idp_route(p: &Provider, req: &Incoming) -> Reply {
     if let Some(doc) = req.path.strip_prefix(&pool_prefix) {
         return match (method, doc) {
             ("GET" | "HEAD", "openid-configuration") => oauth::discovery(p),
-            ("GET" | "HEAD", "jwks.json") => oauth::jwks(p),
+            ("GET" | "HEAD", "jwks.json") => keys::jwks(p),
             _ => not_found(),
         };
     }
@@ -195,13 +197,13 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         return preflight();
     }
     if let Some(rest) = path.strip_prefix("/demo-api/") {
-        return demo_api::rest_api(p, req, rest);
+        return demo_rest_api::handle(p, req, rest);
     }
     if let Some(rest) = path.strip_prefix("/demo-aws-api/") {
-        return demo_aws_api::handle(p, req, rest);
+        return demo_iam_api::handle(p, req, rest);
     }
     if let Some(rest) = path.strip_prefix("/demo-http-api/") {
-        return demo_api::http_api(p, req, rest);
+        return demo_http_api::handle(p, req, rest);
     }
     if let Some(provider) = path.strip_prefix("/external-idp/") {
         return match method {
@@ -211,7 +213,7 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         };
     }
     match (method, path) {
-        ("GET" | "HEAD", "/") => pages::index(p),
+        ("GET" | "HEAD", "/") => hosted_ui::index(p),
         ("GET" | "HEAD", "/oauth2/authorize") => hosted_ui::authorize(p, req),
         ("GET" | "HEAD", "/login") => hosted_ui::login_page(p, req),
         ("POST", "/login") => hosted_ui::login_submit(p, req),

@@ -8,11 +8,12 @@
 //! a role whose trust policy does not cover the pool answers `AccessDenied` "Not authorized to
 //! perform sts:AssumeRoleWithWebIdentity" (Cognito developer guide, role-trust-and-permissions).
 
+use super::cognito_identity::{check_open_id_token, OpenIdTokenCheck};
+use super::sigv4_check::{check_signed_request, format_amz_date, SignatureProblem};
+use super::state::{IdentityPoolState, IssuedCredentials};
+use crate::config::IdentityPoolConfig;
 use crate::http::{param, Incoming, Reply};
-use crate::identity_pool::{check_open_id_token, IdentityPoolState, OpenIdTokenCheck};
-use crate::logbook::mask;
-use crate::provider::Provider;
-use crate::sigv4_check::{check_signed_request, format_amz_date, SignatureProblem};
+use crate::provider::{mask, Provider};
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
@@ -70,12 +71,7 @@ fn assume_role_with_web_identity(
         }
     };
     let config = &pool.config;
-    let trusted = config.authenticated_role.as_deref() == Some(role_arn)
-        || p.settings
-            .group_roles
-            .iter()
-            .any(|r| r.role_arn == role_arn);
-    if !trusted {
+    if !role_trusts_pool(p, config, role_arn) {
         p.log(format!(
             "sts AssumeRoleWithWebIdentity: {role_arn} does not trust the identity pool"
         ));
@@ -85,25 +81,62 @@ fn assume_role_with_web_identity(
             "Not authorized to perform sts:AssumeRoleWithWebIdentity",
         );
     }
-    let ttl = match param(form, "DurationSeconds").map(str::parse::<i64>) {
-        None => config.credentials_ttl.as_secs() as i64,
-        Some(Ok(secs)) if (900..=43_200).contains(&secs) => secs,
-        Some(_) => {
-            return sts_error(
-                400,
-                "ValidationError",
-                "DurationSeconds must be between 900 and 43200",
-            )
-        }
+    let ttl = match requested_ttl(form, config) {
+        Ok(ttl) => ttl,
+        Err(refusal) => return refusal,
     };
     let (access_key_id, issued) = pool.issue(p, role_arn, session_name, &identity_id, ttl);
     p.log(format!(
         "sts AssumeRoleWithWebIdentity: {identity_id} as {role_arn}, key {access_key_id}, session token {}",
         mask(&issued.session_token)
     ));
+    xml_reply(
+        200,
+        assume_role_xml(
+            config,
+            &identity_id,
+            role_arn,
+            session_name,
+            &access_key_id,
+            &issued,
+        ),
+    )
+}
+
+/// Whether a role's trust policy covers the pool: its authenticated role or a group's role.
+fn role_trusts_pool(p: &Provider, config: &IdentityPoolConfig, role_arn: &str) -> bool {
+    config.authenticated_role.as_deref() == Some(role_arn)
+        || p.settings
+            .group_roles
+            .iter()
+            .any(|r| r.role_arn == role_arn)
+}
+
+/// `DurationSeconds` (900 to 43 200), or the pool's credentials lifetime.
+fn requested_ttl(form: &[(String, String)], config: &IdentityPoolConfig) -> Result<i64, Reply> {
+    match param(form, "DurationSeconds").map(str::parse::<i64>) {
+        None => Ok(config.credentials_ttl.as_secs() as i64),
+        Some(Ok(secs)) if (900..=43_200).contains(&secs) => Ok(secs),
+        Some(_) => Err(sts_error(
+            400,
+            "ValidationError",
+            "DurationSeconds must be between 900 and 43200",
+        )),
+    }
+}
+
+/// The `AssumeRoleWithWebIdentityResponse` document.
+fn assume_role_xml(
+    config: &IdentityPoolConfig,
+    identity_id: &str,
+    role_arn: &str,
+    session_name: &str,
+    access_key_id: &str,
+    issued: &IssuedCredentials,
+) -> String {
     let arn = issued.assumed_role_arn(&config.account_id);
     let role_name = role_arn.rsplit('/').next().unwrap_or_default();
-    let body = format!(
+    format!(
         "<AssumeRoleWithWebIdentityResponse xmlns=\"{NAMESPACE}\">\n  <AssumeRoleWithWebIdentityResult>\n    \
          <SubjectFromWebIdentityToken>{identity_id}</SubjectFromWebIdentityToken>\n    \
          <Audience>{audience}</Audience>\n    \
@@ -120,8 +153,7 @@ fn assume_role_with_web_identity(
         secret = xml_escape(&issued.secret_access_key),
         expiration = iso8601(issued.expires_at),
         request_id = uuid::Uuid::new_v4(),
-    );
-    xml_reply(200, body)
+    )
 }
 
 fn get_caller_identity(p: &Provider, pool: &IdentityPoolState, req: &Incoming) -> Reply {

@@ -1,14 +1,17 @@
 //! Signing in on `/login`: the password, Cognito's lockout after repeated failures, then the
 //! steps a sign-in may still need (`/forceChangePassword`, `/mfa`) before the code goes back.
 
-use super::sign_up::{ensure_confirmation_code, password_policy_error};
-use super::{accept_post, signed_in, validate_authorize, Csrf, Posted};
+use super::layout::{accept_named_post, accept_post, Csrf, Posted};
+use super::layout::{error_box, error_html, escape, layout, notice_box, Form};
+use super::sign_up::{confirm_html, ensure_confirmation_code, password_policy_error};
+use super::{signed_in, validate_authorize};
 use crate::config::MfaMode;
+use crate::config::{DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME};
+use crate::http::encode_query;
 use crate::http::{param, Incoming, Reply};
-use crate::mfa;
-use crate::pages;
 use crate::provider::Provider;
-use crate::store::{Challenge, ChallengeStep, Lockout, User};
+use crate::user_pool::mfa;
+use crate::user_pool::store::{Challenge, ChallengeStep, Lockout, User};
 
 /// Cognito's lockout (authentication.html, "Lockout behavior for failed sign-in attempts"):
 /// five failures are free, then 2^(n-5) seconds, up to about 15 minutes.
@@ -29,24 +32,20 @@ pub(crate) fn login_page(p: &Provider, req: &Incoming) -> Reply {
     let csrf = Csrf::for_page(req);
     csrf.html(
         200,
-        pages::login(p, &csrf.form(&request.params), "", None, None),
+        login_html(p, &csrf.form(&request.params), "", None, None),
     )
 }
 
 /// `POST /login`: checks the password (under the lockout rules) and goes on to the next step.
 pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
-    let posted = match accept_post(p, req) {
-        Ok(posted) => posted,
-        Err(reply) => return reply,
+    let (posted, typed) = match accept_named_post(p, req) {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal,
     };
-    let typed = param(&posted.form, "username")
-        .unwrap_or("")
-        .trim()
-        .to_string();
     let password = param(&posted.form, "password").unwrap_or("");
     let again = |error: &str| {
         let form = posted.csrf.form(&posted.request.params);
-        Reply::html(400, pages::login(p, &form, &typed, Some(error), None))
+        Reply::html(400, login_html(p, &form, &typed, Some(error), None))
     };
     if typed.is_empty() || password.is_empty() {
         return again("Please enter your username and password.");
@@ -76,7 +75,7 @@ pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
         let form = posted.csrf.form(&posted.request.params);
         return Reply::html(
             200,
-            pages::confirm(
+            confirm_html(
                 &form,
                 &typed,
                 &code,
@@ -112,7 +111,7 @@ fn after_first_factor(p: &Provider, posted: &Posted, user: &User) -> Reply {
 
 /// Stores a half-finished sign-in and shows the page for its next step.
 fn challenge(p: &Provider, posted: &Posted, username: &str, step: ChallengeStep) -> Reply {
-    let session = crate::store::random_token(32);
+    let session = crate::user_pool::store::random_token(32);
     p.store().challenges.insert(
         session.clone(),
         Challenge {
@@ -147,8 +146,8 @@ fn challenge_page(
 ) -> Reply {
     let form = posted.csrf.form(&posted.request.params);
     let page = match step {
-        ChallengeStep::NewPassword => pages::new_password(&form, session, error),
-        ChallengeStep::MfaCode => pages::mfa_code(&form, session, error),
+        ChallengeStep::NewPassword => new_password_html(&form, session, error),
+        ChallengeStep::MfaCode => mfa_code_html(&form, session, error),
         ChallengeStep::MfaSetup { secret } => {
             let account = p
                 .store()
@@ -162,7 +161,7 @@ fn challenge_page(
                 })
                 .unwrap_or_default();
             let uri = mfa::otpauth_uri(&p.settings.user_pool_id, &account, secret);
-            pages::mfa_setup(
+            mfa_setup_html(
                 &form,
                 session,
                 secret,
@@ -187,7 +186,7 @@ fn pending(p: &Provider, posted: &Posted) -> Result<(String, Challenge), Reply> 
             let form = posted.csrf.form(&posted.request.params);
             Err(Reply::html(
                 400,
-                pages::login(
+                login_html(
                     p,
                     &form,
                     "",
@@ -247,7 +246,7 @@ pub(crate) fn new_password_submit(p: &Provider, req: &Incoming) -> Reply {
         })
     };
     let Some(user) = user else {
-        return Reply::html(400, pages::error("invalid_request"));
+        return Reply::html(400, error_html("invalid_request"));
     };
     p.persist();
     p.log(format!("sign-in: {} set a new password", user.username));
@@ -350,4 +349,159 @@ fn record_failure(p: &Provider, username: &str) {
 /// A successful sign-in after any lockout ends resets the count.
 fn record_success(p: &Provider, username: &str) {
     p.store().lockouts.remove(username);
+}
+
+/// The sign-in page, with a button per external identity provider.
+pub(super) fn login_html(
+    p: &Provider,
+    form: &Form<'_>,
+    username: &str,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> String {
+    let label = if p.store().username_attributes.is_empty() {
+        "Username"
+    } else {
+        "Email"
+    };
+    let body = format!(
+        "<h1 id=\"title\">Sign in</h1>\
+         <p class=\"sub\">to <strong>{client}</strong> · Latchkey development provider</p>\
+         {notice}{error}{federated}\
+         <form method=\"post\" action=\"/login\" id=\"signin-form\">{hidden}\
+         <label for=\"username\">{label}</label>\
+         <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
+         <label for=\"password\">Password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <button id=\"signin\" type=\"submit\">Sign in</button></form>\
+         <nav class=\"links\" aria-label=\"Other actions\">\
+         <a id=\"forgot-link\" href=\"{forgot}\">Forgot your password?</a>\
+         <a id=\"signup-link\" href=\"{signup}\">Create an account</a></nav>{demo_hint}",
+        client = escape(form.client_id()),
+        notice = notice_box(notice),
+        error = error_box(error),
+        federated = federated_buttons(p, form),
+        hidden = form.hidden_inputs(&[]),
+        username = escape(username),
+        forgot = form.link("/forgotPassword"),
+        signup = form.link("/signup"),
+        demo_hint = demo_accounts_hint(p),
+    );
+    layout("Sign in", &body)
+}
+
+/// The demo accounts that still have their demo passwords, shown under the form.
+fn demo_accounts_hint(p: &Provider) -> String {
+    let store = p.store();
+    let demo = store
+        .find_sign_in(DEMO_USERNAME)
+        .is_some_and(|u| u.password_matches(DEMO_PASSWORD));
+    let viewer = store
+        .find_sign_in(VIEWER_USERNAME)
+        .is_some_and(|u| u.password_matches(VIEWER_PASSWORD));
+    let mut lines = Vec::new();
+    if demo {
+        lines.push(format!(
+            "<strong>{DEMO_USERNAME}</strong> / <strong>{DEMO_PASSWORD}</strong> (admin)"
+        ));
+    }
+    if viewer {
+        lines.push(format!(
+            "<strong>{VIEWER_USERNAME}</strong> / <strong>{VIEWER_PASSWORD}</strong>"
+        ));
+    }
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<aside id=\"dev-credentials\" class=\"dev\">Demo accounts: {}</aside>",
+            lines.join("<br>")
+        )
+    }
+}
+
+/// "Continue with …": the same authorize request, straight to one external provider.
+fn federated_buttons(p: &Provider, form: &Form<'_>) -> String {
+    p.settings
+        .identity_providers
+        .iter()
+        .map(|idp| {
+            let mut params: Vec<(String, String)> = form
+                .params
+                .iter()
+                .filter(|(k, _)| k != "identity_provider" && k != "idp_identifier")
+                .cloned()
+                .collect();
+            params.push(("identity_provider".into(), idp.name.clone()));
+            format!(
+                "<a class=\"idp\" id=\"idp-{id}\" href=\"{href}\">Continue with {name}</a>",
+                id = escape(&idp.name),
+                href = escape(&format!("/oauth2/authorize?{}", encode_query(&params))),
+                name = escape(&idp.name)
+            )
+        })
+        .collect()
+}
+
+/// `NEW_PASSWORD_REQUIRED`: the first sign-in of a user an administrator created.
+fn new_password_html(form: &Form<'_>, session: &str, error: Option<&str>) -> String {
+    let body = format!(
+        "<h1 id=\"title\">Change password</h1>\
+         <p class=\"sub\">Please enter a new password.</p>\
+         {error}\
+         <form method=\"post\" action=\"/forceChangePassword\" id=\"new-password-form\">{hidden}\
+         <label for=\"password\">New password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
+         <label for=\"confirm-password\">Enter new password again</label>\
+         <input id=\"confirm-password\" name=\"confirmPassword\" type=\"password\" autocomplete=\"new-password\" required>\
+         <button id=\"change\" type=\"submit\">Send</button></form>",
+        error = error_box(error),
+        hidden = form.hidden_inputs(&[("session", session)]),
+    );
+    layout("Change password", &body)
+}
+
+/// `SOFTWARE_TOKEN_MFA`: the code from the user's authenticator app.
+fn mfa_code_html(form: &Form<'_>, session: &str, error: Option<&str>) -> String {
+    let body = format!(
+        "<h1 id=\"title\">Multi-factor authentication</h1>\
+         <p class=\"sub\">Enter the code from your authenticator app.</p>\
+         {error}\
+         <form method=\"post\" action=\"/mfa\" id=\"mfa-form\">{hidden}\
+         <label for=\"code\">Code</label>\
+         <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+         <button id=\"verify\" type=\"submit\">Sign in</button></form>",
+        error = error_box(error),
+        hidden = form.hidden_inputs(&[("session", session)]),
+    );
+    layout("Multi-factor authentication", &body)
+}
+
+/// `MFA_SETUP`: the QR code and the secret to add to an authenticator app, then its first code.
+fn mfa_setup_html(
+    form: &Form<'_>,
+    session: &str,
+    secret: &str,
+    otpauth_uri: &str,
+    qr_svg: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    let body = format!(
+        "<h1 id=\"title\">Set up your authenticator app</h1>\
+         <p class=\"sub\">This pool requires multi-factor authentication. Scan the code with an \
+         authenticator app, or type in the secret key, then enter the code it shows.</p>\
+         {error}<figure id=\"qr\">{qr}</figure>\
+         <p>Secret key: <code id=\"totp-secret\">{secret}</code></p>\
+         <p class=\"sub\"><code id=\"otpauth-uri\">{uri}</code></p>\
+         <form method=\"post\" action=\"/mfa\" id=\"mfa-setup-form\">{hidden}\
+         <label for=\"code\">Code from the app</label>\
+         <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+         <button id=\"verify\" type=\"submit\">Verify and sign in</button></form>",
+        error = error_box(error),
+        qr = qr_svg.unwrap_or(""),
+        secret = escape(secret),
+        uri = escape(otpauth_uri),
+        hidden = form.hidden_inputs(&[("session", session)]),
+    );
+    layout("Set up MFA", &body)
 }

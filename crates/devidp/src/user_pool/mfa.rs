@@ -4,8 +4,9 @@
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
+use crate::config::{base32_decode, BASE32};
+
 const STEP_SECS: i64 = 30;
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// A new random secret (20 bytes, as RFC 4226 recommends), base32 without padding.
 pub(crate) fn new_secret() -> String {
@@ -79,24 +80,6 @@ pub(crate) fn base32_encode(bytes: &[u8]) -> String {
         out.push(BASE32[((buffer << (5 - bits)) & 31) as usize] as char);
     }
     out
-}
-
-/// Base32 (RFC 4648) as authenticator apps accept it: case, spaces and padding ignored.
-pub(crate) fn base32_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for c in text.chars().filter(|c| !c.is_whitespace() && *c != '=') {
-        let value = BASE32
-            .iter()
-            .position(|b| *b as char == c.to_ascii_uppercase())? as u32;
-        buffer = (buffer << 5) | value;
-        bits += 5;
-        if bits >= 8 {
-            out.push((buffer >> (bits - 8)) as u8);
-            bits -= 8;
-        }
-    }
-    (!out.is_empty()).then_some(out)
 }
 
 #[cfg(test)]

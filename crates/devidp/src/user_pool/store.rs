@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::{UserRecord, UsernameAttribute};
-use crate::keys::{KeySet, SigningKey};
+use crate::user_pool::keys::{KeySet, SigningKey};
 
 /// A user of the pool (configured or signed up).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -173,7 +173,7 @@ pub(crate) fn random_token(n: usize) -> String {
     use rand::RngCore;
     let mut bytes = vec![0u8; n];
     rand::thread_rng().fill_bytes(&mut bytes);
-    crate::jwt::b64url(&bytes)
+    crate::user_pool::jwt::b64url(&bytes)
 }
 
 /// The key under which a refresh token's grant is stored: hex SHA-256 of the token.

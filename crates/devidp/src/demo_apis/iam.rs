@@ -12,10 +12,9 @@
 
 use serde_json::json;
 
+use crate::config::DEMO_ADMIN_ROLE;
 use crate::http::{Incoming, Reply};
-use crate::identity_pool::DEMO_ADMIN_ROLE;
-use crate::provider::Provider;
-use crate::sigv4_check::{check_signed_request, format_amz_date, SignatureProblem};
+use crate::provider::{format_amz_date, Provider, SignatureProblem};
 
 /// The API's id in `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH`.
 const API_ID: &str = "latchkeydemo";
@@ -37,7 +36,7 @@ pub(crate) fn handle(p: &Provider, req: &Incoming, rest: &str) -> Reply {
     let Some(pool) = p.identity_pool.get() else {
         return Reply::json(503, &json!({"message": "no identity pool is configured"}));
     };
-    let issued = match check_signed_request(p, pool, req, "execute-api") {
+    let issued = match p.check_signed_request(pool, req, "execute-api") {
         Ok(issued) => issued,
         Err(problem) => {
             p.log(format!("demo-aws-api /{rest}: 403: {problem:?}"));

@@ -1,15 +1,26 @@
-//! What a development provider serves: the user pool, its one app client and its users.
-//! Defaults mirror a freshly created Cognito pool; the TOML users-file loader lives here too.
+//! Every setting of a development provider, as plain data: the user pool and its app client
+//! here, users, identity pool and demo APIs beside; the checks Cognito would make. No handler.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::error::DevIdpError;
-use crate::identity_pool::{GroupRole, IdentityPoolConfig};
+
+mod demo_api;
+mod identity_pool;
+mod users;
+
+pub use demo_api::DemoApiConfig;
+pub use identity_pool::{
+    AmbiguousRoleResolution, GroupRole, IdentityPoolConfig, DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE,
+    DEMO_AUTHENTICATED_ROLE, DEMO_IDENTITY_POOL_ID, DEMO_USER_ROLE,
+};
+use users::validate_sign_in_names;
+pub(crate) use users::{base32_decode, validate_users, BASE32};
+pub use users::{
+    load_users_file, parse_users_toml, UserRecord, UsernameAttribute, DEMO_PASSWORD, DEMO_USERNAME,
+    VIEWER_PASSWORD, VIEWER_USERNAME,
+};
 
 /// Default user pool id; it matches Cognito's `^[a-z]{2}-(gov-)?[a-z]+-\d_[A-Za-z0-9]+$` pattern.
 pub const DEFAULT_USER_POOL_ID: &str = "us-east-1_DevPool01";
@@ -17,15 +28,6 @@ pub const DEFAULT_USER_POOL_ID: &str = "us-east-1_DevPool01";
 pub const DEFAULT_CLIENT_ID: &str = "latchkey-desktop";
 /// Loopback ports registered by default, in the order a client should try them.
 pub const DEFAULT_CALLBACK_PORTS: [u16; 3] = [53682, 53683, 53684];
-
-/// The demo user created when no users are configured: groups `users` and `admins`.
-pub const DEMO_USERNAME: &str = "demo@latchkey.dev";
-/// Password of [`DEMO_USERNAME`].
-pub const DEMO_PASSWORD: &str = "Latchkey-demo-1";
-/// A second demo user in group `users` only (the demo API's `/admin` answers it 403).
-pub const VIEWER_USERNAME: &str = "viewer@latchkey.dev";
-/// Password of [`VIEWER_USERNAME`].
-pub const VIEWER_PASSWORD: &str = "Latchkey-viewer-1";
 
 /// Everything a [`crate::DevIdp`] needs to start.
 ///
@@ -63,7 +65,7 @@ pub struct DevIdpConfig {
     /// External identity providers (federated sign-in through a stand-in page on this provider).
     pub identity_providers: Vec<FederatedIdp>,
     /// The demo API's authorizers (token header, scopes, audiences).
-    pub demo_api: crate::DemoApiConfig,
+    pub demo_api: DemoApiConfig,
     /// Optional JSON file that keeps signing keys, refresh-token grants (hashed) and
     /// signed-up users across restarts.
     pub state_file: Option<PathBuf>,
@@ -103,45 +105,12 @@ impl Default for DevIdpConfig {
             mfa: MfaMode::Off,
             amr_claims: false,
             identity_providers: Vec::new(),
-            demo_api: crate::DemoApiConfig::default(),
+            demo_api: DemoApiConfig::default(),
             state_file: None,
             jwks_max_age: None,
             control_token: None,
             group_roles: GroupRole::demo_roles(),
             identity_pool: Some(IdentityPoolConfig::default()),
-        }
-    }
-}
-
-/// A sign-in attribute that stands in for the username (Cognito's `UsernameAttributes`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UsernameAttribute {
-    /// Users sign in with their e-mail address.
-    Email,
-    /// Users sign in with their phone number (the `phone_number` attribute).
-    PhoneNumber,
-}
-
-impl UsernameAttribute {
-    /// The attribute's name in Cognito's API.
-    pub fn name(self) -> &'static str {
-        match self {
-            UsernameAttribute::Email => "email",
-            UsernameAttribute::PhoneNumber => "phone_number",
-        }
-    }
-}
-
-impl std::str::FromStr for UsernameAttribute {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text.trim() {
-            "email" => Ok(UsernameAttribute::Email),
-            "phone_number" => Ok(UsernameAttribute::PhoneNumber),
-            other => Err(format!(
-                "{other:?} is not a username attribute (use email or phone_number)"
-            )),
         }
     }
 }
@@ -207,6 +176,7 @@ pub struct Rotation {
 /// The app client: which redirect URIs, scopes and token lifetimes it has.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
+    /// The app client id (`aud` of ID tokens, `client_id` of access tokens).
     pub client_id: String,
     /// Registered callback URLs, matched exactly (scheme, host, port, path, trailing slash).
     pub callback_urls: Vec<String>,
@@ -218,8 +188,11 @@ pub struct ClientConfig {
     pub scopes: Vec<String>,
     /// `None`: a refresh returns no new refresh token (Cognito's default).
     pub rotation: Option<Rotation>,
+    /// ID-token lifetime (Cognito: 5 minutes to 1 day).
     pub id_token_ttl: Duration,
+    /// Access-token lifetime (Cognito: 5 minutes to 1 day).
     pub access_token_ttl: Duration,
+    /// Refresh-token lifetime (Cognito: 60 minutes to 10 years).
     pub refresh_token_ttl: Duration,
 }
 
@@ -255,194 +228,6 @@ impl Default for ClientConfig {
     }
 }
 
-/// One user of the pool. `attributes` holds `custom:*` attributes (always strings, as in
-/// Cognito) and may also hold standard ones such as `name` or `given_name`.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserRecord {
-    pub username: String,
-    pub password: String,
-    #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub groups: Vec<String>,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, String>,
-    /// `FORCE_CHANGE_PASSWORD`: created by an administrator with a temporary password; the
-    /// first sign-in asks for a new one.
-    #[serde(default)]
-    pub force_change_password: bool,
-    /// A TOTP authenticator already set up for the user (base32, as authenticator apps take it).
-    #[serde(default)]
-    pub totp_secret: Option<String>,
-}
-
-impl fmt::Debug for UserRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserRecord")
-            .field("username", &self.username)
-            .field("password", &"<hidden>")
-            .field("email", &self.email)
-            .field("groups", &self.groups)
-            .field("attributes", &self.attributes)
-            .field("force_change_password", &self.force_change_password)
-            .field(
-                "totp_secret",
-                &self.totp_secret.as_ref().map(|_| "<hidden>"),
-            )
-            .finish()
-    }
-}
-
-impl UserRecord {
-    /// The value of a sign-in attribute (`email`, or the `phone_number` attribute), if set.
-    pub(crate) fn sign_in_value(&self, attribute: UsernameAttribute) -> Option<&str> {
-        match attribute {
-            UsernameAttribute::Email => Some(self.email.as_str()),
-            UsernameAttribute::PhoneNumber => {
-                self.attributes.get("phone_number").map(String::as_str)
-            }
-        }
-        .filter(|v| !v.is_empty())
-    }
-
-    /// The two demo users: [`DEMO_USERNAME`] (users + admins) and [`VIEWER_USERNAME`] (users).
-    pub fn demo_users() -> Vec<UserRecord> {
-        let attrs = |tenant: &str, name: &str| {
-            BTreeMap::from([
-                ("custom:tenant".to_string(), tenant.to_string()),
-                ("name".to_string(), name.to_string()),
-            ])
-        };
-        vec![
-            UserRecord {
-                username: DEMO_USERNAME.to_string(),
-                password: DEMO_PASSWORD.to_string(),
-                email: DEMO_USERNAME.to_string(),
-                groups: vec!["users".to_string(), "admins".to_string()],
-                attributes: attrs("latchkey-demo", "Demo Admin"),
-                ..UserRecord::default()
-            },
-            UserRecord {
-                username: VIEWER_USERNAME.to_string(),
-                password: VIEWER_PASSWORD.to_string(),
-                email: VIEWER_USERNAME.to_string(),
-                groups: vec!["users".to_string()],
-                attributes: attrs("latchkey-demo", "Demo Viewer"),
-                ..UserRecord::default()
-            },
-        ]
-    }
-}
-
-/// Standard attribute names a users file may set besides `custom:*`.
-const STANDARD_ATTRIBUTES: &[&str] = &[
-    "name",
-    "given_name",
-    "family_name",
-    "middle_name",
-    "nickname",
-    "preferred_username",
-    "profile",
-    "picture",
-    "website",
-    "gender",
-    "birthdate",
-    "zoneinfo",
-    "locale",
-    "phone_number",
-    "address",
-];
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UsersFile {
-    #[serde(default)]
-    users: Vec<UserRecord>,
-}
-
-/// Reads a TOML users file:
-/// ```toml
-/// [[users]]
-/// username = "alice@example.com"
-/// password = "Alice-pass-1"
-/// email = "alice@example.com"      # optional; defaults to the username when it is an address
-/// groups = ["users", "admins"]     # optional
-/// attributes = { "custom:tenant" = "acme", name = "Alice" }   # optional, strings only
-/// ```
-pub fn load_users_file(path: &Path) -> Result<Vec<UserRecord>, DevIdpError> {
-    let fail = |reason: String| DevIdpError::UsersFile {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    parse_users_toml(&text).map_err(fail)
-}
-
-/// Parses users-file text; the error is one line (with a line number when TOML knows it).
-pub fn parse_users_toml(text: &str) -> Result<Vec<UserRecord>, String> {
-    let file: UsersFile = toml::from_str(text).map_err(|e| {
-        let message = e.message().replace('\n', " ");
-        match e.span() {
-            Some(span) => {
-                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                format!("line {line}: {}", message.trim())
-            }
-            None => message.trim().to_string(),
-        }
-    })?;
-    let mut users = file.users;
-    if users.is_empty() {
-        return Err("no users: add at least one [[users]] table".to_string());
-    }
-    for user in &mut users {
-        if user.email.is_empty() && user.username.contains('@') {
-            user.email = user.username.clone();
-        }
-    }
-    validate_users(&users)?;
-    Ok(users)
-}
-
-/// Checks usernames are present and unique (case-insensitively, as in new Cognito pools).
-pub(crate) fn validate_users(users: &[UserRecord]) -> Result<(), String> {
-    let mut seen = std::collections::BTreeSet::new();
-    for (i, user) in users.iter().enumerate() {
-        let n = i + 1;
-        if user.username.trim().is_empty() {
-            return Err(format!("user #{n}: username is empty"));
-        }
-        if user.password.is_empty() {
-            return Err(format!("user {:?}: password is empty", user.username));
-        }
-        if !seen.insert(user.username.to_lowercase()) {
-            return Err(format!("user {:?} is listed twice", user.username));
-        }
-        if user
-            .totp_secret
-            .as_deref()
-            .is_some_and(|t| crate::mfa::base32_decode(t).is_none())
-        {
-            return Err(format!(
-                "user {:?}: totp_secret is not base32 (A-Z, 2-7)",
-                user.username
-            ));
-        }
-        for key in user.attributes.keys() {
-            let custom_ok = key
-                .strip_prefix("custom:")
-                .is_some_and(|rest| !rest.is_empty() && rest.len() <= 20);
-            if !custom_ok && !STANDARD_ATTRIBUTES.contains(&key.as_str()) {
-                return Err(format!(
-                    "user {:?}: attribute {key:?} is neither custom:NAME (1-20 chars) nor a standard attribute",
-                    user.username
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Whether an `http` URL points at a loopback host.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1")
@@ -457,37 +242,70 @@ fn is_registrable_http_host(host: &str) -> bool {
 
 /// Checks the configuration against Cognito's own limits before anything binds.
 pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> {
-    let bad = |s: String| Err(DevIdpError::Config(s));
-    let client = &config.client;
-    if client.client_id.trim().is_empty() {
-        return bad("client_id is empty".into());
+    first_config_problem(config).map_err(DevIdpError::Config)
+}
+
+/// The first thing a real pool would refuse, in the order the checks have always run.
+fn first_config_problem(config: &DevIdpConfig) -> Result<(), String> {
+    if config.client.client_id.trim().is_empty() {
+        return Err("client_id is empty".into());
     }
     if config.user_pool_id.trim().is_empty() || config.user_pool_id.contains('/') {
-        return bad(format!(
+        return Err(format!(
             "user_pool_id {:?} must be non-empty and contain no '/'",
             config.user_pool_id
         ));
     }
+    check_client_urls(&config.client)?;
+    check_rotation(&config.client)?;
+    check_lifetimes(&config.client)?;
+    check_control_token(config.control_token.as_deref())?;
+    check_public_urls(config.public_urls.as_ref())?;
+    if config.port != 0 && config.port == config.issuer_port {
+        return Err(format!(
+            "port and issuer_port are both {}: the hosted UI and cognito-idp need two origins",
+            config.port
+        ));
+    }
+    check_identity_providers(&config.identity_providers)?;
+    if let Some(pool) = &config.identity_pool {
+        pool.validate()?;
+    }
+    validate_users(&config.users)?;
+    validate_sign_in_names(&config.users, &config.username_attributes)
+}
+
+/// At most 100 callback and 100 sign-out URLs, each one Cognito would register.
+fn check_client_urls(client: &ClientConfig) -> Result<(), String> {
     if client.callback_urls.len() > 100 || client.sign_out_urls.len() > 100 {
-        return bad("Cognito allows at most 100 callback URLs and 100 sign-out URLs".into());
+        return Err("Cognito allows at most 100 callback URLs and 100 sign-out URLs".into());
     }
     for (kind, urls) in [
         ("callback URL", &client.callback_urls),
         ("sign-out URL", &client.sign_out_urls),
     ] {
         for raw in urls {
-            check_registered_url(kind, raw).or_else(bad)?;
+            check_registered_url(kind, raw)?;
         }
     }
+    Ok(())
+}
+
+/// A rotated-out refresh token keeps working for 0 to 60 s.
+fn check_rotation(client: &ClientConfig) -> Result<(), String> {
     if let Some(rotation) = client.rotation {
         if rotation.grace_period > Duration::from_secs(60) {
-            return bad(format!(
+            return Err(format!(
                 "rotation grace period is {} s; Cognito allows 0 to 60 s",
                 rotation.grace_period.as_secs()
             ));
         }
     }
-    // The console's and the API's limits (CreateUserPoolClient): a pool refuses anything else.
+    Ok(())
+}
+
+/// The console's and the API's limits (CreateUserPoolClient): a pool refuses anything else.
+fn check_lifetimes(client: &ClientConfig) -> Result<(), String> {
     const MINUTE: u64 = 60;
     const DAY: u64 = 86_400;
     for (name, ttl, min, max, range) in [
@@ -515,88 +333,54 @@ pub(crate) fn validate_config(config: &DevIdpConfig) -> Result<(), DevIdpError> 
     ] {
         let secs = ttl.as_secs();
         if secs < min || secs > max {
-            return bad(format!(
+            return Err(format!(
                 "{name} {secs} s is outside Cognito's range of {range}"
             ));
         }
     }
-    if let Some(token) = &config.control_token {
-        if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return bad(
-                "the control token must be at least 16 visible ASCII characters (no spaces)".into(),
-            );
+    Ok(())
+}
+
+fn check_control_token(token: Option<&str>) -> Result<(), String> {
+    match token {
+        Some(token) if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) => {
+            Err("the control token must be at least 16 visible ASCII characters (no spaces)".into())
         }
+        _ => Ok(()),
     }
-    if let Some(urls) = &config.public_urls {
-        for (name, raw) in [
-            ("hosted_ui", &urls.hosted_ui),
-            ("cognito_idp", &urls.cognito_idp),
-        ] {
-            match url::Url::parse(raw) {
-                Ok(u)
-                    if matches!(u.scheme(), "http" | "https")
-                        && u.path().trim_end_matches('/').is_empty()
-                        && u.query().is_none() => {}
-                _ => {
-                    return bad(format!(
-                        "public_urls.{name} {raw:?} is not an http(s) origin"
-                    ))
-                }
+}
+
+/// Each public URL is an http(s) origin: no path, no query.
+fn check_public_urls(urls: Option<&PublicUrls>) -> Result<(), String> {
+    let Some(urls) = urls else {
+        return Ok(());
+    };
+    for (name, raw) in [
+        ("hosted_ui", &urls.hosted_ui),
+        ("cognito_idp", &urls.cognito_idp),
+    ] {
+        match url::Url::parse(raw) {
+            Ok(u)
+                if matches!(u.scheme(), "http" | "https")
+                    && u.path().trim_end_matches('/').is_empty()
+                    && u.query().is_none() => {}
+            _ => {
+                return Err(format!(
+                    "public_urls.{name} {raw:?} is not an http(s) origin"
+                ))
             }
         }
     }
-    if config.port != 0 && config.port == config.issuer_port {
-        return bad(format!(
-            "port and issuer_port are both {}: the hosted UI and cognito-idp need two origins",
-            config.port
-        ));
-    }
-    for idp in &config.identity_providers {
+    Ok(())
+}
+
+fn check_identity_providers(providers: &[FederatedIdp]) -> Result<(), String> {
+    for idp in providers {
         if idp.name.is_empty() || idp.name == "COGNITO" || idp.name.contains(['_', ' ', '/']) {
-            return bad(format!(
+            return Err(format!(
                 "identity provider name {:?} must be non-empty, not COGNITO, without _ / or spaces",
                 idp.name
             ));
-        }
-    }
-    if let Some(pool) = &config.identity_pool {
-        pool.validate().or_else(bad)?;
-    }
-    validate_users(&config.users).or_else(bad)?;
-    validate_sign_in_names(&config.users, &config.username_attributes).or_else(bad)
-}
-
-/// In a pool whose users sign in with e-mail or phone number, every user needs one of them,
-/// and no two users may share one.
-fn validate_sign_in_names(
-    users: &[UserRecord],
-    attributes: &[UsernameAttribute],
-) -> Result<(), String> {
-    if attributes.is_empty() {
-        return Ok(());
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for user in users {
-        let names: Vec<String> = attributes
-            .iter()
-            .filter_map(|a| user.sign_in_value(*a))
-            .map(|v| v.to_lowercase())
-            .collect();
-        if names.is_empty() {
-            let wanted: Vec<&str> = attributes.iter().map(|a| a.name()).collect();
-            return Err(format!(
-                "user {:?} has no {}: this pool signs in with {} (or set username_attributes = [] for plain usernames)",
-                user.username,
-                wanted.join(" or "),
-                wanted.join(" or ")
-            ));
-        }
-        for name in names {
-            if !seen.insert(name.clone()) {
-                return Err(format!(
-                    "{name:?} belongs to two users; sign-in names must be unique"
-                ));
-            }
         }
     }
     Ok(())
@@ -667,17 +451,5 @@ mod tests {
         assert!(!looks_like_pool_id("DevPool"));
         assert!(!looks_like_pool_id("us-east-1_"));
         assert!(!looks_like_pool_id("USA-east-1_x"));
-    }
-
-    #[test]
-    fn users_toml_errors_are_one_line() {
-        let err = parse_users_toml("[[users]\nusername = 1").unwrap_err();
-        assert!(err.starts_with("line 1:") && !err.contains('\n'), "{err}");
-        let users =
-            parse_users_toml("[[users]]\nusername = \"a@b.c\"\npassword = \"x\"\n").unwrap();
-        assert_eq!(
-            users[0].email, "a@b.c",
-            "email defaults to an e-mail-shaped username"
-        );
     }
 }

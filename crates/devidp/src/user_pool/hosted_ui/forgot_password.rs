@@ -2,10 +2,11 @@
 //! the log, where the sign-up code is: this provider sends no e-mail), and
 //! `/confirmforgotPassword` takes the code and the new password, then back to `/login`.
 
+use super::layout::{accept_named_post, Csrf};
+use super::layout::{dev_code_banner, error_box, error_html, escape, layout, Form};
 use super::sign_up::password_policy_error;
-use super::{accept_post, validate_authorize, Csrf};
+use super::validate_authorize;
 use crate::http::{encode_query, param, Incoming, Reply};
-use crate::pages;
 use crate::provider::Provider;
 
 /// Cognito's reset codes work for an hour.
@@ -20,7 +21,7 @@ pub(crate) fn forgot_password_page(p: &Provider, req: &Incoming) -> Reply {
     let csrf = Csrf::for_page(req);
     csrf.html(
         200,
-        pages::forgot_password(&csrf.form(&request.params), "", None),
+        forgot_password_html(&csrf.form(&request.params), "", None),
     )
 }
 
@@ -28,19 +29,15 @@ pub(crate) fn forgot_password_page(p: &Provider, req: &Incoming) -> Reply {
 /// answer does not say whether the account exists (Cognito's user-existence protection);
 /// only the development banner does.
 pub(crate) fn forgot_password_submit(p: &Provider, req: &Incoming) -> Reply {
-    let posted = match accept_post(p, req) {
-        Ok(posted) => posted,
-        Err(reply) => return reply,
+    let (posted, typed) = match accept_named_post(p, req) {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal,
     };
     let page = posted.csrf.form(&posted.request.params);
-    let typed = param(&posted.form, "username")
-        .unwrap_or("")
-        .trim()
-        .to_string();
     if typed.is_empty() {
         return Reply::html(
             400,
-            pages::forgot_password(&page, "", Some("Username cannot be empty.")),
+            forgot_password_html(&page, "", Some("Username cannot be empty.")),
         );
     }
     let code = {
@@ -66,7 +63,7 @@ pub(crate) fn forgot_password_submit(p: &Provider, req: &Incoming) -> Reply {
     }
     Reply::html(
         200,
-        pages::confirm_forgot_password(&page, &typed, code.as_deref(), None),
+        confirm_forgot_password_html(&page, &typed, code.as_deref(), None),
     )
 }
 
@@ -85,22 +82,18 @@ pub(crate) fn confirm_forgot_password_page(p: &Provider, req: &Incoming) -> Repl
         .map(|(code, _)| code);
     csrf.html(
         200,
-        pages::confirm_forgot_password(&csrf.form(&request.params), typed, code.as_deref(), None),
+        confirm_forgot_password_html(&csrf.form(&request.params), typed, code.as_deref(), None),
     )
 }
 
 /// `POST /confirmforgotPassword`: checks the code, sets the password, and sends the browser
 /// to the sign-in page with the same authorize parameters.
 pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Reply {
-    let posted = match accept_post(p, req) {
-        Ok(posted) => posted,
-        Err(reply) => return reply,
+    let (posted, typed) = match accept_named_post(p, req) {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal,
     };
     let page = posted.csrf.form(&posted.request.params);
-    let typed = param(&posted.form, "username")
-        .unwrap_or("")
-        .trim()
-        .to_string();
     let code = param(&posted.form, "code").unwrap_or("").trim().to_string();
     let password = param(&posted.form, "password").unwrap_or("");
     let again = param(&posted.form, "confirmPassword").unwrap_or("");
@@ -121,11 +114,11 @@ pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Re
         let shown = pending.as_ref().map(|(_, (c, _))| c.as_str());
         return Reply::html(
             400,
-            pages::confirm_forgot_password(&page, &typed, shown, Some(problem)),
+            confirm_forgot_password_html(&page, &typed, shown, Some(problem)),
         );
     }
     let Some((username, _)) = pending else {
-        return Reply::html(400, pages::error("invalid_request"));
+        return Reply::html(400, error_html("invalid_request"));
     };
     if let Some(user) = p.store().user_mut(&username) {
         user.set_password(password);
@@ -139,4 +132,55 @@ pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Re
         p.settings.base_url,
         encode_query(&posted.request.params)
     ))
+}
+
+/// `/forgotPassword`: who forgot their password.
+fn forgot_password_html(form: &Form<'_>, username: &str, error: Option<&str>) -> String {
+    let body = format!(
+        "<h1 id=\"title\">Forgot your password?</h1>\
+         <p class=\"sub\">Enter your e-mail address (or username) and we will send you a code to reset your password.</p>\
+         {error}\
+         <form method=\"post\" action=\"/forgotPassword\" id=\"forgot-form\">{hidden}\
+         <label for=\"username\">Email or username</label>\
+         <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
+         <button id=\"reset\" type=\"submit\">Reset my password</button></form>\
+         <nav class=\"links\"><a id=\"signin-link\" href=\"{login}\">Back to sign in</a></nav>",
+        error = error_box(error),
+        hidden = form.hidden_inputs(&[]),
+        username = escape(username),
+        login = form.link("/login"),
+    );
+    layout("Forgot password", &body)
+}
+
+/// `/confirmforgotPassword`: the code and the new password. `code` is the dev banner's.
+fn confirm_forgot_password_html(
+    form: &Form<'_>,
+    username: &str,
+    code: Option<&str>,
+    error: Option<&str>,
+) -> String {
+    let banner = match code {
+        Some(code) => dev_code_banner("e-mail", code),
+        None => "<aside class=\"dev\" aria-label=\"Development provider\">Development provider: \
+                 no account has this name, so no code was made (Cognito would not tell you).</aside>"
+            .to_string(),
+    };
+    let body = format!(
+        "<h1 id=\"title\">Reset your password</h1>\
+         <p class=\"sub\">We would have sent a code to the address of <strong>{username}</strong>.</p>\
+         {error}\
+         <form method=\"post\" action=\"/confirmforgotPassword\" id=\"confirm-forgot-form\">{hidden}\
+         <label for=\"code\">Code</label>\
+         <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+         <label for=\"password\">New password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
+         <label for=\"confirm-password\">Enter new password again</label>\
+         <input id=\"confirm-password\" name=\"confirmPassword\" type=\"password\" autocomplete=\"new-password\" required>\
+         <button id=\"change\" type=\"submit\">Change password</button></form>{banner}",
+        username = escape(username),
+        error = error_box(error),
+        hidden = form.hidden_inputs(&[("username", username)]),
+    );
+    layout("Reset password", &body)
 }

@@ -10,8 +10,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::http::Incoming;
-use crate::jwt::hmac_sha256;
-use crate::store::hex;
+use crate::provider::{hex, jwt::hmac_sha256};
 
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,10 +194,10 @@ const MAX_SKEW_SECS: i64 = 300;
 /// matching session token, not expired, fresh date, scope `region`/`service`, signature.
 pub(crate) fn check_signed_request(
     p: &crate::provider::Provider,
-    pool: &crate::identity_pool::IdentityPoolState,
+    pool: &super::state::IdentityPoolState,
     req: &Incoming,
     service: &str,
-) -> Result<crate::identity_pool::IssuedCredentials, SignatureProblem> {
+) -> Result<super::state::IssuedCredentials, SignatureProblem> {
     let auth = req
         .header("authorization")
         .and_then(parse_authorization)

@@ -1,18 +1,19 @@
 //! Sign-up on `/signup` and its confirmation code on `/confirmUser` (the code is shown on the
 //! page and in the log: this provider sends no e-mail).
 
-use super::{accept_post, signed_in, validate_authorize, Csrf};
+use super::layout::{accept_named_post, Csrf};
+use super::layout::{dev_code_banner, error_box, escape, layout, Form};
+use super::{signed_in, validate_authorize};
 use crate::http::{param, Incoming, Reply};
-use crate::pages;
 use crate::provider::Provider;
-use crate::store::User;
+use crate::user_pool::store::User;
 
 /// `GET /signup`: the sign-up form.
 pub(crate) fn signup_page(p: &Provider, req: &Incoming) -> Reply {
     match validate_authorize(p, &req.query) {
         Ok(request) => {
             let csrf = Csrf::for_page(req);
-            csrf.html(200, pages::signup(p, &csrf.form(&request.params), "", None))
+            csrf.html(200, signup_html(p, &csrf.form(&request.params), "", None))
         }
         Err(rejection) => rejection.reply(p),
     }
@@ -73,14 +74,13 @@ pub(super) fn ensure_confirmation_code(p: &Provider, username: &str) -> String {
 /// that signs in with e-mail the `username` field is the address and the username is
 /// generated; in a plain-username pool the form has both `username` and `email`.
 pub(crate) fn signup_submit(p: &Provider, req: &Incoming) -> Reply {
-    let posted = match accept_post(p, req) {
-        Ok(posted) => posted,
-        Err(reply) => return reply,
+    let (posted, typed) = match accept_named_post(p, req) {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal,
     };
     let (form, request) = (&posted.form, &posted.request);
     let page = posted.csrf.form(&request.params);
     let plain = p.store().username_attributes.is_empty();
-    let typed = param(form, "username").unwrap_or("").trim().to_string();
     let email = if plain {
         param(form, "email").unwrap_or("").trim().to_string()
     } else {
@@ -101,7 +101,7 @@ pub(crate) fn signup_submit(p: &Provider, req: &Incoming) -> Reply {
         None
     };
     if let Some(problem) = problem {
-        return Reply::html(400, pages::signup(p, &page, &typed, Some(problem)));
+        return Reply::html(400, signup_html(p, &page, &typed, Some(problem)));
     }
     let user = User::signed_up(plain.then_some(typed.as_str()), &email, password);
     let username = user.username.clone();
@@ -110,7 +110,7 @@ pub(crate) fn signup_submit(p: &Provider, req: &Incoming) -> Reply {
         "sign-up: created unconfirmed user {username} ({email})"
     ));
     let code = ensure_confirmation_code(p, &username);
-    Reply::html(200, pages::confirm(&page, &typed, &code, None))
+    Reply::html(200, confirm_html(&page, &typed, &code, None))
 }
 
 /// `GET /confirmUser?username=…`: the confirmation form on its own.
@@ -130,7 +130,7 @@ pub(crate) fn confirm_page(p: &Provider, req: &Incoming) -> Reply {
     let Some(username) = pending else {
         return csrf.html(
             400,
-            pages::signup(
+            signup_html(
                 p,
                 &page,
                 &typed,
@@ -139,20 +139,16 @@ pub(crate) fn confirm_page(p: &Provider, req: &Incoming) -> Reply {
         );
     };
     let code = ensure_confirmation_code(p, &username);
-    csrf.html(200, pages::confirm(&page, &typed, &code, None))
+    csrf.html(200, confirm_html(&page, &typed, &code, None))
 }
 
 /// `POST /confirmUser`: checks the code, confirms the user and signs them in.
 pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
-    let posted = match accept_post(p, req) {
-        Ok(posted) => posted,
-        Err(reply) => return reply,
+    let (posted, typed) = match accept_named_post(p, req) {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal,
     };
     let page = posted.csrf.form(&posted.request.params);
-    let typed = param(&posted.form, "username")
-        .unwrap_or("")
-        .trim()
-        .to_string();
     let code = param(&posted.form, "code").unwrap_or("").trim().to_string();
     let username = p.store().username_of(&typed).unwrap_or_default();
     let confirmed_name = {
@@ -176,7 +172,7 @@ pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
         return match expected {
             Some(expected) => Reply::html(
                 400,
-                pages::confirm(
+                confirm_html(
                     &page,
                     &typed,
                     &expected,
@@ -185,7 +181,7 @@ pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
             ),
             None => Reply::html(
                 400,
-                pages::signup(
+                signup_html(
                     p,
                     &page,
                     &typed,
@@ -203,4 +199,63 @@ pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
         &username_confirmed,
         &["pwd".to_string()],
     )
+}
+
+/// The sign-up page: an e-mail address (the username is generated), or, in a pool with plain
+/// usernames, a username and an e-mail address.
+fn signup_html(p: &Provider, form: &Form<'_>, username: &str, error: Option<&str>) -> String {
+    let plain = p.store().username_attributes.is_empty();
+    let (label, kind, autocomplete) = if plain {
+        ("Username", "text", "username")
+    } else {
+        ("Email", "email", "email")
+    };
+    let email_field = if plain {
+        "<label for=\"email\">Email</label>\
+         <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<h1 id=\"title\">Create an account</h1>\
+         <p class=\"sub\">Latchkey development provider · password: 8+ characters with upper and lower case, a digit and a symbol</p>\
+         {error}\
+         <form method=\"post\" action=\"/signup\" id=\"signup-form\">{hidden}\
+         <label for=\"username\">{label}</label>\
+         <input id=\"username\" name=\"username\" type=\"{kind}\" autocomplete=\"{autocomplete}\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
+         {email_field}\
+         <label for=\"password\">Password</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
+         <button id=\"signup\" type=\"submit\">Sign up</button></form>\
+         <nav class=\"links\" aria-label=\"Other actions\">\
+         <a id=\"signin-link\" href=\"{login}\">Already have an account? Sign in</a></nav>",
+        error = error_box(error),
+        hidden = form.hidden_inputs(&[]),
+        username = escape(username),
+        login = form.link("/login"),
+    );
+    layout("Sign up", &body)
+}
+
+/// The confirmation-code step of sign-up; `code` is shown in the dev banner.
+pub(super) fn confirm_html(
+    form: &Form<'_>,
+    username: &str,
+    code: &str,
+    error: Option<&str>,
+) -> String {
+    let body = format!(
+        "<h1 id=\"title\">Confirm your account</h1>\
+         <p class=\"sub\">We would have e-mailed a code to <strong>{username}</strong>.</p>\
+         {error}\
+         <form method=\"post\" action=\"/confirmUser\" id=\"confirm-form\">{hidden}\
+         <label for=\"code\">Verification code</label>\
+         <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+         <button id=\"confirm\" type=\"submit\">Confirm account</button></form>{banner}",
+        username = escape(username),
+        error = error_box(error),
+        hidden = form.hidden_inputs(&[("username", username)]),
+        banner = dev_code_banner("e-mail", code),
+    );
+    layout("Confirm account", &body)
 }

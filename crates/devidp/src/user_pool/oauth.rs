@@ -1,4 +1,4 @@
-//! Cognito's OAuth/OIDC endpoints: discovery, JWKS, `/oauth2/token` (authorization_code and
+//! Cognito's OAuth/OIDC endpoints: discovery, `/oauth2/token` (authorization_code and
 //! refresh_token with optional rotation), `/oauth2/userInfo` and `/oauth2/revoke`.
 
 use base64::engine::general_purpose::STANDARD;
@@ -6,14 +6,12 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::faults::{pad_object, Fault, Oversized};
 use crate::http::{param, Incoming, Reply};
-use crate::jwt;
-use crate::logbook::mask;
-use crate::provider::Provider;
-use crate::store::{token_digest, RefreshGrant};
-use crate::tokens::{self, MintRequest};
-use crate::verify;
+use crate::provider::{mask, pad_object, Fault, Oversized, Provider};
+use crate::user_pool::jwt;
+use crate::user_pool::store::{token_digest, AuthCode, RefreshGrant};
+use crate::user_pool::tokens::{self, MintRequest};
+use crate::user_pool::verify;
 
 /// `GET /{pool}/.well-known/openid-configuration` on the `cognito-idp` origin: exactly the
 /// fields a Cognito pool with a domain publishes (fixtures/discovery.json), endpoints on the
@@ -54,48 +52,6 @@ fn pad_if_oversized(p: &Provider, what: Oversized, value: &mut Value) {
             Fault::Oversized(what, bytes).name()
         ));
         pad_object(object, bytes);
-    }
-}
-
-/// `GET /{pool}/.well-known/jwks.json`: the ID-token key and the access-token key.
-pub(crate) fn jwks(p: &Provider) -> Reply {
-    p.count(|s| s.jwks += 1);
-    let faults = p.faults().clone();
-    let keys = p.keys();
-    let mut list = Vec::new();
-    if faults.has(&Fault::JwksDuplicateKid) {
-        // A different key under the ID key's kid, listed first.
-        list.push(keys.access.jwk_as(&keys.id.kid));
-    }
-    list.push(keys.id.jwk());
-    if !faults.has(&Fault::IdTokenNoKidSingleKey) {
-        list.push(keys.access.jwk());
-    }
-    if let Some(bytes) = faults.oversized(Oversized::Jwks) {
-        p.log(format!(
-            "fault jwks_oversized: growing the JWKS to {bytes} bytes"
-        ));
-        let mut size = json!({ "keys": list }).to_string().len();
-        let mut n = 0;
-        while size < bytes {
-            let decoy = keys.access.jwk_as(&format!("devidp-decoy-{n}"));
-            size += decoy.to_string().len() + 1;
-            list.push(decoy);
-            n += 1;
-        }
-    }
-    if faults.has(&Fault::IdTokenUnadvertisedAlg) {
-        // RFC 7517 §4.4: `alg` is optional; without it only discovery's list limits the algorithm.
-        for key in &mut list {
-            if let Value::Object(key) = key {
-                key.remove("alg");
-            }
-        }
-    }
-    let reply = Reply::json(200, &json!({ "keys": list }));
-    match faults.jwks_max_age().or(p.settings.jwks_max_age) {
-        Some(secs) => reply.replace_header("Cache-Control", &format!("max-age={secs}")),
-        None => reply.without_header("Cache-Control"),
     }
 }
 
@@ -250,47 +206,10 @@ fn code_grant(p: &Provider, form: &[(String, String)]) -> Reply {
         return Reply::oauth_error(400, "invalid_request", "redirect_uri is missing");
     };
     let now = p.now();
-    let grant = {
-        let mut store = p.store();
-        match store.codes.get_mut(code) {
-            None => None,
-            Some(entry) => {
-                let was_used = entry.used;
-                // Every presentation burns the code, successful or not.
-                entry.used = true;
-                Some((entry.clone(), was_used))
-            }
-        }
+    let grant = match redeem_code(p, form, code, redirect_uri, now) {
+        Ok(grant) => grant,
+        Err(refusal) => return refusal,
     };
-    let Some((grant, was_used)) = grant else {
-        return invalid_grant(p, "the authorization code is invalid");
-    };
-    if was_used {
-        return invalid_grant(p, "the authorization code was already used");
-    }
-    if now >= grant.expires_at {
-        // UNCONFIRMED: expired code → invalid_grant (RFC 7636 §4.6 style).
-        return invalid_grant(p, "the authorization code has expired");
-    }
-    if grant.client_id != p.settings.client.client_id {
-        return invalid_grant(p, "the authorization code was issued to another client");
-    }
-    if grant.redirect_uri != redirect_uri {
-        // RFC 6749 §4.1.3; Cognito has been seen answering unauthorized_client here (UNCONFIRMED).
-        return invalid_grant(p, "redirect_uri does not match the one used at authorize");
-    }
-    if let Some(challenge) = &grant.code_challenge {
-        let Some(verifier) = param(form, "code_verifier") else {
-            return invalid_grant(
-                p,
-                "code_verifier is missing (the code was issued with PKCE)",
-            );
-        };
-        if jwt::b64url(&Sha256::digest(verifier.as_bytes())) != *challenge {
-            // UNCONFIRMED: wrong verifier → invalid_grant.
-            return invalid_grant(p, "code_verifier does not match the code_challenge");
-        }
-    }
     let Some(user) = p.store().user(&grant.username).cloned() else {
         return invalid_grant(p, "the user no longer exists");
     };
@@ -307,26 +226,7 @@ fn code_grant(p: &Provider, form: &[(String, String)]) -> Reply {
             is_refresh: false,
         },
     );
-    let refresh_token = if p.has_fault(&Fault::TokenMissingRefreshToken) {
-        p.log("fault token_missing_refresh_token: omitting refresh_token".to_string());
-        None
-    } else {
-        let token = tokens::new_refresh_token();
-        p.store().grants.insert(
-            token_digest(&token),
-            RefreshGrant {
-                family: family.clone(),
-                client_id: grant.client_id.clone(),
-                username: user.username.clone(),
-                scopes: grant.scopes.clone(),
-                auth_time: grant.auth_time,
-                amr: grant.amr.clone(),
-                expires_at: now + p.settings.client.refresh_token_ttl.as_secs() as i64,
-                retired_until: None,
-            },
-        );
-        Some(token)
-    };
+    let refresh_token = new_refresh_grant(p, &grant, &user.username, &family, now);
     p.persist();
     p.log(format!(
         "token: code {} exchanged for {}: access {}, refresh {}",
@@ -339,6 +239,99 @@ fn code_grant(p: &Provider, form: &[(String, String)]) -> Reply {
             .unwrap_or_else(|| "none".into())
     ));
     token_response(p, minted, refresh_token)
+}
+
+/// Burns the code (every presentation does) and checks it was fresh, unused, and issued to
+/// this client, redirect URI and PKCE verifier.
+fn redeem_code(
+    p: &Provider,
+    form: &[(String, String)],
+    code: &str,
+    redirect_uri: &str,
+    now: i64,
+) -> Result<AuthCode, Reply> {
+    let grant = {
+        let mut store = p.store();
+        match store.codes.get_mut(code) {
+            None => None,
+            Some(entry) => {
+                let was_used = entry.used;
+                // Every presentation burns the code, successful or not.
+                entry.used = true;
+                Some((entry.clone(), was_used))
+            }
+        }
+    };
+    let Some((grant, was_used)) = grant else {
+        return Err(invalid_grant(p, "the authorization code is invalid"));
+    };
+    if was_used {
+        return Err(invalid_grant(p, "the authorization code was already used"));
+    }
+    if now >= grant.expires_at {
+        // UNCONFIRMED: expired code → invalid_grant (RFC 7636 §4.6 style).
+        return Err(invalid_grant(p, "the authorization code has expired"));
+    }
+    if grant.client_id != p.settings.client.client_id {
+        return Err(invalid_grant(
+            p,
+            "the authorization code was issued to another client",
+        ));
+    }
+    if grant.redirect_uri != redirect_uri {
+        // RFC 6749 §4.1.3; Cognito has been seen answering unauthorized_client here (UNCONFIRMED).
+        return Err(invalid_grant(
+            p,
+            "redirect_uri does not match the one used at authorize",
+        ));
+    }
+    if let Some(challenge) = &grant.code_challenge {
+        let Some(verifier) = param(form, "code_verifier") else {
+            return Err(invalid_grant(
+                p,
+                "code_verifier is missing (the code was issued with PKCE)",
+            ));
+        };
+        if jwt::b64url(&Sha256::digest(verifier.as_bytes())) != *challenge {
+            // UNCONFIRMED: wrong verifier → invalid_grant.
+            return Err(invalid_grant(
+                p,
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+    }
+    Ok(grant)
+}
+
+/// A refresh token for the signed-in user, stored as a hash (none under the
+/// `token_missing_refresh_token` fault).
+fn new_refresh_grant(
+    p: &Provider,
+    grant: &AuthCode,
+    username: &str,
+    family: &str,
+    now: i64,
+) -> Option<String> {
+    if p.has_fault(&Fault::TokenMissingRefreshToken) {
+        p.log("fault token_missing_refresh_token: omitting refresh_token".to_string());
+        None
+    } else {
+        let token = tokens::new_refresh_token();
+        p.store().grants.insert(
+            token_digest(&token),
+            RefreshGrant {
+                family: family.to_string(),
+                client_id: grant.client_id.clone(),
+                username: username.to_string(),
+                scopes: grant.scopes.clone(),
+                auth_time: grant.auth_time,
+                amr: grant.amr.clone(),
+                expires_at: now + p.settings.client.refresh_token_ttl.as_secs() as i64,
+                retired_until: None,
+            },
+        );
+        Some(token)
+    }
 }
 
 fn token_response(p: &Provider, minted: tokens::Minted, refresh_token: Option<String>) -> Reply {

@@ -1,9 +1,10 @@
 //! Cognito's hosted UI on the pool domain: `/oauth2/authorize` validation, the `cognito`
-//! session cookie, the forms' CSRF token, `/logout` and `/error`; the pages themselves live in
+//! session cookie, `/logout`, `/error` and `/`; each page's handlers and HTML live together in
 //! the submodules. There is no "cancel" link: on AWS a user who gives up closes the tab.
 
 mod federation;
 mod forgot_password;
+mod layout;
 mod sign_in;
 mod sign_up;
 
@@ -15,12 +16,10 @@ pub(crate) use forgot_password::{
 pub(crate) use sign_in::{login_page, login_submit, mfa_submit, new_password_submit};
 pub(crate) use sign_up::{confirm_page, confirm_submit, signup_page, signup_submit};
 
-use crate::faults::Fault;
-use crate::http::{constant_time_eq, encode_query, param, with_query, Incoming, Reply};
-use crate::logbook::{mask, mask_opt};
-use crate::pages;
-use crate::provider::{Provider, CODE_TTL_SECS, SESSION_TTL_SECS};
-use crate::store::{AuthCode, BrowserSession};
+use crate::http::{encode_query, param, with_query, Incoming, Reply};
+use crate::provider::{mask, mask_opt, Fault, Provider, CODE_TTL_SECS, SESSION_TTL_SECS};
+use crate::user_pool::store::{AuthCode, BrowserSession};
+use layout::{error_html, escape, layout};
 
 /// Authorize parameters carried from `/oauth2/authorize` through the sign-in pages.
 const AUTHORIZE_PARAMS: &[&str] = &[
@@ -38,11 +37,6 @@ const AUTHORIZE_PARAMS: &[&str] = &[
 ];
 
 const SESSION_COOKIE: &str = "cognito";
-/// The hosted UI's anti-forgery cookie; every form echoes it in `_csrf` (Cognito's names:
-/// aws-amplify/amplify-js#6236 shows a scripted login sending both).
-const CSRF_COOKIE: &str = "XSRF-TOKEN";
-const CSRF_FIELD: &str = "_csrf";
-
 /// A validated authorization request.
 pub(crate) struct AuthorizeRequest {
     pub(crate) client_id: String,
@@ -133,121 +127,16 @@ pub(crate) fn validate_authorize(
         });
     }
     let state = param(params, "state").map(str::to_string);
-    let to_client = |error: &'static str, description: &str| Rejection::ToClient {
+    let to_client = |(error, description): ToClient| Rejection::ToClient {
         redirect_uri: redirect_uri.clone(),
         error,
-        description: description.to_string(),
+        description,
         state: state.clone(),
     };
-    match param(params, "response_type") {
-        None => return Err(to_client("invalid_request", "response_type is missing")),
-        Some("code") => {}
-        Some("token") => {
-            return Err(to_client(
-                "unauthorized_client",
-                "this native client may only use response_type=code",
-            ))
-        }
-        Some(_) => return Err(to_client("invalid_request", "response_type must be code")),
-    }
-    let challenge = param(params, "code_challenge");
-    match (param(params, "code_challenge_method"), challenge) {
-        (None, None) => {}
-        (Some("S256"), Some(c)) if is_s256_challenge(c) => {}
-        (Some("S256"), Some(_)) => {
-            return Err(to_client(
-                "invalid_request",
-                "code_challenge must be 43 base64url characters (S256)",
-            ))
-        }
-        (Some("S256"), None) => {
-            return Err(to_client("invalid_request", "code_challenge is missing"))
-        }
-        (None, Some(_)) => {
-            return Err(to_client(
-                "invalid_request",
-                "code_challenge_method is missing (only S256 is supported)",
-            ))
-        }
-        (Some(_), _) => {
-            return Err(to_client(
-                "invalid_request",
-                "unsupported code_challenge_method: only S256 is supported",
-            ))
-        }
-    }
-    let scopes = match param(params, "scope") {
-        None => client.scopes.clone(),
-        Some(raw) => {
-            let requested: Vec<&str> = raw.split(' ').filter(|s| !s.is_empty()).collect();
-            if requested.iter().any(|s| !is_scope_token(s)) {
-                return Err(to_client(
-                    "invalid_scope",
-                    "the scope parameter is malformed",
-                ));
-            }
-            // A scope the client doesn't have is ignored (Cognito).
-            let mut granted: Vec<String> = Vec::new();
-            for s in requested {
-                if client.scopes.iter().any(|c| c == s) && !granted.iter().any(|g| g == s) {
-                    granted.push(s.to_string());
-                }
-            }
-            if granted.is_empty() {
-                return Err(to_client(
-                    "invalid_scope",
-                    "none of the requested scopes is allowed for this client",
-                ));
-            }
-            let needs_openid = granted
-                .iter()
-                .any(|s| matches!(s.as_str(), "email" | "profile" | "phone"));
-            if needs_openid && !granted.iter().any(|s| s == "openid") {
-                // UNCONFIRMED: Cognito says these scopes "need openid"; we refuse rather than drop.
-                return Err(to_client(
-                    "invalid_scope",
-                    "email, phone and profile scopes require openid",
-                ));
-            }
-            granted
-        }
-    };
-    let federated = match (
-        param(params, "identity_provider"),
-        param(params, "idp_identifier"),
-    ) {
-        (Some("COGNITO"), _) => None,
-        (Some(name), _) => match p
-            .settings
-            .identity_providers
-            .iter()
-            .find(|i| i.name == name)
-        {
-            Some(idp) => Some(idp.name.clone()),
-            // Cognito reports IdP failures as invalid_request with a description.
-            None => {
-                return Err(to_client(
-                    "invalid_request",
-                    &format!("identity provider {name} is not configured for this client"),
-                ))
-            }
-        },
-        (None, Some(identifier)) => match p
-            .settings
-            .identity_providers
-            .iter()
-            .find(|i| i.identifiers.iter().any(|x| x == identifier))
-        {
-            Some(idp) => Some(idp.name.clone()),
-            None => {
-                return Err(to_client(
-                    "invalid_request",
-                    &format!("no identity provider has the identifier {identifier}"),
-                ))
-            }
-        },
-        (None, None) => None,
-    };
+    check_response_type(params).map_err(to_client)?;
+    let challenge = check_pkce(params).map_err(to_client)?;
+    let scopes = granted_scopes(&client.scopes, param(params, "scope")).map_err(to_client)?;
+    let federated = federated_provider(p, params).map_err(to_client)?;
     // `lang` is accepted and ignored (classic hosted UI; language list UNCONFIRMED).
     Ok(AuthorizeRequest {
         client_id,
@@ -263,6 +152,120 @@ pub(crate) fn validate_authorize(
             .cloned()
             .collect(),
     })
+}
+
+/// An error for the client's redirect URI: the OAuth `error` and its description.
+type ToClient = (&'static str, String);
+
+fn to_client(error: &'static str, description: &str) -> ToClient {
+    (error, description.to_string())
+}
+
+/// `response_type=code`, the only one a native client may use.
+fn check_response_type(params: &[(String, String)]) -> Result<(), ToClient> {
+    match param(params, "response_type") {
+        None => Err(to_client("invalid_request", "response_type is missing")),
+        Some("code") => Ok(()),
+        Some("token") => Err(to_client(
+            "unauthorized_client",
+            "this native client may only use response_type=code",
+        )),
+        Some(_) => Err(to_client("invalid_request", "response_type must be code")),
+    }
+}
+
+/// PKCE: none at all, or S256 with a well-formed challenge (returned).
+fn check_pkce(params: &[(String, String)]) -> Result<Option<&str>, ToClient> {
+    let challenge = param(params, "code_challenge");
+    match (param(params, "code_challenge_method"), challenge) {
+        (None, None) => Ok(None),
+        (Some("S256"), Some(c)) if is_s256_challenge(c) => Ok(challenge),
+        (Some("S256"), Some(_)) => Err(to_client(
+            "invalid_request",
+            "code_challenge must be 43 base64url characters (S256)",
+        )),
+        (Some("S256"), None) => Err(to_client("invalid_request", "code_challenge is missing")),
+        (None, Some(_)) => Err(to_client(
+            "invalid_request",
+            "code_challenge_method is missing (only S256 is supported)",
+        )),
+        (Some(_), _) => Err(to_client(
+            "invalid_request",
+            "unsupported code_challenge_method: only S256 is supported",
+        )),
+    }
+}
+
+/// The requested scopes the client has (all of its scopes when none are requested).
+fn granted_scopes(allowed: &[String], requested: Option<&str>) -> Result<Vec<String>, ToClient> {
+    let Some(raw) = requested else {
+        return Ok(allowed.to_vec());
+    };
+    let requested: Vec<&str> = raw.split(' ').filter(|s| !s.is_empty()).collect();
+    if requested.iter().any(|s| !is_scope_token(s)) {
+        return Err(to_client(
+            "invalid_scope",
+            "the scope parameter is malformed",
+        ));
+    }
+    // A scope the client doesn't have is ignored (Cognito).
+    let mut granted: Vec<String> = Vec::new();
+    for s in requested {
+        if allowed.iter().any(|c| c == s) && !granted.iter().any(|g| g == s) {
+            granted.push(s.to_string());
+        }
+    }
+    if granted.is_empty() {
+        return Err(to_client(
+            "invalid_scope",
+            "none of the requested scopes is allowed for this client",
+        ));
+    }
+    let needs_openid = granted
+        .iter()
+        .any(|s| matches!(s.as_str(), "email" | "profile" | "phone"));
+    if needs_openid && !granted.iter().any(|s| s == "openid") {
+        // UNCONFIRMED: Cognito says these scopes "need openid"; we refuse rather than drop.
+        return Err(to_client(
+            "invalid_scope",
+            "email, phone and profile scopes require openid",
+        ));
+    }
+    Ok(granted)
+}
+
+/// The external identity provider named by `identity_provider` or `idp_identifier`, if any.
+fn federated_provider(
+    p: &Provider,
+    params: &[(String, String)],
+) -> Result<Option<String>, ToClient> {
+    let providers = &p.settings.identity_providers;
+    match (
+        param(params, "identity_provider"),
+        param(params, "idp_identifier"),
+    ) {
+        (Some("COGNITO"), _) | (None, None) => Ok(None),
+        (Some(name), _) => match providers.iter().find(|i| i.name == name) {
+            Some(idp) => Ok(Some(idp.name.clone())),
+            // Cognito reports IdP failures as invalid_request with a description.
+            None => Err(to_client(
+                "invalid_request",
+                &format!("identity provider {name} is not configured for this client"),
+            )),
+        },
+        (None, Some(identifier)) => {
+            match providers
+                .iter()
+                .find(|i| i.identifiers.iter().any(|x| x == identifier))
+            {
+                Some(idp) => Ok(Some(idp.name.clone())),
+                None => Err(to_client(
+                    "invalid_request",
+                    &format!("no identity provider has the identifier {identifier}"),
+                )),
+            }
+        }
+    }
 }
 
 fn is_s256_challenge(c: &str) -> bool {
@@ -331,7 +334,7 @@ pub(super) fn session_of(p: &Provider, req: &Incoming) -> Option<BrowserSession>
 
 /// Starts a browser session; returns the `Set-Cookie` value.
 pub(super) fn new_session(p: &Provider, username: &str, auth_time: i64, amr: &[String]) -> String {
-    let id = crate::store::random_token(32);
+    let id = crate::user_pool::store::random_token(32);
     let expires_at = p.now() + SESSION_TTL_SECS;
     p.store().sessions.insert(
         id.clone(),
@@ -411,106 +414,10 @@ pub(super) fn signed_in(
     complete_sign_in(p, request, username, auth_time, amr, Some(cookie))
 }
 
-/// The CSRF token of a page with a form: the browser's `XSRF-TOKEN`, or a new one that the
-/// reply then sets.
-pub(super) struct Csrf {
-    token: String,
-    fresh: bool,
-}
-
-impl Csrf {
-    pub(super) fn for_page(req: &Incoming) -> Csrf {
-        match req.cookie(CSRF_COOKIE).filter(|t| is_token_shaped(t)) {
-            Some(token) => Csrf {
-                token,
-                fresh: false,
-            },
-            None => Csrf {
-                token: crate::store::random_token(32),
-                fresh: true,
-            },
-        }
-    }
-
-    /// The form context for rendering: these authorize parameters, this token.
-    pub(super) fn form<'a>(&'a self, params: &'a [(String, String)]) -> pages::Form<'a> {
-        pages::Form {
-            params,
-            csrf: &self.token,
-        }
-    }
-
-    /// An HTML reply that sets the cookie when the token is new.
-    pub(super) fn html(&self, status: u16, page: String) -> Reply {
-        let reply = Reply::html(status, page);
-        if self.fresh {
-            reply.header(
-                "Set-Cookie",
-                &format!(
-                    "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
-                    self.token
-                ),
-            )
-        } else {
-            reply
-        }
-    }
-}
-
-fn is_token_shaped(token: &str) -> bool {
-    (16..=128).contains(&token.len())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// A hosted-UI form post that passed what every post needs: form encoding, a `_csrf` equal to
-/// the `XSRF-TOKEN` cookie, and a still-valid authorization request.
-pub(super) struct Posted {
-    pub(super) form: Vec<(String, String)>,
-    pub(super) request: AuthorizeRequest,
-    pub(super) csrf: Csrf,
-}
-
-pub(super) fn accept_post(p: &Provider, req: &Incoming) -> Result<Posted, Reply> {
-    let form = form_or_bad_request(req)?;
-    let cookie = req.cookie(CSRF_COOKIE).unwrap_or_default();
-    let field = param(&form, CSRF_FIELD).unwrap_or("");
-    if cookie.is_empty() || !constant_time_eq(cookie.as_bytes(), field.as_bytes()) {
-        // UNCONFIRMED what Cognito answers here; its pages need both (fixtures/README.md).
-        p.log(format!(
-            "hosted UI: refused POST {}: _csrf does not match the XSRF-TOKEN cookie",
-            req.path
-        ));
-        return Err(Reply::html(403, pages::error("csrf")));
-    }
-    let request = validate_authorize(p, &form).map_err(|r| r.reply(p))?;
-    Ok(Posted {
-        form,
-        request,
-        csrf: Csrf {
-            token: cookie,
-            fresh: false,
-        },
-    })
-}
-
-fn form_or_bad_request(req: &Incoming) -> Result<Vec<(String, String)>, Reply> {
-    req.form().ok_or_else(|| {
-        Reply::html(
-            400,
-            pages::message_page(
-                "Bad request",
-                "This form must be posted as application/x-www-form-urlencoded.",
-            ),
-        )
-    })
-}
-
 /// `GET /error`: Cognito's dead-end error page (400).
 pub(crate) fn error_page(req: &Incoming) -> Reply {
     let error = param(&req.query, "error").unwrap_or("unknown_error");
-    Reply::html(400, pages::error(error))
+    Reply::html(400, error_html(error))
 }
 
 /// `GET /logout`: clears the cookie; `logout_uri` → redirect there, or
@@ -574,4 +481,22 @@ pub(crate) fn logout(p: &Provider, req: &Incoming) -> Reply {
         "Set-Cookie",
         &format!("{SESSION_COOKIE}=; HttpOnly; Path=/; Max-Age=0; SameSite=Lax"),
     )
+}
+
+/// `GET /`: where things are.
+pub(crate) fn index(p: &Provider) -> Reply {
+    let s = &p.settings;
+    let discovery = format!("{}/.well-known/openid-configuration", s.issuer);
+    let body = format!(
+        "<h1 id=\"title\">Latchkey development provider</h1>\
+         <p class=\"sub\">A local stand-in for an Amazon Cognito user pool's hosted UI.</p>\
+         <p>Issuer (the <code>cognito-idp</code> origin): <code>{issuer}</code></p>\
+         <p>Discovery: <a href=\"{discovery}\">{discovery}</a></p>\
+         <p>Client id: <code>{client}</code></p>\
+         <p>Demo API: <code>/demo-api/me</code>, <code>/demo-api/orders</code>, <code>/demo-api/admin</code> (send the ID token)</p>",
+        issuer = escape(&s.issuer),
+        discovery = escape(&discovery),
+        client = escape(&s.client.client_id),
+    );
+    Reply::html(200, layout("Latchkey development provider", &body))
 }

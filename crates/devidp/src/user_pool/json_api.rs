@@ -4,9 +4,8 @@
 use serde_json::{json, Value};
 
 use crate::http::{Incoming, Reply};
-use crate::logbook::mask;
-use crate::provider::Provider;
-use crate::verify;
+use crate::provider::{mask, Provider};
+use crate::user_pool::verify;
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 /// The scope an access token needs for the user's own operations (GlobalSignOut, GetUser…).

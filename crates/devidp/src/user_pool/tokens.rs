@@ -3,10 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::faults::{pad_object, Fault, Oversized};
-use crate::jwt;
-use crate::provider::Provider;
-use crate::store::{random_token, User};
+use crate::config::GroupRole;
+use crate::provider::{pad_object, Fault, Oversized, Provider};
+use crate::user_pool::jwt;
+use crate::user_pool::store::{random_token, User};
 
 /// What a token request is minted for.
 pub(crate) struct MintRequest<'a> {
@@ -22,19 +22,50 @@ pub(crate) struct MintRequest<'a> {
     pub(crate) is_refresh: bool,
 }
 
+/// What [`mint`] made.
 pub(crate) struct Minted {
     pub(crate) id_token: Option<String>,
     pub(crate) access_token: String,
 }
 
+/// The tokens of one response: the access token, and the ID token with the `openid` scope.
 pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
     let now = p.token_now();
+    // Cognito: one event_id per authentication event; a fresh one per response is close enough.
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let access_token = access_token(p, req, now, &event_id);
+    if !req.scopes.iter().any(|s| s == "openid") {
+        // Cognito issues an ID token only with the openid scope.
+        return Minted {
+            id_token: None,
+            access_token,
+        };
+    }
+    let mut id = id_claims(p, req, now, &event_id, &access_token);
+    apply_claim_faults(p, &mut id, now, req.is_refresh);
+    let oversized = p.faults().oversized(Oversized::IdToken);
+    let id_token = match oversized {
+        None => sign_id_token(p, Value::Object(id)),
+        Some(bytes) => {
+            // base64url grows the claims by 4/3; the header and signature stay as they are.
+            let plain = sign_id_token(p, Value::Object(id.clone()));
+            let encoded_claims = plain.split('.').nth(1).map_or(0, str::len);
+            let others = plain.len() - encoded_claims;
+            pad_object(&mut id, bytes.saturating_sub(others) * 3 / 4 + 3);
+            sign_id_token(p, Value::Object(id))
+        }
+    };
+    Minted {
+        id_token: Some(id_token),
+        access_token,
+    }
+}
+
+/// The signed access token (Cognito's claims, in Cognito's order).
+fn access_token(p: &Provider, req: &MintRequest<'_>, now: i64, event_id: &str) -> String {
     let client = &p.settings.client;
     let issuer = &p.settings.issuer;
     let user = req.user;
-    // Cognito: one event_id per authentication event; a fresh one per response is close enough.
-    let event_id = uuid::Uuid::new_v4().to_string();
-
     let mut access = Map::new();
     access.insert("sub".into(), json!(user.sub));
     if !user.groups.is_empty() {
@@ -69,29 +100,34 @@ pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
         let header = json!({"kid": key.kid, "alg": "RS256"});
         jwt::sign_rs256(&header, &Value::Object(access), key)
     };
+    access_token
+}
 
-    if !req.scopes.iter().any(|s| s == "openid") {
-        // Cognito issues an ID token only with the openid scope.
-        return Minted {
-            id_token: None,
-            access_token,
-        };
-    }
-
+/// The ID token's claims, before the claim faults.
+fn id_claims(
+    p: &Provider,
+    req: &MintRequest<'_>,
+    now: i64,
+    event_id: &str,
+    access_token: &str,
+) -> Map<String, Value> {
+    let client = &p.settings.client;
+    let issuer = &p.settings.issuer;
+    let user = req.user;
     let mut id = Map::new();
     // Cognito adds at_hash on hosted-UI tokens; UNCONFIRMED whether refreshed ID tokens carry
     // it, we add it to both (it always matches the access token of the same response).
     let at_hash = if p.has_fault(&Fault::IdTokenWrongAtHash) {
         jwt::at_hash(&format!("not-{access_token}"))
     } else {
-        jwt::at_hash(&access_token)
+        jwt::at_hash(access_token)
     };
     id.insert("at_hash".into(), json!(at_hash));
     id.insert("sub".into(), json!(user.sub));
     if !user.groups.is_empty() {
         id.insert("cognito:groups".into(), json!(user.groups));
     }
-    crate::identity_pool::add_role_claims(&p.settings.group_roles, &user.groups, &mut id);
+    add_role_claims(&p.settings.group_roles, &user.groups, &mut id);
     if !user.email.is_empty() {
         // Emulated simplification: openid alone releases every readable attribute.
         id.insert("email_verified".into(), json!(true));
@@ -127,23 +163,7 @@ pub(crate) fn mint(p: &Provider, req: &MintRequest<'_>) -> Minted {
     for (k, v) in &user.attributes {
         id.insert(k.clone(), json!(v));
     }
-    apply_claim_faults(p, &mut id, now, req.is_refresh);
-    let oversized = p.faults().oversized(Oversized::IdToken);
-    let id_token = match oversized {
-        None => sign_id_token(p, Value::Object(id)),
-        Some(bytes) => {
-            // base64url grows the claims by 4/3; the header and signature stay as they are.
-            let plain = sign_id_token(p, Value::Object(id.clone()));
-            let encoded_claims = plain.split('.').nth(1).map_or(0, str::len);
-            let others = plain.len() - encoded_claims;
-            pad_object(&mut id, bytes.saturating_sub(others) * 3 / 4 + 3);
-            sign_id_token(p, Value::Object(id))
-        }
-    };
-    Minted {
-        id_token: Some(id_token),
-        access_token,
-    }
+    id
 }
 
 fn apply_claim_faults(p: &Provider, id: &mut Map<String, Value>, now: i64, is_refresh: bool) {
@@ -274,4 +294,69 @@ pub(crate) fn new_refresh_token() -> String {
         random_token(384),
         random_token(16)
     )
+}
+
+/// Adds `cognito:roles` and `cognito:preferred_role` to an ID token's claims for a user in
+/// `groups`, as Cognito does when the user's groups carry roles.
+fn add_role_claims(group_roles: &[GroupRole], groups: &[String], claims: &mut Map<String, Value>) {
+    let mut mine: Vec<&GroupRole> = group_roles
+        .iter()
+        .filter(|r| groups.contains(&r.group))
+        .collect();
+    if mine.is_empty() {
+        return;
+    }
+    mine.sort_by_key(|r| r.precedence);
+    let mut roles: Vec<&str> = mine.iter().map(|r| r.role_arn.as_str()).collect();
+    roles.dedup();
+    let best = mine[0].precedence;
+    let tied = mine.iter().filter(|r| r.precedence == best).count() > 1;
+    if roles.len() == 1 || !tied {
+        claims.insert("cognito:preferred_role".into(), json!(mine[0].role_arn));
+    }
+    claims.insert("cognito:roles".into(), json!(roles));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DEMO_ADMIN_ROLE, DEMO_USER_ROLE};
+
+    #[test]
+    fn role_claims_follow_group_precedence() {
+        let mut claims = Map::new();
+        add_role_claims(
+            &GroupRole::demo_roles(),
+            &["users".into(), "admins".into()],
+            &mut claims,
+        );
+        assert_eq!(claims["cognito:preferred_role"], DEMO_ADMIN_ROLE);
+        assert_eq!(
+            claims["cognito:roles"],
+            json!([DEMO_ADMIN_ROLE, DEMO_USER_ROLE])
+        );
+
+        let tie = vec![
+            GroupRole {
+                group: "a".into(),
+                role_arn: "arn:aws:iam::1:role/A".into(),
+                precedence: 1,
+            },
+            GroupRole {
+                group: "b".into(),
+                role_arn: "arn:aws:iam::1:role/B".into(),
+                precedence: 1,
+            },
+        ];
+        let mut claims = Map::new();
+        add_role_claims(&tie, &["a".into(), "b".into()], &mut claims);
+        assert!(
+            claims.get("cognito:preferred_role").is_none(),
+            "no single best precedence"
+        );
+
+        let mut claims = Map::new();
+        add_role_claims(&GroupRole::demo_roles(), &["others".into()], &mut claims);
+        assert!(claims.is_empty());
+    }
 }

@@ -3,12 +3,12 @@
 //! here), comes back through `/oauth2/idpresponse`, and gets what Cognito makes of such a
 //! user: username `{provider}_{id}`, the `identities` claim, the `{pool}_{provider}` group.
 
-use super::{accept_post, signed_in, validate_authorize, AuthorizeRequest, Csrf};
+use super::layout::{accept_post, Csrf};
+use super::layout::{error_html, escape, layout, Form};
+use super::{signed_in, validate_authorize, AuthorizeRequest};
 use crate::http::{encode_query, param, Incoming, Reply};
-use crate::logbook::mask;
-use crate::pages;
-use crate::provider::Provider;
-use crate::store::{FederatedLogin, Identity, User};
+use crate::provider::{mask, Provider};
+use crate::user_pool::store::{FederatedLogin, Identity, User};
 
 /// How long the code from the external provider's page works.
 const IDP_CODE_TTL_SECS: i64 = 300;
@@ -37,7 +37,7 @@ fn known_provider<'a>(p: &'a Provider, name: &str) -> Option<&'a crate::config::
 /// `GET /external-idp/{provider}`: who are you at the provider?
 pub(crate) fn external_idp_page(p: &Provider, req: &Incoming, provider: &str) -> Reply {
     if known_provider(p, provider).is_none() {
-        return Reply::html(404, pages::error("invalid_request"));
+        return Reply::html(404, error_html("invalid_request"));
     }
     let request = match validate_authorize(p, &req.query) {
         Ok(r) => r,
@@ -54,7 +54,7 @@ pub(crate) fn external_idp_page(p: &Provider, req: &Incoming, provider: &str) ->
     };
     csrf.html(
         200,
-        pages::external_idp(provider, &csrf.form(&request.params), &suggested),
+        external_idp_html(provider, &csrf.form(&request.params), &suggested),
     )
 }
 
@@ -62,7 +62,7 @@ pub(crate) fn external_idp_page(p: &Provider, req: &Incoming, provider: &str) ->
 /// back to the pool's `/oauth2/idpresponse` with a code, as a real one would.
 pub(crate) fn external_idp_submit(p: &Provider, req: &Incoming, provider: &str) -> Reply {
     if known_provider(p, provider).is_none() {
-        return Reply::html(404, pages::error("invalid_request"));
+        return Reply::html(404, error_html("invalid_request"));
     }
     let posted = match accept_post(p, req) {
         Ok(posted) => posted,
@@ -78,10 +78,10 @@ pub(crate) fn external_idp_submit(p: &Provider, req: &Incoming, provider: &str) 
         .to_string();
     if user_id.is_empty() || !user_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         let page = posted.csrf.form(&posted.request.params);
-        return Reply::html(400, pages::external_idp(provider, &page, ""));
+        return Reply::html(400, external_idp_html(provider, &page, ""));
     }
-    let code = crate::store::random_token(24);
-    let state = crate::store::random_token(24);
+    let code = crate::user_pool::store::random_token(24);
+    let state = crate::user_pool::store::random_token(24);
     p.store().idp_codes.insert(
         code.clone(),
         FederatedLogin {
@@ -112,14 +112,14 @@ pub(crate) fn idp_response(p: &Provider, req: &Incoming) -> Reply {
             "idpresponse: unknown, used or expired code {}",
             mask(code)
         ));
-        return Reply::html(400, pages::error("invalid_request"));
+        return Reply::html(400, error_html("invalid_request"));
     };
     let request = match validate_authorize(p, &login.params) {
         Ok(r) => r,
         Err(rejection) => return rejection.reply(p),
     };
     let Some(idp) = known_provider(p, &login.provider) else {
-        return Reply::html(400, pages::error("invalid_request"));
+        return Reply::html(400, error_html("invalid_request"));
     };
     let username = format!("{}_{}", idp.name, login.user_id);
     let created = {
@@ -154,4 +154,26 @@ pub(crate) fn idp_response(p: &Provider, req: &Incoming) -> Reply {
         }
     ));
     signed_in(p, &request, &username, &[])
+}
+
+/// The stand-in for an external identity provider's sign-in page (Google's, say).
+fn external_idp_html(provider: &str, form: &Form<'_>, suggested_id: &str) -> String {
+    let body = format!(
+        "<h1 id=\"title\">Sign in with {provider}</h1>\
+         <p class=\"sub\">A stand-in for {provider}'s own page: the Latchkey development provider \
+         federates with no real provider. Say who you are at {provider}; you then come back \
+         through <code>/oauth2/idpresponse</code> as you would from the real one.</p>\
+         <form method=\"post\" action=\"/external-idp/{provider}\" id=\"external-idp-form\">{hidden}\
+         <label for=\"user-id\">{provider} user id</label>\
+         <input id=\"user-id\" name=\"user_id\" type=\"text\" required value=\"{id}\">\
+         <label for=\"email\">Email</label>\
+         <input id=\"email\" name=\"email\" type=\"email\" required>\
+         <label for=\"name\">Name</label>\
+         <input id=\"name\" name=\"name\" type=\"text\">\
+         <button id=\"continue\" type=\"submit\">Continue</button></form>",
+        provider = escape(provider),
+        hidden = form.hidden_inputs(&[]),
+        id = escape(suggested_id),
+    );
+    layout(&format!("Sign in with {provider}"), &body)
 }

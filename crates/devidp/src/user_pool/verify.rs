@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::jwt;
 use crate::provider::Provider;
+use crate::user_pool::jwt;
 
 /// Why a token was refused, in plain words (for the log), and whether it had only expired.
 #[derive(Debug)]
@@ -73,6 +73,13 @@ pub(crate) fn verify_signed(p: &Provider, token: &str) -> Result<Map<String, Val
         });
     }
     Ok(claims)
+}
+
+impl Provider {
+    /// [`verify_signed`], for the demo APIs' authorizers.
+    pub(crate) fn verify_signed(&self, token: &str) -> Result<Map<String, Value>, Rejected> {
+        verify_signed(self, token)
+    }
 }
 
 /// [`verify_signed`] plus what an access token of this pool's app client must say

@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::keys::SigningKey;
+use crate::user_pool::keys::SigningKey;
 
 pub(crate) fn b64url(data: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(data)
@@ -97,7 +97,7 @@ mod tests {
     fn hmac_sha256_matches_rfc_4231_case_1() {
         let mac = hmac_sha256(&[0x0b; 20], b"Hi There");
         assert_eq!(
-            crate::store::hex(&mac),
+            crate::user_pool::store::hex(&mac),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
         );
     }

@@ -1,5 +1,6 @@
 //! The pool's RS256 signing keys: one for ID tokens, one for access tokens (so their `kid`s
-//! differ, as in Cognito), their JWKS form, and PKCS#8 persistence.
+//! differ, as in Cognito), their JWKS form and `/.well-known/jwks.json` answer (with its
+//! faults), and PKCS#8 persistence.
 //!
 //! `rsa` generates the keys and writes them (PKCS#8, JWK); `ring` signs: its constant-time,
 //! assembly-backed RSA takes a fraction of `rsa`'s time per token, which is most of a code
@@ -15,7 +16,11 @@ use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
+use serde_json::{json, Value};
+
 use crate::error::DevIdpError;
+use crate::http::Reply;
+use crate::provider::{Fault, Oversized, Provider};
 
 const KEY_BITS: usize = 2048;
 
@@ -144,5 +149,47 @@ impl KeySet {
 
     pub(crate) fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
         [&self.id, &self.access].into_iter().find(|k| k.kid == kid)
+    }
+}
+
+/// `GET /{pool}/.well-known/jwks.json`: the ID-token key and the access-token key.
+pub(crate) fn jwks(p: &Provider) -> Reply {
+    p.count(|s| s.jwks += 1);
+    let faults = p.faults().clone();
+    let keys = p.keys();
+    let mut list = Vec::new();
+    if faults.has(&Fault::JwksDuplicateKid) {
+        // A different key under the ID key's kid, listed first.
+        list.push(keys.access.jwk_as(&keys.id.kid));
+    }
+    list.push(keys.id.jwk());
+    if !faults.has(&Fault::IdTokenNoKidSingleKey) {
+        list.push(keys.access.jwk());
+    }
+    if let Some(bytes) = faults.oversized(Oversized::Jwks) {
+        p.log(format!(
+            "fault jwks_oversized: growing the JWKS to {bytes} bytes"
+        ));
+        let mut size = json!({ "keys": list }).to_string().len();
+        let mut n = 0;
+        while size < bytes {
+            let decoy = keys.access.jwk_as(&format!("devidp-decoy-{n}"));
+            size += decoy.to_string().len() + 1;
+            list.push(decoy);
+            n += 1;
+        }
+    }
+    if faults.has(&Fault::IdTokenUnadvertisedAlg) {
+        // RFC 7517 §4.4: `alg` is optional; without it only discovery's list limits the algorithm.
+        for key in &mut list {
+            if let Value::Object(key) = key {
+                key.remove("alg");
+            }
+        }
+    }
+    let reply = Reply::json(200, &json!({ "keys": list }));
+    match faults.jwks_max_age().or(p.settings.jwks_max_age) {
+        Some(secs) => reply.replace_header("Cache-Control", &format!("max-age={secs}")),
+        None => reply.without_header("Cache-Control"),
     }
 }

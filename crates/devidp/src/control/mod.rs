@@ -2,11 +2,14 @@
 //! key rotation, clock advance, counters, the last confirmation code and the log tail.
 //! Every request needs the per-run secret; bodies must be JSON; no CORS, so no web page can use it.
 
+pub(crate) mod faults;
+pub(crate) mod logbook;
+
 use serde_json::{json, Value};
 
-use crate::faults::faults_from_json;
 use crate::http::{constant_time_eq, param, Incoming, Reply};
 use crate::provider::Provider;
+use faults::faults_from_json;
 
 /// The request header that carries the control secret ([`crate::DevIdp::control_token`]).
 pub const CONTROL_TOKEN_HEADER: &str = "X-Devidp-Control-Token";
@@ -59,7 +62,7 @@ pub(crate) fn handle(p: &Provider, req: &Incoming, rest: &str) -> Reply {
             p.log("control: all faults cleared".to_string());
             faults_reply(p)
         }
-        ("POST", "rotate-keys") => match crate::rotate_keys(p) {
+        ("POST", "rotate-keys") => match p.rotate_keys() {
             Ok(()) => {
                 let keys = p.keys();
                 Reply::json(
@@ -74,7 +77,7 @@ pub(crate) fn handle(p: &Provider, req: &Incoming, rest: &str) -> Reply {
             let Some(secs) = value.get("advance_secs").and_then(Value::as_i64) else {
                 return bad("expected {\"advance_secs\": N}");
             };
-            let total = crate::advance_clock_secs(p, secs);
+            let total = p.advance_clock(secs);
             Reply::json(200, &json!({"advance_secs": total}))
         }
         ("GET", "stats") => {
