@@ -16,8 +16,9 @@ fn main() {
         .expect("tauri-build");
 }
 
-/// Every command of `src-tauri/src/commands.rs`: each gets `allow-…`/`deny-…` permissions, and
-/// only those the capability file grants can be called.
+/// Every command of `src-tauri/src/commands/` (and of `ui/bridge.js`): each gets `allow-…`/`deny-…`
+/// permissions, and only those the capability file grants can be called. A test in
+/// `commands/tests.rs` keeps this list, the capability file, the handler and the bridge the same.
 const COMMANDS: &[&str] = &[
     "app_info",
     "session_state",
