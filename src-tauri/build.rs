@@ -112,6 +112,29 @@ fn licences() -> String {
             ))
         })
         .collect();
+    let mut by_licence: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for id in linked_packages(&meta) {
+        if let Some((name, version, licence)) = packages.get(id) {
+            by_licence
+                .entry(licence)
+                .or_default()
+                .push(format!("{name} {version}"));
+        }
+    }
+    let total: usize = by_licence.values().map(Vec::len).sum();
+    let mut text = format!("{total} crates are compiled into this app.\n");
+    for (licence, crates) in by_licence {
+        text.push_str(&format!(
+            "\n{licence} ({}):\n  {}\n",
+            crates.len(),
+            crates.join(", ")
+        ));
+    }
+    text
+}
+
+/// The ids of the packages reachable from the app through normal and build dependencies.
+fn linked_packages(meta: &serde_json::Value) -> BTreeSet<&str> {
     let nodes: HashMap<&str, Vec<&str>> = meta["resolve"]["nodes"]
         .as_array()
         .into_iter()
@@ -141,23 +164,5 @@ fn licences() -> String {
             stack.extend(nodes.get(id).into_iter().flatten().copied());
         }
     }
-    let mut by_licence: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for id in seen {
-        if let Some((name, version, licence)) = packages.get(id) {
-            by_licence
-                .entry(licence)
-                .or_default()
-                .push(format!("{name} {version}"));
-        }
-    }
-    let total: usize = by_licence.values().map(Vec::len).sum();
-    let mut text = format!("{total} crates are compiled into this app.\n");
-    for (licence, crates) in by_licence {
-        text.push_str(&format!(
-            "\n{licence} ({}):\n  {}\n",
-            crates.len(),
-            crates.join(", ")
-        ));
-    }
-    text
+    seen
 }
