@@ -16,8 +16,9 @@ fn main() {
         .expect("tauri-build");
 }
 
-/// Every command of `src-tauri/src/commands.rs`: each gets `allow-…`/`deny-…` permissions, and
-/// only those the capability file grants can be called.
+/// Every command of `src-tauri/src/commands/` (and of `ui/bridge.js`): each gets `allow-…`/`deny-…`
+/// permissions, and only those the capability file grants can be called. A test in
+/// `commands/tests.rs` keeps this list, the capability file, the handler and the bridge the same.
 const COMMANDS: &[&str] = &[
     "app_info",
     "session_state",
@@ -111,6 +112,29 @@ fn licences() -> String {
             ))
         })
         .collect();
+    let mut by_licence: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for id in linked_packages(&meta) {
+        if let Some((name, version, licence)) = packages.get(id) {
+            by_licence
+                .entry(licence)
+                .or_default()
+                .push(format!("{name} {version}"));
+        }
+    }
+    let total: usize = by_licence.values().map(Vec::len).sum();
+    let mut text = format!("{total} crates are compiled into this app.\n");
+    for (licence, crates) in by_licence {
+        text.push_str(&format!(
+            "\n{licence} ({}):\n  {}\n",
+            crates.len(),
+            crates.join(", ")
+        ));
+    }
+    text
+}
+
+/// The ids of the packages reachable from the app through normal and build dependencies.
+fn linked_packages(meta: &serde_json::Value) -> BTreeSet<&str> {
     let nodes: HashMap<&str, Vec<&str>> = meta["resolve"]["nodes"]
         .as_array()
         .into_iter()
@@ -140,23 +164,5 @@ fn licences() -> String {
             stack.extend(nodes.get(id).into_iter().flatten().copied());
         }
     }
-    let mut by_licence: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for id in seen {
-        if let Some((name, version, licence)) = packages.get(id) {
-            by_licence
-                .entry(licence)
-                .or_default()
-                .push(format!("{name} {version}"));
-        }
-    }
-    let total: usize = by_licence.values().map(Vec::len).sum();
-    let mut text = format!("{total} crates are compiled into this app.\n");
-    for (licence, crates) in by_licence {
-        text.push_str(&format!(
-            "\n{licence} ({}):\n  {}\n",
-            crates.len(),
-            crates.join(", ")
-        ));
-    }
-    text
+    seen
 }

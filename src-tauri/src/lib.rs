@@ -63,51 +63,7 @@ pub fn run() {
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::session_state,
-            commands::sign_in,
-            commands::switch_user,
-            commands::cancel_sign_in,
-            commands::open_authorize_url_again,
-            commands::refresh_now,
-            commands::sign_out,
-            commands::inspect_token,
-            commands::inspect_pasted,
-            commands::inspect_with_keys,
-            commands::save_expectations,
-            commands::userinfo,
-            commands::refresh_token_info,
-            commands::reveal_token,
-            commands::copy_token,
-            commands::copy_text,
-            commands::call_api,
-            commands::cancel_api_call,
-            commands::console_load,
-            commands::console_save,
-            commands::console_delete,
-            commands::console_clear_history,
-            commands::curl_command,
-            commands::aws_identity,
-            commands::reveal_aws,
-            commands::copy_aws_environment,
-            commands::aws_config_snippet,
-            commands::activity_log,
-            commands::clear_activity,
-            commands::export_activity,
-            commands::use_profile,
-            commands::remove_profile,
-            commands::save_profile,
-            commands::profile_draft,
-            commands::test_connection,
-            commands::export_profile,
-            commands::review_import_file,
-            commands::review_import_text,
-            commands::confirm_import,
-            commands::stray_sessions,
-            commands::remove_stray_sessions,
-            commands::ui_ready,
-        ])
+        .invoke_handler(commands::handler())
         .run(tauri::generate_context!())
         .expect("error while running the Latchkey desktop app");
 }

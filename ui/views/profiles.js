@@ -1,0 +1,190 @@
+/* Profiles & settings (and the sidebar's profile picker): the profiles, using, editing,
+ * exporting and removing one, the keychain's stray sessions, and the profile form. */
+
+import * as bridge from "../bridge.js";
+import { $, ask, clearError, el, setText, show, showError, toast } from "../dom.js";
+import { messageOf } from "../format.js";
+import { fillForm, formDraft, syncKind } from "./profiles/form.js";
+import { mountImport } from "./profiles/import.js";
+
+let info = null; // the latest app info from Rust
+let editing = null; // the name of the profile the form edits, or null for a new one
+let editingDraft = null; // that profile's draft as loaded (settings the form has no field for survive)
+
+export function mount() {
+  $("profile-select").addEventListener("change", (e) => useProfile(e.target.value));
+  for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEventListener("change", syncKind);
+  $("profile-form").addEventListener("submit", saveProfile);
+  $("pf-test").addEventListener("click", testConnection);
+  $("pf-new").addEventListener("click", () => newProfile());
+  $("pf-cancel-edit").addEventListener("click", () => newProfile());
+  $("pf-strays").addEventListener("click", removeStraySessions);
+  mountImport();
+  bridge.onAppInfo(render);
+}
+
+/** Draws the sidebar's picker and the list of profiles. */
+export function render(next) {
+  info = next;
+  $("profile-select").replaceChildren(...info.profiles.filter((p) => !p.invalid).map((p) =>
+    el("option", { value: p.name, ...(p.name === info.active_profile ? { selected: "" } : {}) }, p.name)));
+  $("profiles").replaceChildren(...info.profiles.map(profileItem));
+}
+
+function profileItem(p) {
+  return el("li", { "data-profile": p.name },
+    el("strong", { text: p.name }),
+    el("span", { class: p.invalid ? "pill bad" : "pill", text: p.kind }),
+    p.invalid ? el("span", { class: "reason", text: p.invalid }) : el("code", { text: p.issuer }),
+    p.name === info.active_profile ? el("span", { class: "pill ok", text: "active" })
+      : p.invalid ? "" : el("button", { class: "small", "data-action": "use", onclick: () => useProfile(p.name) }, "Use"),
+    el("button", { class: "small", "data-action": "edit", onclick: () => editProfile(p.name) }, p.invalid ? "Fix" : "Edit"),
+    p.invalid ? "" : el("button", { class: "small", "data-action": "export", onclick: () => exportProfile(p.name) }, "Export…"),
+    p.removable ? el("button", { class: "small ghost", "data-action": "remove", onclick: () => removeProfile(p.name) }, "Remove") : "");
+}
+
+async function useProfile(name) {
+  try {
+    clearError();
+    await bridge.useProfile(name);
+    await bridge.appInfo();
+    await bridge.sessionState();
+  } catch (e) { showError(e); }
+}
+
+async function removeProfile(name) {
+  const yes = await ask(`Remove profile “${name}”?`,
+    "Latchkey signs this profile out (its refresh token is revoked and removed from the keychain) and deletes it from the profiles file.",
+    "Remove");
+  if (!yes) return;
+  try {
+    await bridge.removeProfile(name);
+    await bridge.appInfo();
+  } catch (e) { showError(e); }
+}
+
+async function exportProfile(name) {
+  clearError();
+  try {
+    const path = await bridge.exportProfile(name);
+    if (path) setText("profiles-status", `Exported “${name}” to ${path} (a profile holds no secret).`);
+  } catch (e) { showError(e); }
+}
+
+/* Sessions in the keychain that no profile reaches: listed, then (when the user agrees)
+ * revoked where possible and deleted. */
+async function removeStraySessions() {
+  clearError();
+  try {
+    const strays = await bridge.straySessions();
+    if (!strays.length) { setText("profiles-status", "No stray sessions: every Latchkey item in the keychain belongs to a profile."); return; }
+    const lines = strays.map((s) => `“${s.profile_name}” (${s.issuer}, client ${s.client_id}): ${s.session ? "a session" : "pieces of a session"}${s.aws_credentials ? " and AWS credentials" : ""}${s.invalid_profile ? " — kept while the invalid profile is in the file" : ""}`);
+    const yes = await ask(`Remove ${strays.length} stray session${strays.length === 1 ? "" : "s"}?`,
+      `${lines.join("; ")}. Their refresh tokens are revoked where the provider can be reached, and every item is deleted from the keychain.`,
+      "Revoke and delete");
+    if (!yes) return;
+    setText("profiles-status", (await bridge.removeStraySessions()).join(" "));
+  } catch (e) { showError(e); }
+}
+
+/* ---------- the form ---------- */
+
+function resetResults() {
+  show("pf-error", false);
+  show("pf-result", false);
+  show("pf-probe-box", false);
+}
+
+async function editProfile(name) {
+  clearError();
+  try {
+    const draft = await bridge.profileDraft(name);
+    editing = name;
+    editingDraft = draft;
+    fillForm(name, draft);
+    $("pf-name").readOnly = true;
+    setText("pf-title", `Edit profile “${name}”`);
+    show("pf-cancel-edit", true);
+    resetResults();
+    $("profile-form").scrollIntoView({ block: "start" });
+    $("pf-client").focus();
+  } catch (e) { showError(e); }
+}
+
+function newProfile() {
+  editing = null;
+  editingDraft = null;
+  fillForm("", { kind: "cognito", ports: [53682, 53683, 53684] });
+  $("pf-name").readOnly = false;
+  setText("pf-title", "Connect your Cognito user pool");
+  show("pf-cancel-edit", false);
+  resetResults();
+}
+
+function formError(e) {
+  setText("pf-error", messageOf(e));
+  show("pf-error", true);
+}
+
+/* The form's draft, or null after showing why it cannot be read. */
+function readForm() {
+  try { return formDraft(editingDraft, info && info.config_path); } catch (e) { formError(e); return null; }
+}
+
+async function saveProfile(event) {
+  event.preventDefault();
+  clearError();
+  resetResults();
+  const draft = readForm();
+  if (!draft) return;
+  $("pf-save").disabled = true;
+  try {
+    const result = await bridge.saveProfile($("pf-name").value.trim(), draft, Boolean(editing));
+    setText("pf-message", result.message);
+    $("pf-urls").replaceChildren(
+      ...result.redirect_uris.map((u) => urlRow("Callback URL", u)),
+      ...result.sign_out_uris.map((u) => urlRow("Sign-out URL", u)));
+    renderProbe(result.probe);
+    show("pf-result", true);
+    await bridge.appInfo();
+    if (editing) editingDraft = await bridge.profileDraft(editing);
+    await bridge.sessionState();
+  } catch (e) { formError(e); } finally { $("pf-save").disabled = false; }
+}
+
+async function testConnection() {
+  clearError();
+  resetResults();
+  const draft = readForm();
+  if (!draft) return;
+  $("pf-test").disabled = true;
+  setText("pf-test", "Testing…");
+  try {
+    renderProbe(await bridge.testConnection($("pf-name").value.trim(), draft));
+  } catch (e) { formError(e); } finally {
+    $("pf-test").disabled = false;
+    setText("pf-test", "Test connection");
+  }
+}
+
+function renderProbe(report) {
+  const mark = { ok: "✓", warn: "!", fail: "✗", skip: "–" };
+  $("pf-probe").replaceChildren(...report.steps.map((step) =>
+    el("li", { class: step.status === "ok" ? "pass" : step.status === "fail" ? "fail" : "warn", "data-step": step.name, "data-status": step.status },
+      el("span", { class: "mark", "aria-label": step.status, text: mark[step.status] || "?" }),
+      el("span", { class: "name", text: step.name }),
+      el("span", { class: "reason", text: step.message }))));
+  show("pf-probe-box", true);
+}
+
+function urlRow(label, url) {
+  return el("li", {}, el("span", { class: "muted", text: label }), el("code", { text: url }),
+    el("button", { type: "button", class: "small", onclick: () => copyText(url) }, "Copy"));
+}
+
+async function copyText(text) {
+  try {
+    await bridge.copyText(text);
+    toast("Copied.");
+  } catch (e) { showError(e); }
+}
