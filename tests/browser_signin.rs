@@ -7,6 +7,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     ApiRequest, Entry, ErrorKind, NoBrowser, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
@@ -127,7 +128,10 @@ async fn sign_up_with_confirmation_code_then_first_sign_in() {
         ensure!(e.idp.stats().signups == 1, "signups: {:?}", e.idp.stats());
 
         e.step("sign out everywhere, then the first password sign-in of the new account");
-        let out = session.sign_out(true).await.context("sign-out")?;
+        let out = session
+            .sign_out(SignOutScope::Everywhere)
+            .await
+            .context("sign-out")?;
         let logout = out.logout_url.context("logout URL")?.expose().clone();
         e.goto(logout.as_str()).await?;
         let user = e.password_sign_in(&session, &email, password).await?;
@@ -234,7 +238,10 @@ async fn second_sign_in_within_the_hour_skips_the_password() {
         e.password_sign_in(&first, DEMO_USERNAME, DEMO_PASSWORD)
             .await?;
         e.step("sign out locally only (the provider's cookie stays)");
-        first.sign_out(false).await.context("local sign-out")?;
+        first
+            .sign_out(SignOutScope::ThisDevice)
+            .await
+            .context("local sign-out")?;
         e.step("second sign-in: the provider's cookie answers at once");
         let second = e.session();
         let (task, url) = e.begin_sign_in(&second, SignInOptions::default()).await?;
@@ -481,7 +488,10 @@ async fn sign_out_opens_logout_page_and_next_sign_in_asks_for_password() {
         e.password_sign_in(&session, DEMO_USERNAME, DEMO_PASSWORD)
             .await?;
         e.step("sign out everywhere");
-        let out = session.sign_out(true).await.context("sign-out")?;
+        let out = session
+            .sign_out(SignOutScope::Everywhere)
+            .await
+            .context("sign-out")?;
         ensure!(out.warnings.is_empty(), "warnings: {:?}", out.warnings);
         ensure!(out.signed_out_everywhere, "not signed out everywhere");
         ensure!(e.idp.stats().global_sign_outs == 1, "{:?}", e.idp.stats());
@@ -537,7 +547,7 @@ async fn timeout_on_login_page_releases_port_and_next_sign_in_works() {
         let session = e.session();
         e.step("start a sign-in with a 3 s timeout and leave the browser on the login page");
         let opts = SignInOptions {
-            timeout: Duration::from_secs(3),
+            timeout: Some(Duration::from_secs(3)),
             ..Default::default()
         };
         let (task, url) = e.begin_sign_in(&session, opts).await?;

@@ -21,6 +21,7 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use latchkey_core::config::TokenChoice;
 use latchkey_core::internals::StoredSession;
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     Browser, ErrorKind, Profile, Session, SessionOptions, SessionState, SignInOptions, SystemClock,
     Tokens, UserSummary, Vault,
@@ -394,7 +395,7 @@ impl Interop {
         let task = tokio::spawn(async move {
             session
                 .sign_in(SignInOptions {
-                    timeout: Duration::from_secs(90),
+                    timeout: Some(Duration::from_secs(90)),
                     ..SignInOptions::default()
                 })
                 .await
@@ -634,7 +635,7 @@ async fn sign_in_with_discovery_any_port_loopback_and_verified_id_token() {
         "iss, sub or aud differ",
     )
     .await;
-    let _ = app.session.sign_out(false).await;
+    let _ = app.session.sign_out(SignOutScope::ThisDevice).await;
     h.close().await;
 }
 
@@ -964,7 +965,12 @@ async fn app_session_and_cli_refresh_concurrently_without_reusing_a_rotated_toke
         "the CLI did not refresh (and rotate) on its own",
     )
     .await;
-    let out = h.ok("sign-out", app.session.sign_out(false).await).await;
+    let out = h
+        .ok(
+            "sign-out",
+            app.session.sign_out(SignOutScope::ThisDevice).await,
+        )
+        .await;
     h.check("sign-out", out.revoked, format!("{out:?}")).await;
     let (status, body) = h
         .raw_refresh(newest.refresh_token.as_ref().map_or("", |t| t.expose()))
@@ -1027,7 +1033,12 @@ async fn userinfo_revocation_and_end_session_logout() {
 
     let before = stored(&vault, &profile);
     let refresh_token = before.refresh_token.clone().expect("a refresh token");
-    let out = h.ok("sign-out", app.session.sign_out(true).await).await;
+    let out = h
+        .ok(
+            "sign-out",
+            app.session.sign_out(SignOutScope::Everywhere).await,
+        )
+        .await;
     h.check(
         "sign-out",
         out.revoked
@@ -1113,7 +1124,10 @@ async fn userinfo_revocation_and_end_session_logout() {
     )
     .await;
     let out = h
-        .ok("second sign-out", again.session.sign_out(true).await)
+        .ok(
+            "second sign-out",
+            again.session.sign_out(SignOutScope::Everywhere).await,
+        )
         .await;
     let logout = match &out.logout_url {
         Some(u) => u.expose().clone(),
@@ -1200,7 +1214,7 @@ async fn deny_on_the_consent_page_reaches_latchkey_as_access_denied() {
         format!("{:?}", user.map_err(|e| e.message().to_owned())),
     )
     .await;
-    let _ = app.session.sign_out(false).await;
+    let _ = app.session.sign_out(SignOutScope::ThisDevice).await;
     h.close().await;
 }
 

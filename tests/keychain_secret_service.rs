@@ -8,6 +8,7 @@ mod support;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use latchkey_core::SignOutScope;
 use latchkey_core::{ErrorKind, Session, SessionOptions, SessionState, SignInOptions, Vault};
 use latchkey_devidp::{DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME};
 use latchkey_testkit::{unique_service, HttpBrowser};
@@ -38,7 +39,7 @@ fn session_with(spec: &ProfileSpec, vault: Vault, user: &str, password: &str) ->
 
 fn sign_in_timeout() -> SignInOptions {
     SignInOptions {
-        timeout: Duration::from_secs(30),
+        timeout: Some(Duration::from_secs(30)),
         ..Default::default()
     }
 }
@@ -201,7 +202,9 @@ async fn entries_of_two_profiles_never_collide() {
     );
 
     // Signing one out leaves the others alone.
-    a.sign_out(false).await.expect("sign out `work`");
+    a.sign_out(SignOutScope::ThisDevice)
+        .await
+        .expect("sign out `work`");
     assert!(
         latchkey_core::internals::load_session(&vault, &accounts[0])
             .unwrap()
@@ -225,8 +228,12 @@ async fn entries_of_two_profiles_never_collide() {
         restored_user(&personal).await.as_deref(),
         Some(VIEWER_USERNAME)
     );
-    b.sign_out(false).await.expect("sign out `personal`");
-    c.sign_out(false).await.expect("sign out other");
+    b.sign_out(SignOutScope::ThisDevice)
+        .await
+        .expect("sign out `personal`");
+    c.sign_out(SignOutScope::ThisDevice)
+        .await
+        .expect("sign out other");
     assert_eq!(
         items_for(&service),
         0,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use latchkey_core::config::{Config, ConfigError, ImportReview, Profile, ProfileDraft};
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     find_stray_sessions, remove_sessions_of, ErrorKind, Expectation, KeepFresh, ProbeStatus,
     Session, SessionOptions, SessionState, StraySession, UserSummary, Vault,
@@ -347,7 +348,7 @@ impl AppState {
         let profile = self.config.lock().await.profiles.get(name).cloned();
         if let Some(profile) = profile {
             let session = Session::new(profile, SessionOptions::with_vault(self.vault.clone()))?;
-            let outcome = session.sign_out(false).await?;
+            let outcome = session.sign_out(SignOutScope::ThisDevice).await?;
             for warning in outcome.warnings {
                 self.activity
                     .note("WARN", format!("removing `{name}`: {warning}"));

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use latchkey_core::{CheckName, Error as CoreError, ErrorKind};
+use serde::Serialize;
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +94,16 @@ impl Failure {
         }
     }
 
+    /// A token that failed verification check `check`: core's kind `verification`, the check
+    /// named (as core's own verification errors are), and `exit`.
+    pub fn check_failed(exit: Exit, check: CheckName, message: impl Into<String>) -> Failure {
+        Failure {
+            kind: Some(ErrorKind::Verification),
+            check: Some(check),
+            ..Failure::new(exit, message)
+        }
+    }
+
     /// Print the failure (if it has a message) and return the code: one `latchkey: …` line,
     /// or with `json` one `{"error":{"kind","check"?,"message","exit_code"}}` line.
     pub fn report(&self, json: bool) -> ExitCode {
@@ -104,21 +115,38 @@ impl Failure {
         self.exit.into()
     }
 
-    fn to_json(&self) -> serde_json::Value {
+    fn to_json(&self) -> String {
         let kind = match self.kind {
             Some(kind) => serde_json::to_value(kind).unwrap_or_default(),
             None => self.exit.kind_name().into(),
         };
-        let mut error = serde_json::json!({
-            "kind": kind,
-            "message": one_line(&self.message),
-            "exit_code": self.exit as u8,
-        });
-        if let Some(check) = self.check {
-            error["check"] = check.as_str().into();
-        }
-        serde_json::json!({ "error": error })
+        let report = ErrorReport {
+            error: ErrorBody {
+                check: self.check.map(CheckName::as_str),
+                exit_code: self.exit as u8,
+                kind,
+                message: one_line(&self.message),
+            },
+        };
+        serde_json::to_string(&report).unwrap_or_default()
     }
+}
+
+/// A failure as `--json` prints it on stderr: `{"error":{"check"?,"exit_code","kind","message"}}`.
+#[derive(Serialize)]
+struct ErrorReport {
+    error: ErrorBody,
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    /// The verification check that failed, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<&'static str>,
+    exit_code: u8,
+    /// Core's `ErrorKind` (snake_case), or the CLI's own kind.
+    kind: serde_json::Value,
+    message: String,
 }
 
 /// Collapse whitespace runs (including newlines) so every error is one line.

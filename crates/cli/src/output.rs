@@ -1,4 +1,7 @@
-//! Output helpers: JSON on stdout for scripts, readable times for people.
+//! Output helpers: each command's report on stdout, as JSON for scripts or as text for
+//! people; readable times and terminal-safe claim values.
+
+use std::fmt::Display;
 
 use chrono::{DateTime, Utc};
 use latchkey_core::relative;
@@ -6,11 +9,32 @@ use serde::Serialize;
 
 use crate::failure::{CliResult, Exit, Failure};
 
+/// A command's report on stdout: with `json`, its JSON form with the keys of every object in
+/// alphabetical order (as `--json` has always printed them); else its `Display`, for people.
+pub fn print_report<R: Serialize + Display>(report: &R, json: bool) -> CliResult {
+    match json {
+        true => print_json(&to_json(report)?),
+        false => {
+            print!("{report}");
+            Ok(())
+        }
+    }
+}
+
+/// `value` as JSON, pretty-printed, keys in the order its `Serialize` gives them.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> CliResult {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Failure::new(Exit::Other, format!("cannot encode JSON output ({e}).")))?;
+    let text = serde_json::to_string_pretty(value).map_err(cannot_encode)?;
     println!("{text}");
     Ok(())
+}
+
+/// `value` as a JSON tree (objects keep their keys sorted).
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> CliResult<serde_json::Value> {
+    serde_json::to_value(value).map_err(cannot_encode)
+}
+
+fn cannot_encode(e: serde_json::Error) -> Failure {
+    Failure::new(Exit::Other, format!("cannot encode JSON output ({e})."))
 }
 
 /// `2026-11-23 15:04:05 UTC (in 59 min)`.

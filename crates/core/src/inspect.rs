@@ -38,6 +38,11 @@ pub struct Inspection {
     pub checks: Vec<Check>,
     /// The user's assertions about this token (the profile's `expect` list, `--expect`).
     pub expectations: Vec<ExpectationCheck>,
+    /// Why the signature could not be checked against the provider's keys, when verification
+    /// was asked for and could not happen (provider or keys unavailable, an access token the
+    /// client cannot verify); the signature check then fails. Not part of the serialised form.
+    #[serde(skip)]
+    pub unverified_because: Option<String>,
 }
 
 impl Inspection {
@@ -77,6 +82,15 @@ impl Inspection {
         {
             check.reason = format!("not verified: {}", why.message());
         }
+        self.unverified_because = Some(why.message().to_owned());
+    }
+
+    /// A generic provider's access token: opaque to the client by contract, so its signature
+    /// stays unverified (its API verifies it).
+    pub(crate) fn opaque_access_token(&mut self) {
+        self.unverified_because = Some(
+            "an OpenID Connect provider's access token is for its API to verify; the client has no key or audience for it".into(),
+        );
     }
 }
 
@@ -347,6 +361,7 @@ pub fn inspect_jwt(token: &str, now: Option<i64>) -> Result<Inspection> {
         claims,
         checks,
         expectations: Vec::new(),
+        unverified_because: None,
     })
 }
 
@@ -408,6 +423,7 @@ mod tests {
             }],
             checks: vec![],
             expectations: vec![],
+            unverified_because: None,
         };
         let profile: Vec<Expectation> = ["group=admins", "scope=orders/read"]
             .iter()

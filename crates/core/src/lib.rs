@@ -3,7 +3,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), latchkey_core::Error> {
-//! use latchkey_core::{ApiRequest, Config, Session, SessionOptions, SignInOptions, TokenChoice};
+//! use latchkey_core::{ApiRequest, Config, Session, SessionOptions, SignInOptions};
+//! use latchkey_core::{SignOutScope, TokenChoice};
 //! let config = Config::load_default()?;
 //! let profile = config.default_profile()?.clone();
 //! let session = Session::new(profile, SessionOptions::default())?; // OS keychain, system browser
@@ -22,7 +23,7 @@
 //!     let creds = session.aws_credentials().await?;
 //!     println!("{}", latchkey_core::aws::credential_process_json(&creds));
 //! }
-//! let out = session.sign_out(true).await?; // revoke + delete; open out.logout_url
+//! let out = session.sign_out(SignOutScope::Everywhere).await?; // revoke + delete; open out.logout_url
 //! # let _ = (states.borrow_and_update(), out, id_token); Ok(()) }
 //! ```
 //!
@@ -66,7 +67,7 @@ pub use provider::{probe, ProbeReport, ProbeStatus, ProbeStep};
 pub use secret::{RefreshToken, SecretToken};
 pub use session::{
     AwsIdentity, KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionOptions, SessionState,
-    SignInOptions, SignOutOutcome, StorageInfo, Tokens, UserSummary,
+    SignInOptions, SignOutOutcome, SignOutScope, StorageInfo, Tokens, UserSummary,
 };
 pub use stray::{
     find_stray_sessions, remove_sessions_of, remove_stray_sessions, EndpointSource,

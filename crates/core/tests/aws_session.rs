@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use devidp::{DevIdp, Fault, DEMO_ADMIN_ROLE, DEMO_USER_ROLE, VIEWER_PASSWORD, VIEWER_USERNAME};
 use latchkey_core::internals::{aws_account, get_bytes, load_aws_credentials};
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     ApiRequest, AwsFailure, ErrorKind, OffsetClock, Profile, Scheme, Session, SessionOptions,
     SessionState, SignInOptions, Vault,
@@ -110,7 +111,7 @@ async fn sign_in_credentials_and_a_sigv4_call_answer_200() {
         "STS is asked once per set of credentials"
     );
 
-    let out = session.sign_out(false).await.unwrap();
+    let out = session.sign_out(SignOutScope::ThisDevice).await.unwrap();
     assert!(out.warnings.is_empty(), "{:?}", out.warnings);
     assert!(
         get_bytes(&vault, &aws_account(&profile)).unwrap().is_none(),

@@ -9,6 +9,7 @@ use latchkey_core::internals::{
     build_request, decode_jwt, load_session, store_session, CallbackExpectations, CallbackOutcome,
     LoopbackListener, ProviderMetadata,
 };
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     ApiRequest, Browser, CheckName, Entry, ErrorKind, NoBrowser, OffsetClock, Profile, Session,
     SessionOptions, SessionState, SignInOptions, Vault,
@@ -798,7 +799,13 @@ async fn b11_invalid_grant_wipes_token_and_asks_to_sign_in() {
     )
     .unwrap();
     other.restore().await.unwrap();
-    assert!(other.sign_out(false).await.unwrap().revoked);
+    assert!(
+        other
+            .sign_out(SignOutScope::ThisDevice)
+            .await
+            .unwrap()
+            .revoked
+    );
     assert!(load_session(&vault, &account).unwrap().is_some());
     let err = s.force_refresh().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::SessionExpired);
@@ -1080,7 +1087,7 @@ async fn c6_browser_launch_failure_leaves_url_to_open_and_timeout_releases_port(
     let s3 = s.clone();
     let waiting = tokio::spawn(async move {
         s3.sign_in(SignInOptions {
-            timeout: Duration::from_millis(500),
+            timeout: Some(Duration::from_millis(500)),
             ..Default::default()
         })
         .await

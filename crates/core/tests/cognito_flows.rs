@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use devidp::{DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME};
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     Entry, ErrorKind, OffsetClock, Profile, Session, SessionOptions, SessionState, SignInOptions,
     Vault,
@@ -33,7 +34,7 @@ async fn sign_out_everywhere_ends_the_other_devices_sessions() {
     let profile = with_admin_scope(profile);
     let (laptop, desktop) = two_devices(&profile).await;
 
-    let outcome = laptop.sign_out(true).await.unwrap();
+    let outcome = laptop.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(outcome.signed_out_everywhere, "{:?}", outcome.warnings);
     assert!(outcome.revoked);
     assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
@@ -53,7 +54,7 @@ async fn without_the_admin_scope_only_this_device_signs_out_and_the_user_is_told
     let (idp, profile) = start_cognito(|_| {});
     let (laptop, desktop) = two_devices(&profile).await;
 
-    let outcome = laptop.sign_out(true).await.unwrap();
+    let outcome = laptop.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(!outcome.signed_out_everywhere);
     assert!(
         outcome.revoked,
@@ -96,7 +97,7 @@ async fn an_expired_access_token_is_replaced_before_the_global_sign_out() {
     .unwrap();
 
     let refreshes_before = idp.stats().token_refresh_token;
-    let outcome = later.sign_out(true).await.unwrap();
+    let outcome = later.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(outcome.signed_out_everywhere, "{:?}", outcome.warnings);
     assert_eq!(idp.stats().token_refresh_token, refreshes_before + 1);
     assert_eq!(idp.stats().global_sign_outs, 1);
@@ -110,9 +111,9 @@ async fn a_refused_global_sign_out_still_signs_this_device_out() {
     let profile = with_admin_scope(profile);
     let (laptop, desktop) = two_devices(&profile).await;
     // The other device signs out everywhere first: the laptop's tokens are dead at the pool.
-    desktop.sign_out(true).await.unwrap();
+    desktop.sign_out(SignOutScope::Everywhere).await.unwrap();
 
-    let outcome = laptop.sign_out(true).await.unwrap();
+    let outcome = laptop.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(!outcome.signed_out_everywhere);
     assert!(
         outcome.warnings[0].contains("NotAuthorizedException"),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use devidp::{Rotation, DEMO_USERNAME};
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     ApiRequest, CheckName, Entry, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, TokenChoice, TokenKind, Vault,
@@ -80,7 +81,7 @@ async fn full_flow(rotation: bool, cognito: bool) {
     assert!(resp.text().contains(DEMO_USERNAME) || resp.text().contains("demo"));
 
     // Sign-out revokes; the revoked refresh token then fails at the provider.
-    let out = restored.sign_out(true).await.unwrap();
+    let out = restored.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(out.revoked, "{:?}", out.warnings);
     assert!(out.logout_url.is_some());
     assert_eq!(idp.stats().revocations, 1);
@@ -142,7 +143,7 @@ async fn revoked_refresh_token_fails_at_provider_and_signs_out_cleanly() {
     )
     .unwrap();
     b.restore().await.unwrap();
-    a.sign_out(false).await.unwrap();
+    a.sign_out(SignOutScope::ThisDevice).await.unwrap();
     assert_eq!(idp.stats().revocations, 1);
     clock.set_offset(3600 - 60);
     let err = b.tokens().await.unwrap_err();
@@ -180,7 +181,7 @@ async fn timeout_and_cancel_release_the_port_with_distinct_errors() {
     let s = Session::new(profile.clone(), memory_options(browser.clone())).unwrap();
     let err = s
         .sign_in(SignInOptions {
-            timeout: Duration::from_millis(300),
+            timeout: Some(Duration::from_millis(300)),
             ..Default::default()
         })
         .await
@@ -345,7 +346,7 @@ async fn sign_out_succeeds_locally_when_the_provider_is_unreachable() {
     let vault = Vault::memory();
     let s = signed_in(profile.clone(), vault.clone()).await;
     drop(idp); // provider gone
-    let out = s.sign_out(true).await.unwrap();
+    let out = s.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(!out.revoked);
     assert!(
         out.warnings
@@ -393,7 +394,7 @@ async fn sign_in_without_refresh_token_works_until_expiry_then_asks_to_sign_in()
 async fn cognito_sign_out_url_uses_client_id_and_logout_uri() {
     let (idp, profile) = start_cognito(|_| {});
     let s = signed_in(profile.clone(), Vault::memory()).await;
-    let out = s.sign_out(true).await.unwrap();
+    let out = s.sign_out(SignOutScope::Everywhere).await.unwrap();
     let url = out.logout_url.unwrap().expose().clone();
     assert_eq!(url.path(), "/logout");
     assert_eq!(
@@ -414,7 +415,7 @@ async fn oidc_sign_out_url_is_end_session_with_id_token_hint() {
     let idp = start_idp(|_| {});
     let s = signed_in(oidc_profile(&idp), Vault::memory()).await;
     let id = s.tokens().await.unwrap().id_token;
-    let out = s.sign_out(true).await.unwrap();
+    let out = s.sign_out(SignOutScope::Everywhere).await.unwrap();
     let logout = out.logout_url.clone().unwrap();
     let url = logout.expose().clone();
     assert_eq!(q(&url, "id_token_hint").as_deref(), Some(id.expose()));
@@ -424,7 +425,7 @@ async fn oidc_sign_out_url_is_end_session_with_id_token_hint() {
     assert!(!serde_json::to_string(&out).unwrap().contains(id.expose()));
     let local_only = signed_in(oidc_profile(&idp), Vault::memory())
         .await
-        .sign_out(false)
+        .sign_out(SignOutScope::ThisDevice)
         .await
         .unwrap();
     assert!(local_only.logout_url.is_none());

@@ -14,6 +14,7 @@ use latchkey_core::internals::{
     DISCOVERY_LIMIT, JWKS_LIMIT, MAX_CONNECTIONS, READ_TIMEOUT, TOKEN_RESPONSE_LIMIT,
     USERINFO_LIMIT,
 };
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     ApiRequest, CheckName, ErrorKind, OffsetClock, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
@@ -310,7 +311,7 @@ async fn signing_out_during_a_refresh_waits_for_it_and_leaves_no_session_behind(
     while !matches!(*states.borrow_and_update(), SessionState::Refreshing { .. }) {
         states.changed().await.unwrap();
     }
-    let out = s.sign_out(false).await.unwrap();
+    let out = s.sign_out(SignOutScope::ThisDevice).await.unwrap();
     assert!(!out.revoked);
     let _ = refreshing.await.unwrap();
     assert!(
@@ -458,7 +459,7 @@ async fn debug_of_every_type_that_holds_a_token_shows_none() {
         .unwrap();
     let refresh = stored.refresh_token.clone().unwrap();
     let jwt = latchkey_core::internals::decode_jwt(tokens.id_token.expose()).unwrap();
-    let out = s.sign_out(true).await.unwrap();
+    let out = s.sign_out(SignOutScope::Everywhere).await.unwrap();
     let shown = [
         signing_in_state,
         format!("{tokens:?}"),

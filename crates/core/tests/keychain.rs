@@ -18,6 +18,7 @@ use latchkey_core::internals::{
     aws_account, chunk_item, delete, get_bytes, load_aws_credentials, load_session, plant_raw_item,
     raw_item, set_bytes, CHUNK_SIZE,
 };
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     ErrorKind, NoBrowser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
     SignInOptions, Vault,
@@ -119,7 +120,7 @@ async fn keychain_full_flow_restore_refresh_and_sign_out() {
         .await
         .expect("the stored (rotated) refresh token works");
 
-    let out = s3.sign_out(true).await.unwrap();
+    let out = s3.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(out.revoked);
     assert!(
         get_bytes(&vault, &profile.keychain_account())
@@ -204,7 +205,7 @@ async fn keychain_aws_credentials_survive_a_restart_and_are_fetched_again_ahead_
         "the new ones replaced the old in the keychain"
     );
 
-    s2.sign_out(false).await.unwrap();
+    s2.sign_out(SignOutScope::ThisDevice).await.unwrap();
     assert!(get_bytes(&vault, &aws_account(&profile)).unwrap().is_none());
     assert!(get_bytes(&vault, &profile.keychain_account())
         .unwrap()
@@ -247,7 +248,7 @@ async fn keychain_rotated_token_survives_crash_between_commit_and_old_token_dele
         .await
         .expect("the rotated refresh token survived the crash");
     assert_eq!(idp.stats().token_refresh_token, 2);
-    s2.sign_out(false).await.unwrap();
+    s2.sign_out(SignOutScope::ThisDevice).await.unwrap();
     assert!(get_bytes(&fresh, &profile.keychain_account())
         .unwrap()
         .is_none());
@@ -332,7 +333,7 @@ async fn keychain_session_stored_by_the_first_format_is_restored_and_rewritten()
     }
     let stored = load_session(&fresh, &account).unwrap().unwrap();
     assert!(stored.generation > before);
-    s.sign_out(false).await.unwrap();
+    s.sign_out(SignOutScope::ThisDevice).await.unwrap();
     assert!(raw_item(&fresh, &account).unwrap().is_none());
 }
 
@@ -937,7 +938,7 @@ async fn f9_injected_keychain_errors_each_take_their_path() {
                     }
                 }
                 Op::Delete => {
-                    let out = s.sign_out(false).await.unwrap();
+                    let out = s.sign_out(SignOutScope::ThisDevice).await.unwrap();
                     let warned = out.warnings.iter().any(|w| w.contains("could not delete"));
                     assert_eq!(warned, name != "NoEntry", "{case}: {:?}", out.warnings);
                     assert!(
@@ -991,7 +992,7 @@ fn a_slow_keychain_never_stalls_a_single_threaded_runtime() {
         // the ticker runs before sign-out starts
         tokio::time::sleep(Duration::from_millis(30)).await;
         let started = std::time::Instant::now();
-        session.sign_out(false).await.unwrap();
+        session.sign_out(SignOutScope::ThisDevice).await.unwrap();
         let took = started.elapsed();
         ticker.abort();
         let longest = *longest_pause.lock().unwrap();

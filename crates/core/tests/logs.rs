@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use devidp::{Fault, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE};
 use latchkey_core::aws::IdentityFlow;
+use latchkey_core::SignOutScope;
 use latchkey_core::{ApiRequest, Scheme, Vault};
 use latchkey_testkit::devidp;
 use latchkey_testkit::*;
@@ -53,7 +54,7 @@ async fn c14_trace_logs_never_contain_tokens_codes_verifiers_or_state() {
     secrets.push(stored.refresh_token.unwrap().expose().to_owned());
     secrets.push(t.id_token.expose().to_owned());
     secrets.push(t.access_token.expose().to_owned());
-    let out = s.sign_out(true).await.unwrap();
+    let out = s.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(out.revoked);
 
     // Everything the provider issued or the client sent as a secret, from the wire.
@@ -107,7 +108,7 @@ async fn c14_trace_logs_of_the_aws_chain_hold_no_secret_key_or_session_token() {
 
     // a refusal is logged too: the token presented must not show up in it
     idp.set_fault(Fault::IdentityUntrustedClient);
-    classic.sign_out(false).await.unwrap();
+    classic.sign_out(SignOutScope::ThisDevice).await.unwrap();
     let refused = signed_in(classic.profile().clone(), Vault::memory()).await;
     assert!(refused.aws_credentials().await.is_err());
     let refused_token = refused.tokens().await.unwrap().id_token;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use devidp::{DevIdp, Fault, Oversized, Rotation};
 use latchkey_core::internals::{load_aws_credentials, load_session};
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     CheckName, Clock, Error, ErrorKind, NoBrowser, OffsetClock, Profile, Session, SessionOptions,
     SessionState, SignInOptions, Vault,
@@ -348,7 +349,7 @@ async fn a_revocation_that_fails_at_sign_out_still_deletes_the_session_and_says_
     let vault = Vault::memory();
     let s = signed_in(profile.clone(), vault.clone()).await;
     idp.set_fault(Fault::RevokeServerError);
-    let out = s.sign_out(false).await.unwrap();
+    let out = s.sign_out(SignOutScope::ThisDevice).await.unwrap();
     assert!(!out.revoked);
     assert!(out.revocation_error.is_some(), "{out:?}");
     assert_eq!(idp.stats().revocations, 1);
@@ -357,6 +358,6 @@ async fn a_revocation_that_fails_at_sign_out_still_deletes_the_session_and_says_
         .unwrap()
         .is_none());
     // A sign-out with nothing to revoke is no revocation failure.
-    let again = s.sign_out(false).await.unwrap();
+    let again = s.sign_out(SignOutScope::ThisDevice).await.unwrap();
     assert_eq!((again.revoked, again.revocation_error), (false, None));
 }

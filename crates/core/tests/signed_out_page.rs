@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use latchkey_core::SignOutScope;
 use latchkey_core::{Session, SignInOptions, Vault};
 use latchkey_testkit::{options_with, start_cognito, visit, HttpBrowser};
 
@@ -27,7 +28,7 @@ async fn sign_out_everywhere_answers_the_sign_out_url_and_frees_its_port_for_the
     .unwrap();
 
     session.sign_in(SignInOptions::default()).await.unwrap();
-    let outcome = session.sign_out(true).await.unwrap();
+    let outcome = session.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(outcome.logout_url.is_some());
     let (status, body) = visit(&sign_out_uri).await;
     assert_eq!(status, 200);
@@ -36,7 +37,7 @@ async fn sign_out_everywhere_answers_the_sign_out_url_and_frees_its_port_for_the
     // Signed out again, the page waits for a visitor that never comes; the next sign-in on
     // the same (only) port must not find it taken.
     session.sign_in(SignInOptions::default()).await.unwrap();
-    session.sign_out(true).await.unwrap();
+    session.sign_out(SignOutScope::Everywhere).await.unwrap();
     session
         .sign_in(SignInOptions::default())
         .await

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use keyring_core::api::CredentialStoreApi;
 use latchkey_core::internals::{self, StoredSession};
+use latchkey_core::SignOutScope;
 use latchkey_core::{
     Browser, Config, ErrorKind, Profile, RefreshToken, SecretToken, Session, SessionOptions,
     SessionState, SystemBrowser, Vault,
@@ -219,7 +220,7 @@ async fn sign_in_through_the_loopback_listener_into_credential_manager_then_refr
         .unwrap_or(false);
     assert!(has_lock, "no refresh lock in {}", lock_dir.display());
 
-    let out = second.sign_out(true).await.unwrap();
+    let out = second.sign_out(SignOutScope::Everywhere).await.unwrap();
     assert!(out.revoked);
     assert!(internals::get_bytes(&vault, &profile.keychain_account())
         .unwrap()

@@ -29,7 +29,9 @@ pub async fn sign_in(entry: Entry, state: State<'_, AppState>) -> CommandResult<
 #[tauri::command]
 pub async fn switch_user(state: State<'_, AppState>) -> CommandResult<SessionView> {
     let session = state.session().await.0;
-    let outcome = session.sign_out(false).await?;
+    let outcome = session
+        .sign_out(latchkey_core::SignOutScope::ThisDevice)
+        .await?;
     for warning in outcome.warnings {
         state
             .activity
@@ -77,7 +79,11 @@ pub async fn sign_out(
     state: State<'_, AppState>,
 ) -> CommandResult<SignOutOutcome> {
     let (session, profile) = state.session().await;
-    let mut outcome = session.sign_out(everywhere).await?;
+    let scope = match everywhere {
+        true => latchkey_core::SignOutScope::Everywhere,
+        false => latchkey_core::SignOutScope::ThisDevice,
+    };
+    let mut outcome = session.sign_out(scope).await?;
     if let Some(url) = &outcome.logout_url {
         let browser =
             latchkey_core::internals::browser_for_command(profile.browser_command.as_ref());

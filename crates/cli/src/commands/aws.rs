@@ -2,13 +2,16 @@
 //! `credential_process` reads them (or shell exports), who they stand for, and the
 //! `~/.aws/config` section that points the SDKs here.
 
+use std::fmt;
+
 use latchkey_core::aws::{aws_profile_name, config_snippet, credential_process_json, env_exports};
-use latchkey_core::Error as CoreError;
+use latchkey_core::{AwsIdentity, Error as CoreError};
+use serde::Serialize;
 
 use crate::cli::{AwsCommand, CredentialsFormat};
 use crate::context::Ctx;
 use crate::failure::{CliResult, Exit, Failure};
-use crate::output::{print_json, when};
+use crate::output::{print_report, when};
 
 pub async fn run(ctx: &Ctx, cmd: AwsCommand) -> CliResult<Exit> {
     match cmd {
@@ -39,50 +42,57 @@ async fn whoami(ctx: &Ctx, json: bool) -> CliResult<Exit> {
     if let Some(warning) = &who.warning {
         eprintln!("latchkey: warning: {warning}");
     }
-    if json {
-        print_json(&serde_json::json!({
-            "profile": session.profile().name,
-            "identity": who,
-        }))?;
-        return Ok(Exit::Ok);
-    }
-    println!("AWS credentials of profile `{}`", session.profile().name);
-    println!(
-        "  identity pool   {} ({} flow)",
-        who.identity_pool_id,
-        who.flow.as_str()
-    );
-    println!("  identity id     {}", who.identity_id);
-    let role = who.role_arn.as_deref().unwrap_or("(unknown)");
-    let how = match &who.requested_role {
-        Some(_) => "asked for with role_arn",
-        None => "chosen by the identity pool",
+    let report = WhoamiReport {
+        identity: &who,
+        profile: &session.profile().name,
     };
-    println!("  role            {role} ({how})");
-    if let Some(arn) = &who.assumed_role_arn {
-        println!("  caller          {arn}");
-    }
-    let others: Vec<&String> = who
-        .roles
-        .iter()
-        .filter(|r| Some(r.as_str()) != who.role_arn.as_deref())
-        .collect();
-    if !others.is_empty() {
-        println!(
-            "  other roles     {}",
-            others
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        println!(
-            "                  (from the ID token's cognito:roles; ask for one with role_arn)"
-        );
-    }
-    println!("  access key id   {}", who.access_key_id);
-    println!("  expires         {}", when(who.expires_at));
+    print_report(&report, json)?;
     Ok(Exit::Ok)
+}
+
+/// `latchkey aws whoami`'s report: who the profile's AWS credentials stand for.
+#[derive(Serialize)]
+struct WhoamiReport<'a> {
+    identity: &'a AwsIdentity,
+    profile: &'a str,
+}
+
+impl fmt::Display for WhoamiReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = self.identity;
+        writeln!(f, "AWS credentials of profile `{}`", self.profile)?;
+        writeln!(
+            f,
+            "  identity pool   {} ({} flow)",
+            who.identity_pool_id,
+            who.flow.as_str()
+        )?;
+        writeln!(f, "  identity id     {}", who.identity_id)?;
+        let role = who.role_arn.as_deref().unwrap_or("(unknown)");
+        let how = match &who.requested_role {
+            Some(_) => "asked for with role_arn",
+            None => "chosen by the identity pool",
+        };
+        writeln!(f, "  role            {role} ({how})")?;
+        if let Some(arn) = &who.assumed_role_arn {
+            writeln!(f, "  caller          {arn}")?;
+        }
+        let others: Vec<&str> = who
+            .roles
+            .iter()
+            .map(String::as_str)
+            .filter(|r| Some(*r) != who.role_arn.as_deref())
+            .collect();
+        if !others.is_empty() {
+            writeln!(f, "  other roles     {}", others.join(", "))?;
+            writeln!(
+                f,
+                "                  (from the ID token's cognito:roles; ask for one with role_arn)"
+            )?;
+        }
+        writeln!(f, "  access key id   {}", who.access_key_id)?;
+        writeln!(f, "  expires         {}", when(who.expires_at))
+    }
 }
 
 /// The `~/.aws/config` section for this profile, naming this program by absolute path; none

@@ -2,16 +2,18 @@
 //! credentials (`--sigv4`); the origin allow-list as in the app; an answer longer than the
 //! profile's `api_response_limit_mib` is cut there, and stderr (or `--json`) says so.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read, Write};
 
 use latchkey_core::config::{Scheme, TokenChoice};
-use latchkey_core::ApiRequest;
+use latchkey_core::{ApiRequest, ApiResponse};
+use serde::Serialize;
+use serde_json::Value;
 use url::Url;
 
 use crate::cli::CallArgs;
 use crate::context::Ctx;
 use crate::failure::{CliResult, Exit, Failure};
-use crate::output::print_json;
+use crate::output::{print_json, to_json};
 
 fn body_from(data: &str) -> CliResult<Vec<u8>> {
     match data.strip_prefix('@') {
@@ -50,6 +52,28 @@ fn parse_header(h: &str) -> CliResult<(String, String)> {
 }
 
 pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
+    let req = request(&a)?;
+    let session = ctx.signed_in_session().await?;
+    let resp = session.call(req).await?;
+    let report = CallReport::new(&resp);
+    match a.json {
+        true => print_json(&to_json(&report)?)?,
+        false => report.write_body(&mut std::io::stdout().lock(), a.include),
+    }
+    if let Some(note) = resp.truncation_note() {
+        eprintln!("latchkey: warning: {note}");
+    }
+    if a.fail && resp.status >= 400 {
+        return Err(Failure::new(
+            Exit::HttpStatus,
+            format!("the API answered HTTP {}.", resp.status),
+        ));
+    }
+    Ok(Exit::Ok)
+}
+
+/// The request the flags describe; a usage error (exit 64) for a bad URL, header or method.
+fn request(a: &CallArgs) -> CliResult<ApiRequest> {
     let url = Url::parse(&a.url).map_err(|e| {
         Failure::new(
             Exit::Usage,
@@ -78,8 +102,7 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
             ),
         ));
     }
-    let session = ctx.signed_in_session().await?;
-    let req = ApiRequest {
+    Ok(ApiRequest {
         method,
         url,
         headers,
@@ -105,42 +128,56 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
         allow_any_origin: a.allow_any_origin,
         token_header: None,
         timeout: None,
-    };
-    let resp = session.call(req).await?;
-    if a.json {
-        let body_json: Option<serde_json::Value> = serde_json::from_slice(&resp.body).ok();
-        print_json(&serde_json::json!({
-            "status": resp.status,
-            "headers": resp.headers.iter().map(|(k, v)| serde_json::json!([k, v])).collect::<Vec<_>>(),
-            "body": body_json.unwrap_or_else(|| serde_json::Value::String(resp.text())),
-            "elapsed_ms": resp.elapsed.as_millis() as u64,
-            "retried_after_refresh": resp.retried_after_refresh,
-            "truncated": resp.truncated,
-        }))?;
-    } else {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        if a.include {
-            let _ = writeln!(out, "HTTP {}", resp.status);
-            for (k, v) in &resp.headers {
+    })
+}
+
+/// `latchkey call`'s report: the API's answer. As JSON, the body is parsed when it is JSON
+/// (else text); for people, the body goes out as the bytes received (it may be a file, so it
+/// is no `Display`), after the status and headers with `-i`.
+#[derive(Serialize)]
+struct CallReport<'a> {
+    body: Value,
+    elapsed_ms: u64,
+    /// `[name, value]` pairs, in the order received.
+    headers: Vec<[&'a str; 2]>,
+    retried_after_refresh: bool,
+    status: u16,
+    truncated: bool,
+    #[serde(skip)]
+    raw_body: &'a [u8],
+}
+
+impl<'a> CallReport<'a> {
+    fn new(resp: &'a ApiResponse) -> Self {
+        CallReport {
+            body: serde_json::from_slice(&resp.body).unwrap_or_else(|_| Value::String(resp.text())),
+            elapsed_ms: resp.elapsed.as_millis() as u64,
+            headers: resp
+                .headers
+                .iter()
+                .map(|(k, v)| [k.as_str(), v.as_str()])
+                .collect(),
+            retried_after_refresh: resp.retried_after_refresh,
+            status: resp.status,
+            truncated: resp.truncated,
+            raw_body: &resp.body,
+        }
+    }
+
+    /// The body as received (`include`: after `HTTP status` and the headers); a newline is
+    /// added on a terminal when the body does not end with one.
+    fn write_body(&self, out: &mut impl Write, include: bool) {
+        if include {
+            let _ = writeln!(out, "HTTP {}", self.status);
+            for [k, v] in &self.headers {
                 let _ = writeln!(out, "{k}: {v}");
             }
             let _ = writeln!(out);
         }
-        let _ = out.write_all(&resp.body);
-        if !resp.body.ends_with(b"\n") && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        let _ = out.write_all(self.raw_body);
+        if !self.raw_body.ends_with(b"\n") && std::io::stdout().is_terminal() {
             let _ = writeln!(out);
         }
         let _ = out.flush();
     }
-    if let Some(note) = resp.truncation_note() {
-        eprintln!("latchkey: warning: {note}");
-    }
-    if a.fail && resp.status >= 400 {
-        return Err(Failure::new(
-            Exit::HttpStatus,
-            format!("the API answered HTTP {}.", resp.status),
-        ));
-    }
-    Ok(Exit::Ok)
 }

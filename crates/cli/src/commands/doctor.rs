@@ -2,6 +2,7 @@
 //! Config, discovery + issuer, JWKS, keychain round-trip and sessions no profile uses, callback
 //! ports, clock skew, browser.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::Path;
 
@@ -15,7 +16,7 @@ use serde::Serialize;
 use crate::cli::DoctorArgs;
 use crate::context::Ctx;
 use crate::failure::{one_line, CliResult, Exit};
-use crate::output::{print_json, when};
+use crate::output::{print_report, when};
 
 #[derive(Serialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -26,6 +27,7 @@ enum Status {
     Skip,
 }
 
+/// One check's result: a line for people, an object in `checks` for scripts.
 #[derive(Serialize)]
 struct Finding {
     check: &'static str,
@@ -33,6 +35,20 @@ struct Finding {
     message: String,
 }
 
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tag = match self.status {
+            Status::Ok => " ok ",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+            Status::Skip => "skip",
+        };
+        writeln!(f, "[{tag}] {:<10} {}", self.check, self.message)
+    }
+}
+
+/// The findings so far; for people each one is printed as it is made (the slow checks come
+/// after the quick ones), for scripts they wait for the report.
 struct Report {
     findings: Vec<Finding>,
     json: bool,
@@ -46,15 +62,33 @@ impl Report {
             message: one_line(&message.into()),
         };
         if !self.json {
-            let tag = match f.status {
-                Status::Ok => " ok ",
-                Status::Warn => "warn",
-                Status::Fail => "FAIL",
-                Status::Skip => "skip",
-            };
-            println!("[{tag}] {:<10} {}", f.check, f.message);
+            print!("{f}");
         }
         self.findings.push(f);
+    }
+}
+
+/// `latchkey doctor`'s report: every finding and the stray sessions as JSON; for people (who
+/// saw the findings stream) the verdict.
+#[derive(Serialize)]
+struct DoctorReport {
+    checks: Vec<Finding>,
+    ok: bool,
+    stray_sessions: Option<Vec<StraySession>>,
+}
+
+impl fmt::Display for DoctorReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = |s: Status| self.checks.iter().filter(|c| c.status == s).count();
+        writeln!(f)?;
+        match (count(Status::Fail), count(Status::Warn)) {
+            (0, 0) => writeln!(f, "Everything looks fine."),
+            (0, w) => writeln!(f, "No failures, {w} warning(s)."),
+            (n, _) => writeln!(
+                f,
+                "{n} check(s) failed; see the FAIL lines above for what to do."
+            ),
+        }
     }
 }
 
@@ -94,31 +128,13 @@ pub async fn run(ctx: &Ctx, a: DoctorArgs) -> CliResult<Exit> {
             "needs a usable profile and keychain",
         );
     }
-    let failed = r
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Fail)
-        .count();
-    let warned = r
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Warn)
-        .count();
-    if a.json {
-        print_json(&serde_json::json!({
-            "ok": failed == 0,
-            "checks": r.findings,
-            "stray_sessions": strays,
-        }))?;
-    } else {
-        println!();
-        match (failed, warned) {
-            (0, 0) => println!("Everything looks fine."),
-            (0, w) => println!("No failures, {w} warning(s)."),
-            (f, _) => println!("{f} check(s) failed; see the FAIL lines above for what to do."),
-        }
-    }
-    Ok(if failed == 0 { Exit::Ok } else { Exit::Other })
+    let report = DoctorReport {
+        ok: r.findings.iter().all(|f| f.status != Status::Fail),
+        checks: r.findings,
+        stray_sessions: strays,
+    };
+    print_report(&report, a.json)?;
+    Ok(if report.ok { Exit::Ok } else { Exit::Other })
 }
 
 fn check_config(ctx: &Ctx, r: &mut Report) -> Option<Profile> {

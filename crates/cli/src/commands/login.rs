@@ -1,19 +1,23 @@
 //! `latchkey login`: browser sign-in with progress on stderr; Ctrl-C cancels and frees the port.
 //! With `--paste`, the address the browser ended on is read from stdin instead of the listener.
 
+use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use latchkey_core::Browser;
-use latchkey_core::{Entry, SessionState, SignInOptions};
+use latchkey_core::{Entry, Error as CoreError, ErrorKind, Session, SessionState, SignInOptions};
+use latchkey_core::{StorageInfo, UserSummary};
+use serde::Serialize;
+use tokio::sync::mpsc;
 use url::Url;
 
 use crate::cli::LoginArgs;
 use crate::context::{browser_from_command, Ctx};
 use crate::failure::{CliResult, Exit, Failure};
-use crate::output::{mm_ss, print_json, when};
+use crate::output::{mm_ss, print_report, when};
 
 pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
     let browser: Option<Arc<dyn Browser>> = match &a.browser_command {
@@ -35,115 +39,7 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
             );
         }
     }
-    let opts = SignInOptions {
-        entry: if a.signup {
-            Entry::SignUp
-        } else if a.switch_user {
-            Entry::AnotherUser
-        } else {
-            Entry::SignIn
-        },
-        extra_params: a.params.clone(),
-        timeout: a.timeout.map(Duration::from_secs).unwrap_or(Duration::ZERO),
-        port: a.port,
-        no_browser: a.no_browser || a.paste,
-    };
-    let tty = std::io::stderr().is_terminal();
-    let mut states = session.subscribe();
-    let signing_in = {
-        let s = session.clone();
-        tokio::spawn(async move { s.sign_in(opts).await })
-    };
-    tokio::pin!(signing_in);
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    let mut deadline = None;
-    let mut countdown_shown = false;
-    let mut cancelled = false;
-    let mut ticks: u64 = 0;
-    let (paste_tx, mut pasted) = tokio::sync::mpsc::channel(1);
-    let mut paste_tx = Some(paste_tx);
-    let result = loop {
-        tokio::select! {
-            r = &mut signing_in => break r.map_err(|e| Failure::new(Exit::Other, format!("the sign-in task failed ({e}); this is a bug.")))?,
-            changed = states.changed() => {
-                if changed.is_err() { continue; }
-                let st = states.borrow_and_update().clone();
-                if let SessionState::SigningIn { authorize_url, redirect_uri, expires_at } = st {
-                    if a.paste {
-                        eprintln!("Open this URL in a browser on any computer to sign in to profile `{}`:", profile.name);
-                        eprintln!();
-                        eprintln!("  {authorize_url}");
-                        eprintln!();
-                        eprintln!("After signing in, the browser ends on {redirect_uri}?code=… (the page may say it cannot connect).");
-                        eprintln!("Copy that whole address from the address bar, paste it here and press Enter (until {}; Ctrl-C cancels):", expires_at.format("%H:%M:%S UTC"));
-                        if let Some(tx) = paste_tx.take() {
-                            tokio::task::spawn_blocking(move || { let _ = tx.blocking_send(read_pasted_address()); });
-                        }
-                        continue;
-                    }
-                    deadline = Some(expires_at);
-                    if a.no_browser {
-                        eprintln!("Open this URL in a browser on this machine to sign in to profile `{}`:", profile.name);
-                        eprintln!();
-                        eprintln!("  {authorize_url}");
-                        eprintln!();
-                        if let Some(port) = Url::parse(&redirect_uri).ok().and_then(|u| u.port()) {
-                            eprintln!("From another computer, forward the callback port first: ssh -L {port}:localhost:{port} …");
-                        }
-                    } else {
-                        eprintln!("Opening the browser to sign in to profile `{}`…", profile.name);
-                        eprintln!("If it does not open, visit: {authorize_url}");
-                    }
-                    eprintln!("Waiting for the redirect to {redirect_uri} (until {}; Ctrl-C cancels).", expires_at.format("%H:%M:%S UTC"));
-                }
-            }
-            _ = ticker.tick(), if deadline.is_some() => {
-                let left = deadline.map(|d| ((d - Utc::now()).num_milliseconds() + 999) / 1000).unwrap_or(0);
-                if tty {
-                    eprint!("\r\x1b[2KWaiting for the browser sign-in… {} left (Ctrl-C cancels)", mm_ss(left));
-                    let _ = std::io::stderr().flush();
-                    countdown_shown = true;
-                } else {
-                    // Logs and pipes get a plain line every 30 s instead of a redrawn countdown.
-                    ticks += 1;
-                    if ticks.is_multiple_of(30) && left > 0 {
-                        eprintln!("Still waiting for the browser sign-in ({} left).", mm_ss(left));
-                    }
-                }
-            }
-            Some(address) = pasted.recv() => {
-                let refused = match address {
-                    Some(address) => session.submit_callback(&address).err(),
-                    None => Some(latchkey_core::Error::new(
-                        latchkey_core::ErrorKind::Cancelled,
-                        "nothing was pasted (stdin closed); the callback port is closed. Run `latchkey login --paste` again and paste the address the browser ended on.",
-                    )),
-                };
-                if let Some(e) = refused {
-                    // The sign-in stops here: its port closes before the error is shown.
-                    session.cancel_sign_in();
-                    let _ = (&mut signing_in).await;
-                    break Err(e);
-                }
-            }
-            _ = tokio::signal::ctrl_c() => {
-                if cancelled {
-                    // A second Ctrl-C: do not wait for the engine any longer.
-                    break Err(latchkey_core::Error::new(
-                        latchkey_core::ErrorKind::Cancelled,
-                        "the sign-in was cancelled.",
-                    ));
-                }
-                cancelled = true;
-                session.cancel_sign_in();
-            }
-        }
-    };
-    if countdown_shown {
-        eprint!("\r\x1b[2K");
-        let _ = std::io::stderr().flush();
-    }
-    let user = result?;
+    let user = sign_in(&session, &a).await?;
     if let Some(warning) = session.storage().warning {
         // Signed in, but the session could not be saved: the CLI cannot keep it in memory.
         return Err(Failure::new(
@@ -155,31 +51,225 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
             ),
         ));
     }
-    let tokens = session.tokens().await.ok();
-    if a.json {
-        print_json(&serde_json::json!({
-            "signed_in": true,
-            "profile": profile.name,
-            "user": user,
-            "id_expires_at": tokens.as_ref().map(|t| t.id_expires_at),
-            "keychain": session.storage(),
-        }))?;
-    } else {
-        let who = user
-            .email
-            .clone()
-            .or(user.username.clone())
-            .unwrap_or(user.sub.clone());
-        eprintln!("Signed in as {who} (profile `{}`).", profile.name);
-        if let Some(t) = tokens {
-            eprintln!(
-                "ID token valid until {}; the session is saved in {}.",
-                when(t.id_expires_at),
-                session.storage().store_name
-            );
-        }
+    let report = LoginReport {
+        id_expires_at: session.tokens().await.ok().map(|t| t.id_expires_at),
+        keychain: session.storage(),
+        profile: &profile.name,
+        signed_in: true,
+        user: &user,
+    };
+    match a.json {
+        true => print_report(&report, true)?,
+        // For people on stderr: stdout stays empty (it is for data).
+        false => eprint!("{report}"),
     }
     Ok(Exit::Ok)
+}
+
+/// `latchkey login`'s report: who signed in, until when, and where the session is kept.
+#[derive(Serialize)]
+struct LoginReport<'a> {
+    id_expires_at: Option<DateTime<Utc>>,
+    keychain: StorageInfo,
+    profile: &'a str,
+    signed_in: bool,
+    user: &'a UserSummary,
+}
+
+impl fmt::Display for LoginReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let user = self.user;
+        let who = (user.email.as_ref().or(user.username.as_ref())).unwrap_or(&user.sub);
+        writeln!(f, "Signed in as {who} (profile `{}`).", self.profile)?;
+        if let Some(at) = self.id_expires_at {
+            writeln!(
+                f,
+                "ID token valid until {}; the session is saved in {}.",
+                when(at),
+                self.keychain.store_name
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The sign-in the flags ask for, run while the progress is shown and Ctrl-C (or a pasted
+/// address) is listened for.
+async fn sign_in(session: &Session, a: &LoginArgs) -> CliResult<UserSummary> {
+    let opts = SignInOptions {
+        entry: if a.signup {
+            Entry::SignUp
+        } else if a.switch_user {
+            Entry::AnotherUser
+        } else {
+            Entry::SignIn
+        },
+        extra_params: a.params.clone(),
+        timeout: a.timeout.map(Duration::from_secs),
+        port: a.port,
+        no_browser: a.no_browser || a.paste,
+    };
+    let mut states = session.subscribe();
+    let signing_in = {
+        let s = session.clone();
+        tokio::spawn(async move { s.sign_in(opts).await })
+    };
+    tokio::pin!(signing_in);
+    let mut progress = Progress::new(session, a);
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut cancelled = false;
+    let result = loop {
+        tokio::select! {
+            r = &mut signing_in => break r.map_err(|e| Failure::new(Exit::Other, format!("the sign-in task failed ({e}); this is a bug.")))?,
+            changed = states.changed() => {
+                if changed.is_ok() {
+                    let state = states.borrow_and_update().clone();
+                    progress.announce(state);
+                }
+            }
+            _ = ticker.tick(), if progress.deadline.is_some() => progress.tick(),
+            Some(address) = progress.pasted.recv() => {
+                if let Some(e) = submit_pasted(session, address) {
+                    // The sign-in stops here: its port closes before the error is shown.
+                    session.cancel_sign_in();
+                    let _ = (&mut signing_in).await;
+                    break Err(e);
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                if cancelled {
+                    // A second Ctrl-C: do not wait for the engine any longer.
+                    break Err(CoreError::new(ErrorKind::Cancelled, "the sign-in was cancelled."));
+                }
+                cancelled = true;
+                session.cancel_sign_in();
+            }
+        }
+    };
+    progress.clear();
+    Ok(result?)
+}
+
+/// Hand a pasted address to the engine; `Some` error when it was refused or none came.
+fn submit_pasted(session: &Session, address: Option<String>) -> Option<CoreError> {
+    match address {
+        Some(address) => session.submit_callback(&address).err(),
+        None => Some(CoreError::new(
+            ErrorKind::Cancelled,
+            "nothing was pasted (stdin closed); the callback port is closed. Run `latchkey login --paste` again and paste the address the browser ended on.",
+        )),
+    }
+}
+
+/// What the user sees on stderr while the sign-in waits: where to go, then a countdown on a
+/// terminal (a line every 30 s in logs and pipes).
+struct Progress {
+    profile: String,
+    paste: bool,
+    no_browser: bool,
+    tty: bool,
+    deadline: Option<DateTime<Utc>>,
+    countdown_shown: bool,
+    ticks: u64,
+    paste_tx: Option<mpsc::Sender<Option<String>>>,
+    /// The address pasted on stdin (`--paste`), or `None` at its end.
+    pasted: mpsc::Receiver<Option<String>>,
+}
+
+impl Progress {
+    fn new(session: &Session, a: &LoginArgs) -> Progress {
+        let (paste_tx, pasted) = mpsc::channel(1);
+        Progress {
+            profile: session.profile().name.clone(),
+            paste: a.paste,
+            no_browser: a.no_browser,
+            tty: std::io::stderr().is_terminal(),
+            deadline: None,
+            countdown_shown: false,
+            ticks: 0,
+            paste_tx: Some(paste_tx),
+            pasted,
+        }
+    }
+
+    /// A new state: once the sign-in waits, say where to sign in and until when.
+    fn announce(&mut self, state: SessionState) {
+        let SessionState::SigningIn {
+            authorize_url,
+            redirect_uri,
+            expires_at,
+        } = state
+        else {
+            return;
+        };
+        let profile = &self.profile;
+        let until = expires_at.format("%H:%M:%S UTC");
+        if self.paste {
+            eprintln!(
+                "Open this URL in a browser on any computer to sign in to profile `{profile}`:"
+            );
+            eprintln!();
+            eprintln!("  {authorize_url}");
+            eprintln!();
+            eprintln!("After signing in, the browser ends on {redirect_uri}?code=… (the page may say it cannot connect).");
+            eprintln!("Copy that whole address from the address bar, paste it here and press Enter (until {until}; Ctrl-C cancels):");
+            if let Some(tx) = self.paste_tx.take() {
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.blocking_send(read_pasted_address());
+                });
+            }
+            return;
+        }
+        self.deadline = Some(expires_at);
+        if self.no_browser {
+            eprintln!(
+                "Open this URL in a browser on this machine to sign in to profile `{profile}`:"
+            );
+            eprintln!();
+            eprintln!("  {authorize_url}");
+            eprintln!();
+            if let Some(port) = Url::parse(&redirect_uri).ok().and_then(|u| u.port()) {
+                eprintln!("From another computer, forward the callback port first: ssh -L {port}:localhost:{port} …");
+            }
+        } else {
+            eprintln!("Opening the browser to sign in to profile `{profile}`…");
+            eprintln!("If it does not open, visit: {authorize_url}");
+        }
+        eprintln!("Waiting for the redirect to {redirect_uri} (until {until}; Ctrl-C cancels).");
+    }
+
+    /// Once a second while waiting: the countdown.
+    fn tick(&mut self) {
+        let left = self
+            .deadline
+            .map(|d| ((d - Utc::now()).num_milliseconds() + 999) / 1000)
+            .unwrap_or(0);
+        if self.tty {
+            eprint!(
+                "\r\x1b[2KWaiting for the browser sign-in… {} left (Ctrl-C cancels)",
+                mm_ss(left)
+            );
+            let _ = std::io::stderr().flush();
+            self.countdown_shown = true;
+        } else {
+            // Logs and pipes get a plain line every 30 s instead of a redrawn countdown.
+            self.ticks += 1;
+            if self.ticks.is_multiple_of(30) && left > 0 {
+                eprintln!(
+                    "Still waiting for the browser sign-in ({} left).",
+                    mm_ss(left)
+                );
+            }
+        }
+    }
+
+    /// Erase the countdown line, if one was drawn.
+    fn clear(&self) {
+        if self.countdown_shown {
+            eprint!("\r\x1b[2K");
+            let _ = std::io::stderr().flush();
+        }
+    }
 }
 
 /// The first non-empty line on stdin (the pasted address), or `None` at its end. The line is

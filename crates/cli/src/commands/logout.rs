@@ -3,15 +3,19 @@
 //! that fails is a warning on stderr (`revocation_error` with `--json`): the keychain entry is
 //! deleted all the same.
 
+use std::fmt;
+
+use latchkey_core::config::Config;
+use latchkey_core::{find_stray_sessions, remove_stray_sessions};
+use latchkey_core::{Browser, LogoutUrl, Session, SystemBrowser};
+use latchkey_core::{SessionState, SignOutScope, Vault};
+use latchkey_core::{StrayError, StrayOutcome, StrayRemoval};
+use serde::Serialize;
+
 use crate::cli::LogoutArgs;
 use crate::context::{browser_from_env, keychain_message, Ctx};
 use crate::failure::{one_line, CliResult, Exit, Failure};
-use crate::output::print_json;
-use latchkey_core::config::Config;
-use latchkey_core::{find_stray_sessions, remove_stray_sessions};
-use latchkey_core::{Browser, SystemBrowser};
-use latchkey_core::{SessionState, Vault};
-use latchkey_core::{StrayError, StrayOutcome, StrayRemoval};
+use crate::output::print_report;
 
 pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
     if a.stray {
@@ -23,68 +27,99 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
         session.restore().await,
         Ok(SessionState::SignedIn { .. } | SessionState::Refreshing { .. })
     );
-    let outcome = session.sign_out(a.everywhere).await?;
-    let profile = session.profile().name.clone();
+    let scope = match a.everywhere {
+        true => SignOutScope::Everywhere,
+        false => SignOutScope::ThisDevice,
+    };
+    let outcome = session.sign_out(scope).await?;
     let mut opened = false;
     let mut open_error = None;
-    if let Some(url) = &outcome.logout_url {
-        if !a.no_browser {
-            let browser: Box<dyn Browser> = match browser_from_env() {
-                Some(b) => Box::new((*b).clone()),
-                None => match session.profile().browser_command.clone() {
-                    Some(argv) => Box::new(latchkey_core::CommandBrowser { argv }),
-                    None => Box::new(SystemBrowser),
-                },
-            };
-            match browser.open(url.expose()) {
-                Ok(()) => opened = true,
-                Err(e) => open_error = Some(e.message().to_owned()),
-            }
+    if let (Some(url), false) = (&outcome.logout_url, a.no_browser) {
+        match logout_browser(&session).open(url.expose()) {
+            Ok(()) => opened = true,
+            Err(e) => open_error = Some(e.message().to_owned()),
         }
     }
-    if a.json {
-        print_json(&serde_json::json!({
-            "signed_out": true,
-            "was_signed_in": was_signed_in,
-            "profile": profile,
-            "revoked": outcome.revoked,
-            "revocation_error": outcome.revocation_error,
-            "signed_out_everywhere": outcome.signed_out_everywhere,
-            "logout_url": outcome.logout_url,
-            "logout_page_opened": opened,
-            "warnings": outcome.warnings,
-        }))?;
-    } else {
-        for w in &outcome.warnings {
+    if !a.json {
+        for w in outcome.warnings.iter().chain(&open_error) {
             eprintln!("latchkey: warning: {}", one_line(w));
         }
-        let revoked = if outcome.signed_out_everywhere {
+    }
+    let report = LogoutReport {
+        logout_page_opened: opened,
+        logout_url: outcome.logout_url.as_ref(),
+        profile: &session.profile().name,
+        revocation_error: outcome.revocation_error.as_deref(),
+        revoked: outcome.revoked,
+        signed_out: true,
+        signed_out_everywhere: outcome.signed_out_everywhere,
+        warnings: &outcome.warnings,
+        was_signed_in,
+    };
+    print_report(&report, a.json)?;
+    Ok(Exit::Ok)
+}
+
+/// The browser for the provider's logout page: `LATCHKEY_BROWSER_COMMAND`, the profile's
+/// `browser_command`, or the system's.
+fn logout_browser(session: &Session) -> Box<dyn Browser> {
+    match browser_from_env() {
+        Some(b) => Box::new((*b).clone()),
+        None => match session.profile().browser_command.clone() {
+            Some(argv) => Box::new(latchkey_core::CommandBrowser { argv }),
+            None => Box::new(SystemBrowser),
+        },
+    }
+}
+
+/// `latchkey logout`'s report: what was revoked and deleted, and the provider's logout page
+/// (shown without `id_token_hint`: the ID token is never printed).
+#[derive(Serialize)]
+struct LogoutReport<'a> {
+    logout_page_opened: bool,
+    logout_url: Option<&'a LogoutUrl>,
+    profile: &'a str,
+    revocation_error: Option<&'a str>,
+    revoked: bool,
+    signed_out: bool,
+    signed_out_everywhere: bool,
+    warnings: &'a [String],
+    was_signed_in: bool,
+}
+
+impl fmt::Display for LogoutReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let profile = self.profile;
+        let revoked = if self.signed_out_everywhere {
             "every device's refresh token ended, "
-        } else if outcome.revoked {
+        } else if self.revoked {
             "refresh token revoked, "
-        } else if outcome.revocation_error.is_some() {
+        } else if self.revocation_error.is_some() {
             "refresh token NOT revoked at the provider, "
         } else {
             ""
         };
-        if was_signed_in {
-            println!("Signed out of profile `{profile}` ({revoked}keychain entry deleted).");
-        } else {
-            println!("Not signed in to profile `{profile}`; nothing is left in the keychain.");
+        match self.was_signed_in {
+            true => writeln!(
+                f,
+                "Signed out of profile `{profile}` ({revoked}keychain entry deleted)."
+            )?,
+            false => writeln!(
+                f,
+                "Not signed in to profile `{profile}`; nothing is left in the keychain."
+            )?,
         }
-        if let Some(url) = &outcome.logout_url {
-            if opened {
-                println!("Opened the provider's logout page to end its browser session.");
-            } else {
-                if let Some(e) = open_error {
-                    eprintln!("latchkey: warning: {}", one_line(&e));
-                }
-                // Shown without `id_token_hint`: the ID token is not printed to the terminal.
-                println!("To end the provider's browser session too, open: {url}");
+        match (self.logout_url, self.logout_page_opened) {
+            (Some(_), true) => writeln!(
+                f,
+                "Opened the provider's logout page to end its browser session."
+            ),
+            (Some(url), false) => {
+                writeln!(f, "To end the provider's browser session too, open: {url}")
             }
+            (None, _) => Ok(()),
         }
     }
-    Ok(Exit::Ok)
 }
 
 /// `logout --stray`: revoke and delete what no profile of the file (read leniently: an invalid
@@ -102,28 +137,36 @@ async fn remove_strays(ctx: &Ctx, json: bool) -> CliResult<Exit> {
     let failed = removals
         .iter()
         .any(|r| matches!(r.outcome, StrayOutcome::NotRemoved { .. }));
-    if json {
-        print_json(&serde_json::json!({ "strays": removals }))?;
-    } else {
-        print_removals(&removals);
-    }
+    print_report(&StrayReport { strays: removals }, json)?;
     Ok(if failed { Exit::Keychain } else { Exit::Ok })
 }
 
-fn print_removals(removals: &[StrayRemoval]) {
-    if removals.is_empty() {
-        println!("No stray sessions: every Latchkey item in the keychain belongs to a profile.");
-        return;
-    }
-    for r in removals {
-        let s = &r.stray;
-        println!(
-            "`{}` (issuer {}, client {}; {}): {}.",
-            s.profile_name,
-            s.issuer,
-            s.client_id,
-            s.contents(),
-            one_line(&r.describe())
-        );
+/// `logout --stray`'s report: per stray session, what was revoked and deleted.
+#[derive(Serialize)]
+struct StrayReport {
+    strays: Vec<StrayRemoval>,
+}
+
+impl fmt::Display for StrayReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.strays.is_empty() {
+            return writeln!(
+                f,
+                "No stray sessions: every Latchkey item in the keychain belongs to a profile."
+            );
+        }
+        for r in &self.strays {
+            let s = &r.stray;
+            writeln!(
+                f,
+                "`{}` (issuer {}, client {}; {}): {}.",
+                s.profile_name,
+                s.issuer,
+                s.client_id,
+                s.contents(),
+                one_line(&r.describe())
+            )?;
+        }
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ mod inspect;
 mod login;
 mod logout;
 mod profile;
+mod profile_view;
 mod status;
 mod token;
 mod userinfo;

@@ -6,11 +6,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use latchkey_core::config::{
-    AwsDraft, Config, ConfigError, ImportReview, Profile, ProfileDraft, ProfileKind,
-    MAX_IMPORT_BYTES,
+    AwsDraft, Config, ConfigError, ImportReview, Profile, ProfileDraft, MAX_IMPORT_BYTES,
 };
-use latchkey_core::{Session, SessionOptions};
+use latchkey_core::{Session, SessionOptions, SignOutScope};
 
+use super::profile_view::{self, Registration};
 use crate::cli::{FlowArg, ProfileAddArgs, ProfileCommand, SchemeArg, TokenKindArg};
 use crate::context::Ctx;
 use crate::failure::{one_line, CliResult, Exit, Failure};
@@ -18,7 +18,7 @@ use crate::output::print_json;
 
 pub async fn run(ctx: &Ctx, cmd: ProfileCommand) -> CliResult<Exit> {
     match cmd {
-        ProfileCommand::List { json } => list(ctx, json),
+        ProfileCommand::List { json } => profile_view::list(ctx, json),
         ProfileCommand::Add(a) => add(ctx, *a).await,
         ProfileCommand::Import {
             file,
@@ -26,7 +26,7 @@ pub async fn run(ctx: &Ctx, cmd: ProfileCommand) -> CliResult<Exit> {
             yes,
             json,
         } => import(ctx, &file, replace, yes, json).await,
-        ProfileCommand::Show { name, json } => show(ctx, name, json),
+        ProfileCommand::Show { name, json } => profile_view::show(ctx, name, json),
         ProfileCommand::Remove { name, keep_session } => remove(ctx, &name, keep_session).await,
         ProfileCommand::Use { name } => use_profile(ctx, &name),
     }
@@ -116,7 +116,7 @@ async fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
         }
     );
     println!();
-    print_registration(config.profile(&a.name)?);
+    print!("{}", Registration(config.profile(&a.name)?));
     Ok(Exit::Ok)
 }
 
@@ -267,153 +267,6 @@ fn confirmed(reviews: &[ImportReview]) -> CliResult<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
-fn print_registration(p: &Profile) {
-    println!("Register at the provider (app client {}):", p.client_id);
-    if p.any_port {
-        println!(
-            "  callback URL (any loopback port, RFC 8252): {}",
-            p.redirect_uris().join(", ")
-        );
-    } else {
-        println!("  Allowed callback URLs:");
-        for u in p.redirect_uris() {
-            println!("    {u}");
-        }
-    }
-    let outs = p.sign_out_uris();
-    if !outs.is_empty() {
-        println!("  Allowed sign-out URLs:");
-        for u in outs {
-            println!("    {u}");
-        }
-    }
-    if p.is_cognito() {
-        println!(
-            "  Grant: authorization code; scopes: {}; no client secret.",
-            p.scopes.join(" ")
-        );
-    }
-}
-
-fn list(ctx: &Ctx, json: bool) -> CliResult<Exit> {
-    let config = ctx.load_config()?;
-    let default = config.default_profile().ok().map(|p| p.name.clone());
-    if json {
-        let v: Vec<_> = config
-            .profiles
-            .values()
-            .map(|p| {
-                serde_json::json!({
-                    "name": p.name,
-                    "kind": if p.is_cognito() { "cognito" } else { "oidc" },
-                    "issuer": p.issuer(),
-                    "client_id": p.client_id,
-                    "default": default.as_deref() == Some(p.name.as_str()),
-                })
-            })
-            .collect();
-        print_json(&v)?;
-    } else if config.profiles.is_empty() {
-        println!(
-            "No profiles. Add one with `latchkey profile add NAME --cognito …` or `--issuer URL`."
-        );
-    } else {
-        for p in config.profiles.values() {
-            let mark = if default.as_deref() == Some(p.name.as_str()) {
-                "*"
-            } else {
-                " "
-            };
-            println!(
-                "{mark} {:<16} {:<8} {}",
-                p.name,
-                if p.is_cognito() { "cognito" } else { "oidc" },
-                p.issuer()
-            );
-        }
-    }
-    Ok(Exit::Ok)
-}
-
-fn show(ctx: &Ctx, name: Option<String>, json: bool) -> CliResult<Exit> {
-    let config = ctx.load_config()?;
-    let name = name.or_else(|| ctx.global.profile.clone());
-    let p = match &name {
-        Some(n) => config.profile(n)?,
-        None => config.default_profile()?,
-    };
-    if json {
-        print_json(&serde_json::json!({
-            "profile": p,
-            "issuer": p.issuer(),
-            "redirect_uris": p.redirect_uris(),
-            "sign_out_uris": p.sign_out_uris(),
-            "keychain_account": p.keychain_account(),
-        }))?;
-        return Ok(Exit::Ok);
-    }
-    println!(
-        "Profile `{}`{}",
-        p.name,
-        if config.default.as_deref() == Some(p.name.as_str()) {
-            " (default)"
-        } else {
-            ""
-        }
-    );
-    match &p.kind {
-        ProfileKind::Cognito {
-            region,
-            user_pool_id,
-            domain,
-            ..
-        } => {
-            println!("  kind            Amazon Cognito");
-            println!("  region          {region}");
-            println!("  user pool       {user_pool_id}");
-            println!("  hosted UI       {domain}");
-        }
-        ProfileKind::Oidc { .. } => println!("  kind            OpenID Connect"),
-    }
-    println!("  issuer          {}", p.issuer());
-    println!("  client id       {}", p.client_id);
-    println!("  scopes          {}", p.scopes.join(" "));
-    if !p.api_base_urls.is_empty() {
-        println!(
-            "  API origins     {}",
-            p.api_base_urls
-                .iter()
-                .map(|u| u.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    println!(
-        "  API token       {:?} token, {:?} scheme",
-        p.api_token, p.api_scheme
-    );
-    if let Some(b) = &p.browser_command {
-        println!("  browser         {}", b.join(" "));
-    }
-    if let Some(aws) = &p.aws {
-        println!(
-            "  identity pool   {} ({} flow{})",
-            aws.identity_pool_id,
-            aws.flow.as_str(),
-            aws.role_arn
-                .as_deref()
-                .map(|r| format!(", role {r}"))
-                .unwrap_or_default()
-        );
-        if let Some(endpoint) = &aws.identity_endpoint {
-            println!("  identity API    {endpoint}");
-        }
-    }
-    println!();
-    print_registration(p);
-    Ok(Exit::Ok)
-}
-
 /// Remove a profile, valid or not (the file is read leniently: removing an invalid profile is
 /// one way to fix it); unless `keep_session`, sign it out first (revoke the refresh token at
 /// the provider and delete it from the keychain), then revoke and delete whatever else is
@@ -467,7 +320,7 @@ async fn sign_out_removed(profile: Profile) {
             )
         }
     };
-    match session.sign_out(false).await {
+    match session.sign_out(SignOutScope::ThisDevice).await {
         Ok(out) => {
             for w in &out.warnings {
                 eprintln!("latchkey: warning: {}", one_line(w));

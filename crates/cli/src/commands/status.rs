@@ -1,14 +1,16 @@
 //! `latchkey status`: signed in or not, who, expiries, keychain backend, profile; with
 //! `--all`, every profile's state in one table, read from the keychain alone.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
-use latchkey_core::SessionState;
+use latchkey_core::{RefreshTokenInfo, SessionState, StorageInfo, UserSummary};
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
 use crate::context::{not_signed_in, Ctx};
 use crate::failure::{CliResult, Exit};
-use crate::output::{print_json, printable, when};
+use crate::output::{print_json, print_report, printable, when};
 
 pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
     if a.all {
@@ -16,9 +18,12 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
     }
     let session = ctx.session(None)?;
     let state = session.restore().await?;
-    let profile = session.profile().clone();
-    let storage = session.storage();
-    let refresh = session.refresh_token_info();
+    let profile = session.profile();
+    let about = ProfileFacts {
+        client_id: &profile.client_id,
+        issuer: profile.issuer(),
+        profile: &profile.name,
+    };
     match &state {
         SessionState::SignedIn {
             user,
@@ -27,80 +32,123 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
             storage,
             ..
         } => {
-            if a.json {
-                print_json(&serde_json::json!({
-                    "signed_in": true,
-                    "profile": profile.name,
-                    "issuer": profile.issuer(),
-                    "client_id": profile.client_id,
-                    "user": user,
-                    "email": user.email,
-                    "id_expires_at": id_expires_at,
-                    "access_expires_at": access_expires_at,
-                    "refresh_token": refresh,
-                    "keychain": storage,
-                }))?;
-            } else {
-                let who = user
-                    .email
-                    .clone()
-                    .or_else(|| user.username.clone())
-                    .unwrap_or_else(|| user.sub.clone());
-                println!("Signed in as {who}");
-                println!("  profile         {} ({})", profile.name, profile.issuer());
-                if let Some(u) = &user.username {
-                    println!("  username        {u}");
-                }
-                println!("  subject         {}", user.sub);
-                if !user.groups.is_empty() {
-                    println!("  groups          {}", user.groups.join(", "));
-                }
-                println!("  ID token        expires {}", when(*id_expires_at));
-                println!("  access token    expires {}", when(*access_expires_at));
-                match &refresh {
-                    Some(r) => println!(
-                        "  refresh token   {} bytes, {}, stored {}",
-                        r.length,
-                        r.kind,
-                        when(r.stored_since)
-                    ),
-                    None => {
-                        println!("  refresh token   none (sign in again when the tokens expire)")
-                    }
-                }
-                println!("  keychain        {}", storage.store_name);
-            }
+            let report = SignedInReport {
+                about,
+                access_expires_at: *access_expires_at,
+                email: user.email.as_deref(),
+                id_expires_at: *id_expires_at,
+                keychain: storage,
+                refresh_token: session.refresh_token_info(),
+                signed_in: true,
+                user,
+            };
+            print_report(&report, a.json)?;
             Ok(Exit::Ok)
         }
         other => {
-            let reason = match other {
-                SessionState::SignedOut { reason } => reason.clone(),
-                SessionState::Error { message, .. } => Some(message.clone()),
-                _ => None,
+            let report = SignedOutReport {
+                about,
+                keychain: session.storage(),
+                reason: match other {
+                    SessionState::SignedOut { reason } => reason.clone(),
+                    SessionState::Error { message, .. } => Some(message.clone()),
+                    _ => None,
+                },
+                signed_in: false,
             };
-            if a.json {
-                print_json(&serde_json::json!({
-                    "signed_in": false,
-                    "profile": profile.name,
-                    "issuer": profile.issuer(),
-                    "client_id": profile.client_id,
-                    "reason": reason,
-                    "keychain": storage,
-                }))?;
-            } else {
-                println!("Not signed in");
-                println!("  profile         {} ({})", profile.name, profile.issuer());
-                if let Some(r) = reason {
-                    println!("  reason          {r}");
-                }
-                println!("  keychain        {}", storage.store_name);
-            }
+            print_report(&report, a.json)?;
             let f = not_signed_in(&session, other);
             if !a.json {
                 eprintln!("latchkey: {}", f.message);
             }
             Ok(Exit::NotSignedIn)
         }
+    }
+}
+
+/// The profile a status is about (both reports carry it).
+#[derive(Serialize)]
+struct ProfileFacts<'a> {
+    client_id: &'a str,
+    issuer: String,
+    profile: &'a str,
+}
+
+impl fmt::Display for ProfileFacts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  profile         {} ({})", self.profile, self.issuer)
+    }
+}
+
+/// `latchkey status` when signed in: who, the tokens' expiries, the refresh token's facts
+/// (never its value) and the keychain.
+#[derive(Serialize)]
+struct SignedInReport<'a> {
+    #[serde(flatten)]
+    about: ProfileFacts<'a>,
+    access_expires_at: DateTime<Utc>,
+    email: Option<&'a str>,
+    id_expires_at: DateTime<Utc>,
+    keychain: &'a StorageInfo,
+    refresh_token: Option<RefreshTokenInfo>,
+    signed_in: bool,
+    user: &'a UserSummary,
+}
+
+impl fmt::Display for SignedInReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let user = self.user;
+        let who = (user.email.as_ref().or(user.username.as_ref())).unwrap_or(&user.sub);
+        writeln!(f, "Signed in as {who}")?;
+        write!(f, "{}", self.about)?;
+        if let Some(u) = &user.username {
+            writeln!(f, "  username        {u}")?;
+        }
+        writeln!(f, "  subject         {}", user.sub)?;
+        if !user.groups.is_empty() {
+            writeln!(f, "  groups          {}", user.groups.join(", "))?;
+        }
+        writeln!(f, "  ID token        expires {}", when(self.id_expires_at))?;
+        writeln!(
+            f,
+            "  access token    expires {}",
+            when(self.access_expires_at)
+        )?;
+        match &self.refresh_token {
+            Some(r) => writeln!(
+                f,
+                "  refresh token   {} bytes, {}, stored {}",
+                r.length,
+                r.kind,
+                when(r.stored_since)
+            )?,
+            None => writeln!(
+                f,
+                "  refresh token   none (sign in again when the tokens expire)"
+            )?,
+        }
+        writeln!(f, "  keychain        {}", self.keychain.store_name)
+    }
+}
+
+/// `latchkey status` when not signed in: why, when the engine knows.
+#[derive(Serialize)]
+struct SignedOutReport<'a> {
+    #[serde(flatten)]
+    about: ProfileFacts<'a>,
+    keychain: StorageInfo,
+    reason: Option<String>,
+    signed_in: bool,
+}
+
+impl fmt::Display for SignedOutReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Not signed in")?;
+        write!(f, "{}", self.about)?;
+        if let Some(r) = &self.reason {
+            writeln!(f, "  reason          {r}")?;
+        }
+        writeln!(f, "  keychain        {}", self.keychain.store_name)
     }
 }
 
@@ -120,8 +168,43 @@ struct ProfileRow {
     reason: Option<String>,
 }
 
-/// One row per profile, the default marked `*`: no refresh and no network, so a profile
-/// whose provider is down or whose tokens expired still shows what the keychain holds.
+/// Every profile's row in `status --all`, the default marked `*`.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ProfileTable(Vec<ProfileRow>);
+
+impl fmt::Display for ProfileTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return writeln!(
+                f,
+                "No profiles. Add one with `latchkey profile add NAME --cognito …` or `--issuer URL`."
+            );
+        }
+        writeln!(
+            f,
+            "  {:<16} {:<8} {:<40} ID TOKEN EXPIRES",
+            "PROFILE", "KIND", "SESSION"
+        )?;
+        for row in &self.0 {
+            let (session, expires) = match (&row.user, row.id_expires_at) {
+                (Some(user), Some(at)) => (format!("signed in as {}", printable(user)), when(at)),
+                _ => ("not signed in".to_owned(), "-".to_owned()),
+            };
+            writeln!(
+                f,
+                "{} {:<16} {:<8} {session:<40} {expires}",
+                if row.default { "*" } else { " " },
+                row.profile,
+                row.kind,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One row per profile: no refresh and no network, so a profile whose provider is down or
+/// whose tokens expired still shows what the keychain holds.
 async fn all(ctx: &Ctx, json: bool) -> CliResult<Exit> {
     let config = ctx.load_config()?;
     let default = config.default_profile().ok().map(|p| p.name.clone());
@@ -158,31 +241,11 @@ async fn all(ctx: &Ctx, json: bool) -> CliResult<Exit> {
         }
         rows.push(row);
     }
-    if json {
-        print_json(&rows)?;
-        return Ok(Exit::Ok);
-    }
-    if rows.is_empty() {
-        println!(
-            "No profiles. Add one with `latchkey profile add NAME --cognito …` or `--issuer URL`."
-        );
-        return Ok(Exit::Ok);
-    }
-    println!(
-        "  {:<16} {:<8} {:<40} ID TOKEN EXPIRES",
-        "PROFILE", "KIND", "SESSION"
-    );
-    for row in &rows {
-        let (session, expires) = match (&row.user, row.id_expires_at) {
-            (Some(user), Some(at)) => (format!("signed in as {}", printable(user)), when(at)),
-            _ => ("not signed in".to_owned(), "-".to_owned()),
-        };
-        println!(
-            "{} {:<16} {:<8} {session:<40} {expires}",
-            if row.default { "*" } else { " " },
-            row.profile,
-            row.kind,
-        );
+    let table = ProfileTable(rows);
+    match json {
+        // The rows' keys in their declared order, as `status --all --json` has printed them.
+        true => print_json(&table)?,
+        false => print!("{table}"),
     }
     Ok(Exit::Ok)
 }

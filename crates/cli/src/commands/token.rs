@@ -1,14 +1,17 @@
 //! `latchkey token`: exactly one fresh token on stdout, nothing else — bare, as JSON, or as
 //! the ExecCredential kubectl's exec credential plugin reads.
 
+use std::fmt;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use latchkey_core::config::TokenChoice;
 use latchkey_core::SessionState;
+use serde::Serialize;
 
 use crate::cli::{TokenArgs, TokenFormat};
 use crate::context::{not_signed_in, Ctx};
 use crate::failure::{CliResult, Exit};
-use crate::output::print_json;
+use crate::output::{print_json, print_report};
 
 /// The ExecCredential version printed (kubectl ≥ 1.22 reads it; `v1beta1` is deprecated).
 const EXEC_CREDENTIAL_API_VERSION: &str = "client.authentication.k8s.io/v1";
@@ -44,27 +47,63 @@ pub async fn run(ctx: &Ctx, a: TokenArgs) -> CliResult<Exit> {
         TokenChoice::Id => tokens.id_expires_at,
         TokenChoice::Access => tokens.access_expires_at,
     };
+    let report = TokenReport {
+        expires_at,
+        kind: which.as_str(),
+        profile: &session.profile().name,
+        token,
+    };
     match format {
-        TokenFormat::Plain => println!("{token}"),
-        TokenFormat::Json => print_json(&serde_json::json!({
-            "token": token,
-            "kind": which.as_str(),
-            "expires_at": expires_at,
-            "profile": session.profile().name,
-        }))?,
-        TokenFormat::Kubectl => print_json(&exec_credential(token, expires_at))?,
+        TokenFormat::Plain => print_report(&report, false)?,
+        TokenFormat::Json => print_report(&report, true)?,
+        // JSON only: kubectl reads it (its fields are declared in the order printed).
+        TokenFormat::Kubectl => print_json(&ExecCredential::new(token, expires_at))?,
     }
     Ok(Exit::Ok)
 }
 
-/// An ExecCredential with only the `status` a plugin returns (kubectl sends the `spec`).
-fn exec_credential(token: &str, expires_at: DateTime<Utc>) -> serde_json::Value {
-    serde_json::json!({
-        "apiVersion": EXEC_CREDENTIAL_API_VERSION,
-        "kind": "ExecCredential",
-        "status": {
-            "token": token,
-            "expirationTimestamp": expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        },
-    })
+/// `latchkey token`'s report: the token alone for people (and `$(latchkey token)`), with its
+/// kind, expiry and profile as JSON. No `Debug`: it holds the token.
+#[derive(Serialize)]
+struct TokenReport<'a> {
+    expires_at: DateTime<Utc>,
+    kind: &'static str,
+    profile: &'a str,
+    token: &'a str,
+}
+
+impl fmt::Display for TokenReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.token)
+    }
+}
+
+/// An ExecCredential with only the `status` a plugin returns (kubectl sends the `spec`). No
+/// `Debug`: it holds the token.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecCredential<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    status: ExecCredentialStatus<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecCredentialStatus<'a> {
+    expiration_timestamp: String,
+    token: &'a str,
+}
+
+impl<'a> ExecCredential<'a> {
+    fn new(token: &'a str, expires_at: DateTime<Utc>) -> Self {
+        ExecCredential {
+            api_version: EXEC_CREDENTIAL_API_VERSION,
+            kind: "ExecCredential",
+            status: ExecCredentialStatus {
+                expiration_timestamp: expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                token,
+            },
+        }
+    }
 }

@@ -31,7 +31,10 @@ impl Session {
                     .await
             }
             // A generic provider's access token is opaque to the client by contract.
-            TokenKind::Access => return Ok(insp),
+            TokenKind::Access => {
+                insp.opaque_access_token();
+                return Ok(insp);
+            }
             TokenKind::Id | TokenKind::Unknown => IdTokenVerifier::new(&provider, profile, now)
                 .max_iat_age(None)
                 .checks(token)
@@ -92,7 +95,10 @@ impl Session {
                     .checks(token.expose())
                     .await
             }
-            TokenChoice::Access => Ok(insp.checks.clone()),
+            TokenChoice::Access => {
+                insp.opaque_access_token();
+                Ok(insp.checks.clone())
+            }
         };
         match checks {
             Ok(checks) => insp.checks = checks,

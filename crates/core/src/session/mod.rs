@@ -34,6 +34,7 @@ use crate::verify::DEFAULT_MAX_IAT_AGE;
 pub use aws::AwsIdentity;
 pub use refresh::KeepFresh;
 pub use sign_in::SignInOptions;
+pub use sign_out::SignOutScope;
 pub use state::{
     LogoutUrl, RefreshTokenInfo, SessionState, SignOutOutcome, StorageInfo, Tokens, UserSummary,
 };

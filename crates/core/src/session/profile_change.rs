@@ -1,7 +1,7 @@
 //! A profile edited, imported over or added again with `--force`: when its tokens would go
 //! somewhere else, the session of the old settings is ended first, never carried over.
 
-use super::{Session, SignOutOutcome};
+use super::{Session, SignOutOutcome, SignOutScope};
 use crate::config::Profile;
 use crate::error::Result;
 
@@ -22,6 +22,6 @@ impl Session {
             ?moved,
             "the profile's tokens would go elsewhere: signing its session out first"
         );
-        self.sign_out(false).await.map(Some)
+        self.sign_out(SignOutScope::ThisDevice).await.map(Some)
     }
 }

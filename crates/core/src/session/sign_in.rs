@@ -25,8 +25,8 @@ pub struct SignInOptions {
     /// Extra authorize parameters for this sign-in only, after the profile's own
     /// (`authorize_params`); Latchkey's own parameters ([`crate::RESERVED_PARAMS`]) are refused.
     pub extra_params: Vec<(String, String)>,
-    /// How long to wait for the callback (`Duration::ZERO`: the profile's `sign_in_timeout`).
-    pub timeout: Duration,
+    /// How long to wait for the callback (`None`: the profile's `sign_in_timeout`).
+    pub timeout: Option<Duration>,
     /// Use exactly this port instead of the profile's list.
     pub port: Option<u16>,
     /// Do not open a browser; the URL is in `SessionState::SigningIn` for the caller to show.
@@ -129,10 +129,7 @@ impl Session {
             bounce: bounce.map(|b| (b.path, req.url.clone())),
         })?;
         *self.inner.sign_in_paste.lock().unwrap() = Some(callbacks.paste());
-        let timeout = match opts.timeout {
-            t if t.is_zero() => profile.sign_in_timeout,
-            t => t,
-        };
+        let timeout = opts.timeout.unwrap_or(profile.sign_in_timeout);
         self.set_state(SessionState::SigningIn {
             authorize_url: browser_url.clone(),
             redirect_uri,

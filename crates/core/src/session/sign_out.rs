@@ -22,13 +22,25 @@ const SIGNED_OUT_PAGE_LIFETIME: Duration = Duration::from_secs(120);
 /// An access token closer to expiry than this is not sent to `GlobalSignOut`; one is fetched.
 const ACCESS_TOKEN_MIN_LIFE: i64 = 30;
 
+/// How far a sign-out reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignOutScope {
+    /// This device: revoke its refresh token and delete the saved session.
+    #[default]
+    ThisDevice,
+    /// Every device and the browser: also end every refresh token of the user (Cognito's
+    /// `GlobalSignOut`) and the provider's browser session (its logout page).
+    Everywhere,
+}
+
 impl Session {
-    /// Revoke the refresh token, delete the keychain entry, and (with `everywhere`) sign out
-    /// on every device and end the provider's browser session too: for Cognito, the user
-    /// pool's `GlobalSignOut` first (it needs the `aws.cognito.signin.user.admin` scope), then
-    /// the returned logout URL. Succeeds locally even offline; what could not be done is in
-    /// the outcome's warnings.
-    pub async fn sign_out(&self, everywhere: bool) -> Result<SignOutOutcome> {
+    /// Revoke the refresh token, delete the keychain entry, and (with
+    /// [`SignOutScope::Everywhere`]) sign out on every device and end the provider's browser
+    /// session too: for Cognito, the user pool's `GlobalSignOut` first (it needs the
+    /// `aws.cognito.signin.user.admin` scope), then the returned logout URL. Succeeds locally
+    /// even offline; what could not be done is in the outcome's warnings.
+    pub async fn sign_out(&self, scope: SignOutScope) -> Result<SignOutOutcome> {
+        let everywhere = scope == SignOutScope::Everywhere;
         // A credential fetch and a refresh in flight finish first (the AWS gate and lock
         // before the refresh ones, as a fetch takes them); neither can store anything after.
         let _aws_gate = self.inner.aws_gate.lock().await;
