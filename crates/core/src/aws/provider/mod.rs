@@ -2,11 +2,13 @@
 //! provider fetches from the profile's identity pool with the session's ID token (seen through
 //! [`IdTokenSource`]), and its caching layer (`cache`) holds them in memory and in the keychain
 //! (`{account}:aws`), one fetch in flight per profile (also across processes: the item's lock).
-//! Also what they stand for (`identity`), and the `Session` methods that forward here
-//! (`session_api`: `aws_credentials`, `aws_identity`, SigV4 calls).
+//! Also what they stand for (`identity`), the `Session` methods that forward here
+//! (`session_api`: `aws_credentials`, `aws_identity`, SigV4 calls), and the AWS SDK's
+//! `ProvideCredentials` (`sdk`).
 
 mod cache;
 mod identity;
+mod sdk;
 mod session_api;
 mod source;
 
