@@ -57,7 +57,10 @@ pub use api::{
     ApiRequest, ApiResponse, HeldSecrets, DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB,
 };
 pub use authorize::{Entry, RESERVED_PARAMS};
-pub use aws::{AwsCredentials, AwsError, AwsFailure, IdentityFlow, IdentityPoolSettings};
+pub use aws::{
+    AwsCredentials, AwsCredentialsProvider, AwsError, AwsFailure, AwsIdentity, IdentityFlow,
+    IdentityPoolSettings,
+};
 pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use config::{Config, ConfigError, Profile, ProfileKind, Scheme, TokenChoice};
@@ -66,8 +69,8 @@ pub use inspect::{inspect_jwt, inspect_with_keys, relative, ClaimRow, Inspection
 pub use provider::{probe, ProbeReport, ProbeStatus, ProbeStep};
 pub use secret::{RefreshToken, SecretToken};
 pub use session::{
-    AwsIdentity, KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionOptions, SessionState,
-    SignInOptions, SignOutOutcome, SignOutScope, StorageInfo, Tokens, UserSummary,
+    KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionOptions, SessionState, SignInOptions,
+    SignOutOutcome, SignOutScope, StorageInfo, Tokens, UserSummary,
 };
 pub use stray::{
     find_stray_sessions, remove_sessions_of, remove_stray_sessions, EndpointSource,

@@ -121,6 +121,33 @@ async fn sign_in_credentials_and_a_sigv4_call_answer_200() {
     assert_eq!(err.kind(), ErrorKind::NotSignedIn);
 }
 
+/// The AWS provider's sign-out hook is attached when the session is made, not when it first
+/// fetches: a session (another process, a later run) that never asked for credentials deletes
+/// the ones another stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_never_fetched_deletes_the_saved_credentials_at_sign_out() {
+    let (idp, profile) = start_cognito(|_| {});
+    let profile = with_identity_pool(&idp, profile, None);
+    let vault = Vault::memory();
+    let fetcher = signed_in(profile.clone(), vault.clone()).await;
+    fetcher.aws_credentials().await.expect("credentials");
+    assert!(load_aws_credentials(&vault, &profile).unwrap().is_some());
+
+    let later = Session::new(
+        profile.clone(),
+        options_with(vault.clone(), Arc::new(HttpBrowser::default())),
+    )
+    .unwrap();
+    later.restore_stored().await.unwrap();
+    let out = later.sign_out(SignOutScope::ThisDevice).await.unwrap();
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert!(
+        get_bytes(&vault, &aws_account(&profile)).unwrap().is_none(),
+        "sign-out deletes the AWS credentials it never fetched"
+    );
+    assert_eq!(idp.stats().identity_get_credentials, 1, "and fetches none");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_without_an_identity_pool_or_an_origin_outside_the_list_fetches_nothing() {
     let (idp, profile) = start_cognito(|_| {});

@@ -23,6 +23,7 @@ mod credentials;
 mod error;
 pub(crate) mod exchange;
 pub(crate) mod identity_service;
+mod provider;
 mod settings;
 mod sigv4;
 mod sts;
@@ -35,6 +36,7 @@ pub use credentials::{
     UnwritableValue, WrittenValue,
 };
 pub use error::{AwsError, AwsFailure, AwsService};
+pub use provider::{AwsCredentialsProvider, AwsIdentity, IdTokenSource};
 pub use settings::{login_key, IdentityFlow, IdentityPool, IdentityPoolSettings, SettingsError};
 pub(crate) use sigv4::is_credentials_refusal;
 pub use sigv4::{refuses_credentials, sign_request, SigningScope};

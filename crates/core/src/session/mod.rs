@@ -1,12 +1,13 @@
 //! The session: the one entry point the app, the CLI and embedders use. A state machine
 //! (observable through a `watch` channel) over sign-in, restore, refresh (single-flight, also
 //! across processes), sign-out and API calls, around one [`TokenSet`]. Each use case has its
-//! own file: `sign_in`, `refresh`, `sign_out`, `call`, `inspect`, `aws` (identity-pool
-//! credentials); `answer` checks what the token endpoint answers, for sign-in and refresh alike.
+//! own file: `sign_in`, `refresh`, `sign_out`, `call`, `inspect`; `answer` checks what the token
+//! endpoint answers, for sign-in and refresh alike; `hooks` are what ends with the session
+//! (the AWS credentials provider, which sits above the session, attaches one).
 
 mod answer;
-mod aws;
 mod call;
+mod hooks;
 mod inspect;
 mod profile_change;
 mod refresh;
@@ -26,12 +27,11 @@ use crate::clock::{utc, Clock, SystemClock};
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::Provider;
-use crate::vault::{
-    aws_account, lock_path, ProfileLock, StoredSession, Vault, VaultHealth, WriteBase,
-};
+use crate::secret::SecretToken;
+use crate::vault::{lock_path, ProfileLock, StoredSession, Vault, VaultHealth, WriteBase};
 use crate::verify::DEFAULT_MAX_IAT_AGE;
 
-pub use aws::AwsIdentity;
+pub(crate) use hooks::{Hold, HookFuture, SessionHook};
 pub use refresh::KeepFresh;
 pub use sign_in::SignInOptions;
 pub use sign_out::SignOutScope;
@@ -96,13 +96,8 @@ struct Inner {
     sign_in_paste: Mutex<Option<crate::loopback::CallbackPaste>>,
     account: String,
     lock_path: PathBuf,
-    /// AWS credentials held in memory (see `aws`).
-    aws: Mutex<Option<aws::HeldAws>>,
-    /// Serialises AWS credential fetches (and sign-out) within this process; always taken
-    /// before `refresh_gate`, never after it.
-    aws_gate: tokio::sync::Mutex<()>,
-    aws_account: String,
-    aws_lock_path: PathBuf,
+    /// What ends with the session (see `hooks`).
+    hooks: hooks::Hooks,
 }
 
 /// The sign-in engine for one profile. Cheap to clone; clones share state.
@@ -121,8 +116,9 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// A signed-out session. Does no I/O: the keychain is first read by [`Session::restore`].
-    pub fn new(profile: Profile, options: SessionOptions) -> Result<Session> {
+    /// A signed-out session with no hooks attached ([`Session::new`] attaches the AWS
+    /// credentials provider's). Does no I/O.
+    pub(crate) fn without_hooks(profile: Profile, options: SessionOptions) -> Result<Session> {
         let http = crate::http::client(options.http_timeout.unwrap_or(profile.http_timeout))?;
         let vault = options.vault;
         let storage = StorageInfo {
@@ -134,8 +130,6 @@ impl Session {
             .browser
             .unwrap_or_else(|| browser::for_command(profile.browser_command.as_ref()));
         let account = profile.keychain_account();
-        let aws_account = aws_account(&account);
-        let aws_lock_path = lock_path(vault.service(), &aws_account);
         let lock_path = lock_path(vault.service(), &account);
         let (state_tx, _) = watch::channel(SessionState::SignedOut { reason: None });
         Ok(Session {
@@ -155,10 +149,7 @@ impl Session {
                 sign_in_paste: Mutex::new(None),
                 account,
                 lock_path,
-                aws: Mutex::new(None),
-                aws_gate: tokio::sync::Mutex::new(()),
-                aws_account,
-                aws_lock_path,
+                hooks: hooks::Hooks::default(),
             }),
         })
     }
@@ -194,8 +185,13 @@ impl Session {
         self.inner.state_tx.send_replace(s);
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.inner.clock.now()
+    }
+
+    /// Where this session's secrets are kept (its hooks keep theirs next to them).
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.inner.vault
     }
 
     fn signed_in_state(&self, set: &TokenSet) -> SessionState {
@@ -203,9 +199,45 @@ impl Session {
             user: set.user.clone(),
             id_expires_at: utc(set.id_exp),
             access_expires_at: utc(set.access_exp),
-            aws_expires_at: self.aws_held_expiry(&set.identity.sub),
+            aws_expires_at: self.held_by_hooks_until(&set.identity.sub).map(utc),
             storage: self.storage(),
         }
+    }
+
+    /// Announce a change of what a hook holds (the state shows when it expires), when signed
+    /// in.
+    pub(crate) fn announce_held_change(&self) {
+        if matches!(self.state(), SessionState::SignedIn { .. }) {
+            self.show_signed_in();
+        }
+    }
+
+    /// The current ID token as it is (no refresh): for display, e.g. the roles it offers.
+    pub(crate) fn current_id_token(&self) -> Option<SecretToken> {
+        let current = self.inner.current.lock().unwrap();
+        current.as_ref().map(|set| set.id_token.clone())
+    }
+
+    /// The signed-in user's `sub`, reading the keychain's session (without refreshing it)
+    /// when none is current yet.
+    pub(crate) async fn signed_in_sub(&self) -> Result<String> {
+        let current = || {
+            self.inner
+                .current
+                .lock()
+                .unwrap()
+                .as_ref()
+                .map(|set| set.identity.sub.clone())
+        };
+        if let Some(sub) = current() {
+            return Ok(sub);
+        }
+        if self.load_stored().await? {
+            if let Some(sub) = current() {
+                return Ok(sub);
+            }
+        }
+        Err(Error::not_signed_in())
     }
 
     /// Show the current token set as signed in again (after a failed refresh or sign-in).

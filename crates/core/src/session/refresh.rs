@@ -314,21 +314,21 @@ impl Session {
         tokens
     }
 
-    /// The provider ended the session: forget it (and its AWS credentials) here and in the
-    /// keychain.
+    /// The provider ended the session: forget it (and what its hooks hold: the AWS
+    /// credentials) here and in the keychain.
     async fn end_session(&self, why: &Error) {
         if let Err(e) = self.vault_delete().await {
             tracing::warn!(kind = ?e.kind(), "could not delete the ended session from the keychain");
         }
-        if let Err(e) = self.forget_aws().await {
-            tracing::warn!(kind = ?e.kind(), "could not delete the ended session's AWS credentials from the keychain");
+        for (what, e) in self.end_hooks().await {
+            tracing::warn!(kind = ?e.kind(), what, "could not delete what the ended session's hook saved from the keychain");
         }
         self.end_locally(why.message());
     }
 
     fn end_locally(&self, reason: &str) {
         *self.inner.current.lock().unwrap() = None;
-        self.forget_held_aws();
+        self.forget_held_by_hooks();
         self.set_state(SessionState::SignedOut {
             reason: Some(reason.to_owned()),
         });
@@ -362,7 +362,7 @@ impl Session {
             .await;
             revoked += usize::from(r.is_ok());
         }
-        let deleted = self.vault_delete().await.is_ok() && self.forget_aws().await.is_ok();
+        let deleted = self.vault_delete().await.is_ok() && self.end_hooks().await.is_empty();
         let ended = format!(
             "Latchkey ended this session: {} refresh token(s) revoked at the provider, the saved session {}.",
             revoked,

@@ -1,8 +1,9 @@
-//! Sign-out: after any AWS credential fetch and any refresh in flight, under both their locks,
-//! revoke the newest refresh token (another process may have rotated it) — or, signing out
-//! everywhere from a Cognito profile, end every refresh token of the user with `GlobalSignOut`
-//! — delete the saved session and AWS credentials (also when the revocation failed: the outcome
-//! says so), and hand back the provider's logout page. Removing a profile signs it out first.
+//! Sign-out: after the hooks' work (an AWS credential fetch) and any refresh in flight, holding
+//! both off, revoke the newest refresh token (another process may have rotated it) — or,
+//! signing out everywhere from a Cognito profile, end every refresh token of the user with
+//! `GlobalSignOut` — delete the saved session and tell the hooks (the AWS credentials go; also
+//! when the revocation failed: the outcome says so), and hand back the provider's logout page.
+//! Removing a profile signs it out first.
 
 use std::time::Duration;
 
@@ -41,17 +42,10 @@ impl Session {
     /// even offline; what could not be done is in the outcome's warnings.
     pub async fn sign_out(&self, scope: SignOutScope) -> Result<SignOutOutcome> {
         let everywhere = scope == SignOutScope::Everywhere;
-        // A credential fetch and a refresh in flight finish first (the AWS gate and lock
-        // before the refresh ones, as a fetch takes them); neither can store anything after.
-        let _aws_gate = self.inner.aws_gate.lock().await;
+        // The hooks' work (a credential fetch, which may wait for a refresh) and a refresh in
+        // flight finish first; neither can store anything after.
         let mut warnings = Vec::new();
-        let _aws_lock = match self.aws_lock().await {
-            Ok(lock) => lock,
-            Err(e) => {
-                warnings.push(e.message().to_owned());
-                None
-            }
-        };
+        let _holds = self.hold_off_hooks(&mut warnings).await;
         let _gate = self.inner.refresh_gate.lock().await;
         let _lock = match self.profile_lock().await {
             Ok(lock) => lock,
@@ -116,7 +110,8 @@ impl Session {
         })
     }
 
-    /// Deletes the saved session and the saved AWS credentials; what failed is a warning.
+    /// Deletes the saved session and tells the hooks (the saved AWS credentials go); what
+    /// failed is a warning.
     async fn delete_stored(&self, warnings: &mut Vec<String>) {
         if let Err(e) = self.vault_delete().await {
             warnings.push(format!(
@@ -124,11 +119,8 @@ impl Session {
                 e.message()
             ));
         }
-        if let Err(e) = self.forget_aws().await {
-            warnings.push(format!(
-                "could not delete the saved AWS credentials: {}",
-                e.message()
-            ));
+        for (what, e) in self.end_hooks().await {
+            warnings.push(format!("could not delete {what}: {}", e.message()));
         }
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::clock::utc;
+use crate::clock::{utc, Lifetime, MarginCap};
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::{RefreshToken, SecretToken};
@@ -50,8 +50,11 @@ impl std::fmt::Debug for TokenSet {
 /// margin capped at half its own lifetime (a larger one would refresh, and rotate the refresh
 /// token, on every call).
 fn due_at(exp: i64, iat: i64, margin: i64) -> i64 {
-    let lifetime = exp.saturating_sub(iat).max(0);
-    exp.saturating_sub(margin.min(lifetime / 2))
+    let lifetime = Lifetime {
+        issued_at: iat,
+        expires_at: exp,
+    };
+    lifetime.due_at(margin, MarginCap::HALF)
 }
 
 impl TokenSet {
