@@ -16,7 +16,7 @@ use std::time::Duration;
 use devidp::Rotation;
 use latchkey_core::internals::{
     aws_account, chunk_item, delete, get_bytes, load_aws_credentials, load_session, plant_raw_item,
-    raw_item, set_bytes, CHUNK_SIZE,
+    raw_item, set_bytes, CrashPoint, CrashingStore, CHUNK_SIZE,
 };
 use latchkey_core::{
     ErrorKind, NoBrowser, OffsetClock, Profile, ProfileKind, Session, SessionOptions, SessionState,
@@ -213,9 +213,11 @@ async fn keychain_aws_credentials_survive_a_restart_and_are_fetched_again_ahead_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keychain_rotated_token_survives_crash_between_commit_and_old_token_deletion() {
-    let Some(vault) = keychain_vault("crash") else {
+    let Some(keychain) = keychain_vault("crash") else {
         return;
     };
+    let crash = CrashingStore::over(&keychain).unwrap();
+    let vault = crash.vault();
     let (idp, profile) = start_cognito(|c| {
         c.client.rotation = Some(Rotation {
             grace_period: Duration::from_secs(0),
@@ -224,10 +226,10 @@ async fn keychain_rotated_token_survives_crash_between_commit_and_old_token_dele
     let s = signed_in(profile.clone(), vault.clone()).await;
     // The provider rotates; the process "dies" right after the new token is committed and
     // read back, before the old generation is deleted.
-    vault.simulate_crash_after_commit(true);
+    crash.crash_at(Some(CrashPoint::AfterCommit));
     s.force_refresh().await.unwrap();
     drop(s);
-    vault.simulate_crash_after_commit(false);
+    crash.crash_at(None);
 
     let fresh = Vault::system_with_service(vault.service());
     let s2 = Session::new(
@@ -338,9 +340,11 @@ async fn keychain_session_stored_by_the_first_format_is_restored_and_rewritten()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keychain_crash_after_an_inline_commit_loses_nothing_and_the_next_write_cleans_up() {
-    let Some(vault) = keychain_vault("inline-crash") else {
+    let Some(keychain) = keychain_vault("inline-crash") else {
         return;
     };
+    let crash = CrashingStore::over(&keychain).unwrap();
+    let vault = crash.vault();
     let big: Vec<u8> = (0..2 * CHUNK_SIZE).map(|i| (i % 251) as u8).collect();
     set_bytes(&vault, "acc", &big).unwrap();
     assert_eq!(header(&vault, "acc")["chunks"], 2);
@@ -350,12 +354,12 @@ async fn keychain_crash_after_an_inline_commit_loses_nothing_and_the_next_write_
     // The process "dies" after the new value is committed in one item and read back, before
     // the previous generation's chunks are deleted.
     let small = vec![b's'; 1000];
-    vault.simulate_crash_after_commit(true);
+    crash.crash_at(Some(CrashPoint::AfterCommit));
     assert!(
         set_bytes(&vault, "acc", &small).is_err(),
         "the simulated crash"
     );
-    vault.simulate_crash_after_commit(false);
+    crash.crash_at(None);
 
     let fresh = Vault::system_with_service(vault.service());
     assert_eq!(get_bytes(&fresh, "acc").unwrap().unwrap(), small);
