@@ -50,8 +50,8 @@ pub(super) fn commits_a_value(bytes: &[u8]) -> bool {
 /// The protocol over one store; `store_name` names it in errors. Writes and deletes need the
 /// caller's write lock (the vault's), so that no two interleave in this process.
 pub(super) struct ChunkedItems<'a> {
-    pub(super) raw: &'a dyn RawStore,
-    pub(super) store_name: &'a str,
+    raw: &'a dyn RawStore,
+    store_name: &'a str,
 }
 
 impl ChunkedItems<'_> {
