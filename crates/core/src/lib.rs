@@ -95,7 +95,7 @@ pub mod internals {
         READ_TIMEOUT,
     };
     pub use crate::provider::{Provider, ProviderMetadata, JWKS_REFETCH_INTERVAL};
-    pub use crate::vault::{lock_path, CHUNK_SIZE};
+    pub use crate::vault::{lock_path, CrashPoint, CrashingStore, CHUNK_SIZE};
     pub use crate::verify::{
         decode_jwt, Alg, DecodeError, Jwk, JwkSet, Jwt, ALLOWED_ALGS, DEFAULT_MAX_IAT_AGE,
         MAX_TOKEN_BYTES,

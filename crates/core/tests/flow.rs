@@ -1,5 +1,5 @@
 //! The full flow against the development provider over real HTTP (memory vault; the keychain
-//! variant is in keychain.rs).
+//! variant is in keychain/).
 
 use std::sync::Arc;
 use std::time::Duration;
