@@ -52,6 +52,9 @@ mod token_endpoint;
 mod vault;
 mod verify;
 
+#[cfg(test)]
+mod layers_test;
+
 pub use api::{
     ApiRequest, ApiResponse, HeldSecrets, DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB,
 };
