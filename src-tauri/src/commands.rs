@@ -9,7 +9,7 @@ use std::time::Duration;
 use latchkey_core::aws::{aws_profile_name, config_snippet, env_exports};
 use latchkey_core::config::{Config, ImportReview, ProfileDraft, TokenChoice, MAX_IMPORT_BYTES};
 use latchkey_core::{
-    ApiRequest, AwsIdentity, Entry, ErrorKind, GivenKeys, Inspection, ProbeReport,
+    ApiRequest, AwsIdentity, BrowserChoice, Entry, ErrorKind, GivenKeys, Inspection, ProbeReport,
     RefreshTokenInfo, SessionState, SignInOptions, SignOutOutcome, StraySession,
 };
 use tauri::{AppHandle, State};
@@ -131,7 +131,7 @@ pub async fn open_authorize_url_again(state: State<'_, AppState>) -> CommandResu
             "no sign-in is waiting for the browser",
         ));
     };
-    let browser = latchkey_core::internals::browser_for_command(profile.browser_command.as_ref());
+    let browser = BrowserChoice::for_profile(Some(&profile)).browser();
     Ok(browser.open(&authorize_url)?)
 }
 
@@ -151,8 +151,7 @@ pub async fn sign_out(
     let (session, profile) = state.session().await;
     let mut outcome = session.sign_out(everywhere).await?;
     if let Some(url) = &outcome.logout_url {
-        let browser =
-            latchkey_core::internals::browser_for_command(profile.browser_command.as_ref());
+        let browser = BrowserChoice::for_profile(Some(&profile)).browser();
         if let Err(e) = browser.open(url.expose()) {
             outcome.warnings.push(format!("signed out here, but the provider's logout page did not open ({e}); open {url} to end the browser session too"));
         }

@@ -4,12 +4,12 @@
 //! deleted all the same.
 
 use crate::cli::LogoutArgs;
-use crate::context::{browser_from_env, keychain_message, Ctx};
+use crate::context::{keychain_message, Ctx};
 use crate::failure::{one_line, CliResult, Exit, Failure};
 use crate::output::print_json;
 use latchkey_core::config::Config;
+use latchkey_core::BrowserChoice;
 use latchkey_core::{find_stray_sessions, remove_stray_sessions};
-use latchkey_core::{Browser, SystemBrowser};
 use latchkey_core::{SessionState, Vault};
 use latchkey_core::{StrayError, StrayOutcome, StrayRemoval};
 
@@ -29,13 +29,7 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
     let mut open_error = None;
     if let Some(url) = &outcome.logout_url {
         if !a.no_browser {
-            let browser: Box<dyn Browser> = match browser_from_env() {
-                Some(b) => Box::new((*b).clone()),
-                None => match session.profile().browser_command.clone() {
-                    Some(argv) => Box::new(latchkey_core::CommandBrowser { argv }),
-                    None => Box::new(SystemBrowser),
-                },
-            };
+            let browser = BrowserChoice::for_profile(Some(session.profile())).browser();
             match browser.open(url.expose()) {
                 Ok(()) => opened = true,
                 Err(e) => open_error = Some(e.message().to_owned()),

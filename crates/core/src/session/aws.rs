@@ -12,11 +12,10 @@ use serde::Serialize;
 use super::{Session, SessionState};
 use crate::api::{self, ApiRequest, ApiResponse, Credential};
 use crate::aws::{
-    self, token_roles, AwsCredentials, AwsError, CallerIdentity, IdentityFlow, IdentityPool,
-    SigningScope,
+    self, token_roles, AwsCredentials, AwsError, CallerIdentity, IdentityPool, SigningScope,
 };
 use crate::clock::utc;
-use crate::config::TokenChoice;
+use crate::config::{IdentityFlow, TokenChoice};
 use crate::error::{Error, Result};
 use crate::secret::SecretToken;
 use crate::vault::{ProfileLock, StoredAwsCredentials};
