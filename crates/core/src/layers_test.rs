@@ -147,11 +147,7 @@ fn quoted_len(rest: &[char], quote: char) -> usize {
 
 /// `'x'` or `'\n'` rather than a lifetime (`'a`).
 fn is_char_literal(rest: &[char]) -> bool {
-    match rest {
-        ['\'', '\\', ..] => true,
-        ['\'', _, '\'', ..] => true,
-        _ => false,
-    }
+    matches!(rest, ['\'', '\\', ..] | ['\'', _, '\'', ..])
 }
 
 /// One path a file names: where, and the module it resolves to (`[]` is the crate root).
