@@ -416,19 +416,8 @@ impl AppState {
     }
 }
 
-/// Browser command for tests and unusual set-ups; the profile's own setting wins otherwise.
-fn browser_override(profile: &mut Profile) {
-    if let Ok(command) = std::env::var("LATCHKEY_BROWSER_COMMAND") {
-        let argv: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
-        if !argv.is_empty() {
-            profile.browser_command = Some(argv);
-        }
-    }
-}
-
 /// A session for `profile`, kept fresh in the background, its changes sent to the window.
-fn open_session(app: &AppHandle, mut profile: Profile, vault: &Vault) -> CommandResult<Active> {
-    browser_override(&mut profile);
+fn open_session(app: &AppHandle, profile: Profile, vault: &Vault) -> CommandResult<Active> {
     let options = SessionOptions::with_vault(vault.clone());
     let session = Arc::new(Session::new(profile.clone(), options)?);
     let mut changes = session.subscribe();

@@ -248,8 +248,9 @@ pub struct LoginArgs {
     /// stdin (SSH without port forwarding; the browser can be on any computer)
     #[arg(long, conflicts_with = "switch_user")]
     pub paste: bool,
-    /// Program that opens the URL (receives it as one argument; split on whitespace)
-    #[arg(long, value_name = "CMD", env = "LATCHKEY_BROWSER_COMMAND")]
+    /// Program that opens the URL (receives it as one argument; split on whitespace); wins over
+    /// LATCHKEY_BROWSER_COMMAND and the profile's browser_command
+    #[arg(long, value_name = "CMD")]
     pub browser_command: Option<String>,
     /// Callback port to listen on (must be registered at the provider)
     #[arg(long, value_name = "N")]

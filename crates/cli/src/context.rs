@@ -1,12 +1,13 @@
 //! What every command needs: the configuration file, the chosen profile, a `Session` over the
-//! system keychain, and the browser opener (flag, `LATCHKEY_BROWSER_COMMAND`, profile, system).
+//! system keychain, and the browser opener (the `--browser-command` flag, else core's choice:
+//! `LATCHKEY_BROWSER_COMMAND`, the profile's, the system's).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use latchkey_core::config::{Config, ConfigError, Profile};
+use latchkey_core::Browser;
 use latchkey_core::Vault;
-use latchkey_core::{Browser, CommandBrowser};
 use latchkey_core::{Session, SessionOptions, SessionState};
 
 use crate::cli::GlobalArgs;
@@ -64,7 +65,6 @@ impl Ctx {
         profile: Profile,
         browser: Option<Arc<dyn Browser>>,
     ) -> CliResult<Session> {
-        let browser = browser.or_else(|| browser_from_env().map(|b| b as Arc<dyn Browser>));
         let session = Session::new(
             profile,
             SessionOptions {
@@ -126,21 +126,5 @@ fn profile_flag(name: &str) -> String {
         format!(" --profile {name}")
     } else {
         String::new()
-    }
-}
-
-/// `LATCHKEY_BROWSER_COMMAND`, split on whitespace (program + leading arguments; URL appended).
-pub fn browser_from_env() -> Option<Arc<CommandBrowser>> {
-    std::env::var("LATCHKEY_BROWSER_COMMAND")
-        .ok()
-        .and_then(|s| browser_from_command(&s))
-}
-
-pub fn browser_from_command(cmd: &str) -> Option<Arc<CommandBrowser>> {
-    let argv: Vec<String> = cmd.split_whitespace().map(str::to_owned).collect();
-    if argv.is_empty() {
-        None
-    } else {
-        Some(Arc::new(CommandBrowser { argv }))
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::aws::{sign_request, AwsCredentials, SigningScope};
-use crate::config::{Scheme, TokenChoice};
+use crate::config::{is_header_name, Scheme, TokenChoice, RESPONSE_LIMIT_RANGE_MIB};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretToken;
 
@@ -57,11 +57,6 @@ impl ApiRequest {
     }
 }
 
-/// How much of an API's answer is read unless the profile says otherwise
-/// (`api_response_limit_mib`).
-pub const DEFAULT_RESPONSE_LIMIT_MIB: u32 = 32;
-/// The values `api_response_limit_mib` may take.
-pub const RESPONSE_LIMIT_RANGE_MIB: std::ops::RangeInclusive<u32> = 1..=1024;
 const MIB: usize = 1024 * 1024;
 
 /// The answer.
@@ -175,15 +170,6 @@ pub(crate) fn check_target(req: &ApiRequest, bases: &[Url]) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Is `name` an HTTP header name (RFC 9110 `token`) the token may travel in?
-pub(crate) fn is_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// The token header of a request, or a configuration error naming it.

@@ -4,7 +4,7 @@
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use url::Url;
 
-use crate::config::Profile;
+use crate::config::{is_reserved_param, Profile};
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider::ProviderMetadata;
 use crate::secret::Nonce;
@@ -40,37 +40,6 @@ pub enum Entry {
     /// `/logout?client_id&redirect_uri&response_type=code…` form, which clears the `cognito`
     /// cookie and lands on the login page; elsewhere `prompt=login` (OIDC Core 3.1.2.1).
     AnotherUser,
-}
-
-/// The parameters Latchkey sets itself, or that would hand the flow to someone else; a
-/// profile's or a caller's extra parameters may not set them. The first ten carry the flow's
-/// security. `request`/`request_uri` (JAR, RFC 9101; PAR, RFC 9126) make a provider that
-/// honours them take `redirect_uri`, `state`, `nonce` and `code_challenge` from a request
-/// object instead of from Latchkey; `response_mode` (`fragment`, `form_post`) sends the code
-/// where the loopback listener cannot take it; `claims` and `registration` change what is
-/// asked for and who the client is (catalogue row G4).
-pub const RESERVED_PARAMS: &[&str] = &[
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "prompt",
-    "identity_provider",
-    "response_mode",
-    "request",
-    "request_uri",
-    "claims",
-    "registration",
-];
-
-/// Whether `name` is one of [`RESERVED_PARAMS`], in any letter case (a provider that reads
-/// parameter names case-insensitively must not receive a second `State`).
-pub fn is_reserved_param(name: &str) -> bool {
-    RESERVED_PARAMS.iter().any(|r| r.eq_ignore_ascii_case(name))
 }
 
 /// The `prompt` values `entry` needs where no page of the provider's does the job.

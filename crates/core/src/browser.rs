@@ -1,10 +1,13 @@
 //! How the authorization URL reaches the user's browser: the system default (`open`), a
-//! configured command run without a shell (URL as one argument), or a test double.
+//! configured command run without a shell (URL as one argument), or a test double; and which
+//! of them a profile gets ([`BrowserChoice`], the one reader of `LATCHKEY_BROWSER_COMMAND`).
 
 use std::sync::Arc;
 
 use url::Url;
 
+use crate::authorize::validate_browser_url;
+use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Opens a URL in the system browser (never an embedded webview).
@@ -18,7 +21,7 @@ pub struct SystemBrowser;
 
 impl Browser for SystemBrowser {
     fn open(&self, url: &Url) -> Result<()> {
-        crate::authorize::validate_browser_url(url)?;
+        validate_browser_url(url)?;
         #[cfg(windows)]
         refuse_environment_references(url)?;
         // Windows: ShellExecuteExW with the URL as the file to open (Cargo.toml), so no
@@ -55,7 +58,7 @@ pub struct CommandBrowser {
 
 impl Browser for CommandBrowser {
     fn open(&self, url: &Url) -> Result<()> {
-        crate::authorize::validate_browser_url(url)?;
+        validate_browser_url(url)?;
         let (prog, args) = self.argv.split_first().ok_or_else(|| {
             Error::new(
                 ErrorKind::Config,
@@ -84,10 +87,108 @@ impl Browser for NoBrowser {
     }
 }
 
-/// The default for a profile: its `browser_command`, else the system browser.
-pub fn for_command(argv: Option<&Vec<String>>) -> Arc<dyn Browser> {
-    match argv {
-        Some(a) => Arc::new(CommandBrowser { argv: a.clone() }),
-        None => Arc::new(SystemBrowser),
+/// The environment variable that names a browser command for every profile (tests, remote
+/// set-ups); it wins over a profile's `browser_command`. Read only by [`BrowserChoice`].
+pub const BROWSER_COMMAND_VAR: &str = "LATCHKEY_BROWSER_COMMAND";
+
+/// Which program opens a profile's URLs, and where that was decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrowserChoice {
+    /// [`BROWSER_COMMAND_VAR`], split on whitespace.
+    Environment(Vec<String>),
+    /// The profile's `browser_command`.
+    Profile(Vec<String>),
+    /// The OS default browser.
+    System,
+}
+
+impl BrowserChoice {
+    /// `LATCHKEY_BROWSER_COMMAND` when it names a program, else the profile's
+    /// `browser_command`, else the system browser (also without a profile).
+    pub fn for_profile(profile: Option<&Profile>) -> BrowserChoice {
+        let from_env = std::env::var(BROWSER_COMMAND_VAR).ok();
+        BrowserChoice::choose(from_env.as_deref(), profile)
+    }
+
+    /// The rule behind [`BrowserChoice::for_profile`], given the variable's value: one that
+    /// names no program (empty, blanks) is as if unset.
+    fn choose(from_env: Option<&str>, profile: Option<&Profile>) -> BrowserChoice {
+        if let Some(argv) = from_env.and_then(split_command_line) {
+            return BrowserChoice::Environment(argv);
+        }
+        match profile.and_then(|p| p.browser_command.clone()) {
+            Some(argv) => BrowserChoice::Profile(argv),
+            None => BrowserChoice::System,
+        }
+    }
+
+    /// The program and its leading arguments; `None` for the system browser.
+    pub fn command(&self) -> Option<&[String]> {
+        match self {
+            BrowserChoice::Environment(argv) | BrowserChoice::Profile(argv) => Some(argv),
+            BrowserChoice::System => None,
+        }
+    }
+
+    /// The browser that opens URLs this way.
+    pub fn browser(&self) -> Arc<dyn Browser> {
+        match self.command() {
+            Some(argv) => Arc::new(CommandBrowser {
+                argv: argv.to_vec(),
+            }),
+            None => Arc::new(SystemBrowser),
+        }
+    }
+}
+
+impl CommandBrowser {
+    /// A command line as `LATCHKEY_BROWSER_COMMAND` and `latchkey login --browser-command` take
+    /// it: split on whitespace, the URL appended. `None` when it names no program.
+    pub fn from_command_line(line: &str) -> Option<CommandBrowser> {
+        split_command_line(line).map(|argv| CommandBrowser { argv })
+    }
+}
+
+fn split_command_line(line: &str) -> Option<Vec<String>> {
+    let argv: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    (!argv.is_empty()).then_some(argv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn the_variable_wins_over_the_profile_which_wins_over_the_system_browser() {
+        let url = Url::parse("https://example.auth.eu-west-1.amazoncognito.com").unwrap();
+        let mut profile = Profile::cognito("p", "eu-west-1", "eu-west-1_Pool", url, "client");
+        assert_eq!(
+            BrowserChoice::choose(None, Some(&profile)),
+            BrowserChoice::System
+        );
+        profile.browser_command = Some(argv(&["firefox", "--new-window"]));
+        assert_eq!(
+            BrowserChoice::choose(None, Some(&profile)),
+            BrowserChoice::Profile(argv(&["firefox", "--new-window"]))
+        );
+        let chosen = BrowserChoice::choose(Some(" hook  --quiet "), Some(&profile));
+        assert_eq!(
+            chosen,
+            BrowserChoice::Environment(argv(&["hook", "--quiet"]))
+        );
+        assert_eq!(
+            BrowserChoice::choose(Some(" \t"), Some(&profile)).command(),
+            Some(&argv(&["firefox", "--new-window"])[..]),
+            "a blank variable is as if unset"
+        );
+        assert_eq!(
+            BrowserChoice::choose(Some("hook"), None),
+            BrowserChoice::Environment(argv(&["hook"]))
+        );
+        assert!(CommandBrowser::from_command_line("   ").is_none());
     }
 }

@@ -1,13 +1,11 @@
 //! Errors that reach callers: a kind (for exit codes and UI decisions), the verification check
-//! that failed when one did, and a message that says what happened and what to do. Messages
-//! never contain a token, code, verifier or state. Long messages are built here, by name.
+//! or AWS failure when one is the cause (their names live here, at the floor, so every layer
+//! can name them), and a message that says what happened and what to do. Messages never
+//! contain a token, code, verifier or state. Long messages are built here, by name.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
-use serde::Serialize;
-
-use crate::aws::AwsFailure;
-use crate::verify::CheckName;
+use serde::{Deserialize, Serialize};
 
 /// What went wrong, coarse enough for a CLI exit code or a UI branch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -43,6 +41,109 @@ pub enum ErrorKind {
     Busy,
     /// Anything else (a bug or an unexpected local failure).
     Internal,
+}
+
+/// One verification step. Serialised in `snake_case` (`at_hash`, `same_identity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    /// The token is a well-formed JWS compact token.
+    Format,
+    /// The token is within Latchkey's size limit.
+    Size,
+    /// The header's `typ` is `JWT` or absent (not an access token's `at+jwt`).
+    Typ,
+    /// The header has no `crit` extension Latchkey would have to understand.
+    Crit,
+    /// The signing algorithm is on Latchkey's allow-list and advertised by the provider.
+    Alg,
+    /// The signing key is unambiguous (`kid` rules of OIDC Core 10.1).
+    Kid,
+    /// The signature verifies with the provider's key.
+    Signature,
+    Iss,
+    Sub,
+    Aud,
+    Azp,
+    Exp,
+    Iat,
+    Nbf,
+    Nonce,
+    AtHash,
+    /// Cognito: `token_use` is `id` (or `access` for access tokens).
+    TokenUse,
+    /// Cognito access tokens: `client_id` is this app's.
+    ClientId,
+    /// A refreshed ID token names the same issuer, subject and audience (OIDC Core 12.2).
+    SameIdentity,
+    /// A refreshed ID token's `auth_time`, when it has one, is the original sign-in's (OIDC
+    /// Core 12.2): a refresh is not a new authentication.
+    AuthTime,
+    /// A userinfo response is about the signed-in user (`sub` equal to the ID token's).
+    UserinfoSub,
+    /// A pasted sign-in callback carries this sign-in's `state` (the listener refuses a
+    /// browser's wrong `state` with a 400 and keeps waiting).
+    State,
+}
+
+impl CheckName {
+    /// The name as shown to people and serialised (`at_hash`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Format => "format",
+            CheckName::Size => "size",
+            CheckName::Typ => "typ",
+            CheckName::Crit => "crit",
+            CheckName::Alg => "alg",
+            CheckName::Kid => "kid",
+            CheckName::Signature => "signature",
+            CheckName::Iss => "iss",
+            CheckName::Sub => "sub",
+            CheckName::Aud => "aud",
+            CheckName::Azp => "azp",
+            CheckName::Exp => "exp",
+            CheckName::Iat => "iat",
+            CheckName::Nbf => "nbf",
+            CheckName::Nonce => "nonce",
+            CheckName::AtHash => "at_hash",
+            CheckName::TokenUse => "token_use",
+            CheckName::ClientId => "client_id",
+            CheckName::SameIdentity => "same_identity",
+            CheckName::AuthTime => "auth_time",
+            CheckName::UserinfoSub => "userinfo_sub",
+            CheckName::State => "state",
+        }
+    }
+}
+
+impl fmt::Display for CheckName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which AWS credential failure it was (an `aws::AwsError` without the details): what callers
+/// branch on once the error has become an [`Error`] ([`Error::aws_failure`]), and what the app
+/// receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AwsFailure {
+    Settings,
+    IdTokenExpired,
+    IdTokenRejected,
+    ProviderNotTrusted,
+    RoleNotAllowed,
+    RoleTrustRefused,
+    NotAuthorized,
+    PoolNotFound,
+    WrongRegion,
+    PoolMisconfigured,
+    ClassicFlowDisabled,
+    Throttled,
+    Service,
+    Unreachable,
+    Signing,
+    BadResponse,
 }
 
 /// A Latchkey error: `kind()` for decisions, `failed_check()` for verification failures,
@@ -82,7 +183,7 @@ impl Error {
     pub fn aws_failure(&self) -> Option<AwsFailure> {
         self.aws
     }
-    /// An [`crate::aws::AwsError`] as it reaches callers.
+    /// An AWS credential failure (`aws::AwsError`) as it reaches callers.
     pub(crate) fn aws(kind: ErrorKind, failure: AwsFailure, message: String) -> Self {
         Self {
             aws: Some(failure),

@@ -6,10 +6,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::clock::utc;
-use crate::error::{Error, ErrorKind, Result};
+use crate::config::Expectation;
+use crate::error::{CheckName, Error, ErrorKind, Result};
 use crate::verify::{
-    decode_jwt, Alg, Check, CheckName, Expectation, ExpectationCheck, GivenKeyVerifier, GivenKeys,
-    ALLOWED_ALGS,
+    decode_jwt, Alg, Check, ExpectationCheck, GivenKeyVerifier, GivenKeys, ALLOWED_ALGS,
 };
 
 #[derive(Debug, Clone, Serialize)]

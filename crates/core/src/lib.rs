@@ -30,16 +30,24 @@
 //! Sessions that no profile reaches any more (a profile's issuer or client id changed) are
 //! listed by [`find_stray_sessions`] and revoked and deleted by [`remove_stray_sessions`].
 //!
+//! The modules stand in layers, each importing only from its own and those below: the floor
+//! (`secret`, `clock`, `http`, `error`), `config`, the adapters (one room per outside party),
+//! `session/`, and the credential providers beside it. `layers_test.rs` holds the table and
+//! fails on an import from above or from this crate root.
+//!
 //! Errors carry an [`ErrorKind`] for decisions and, when a token was refused, the
 //! [`CheckName`] of the check that failed ([`Error::failed_check`]); when AWS credentials could
 //! not be had, the [`AwsFailure`] ([`Error::aws_failure`]).
+
+// Without `test-support`, what only `internals` reaches is unused. Dead code is judged with the
+// feature on, as every test and clippy run of the workspace builds it.
+#![cfg_attr(not(feature = "test-support"), allow(dead_code, unused_imports))]
 
 mod api;
 mod authorize;
 pub mod aws;
 mod browser;
 mod clock;
-mod cognito_idp;
 pub mod config;
 mod error;
 mod http;
@@ -53,18 +61,22 @@ mod token_endpoint;
 mod vault;
 mod verify;
 
-pub use api::{
-    ApiRequest, ApiResponse, HeldSecrets, DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB,
+#[cfg(test)]
+mod layers_test;
+
+pub use api::{ApiRequest, ApiResponse, HeldSecrets};
+pub use authorize::Entry;
+pub use aws::{AwsCredentials, AwsCredentialsProvider, AwsError, AwsIdentity};
+pub use browser::{
+    Browser, BrowserChoice, CommandBrowser, NoBrowser, SystemBrowser, BROWSER_COMMAND_VAR,
 };
-pub use authorize::{Entry, RESERVED_PARAMS};
-pub use aws::{
-    AwsCredentials, AwsCredentialsProvider, AwsError, AwsFailure, AwsIdentity, IdentityFlow,
-    IdentityPoolSettings,
-};
-pub use browser::{Browser, CommandBrowser, NoBrowser, SystemBrowser};
 pub use clock::{Clock, OffsetClock, SystemClock};
-pub use config::{Config, ConfigError, Profile, ProfileKind, Scheme, TokenChoice};
-pub use error::{Error, ErrorKind, Result};
+pub use config::{
+    Config, ConfigError, Expectation, ExpectationError, IdentityFlow, IdentityPoolSettings,
+    Profile, ProfileKind, Scheme, TokenChoice, DEFAULT_RESPONSE_LIMIT_MIB, EXPECTATION_SYNTAX,
+    RESERVED_PARAMS, RESPONSE_LIMIT_RANGE_MIB,
+};
+pub use error::{AwsFailure, CheckName, Error, ErrorKind, Result};
 pub use inspect::{inspect_jwt, inspect_with_keys, relative, ClaimRow, Inspection, TokenKind};
 pub use provider::{probe, ProbeReport, ProbeStatus, ProbeStep};
 pub use secret::{RefreshToken, SecretToken};
@@ -77,17 +89,15 @@ pub use stray::{
     NotRevokedBecause, Revocation, StrayError, StrayOutcome, StrayRemoval, StraySession,
 };
 pub use vault::{runtime_dir, Vault, VaultHealth};
-pub use verify::{
-    Check, CheckName, Expectation, ExpectationCheck, ExpectationError, GivenKeys,
-    EXPECTATION_SYNTAX,
-};
+pub use verify::{Check, ExpectationCheck, GivenKeys};
 
-/// Engine parts that are not the API: for Latchkey's own benchmark and tests only. Nothing
-/// here is stable; embedders use the re-exports above.
+/// Engine parts that are not the API: for Latchkey's own test kit, benchmark and tests only
+/// (feature `test-support`, which nothing else enables). Nothing here is stable; embedders use
+/// the re-exports above.
+#[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod internals {
     pub use crate::authorize::{build_request, validate_browser_url, AuthorizationRequest};
-    pub use crate::browser::for_command as browser_for_command;
     pub use crate::http::{DISCOVERY_LIMIT, JWKS_LIMIT, TOKEN_RESPONSE_LIMIT, USERINFO_LIMIT};
     pub use crate::loopback::{
         head_end, parse_head, serve_signed_out_page, CallbackExpectations, CallbackOutcome,
@@ -101,20 +111,22 @@ pub mod internals {
         MAX_TOKEN_BYTES,
     };
 
+    use crate::config::Profile;
     use crate::error::Result;
-    use crate::Vault;
+    use crate::vault::Vault;
+    use crate::verify::Check;
 
     pub use crate::vault::{StoredAwsCredentials, StoredSession};
 
     /// The keychain account of a profile's AWS credentials (next to its session's).
-    pub fn aws_account(profile: &crate::Profile) -> String {
+    pub fn aws_account(profile: &Profile) -> String {
         crate::vault::aws_account(&profile.keychain_account())
     }
 
     /// The AWS credentials stored for a profile (tests look at what the keychain holds).
     pub fn load_aws_credentials(
         vault: &Vault,
-        profile: &crate::Profile,
+        profile: &Profile,
     ) -> Result<Option<StoredAwsCredentials>> {
         vault.load_aws(&aws_account(profile))
     }
@@ -123,22 +135,22 @@ pub mod internals {
     /// given): the benchmark's unit of work, and the tests' verdict on forged tokens.
     pub async fn verify_id_token(
         provider: &Provider,
-        profile: &crate::Profile,
+        profile: &Profile,
         token: &str,
         now: i64,
-    ) -> Result<Vec<crate::Check>> {
+    ) -> Result<Vec<Check>> {
         verify_sign_in_id_token(provider, profile, token, now, None, None).await
     }
 
     /// [`verify_id_token`] with the sign-in's `nonce` and `access_token` (for `at_hash`).
     pub async fn verify_sign_in_id_token(
         provider: &Provider,
-        profile: &crate::Profile,
+        profile: &Profile,
         token: &str,
         now: i64,
         nonce: Option<&str>,
         access_token: Option<&str>,
-    ) -> Result<Vec<crate::Check>> {
+    ) -> Result<Vec<Check>> {
         let mut verifier = crate::verify::IdTokenVerifier::new(provider, profile, now);
         if let Some(n) = nonce {
             verifier = verifier.nonce(n);
@@ -152,10 +164,10 @@ pub mod internals {
     /// Verify a Cognito access token.
     pub async fn verify_access_token(
         provider: &Provider,
-        profile: &crate::Profile,
+        profile: &Profile,
         token: &str,
         now: i64,
-    ) -> Result<Vec<crate::Check>> {
+    ) -> Result<Vec<Check>> {
         crate::verify::AccessTokenVerifier::new(provider, profile, now)
             .verify(token)
             .await

@@ -61,7 +61,7 @@ pub async fn open_authorize_url_again(state: State<'_, AppState>) -> CommandResu
             "no sign-in is waiting for the browser",
         ));
     };
-    let browser = latchkey_core::internals::browser_for_command(profile.browser_command.as_ref());
+    let browser = latchkey_core::BrowserChoice::for_profile(Some(&profile)).browser();
     Ok(browser.open(&authorize_url)?)
 }
 
@@ -86,7 +86,7 @@ pub async fn sign_out(
     let mut outcome = session.sign_out(scope).await?;
     if let Some(url) = &outcome.logout_url {
         let browser =
-            latchkey_core::internals::browser_for_command(profile.browser_command.as_ref());
+            latchkey_core::BrowserChoice::for_profile(Some(&profile)).browser();
         if let Err(e) = browser.open(url.expose()) {
             outcome.warnings.push(format!("signed out here, but the provider's logout page did not open ({e}); open {url} to end the browser session too"));
         }

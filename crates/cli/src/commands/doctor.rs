@@ -7,10 +7,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::Path;
 
 use latchkey_core::config::{Config, Profile};
-use latchkey_core::ProbeStatus;
 use latchkey_core::SessionState;
 use latchkey_core::Vault;
 use latchkey_core::{find_stray_sessions, StrayError, StraySession};
+use latchkey_core::{BrowserChoice, ProbeStatus, BROWSER_COMMAND_VAR};
 use serde::Serialize;
 
 use crate::cli::DoctorArgs;
@@ -427,19 +427,13 @@ fn find_program(prog: &str) -> bool {
 }
 
 fn check_browser(p: Option<&Profile>, r: &mut Report) {
-    let env_cmd = std::env::var("LATCHKEY_BROWSER_COMMAND")
-        .ok()
-        .filter(|s| !s.trim().is_empty());
-    let (argv, source): (Option<Vec<String>>, &str) =
-        match (&env_cmd, p.and_then(|p| p.browser_command.clone())) {
-            (Some(c), _) => (
-                Some(c.split_whitespace().map(str::to_owned).collect()),
-                "LATCHKEY_BROWSER_COMMAND",
-            ),
-            (None, Some(v)) => (Some(v), "the profile's browser_command"),
-            (None, None) => (None, "system"),
-        };
-    match argv {
+    let choice = BrowserChoice::for_profile(p);
+    let source = match &choice {
+        BrowserChoice::Environment(_) => BROWSER_COMMAND_VAR,
+        BrowserChoice::Profile(_) => "the profile's browser_command",
+        BrowserChoice::System => "system",
+    };
+    match choice.command() {
         Some(v) => {
             if find_program(&v[0]) {
                 r.add("browser", Status::Ok, format!("{source}: `{}` found", v[0]));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use latchkey_core::Browser;
+use latchkey_core::{Browser, CommandBrowser};
 use latchkey_core::{Entry, Error as CoreError, ErrorKind, Session, SessionState, SignInOptions};
 use latchkey_core::{StorageInfo, UserSummary};
 use serde::Serialize;
@@ -15,18 +15,22 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::cli::LoginArgs;
-use crate::context::{browser_from_command, Ctx};
+use crate::context::Ctx;
 use crate::failure::{CliResult, Exit, Failure};
 use crate::output::{mm_ss, print_report, when};
 
 pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
     let browser: Option<Arc<dyn Browser>> = match &a.browser_command {
-        Some(cmd) => Some(browser_from_command(cmd).ok_or_else(|| {
-            Failure::new(
+        Some(cmd) => Some(
+            CommandBrowser::from_command_line(cmd)
+                .map(Arc::new)
+                .ok_or_else(|| {
+                    Failure::new(
                 Exit::Config,
                 "--browser-command is empty; give a program, e.g. --browser-command firefox.",
             )
-        })?),
+                })?,
+        ),
         None => None,
     };
     let session = ctx.session(browser)?;

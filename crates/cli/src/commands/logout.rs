@@ -7,13 +7,13 @@ use std::fmt;
 
 use latchkey_core::config::Config;
 use latchkey_core::{find_stray_sessions, remove_stray_sessions};
-use latchkey_core::{Browser, LogoutUrl, Session, SystemBrowser};
+use latchkey_core::{BrowserChoice, LogoutUrl};
 use latchkey_core::{SessionState, SignOutScope, Vault};
 use latchkey_core::{StrayError, StrayOutcome, StrayRemoval};
 use serde::Serialize;
 
 use crate::cli::LogoutArgs;
-use crate::context::{browser_from_env, keychain_message, Ctx};
+use crate::context::{keychain_message, Ctx};
 use crate::failure::{one_line, CliResult, Exit, Failure};
 use crate::output::print_report;
 
@@ -35,7 +35,10 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
     let mut opened = false;
     let mut open_error = None;
     if let (Some(url), false) = (&outcome.logout_url, a.no_browser) {
-        match logout_browser(&session).open(url.expose()) {
+        match BrowserChoice::for_profile(Some(session.profile()))
+            .browser()
+            .open(url.expose())
+        {
             Ok(()) => opened = true,
             Err(e) => open_error = Some(e.message().to_owned()),
         }
@@ -58,18 +61,6 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
     };
     print_report(&report, a.json)?;
     Ok(Exit::Ok)
-}
-
-/// The browser for the provider's logout page: `LATCHKEY_BROWSER_COMMAND`, the profile's
-/// `browser_command`, or the system's.
-fn logout_browser(session: &Session) -> Box<dyn Browser> {
-    match browser_from_env() {
-        Some(b) => Box::new((*b).clone()),
-        None => match session.profile().browser_command.clone() {
-            Some(argv) => Box::new(latchkey_core::CommandBrowser { argv }),
-            None => Box::new(SystemBrowser),
-        },
-    }
 }
 
 /// `latchkey logout`'s report: what was revoked and deleted, and the provider's logout page

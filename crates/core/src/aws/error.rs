@@ -3,10 +3,8 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
-use crate::aws::settings::SettingsError;
-use crate::error::{Error, ErrorKind};
+use crate::config::SettingsError;
+use crate::error::{AwsFailure, Error, ErrorKind};
 
 /// Which AWS service a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,29 +112,6 @@ pub enum AwsError {
 
     #[error("{service} sent a response Latchkey cannot use ({detail}). If `identity_endpoint` is set, check that it is a Cognito Identity and STS endpoint.")]
     BadResponse { service: AwsService, detail: String },
-}
-
-/// Which [`AwsError`] it was, without the details: what callers branch on once the error has
-/// become a [`crate::Error`] ([`crate::Error::aws_failure`]), and what the app receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AwsFailure {
-    Settings,
-    IdTokenExpired,
-    IdTokenRejected,
-    ProviderNotTrusted,
-    RoleNotAllowed,
-    RoleTrustRefused,
-    NotAuthorized,
-    PoolNotFound,
-    WrongRegion,
-    PoolMisconfigured,
-    ClassicFlowDisabled,
-    Throttled,
-    Service,
-    Unreachable,
-    Signing,
-    BadResponse,
 }
 
 fn available_roles(roles: &[String]) -> String {

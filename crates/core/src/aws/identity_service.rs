@@ -12,8 +12,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::credentials::AwsCredentials;
-use crate::aws::error::{quote_service_message, AwsError, AwsService};
-use crate::aws::exchange::{exchange, Answer};
+use crate::aws::error::{AwsError, AwsService};
+use crate::aws::protocol::{error_code_and_message, exchange, json_1_1_request, Answer};
 use crate::aws::settings::IdentityPool;
 use crate::secret::{AwsSecretAccessKey, AwsSessionToken, SecretToken};
 
@@ -176,14 +176,8 @@ async fn call<T: for<'de> Deserialize<'de>>(
     let endpoint = &caller.pool.identity_endpoint;
     tracing::debug!(operation, endpoint = %endpoint.origin().ascii_serialization(), "cognito identity request");
     let body = serde_json::to_vec(request).expect("request types serialise");
-    let builder = http
-        .post(endpoint.clone())
-        .header("content-type", "application/x-amz-json-1.1")
-        .header(
-            "x-amz-target",
-            format!("AWSCognitoIdentityService.{operation}"),
-        )
-        .body(body);
+    let target = format!("AWSCognitoIdentityService.{operation}");
+    let builder = json_1_1_request(http, endpoint, &target, body);
     let answer = exchange(SERVICE, endpoint, builder).await?;
     tracing::debug!(
         operation,
@@ -197,30 +191,6 @@ async fn call<T: for<'de> Deserialize<'de>>(
         service: SERVICE,
         detail: format!("the {operation} answer is not the expected JSON"),
     })
-}
-
-/// The service's error code and message, per awsJson1_1.
-pub(crate) fn error_code_and_message(answer: &Answer) -> (String, String) {
-    let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
-    let text = |key: &str| body.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let raw = answer
-        .error_type_header
-        .clone()
-        .or_else(|| text("code"))
-        .or_else(|| text("__type"))
-        .unwrap_or_default();
-    let code = raw.split(':').next().unwrap_or_default();
-    let code = code
-        .rsplit('#')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    let message = text("message")
-        .or_else(|| text("Message"))
-        .or_else(|| text("errorMessage"))
-        .unwrap_or_default();
-    (code, quote_service_message(&message))
 }
 
 fn classify(caller: &Caller<'_>, answer: &Answer, custom_role_arn: Option<&str>) -> AwsError {
@@ -318,42 +288,6 @@ fn missing(field: &str) -> AwsError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn answer(header: Option<&str>, body: &str) -> Answer {
-        Answer {
-            status: 400,
-            error_type_header: header.map(str::to_owned),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
-    #[test]
-    fn error_codes_follow_aws_json_1_1() {
-        let plain = answer(
-            None,
-            r#"{"__type":"NotAuthorizedException","message":"Nope."}"#,
-        );
-        assert_eq!(
-            error_code_and_message(&plain),
-            ("NotAuthorizedException".into(), "Nope".into())
-        );
-        let namespaced = answer(
-            None,
-            r#"{"__type":"com.amazonaws.cognito.identity.model#ResourceNotFoundException","Message":"gone"}"#,
-        );
-        assert_eq!(
-            error_code_and_message(&namespaced).0,
-            "ResourceNotFoundException"
-        );
-        let header = answer(
-            Some("TooManyRequestsException:http://internal.amazon.com/"),
-            "{}",
-        );
-        assert_eq!(
-            error_code_and_message(&header).0,
-            "TooManyRequestsException"
-        );
-    }
 
     #[test]
     fn expiration_is_epoch_seconds_with_or_without_a_fraction() {

@@ -21,23 +21,26 @@
 
 mod credentials;
 mod error;
-pub(crate) mod exchange;
 pub(crate) mod identity_service;
+pub(crate) mod protocol;
 mod provider;
 mod settings;
 mod sigv4;
 mod sts;
+pub(crate) mod user_pool;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub use crate::config::{IdentityFlow, IdentityPoolSettings, SettingsError};
+pub use crate::error::AwsFailure;
 pub use credentials::{
     aws_profile_name, config_snippet, credential_process_json, env_exports, AwsCredentials,
     UnwritableValue, WrittenValue,
 };
-pub use error::{AwsError, AwsFailure, AwsService};
+pub use error::{AwsError, AwsService};
 pub use provider::{AwsCredentialsProvider, AwsIdentity, IdTokenSource};
-pub use settings::{login_key, IdentityFlow, IdentityPool, IdentityPoolSettings, SettingsError};
+pub use settings::{login_key, IdentityPool};
 pub(crate) use sigv4::is_credentials_refusal;
 pub use sigv4::{refuses_credentials, sign_request, SigningScope};
 pub use sts::{caller_identity, CallerIdentity};

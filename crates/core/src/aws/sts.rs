@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::aws::credentials::AwsCredentials;
 use crate::aws::error::{quote_service_message, AwsError, AwsService};
-use crate::aws::exchange::{exchange, Answer};
+use crate::aws::protocol::{exchange, Answer};
 use crate::aws::settings::IdentityPool;
 use crate::aws::sigv4::{sign_request, SigningScope};
 use crate::secret::{AwsSecretAccessKey, AwsSessionToken, SecretToken};

@@ -7,8 +7,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::validate;
-use super::{ConfigError, Profile, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS};
-use crate::aws::{IdentityFlow, IdentityPoolSettings};
+use super::{
+    ConfigError, IdentityFlow, IdentityPoolSettings, Profile, ProfileKind, Scheme, TokenChoice,
+    DEFAULT_PORTS,
+};
 
 /// A profile as the user wrote it. Unknown fields are refused (a typo is not ignored).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

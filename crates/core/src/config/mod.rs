@@ -3,8 +3,12 @@
 //! → [`Config::save`] (atomic, keeping the user's comments and layout). Every invalid field
 //! becomes an error naming the file, the profile, the field and the fix.
 
+mod api_settings;
+mod authorize_params;
 mod draft;
+mod expectation;
 mod file;
+mod identity_pool;
 mod review;
 mod validate;
 
@@ -15,7 +19,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::error::{Error, ErrorKind};
+
+pub(crate) use api_settings::is_header_name;
+pub use api_settings::{DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB};
+pub(crate) use authorize_params::is_reserved_param;
+pub use authorize_params::RESERVED_PARAMS;
 pub use draft::{AwsDraft, ProfileDraft};
+pub use expectation::{Expectation, ExpectationError, EXPECTATION_SYNTAX};
+pub use identity_pool::{IdentityFlow, IdentityPoolSettings, SettingsError};
 pub use review::{DroppedSetting, ImportReview, ReviewedSetting, MACHINE_LOCAL, MAX_IMPORT_BYTES};
 
 /// Which token a protected API receives.
@@ -74,7 +86,7 @@ pub struct Profile {
     pub sign_out_uri: Option<Url>,
     pub identity_provider: Option<String>,
     /// More authorize request parameters (`[profiles.NAME.authorize_params]`: `lang`,
-    /// `idp_identifier`, …); never one of [`crate::RESERVED_PARAMS`].
+    /// `idp_identifier`, …); never one of [`RESERVED_PARAMS`].
     pub authorize_params: BTreeMap<String, String>,
     pub api_token: TokenChoice,
     pub api_scheme: Scheme,
@@ -92,10 +104,10 @@ pub struct Profile {
     pub clock_leeway: Duration,
     /// The user's assertions about the tokens (`expect = ["group=admins"]`), shown next to
     /// the verification checks and judged by `latchkey inspect`.
-    pub expect: Vec<crate::verify::Expectation>,
+    pub expect: Vec<Expectation>,
     /// The identity pool that trades the ID token for AWS credentials (`[profiles.NAME.aws]`),
     /// checked against the profile when it was validated.
-    pub aws: Option<crate::aws::IdentityPoolSettings>,
+    pub aws: Option<IdentityPoolSettings>,
 }
 
 /// The configuration file: several profiles, one default.
@@ -143,9 +155,9 @@ pub enum ConfigError {
     Exists { path: PathBuf, name: String },
 }
 
-impl From<ConfigError> for crate::Error {
+impl From<ConfigError> for Error {
     fn from(e: ConfigError) -> Self {
-        crate::Error::new(crate::ErrorKind::Config, e.to_string())
+        Error::new(ErrorKind::Config, e.to_string())
     }
 }
 
@@ -387,7 +399,7 @@ impl Profile {
             api_token: TokenChoice::Id,
             api_scheme: Scheme::Raw,
             api_token_header: "Authorization".into(),
-            api_response_limit_mib: crate::api::DEFAULT_RESPONSE_LIMIT_MIB,
+            api_response_limit_mib: DEFAULT_RESPONSE_LIMIT_MIB,
             api_base_urls: vec![],
             browser_command: None,
             sign_in_timeout: Duration::from_secs(300),
@@ -471,18 +483,6 @@ impl Profile {
     /// The sign-out URLs to register (Cognito "Allowed sign-out URLs").
     pub fn sign_out_uris(&self) -> Vec<String> {
         self.sign_out_uri.iter().map(|u| u.to_string()).collect()
-    }
-
-    /// The identity pool of the `[aws]` table, resolved (region, endpoints, login key); a
-    /// profile without one is a configuration error that says what to add.
-    pub fn identity_pool(&self) -> crate::Result<crate::aws::IdentityPool> {
-        let settings = self
-            .aws
-            .as_ref()
-            .ok_or_else(|| crate::Error::no_identity_pool(&self.name))?;
-        settings
-            .resolve(&self.kind)
-            .map_err(|e| crate::aws::AwsError::from(e).into())
     }
 
     /// The settings in which `next` sends this profile's tokens somewhere else: another

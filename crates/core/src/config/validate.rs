@@ -9,20 +9,20 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{
-    AwsDraft, ConfigError, Profile, ProfileDraft, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS,
-};
-use crate::aws::{IdentityFlow, IdentityPoolSettings};
-use crate::verify::{Expectation, EXPECTATION_SYNTAX};
+use super::api_settings::{is_header_name, DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB};
+use super::authorize_params::is_reserved_param;
+use super::expectation::{Expectation, EXPECTATION_SYNTAX};
+use super::identity_pool;
+use super::{ConfigError, Profile, ProfileDraft, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS};
 
 /// Builds the `Invalid` errors of one profile.
-struct Problems<'a> {
+pub(super) struct Problems<'a> {
     name: &'a str,
     path: &'a Path,
 }
 
 impl Problems<'_> {
-    fn err(&self, field: &str, problem: impl Into<String>, fix: &str) -> ConfigError {
+    pub(super) fn err(&self, field: &str, problem: impl Into<String>, fix: &str) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.to_owned(),
             // A name is checked like any field; until then it may hold anything.
@@ -34,7 +34,7 @@ impl Problems<'_> {
     }
 }
 
-type Checked<T> = Result<T, ConfigError>;
+pub(super) type Checked<T> = Result<T, ConfigError>;
 
 pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Profile> {
     let p = Problems { name, path };
@@ -63,7 +63,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
     let aws = d
         .aws
         .as_ref()
-        .map(|a| identity_pool(&p, a, &kind))
+        .map(|a| identity_pool::from_draft(&p, a))
         .transpose()?;
     let secs = |field: &str, v: Option<i64>, default: u64, range: (u64, u64)| {
         seconds(&p, field, v, default, range)
@@ -413,7 +413,7 @@ fn authorize_params(p: &Problems, d: &ProfileDraft) -> Checked<BTreeMap<String, 
     let params = d.authorize_params.clone().unwrap_or_default();
     for (key, value) in &params {
         let field = format!("authorize_params.{key}");
-        if crate::authorize::is_reserved_param(key) {
+        if is_reserved_param(key) {
             return Err(p.err(&field, format!("`{key}` is set by Latchkey itself (it carries the sign-in's security or has its own setting)"), "remove it; use the profile's `identity_provider` or `scopes` field where one exists"));
         }
         let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');
@@ -486,7 +486,7 @@ fn api(
 fn token_header(p: &Problems, d: &ProfileDraft) -> Checked<String> {
     match d.api_token_header.as_deref().map(str::trim) {
         None => Ok("Authorization".into()),
-        Some(h) if crate::api::is_header_name(h) => Ok(h.to_owned()),
+        Some(h) if is_header_name(h) => Ok(h.to_owned()),
         Some(h) => Err(p.err(
             "api_token_header",
             format!("`{}` is not an HTTP header name", h.escape_debug()),
@@ -496,11 +496,11 @@ fn token_header(p: &Problems, d: &ProfileDraft) -> Checked<String> {
 }
 
 /// How many MiB of an API's answer are read: a whole number in
-/// [`crate::api::RESPONSE_LIMIT_RANGE_MIB`].
+/// [`RESPONSE_LIMIT_RANGE_MIB`].
 fn response_limit(p: &Problems, d: &ProfileDraft) -> Checked<u32> {
-    let range = crate::api::RESPONSE_LIMIT_RANGE_MIB;
+    let range = RESPONSE_LIMIT_RANGE_MIB;
     let Some(mib) = d.api_response_limit_mib else {
-        return Ok(crate::api::DEFAULT_RESPONSE_LIMIT_MIB);
+        return Ok(DEFAULT_RESPONSE_LIMIT_MIB);
     };
     match u32::try_from(mib) {
         Ok(mib) if range.contains(&mib) => Ok(mib),
@@ -511,53 +511,10 @@ fn response_limit(p: &Problems, d: &ProfileDraft) -> Checked<u32> {
                 "use a whole number of MiB between {} and {} (default {}); a longer answer is cut there and marked truncated",
                 range.start(),
                 range.end(),
-                crate::api::DEFAULT_RESPONSE_LIMIT_MIB
+                DEFAULT_RESPONSE_LIMIT_MIB
             ),
         )),
     }
-}
-
-/// The `[aws]` table: parsed here, then checked field by field against the profile by
-/// [`IdentityPoolSettings::resolve`] (the same checks a credential fetch relies on).
-fn identity_pool(p: &Problems, a: &AwsDraft, kind: &ProfileKind) -> Checked<IdentityPoolSettings> {
-    let text = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let identity_endpoint = match text(&a.identity_endpoint) {
-        None => None,
-        Some(s) => Some(Url::parse(&s).map_err(|e| {
-            p.err(
-                "aws.identity_endpoint",
-                format!("`{s}` is not a URL ({e})"),
-                "give the emulator's URL, e.g. \"http://127.0.0.1:4566/\", or remove it to use AWS",
-            )
-        })?),
-    };
-    let flow = match text(&a.flow).as_deref() {
-        None | Some("enhanced") => IdentityFlow::Enhanced,
-        Some("classic") => IdentityFlow::Classic,
-        Some(other) => {
-            return Err(p.err(
-                "aws.flow",
-                format!("`{other}` is not a flow"),
-                "use \"enhanced\" (the pool picks the role; the default) or \"classic\" (STS assumes `role_arn`)",
-            ))
-        }
-    };
-    let settings = IdentityPoolSettings {
-        identity_pool_id: text(&a.identity_pool_id).unwrap_or_default(),
-        region: text(&a.region),
-        role_arn: text(&a.role_arn),
-        identity_endpoint,
-        flow,
-    };
-    settings
-        .resolve(kind)
-        .map_err(|e| p.err(&format!("aws.{}", e.field), e.problem, &e.fix))?;
-    Ok(settings)
 }
 
 fn browser_command(p: &Problems, d: &ProfileDraft) -> Checked<Option<Vec<String>>> {

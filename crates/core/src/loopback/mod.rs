@@ -14,10 +14,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{CheckName, Error, ErrorKind, Result};
 use crate::secret::{constant_time_eq, AuthorizationCode};
 use crate::token_endpoint::sanitize;
-use crate::verify::CheckName;
 
 pub use request::{head_end, parse_head, HeadError, RequestHead, MAX_HEAD_BYTES};
 pub use server::{MAX_CONNECTIONS, READ_TIMEOUT};

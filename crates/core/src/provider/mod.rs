@@ -8,9 +8,8 @@ use serde::Serialize;
 use url::Url;
 
 use crate::config::{Profile, ProfileKind};
-use crate::error::{Error, Result};
+use crate::error::{CheckName, Error, Result};
 use crate::http::{get_json, DISCOVERY_LIMIT};
-use crate::verify::CheckName;
 
 pub use jwks::JWKS_REFETCH_INTERVAL;
 pub use probe::{probe, ProbeReport, ProbeStatus, ProbeStep};

@@ -4,10 +4,10 @@
 use super::{RefreshTokenInfo, Session};
 use crate::clock::utc;
 use crate::config::TokenChoice;
-use crate::error::{Error, Result};
+use crate::error::{CheckName, Error, Result};
 use crate::http::{read_limited, USERINFO_LIMIT};
 use crate::inspect::{inspect_jwt, Inspection, TokenKind};
-use crate::verify::{AccessTokenVerifier, Check, CheckName, IdTokenVerifier};
+use crate::verify::{AccessTokenVerifier, Check, IdTokenVerifier};
 
 impl Session {
     /// Inspect any JWT the user pastes, verified against this profile's provider when it can

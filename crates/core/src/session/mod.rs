@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 
-use crate::browser::{self, Browser};
+use crate::browser::{Browser, BrowserChoice};
 use crate::clock::{utc, Clock, SystemClock};
 use crate::config::Profile;
 use crate::error::{Error, ErrorKind, Result};
@@ -44,7 +44,8 @@ use token_set::TokenSet;
 #[derive(Clone)]
 pub struct SessionOptions {
     pub vault: Vault,
-    /// `None`: the profile's `browser_command`, else the system browser.
+    /// `None`: [`BrowserChoice::for_profile`] (`LATCHKEY_BROWSER_COMMAND`, else the profile's
+    /// `browser_command`, else the system browser).
     pub browser: Option<Arc<dyn Browser>>,
     /// `None`: the profile's `http_timeout`.
     pub http_timeout: Option<Duration>,
@@ -128,7 +129,7 @@ impl Session {
         };
         let browser = options
             .browser
-            .unwrap_or_else(|| browser::for_command(profile.browser_command.as_ref()));
+            .unwrap_or_else(|| BrowserChoice::for_profile(Some(&profile)).browser());
         let account = profile.keychain_account();
         let lock_path = lock_path(vault.service(), &account);
         let (state_tx, _) = watch::channel(SessionState::SignedOut { reason: None });

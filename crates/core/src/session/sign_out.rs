@@ -11,7 +11,7 @@ use url::Url;
 
 use super::token_set::TokenSet;
 use super::{LogoutUrl, Session, SessionState, SignOutOutcome};
-use crate::cognito_idp;
+use crate::aws::user_pool;
 use crate::error::Result;
 use crate::provider::Provider;
 use crate::secret::RefreshToken;
@@ -135,7 +135,7 @@ impl Session {
         warnings: &mut Vec<String>,
     ) -> bool {
         let profile = &self.inner.profile;
-        let Some(endpoint) = cognito_idp::endpoint(&profile.issuer()) else {
+        let Some(endpoint) = user_pool::endpoint(&profile.issuer()) else {
             return false;
         };
         let fresh = |exp: i64| exp > self.now() + ACCESS_TOKEN_MIN_LIFE;
@@ -179,11 +179,11 @@ impl Session {
                 }
             }
         };
-        let ended = if !cognito_idp::has_admin_scope(&access_token) {
-            warnings.push(format!("could not sign out everywhere: the access token lacks the `{}` scope that GlobalSignOut needs (add it to the profile's `scopes` and allow it on the app client); other devices stay signed in until their refresh tokens expire.", cognito_idp::ADMIN_SCOPE));
+        let ended = if !user_pool::has_admin_scope(&access_token) {
+            warnings.push(format!("could not sign out everywhere: the access token lacks the `{}` scope that GlobalSignOut needs (add it to the profile's `scopes` and allow it on the app client); other devices stay signed in until their refresh tokens expire.", user_pool::ADMIN_SCOPE));
             false
         } else {
-            match cognito_idp::global_sign_out(self.http(), &endpoint, &access_token).await {
+            match user_pool::global_sign_out(self.http(), &endpoint, &access_token).await {
                 Ok(()) => true,
                 Err(warning) => {
                     warnings.push(warning);

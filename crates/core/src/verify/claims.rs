@@ -4,10 +4,12 @@
 
 use base64::Engine;
 
-use super::check::{CheckName, Checks};
+use super::check::Checks;
 use super::jwt::{ClaimProblem, Jwt, B64};
 use super::keys::Alg;
 use super::Identity;
+use crate::config::Profile;
+use crate::error::CheckName;
 use crate::inspect::relative;
 use crate::secret::constant_time_eq;
 
@@ -73,7 +75,7 @@ pub(super) struct Window {
 
 impl Window {
     /// `now` with the profile's clock leeway.
-    pub fn of(profile: &crate::Profile, now: i64, max_iat_age: Option<i64>) -> Window {
+    pub fn of(profile: &Profile, now: i64, max_iat_age: Option<i64>) -> Window {
         Window {
             now,
             leeway: i64::try_from(profile.clock_leeway.as_secs()).unwrap_or(i64::MAX),

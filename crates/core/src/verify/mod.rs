@@ -10,12 +10,12 @@ mod jwt;
 mod keys;
 
 use crate::config::Profile;
-use crate::error::{Error, Result};
+use crate::error::{CheckName, Error, Result};
 use crate::provider::Provider;
 
+pub use check::Check;
 pub(crate) use check::Checks;
-pub use check::{Check, CheckName};
-pub use expect::{Expectation, ExpectationCheck, ExpectationError, EXPECTATION_SYNTAX};
+pub use expect::ExpectationCheck;
 pub use given::GivenKeys;
 pub use jwt::{decode_jwt, DecodeError, Jwt, MAX_TOKEN_BYTES};
 pub(crate) use keys::KeyChoice;

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{due_at, AwsCredentialsProvider, IdTokenSource};
-use crate::aws::{self, token_roles, AwsError, CallerIdentity, IdentityFlow};
+use crate::aws::{self, token_roles, AwsError, CallerIdentity};
+use crate::config::IdentityFlow;
 use crate::clock::utc;
 use crate::error::Result;
 

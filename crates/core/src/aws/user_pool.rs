@@ -4,9 +4,7 @@
 
 use url::Url;
 
-use crate::aws::exchange::Answer;
-use crate::aws::identity_service::error_code_and_message;
-use crate::http::read_limited;
+use super::protocol::{error_code_and_message, json_1_1_request, read_body, Answer};
 use crate::secret::SecretToken;
 use crate::verify::decode_jwt;
 
@@ -42,34 +40,17 @@ pub(crate) async fn global_sign_out(
     access_token: &SecretToken,
 ) -> Result<(), String> {
     let body = serde_json::json!({ "AccessToken": access_token.expose() }).to_string();
-    let sent = http
-        .post(endpoint.clone())
-        .header("content-type", "application/x-amz-json-1.1")
-        .header(
-            "x-amz-target",
-            "AWSCognitoIdentityProviderService.GlobalSignOut",
-        )
-        .body(body)
+    let target = "AWSCognitoIdentityProviderService.GlobalSignOut";
+    let sent = json_1_1_request(http, endpoint, target, body.into_bytes())
         .send()
         .await;
     let response = match sent {
         Ok(response) => response,
         Err(_) => return Err(format!("could not reach the user pool at {} to sign out everywhere; this device is signed out, but other devices stay signed in until their refresh tokens expire.", endpoint.origin().ascii_serialization())),
     };
-    let status = response.status().as_u16();
-    let error_type_header = response
-        .headers()
-        .get("x-amzn-errortype")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = read_limited(response, ANSWER_LIMIT, "the GlobalSignOut answer")
-        .await
-        .unwrap_or_default();
-    let answer = Answer {
-        status,
-        error_type_header,
-        body,
-    };
+    let mut answer = Answer::head(&response);
+    let status = answer.status;
+    answer.body = read_body(response, ANSWER_LIMIT).await.unwrap_or_default();
     if answer.is_success() {
         return Ok(());
     }
