@@ -4,7 +4,7 @@
 //! It drives the real app on its embedded development provider exactly like the end-to-end
 //! test does, and takes a WebDriver screenshot at each screen.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 #[allow(unused_macros, unused_imports)]
 mod support;
 

@@ -1,6 +1,6 @@
 // Latchkey's interop peer: the OpenID Certified `oidc-provider` (pinned in package-lock.json)
 // with ONE public native client and a minimal login/consent UI of our own (stable element ids,
-// a real password check, no remote fonts). Started by tests/interop_oidc_provider.rs.
+// a real password check, no remote fonts). Started by tests/it/interop_oidc_provider.rs.
 //
 // Environment (all optional):
 //   INTEROP_PORT            port to bind on 127.0.0.1 (0 or unset: an ephemeral port)

@@ -1,4 +1,4 @@
-//! `cargo xtask fuzz [N]`: core's fuzz targets (crates/core/tests/fuzz.rs) with N inputs each
+//! `cargo xtask fuzz [N]`: core's fuzz targets (crates/core/tests/it/fuzz.rs) with N inputs each
 //! (default a million), in a release build. `cargo xtask test` runs the same targets with a
 //! bounded count; this is the long run before a release or after touching a parser.
 
@@ -27,8 +27,8 @@ pub fn fuzz(args: &[String]) -> Result<(), String> {
     let started = Instant::now();
     let status = Command::new(cargo())
         .current_dir(project_root())
-        .args(["test", "--release", "-p", "latchkey-core", "--test", "fuzz"])
-        .args(["--", "--test-threads=2"])
+        .args(["test", "--release", "-p", "latchkey-core", "--test", "it"])
+        .args(["--", "fuzz::", "--test-threads=2"])
         .env("BOLERO_RANDOM_ITERATIONS", inputs.to_string())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;

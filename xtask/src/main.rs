@@ -6,6 +6,7 @@ mod bundle;
 mod cross;
 mod fuzz;
 mod prereq;
+mod report;
 mod run;
 mod shots;
 mod test;

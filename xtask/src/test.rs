@@ -1,186 +1,25 @@
 //! `cargo xtask test`: formatting, lints, docs and every test, with real parts underneath.
 //! Tests run in a [`Sandbox`]: a private D-Bus session with an unlocked gnome-keyring, under Xvfb.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::prereq::{
     ensure_debian_packages, ensure_debian_packages_without_recommends, ensure_npm_packages,
     ensure_python_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES, TEST_PACKAGES,
 };
+use crate::report::{banner, run_ok, Tally};
 use crate::{bundle, cargo, cross, prereq, project_root};
-
-/// What a run found: checks and tests passed and failed, and the names of the failures.
-#[derive(Default)]
-pub struct Tally {
-    passed: u64,
-    failed: u64,
-    failures: Vec<String>,
-}
-
-impl Tally {
-    /// Counts one check (fmt, clippy, a build …) as passed or failed.
-    pub fn check(&mut self, name: &str, ok: bool) {
-        if ok {
-            self.passed += 1;
-        } else {
-            self.failed += 1;
-            self.failures.push(name.to_string());
-        }
-    }
-
-    /// Runs a `cargo test` command, echoing its output and counting every test binary's
-    /// `test result:` line. A build failure or a crashed test binary counts as one failure.
-    pub fn run_cargo_test(&mut self, command: &mut Command) -> Result<(), String> {
-        command.stdout(Stdio::piped());
-        let mut child = command
-            .spawn()
-            .map_err(|e| format!("could not start {:?}: {e}", command.get_program()))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut test_results_seen = 0;
-        let failures_before = self.failures.len();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.map_err(|e| format!("reading test output: {e}"))?;
-            println!("{line}");
-            if let Some((passed, failed)) = parse_test_result(&line) {
-                test_results_seen += 1;
-                self.passed += passed;
-                self.failed += failed;
-            }
-            if let Some(name) = line
-                .strip_prefix("test ")
-                .and_then(|l| l.strip_suffix(" ... FAILED"))
-            {
-                self.failures.push(name.to_string());
-            }
-        }
-        let status = child
-            .wait()
-            .map_err(|e| format!("waiting for cargo test: {e}"))?;
-        if !status.success() && self.failures.len() == failures_before {
-            // A build failure or a crashed test binary: no per-test line says so.
-            self.check("cargo test (build or test binary failed)", false);
-        }
-        if test_results_seen == 0 && status.success() {
-            self.check("cargo test ran no test binary", false);
-        }
-        Ok(())
-    }
-
-    pub fn passed(&self) -> u64 {
-        self.passed
-    }
-
-    pub fn failed(&self) -> u64 {
-        self.failed
-    }
-
-    /// Adds another run's counts and failures to this one.
-    pub fn absorb(&mut self, other: Tally) {
-        self.passed += other.passed;
-        self.failed += other.failed;
-        self.failures.extend(other.failures);
-    }
-
-    /// Prints the failures and the closing `N passed, N failed` line.
-    pub fn finish(self) -> Result<(), String> {
-        println!();
-        if !self.failures.is_empty() {
-            println!("failed:");
-            for name in &self.failures {
-                println!("    {name}");
-            }
-        }
-        println!("{} passed, {} failed", self.passed, self.failed);
-        if self.failed == 0 {
-            Ok(())
-        } else {
-            Err(format!("{} check(s) failed", self.failed))
-        }
-    }
-}
 
 pub fn test(args: &[String]) -> Result<(), String> {
     let root = project_root();
     let filter: Vec<String> = args.to_vec();
-    if cfg!(target_os = "linux") {
-        ensure_debian_packages("building the desktop app", APP_PACKAGES)?;
-        ensure_debian_packages("the test suite", TEST_PACKAGES)?;
-    }
-    if filter.is_empty() && cfg!(target_os = "linux") {
-        ensure_debian_packages_without_recommends(
-            "checking the Windows and macOS builds",
-            cross::CROSS_PACKAGES,
-        )?;
-    }
-    let tauri_driver = ensure_tauri_driver()?;
-    for dir in ["tests/interop", "benches/peer"] {
-        ensure_npm_packages(&root.join(dir))?;
-    }
-    ensure_python_packages(&root.join("tests/interop/aws"))?;
-
+    let tauri_driver = ensure_prerequisites(&root, &filter)?;
     let mut tally = Tally::default();
-
     if filter.is_empty() {
-        banner("cargo fmt --check");
-        tally.check(
-            "cargo fmt --check",
-            run_ok(Command::new(cargo()).args(["fmt", "--all", "--check"])),
-        );
-
-        banner("cargo clippy --workspace --all-targets -- -D warnings");
-        tally.check(
-            "cargo clippy",
-            run_ok(Command::new(cargo()).args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--quiet",
-                "--",
-                "-D",
-                "warnings",
-            ])),
-        );
-
-        banner("cargo doc --workspace --no-deps (warnings are errors)");
-        tally.check(
-            "cargo doc",
-            run_ok(
-                Command::new(cargo())
-                    .args(["doc", "--workspace", "--no-deps", "--quiet"])
-                    .env("RUSTDOCFLAGS", "-D warnings"),
-            ),
-        );
-
-        // Windows and macOS type-checks and lints of core and the CLI. The app's (Tauri and
-        // the webview crates for two more targets), the Windows build and the tests under
-        // Wine do not fit CI's budget: they run on demand with `cargo xtask cross`.
-        if cfg!(target_os = "linux") {
-            banner("cargo xtask cross --check-only --without-app (Windows and macOS type-checks and lints)");
-            let options = cross::Options {
-                check_only: true,
-                without_app: true,
-            };
-            cross::run(&options, &mut tally)?;
-        }
+        static_checks(&mut tally)?;
     }
-
-    // The package users install, built the way `cargo xtask bundle` builds it, for the
-    // install-launch-uninstall test (tests/bundle_deb.rs): part of every full run as root, so
-    // CI proves an installed Latchkey on every change (see README, "Install").
-    let deb = match package_test(&filter) {
-        PackageTest::Run => build_deb(&root, &mut tally),
-        PackageTest::Skip(why) => {
-            println!("\nxtask: the .deb install test is skipped: {why}");
-            None
-        }
-        PackageTest::Refuse(why) => {
-            eprintln!("\nxtask: {why}");
-            tally.check("the .deb install test (cannot run here)", false);
-            None
-        }
-        PackageTest::NotAsked => None,
-    };
+    let deb = package_for_the_install_test(&root, &filter, &mut tally);
 
     banner("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
     let sandbox = Sandbox::new()?;
@@ -201,6 +40,95 @@ pub fn test(args: &[String]) -> Result<(), String> {
     tally.run_cargo_test(&mut command)?;
     drop(sandbox);
     tally.finish()
+}
+
+/// The Debian, npm and Python packages the run needs; returns tauri-driver's path.
+fn ensure_prerequisites(root: &Path, filter: &[String]) -> Result<PathBuf, String> {
+    if cfg!(target_os = "linux") {
+        ensure_debian_packages("building the desktop app", APP_PACKAGES)?;
+        ensure_debian_packages("the test suite", TEST_PACKAGES)?;
+    }
+    if filter.is_empty() && cfg!(target_os = "linux") {
+        ensure_debian_packages_without_recommends(
+            "checking the Windows and macOS builds",
+            cross::CROSS_PACKAGES,
+        )?;
+    }
+    let tauri_driver = ensure_tauri_driver()?;
+    for dir in ["tests/interop", "benches/peer"] {
+        ensure_npm_packages(&root.join(dir))?;
+    }
+    ensure_python_packages(&root.join("tests/interop/aws"))?;
+    Ok(tauri_driver)
+}
+
+/// Formatting, lints, docs, and the Windows and macOS type-checks: a full run's first part.
+fn static_checks(tally: &mut Tally) -> Result<(), String> {
+    banner("cargo fmt --check");
+    tally.check(
+        "cargo fmt --check",
+        run_ok(Command::new(cargo()).args(["fmt", "--all", "--check"])),
+    );
+
+    banner("cargo clippy --workspace --all-targets -- -D warnings");
+    tally.check(
+        "cargo clippy",
+        run_ok(Command::new(cargo()).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ])),
+    );
+
+    banner("cargo doc --workspace --no-deps (warnings are errors)");
+    tally.check(
+        "cargo doc",
+        run_ok(
+            Command::new(cargo())
+                .args(["doc", "--workspace", "--no-deps", "--quiet"])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        ),
+    );
+
+    // Windows and macOS type-checks and lints of core and the CLI. The app's (Tauri and
+    // the webview crates for two more targets), the Windows build and the tests under
+    // Wine do not fit CI's budget: they run on demand with `cargo xtask cross`.
+    if cfg!(target_os = "linux") {
+        banner("cargo xtask cross --check-only --without-app (Windows and macOS type-checks and lints)");
+        let options = cross::Options {
+            check_only: true,
+            without_app: true,
+        };
+        cross::run(&options, tally)?;
+    }
+    Ok(())
+}
+
+/// The package users install, built the way `cargo xtask bundle` builds it, for the
+/// install-launch-uninstall test (the app's `it` test binary, module bundle_deb): part of every
+/// full run as root, so CI proves an installed Latchkey on every change (see README, "Install").
+fn package_for_the_install_test(
+    root: &Path,
+    filter: &[String],
+    tally: &mut Tally,
+) -> Option<PathBuf> {
+    match package_test(filter) {
+        PackageTest::Run => build_deb(root, tally),
+        PackageTest::Skip(why) => {
+            println!("\nxtask: the .deb install test is skipped: {why}");
+            None
+        }
+        PackageTest::Refuse(why) => {
+            eprintln!("\nxtask: {why}");
+            tally.check("the .deb install test (cannot run here)", false);
+            None
+        }
+        PackageTest::NotAsked => None,
+    }
 }
 
 /// What a run does about the package test (build the .deb, install, launch, uninstall).
@@ -233,7 +161,8 @@ fn package_test(filter: &[String]) -> PackageTest {
     })
 }
 
-/// The Debian package the bundler builds (tests/bundle_deb.rs installs and removes it).
+/// The Debian package the bundler builds (the app's test module bundle_deb, in
+/// tests/it/bundle_deb.rs, installs and removes it).
 const DEB_PACKAGE: &str = "latchkey";
 
 struct PackageTestFacts<'a> {
@@ -282,7 +211,7 @@ fn decide_package_test(facts: &PackageTestFacts) -> PackageTest {
 
 /// Builds the .deb with `cargo xtask bundle`'s steps (a release build of the app and the
 /// CLI), counts the build as a check and says how long it took.
-fn build_deb(root: &std::path::Path, tally: &mut Tally) -> Option<std::path::PathBuf> {
+fn build_deb(root: &Path, tally: &mut Tally) -> Option<PathBuf> {
     banner("cargo xtask bundle --bundles deb (release app and CLI, packaged)");
     let started = std::time::Instant::now();
     let built = bundle::package(root, "deb", false);
@@ -304,37 +233,9 @@ fn build_deb(root: &std::path::Path, tally: &mut Tally) -> Option<std::path::Pat
     deb.ok().flatten()
 }
 
-pub fn banner(title: &str) {
-    println!("\n==> {title}");
-}
-
-pub fn run_ok(command: &mut Command) -> bool {
-    command.current_dir(project_root());
-    match command.status() {
-        Ok(status) => status.success(),
-        Err(e) => {
-            eprintln!("xtask: could not run {command:?}: {e}");
-            false
-        }
-    }
-}
-
-/// Parses cargo test's `test result: ok. 12 passed; 0 failed; …` line.
-fn parse_test_result(line: &str) -> Option<(u64, u64)> {
-    let rest = line.trim().strip_prefix("test result: ")?;
-    let words: Vec<&str> = rest.split_whitespace().collect();
-    let count = |label: &str| -> Option<u64> {
-        words
-            .windows(2)
-            .find(|pair| pair[1].trim_end_matches([';', ',']) == label)
-            .and_then(|pair| pair[0].parse().ok())
-    };
-    Some((count("passed")?, count("failed")?))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{decide_package_test, parse_test_result, PackageTest, PackageTestFacts};
+    use super::{decide_package_test, PackageTest, PackageTestFacts};
 
     /// A full run on a fresh Debian machine as root, the way CI runs.
     fn ci_machine() -> PackageTestFacts<'static> {
@@ -414,20 +315,5 @@ mod tests {
             decide_package_test(&filtered_elsewhere),
             PackageTest::NotAsked
         );
-    }
-
-    #[test]
-    fn parses_cargo_test_summary_lines() {
-        assert_eq!(
-            parse_test_result("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s"),
-            Some((12, 0))
-        );
-        assert_eq!(
-            parse_test_result(
-                "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out"
-            ),
-            Some((3, 2))
-        );
-        assert_eq!(parse_test_result("running 3 tests"), None);
     }
 }

@@ -54,6 +54,8 @@ mod http;
 mod inspect;
 mod loopback;
 mod provider;
+#[cfg(any(test, doctest))]
+mod readme;
 mod secret;
 mod session;
 mod stray;

@@ -1,6 +1,7 @@
 //! Browsers driven over WebDriver: headless Chromium through chromedriver (Debian's
 //! `chromium-driver`) and the real app window through tauri-driver + WebKitWebDriver.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
@@ -41,6 +42,38 @@ impl Drop for Service {
 
 /// tauri-driver (installed by `cargo xtask test` into `.tools/`) in front of WebKitWebDriver.
 pub fn start_tauri_driver() -> Service {
+    start_tauri_driver_with_env(&AppEnv::default())
+}
+
+/// The environment an app under test gets on top of the test process's: tauri-driver starts
+/// WebKitWebDriver, which starts the app, each inheriting it. A test sets its app's variables
+/// here, never in its own process, which it shares with the other tests of its binary.
+#[derive(Default)]
+pub struct AppEnv(Vec<(String, Option<OsString>)>);
+
+impl AppEnv {
+    /// Sets `name` to `value` for the app.
+    pub fn set(&mut self, name: &str, value: impl Into<OsString>) {
+        self.0.push((name.to_string(), Some(value.into())));
+    }
+
+    /// Leaves `name` out of the app's environment, whatever the test process has.
+    pub fn remove(&mut self, name: &str) {
+        self.0.push((name.to_string(), None));
+    }
+
+    fn apply(&self, command: &mut Command) {
+        for (name, value) in &self.0 {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+    }
+}
+
+/// tauri-driver as [`start_tauri_driver`], with `env` for the apps it starts.
+pub fn start_tauri_driver_with_env(env: &AppEnv) -> Service {
     let binary = std::env::var_os("LATCHKEY_TAURI_DRIVER")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -52,7 +85,9 @@ pub fn start_tauri_driver() -> Service {
         binary.display()
     );
     let (port, native_port) = (free_port(), free_port());
-    let child = Command::new(&binary)
+    let mut command = Command::new(&binary);
+    env.apply(&mut command);
+    let child = command
         .args([
             "--port",
             &port.to_string(),
@@ -149,13 +184,36 @@ pub struct AppUnderTest {
     binary: PathBuf,
     tauri_driver: Service,
     _chromedriver: Service,
+    _one_app_at_a_time: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Held by every app under test of a process: the app is single-instance (a second launch
+/// hands over to the first and exits), so the app-window tests of one test binary take turns.
+static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits until no other app under test of this process runs, for a test that starts the app
+/// itself (an installed package, say); [`AppUnderTest`] takes it on its own.
+pub async fn one_app_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_APP_AT_A_TIME.lock().await
+}
+
+/// [`one_app_at_a_time`] for a test that is not async.
+pub fn one_app_at_a_time_blocking() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_APP_AT_A_TIME.blocking_lock()
 }
 
 impl AppUnderTest {
     /// Starts chromedriver with a fresh Chromium profile in `scratch`, then the app `binary`
     /// through tauri-driver, and waits for the app's first screen. The app inherits the test
-    /// process's environment (set `LATCHKEY_CONFIG` and the like before).
+    /// process's environment.
     pub async fn start(binary: &Path, scratch: &Path) -> AppUnderTest {
+        AppUnderTest::start_with_env(binary, scratch, &AppEnv::default()).await
+    }
+
+    /// [`AppUnderTest::start`] with `env` (`LATCHKEY_CONFIG` and the like) for the app, once
+    /// no other app under test of this process runs.
+    pub async fn start_with_env(binary: &Path, scratch: &Path, env: &AppEnv) -> AppUnderTest {
+        let one_app_at_a_time = one_app_at_a_time().await;
         let chromedriver = start_chromedriver();
         let browser = chromium(&chromedriver, &scratch.join("chromium")).await;
         browser
@@ -166,7 +224,7 @@ impl AppUnderTest {
             ))
             .await
             .expect("set Chromium's page-load timeout");
-        let tauri_driver = start_tauri_driver();
+        let tauri_driver = start_tauri_driver_with_env(env);
         let app = app_window(&tauri_driver, binary).await;
         wait_js(
             &app,
@@ -180,6 +238,7 @@ impl AppUnderTest {
             binary: binary.to_path_buf(),
             tauri_driver,
             _chromedriver: chromedriver,
+            _one_app_at_a_time: one_app_at_a_time,
         }
     }
 

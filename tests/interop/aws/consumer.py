@@ -5,7 +5,7 @@ runs `latchkey aws credentials`), calls STS GetCallerIdentity at LATCHKEY_STS_EN
 LATCHKEY_SDK_CALLS times (default 1; botocore checks the credentials' expiry before each call
 and runs `credential_process` again inside its refresh window), and, when LATCHKEY_DEMO_API_URL
 is set, signs a GET to it with botocore's own SigV4 signer (service execute-api). Prints one JSON
-object; crates/cli/tests/aws_consumer.rs starts it.
+object; crates/cli/tests/it/aws_consumer.rs starts it.
 """
 
 import json

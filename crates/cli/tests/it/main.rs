@@ -1,0 +1,16 @@
+//! The CLI's integration tests, one module per area, in one test binary (one link instead of
+//! one per file); `common` runs the built `latchkey` binary with its own config and keychain service.
+
+mod aws;
+mod aws_consumer;
+mod call_limit;
+mod cli;
+mod common;
+mod inspect;
+mod json_reports;
+mod keychain_locked;
+mod kubectl;
+mod profile_import;
+mod refresh;
+mod stray;
+mod windows;

@@ -1,0 +1,145 @@
+//! What `cargo xtask test` and `cargo xtask cross` print and count: banners, checks, and the
+//! `test result:` lines of cargo test, closing with `N passed, N failed`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::project_root;
+
+/// What a run found: checks and tests passed and failed, and the names of the failures.
+#[derive(Default)]
+pub struct Tally {
+    passed: u64,
+    failed: u64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    /// Counts one check (fmt, clippy, a build …) as passed or failed.
+    pub fn check(&mut self, name: &str, ok: bool) {
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+            self.failures.push(name.to_string());
+        }
+    }
+
+    /// Runs a `cargo test` command, echoing its output and counting every test binary's
+    /// `test result:` line. A build failure or a crashed test binary counts as one failure.
+    pub fn run_cargo_test(&mut self, command: &mut Command) -> Result<(), String> {
+        command.stdout(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("could not start {:?}: {e}", command.get_program()))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut test_results_seen = 0;
+        let failures_before = self.failures.len();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| format!("reading test output: {e}"))?;
+            println!("{line}");
+            if let Some((passed, failed)) = parse_test_result(&line) {
+                test_results_seen += 1;
+                self.passed += passed;
+                self.failed += failed;
+            }
+            if let Some(name) = line
+                .strip_prefix("test ")
+                .and_then(|l| l.strip_suffix(" ... FAILED"))
+            {
+                self.failures.push(name.to_string());
+            }
+        }
+        let status = child
+            .wait()
+            .map_err(|e| format!("waiting for cargo test: {e}"))?;
+        if !status.success() && self.failures.len() == failures_before {
+            // A build failure or a crashed test binary: no per-test line says so.
+            self.check("cargo test (build or test binary failed)", false);
+        }
+        if test_results_seen == 0 && status.success() {
+            self.check("cargo test ran no test binary", false);
+        }
+        Ok(())
+    }
+
+    pub fn passed(&self) -> u64 {
+        self.passed
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.failed
+    }
+
+    /// Adds another run's counts and failures to this one.
+    pub fn absorb(&mut self, other: Tally) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.failures.extend(other.failures);
+    }
+
+    /// Prints the failures and the closing `N passed, N failed` line.
+    pub fn finish(self) -> Result<(), String> {
+        println!();
+        if !self.failures.is_empty() {
+            println!("failed:");
+            for name in &self.failures {
+                println!("    {name}");
+            }
+        }
+        println!("{} passed, {} failed", self.passed, self.failed);
+        if self.failed == 0 {
+            Ok(())
+        } else {
+            Err(format!("{} check(s) failed", self.failed))
+        }
+    }
+}
+
+pub fn banner(title: &str) {
+    println!("\n==> {title}");
+}
+
+pub fn run_ok(command: &mut Command) -> bool {
+    command.current_dir(project_root());
+    match command.status() {
+        Ok(status) => status.success(),
+        Err(e) => {
+            eprintln!("xtask: could not run {command:?}: {e}");
+            false
+        }
+    }
+}
+
+/// Parses cargo test's `test result: ok. 12 passed; 0 failed; …` line.
+fn parse_test_result(line: &str) -> Option<(u64, u64)> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let count = |label: &str| -> Option<u64> {
+        words
+            .windows(2)
+            .find(|pair| pair[1].trim_end_matches([';', ',']) == label)
+            .and_then(|pair| pair[0].parse().ok())
+    };
+    Some((count("passed")?, count("failed")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_test_result;
+
+    #[test]
+    fn parses_cargo_test_summary_lines() {
+        assert_eq!(
+            parse_test_result("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s"),
+            Some((12, 0))
+        );
+        assert_eq!(
+            parse_test_result(
+                "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out"
+            ),
+            Some((3, 2))
+        );
+        assert_eq!(parse_test_result("running 3 tests"), None);
+    }
+}
