@@ -50,8 +50,9 @@ const LAYERS: &[(&str, Layer)] = &[
     ("aws::provider", Layer::Providers),
 ];
 
-/// Files that wire the layers together and may import anything: the crate root and this test.
-const ROOT_FILES: &[&str] = &["lib.rs", "layers_test.rs"];
+/// Files that wire the layers together or check the crate from outside and may import anything:
+/// the crate root, this test and the README check.
+const ROOT_FILES: &[&str] = &["lib.rs", "layers_test.rs", "readme.rs"];
 
 /// The layer of a module path (`["aws", "settings"]`), by the longest prefix in [`LAYERS`].
 fn layer_of(module: &[String]) -> Option<Layer> {
