@@ -17,9 +17,16 @@ use crate::secret::SecretToken;
 /// One API call.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
+    /// The HTTP method, in any case (`GET`, `post`, …); one that is not a method is a
+    /// configuration error.
     pub method: String,
+    /// Where to send it: https, or http to a loopback API, with an origin in the profile's
+    /// `api_base_urls` unless `allow_any_origin` is set.
     pub url: Url,
+    /// Headers to send as given, except `Authorization`, the SigV4 `x-amz-…` headers and the
+    /// token's header, which Latchkey sets itself.
     pub headers: Vec<(String, String)>,
+    /// The bytes to send as the body, as is (no `content-type` is added); `None`: no body.
     pub body: Option<Vec<u8>>,
     /// `None`: the profile's `api_token` (ID token by default).
     pub token: Option<TokenChoice>,
@@ -40,6 +47,8 @@ pub struct ApiRequest {
 }
 
 impl ApiRequest {
+    /// A `GET` of `url` without a body or extra headers, sent the profile's way (its token,
+    /// scheme, header and timeout).
     pub fn get(url: Url) -> Self {
         Self {
             method: "GET".into(),
@@ -62,11 +71,16 @@ const MIB: usize = 1024 * 1024;
 /// The answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiResponse {
+    /// The HTTP status code the API answered (of the retried call, when `retried_after_refresh`).
     pub status: u16,
+    /// The response headers in the order received, names lowercase, a repeated header once per
+    /// value; a value that is not UTF-8 has its bad bytes replaced.
     pub headers: Vec<(String, String)>,
     /// The body as received: all of it, or its first `limit_mib` MiB when `truncated`.
     #[serde(serialize_with = "ser_body")]
     pub body: Vec<u8>,
+    /// From sending the request to the end of reading the body (of the last attempt); in JSON
+    /// `{"secs": …, "nanos": …}`.
     pub elapsed: Duration,
     /// True when the call was retried once with renewed credentials (the first answer was 401
     /// for a token, or a 403 refusing the AWS credentials as expired or unknown).
@@ -82,6 +96,7 @@ fn ser_body<S: serde::Serializer>(b: &[u8], s: S) -> std::result::Result<S::Ok, 
 }
 
 impl ApiResponse {
+    /// The body as text, bytes that are not UTF-8 replaced by U+FFFD.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }

@@ -11,10 +11,18 @@ use crate::secret::Nonce;
 
 /// Everything the flow must remember between opening the browser and redeeming the code.
 pub struct AuthorizationRequest {
+    /// The authorize URL (or the sign-up or logout page the entry asks for) with every query
+    /// parameter; it carries `state`, `nonce` and the PKCE challenge, so it is not logged.
     pub url: Url,
+    /// The loopback callback address sent as `redirect_uri`; the code redemption must send it
+    /// again, unchanged.
     pub redirect_uri: String,
+    /// The random `state` sent; the callback must return it, or it is not this sign-in's.
     pub state: CsrfToken,
+    /// The random `nonce` sent; the ID token's `nonce` claim must equal it.
     pub nonce: Nonce,
+    /// The PKCE S256 code verifier, sent with the code to the token endpoint (never to the
+    /// browser).
     pub pkce_verifier: PkceCodeVerifier,
 }
 

@@ -12,6 +12,9 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Opens a URL in the system browser (never an embedded webview).
 pub trait Browser: Send + Sync {
+    /// Hands `url` to the browser and returns without waiting for it. The real browsers refuse
+    /// a URL that is not https (or http to loopback) or holds control or shell characters, and
+    /// report that or a browser that cannot be started as an [`ErrorKind::Browser`] error.
     fn open(&self, url: &Url) -> Result<()>;
 }
 
@@ -53,6 +56,8 @@ fn refuse_environment_references(url: &Url) -> Result<()> {
 /// A configured program: `argv[0] argv[1..] <url>`, spawned directly (no shell).
 #[derive(Debug, Clone)]
 pub struct CommandBrowser {
+    /// The program, then its leading arguments; the URL is appended as the last argument.
+    /// Empty is an [`ErrorKind::Config`] error when a URL is opened.
     pub argv: Vec<String>,
 }
 

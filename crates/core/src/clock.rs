@@ -28,11 +28,14 @@ pub struct OffsetClock {
 }
 
 impl OffsetClock {
+    /// A clock `offset_secs` seconds ahead of the system clock (negative: behind).
     pub fn new(offset_secs: i64) -> Self {
         Self {
             offset: AtomicI64::new(offset_secs),
         }
     }
+    /// Moves the clock to `secs` seconds from the system clock (replacing, not adding to,
+    /// the previous offset); takes effect for every holder of the clock at once.
     pub fn set_offset(&self, secs: i64) {
         self.offset.store(secs, Ordering::SeqCst);
     }

@@ -61,14 +61,27 @@ pub enum CheckName {
     Kid,
     /// The signature verifies with the provider's key.
     Signature,
+    /// The token's `iss` (or the authorization response's `iss`, or the discovery document's
+    /// `issuer`) is exactly the configured issuer.
     Iss,
+    /// The token has a non-empty `sub`: it names a user.
     Sub,
+    /// The token's `aud` includes this app's client id.
     Aud,
+    /// The token's `azp`, when present or when `aud` lists other clients too, is this app's
+    /// client id.
     Azp,
+    /// The token has not expired: `exp` is later than now minus the profile's clock leeway.
     Exp,
+    /// The token's `iat` is not in the future (beyond the leeway) and, where required, not older
+    /// than the sanity bound.
     Iat,
+    /// The token's `nbf`, when present, is not in the future (beyond the leeway).
     Nbf,
+    /// The ID token's `nonce` equals the one this sign-in sent (no replayed or injected token).
     Nonce,
+    /// The ID token's `at_hash`, when present, matches the access token that came with it (OIDC
+    /// Core 3.1.3.6).
     AtHash,
     /// Cognito: `token_use` is `id` (or `access` for access tokens).
     TokenUse,
@@ -128,21 +141,51 @@ impl fmt::Display for CheckName {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AwsFailure {
+    /// The profile's `[aws]` settings are invalid (bad `identity_pool_id`, `region`, missing
+    /// `role_arn` for the classic flow…); nothing was sent to AWS.
     Settings,
+    /// The identity pool refused the ID token as expired (`NotAuthorizedException`, "Token
+    /// expired"): refresh the session or sign in again.
     IdTokenExpired,
+    /// The identity pool refused the ID token as invalid (`NotAuthorizedException`, "Invalid
+    /// login token"), typically a user pool or issuer the pool does not list.
     IdTokenRejected,
+    /// The identity pool does not list this user pool and app client as an authentication
+    /// provider (`NotAuthorizedException`, "not from a supported provider").
     ProviderNotTrusted,
+    /// The profile's `role_arn` is not among the roles the ID token's `cognito:roles` allows this
+    /// user (`NotAuthorizedException` when a custom role was asked for).
     RoleNotAllowed,
+    /// STS refused to assume the role (`AccessDenied`): its trust policy does not allow this
+    /// identity pool's identities.
     RoleTrustRefused,
+    /// Cognito Identity or STS refused the request for another reason (`NotAuthorizedException`,
+    /// or STS `InvalidIdentityToken`, `IDPRejectedClaim`, `ExpiredTokenException`).
     NotAuthorized,
+    /// The identity pool does not exist in the profile's region (`ResourceNotFoundException`).
     PoolNotFound,
+    /// The identity pool was not found because `identity_endpoint` points at another region than
+    /// the pool's (`ResourceNotFoundException`).
     WrongRegion,
+    /// The identity pool's own configuration is incomplete, e.g. no authenticated role
+    /// (`InvalidIdentityPoolConfigurationException`).
     PoolMisconfigured,
+    /// The profile uses the basic (classic) flow, which the identity pool has turned off
+    /// (`InvalidParameterException`).
     ClassicFlowDisabled,
+    /// Cognito Identity or STS is throttling requests; transient, credentials already held stay
+    /// usable while valid.
     Throttled,
+    /// Cognito Identity or STS answered with an error code Latchkey does not classify (the HTTP
+    /// status and code are in the message).
     Service,
+    /// Cognito Identity or STS could not be reached, or the connection failed or timed out
+    /// mid-answer; transient, like `Throttled`.
     Unreachable,
+    /// The request could not be signed with SigV4 (a bug in Latchkey).
     Signing,
+    /// Cognito Identity or STS sent an answer Latchkey cannot use: an error without an AWS error
+    /// code, or a success body that is not the expected document.
     BadResponse,
 }
 
@@ -163,6 +206,7 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error of `kind` with `message` as the text people see; no check or AWS failure attached.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -172,6 +216,7 @@ impl Error {
             reason: None,
         }
     }
+    /// The coarse kind, for exit codes and UI branches (serialised as `kind`, in `snake_case`).
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
@@ -190,6 +235,7 @@ impl Error {
             ..Self::new(kind, message)
         }
     }
+    /// What happened and what to do, for people (the same text as `Display`; never a secret).
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -343,6 +389,7 @@ pub(crate) fn human_bytes(n: usize) -> String {
     }
 }
 
+/// A `Result` whose error is a Latchkey [`Error`] unless another is named.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -12,12 +12,16 @@ use crate::verify::{
     decode_jwt, Alg, Check, ExpectationCheck, GivenKeyVerifier, GivenKeys, ALLOWED_ALGS,
 };
 
+/// One claim of an inspected token, as the inspector lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClaimRow {
+    /// The claim's name as in the payload (`exp`, `cognito:groups`).
     pub name: String,
+    /// The claim's value, the JSON as sent.
     pub value: Value,
     /// A readable form (times as UTC and relative), when different from the raw value.
     pub human: Option<String>,
+    /// What the claim means, for the registered JWT/OIDC claims and Cognito's; `None` for others.
     pub explanation: Option<String>,
 }
 
@@ -25,16 +29,29 @@ pub struct ClaimRow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenKind {
+    /// An ID token: Cognito's `token_use` is `id`, or it has `nonce` or `at_hash`, or the
+    /// session's ID token was asked for.
     Id,
+    /// An access token: Cognito's `token_use` is `access`, or the session's access token was
+    /// asked for.
     Access,
+    /// The claims do not tell (e.g. a generic provider's access token inspected offline); every
+    /// expectation then applies.
     Unknown,
 }
 
+/// A token decoded for display: its header, claims, the checks run on it and the user's
+/// expectations. Nothing in it is trusted for decisions.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
+    /// Whether it is an ID or an access token; decides which of a profile's expectations apply.
     pub kind: TokenKind,
+    /// The JOSE header as sent (`alg`, `kid`, `typ`, …).
     pub header: Map<String, Value>,
+    /// One row per claim of the payload.
     pub claims: Vec<ClaimRow>,
+    /// The verification checks in the order they ran: offline `alg`, `signature` (failed: not
+    /// verified), `exp` and `iat` if present; with a session's or the user's keys, the full checks.
     pub checks: Vec<Check>,
     /// The user's assertions about this token (the profile's `expect` list, `--expect`).
     pub expectations: Vec<ExpectationCheck>,

@@ -42,6 +42,7 @@
 // Without `test-support`, what only `internals` reaches is unused. Dead code is judged with the
 // feature on, as every test and clippy run of the workspace builds it.
 #![cfg_attr(not(feature = "test-support"), allow(dead_code, unused_imports))]
+#![warn(missing_docs)]
 
 mod api;
 mod authorize;

@@ -10,6 +10,7 @@ macro_rules! secret_type {
         pub struct $name(String);
 
         impl $name {
+            /// Wraps a raw value; from here on it prints only as a redaction.
             pub fn new(value: impl Into<String>) -> Self {
                 Self(value.into())
             }
@@ -17,9 +18,11 @@ macro_rules! secret_type {
             pub fn expose(&self) -> &str {
                 &self.0
             }
+            /// The length of the raw value in bytes (what `Debug` shows instead of it).
             pub fn len(&self) -> usize {
                 self.0.len()
             }
+            /// Whether the raw value is the empty string.
             pub fn is_empty(&self) -> bool {
                 self.0.is_empty()
             }

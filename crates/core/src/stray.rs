@@ -28,7 +28,9 @@ pub struct StraySession {
     pub account: String,
     /// The profile that stored it, as it was named then.
     pub profile_name: String,
+    /// The issuer URL the session was signed in at (from the account name).
     pub issuer: String,
+    /// The OAuth client id the session was issued to (from the account name).
     pub client_id: String,
     /// A session is stored (its refresh token is what removing it revokes).
     pub session: bool,
@@ -60,7 +62,12 @@ impl StraySession {
 pub enum StrayError {
     /// The keychain has no search (some stores only read items whose name they are given).
     #[error("{store} cannot list its items, so Latchkey cannot find sessions that no profile uses any more. To remove them by hand, delete the items of service `{service}` that belong to no profile in the keychain's own manager.")]
-    CannotList { store: String, service: String },
+    CannotList {
+        /// The keychain's name for people ("macOS Keychain", …).
+        store: String,
+        /// The keychain service Latchkey's items are stored under (`latchkey` by default).
+        service: String,
+    },
     /// The keychain is unavailable or refused the search.
     #[error("{0}")]
     Keychain(Error),
@@ -82,7 +89,10 @@ pub enum EndpointSource {
     /// Sign-in or refresh stored it with the session.
     StoredWithSession,
     /// A profile with the same issuer and client id.
-    Profile { name: String },
+    Profile {
+        /// The name of that profile in the profiles file.
+        name: String,
+    },
     /// The issuer's discovery document.
     Discovery,
 }
@@ -104,10 +114,16 @@ pub enum NotRevokedBecause {
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Revocation {
     /// The provider revoked it (and what was issued from it).
-    Revoked { endpoint: EndpointSource },
+    Revoked {
+        /// Where the revocation endpoint used came from.
+        endpoint: EndpointSource,
+    },
     /// It was not revoked: it stays valid at the provider until it expires.
     NotRevoked {
+        /// Why, for programs: `unknown_endpoint`, `provider_failed` or `unreadable_session`.
         because: NotRevokedBecause,
+        /// A sentence for people on what failed (the provider's HTTP status, no answer, no
+        /// known endpoint, an unreadable session) and that the token stays valid until it expires.
         reason: String,
     },
     /// There was no refresh token to revoke (AWS credentials or pieces only).
@@ -119,12 +135,21 @@ pub enum Revocation {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StrayOutcome {
     /// Every item deleted, after the revocation.
-    Removed { revocation: Revocation },
+    Removed {
+        /// What happened to its refresh token before the items were deleted.
+        revocation: Revocation,
+    },
     /// Left alone: a profile reaches it (or will, once fixed).
-    Kept { reason: String },
+    Kept {
+        /// A sentence for people: which profile uses it, that its profile is invalid, or why
+        /// no HTTP client could be made.
+        reason: String,
+    },
     /// The keychain refused to delete some item (`error`), after the revocation.
     NotRemoved {
+        /// What happened to its refresh token before the deletion was tried.
         revocation: Revocation,
+        /// The keychain's first error, for people (every item was tried); some items are left.
         error: String,
     },
 }
@@ -132,7 +157,9 @@ pub enum StrayOutcome {
 /// One stray and what removing it did.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct StrayRemoval {
+    /// The stray as [`find_stray_sessions`] listed it.
     pub stray: StraySession,
+    /// Whether it was removed, kept or not removed, and what happened to its refresh token.
     pub outcome: StrayOutcome,
 }
 

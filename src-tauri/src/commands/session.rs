@@ -85,8 +85,7 @@ pub async fn sign_out(
     };
     let mut outcome = session.sign_out(scope).await?;
     if let Some(url) = &outcome.logout_url {
-        let browser =
-            latchkey_core::BrowserChoice::for_profile(Some(&profile)).browser();
+        let browser = latchkey_core::BrowserChoice::for_profile(Some(&profile)).browser();
         if let Err(e) = browser.open(url.expose()) {
             outcome.warnings.push(format!("signed out here, but the provider's logout page did not open ({e}); open {url} to end the browser session too"));
         }

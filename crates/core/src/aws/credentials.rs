@@ -17,8 +17,12 @@ use crate::secret::{AwsSecretAccessKey, AwsSessionToken};
 pub struct AwsCredentials {
     /// `ASIA…` for temporary credentials.
     pub access_key_id: String,
+    /// The secret key that signs requests (`AWS_SECRET_ACCESS_KEY`); never shown by `Debug`.
     pub secret_access_key: AwsSecretAccessKey,
+    /// The session token sent with every signed request (`AWS_SESSION_TOKEN`); never shown by
+    /// `Debug`.
     pub session_token: AwsSessionToken,
+    /// When AWS stops accepting them, as the identity service or STS sent it (`Expiration`).
     pub expiration: DateTime<Utc>,
     /// The user's identity in the pool (`REGION:GUID`), stable for a user and pool.
     pub identity_id: String,
@@ -125,7 +129,9 @@ pub enum WrittenValue {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{} contains the control character U+{:04X}, which could start a line of its own, so Latchkey wrote nothing. {}", what(.value), u32::from(*.character), fix(.value))]
 pub struct UnwritableValue {
+    /// Which value was refused.
     pub value: WrittenValue,
+    /// The first control character or line separator found in it.
     pub character: char,
 }
 

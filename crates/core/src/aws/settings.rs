@@ -11,9 +11,14 @@ use super::AwsError;
 /// Settings checked against the profile they belong to: everything a credential fetch needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityPool {
+    /// The pool id, `REGION:GUID`, trimmed and checked.
     pub identity_pool_id: String,
+    /// The pool's region: the profile's `region`, or the prefix of the pool id when absent.
     pub region: String,
+    /// The IAM role to ask for (`CustomRoleArn` in the enhanced flow, the role assumed in the
+    /// classic flow); `None` gets the pool's default authenticated role (enhanced flow only).
     pub role_arn: Option<String>,
+    /// Which sequence of calls turns the ID token into credentials.
     pub flow: IdentityFlow,
     /// The `Logins` map key that names the user pool or OIDC provider.
     pub login_key: String,

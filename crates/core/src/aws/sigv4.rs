@@ -14,7 +14,9 @@ use crate::aws::error::AwsError;
 /// an API Gateway API, `sts` for STS, `appsync`, `s3`, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningScope {
+    /// The service's signing name, as in the credential scope (`execute-api`, `sts`, …).
     pub service: String,
+    /// The region the request is signed for, such as `eu-west-1`.
     pub region: String,
 }
 

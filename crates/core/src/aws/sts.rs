@@ -24,9 +24,11 @@ const API_VERSION: &str = "2011-06-15";
 /// Who the credentials belong to, as STS says (`GetCallerIdentity`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
+    /// The 12-digit AWS account id the credentials belong to (`Account`).
     pub account: String,
     /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` for identity-pool credentials.
     pub arn: String,
+    /// The caller's unique id (`UserId`): `ROLE_ID:SESSION` for an assumed role.
     pub user_id: String,
 }
 

@@ -16,57 +16,83 @@ use super::{
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileDraft {
+    /// `cognito` or `oidc`; when absent, `cognito` if `user_pool_id` is set, else `oidc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Cognito: the user pool's AWS region, e.g. `eu-west-1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Cognito: the user pool id, e.g. `eu-west-1_AbCdEf123`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_pool_id: Option<String>,
+    /// Cognito: the hosted-UI domain, as a prefix (`myapp`), a host or a full https URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// OIDC: the issuer URL (required). Cognito: an issuer override for local emulators.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// The app client id shown by the provider (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Always refused (RFC 8252 §8.5); read so the refusal can say why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// The scopes to ask for; must include `openid` (default `openid`, `email`, `profile`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
+    /// The redirect URI's loopback host: `localhost` (Cognito default), `127.0.0.1` (OIDC
+    /// default) or `[::1]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_host: Option<String>,
+    /// The redirect URI's path, with a leading slash (default `/callback`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_path: Option<String>,
+    /// Loopback ports to try in order, each 1024 to 65535 (default 53682, 53683, 53684).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<i64>>,
+    /// `true`: bind an ephemeral port instead of `ports` (OIDC providers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub any_port: Option<bool>,
+    /// Where the provider's logout page sends the browser (https, or http on loopback);
+    /// Cognito default: `/signed-out` on the first port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_out_uri: Option<String>,
+    /// The `identity_provider` authorize parameter (a federated provider's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_provider: Option<String>,
     /// `[profiles.NAME.authorize_params]`: more parameters for the authorize request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorize_params: Option<BTreeMap<String, String>>,
+    /// `id` (default) or `access`: the token sent to APIs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token: Option<String>,
+    /// `bearer` (OIDC default), `raw` (Cognito default) or `sigv4`: how API calls carry the
+    /// credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_scheme: Option<String>,
+    /// The HTTP header the token is sent in (default `Authorization`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_token_header: Option<String>,
     /// How many MiB of an API's answer `latchkey call` and the console read (the rest is cut).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_response_limit_mib: Option<i64>,
+    /// The http(s) origins a token may be sent to (plain http only for loopback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_base_urls: Option<Vec<String>>,
+    /// The program and leading arguments that open a URL; empty is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser_command: Option<Vec<String>>,
+    /// Seconds a sign-in waits for the callback, 10 to 3600 (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in_timeout_secs: Option<i64>,
+    /// Seconds each request to the provider may take, 1 to 600 (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_timeout_secs: Option<i64>,
+    /// Seconds before expiry the tokens are refreshed, 0 to 86400 (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_margin_secs: Option<i64>,
+    /// Seconds of clock difference tolerated when checking `exp`, `iat` and `nbf`, 0 to 600
+    /// (default 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_leeway_secs: Option<i64>,
     /// Assertions about the tokens: `group=NAME`, `scope=NAME`, `CLAIM=VALUE`.
@@ -82,12 +108,19 @@ pub struct ProfileDraft {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsDraft {
+    /// The identity pool id, `REGION:GUID` as the Cognito console shows it (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_pool_id: Option<String>,
+    /// The identity pool's region; when absent, the one in `identity_pool_id` (when given, it
+    /// must agree with it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The IAM role to ask for (`arn:aws:iam::ACCOUNT:role/NAME`); absent: the pool picks the
+    /// role. Required for the `classic` flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
+    /// Where the Cognito Identity and STS calls go instead of AWS (a local emulator such as
+    /// `latchkey-devidp`); `http` only on loopback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_endpoint: Option<String>,
     /// `enhanced` (default) or `classic`.
@@ -253,6 +286,7 @@ impl ProfileDraft {
 }
 
 impl TokenChoice {
+    /// The value of `api_token`: `id` or `access`.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenChoice::Id => "id",
@@ -262,6 +296,7 @@ impl TokenChoice {
 }
 
 impl Scheme {
+    /// The value of `api_scheme`: `bearer`, `raw` or `sigv4`.
     pub fn as_str(self) -> &'static str {
         match self {
             Scheme::Bearer => "bearer",

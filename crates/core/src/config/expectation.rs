@@ -16,7 +16,13 @@ pub enum Expectation {
     Scope(String),
     /// The claim has this value (a string claim equals it; a number or boolean reads as it;
     /// a list contains it).
-    Claim { name: String, value: String },
+    Claim {
+        /// The claim's name as written before `=`, e.g. `custom:tenant` (`group`, `groups`,
+        /// `scope` and `scopes` give the variants above instead).
+        name: String,
+        /// The expected value as written after `=`, trimmed, e.g. `acme`.
+        value: String,
+    },
 }
 
 /// Why a text is not an expectation. The `Display` says how to write one.

@@ -21,6 +21,7 @@ pub enum IdentityFlow {
 }
 
 impl IdentityFlow {
+    /// The value of the `[aws]` table's `flow`: `enhanced` or `classic`.
     pub fn as_str(self) -> &'static str {
         match self {
             IdentityFlow::Enhanced => "enhanced",
@@ -47,6 +48,7 @@ pub struct IdentityPoolSettings {
     /// both on one origin, such as `latchkey-devidp` or moto). `http` only on loopback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_endpoint: Option<Url>,
+    /// `flow`: how the ID token is traded for credentials (`enhanced` when absent).
     #[serde(default)]
     pub flow: IdentityFlow,
 }
@@ -57,7 +59,9 @@ pub struct IdentityPoolSettings {
 pub struct SettingsError {
     /// The key at fault in the profile's `[aws]` table (`identity_pool_id`, `region`, …).
     pub field: &'static str,
+    /// What is wrong with the value, e.g. "`eu-west` is not an AWS region name".
     pub problem: String,
+    /// What to write instead, as a sentence for the user.
     pub fix: String,
 }
 

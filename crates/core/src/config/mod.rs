@@ -34,8 +34,11 @@ pub use review::{DroppedSetting, ImportReview, ReviewedSetting, MACHINE_LOCAL, M
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenChoice {
+    /// The ID token (`api_token = "id"`, the default): the user's identity claims, audience
+    /// this app's client id.
     #[default]
     Id,
+    /// The access token (`api_token = "access"`), e.g. for APIs that authorize by scope.
     Access,
 }
 
@@ -59,7 +62,10 @@ pub enum Scheme {
 pub enum ProfileKind {
     /// An Amazon Cognito user pool: issuer and endpoints are derived the Cognito way.
     Cognito {
+        /// The user pool's AWS region, e.g. `eu-west-1` (part of the derived issuer).
         region: String,
+        /// The user pool id, e.g. `eu-west-1_AbCdEf123`; it starts with `region` unless
+        /// `issuer` overrides the issuer.
         user_pool_id: String,
         /// Hosted-UI base URL (`https://prefix.auth.region.amazoncognito.com` or a custom domain).
         domain: Url,
@@ -67,40 +73,72 @@ pub enum ProfileKind {
         issuer: Option<Url>,
     },
     /// Any OpenID Connect provider: everything comes from discovery.
-    Oidc { issuer: Url },
+    Oidc {
+        /// The issuer URL exactly as the provider publishes it; discovery is read from
+        /// `<issuer>/.well-known/openid-configuration`.
+        issuer: Url,
+    },
 }
 
 /// One validated profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Profile {
+    /// The `[profiles.NAME]` table name: 1 to 64 letters, digits, `.`, `_` or `-` (also the
+    /// keychain account's first part).
     pub name: String,
+    /// The provider: a Cognito user pool or a generic OpenID Connect issuer.
     pub kind: ProfileKind,
+    /// The app client id registered at the provider (a public client: no secret).
     pub client_id: String,
+    /// The scopes asked for at sign-in; always includes `openid` (default `openid email
+    /// profile`).
     pub scopes: Vec<String>,
+    /// The loopback host of the redirect URI: `localhost` (Cognito default), `127.0.0.1`
+    /// (OIDC default) or `[::1]`.
     pub redirect_host: String,
+    /// The path of the redirect URI, e.g. `/callback` (the default).
     pub redirect_path: String,
     /// Ports to try in order (Cognito matches the redirect URI exactly, port included).
     pub ports: Vec<u16>,
     /// Bind an ephemeral port (RFC 8252 §7.3 any-port matching at the provider).
     pub any_port: bool,
+    /// Where the provider's logout page sends the browser (`logout_uri` or
+    /// `post_logout_redirect_uri`); Cognito profiles default to `/signed-out` on the first
+    /// port, `None` when unset on an OIDC profile.
     pub sign_out_uri: Option<Url>,
+    /// The `identity_provider` authorize parameter (Cognito: go straight to this federated
+    /// provider, e.g. `Google` or a SAML provider's name); `None` sends none.
     pub identity_provider: Option<String>,
     /// More authorize request parameters (`[profiles.NAME.authorize_params]`: `lang`,
     /// `idp_identifier`, …); never one of [`RESERVED_PARAMS`].
     pub authorize_params: BTreeMap<String, String>,
+    /// Which token API calls and `latchkey token --format kubectl` send unless told otherwise
+    /// (default: the ID token).
     pub api_token: TokenChoice,
+    /// How API calls carry it: `raw` by default for Cognito, `bearer` for OIDC, or `sigv4`.
     pub api_scheme: Scheme,
     /// The header the token travels in (API Gateway's "Token Source"; `Authorization`).
     pub api_token_header: String,
     /// How many MiB of an API's answer are read (`api_response_limit_mib`); the rest is cut
     /// and the answer marked truncated.
     pub api_response_limit_mib: u32,
+    /// The origins a token may be sent to; a call to any other origin is an
+    /// [`ErrorKind::OriginNotAllowed`] error unless allowed for that one call (empty: every
+    /// call needs that).
     pub api_base_urls: Vec<Url>,
     /// Program (and leading arguments) that opens a URL; run without a shell.
     pub browser_command: Option<Vec<String>>,
+    /// How long a sign-in waits for the browser's callback (`sign_in_timeout_secs`, 10 to
+    /// 3600 s, default 300 s).
     pub sign_in_timeout: Duration,
+    /// The timeout of each request to the provider (`http_timeout_secs`, 1 to 600 s, default
+    /// 30 s).
     pub http_timeout: Duration,
+    /// How long before the tokens expire they are refreshed (`refresh_margin_secs`, 0 to
+    /// 86400 s, default 300 s; capped at a share of a short lifetime).
     pub refresh_margin: Duration,
+    /// The tolerated clock difference with the provider when checking `exp`, `iat` and `nbf`
+    /// (`clock_leeway_secs`, 0 to 600 s, default 60 s).
     pub clock_leeway: Duration,
     /// The user's assertions about the tokens (`expect = ["group=admins"]`), shown next to
     /// the verification checks and judged by `latchkey inspect`.
@@ -113,7 +151,10 @@ pub struct Profile {
 /// The configuration file: several profiles, one default.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// The file's top-level `default`: the profile used when none is named (`None` when
+    /// unset).
     pub default: Option<String>,
+    /// The valid profiles, by name.
     pub profiles: BTreeMap<String, Profile>,
     /// Where this configuration was loaded from (for messages and `save`).
     pub path: Option<PathBuf>,
@@ -123,36 +164,87 @@ pub struct Config {
     document: toml_edit::DocumentMut,
 }
 
+/// Why the configuration file could not be read, parsed, validated or written; each message
+/// names the file and the fix. Reaches callers as an [`ErrorKind::Config`] [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    /// The file does not exist (no profile was ever added, or `LATCHKEY_CONFIG` points
+    /// nowhere).
     #[error("no configuration file at {path}. Add a profile with `latchkey profile add …` (or start the app, which creates a Demo profile), or set LATCHKEY_CONFIG to the file to use.")]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The file that was looked for.
+        path: PathBuf,
+    },
+    /// The file exists but could not be read (permissions, not a file, not UTF-8).
     #[error("cannot read {path}: {message}. Check the file's permissions.")]
-    Io { path: PathBuf, message: String },
+    Io {
+        /// The file that could not be read.
+        path: PathBuf,
+        /// The OS error.
+        message: String,
+    },
+    /// The file is not valid TOML, has an unknown top-level key or a malformed `default` or
+    /// `profiles`; also an imported file with no `[profiles.NAME]` table.
     #[error("{path} is not valid TOML: {message}. Fix the syntax at the position shown.")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file that was parsed.
+        path: PathBuf,
+        /// What is wrong, on one line (with the position for a TOML syntax error).
+        message: String,
+    },
+    /// A profile has an invalid, missing or unknown field, or `default` names no profile.
     #[error("{path}: profile `{profile}`, field `{field}`: {problem}. Fix: {fix}")]
     Invalid {
+        /// The file the profile is in (`<configuration>` when it was never loaded or saved).
         path: PathBuf,
+        /// The profile at fault (escaped: it may not be a valid name yet).
         profile: String,
+        /// The key at fault as written: `client_id`, `aws.role_arn`,
+        /// `authorize_params.lang`, `default`, or a misspelt key.
         field: String,
+        /// What is wrong with it.
         problem: String,
+        /// What to write instead.
         fix: String,
     },
+    /// A profile was asked for by a name the file does not define.
     #[error("{path}: no profile named `{name}`. Known profiles: {known}. Use one of them or add `[profiles.{name}]`.")]
     NoSuchProfile {
+        /// The file that was searched.
         path: PathBuf,
+        /// The name that was asked for.
         name: String,
+        /// The valid profiles' names, comma-separated, or `(none)`.
         known: String,
     },
+    /// No profile was named and the file sets no `default`, while it holds more or fewer than
+    /// one profile (an invalid one counts).
     #[error("{path}: no default profile. Set `default = \"<name>\"` at the top of the file, or pass a profile name.")]
-    NoDefault { path: PathBuf },
+    NoDefault {
+        /// The file without a `default`.
+        path: PathBuf,
+    },
+    /// `LATCHKEY_CONFIG` is unset and the OS reports no configuration directory for this user
+    /// (no home directory).
     #[error("cannot determine the configuration directory of this OS user. Set LATCHKEY_CONFIG to the file to use.")]
     NoConfigDir,
+    /// Saving failed (directory, temporary file or rename); the file on disk is unchanged.
     #[error("cannot write {path}: {message}. Check the directory's permissions; the file was left as it was.")]
-    Write { path: PathBuf, message: String },
+    Write {
+        /// The file that was being written.
+        path: PathBuf,
+        /// The OS error.
+        message: String,
+    },
+    /// An import would replace a profile of the same name (valid or not) and replacing was not
+    /// asked for (CLI: `--replace`).
     #[error("{path}: a profile named `{name}` already exists. Replacing it needs an explicit “Replace profile {name}” (CLI: `--replace`); or import it under another name.")]
-    Exists { path: PathBuf, name: String },
+    Exists {
+        /// The file that holds the existing profile.
+        path: PathBuf,
+        /// The name of the profile that already exists.
+        name: String,
+    },
 }
 
 impl From<ConfigError> for Error {
@@ -182,6 +274,8 @@ impl Config {
         }
     }
 
+    /// [`Config::load`] from [`Config::default_path`]; a missing file is
+    /// [`ConfigError::NotFound`].
     pub fn load_default() -> Result<Config, ConfigError> {
         Self::load(&Self::default_path()?)
     }
@@ -275,6 +369,8 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("<configuration>"))
     }
 
+    /// The valid profile `name`; an invalid one is its validation error, an unknown one
+    /// [`ConfigError::NoSuchProfile`].
     pub fn profile(&self, name: &str) -> Result<&Profile, ConfigError> {
         if let Some(e) = self.invalid.get(name) {
             return Err(e.clone());
@@ -430,6 +526,8 @@ impl Profile {
         }
     }
 
+    /// Whether the provider is a Cognito user pool (`kind = "cognito"`) rather than a generic
+    /// OpenID Connect provider.
     pub fn is_cognito(&self) -> bool {
         matches!(self.kind, ProfileKind::Cognito { .. })
     }

@@ -52,7 +52,9 @@ pub struct ReviewedSetting {
 /// A setting the file carried that the import leaves out, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DroppedSetting {
+    /// The profiles file's name for it (one of [`MACHINE_LOCAL`], e.g. `browser_command`).
     pub field: String,
+    /// Why it was left out and what is used instead, as a sentence for the user.
     pub reason: String,
 }
 
@@ -60,10 +62,13 @@ pub struct DroppedSetting {
 /// [`Config::insert_reviewed`]; nothing is written before that.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReview {
+    /// The profile's name: its `[profiles.NAME]` table in the imported file.
     pub name: String,
     /// Every setting that differs from the defaults or, for a replace, from the existing
     /// profile: where tokens go first.
     pub settings: Vec<ReviewedSetting>,
+    /// The machine-local settings the file carried and the import leaves out (empty when
+    /// none).
     pub dropped: Vec<DroppedSetting>,
     /// A profile of this name exists: saving replaces it, only after an explicit "Replace".
     pub replaces: bool,

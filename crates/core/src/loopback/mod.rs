@@ -29,14 +29,21 @@ use server::{Responder, Server};
 /// the provider sent back with a valid state.
 #[derive(Debug)]
 pub enum CallbackOutcome {
+    /// A callback whose `state` (and `iss`, when sent or required) matched: its authorization
+    /// code, not yet redeemed.
     Code(AuthorizationCode),
+    /// A callback whose `state` matched but that cannot give a code: the provider sent `error=`
+    /// (`access_denied` is [`ErrorKind::AccessDenied`], others [`ErrorKind::ProviderError`]),
+    /// or its `iss` is wrong or missing (a failed `iss` check).
     Failed(Error),
 }
 
 /// What a callback must match.
 #[derive(Clone)]
 pub struct CallbackExpectations {
+    /// The `state` this sign-in's authorize request sent; a callback must carry exactly it.
     pub state: String,
+    /// The provider's issuer; a callback's `iss`, when it has one, must equal it (RFC 9207).
     pub issuer: String,
     /// RFC 9207: metadata says `authorization_response_iss_parameter_supported`.
     pub iss_required: bool,
@@ -209,6 +216,8 @@ impl LoopbackListener {
         ))
     }
 
+    /// The port bound (the ephemeral one chosen when `ports` was empty), the same on every
+    /// loopback address.
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -273,6 +282,7 @@ impl Callbacks {
         self.paste.clone()
     }
 
+    /// The addresses being served (all loopback): where the browser's callback can arrive.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.server.addrs().to_vec()
     }

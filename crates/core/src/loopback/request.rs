@@ -11,6 +11,7 @@ const MAX_HEADERS: usize = 64;
 /// The parts of a request the listener looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
+    /// The method as sent (uppercase ASCII letters only); the listener serves only `GET`.
     pub method: String,
     /// The request target (`/callback?code=…`). Never logged: it carries the code and state.
     pub target: String,
@@ -28,6 +29,8 @@ pub enum HeadError {
 }
 
 impl HeadError {
+    /// The HTTP status to answer with: 431 for [`HeadError::TooLarge`], 400 for
+    /// [`HeadError::Malformed`].
     pub fn status(self) -> u16 {
         match self {
             HeadError::TooLarge => 431,

@@ -19,12 +19,26 @@ use jwks::JwksCache;
 /// The endpoints and promises Latchkey uses.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ProviderMetadata {
+    /// The issuer exactly as the provider publishes it (the profile's, or discovery refuses it);
+    /// an ID token's `iss` must equal it.
     pub issuer: String,
+    /// Where the browser is sent to sign in: discovery's `authorization_endpoint`, or Cognito's
+    /// `/oauth2/authorize` on the hosted-UI domain.
     pub authorization_endpoint: Url,
+    /// Where codes and refresh tokens are exchanged for tokens: discovery's `token_endpoint`, or
+    /// Cognito's `/oauth2/token`.
     pub token_endpoint: Url,
+    /// The OIDC UserInfo endpoint: discovery's `userinfo_endpoint`, or Cognito's
+    /// `/oauth2/userInfo`; `None` when discovery names none.
     pub userinfo_endpoint: Option<Url>,
+    /// Where sign-out sends the browser: discovery's `end_session_endpoint` (OIDC RP-initiated
+    /// logout) or Cognito's `/logout`; `None` when discovery names none.
     pub end_session_endpoint: Option<Url>,
+    /// Where a refresh token is revoked (RFC 7009): discovery's `revocation_endpoint`, or Cognito's
+    /// `/oauth2/revoke`; `None` when discovery names none.
     pub revocation_endpoint: Option<Url>,
+    /// Where the signing keys (JWKS) are fetched: discovery's `jwks_uri`, or
+    /// `{issuer}/.well-known/jwks.json` for Cognito.
     pub jwks_uri: Url,
     /// `id_token_signing_alg_values_supported`: only these algorithms are accepted.
     pub id_token_signing_algs: Vec<String>,
@@ -150,6 +164,7 @@ pub(crate) fn discovery_url(issuer: &str) -> Result<Url> {
 
 /// Endpoints plus the key cache. One per session.
 pub struct Provider {
+    /// The provider's endpoints, each checked (https, or http on loopback) before anything uses it.
     pub metadata: ProviderMetadata,
     http: reqwest::Client,
     jwks: JwksCache,
@@ -180,6 +195,8 @@ impl Provider {
         Ok(Self::new(metadata, http))
     }
 
+    /// A provider with these endpoints and an empty key cache: the keys are fetched from `jwks_uri`
+    /// when a token first needs one. Makes no request.
     pub fn new(metadata: ProviderMetadata, http: reqwest::Client) -> Provider {
         let jwks = JwksCache::new(metadata.jwks_uri.clone());
         Provider {

@@ -13,26 +13,39 @@ use crate::config::Profile;
 use crate::http::{self, get_json, DISCOVERY_LIMIT, JWKS_LIMIT};
 use crate::verify::JwkSet;
 
+/// How one probe step came out. Serialised in lowercase (`ok`, `warn`, `fail`, `skip`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProbeStatus {
+    /// The step found what sign-in needs.
     Ok,
+    /// Not a failure, but worth fixing or not fully checked: the clock is off by more than half
+    /// the leeway, or a callback URL could not be checked (no answer, or no redirect).
     Warn,
+    /// The step found what breaks sign-in (unreachable discovery or JWKS, no usable key, a clock
+    /// off by more than the leeway, an unregistered callback URL); [`ProbeReport::ok`] is false.
     Fail,
+    /// The step does not apply or has nothing to compare: callback URLs of a provider other
+    /// than Cognito, or no `Date` header for the clock.
     Skip,
 }
 
 /// One step of a probe: `discovery`, `jwks`, `clock` or `callback` (one per callback URL).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProbeStep {
+    /// Which step: `discovery`, `jwks`, `clock` or `callback`.
     pub name: &'static str,
+    /// `fail` makes [`ProbeReport::ok`] false; `warn` and `skip` do not.
     pub status: ProbeStatus,
+    /// What the step found and what to do, for people; a `callback` step's starts with its URL.
     pub message: String,
 }
 
 /// What a probe found, step by step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProbeReport {
+    /// The steps in the order they ran: `discovery`, `jwks`, `clock`, then one `callback` per
+    /// callback URL (or one `skip` for a provider other than Cognito).
     pub steps: Vec<ProbeStep>,
 }
 

@@ -43,12 +43,14 @@ use token_set::TokenSet;
 /// How a session is wired: where secrets go, how the browser opens, the clock.
 #[derive(Clone)]
 pub struct SessionOptions {
+    /// Where the session's tokens are kept: the OS keychain, or memory only.
     pub vault: Vault,
     /// `None`: [`BrowserChoice::for_profile`] (`LATCHKEY_BROWSER_COMMAND`, else the profile's
     /// `browser_command`, else the system browser).
     pub browser: Option<Arc<dyn Browser>>,
     /// `None`: the profile's `http_timeout`.
     pub http_timeout: Option<Duration>,
+    /// Where "now" comes from for expiry checks and refresh timing (a shifted clock in tests).
     pub clock: Arc<dyn Clock>,
     /// Sanity bound on a fresh token's `iat` age.
     pub max_iat_age: Duration,
@@ -155,6 +157,7 @@ impl Session {
         })
     }
 
+    /// The profile this session signs in to.
     pub fn profile(&self) -> &Profile {
         &self.inner.profile
     }
@@ -169,14 +172,19 @@ impl Session {
             .unwrap_or_else(|e| VaultHealth::failed(vault_store_name(&self.inner.vault), e))
     }
 
+    /// Where the secrets are kept now: `persistent` turns false, with a warning, once the
+    /// keychain failed.
     pub fn storage(&self) -> StorageInfo {
         self.inner.storage.lock().unwrap().clone()
     }
 
+    /// A receiver that sees every later state change (the current state is marked seen).
     pub fn subscribe(&self) -> watch::Receiver<SessionState> {
         self.inner.state_tx.subscribe()
     }
 
+    /// The current state, as last announced; `SignedOut` with no reason until the saved
+    /// session has been looked for.
     pub fn state(&self) -> SessionState {
         self.inner.state_tx.borrow().clone()
     }

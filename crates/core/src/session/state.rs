@@ -15,12 +15,21 @@ use crate::verify::Jwt;
 /// Who is signed in (from the verified ID token).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct UserSummary {
+    /// The ID token's `sub`: the user's stable id at the issuer.
     pub sub: String,
+    /// The `cognito:username` claim, else `preferred_username`, else `username`; `None` when
+    /// the token has none of them.
     pub username: Option<String>,
+    /// The `email` claim; `None` when the token does not carry it (no `email` scope).
     pub email: Option<String>,
+    /// The `name` claim (the user's display name); `None` when the token does not carry it.
     pub name: Option<String>,
+    /// The `cognito:groups` claim (the user's user-pool groups); empty when there is none.
     pub groups: Vec<String>,
+    /// The token's `iss`: the provider's issuer URL.
     pub issuer: String,
+    /// When the user last authenticated at the provider (`auth_time`); `None` when the token
+    /// omits it.
     pub auth_time: Option<DateTime<Utc>>,
 }
 
@@ -44,7 +53,11 @@ impl UserSummary {
 /// Where this session's secrets live.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct StorageInfo {
+    /// The store's name for display: the OS keychain's (`macOS Keychain`, `Windows Credential
+    /// Manager`, …) or `memory only (not persisted)`.
     pub store_name: String,
+    /// True when the session is kept across restarts (in the OS keychain); false when it is in
+    /// memory only, also after a keychain read or write failed.
     pub persistent: bool,
     /// Set when the keychain could not be used and the session is memory-only.
     pub warning: Option<String>,
@@ -55,28 +68,47 @@ pub struct StorageInfo {
 #[derive(Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SessionState {
+    /// No session: at start, with no usable saved session, after a sign-out, or after the
+    /// provider ended the session.
     SignedOut {
+        /// Why, for display (`signed out`, `no saved session; sign in`, the provider's refusal,
+        /// a keychain error); `None` before the saved session was looked for.
         reason: Option<String>,
     },
+    /// A browser sign-in is waiting for the provider to send the browser back.
     SigningIn {
         /// The URL opened in the browser (show it when the browser could not be opened).
         authorize_url: Url,
+        /// The loopback callback address the provider redirects to (`http://127.0.0.1:PORT/…`).
         redirect_uri: String,
+        /// When the sign-in gives up and closes the callback port (the profile's
+        /// `sign_in_timeout`, or the timeout the caller gave).
         expires_at: DateTime<Utc>,
     },
+    /// Tokens are held: just signed in, restored from the keychain, or refreshed.
     SignedIn {
+        /// Who is signed in, from the verified ID token.
         user: UserSummary,
+        /// When the ID token expires (its `exp`).
         id_expires_at: DateTime<Utc>,
+        /// When the access token expires: its `exp`, or `expires_in` seconds after it came.
         access_expires_at: DateTime<Utc>,
         /// When the AWS credentials held for this user expire (none held: `None`).
         aws_expires_at: Option<DateTime<Utc>>,
+        /// Where the session's secrets are kept, and why not in the keychain if so.
         storage: StorageInfo,
     },
+    /// The tokens are being renewed with the refresh token.
     Refreshing {
+        /// Who the session being refreshed belongs to.
         user: UserSummary,
     },
+    /// A sign-in failed and there is no session to go back to (a signed-in session stays
+    /// `SignedIn` when a new sign-in fails).
     Error {
+        /// The coarse kind of the failure, as for exit codes.
         kind: ErrorKind,
+        /// What went wrong and what to do, for display.
         message: String,
     },
 }
@@ -123,6 +155,8 @@ impl fmt::Debug for SessionState {
 }
 
 impl SessionState {
+    /// The state's `state` tag in JSON (`signed_out`, `signing_in`, `signed_in`, `refreshing`,
+    /// `error`), for logs and display.
     pub fn name(&self) -> &'static str {
         match self {
             SessionState::SignedOut { .. } => "signed_out",
@@ -137,11 +171,19 @@ impl SessionState {
 /// Current tokens for API calls. `Debug` redacts.
 #[derive(Debug, Clone)]
 pub struct Tokens {
+    /// The verified ID token (a JWT) that says who is signed in.
     pub id_token: SecretToken,
+    /// The access token to send as `Authorization: Bearer` to the APIs.
     pub access_token: SecretToken,
+    /// When the ID token was issued (its `iat`).
     pub id_issued_at: DateTime<Utc>,
+    /// When the ID token expires (its `exp`); may be past, with a `warning`, when the provider
+    /// does not renew ID tokens.
     pub id_expires_at: DateTime<Utc>,
+    /// When the access token was issued: its `iat`, or when it came if only `expires_in` is
+    /// known.
     pub access_issued_at: DateTime<Utc>,
+    /// When the access token expires: its `exp`, or `expires_in` seconds after it came.
     pub access_expires_at: DateTime<Utc>,
     /// Set when the tokens are handed out in spite of a problem (a failed refresh while they
     /// are still valid; an ID token the provider does not renew).
@@ -211,15 +253,22 @@ pub struct SignOutOutcome {
     pub revocation_error: Option<String>,
     /// Every refresh token of the user ended, on every device (Cognito's `GlobalSignOut`).
     pub signed_out_everywhere: bool,
+    /// What could not be done (a keychain entry not deleted, no global sign-out, no logout
+    /// URL), one sentence each for the user; empty when everything was done.
     pub warnings: Vec<String>,
 }
 
 /// Facts about the refresh token, never its value.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RefreshTokenInfo {
+    /// What the token looks like: `opaque`, `JWT (treated as opaque)` or `encrypted JWT (JWE),
+    /// opaque to the client`.
     pub kind: String,
+    /// The token's length in bytes.
     pub length: usize,
+    /// When this refresh token was received: at sign-in, or at the refresh that rotated it.
     pub stored_since: DateTime<Utc>,
+    /// The name of the store that keeps it, as in [`StorageInfo::store_name`].
     pub store: String,
 }
 

@@ -11,17 +11,26 @@ use crate::secret::{keychain_serde, AwsSecretAccessKey, AwsSessionToken};
 /// The stored form of a profile's AWS credentials. `Debug` shows no secret.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StoredAwsCredentials {
+    /// The format of this stored form; 1 is the only one written so far.
     pub version: u32,
     /// What they were fetched for: the pool, the endpoint's origin, the role asked for, the
     /// user (`sub`). Another combination means they are not this profile's any more.
     pub identity_pool_id: String,
+    /// The Cognito Identity endpoint they came from, as a URL string:
+    /// `https://cognito-identity.{region}.amazonaws.com/` or the profile's `identity_endpoint`.
     pub identity_endpoint: String,
+    /// The profile's `role_arn` when they were fetched; `None` when it names none.
     pub requested_role: Option<String>,
+    /// The `sub` of the signed-in user they were fetched for.
     pub sub: String,
+    /// The Cognito identity id (`region:uuid`) the pool gave this user; reused on the next fetch.
     pub identity_id: String,
+    /// The AWS access key id (`ASIA…`); not a secret, shown in `Debug`.
     pub access_key_id: String,
+    /// The AWS secret access key, as a plain JSON string.
     #[serde(with = "keychain_serde")]
     pub secret_access_key: AwsSecretAccessKey,
+    /// The STS session token that goes with the key, as a plain JSON string.
     #[serde(with = "keychain_serde")]
     pub session_token: AwsSessionToken,
     /// Unix seconds.

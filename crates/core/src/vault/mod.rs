@@ -34,10 +34,14 @@ use backend::{platform_store_name, service_name, Backend, BackendCell};
 /// Result of the start-up probe: which store is active and whether it works.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct VaultHealth {
+    /// The store checked, for people: "macOS Keychain", "Windows Credential Manager",
+    /// "Secret Service (org.freedesktop.secrets)" or "memory only (not persisted)".
     pub store_name: String,
+    /// True when the store answered as it should; memory-only is `ok` too, but not `persistent`.
     pub ok: bool,
     /// True when values survive a restart (false for memory-only).
     pub persistent: bool,
+    /// One sentence for people: what the check found, or the keychain's error when it failed.
     pub message: String,
 }
 
@@ -161,6 +165,8 @@ impl Vault {
         }
     }
 
+    /// The store's name for messages: the platform keychain's ("macOS Keychain", …), the name
+    /// given to [`Vault::with_store`], or "memory only (not persisted)".
     pub fn store_name(&self) -> &str {
         &self.store_name
     }
@@ -173,6 +179,8 @@ impl Vault {
         }
     }
 
+    /// True when secrets go to a keychain and survive a restart; false for memory-only and when the
+    /// OS keychain is unavailable. Connects to the OS keychain if this is its first use.
     pub fn is_persistent(&self) -> bool {
         matches!(self.backend(), Backend::Keyring(_))
     }

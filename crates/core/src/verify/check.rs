@@ -8,8 +8,13 @@ use crate::error::{CheckName, Error, Result};
 /// One verification step and its outcome.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Check {
+    /// Which check this is; serialised in `snake_case` (`at_hash`, `same_identity`).
     pub name: CheckName,
+    /// True when the token passed; the first check that did not is what a refused token
+    /// reports.
     pub passed: bool,
+    /// A short phrase on the outcome ("matches the configured issuer"); for a failure, the reason
+    /// quoted in the verification error.
     pub reason: String,
 }
 

@@ -10,8 +10,12 @@ use crate::inspect::TokenKind;
 /// The outcome of one expectation on one token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExpectationCheck {
+    /// The expectation judged, as the profile or `--expect` states it.
     pub expectation: Expectation,
+    /// True when the token's claims satisfy the expectation.
     pub passed: bool,
+    /// Why, naming the claim read and what it holds: "`cognito:groups` does not include `admins`
+    /// (…)", or that the token has no such claim.
     pub reason: String,
 }
 

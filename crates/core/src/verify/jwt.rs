@@ -19,11 +19,20 @@ pub(crate) const B64: base64::engine::GeneralPurpose =
 /// Why a string is not a decodable JWT. Never contains the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
-    TooLarge { bytes: usize },
+    /// The token (trimmed) is longer than [`MAX_TOKEN_BYTES`].
+    TooLarge {
+        /// The trimmed token's length in bytes.
+        bytes: usize,
+    },
+    /// The token has five parts: it is an encrypted JWE, which Latchkey cannot read.
     Encrypted,
+    /// The token does not have three dot-separated parts; carries the count found.
     Parts(usize),
+    /// The first part is not a base64url-encoded JSON object (the JOSE header).
     Header,
+    /// The second part is not a base64url-encoded JSON object (the claims).
     Payload,
+    /// The third part is not valid base64url.
     Signature,
 }
 
@@ -130,15 +139,20 @@ pub fn decode_jwt(token: &str) -> Result<Jwt, DecodeError> {
 }
 
 impl Jwt {
+    /// The decoded JOSE header (first part), as sent; nothing in it is checked yet.
     pub fn header(&self) -> &Map<String, Value> {
         &self.header
     }
+    /// The decoded payload (second part): every claim as sent, not yet verified.
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
     }
+    /// The header's `alg`; `None` when absent or not a string. Not checked against the
+    /// allow-list here.
     pub fn alg(&self) -> Option<&str> {
         self.header.get("alg").and_then(Value::as_str)
     }
+    /// The header's `kid` (which JWKS key signed); `None` when absent or not a string.
     pub fn kid(&self) -> Option<&str> {
         self.header.get("kid").and_then(Value::as_str)
     }

@@ -14,14 +14,23 @@ use super::jwt::B64;
 /// secret, so a MAC proves nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256; the RSA key must have at least 2048 bits.
     RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384; the RSA key must have at least 2048 bits.
     RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512; the RSA key must have at least 2048 bits.
     RS512,
+    /// RSASSA-PSS with SHA-256; the RSA key must have at least 2048 bits.
     PS256,
+    /// RSASSA-PSS with SHA-384; the RSA key must have at least 2048 bits.
     PS384,
+    /// RSASSA-PSS with SHA-512; the RSA key must have at least 2048 bits.
     PS512,
+    /// ECDSA on curve P-256 with SHA-256.
     ES256,
+    /// ECDSA on curve P-384 with SHA-384.
     ES384,
+    /// Ed25519 (the only EdDSA curve Latchkey accepts).
     EdDSA,
 }
 
@@ -31,6 +40,8 @@ pub const ALLOWED_ALGS: &[&str] = &[
 ];
 
 impl Alg {
+    /// The algorithm a JOSE `alg` header names, or `None` when it is not on [`ALLOWED_ALGS`]
+    /// (`none`, HS*, unknown names).
     pub fn parse(name: &str) -> Option<Alg> {
         Some(match name {
             "RS256" => Alg::RS256,
@@ -46,6 +57,7 @@ impl Alg {
         })
     }
 
+    /// The name as written in a JOSE `alg` header, e.g. `"RS256"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Alg::RS256 => "RS256",
@@ -253,10 +265,12 @@ impl Jwk {
         }
     }
 
+    /// The key's `kid` from the JWKS; `None` for a key without one and for a PEM key.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
 
+    /// The JWK key type: `"RSA"`, `"EC"` or `"OKP"` (Ed25519).
     pub fn kty(&self) -> &'static str {
         match self.material {
             KeyMaterial::Rsa { .. } => "RSA",
@@ -389,9 +403,11 @@ impl JwkSet {
         }
     }
 
+    /// How many usable keys the set holds (skipped keys not counted).
     pub fn len(&self) -> usize {
         self.keys.len()
     }
+    /// True when the set holds no usable key, so no token can be verified with it.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

@@ -6,16 +6,19 @@ use serde::Serialize;
 
 use super::{due_at, AwsCredentialsProvider, IdTokenSource};
 use crate::aws::{self, token_roles, AwsError, CallerIdentity};
-use crate::config::IdentityFlow;
 use crate::clock::utc;
+use crate::config::IdentityFlow;
 use crate::error::Result;
 
 /// What the AWS credentials stand for, for display (`latchkey aws whoami`, the app's AWS
 /// view). No secret: the access key id is not one (AWS logs it in CloudTrail).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AwsIdentity {
+    /// The profile's identity pool, `REGION:GUID`.
     pub identity_pool_id: String,
+    /// The identity pool's region, where the credentials were fetched.
     pub region: String,
+    /// The flow the credentials came from (`"enhanced"` or `"classic"`).
     pub flow: IdentityFlow,
     /// The user's identity in the pool (`REGION:GUID`).
     pub identity_id: String,
@@ -26,13 +29,18 @@ pub struct AwsIdentity {
     pub requested_role: Option<String>,
     /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`, as STS `GetCallerIdentity` says.
     pub assumed_role_arn: Option<String>,
+    /// The 12-digit AWS account id, from STS `GetCallerIdentity`; `None` when STS could not be
+    /// asked (see `warning`).
     pub account: Option<String>,
     /// Every role the ID token offers (`cognito:roles`: the roles of the user's groups).
     pub roles: Vec<String>,
     /// `cognito:preferred_role`: the role the pool picks when it takes it from the token.
     pub preferred_role: Option<String>,
+    /// The access key id of the credentials (`ASIA…`), as CloudTrail logs it.
     pub access_key_id: String,
+    /// When Latchkey fetched the credentials (now, when they are not in its cache).
     pub issued_at: DateTime<Utc>,
+    /// When AWS stops accepting the credentials.
     pub expires_at: DateTime<Utc>,
     /// When Latchkey fetches new ones (a margin before `expires_at`).
     pub refresh_due_at: DateTime<Utc>,
