@@ -8,6 +8,7 @@ use std::sync::Arc;
 use latchkey_core::config::{Config, ConfigError, Profile};
 use latchkey_core::Browser;
 use latchkey_core::Vault;
+use latchkey_core::{Error as CoreError, ErrorKind};
 use latchkey_core::{Session, SessionOptions, SessionState};
 
 use crate::cli::GlobalArgs;
@@ -117,6 +118,15 @@ pub fn not_signed_in(session: &Session, state: &SessionState) -> Failure {
             profile_flag(profile)
         ),
     )
+}
+
+/// Core's failure for a command of `session`'s profile, a missing sign-in said the CLI's way
+/// (core's text names the app's button and no profile).
+pub fn for_session(session: &Session) -> impl Fn(CoreError) -> Failure + '_ {
+    move |e| match e.kind() {
+        ErrorKind::NotSignedIn => not_signed_in(session, &SessionState::SignedOut { reason: None }),
+        _ => e.into(),
+    }
 }
 
 fn profile_flag(name: &str) -> String {

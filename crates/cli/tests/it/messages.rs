@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 
+use crate::common;
+
 #[allow(dead_code)]
 #[path = "../../src/cli.rs"]
 mod cli_definition;
@@ -194,4 +196,23 @@ fn the_scanner_finds_flags_in_messages_and_not_elsewhere() {
     let help = string_literals("/// wins over --browser-command\n// not --this\n", true);
     let help_flags: Vec<String> = help.iter().flat_map(|l| suggested_flags(l)).collect();
     assert_eq!(help_flags, ["browser-command"]);
+}
+
+/// `aws credentials` runs under an SDK's `credential_process`, far from any window: a missing
+/// sign-in names the CLI command for this profile, not the app's button.
+#[cfg(unix)]
+#[test]
+fn aws_credentials_without_a_sign_in_names_the_login_command_for_the_profile() {
+    let env = common::Env::new();
+    let (idp, profile) = common::start_cognito("work");
+    env.write_profile(&latchkey_testkit::with_identity_pool(&idp, profile, None));
+    let run = env.run(&["aws", "credentials", "--profile", "work"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // The point of this test is which command the message hands the user.
+    assert!(
+        run.stderr.contains("`latchkey login --profile work`") && !run.stderr.contains("press"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(idp.stats().identity_get_credentials, 0);
 }
