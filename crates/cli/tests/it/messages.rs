@@ -216,3 +216,33 @@ fn aws_credentials_without_a_sign_in_names_the_login_command_for_the_profile() {
     );
     assert_eq!(idp.stats().identity_get_credentials, 0);
 }
+
+/// `doctor`'s keychain line names the store once, also when the store is broken (here: no
+/// D-Bus session, so no Secret Service answers).
+#[cfg(target_os = "linux")]
+#[test]
+fn doctor_names_the_keychain_store_once() {
+    let env = common::Env::new();
+    let mut cmd = env.cmd(&["doctor", "--json"]);
+    cmd.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/latchkey-test-bus",
+    );
+    let out = cmd.output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let keychain = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "keychain")
+        .expect("a keychain check");
+    assert_eq!(keychain["status"], "fail", "{keychain}");
+    let message = keychain["message"].as_str().unwrap();
+    let store = message.split(':').next().unwrap();
+    assert_eq!(
+        message.matches(store).count(),
+        1,
+        "the store name is said once: {message}"
+    );
+}
