@@ -217,6 +217,23 @@ fn aws_credentials_without_a_sign_in_names_the_login_command_for_the_profile() {
     assert_eq!(idp.stats().identity_get_credentials, 0);
 }
 
+/// A profile that was never signed in is removed without a claim that it was signed out, and
+/// nothing is revoked.
+#[test]
+fn removing_a_profile_never_signed_in_does_not_say_signed_out() {
+    let env = common::Env::new();
+    let (idp, profile) = common::start_cognito("unused");
+    env.write_profile(&profile);
+    let run = env.run(&["profile", "remove", "unused"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(idp.stats().revocations, 0);
+    assert!(
+        !run.stdout.contains("Signed out"),
+        "nothing was signed out:\n{}",
+        run.stdout
+    );
+}
+
 /// `doctor`'s keychain line names the store once, also when the store is broken (here: no
 /// D-Bus session, so no Secret Service answers).
 #[cfg(target_os = "linux")]
