@@ -111,13 +111,15 @@ pub fn not_signed_in(session: &Session, state: &SessionState) -> Failure {
         SessionState::Error { message, .. } => format!(" ({})", message.trim_end_matches('.')),
         _ => String::new(),
     };
-    Failure::new(
-        Exit::NotSignedIn,
-        format!(
-            "not signed in to profile `{profile}`{reason}. Run `latchkey login{}`.",
-            profile_flag(profile)
-        ),
-    )
+    let message = format!(
+        "not signed in to profile `{profile}`{reason}. Run `latchkey login{}`.",
+        profile_flag(profile)
+    );
+    match session.last_end() {
+        // The provider ended the session: `session_expired` until the next sign-in.
+        Some(_) => Failure::with_kind(Exit::NotSignedIn, ErrorKind::SessionExpired, message),
+        None => Failure::new(Exit::NotSignedIn, message),
+    }
 }
 
 /// Core's failure for a command of `session`'s profile, a missing sign-in said the CLI's way
