@@ -8,6 +8,7 @@ use std::sync::Arc;
 use latchkey_core::config::{Config, ConfigError, Profile};
 use latchkey_core::Browser;
 use latchkey_core::Vault;
+use latchkey_core::{Error as CoreError, ErrorKind};
 use latchkey_core::{Session, SessionOptions, SessionState};
 
 use crate::cli::GlobalArgs;
@@ -110,13 +111,24 @@ pub fn not_signed_in(session: &Session, state: &SessionState) -> Failure {
         SessionState::Error { message, .. } => format!(" ({})", message.trim_end_matches('.')),
         _ => String::new(),
     };
-    Failure::new(
-        Exit::NotSignedIn,
-        format!(
-            "not signed in to profile `{profile}`{reason}. Run `latchkey login{}`.",
-            profile_flag(profile)
-        ),
-    )
+    let message = format!(
+        "not signed in to profile `{profile}`{reason}. Run `latchkey login{}`.",
+        profile_flag(profile)
+    );
+    match session.last_end() {
+        // The provider ended the session: `session_expired` until the next sign-in.
+        Some(_) => Failure::with_kind(Exit::NotSignedIn, ErrorKind::SessionExpired, message),
+        None => Failure::new(Exit::NotSignedIn, message),
+    }
+}
+
+/// Core's failure for a command of `session`'s profile, a missing sign-in said the CLI's way
+/// (core's text names the app's button and no profile).
+pub fn for_session(session: &Session) -> impl Fn(CoreError) -> Failure + '_ {
+    move |e| match e.kind() {
+        ErrorKind::NotSignedIn => not_signed_in(session, &SessionState::SignedOut { reason: None }),
+        _ => e.into(),
+    }
 }
 
 fn profile_flag(name: &str) -> String {

@@ -94,6 +94,14 @@ impl Failure {
         }
     }
 
+    /// A failure the CLI words itself about a core `kind` (the `kind` its JSON reports).
+    pub fn with_kind(exit: Exit, kind: ErrorKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind: Some(kind),
+            ..Failure::new(exit, message)
+        }
+    }
+
     /// A token that failed verification check `check`: core's kind `verification`, the check
     /// named (as core's own verification errors are), and `exit`.
     pub fn check_failed(exit: Exit, check: CheckName, message: impl Into<String>) -> Failure {

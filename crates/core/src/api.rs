@@ -181,7 +181,7 @@ pub(crate) fn check_target(req: &ApiRequest, bases: &[Url]) -> Result<()> {
     if !req.allow_any_origin && !bases.iter().any(|b| b.origin() == req.url.origin()) {
         return Err(Error::new(
             ErrorKind::OriginNotAllowed,
-            format!("refusing to send a token to {origin}: it is not in this profile's `api_base_urls`. Add it there, or allow it for this call (`--allow-origin`) if you trust it."),
+            format!("refusing to send a token to {origin}: it is not in this profile's `api_base_urls`. Add it there, or allow it for this call (CLI: `--allow-any-origin`) if you trust it."),
         ));
     }
     Ok(())

@@ -8,7 +8,7 @@ use std::fmt::{self, Display};
 use serde::{Deserialize, Serialize};
 
 /// What went wrong, coarse enough for a CLI exit code or a UI branch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// No session: sign in first.

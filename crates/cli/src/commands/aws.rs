@@ -9,7 +9,7 @@ use latchkey_core::{AwsIdentity, Error as CoreError};
 use serde::Serialize;
 
 use crate::cli::{AwsCommand, CredentialsFormat};
-use crate::context::Ctx;
+use crate::context::{for_session, Ctx};
 use crate::failure::{CliResult, Exit, Failure};
 use crate::output::{print_report, when};
 
@@ -25,7 +25,10 @@ pub async fn run(ctx: &Ctx, cmd: AwsCommand) -> CliResult<Exit> {
 /// cached: the session and the credentials are read from the keychain, no request is sent.
 async fn credentials(ctx: &Ctx, format: CredentialsFormat) -> CliResult<Exit> {
     let session = ctx.session(None)?;
-    let creds = session.aws_credentials().await?;
+    let creds = session
+        .aws_credentials()
+        .await
+        .map_err(for_session(&session))?;
     if let Some(warning) = &creds.warning {
         eprintln!("latchkey: warning: {warning}");
     }
@@ -38,7 +41,10 @@ async fn credentials(ctx: &Ctx, format: CredentialsFormat) -> CliResult<Exit> {
 
 async fn whoami(ctx: &Ctx, json: bool) -> CliResult<Exit> {
     let session = ctx.session(None)?;
-    let who = session.aws_identity().await?;
+    let who = session
+        .aws_identity()
+        .await
+        .map_err(for_session(&session))?;
     if let Some(warning) = &who.warning {
         eprintln!("latchkey: warning: {warning}");
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 use latchkey_core::config::{
     AwsDraft, Config, ConfigError, ImportReview, Profile, ProfileDraft, MAX_IMPORT_BYTES,
 };
-use latchkey_core::{Session, SessionOptions, SignOutScope};
+use latchkey_core::{Session, SessionOptions, SessionState, SignOutScope};
 
 use super::profile_view::{self, Registration};
 use crate::cli::{FlowArg, ProfileAddArgs, ProfileCommand, SchemeArg, TokenKindArg};
@@ -320,19 +320,27 @@ async fn sign_out_removed(profile: Profile) {
             )
         }
     };
+    // A session that cannot be restored (expired, damaged) is still deleted below.
+    let was_signed_in = matches!(
+        session.restore().await,
+        Ok(SessionState::SignedIn { .. } | SessionState::Refreshing { .. })
+    );
     match session.sign_out(SignOutScope::ThisDevice).await {
         Ok(out) => {
             for w in &out.warnings {
                 eprintln!("latchkey: warning: {}", one_line(w));
             }
-            println!(
-                "Signed out: {}its saved session deleted from the keychain.",
-                if out.revoked {
-                    "refresh token revoked, "
-                } else {
-                    ""
-                }
-            );
+            match was_signed_in {
+                true => println!(
+                    "Signed out: {}its saved session deleted from the keychain.",
+                    if out.revoked {
+                        "refresh token revoked, "
+                    } else {
+                        ""
+                    }
+                ),
+                false => println!("It was not signed in: no session to sign out."),
+            }
         }
         Err(e) => eprintln!(
             "latchkey: warning: could not sign the profile out: {}",

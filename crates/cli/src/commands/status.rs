@@ -4,7 +4,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use latchkey_core::{RefreshTokenInfo, SessionState, StorageInfo, UserSummary};
+use latchkey_core::{RefreshTokenInfo, SessionEnd, SessionState, StorageInfo, UserSummary};
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
@@ -54,6 +54,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
                     SessionState::Error { message, .. } => Some(message.clone()),
                     _ => None,
                 },
+                ended: session.last_end(),
                 signed_in: false,
             };
             print_report(&report, a.json)?;
@@ -138,6 +139,9 @@ struct SignedOutReport<'a> {
     about: ProfileFacts<'a>,
     keychain: StorageInfo,
     reason: Option<String>,
+    /// How the last session ended, when the provider (or a refused refresh answer) ended it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended: Option<SessionEnd>,
     signed_in: bool,
 }
 

@@ -10,6 +10,7 @@ mod inspect;
 mod json_reports;
 mod keychain_locked;
 mod kubectl;
+mod messages;
 mod profile_import;
 mod refresh;
 mod stray;

@@ -124,3 +124,45 @@ fn a_failed_revocation_at_logout_still_deletes_the_session_and_says_so() {
     assert_eq!(clean["revoked"], true);
     assert!(clean["revocation_error"].is_null(), "{clean}");
 }
+
+#[test]
+fn a_session_the_provider_ended_stays_session_expired_until_the_next_sign_in() {
+    const MONTH: Duration = Duration::from_secs(31 * 24 * 3600);
+    let (env, idp) = work_env(|_| {});
+    // Tokens issued an hour ago (due now); then a month passes at the provider, so the
+    // refresh token has expired there and the refresh earns `invalid_grant`.
+    idp.set_fault(Fault::ClockOffset(-3550));
+    env.login();
+    idp.advance_clock(MONTH);
+    let kind = |run: &Run| -> String {
+        let error: serde_json::Value = serde_json::from_str(run.stderr.trim())
+            .unwrap_or_else(|_| panic!("not JSON: {}", run.stderr));
+        error["error"]["kind"].as_str().unwrap().to_owned()
+    };
+    let ended = env.run(&["token", "--json"]);
+    assert_eq!((ended.code, kind(&ended)), (2, "session_expired".into()));
+    let refreshes = idp.stats().token_refresh_token;
+
+    // The next runs still know why, without asking the provider again.
+    let later = env.run(&["token", "--json"]);
+    assert_eq!((later.code, kind(&later)), (2, "session_expired".into()));
+    let status = env.run(&["status", "--json"]);
+    assert_eq!(status.code, 2, "{}", status.stderr);
+    let ended_at = &status.json()["ended"];
+    assert_eq!(ended_at["kind"], "session_expired", "{}", status.stdout);
+    assert_eq!(ended_at["provider_error"], "invalid_grant");
+    assert!(ended_at["at"].is_string());
+    assert_eq!(idp.stats().token_refresh_token, refreshes);
+
+    // A new sign-in ends the story.
+    idp.set_fault(Fault::ClockOffset(-(MONTH.as_secs() as i64)));
+    env.login();
+    assert_eq!(env.run(&["token"]).code, 0);
+    env.run(&["logout", "--no-browser"]);
+    let signed_out = env.run(&["token", "--json"]);
+    assert_eq!(
+        (signed_out.code, kind(&signed_out)),
+        (2, "not_signed_in".into())
+    );
+    assert!(env.run(&["status", "--json"]).json()["ended"].is_null());
+}

@@ -7,6 +7,7 @@
 
 mod answer;
 mod call;
+mod ended;
 mod hooks;
 mod inspect;
 mod profile_change;
@@ -31,6 +32,7 @@ use crate::secret::SecretToken;
 use crate::vault::{lock_path, ProfileLock, StoredSession, Vault, VaultHealth, WriteBase};
 use crate::verify::DEFAULT_MAX_IAT_AGE;
 
+pub use ended::SessionEnd;
 pub(crate) use hooks::{Hold, HookFuture, SessionHook};
 pub use refresh::KeepFresh;
 pub use sign_in::SignInOptions;
@@ -99,6 +101,9 @@ struct Inner {
     sign_in_paste: Mutex<Option<crate::loopback::CallbackPaste>>,
     account: String,
     lock_path: PathBuf,
+    /// Where how the session last ended is kept ([`SessionEnd`]); `None` for a vault that
+    /// keeps nothing across processes (its sessions, and their ends, die with the process).
+    ended_path: Option<PathBuf>,
     /// What ends with the session (see `hooks`).
     hooks: hooks::Hooks,
 }
@@ -134,6 +139,9 @@ impl Session {
             .unwrap_or_else(|| BrowserChoice::for_profile(Some(&profile)).browser());
         let account = profile.keychain_account();
         let lock_path = lock_path(vault.service(), &account);
+        let ended_path = vault
+            .is_persistent()
+            .then(|| ended::record_path(&lock_path));
         let (state_tx, _) = watch::channel(SessionState::SignedOut { reason: None });
         Ok(Session {
             inner: Arc::new(Inner {
@@ -152,6 +160,7 @@ impl Session {
                 sign_in_paste: Mutex::new(None),
                 account,
                 lock_path,
+                ended_path,
                 hooks: hooks::Hooks::default(),
             }),
         })
@@ -299,6 +308,25 @@ impl Session {
             .map_err(Error::internal)?
     }
 
+    /// How this profile's session last ended without a sign-out (the provider refused the
+    /// refresh), as recorded by this or another process; `None` after a sign-in or sign-out.
+    pub fn last_end(&self) -> Option<SessionEnd> {
+        self.inner.ended_path.as_deref().and_then(ended::load)
+    }
+
+    /// Record how the session ended, for the next process to explain.
+    fn record_end(&self, end: &SessionEnd) {
+        if let Some(path) = &self.inner.ended_path {
+            ended::save(path, end);
+        }
+    }
+
+    fn forget_end(&self) {
+        if let Some(path) = &self.inner.ended_path {
+            ended::clear(path);
+        }
+    }
+
     async fn vault_delete(&self) -> Result<()> {
         let (vault, account) = (self.inner.vault.clone(), self.inner.account.clone());
         tokio::task::spawn_blocking(move || vault.delete(&account))
@@ -347,6 +375,7 @@ impl Session {
         let err = match result {
             Ok(generation) => {
                 set.generation = generation;
+                self.forget_end();
                 return None;
             }
             Err(e) => e,
@@ -401,8 +430,9 @@ impl Session {
                 return Err(e);
             }
         };
+        let ended = self.last_end().map(|end| end.describe());
         let reason = match &stored {
-            None => Some("no saved session; sign in"),
+            None => Some(ended.as_deref().unwrap_or("no saved session; sign in")),
             Some(s)
                 if s.issuer != self.inner.profile.issuer()
                     || s.client_id != self.inner.profile.client_id =>

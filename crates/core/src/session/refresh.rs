@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::answer::Answering;
+use super::ended::SessionEnd;
 use super::token_set::TokenSet;
 use super::{is_transient, Session, SessionState, Tokens, UserSummary};
 use crate::config::TokenChoice;
@@ -323,6 +324,7 @@ impl Session {
         for (what, e) in self.end_hooks().await {
             tracing::warn!(kind = ?e.kind(), what, "could not delete what the ended session's hook saved from the keychain");
         }
+        self.record_end(&SessionEnd::refused_by_provider(self.now()));
         self.end_locally(why.message());
     }
 
@@ -370,6 +372,7 @@ impl Session {
         );
         let error = Error::refresh_refused(&refused, &ended);
         tracing::warn!(kind = ?error.kind(), check = ?error.failed_check(), "refresh answer refused; session ended");
+        self.record_end(&SessionEnd::answer_refused(self.now(), &error));
         self.end_locally(error.message());
         error
     }

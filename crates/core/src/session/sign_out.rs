@@ -113,6 +113,7 @@ impl Session {
     /// Deletes the saved session and tells the hooks (the saved AWS credentials go); what
     /// failed is a warning.
     async fn delete_stored(&self, warnings: &mut Vec<String>) {
+        self.forget_end();
         if let Err(e) = self.vault_delete().await {
             warnings.push(format!(
                 "could not delete the saved session: {}",

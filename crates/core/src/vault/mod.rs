@@ -41,7 +41,8 @@ pub struct VaultHealth {
     pub ok: bool,
     /// True when values survive a restart (false for memory-only).
     pub persistent: bool,
-    /// One sentence for people: what the check found, or the keychain's error when it failed.
+    /// One sentence for people: what the check found, or the keychain's error when it failed;
+    /// without the store's name (that is `store_name`), so `"{store_name}: {message}"` reads once.
     pub message: String,
 }
 
@@ -69,12 +70,21 @@ impl VaultHealth {
     /// The store failed with `e`: nothing is persisted.
     fn broken(store_name: String, e: &Error) -> Self {
         VaultHealth {
-            store_name,
             ok: false,
             persistent: false,
-            message: e.message().to_owned(),
+            message: without_store_name(&store_name, e.message()).to_owned(),
+            store_name,
         }
     }
+}
+
+/// A keychain error's message starts with its store's name (`Error::keychain`); the health
+/// report carries that name apart.
+fn without_store_name<'a>(store_name: &str, message: &'a str) -> &'a str {
+    message
+        .strip_prefix(store_name)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(message)
 }
 
 /// A stored session's item as a write found it: its header and inline value (`None`: no item),
