@@ -4,6 +4,7 @@
 mod aws;
 mod aws_consumer;
 mod call_limit;
+mod call_path;
 mod cli;
 mod common;
 mod inspect;
