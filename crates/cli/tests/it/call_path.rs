@@ -17,7 +17,10 @@ fn a_path_is_called_on_the_first_api_base_url() {
     assert_eq!(r.code, 0, "call /demo-api/orders: {}", r.stderr);
     let answer = r.json();
     assert_eq!(answer["status"], 200);
-    assert!(answer["body"]["orders"].is_array(), "the demo API's orders: {answer}");
+    assert!(
+        answer["body"]["orders"].is_array(),
+        "the demo API's orders: {answer}"
+    );
 
     // Relative to the base's path, as a URL reference: no leading slash, same answer.
     let r = env.run(&["call", "--json", "demo-api/me"]);

@@ -12,6 +12,7 @@ mod json_reports;
 mod keychain_locked;
 mod kubectl;
 mod profile_import;
+mod quickstart;
 mod refresh;
 mod stray;
 mod windows;
