@@ -14,10 +14,10 @@ use url::Url;
 pub const DEMO_PROFILE: &str = "Demo";
 /// The port the embedded provider prefers for its pool domain (hosted UI, demo API), so the
 /// Demo profile (and its keychain entry) stays valid across restarts; another one is picked
-/// when it is taken.
-pub const DEMO_PORT: u16 = 47_211;
+/// when it is taken. The same as `latchkey devidp`'s, so one demo profile fits both.
+pub const DEMO_PORT: u16 = latchkey_devidp::DEMO_PORT;
 /// The port it prefers for its `cognito-idp` origin (discovery, JWKS, `iss`).
-pub const DEMO_ISSUER_PORT: u16 = 47_212;
+pub const DEMO_ISSUER_PORT: u16 = latchkey_devidp::DEMO_ISSUER_PORT;
 /// The port it prefers for its identity pool's origin (Cognito Identity and STS).
 pub const DEMO_IDENTITY_PORT: u16 = 47_213;
 

@@ -6,6 +6,7 @@ mod commands;
 pub mod console;
 mod demo;
 mod error;
+pub mod launch;
 mod models;
 mod state;
 

@@ -2,6 +2,7 @@
 //! window), one module per area in one test binary; `support` is the harness they share.
 
 mod app_console;
+mod app_headless;
 mod app_import;
 mod app_profiles;
 mod app_window;

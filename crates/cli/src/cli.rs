@@ -128,7 +128,7 @@ shows the message; run `latchkey login` and retry.\n\n{EXIT_CODES_HELP}"))]
   latchkey call https://api.example.com/me
   latchkey call -X POST -H 'Content-Type: application/json' -d '{{\"qty\":1}}' https://api.example.com/orders
   latchkey call -d @order.json -X PUT https://api.example.com/orders/7
-  latchkey call -i http://127.0.0.1:9231/demo-api/me
+  latchkey call -i /demo-api/me          # a path: on the profile's first api_base_urls entry
   latchkey call --sigv4 https://abc123.execute-api.eu-west-1.amazonaws.com/prod/items
 
 The URL's origin must be listed in the profile's `api_base_urls` (or be the provider's own
@@ -204,7 +204,7 @@ The .deb and .rpm install it as `man latchkey`.")]
         disable_help_flag = true,
         after_help = "Examples:
   latchkey devidp
-  latchkey devidp --port 9231 --rotation=5
+  latchkey devidp --rotation=5          # 127.0.0.1:47211 and :47212, as the app's Demo
   latchkey devidp --help           # all of the provider's options"
     )]
     Devidp(DevidpArgs),
@@ -359,7 +359,7 @@ pub struct CallArgs {
     /// Print {"status", "headers", "body", "elapsed_ms"} as JSON
     #[arg(long)]
     pub json: bool,
-    /// The API URL
+    /// The API URL, or a path (`/demo-api/me`) on the profile's first `api_base_urls` entry
     pub url: String,
 }
 
@@ -498,9 +498,9 @@ pub enum ProfileCommand {
   latchkey profile add work --cognito --region eu-west-1 --user-pool-id eu-west-1_AbCdEf123 \\
       --client-id 1example23456789 --domain https://myapp.auth.eu-west-1.amazoncognito.com
   latchkey profile add google --issuer https://accounts.google.com --client-id 123.apps.googleusercontent.com
-  latchkey profile add dev --cognito --region us-east-1 --user-pool-id us-east-1_DevPool01 \\
-      --client-id latchkey-desktop --domain http://127.0.0.1:9231 \\
-      --issuer http://127.0.0.1:9231/us-east-1_DevPool01 --api-base-url http://127.0.0.1:9231/
+  latchkey profile add demo --cognito --region us-east-1 --user-pool-id us-east-1_DevPool01 \\
+      --client-id latchkey-desktop --domain http://127.0.0.1:47211 \\
+      --issuer http://127.0.0.1:47212/us-east-1_DevPool01 --api-base-url http://127.0.0.1:47211/
   latchkey profile add work … --identity-pool-id eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d
 
 Then `latchkey profile show NAME` prints the callback URLs to register at the provider.")]

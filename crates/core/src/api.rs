@@ -155,6 +155,52 @@ impl std::fmt::Debug for HeldSecrets {
     }
 }
 
+/// Why a URL as typed in the console or on `latchkey call` names no URL to call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiUrlError {
+    /// A path (`/demo-api/me`), and the profile has no `api_base_urls` entry to resolve it
+    /// against: give a full URL, or add the API's base URL to the profile.
+    #[error("`{typed}` is a path, and this profile has no API base URL (`api_base_urls`) to resolve it against")]
+    NoApiBaseUrl {
+        /// What was typed.
+        typed: String,
+    },
+    /// Neither a URL nor a path that joins onto the first API base URL.
+    #[error("`{typed}` is not a URL ({reason})")]
+    Invalid {
+        /// What was typed.
+        typed: String,
+        /// What the URL parser objected to.
+        reason: url::ParseError,
+    },
+}
+
+/// The URL to call for `typed`: an absolute URL as is, or a path (a URL reference such as
+/// `/demo-api/me` or `orders?page=2`) resolved against the profile's first API base URL, the
+/// one rule of the app's console and `latchkey call`.
+pub fn resolve_api_url(
+    api_base_urls: &[Url],
+    typed: &str,
+) -> std::result::Result<Url, ApiUrlError> {
+    let typed = typed.trim();
+    let invalid = |reason| ApiUrlError::Invalid {
+        typed: typed.to_owned(),
+        reason,
+    };
+    match Url::parse(typed) {
+        Ok(url) => Ok(url),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            let base = api_base_urls
+                .first()
+                .ok_or_else(|| ApiUrlError::NoApiBaseUrl {
+                    typed: typed.to_owned(),
+                })?;
+            base.join(typed).map_err(invalid)
+        }
+        Err(reason) => Err(invalid(reason)),
+    }
+}
+
 fn is_loopback(url: &Url) -> bool {
     matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
@@ -373,5 +419,43 @@ mod tests {
         assert!(check_target(&req, &[]).is_ok());
         req.allow_any_origin = false;
         assert!(check_target(&req, &[]).is_err());
+    }
+
+    #[test]
+    fn a_path_resolves_against_the_first_api_base_url_and_a_url_stays_as_is() {
+        let bases = [
+            Url::parse("http://127.0.0.1:47211/").unwrap(),
+            Url::parse("https://api.example.com/prod/").unwrap(),
+        ];
+        let resolved = |typed| resolve_api_url(&bases, typed).unwrap().to_string();
+        assert_eq!(
+            resolved("/demo-api/me"),
+            "http://127.0.0.1:47211/demo-api/me"
+        );
+        assert_eq!(
+            resolved(" orders?page=2 "),
+            "http://127.0.0.1:47211/orders?page=2"
+        );
+        assert_eq!(
+            resolved("https://api.example.com/me"),
+            "https://api.example.com/me"
+        );
+        let prod = [bases[1].clone()];
+        assert_eq!(
+            resolve_api_url(&prod, "items").unwrap().as_str(),
+            "https://api.example.com/prod/items"
+        );
+    }
+
+    #[test]
+    fn a_path_without_an_api_base_url_and_a_broken_url_say_which() {
+        assert!(matches!(
+            resolve_api_url(&[], "/demo-api/me"),
+            Err(ApiUrlError::NoApiBaseUrl { .. })
+        ));
+        assert!(matches!(
+            resolve_api_url(&[], "http://[::1"),
+            Err(ApiUrlError::Invalid { .. })
+        ));
     }
 }

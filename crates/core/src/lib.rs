@@ -67,7 +67,7 @@ mod verify;
 #[cfg(test)]
 mod layers_test;
 
-pub use api::{ApiRequest, ApiResponse, HeldSecrets};
+pub use api::{resolve_api_url, ApiRequest, ApiResponse, ApiUrlError, HeldSecrets};
 pub use authorize::Entry;
 pub use aws::{AwsCredentials, AwsCredentialsProvider, AwsError, AwsIdentity};
 pub use browser::{

@@ -16,11 +16,12 @@ use crate::config::{
 use crate::control::faults::Fault;
 use crate::DevIdp;
 
-/// Default port of the standalone binary's pool-domain origin (the library default is an
-/// ephemeral port).
-pub const DEFAULT_CLI_PORT: u16 = 9231;
-/// Default port of the standalone binary's `cognito-idp` origin.
-pub const DEFAULT_CLI_ISSUER_PORT: u16 = 9232;
+/// The demo's pool-domain port (hosted UI, `/oauth2/*`, demo API): the default of
+/// `latchkey devidp` and `latchkey-devidp`, and the app's built-in provider's (the library
+/// default is an ephemeral port). One pair everywhere, so a demo profile fits all of them.
+pub const DEMO_PORT: u16 = 47_211;
+/// The demo's `cognito-idp` port (discovery, JWKS, `iss`), beside [`DEMO_PORT`].
+pub const DEMO_ISSUER_PORT: u16 = 47_212;
 
 const AFTER_HELP: &str = "\
 Two origins, like AWS:
@@ -75,10 +76,10 @@ Fault names for --fault and the control endpoint:
 )]
 struct Args {
     /// Port of the pool-domain origin on 127.0.0.1: hosted UI, /oauth2/*, demo API (0 = any free port)
-    #[arg(long, default_value_t = DEFAULT_CLI_PORT)]
+    #[arg(long, default_value_t = DEMO_PORT)]
     port: u16,
     /// Port of the cognito-idp origin on 127.0.0.1: discovery, JWKS, iss, JSON API (0 = any free port)
-    #[arg(long, default_value_t = DEFAULT_CLI_ISSUER_PORT)]
+    #[arg(long, default_value_t = DEMO_ISSUER_PORT)]
     issuer_port: u16,
     /// TOML users file (default: the demo users demo@latchkey.dev and viewer@latchkey.dev)
     #[arg(long, value_name = "FILE")]
@@ -373,7 +374,42 @@ fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool, token_g
         let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
         println!("  Users:            {}", names.join(", "));
     }
+    println!("Add a profile for it, then `latchkey login`:");
+    println!("  {}", profile_add_command(idp));
     println!("Press Ctrl-C to stop.");
+}
+
+/// The profile a demo user adds for this provider: the `latchkey profile add` line, ready to
+/// paste (its callback ports only when they are not the CLI's defaults).
+fn profile_add_command(idp: &DevIdp) -> String {
+    let pool = idp.user_pool_id();
+    let region = pool
+        .split_once('_')
+        .map_or("us-east-1", |(region, _)| region);
+    let base = idp.base_url();
+    let mut line = format!(
+        "latchkey profile add demo --cognito --region {region} --user-pool-id {pool} --client-id {} --domain {base} --issuer {} --api-base-url {base}/",
+        idp.client_id(),
+        idp.issuer(),
+    );
+    let ports = callback_ports(&idp.client().callback_urls);
+    if ports != crate::config::DEFAULT_CALLBACK_PORTS {
+        for port in ports {
+            line.push_str(&format!(" --port {port}"));
+        }
+    }
+    line
+}
+
+/// The ports of the `http://localhost:PORT/callback` URLs among `callback_urls` (the ones a
+/// profile's `ports` can name).
+fn callback_ports(callback_urls: &[String]) -> Vec<u16> {
+    callback_urls
+        .iter()
+        .filter_map(|u| url::Url::parse(u).ok())
+        .filter(|u| u.host_str() == Some("localhost") && u.path() == "/callback")
+        .filter_map(|u| u.port())
+        .collect()
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use cli::cli_main;
+pub use cli::{cli_main, DEMO_ISSUER_PORT, DEMO_PORT};
 pub use config::{
     load_users_file, parse_users_toml, AmbiguousRoleResolution, ClientConfig, DemoApiConfig,
     DevIdpConfig, FederatedIdp, GroupRole, IdentityPoolConfig, MfaMode, PublicUrls, Rotation,

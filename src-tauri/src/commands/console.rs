@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use latchkey_core::{ApiRequest, ErrorKind};
+use latchkey_core::{resolve_api_url, ApiRequest, ApiUrlError, ErrorKind};
 use tauri::State;
 use url::Url;
 
@@ -172,21 +172,14 @@ fn request_url(bases: &[Url], request: &ConsoleRequest) -> CommandResult<Url> {
     Ok(url)
 }
 
-/// A relative URL in the console is resolved against the profile's first API base URL.
+/// A relative URL in the console is resolved against the profile's first API base URL (core's
+/// rule, shared with `latchkey call`).
 fn resolve_url(bases: &[Url], raw: &str) -> CommandResult<Url> {
-    if let Ok(url) = Url::parse(raw) {
-        return Ok(url);
-    }
-    let base = bases.first().ok_or_else(|| {
-        CommandError::new(
+    resolve_api_url(bases, raw).map_err(|e| match e {
+        ApiUrlError::NoApiBaseUrl { .. } => CommandError::new(
             ErrorKind::Config,
             "this profile has no API base URL: enter a full URL, or add one in Profiles & settings",
-        )
-    })?;
-    base.join(raw).map_err(|e| {
-        CommandError::new(
-            ErrorKind::Config,
-            format!("`{raw}` is not a valid URL: {e}"),
-        )
+        ),
+        ApiUrlError::Invalid { .. } => CommandError::new(ErrorKind::Config, e.to_string()),
     })
 }

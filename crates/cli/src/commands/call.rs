@@ -3,9 +3,10 @@
 //! profile's `api_response_limit_mib` is cut there, and stderr (or `--json`) says so.
 
 use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
 
-use latchkey_core::config::{Scheme, TokenChoice};
-use latchkey_core::{ApiRequest, ApiResponse};
+use latchkey_core::config::{Profile, Scheme, TokenChoice};
+use latchkey_core::{resolve_api_url, ApiRequest, ApiResponse, ApiUrlError};
 use serde::Serialize;
 use serde_json::Value;
 use url::Url;
@@ -52,7 +53,8 @@ fn parse_header(h: &str) -> CliResult<(String, String)> {
 }
 
 pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
-    let req = request(&a)?;
+    let url = target_url(&ctx.profile()?, &ctx.config_path()?, &a.url)?;
+    let req = request(&a, url)?;
     let session = ctx.signed_in_session().await?;
     let resp = session.call(req).await?;
     let report = CallReport::new(&resp);
@@ -72,17 +74,29 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The request the flags describe; a usage error (exit 64) for a bad URL, header or method.
-fn request(a: &CallArgs) -> CliResult<ApiRequest> {
-    let url = Url::parse(&a.url).map_err(|e| {
-        Failure::new(
-            Exit::Usage,
+/// The URL to call: `typed` itself, or a path on the profile's first API base URL (the app
+/// console's rule). A path with no API base URL is a configuration error (exit 5) naming the
+/// setting; a bad URL a usage error (exit 64).
+fn target_url(profile: &Profile, config_file: &Path, typed: &str) -> CliResult<Url> {
+    resolve_api_url(&profile.api_base_urls, typed).map_err(|e| match e {
+        ApiUrlError::NoApiBaseUrl { .. } => Failure::new(
+            Exit::Config,
             format!(
-                "`{}` is not a URL ({e}); give a full URL like https://api.example.com/me.",
-                a.url
+                "{e}. Give a full URL like https://api.example.com/me, or add the API's base URL to profile `{}`: `api_base_urls = [\"https://api.example.com/\"]` in its table of {}.",
+                profile.name,
+                config_file.display()
             ),
-        )
-    })?;
+        ),
+        ApiUrlError::Invalid { .. } => Failure::new(
+            Exit::Usage,
+            format!("{e}; give a full URL like https://api.example.com/me, or a path like /me."),
+        ),
+    })
+}
+
+/// The request the flags describe, to `url`; a usage error (exit 64) for a bad header or
+/// method.
+fn request(a: &CallArgs, url: Url) -> CliResult<ApiRequest> {
     let headers = a
         .headers
         .iter()

@@ -4,6 +4,7 @@
 mod aws;
 mod aws_consumer;
 mod call_limit;
+mod call_path;
 mod cli;
 mod common;
 mod inspect;
@@ -12,6 +13,7 @@ mod keychain_locked;
 mod kubectl;
 mod messages;
 mod profile_import;
+mod quickstart;
 mod refresh;
 mod stray;
 mod windows;
