@@ -79,10 +79,7 @@ pub async fn sign_out(
     state: State<'_, AppState>,
 ) -> CommandResult<SignOutOutcome> {
     let (session, profile) = state.session().await;
-    let scope = match everywhere {
-        true => latchkey_core::SignOutScope::Everywhere,
-        false => latchkey_core::SignOutScope::ThisDevice,
-    };
+    let scope = latchkey_core::SignOutScope::everywhere_if(everywhere);
     let mut outcome = session.sign_out(scope).await?;
     if let Some(url) = &outcome.logout_url {
         let browser = latchkey_core::BrowserChoice::for_profile(Some(&profile)).browser();

@@ -27,11 +27,9 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
         session.restore().await,
         Ok(SessionState::SignedIn { .. } | SessionState::Refreshing { .. })
     );
-    let scope = match a.everywhere {
-        true => SignOutScope::Everywhere,
-        false => SignOutScope::ThisDevice,
-    };
-    let outcome = session.sign_out(scope).await?;
+    let outcome = session
+        .sign_out(SignOutScope::everywhere_if(a.everywhere))
+        .await?;
     let mut opened = false;
     let mut open_error = None;
     if let (Some(url), false) = (&outcome.logout_url, a.no_browser) {

@@ -34,6 +34,17 @@ pub enum SignOutScope {
     Everywhere,
 }
 
+impl SignOutScope {
+    /// The scope a yes/no "everywhere" choice names (the CLI's `--everywhere`, the app's
+    /// "Sign out everywhere").
+    pub fn everywhere_if(everywhere: bool) -> Self {
+        match everywhere {
+            true => SignOutScope::Everywhere,
+            false => SignOutScope::ThisDevice,
+        }
+    }
+}
+
 impl Session {
     /// Revoke the refresh token, delete the keychain entry, and (with
     /// [`SignOutScope::Everywhere`]) sign out on every device and end the provider's browser
