@@ -1,11 +1,12 @@
 //! The installed desktop application: installs the .deb with `dpkg -i`, checks the files, runs
 //! the installed app and CLI, and uninstalls it again.
 //!
-//! This changes the machine (it installs a system package) and needs a release build, so it
-//! runs only when `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes.
-//! `cargo xtask test` sets that variable in every full run as root on Debian (CI's case),
-//! after building the .deb and handing it over in `LATCHKEY_DEB`; without `LATCHKEY_DEB` the
-//! test builds the package itself with `cargo xtask bundle`. It needs root (for dpkg) and a
+//! This changes the machine (it installs a system package), so it runs only when
+//! `LATCHKEY_BUNDLE_TEST=1`; otherwise it says it was skipped and passes. `cargo xtask test`
+//! sets that variable in every full run as root on Debian (CI's case), after packaging the
+//! debug binaries it has just built for the tests (same bundler configuration as a release:
+//! xtask/src/bundle.rs, `Build::Tests`) and handing the .deb over in `LATCHKEY_DEB`; without
+//! `LATCHKEY_DEB` the test builds the release package itself with `cargo xtask bundle`. It needs root (for dpkg) and a
 //! display (`cargo xtask test` runs it under Xvfb); on its own:
 //!
 //! ```text

@@ -83,7 +83,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             .current_dir(&root),
     )?;
     // The CLI and the package users install (row 7 reports its size).
-    let deb = bundle::package(&root, "deb", false)?
+    let deb = bundle::package(&root, "deb", false, bundle::Build::Release)?
         .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == "deb"))
         .ok_or("the bundler built no .deb")?;

@@ -1,5 +1,6 @@
 //! `cargo xtask bundle`: the release app packaged as .deb and .rpm with the Tauri bundler.
 //! Uses the prebuilt Tauri CLI pinned in tools/tauri-cli; the packages include the `latchkey` CLI.
+//! `cargo xtask test` packages the debug binaries its tests use instead ([`Build::Tests`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,13 +44,53 @@ icons/icon-source.png again first (after changing it; missing icons are always d
 pub fn bundle(args: &[String]) -> Result<(), String> {
     let options = parse_args(args)?;
     let root = project_root();
-    let packages = package(&root, &options.bundles, options.icons)?;
+    let packages = package(&root, &options.bundles, options.icons, Build::Release)?;
     report(&root, &packages)
 }
 
-/// Builds the release CLI and app and packages them as `bundles` (e.g. `deb`); returns the
-/// packages built for this version. `cargo xtask bench` and `cargo xtask test` call it too.
-pub fn package(root: &Path, bundles: &str, icons: bool) -> Result<Vec<PathBuf>, String> {
+/// Which binaries a package is made of. Both go through the same bundler configuration
+/// (tauri.conf.json): the same files, control data, desktop entry and icons.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Build {
+    /// What users install (`cargo xtask bundle`): the CLI and the app compiled here with the
+    /// shipped release profile (size-optimised, whole-program LTO), packaged into
+    /// target/release/bundle/, xz at its smallest.
+    Release,
+    /// CI's install test (`cargo xtask test`): the debug binaries `cargo test --workspace`
+    /// has just built, packaged into target/debug/bundle/ without compiling anything again
+    /// (the release build was 12 of CI's 40 minutes). It proves the packaging — files,
+    /// control data, an installed app that opens its window — not the release profile,
+    /// whose sizes BENCHMARKS.md measures.
+    Tests,
+}
+
+impl Build {
+    /// The cargo profile directory under target/ the binaries come from.
+    fn profile_dir(self) -> &'static str {
+        match self {
+            Build::Release => "release",
+            Build::Tests => "debug",
+        }
+    }
+
+    /// `dpkg-deb`'s xz options: the smallest download for users; for CI's package of debug
+    /// binaries (≈ 250 MB unpacked) the fastest xz, since only the format is under test.
+    fn xz_options(self) -> &'static [&'static str] {
+        match self {
+            Build::Release => &["-Zxz", "-z9", "-Sextreme"],
+            Build::Tests => &["-Zxz", "-z0"],
+        }
+    }
+}
+
+/// Packages `build`'s CLI and app as `bundles` (e.g. `deb`), compiling them first for a
+/// release; returns the packages' paths.
+pub fn package(
+    root: &Path,
+    bundles: &str,
+    icons: bool,
+    build: Build,
+) -> Result<Vec<PathBuf>, String> {
     if !cfg!(target_os = "linux") {
         return Err(
             "`cargo xtask bundle` packages for Linux (.deb, .rpm); on macOS or Windows run \
@@ -61,27 +102,43 @@ pub fn package(root: &Path, bundles: &str, icons: bool) -> Result<Vec<PathBuf>, 
     let tauri = tauri_cli(root)?;
     derive_icons(root, &tauri, icons)?;
 
-    // The CLI first: the bundler copies target/release/latchkey into the packages
-    // (tauri.conf.json, bundle.linux.{deb,rpm}.files).
-    step("cargo build --release -p latchkey-cli");
-    run(Command::new(cargo())
-        .args(["build", "--release", "-p", "latchkey-cli"])
-        .current_dir(root))?;
+    if build == Build::Release {
+        step("cargo build --release -p latchkey-cli");
+        run(Command::new(cargo())
+            .args(["build", "--release", "-p", "latchkey-cli"])
+            .current_dir(root))?;
+    }
+    // The bundler copies the CLI and its share files from target/package/ into the packages
+    // (tauri.conf.json, bundle.linux.{deb,rpm}.files), whichever build they come from.
+    stage_cli(root, build)?;
 
-    cli_share_files(root)?;
+    match build {
+        // `tauri build` compiles the app itself (release, with Tauri's production cfg) and
+        // bundles.
+        Build::Release => {
+            step(&format!("tauri build --bundles {bundles}"));
+            run(Command::new(&tauri)
+                .args(["build", "--ci", "--bundles", bundles])
+                .current_dir(root))?;
+        }
+        // `tauri bundle` packages target/debug/latchkey-app as it is. No binary patching: it
+        // marks the executable with its bundle type for Tauri's updater (which Latchkey does
+        // not use), in place, and this executable is the one the app's tests run.
+        Build::Tests => {
+            step(&format!("tauri bundle --debug --bundles {bundles}"));
+            run(Command::new(&tauri)
+                .args(["bundle", "--ci", "--debug", "--no-binary-patching"])
+                .args(["--bundles", bundles])
+                .current_dir(root))?;
+        }
+    }
 
-    // `tauri build` compiles the app itself (release, with Tauri's production cfg) and bundles.
-    step(&format!("tauri build --bundles {bundles}"));
-    run(Command::new(&tauri)
-        .args(["build", "--ci", "--bundles", bundles])
-        .current_dir(root))?;
-
-    let packages = packages_built(root, bundles)?;
+    let packages = packages_built(root, bundles, build)?;
     for deb in packages
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "deb"))
     {
-        recompress_deb(deb)?;
+        recompress_deb(deb, build)?;
     }
     Ok(packages)
 }
@@ -90,7 +147,7 @@ pub fn package(root: &Path, bundles: &str, icons: bool) -> Result<Vec<PathBuf>, 
 /// compression Debian's own packages use: the same files, control data and checksums, and
 /// less than half the download (BENCHMARKS.md, row 7). Where dpkg-deb is missing (building
 /// on a non-Debian system) the package stays as the bundler made it, and the run says so.
-fn recompress_deb(deb: &Path) -> Result<(), String> {
+fn recompress_deb(deb: &Path, build: Build) -> Result<(), String> {
     if !answers("dpkg-deb") {
         println!(
             "xtask: dpkg-deb not found: {} stays gzip-compressed (about twice the size)",
@@ -107,7 +164,9 @@ fn recompress_deb(deb: &Path) -> Result<(), String> {
         .arg(deb)
         .arg(&scratch))?;
     run(Command::new("dpkg-deb")
-        .args(["--root-owner-group", "-Zxz", "-z9", "-Sextreme", "--build"])
+        .arg("--root-owner-group")
+        .args(build.xz_options())
+        .arg("--build")
         .arg(&scratch)
         .arg(&repacked))?;
     std::fs::rename(&repacked, deb)
@@ -201,10 +260,10 @@ fn derive_icons(root: &Path, tauri: &Path, force: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// The packages of this version in `target/release/bundle/<kind>/` for each of `bundles`.
-fn packages_built(root: &Path, bundles: &str) -> Result<Vec<PathBuf>, String> {
+/// The packages of this version in `target/<profile>/bundle/<kind>/` for each of `bundles`.
+fn packages_built(root: &Path, bundles: &str, build: Build) -> Result<Vec<PathBuf>, String> {
     let version = package_version(root)?;
-    let release = root.join("target").join("release");
+    let release = root.join("target").join(build.profile_dir());
     let mut packages = Vec::new();
     for kind in bundles.split(',').map(str::trim).filter(|k| !k.is_empty()) {
         let dir = release.join("bundle").join(kind);
@@ -302,18 +361,28 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-/// Where the release CLI's shell completions and manual page are written for the packages
-/// (tauri.conf.json, bundle.linux.{deb,rpm}.files).
-const CLI_SHARE_DIR: &str = "target/release/share";
+/// Where the bundler takes the CLI and its share files from (tauri.conf.json,
+/// bundle.linux.{deb,rpm}.files): one place for both builds.
+const PACKAGE_STAGING_DIR: &str = "target/package";
 
-/// Generate the completions (bash, zsh, fish) and the gzipped manual page with the release
-/// CLI itself, so they always match its commands.
-fn cli_share_files(root: &Path) -> Result<(), String> {
+/// Puts `build`'s CLI into target/package/ (a hard link where it can) and generates its
+/// completions (bash, zsh, fish) and gzipped manual page with that CLI itself, so they always
+/// match its commands.
+fn stage_cli(root: &Path, build: Build) -> Result<(), String> {
     step("latchkey completions bash|zsh|fish, latchkey man");
-    let cli = root.join("target/release/latchkey");
-    let share = root.join(CLI_SHARE_DIR);
+    let built = root
+        .join("target")
+        .join(build.profile_dir())
+        .join("latchkey");
+    let staging = root.join(PACKAGE_STAGING_DIR);
+    let share = staging.join("share");
     std::fs::create_dir_all(&share)
         .map_err(|e| format!("cannot create {}: {e}", share.display()))?;
+    let cli = staging.join("latchkey");
+    let _ = std::fs::remove_file(&cli);
+    std::fs::hard_link(&built, &cli)
+        .or_else(|_| std::fs::copy(&built, &cli).map(|_| ()))
+        .map_err(|e| format!("cannot stage {} as {}: {e}", built.display(), cli.display()))?;
     let files: [(&[&str], &str); 4] = [
         (&["completions", "bash"], "latchkey.bash"),
         (&["completions", "zsh"], "_latchkey"),

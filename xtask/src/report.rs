@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::project_root;
 
@@ -98,6 +99,55 @@ impl Tally {
 
 pub fn banner(title: &str) {
     println!("\n==> {title}");
+}
+
+/// A run's phases and what each cost: each begins with a banner carrying the time since the
+/// run started, and [`Timeline::summary`] prints them as a table (CI's budget is 25 minutes on
+/// a fresh machine; this is where it goes).
+pub struct Timeline {
+    started: Instant,
+    current: Option<(String, Instant)>,
+    done: Vec<(String, Duration)>,
+}
+
+impl Timeline {
+    pub fn start() -> Self {
+        Self {
+            started: Instant::now(),
+            current: None,
+            done: Vec::new(),
+        }
+    }
+
+    /// Ends the current phase and begins `title`'s.
+    pub fn phase(&mut self, title: &str) {
+        self.end_phase();
+        banner(&format!("[{}] {title}", minutes(self.started.elapsed())));
+        self.current = Some((title.to_string(), Instant::now()));
+    }
+
+    fn end_phase(&mut self) {
+        if let Some((title, began)) = self.current.take() {
+            self.done.push((title, began.elapsed()));
+        }
+    }
+
+    /// Ends the last phase and prints every phase's duration and the total.
+    pub fn summary(mut self) {
+        self.end_phase();
+        println!("\nwhere the time went:");
+        for (title, took) in &self.done {
+            let short: String = title.chars().take(72).collect();
+            println!("    {:>7}  {short}", minutes(*took));
+        }
+        println!("    {:>7}  total", minutes(self.started.elapsed()));
+    }
+}
+
+/// `12m05s`.
+fn minutes(d: Duration) -> String {
+    let secs = d.as_secs();
+    format!("{}m{:02}s", secs / 60, secs % 60)
 }
 
 pub fn run_ok(command: &mut Command) -> bool {

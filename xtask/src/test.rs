@@ -8,20 +8,22 @@ use crate::prereq::{
     ensure_debian_packages, ensure_debian_packages_without_recommends, ensure_npm_packages,
     ensure_python_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES, TEST_PACKAGES,
 };
-use crate::report::{banner, run_ok, Tally};
+use crate::report::{run_ok, Tally, Timeline};
 use crate::{bundle, cargo, cross, prereq, project_root};
 
 pub fn test(args: &[String]) -> Result<(), String> {
     let root = project_root();
     let filter: Vec<String> = args.to_vec();
+    let mut timeline = Timeline::start();
+    timeline.phase("prerequisites: Debian, npm and Python packages, tauri-driver");
     let tauri_driver = ensure_prerequisites(&root, &filter)?;
     let mut tally = Tally::default();
     if filter.is_empty() {
-        static_checks(&mut tally)?;
+        static_checks(&mut timeline, &mut tally)?;
     }
-    let deb = package_for_the_install_test(&root, &filter, &mut tally);
+    let deb = package_for_the_install_test(&root, &filter, &mut timeline, &mut tally);
 
-    banner("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
+    timeline.phase("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
     let sandbox = Sandbox::new()?;
     let mut command = sandbox.command(&cargo());
     if let Some(deb) = &deb {
@@ -39,6 +41,7 @@ pub fn test(args: &[String]) -> Result<(), String> {
         .env("LATCHKEY_TAURI_DRIVER", &tauri_driver);
     tally.run_cargo_test(&mut command)?;
     drop(sandbox);
+    timeline.summary();
     tally.finish()
 }
 
@@ -63,14 +66,14 @@ fn ensure_prerequisites(root: &Path, filter: &[String]) -> Result<PathBuf, Strin
 }
 
 /// Formatting, lints, docs, and the Windows and macOS type-checks: a full run's first part.
-fn static_checks(tally: &mut Tally) -> Result<(), String> {
-    banner("cargo fmt --check");
+fn static_checks(timeline: &mut Timeline, tally: &mut Tally) -> Result<(), String> {
+    timeline.phase("cargo fmt --check");
     tally.check(
         "cargo fmt --check",
         run_ok(Command::new(cargo()).args(["fmt", "--all", "--check"])),
     );
 
-    banner("cargo clippy --workspace --all-targets -- -D warnings");
+    timeline.phase("cargo clippy --workspace --all-targets -- -D warnings");
     tally.check(
         "cargo clippy",
         run_ok(Command::new(cargo()).args([
@@ -84,7 +87,7 @@ fn static_checks(tally: &mut Tally) -> Result<(), String> {
         ])),
     );
 
-    banner("cargo doc --workspace --no-deps (warnings are errors)");
+    timeline.phase("cargo doc --workspace --no-deps (warnings are errors)");
     tally.check(
         "cargo doc",
         run_ok(
@@ -98,7 +101,9 @@ fn static_checks(tally: &mut Tally) -> Result<(), String> {
     // the webview crates for two more targets), the Windows build and the tests under
     // Wine do not fit CI's budget: they run on demand with `cargo xtask cross`.
     if cfg!(target_os = "linux") {
-        banner("cargo xtask cross --check-only --without-app (Windows and macOS type-checks and lints)");
+        timeline.phase(
+            "cargo xtask cross --check-only --without-app (Windows and macOS type-checks and lints)",
+        );
         let options = cross::Options {
             check_only: true,
             without_app: true,
@@ -108,16 +113,28 @@ fn static_checks(tally: &mut Tally) -> Result<(), String> {
     Ok(())
 }
 
-/// The package users install, built the way `cargo xtask bundle` builds it, for the
-/// install-launch-uninstall test (the app's `it` test binary, module bundle_deb): part of every
-/// full run as root, so CI proves an installed Latchkey on every change (see README, "Install").
+/// The package for the install-launch-uninstall test (the app's `it` test binary, module
+/// bundle_deb): part of every full run as root, so CI proves an installed Latchkey on every
+/// change. It packages the debug binaries the tests use ([`bundle::Build::Tests`]), so the
+/// tests are built first, here, and the test phase then finds them built.
 fn package_for_the_install_test(
     root: &Path,
     filter: &[String],
+    timeline: &mut Timeline,
     tally: &mut Tally,
 ) -> Option<PathBuf> {
     match package_test(filter) {
-        PackageTest::Run => build_deb(root, tally),
+        PackageTest::Run => {
+            timeline
+                .phase("cargo test --workspace --no-run (the build the tests and the .deb share)");
+            let built = run_ok(Command::new(cargo()).args(["test", "--workspace", "--no-run"]));
+            tally.check("cargo test --workspace --no-run", built);
+            if !built {
+                return None;
+            }
+            timeline.phase("the .deb of those binaries (tauri bundle --debug)");
+            build_deb(root, tally)
+        }
         PackageTest::Skip(why) => {
             println!("\nxtask: the .deb install test is skipped: {why}");
             None
@@ -209,14 +226,12 @@ fn decide_package_test(facts: &PackageTestFacts) -> PackageTest {
     }
 }
 
-/// Builds the .deb with `cargo xtask bundle`'s steps (a release build of the app and the
-/// CLI), counts the build as a check and says how long it took.
+/// Packages the tests' binaries as a .deb, counts it as a check and says how long it took.
 fn build_deb(root: &Path, tally: &mut Tally) -> Option<PathBuf> {
-    banner("cargo xtask bundle --bundles deb (release app and CLI, packaged)");
     let started = std::time::Instant::now();
-    let built = bundle::package(root, "deb", false);
+    let built = bundle::package(root, "deb", false, bundle::Build::Tests);
     println!(
-        "xtask: the .deb took {:.0} s to build",
+        "xtask: the .deb took {:.0} s to package",
         started.elapsed().as_secs_f64()
     );
     let deb = built.map(|p| {
@@ -224,7 +239,7 @@ fn build_deb(root: &Path, tally: &mut Tally) -> Option<PathBuf> {
             .find(|p| p.extension().is_some_and(|e| e == "deb"))
     });
     tally.check(
-        "cargo xtask bundle --bundles deb",
+        "the .deb of the tests' binaries",
         matches!(deb, Ok(Some(_))),
     );
     if let Err(e) = &deb {
