@@ -4,7 +4,6 @@
 mod api_response_limit;
 mod aws;
 mod aws_peers;
-mod aws_sdk;
 mod aws_session;
 mod catalogue;
 mod cognito_flows;

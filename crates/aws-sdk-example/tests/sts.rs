@@ -1,11 +1,7 @@
-//! The AWS credentials provider in an AWS SDK client: examples/aws_sdk.rs's STS client, built
+//! The AWS credentials provider in an AWS SDK client: src/lib.rs's STS client, built
 //! with the session's provider, signs GetCallerIdentity at moto (pinned in
 //! tests/interop/aws/requirements.txt; the Python packages live in tests/interop/aws/.venv),
 //! and a provider without a session tells the SDK why, in the SDK's own terms.
-
-#[path = "../../examples/aws_sdk.rs"]
-#[allow(dead_code)] // its `main`
-mod example;
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
@@ -31,7 +27,7 @@ async fn an_sdk_client_built_with_the_provider_signs_with_the_sessions_credentia
     });
     let session = signed_in(profile, Vault::memory()).await;
 
-    let sts = example::sts_client(&session, Some(&moto.endpoint)).unwrap();
+    let sts = latchkey_aws_sdk_example::sts_client(&session, Some(&moto.endpoint)).unwrap();
     let who = sts
         .get_caller_identity()
         .send()
