@@ -25,9 +25,11 @@ COMMANDS:
                       when no profile is configured). Extra ARGS go to the app.
     test [FILTER]     Everything that proves the project works: cargo fmt --check, clippy
                       (-D warnings), docs, `cross --check-only --without-app` (Windows and
-                      macOS type-checks and lints), and cargo test --workspace inside a D-Bus
-                      session with an unlocked gnome-keyring and under Xvfb. Ends with
-                      `N passed, N failed`. FILTER is passed to cargo test (and skips the rest).
+                      macOS type-checks and lints, beside the rest at low priority), the .deb
+                      of the tests' binaries installed and launched (as root), and cargo test
+                      --workspace inside a D-Bus session with an unlocked gnome-keyring and
+                      under Xvfb. Prints each phase's time; ends with `N passed, N failed`.
+                      FILTER is passed to cargo test (and skips the static checks).
     screenshots       Write PNGs of the app's main screens under Xvfb (docs/screenshots/).
     bench             Measure sign-in, restore, refresh, verification, the listener under junk
                       and the app's start-up against a peer; prints one table (BENCHMARKS.md).

@@ -72,7 +72,8 @@ pub fn cross(args: &[String]) -> Result<(), String> {
     tally.finish()
 }
 
-/// Every step of `cargo xtask cross`, counted in `tally` (also used by `cargo xtask test`).
+/// Every step of `cargo xtask cross`, counted in `tally` (`cargo xtask test` runs
+/// `cross --check-only --without-app` as a process of its own, in the background).
 pub fn run(options: &Options, tally: &mut Tally) -> Result<(), String> {
     if !cfg!(target_os = "linux") {
         return Err(
