@@ -3,6 +3,7 @@
 
 mod aws;
 mod aws_consumer;
+mod bad_profile;
 mod call_limit;
 mod call_path;
 mod cli;
