@@ -39,15 +39,17 @@ impl Ctx {
     /// [`Config::profile`]), the others work, and each one set aside that is not the selected
     /// profile is a warning on stderr, once per run.
     pub fn load_config(&self) -> CliResult<Config> {
-        let config = self.load_file()?;
-        self.set_aside_reported
-            .call_once(|| report_set_aside(&config, self.selected_name(&config)));
-        Ok(config)
+        self.load_config_for(self.global.profile.as_deref())
     }
 
-    /// The profile a command uses unless told another: `--profile`, else the file's default.
-    fn selected_name<'c>(&'c self, config: &'c Config) -> Option<&'c str> {
-        self.global.profile.as_deref().or(config.default.as_deref())
+    /// [`Ctx::load_config`] for a command that uses profile `name` (`None`: the file's
+    /// default), which is not warned about.
+    pub fn load_config_for(&self, name: Option<&str>) -> CliResult<Config> {
+        let config = self.load_file()?;
+        let selected = name.or(config.default.as_deref());
+        self.set_aside_reported
+            .call_once(|| report_set_aside(&config, selected));
+        Ok(config)
     }
 
     fn load_file(&self) -> CliResult<Config> {
