@@ -110,7 +110,8 @@ fn static_checks(tally: &mut Tally) -> Result<(), String> {
 
 /// The package users install, built the way `cargo xtask bundle` builds it, for the
 /// install-launch-uninstall test (the app's `it` test binary, module bundle_deb): part of every
-/// full run as root, so CI proves an installed Latchkey on every change (see README, "Install").
+/// full run as root, so CI proves an installed Latchkey on every change (see CONTRIBUTING.md,
+/// "Building the packages").
 fn package_for_the_install_test(
     root: &Path,
     filter: &[String],

@@ -15,6 +15,7 @@ mod kubectl;
 mod messages;
 mod profile_import;
 mod quickstart;
+mod readme;
 mod refresh;
 mod stray;
 mod windows;
