@@ -54,4 +54,10 @@ fn the_bad_profile_itself_is_a_config_error() {
     let error: serde_json::Value = serde_json::from_str(run.stderr.trim()).unwrap();
     assert_eq!(error["error"]["kind"], "config");
     assert!(warnings(&run).is_empty(), "no warning for the profile used");
+    let shown = env.run(&["profile", "show", "other"]);
+    assert_eq!(shown.code, 5, "exit 5 (config): {}", shown.stderr);
+    assert!(
+        warnings(&shown).is_empty(),
+        "no warning for the profile shown"
+    );
 }
