@@ -6,8 +6,8 @@
 //! sets that variable in every full run as root on Debian (CI's case), after packaging the
 //! debug binaries it has just built for the tests (same bundler configuration as a release:
 //! xtask/src/bundle.rs, `Build::Tests`) and handing the .deb over in `LATCHKEY_DEB`; without
-//! `LATCHKEY_DEB` the test builds the release package itself with `cargo xtask bundle`. It needs root (for dpkg) and a
-//! display (`cargo xtask test` runs it under Xvfb); on its own:
+//! `LATCHKEY_DEB` the test builds the release package itself with `cargo xtask bundle`. It
+//! needs root (for dpkg) and a display (`cargo xtask test` runs it under Xvfb); on its own:
 //!
 //! ```text
 //! sudo cargo xtask test bundle_deb

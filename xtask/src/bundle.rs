@@ -30,7 +30,8 @@ const DERIVED_ICONS: &[(&str, &str)] = &[
 ];
 
 /// The bundles built when none are asked for. AppImage is left out on purpose: its bundler
-/// downloads a runtime from outside the package registries (see README, "Install").
+/// downloads a runtime from outside the package registries (see CONTRIBUTING.md, "Building
+/// the packages").
 const DEFAULT_BUNDLES: &str = "deb,rpm";
 
 const USAGE: &str = "\

@@ -37,7 +37,7 @@ COMMANDS:
     cross [--check-only] [--without-app]
                       Windows and macOS from Linux: type-check and lint core, the CLI and the
                       app for both, build the Windows CLI and run core's and the CLI's tests
-                      under Wine (see README, Platforms).
+                      under Wine (see CONTRIBUTING.md, Platforms).
     fuzz [INPUTS]     Core's fuzz targets (request-head parser, JWT decoder, JWKS parser, ID-token
                       verifier) with INPUTS inputs each, default 1000000, in a release build.
                       `test` runs them with a bounded count.

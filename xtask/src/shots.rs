@@ -1,5 +1,5 @@
-//! `cargo xtask screenshots`: PNGs of the app's main screens for the README, taken from the
-//! real window under Xvfb by `examples/screenshots.rs`.
+//! `cargo xtask screenshots`: PNGs of the app's main screens for the README and docs/app.md,
+//! taken from the real window under Xvfb by `examples/screenshots.rs`.
 
 use crate::prereq::{
     ensure_debian_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES, TEST_PACKAGES,

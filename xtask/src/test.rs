@@ -177,8 +177,9 @@ impl CrossLints {
 
 /// The package for the install-launch-uninstall test (the app's `it` test binary, module
 /// bundle_deb): part of every full run as root, so CI proves an installed Latchkey on every
-/// change. It packages the debug binaries the tests use ([`bundle::Build::Tests`]), so the
-/// tests are built first, here, and the test phase then finds them built.
+/// change (see CONTRIBUTING.md, "Building the packages"). It packages the debug binaries the
+/// tests use ([`bundle::Build::Tests`]), so the tests are built first, here, and the test
+/// phase then finds them built.
 fn package_for_the_install_test(
     root: &Path,
     filter: &[String],

@@ -3,7 +3,7 @@
 //! `LATCHKEY_BROWSER_COMMAND`, the profile's, the system's).
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use latchkey_core::config::{Config, ConfigError, Profile};
 use latchkey_core::Browser;
@@ -16,11 +16,16 @@ use crate::failure::{CliResult, Exit, Failure};
 
 pub struct Ctx {
     pub global: GlobalArgs,
+    /// Set once the profiles set aside have been reported (a command may read the file twice).
+    set_aside_reported: Once,
 }
 
 impl Ctx {
     pub fn new(global: GlobalArgs) -> Ctx {
-        Ctx { global }
+        Ctx {
+            global,
+            set_aside_reported: Once::new(),
+        }
     }
 
     pub fn config_path(&self) -> CliResult<PathBuf> {
@@ -30,9 +35,26 @@ impl Ctx {
         }
     }
 
+    /// The profiles file, an invalid profile set aside: using it is an error (from
+    /// [`Config::profile`]), the others work, and each one set aside that is not the selected
+    /// profile is a warning on stderr, once per run.
     pub fn load_config(&self) -> CliResult<Config> {
+        self.load_config_for(self.global.profile.as_deref())
+    }
+
+    /// [`Ctx::load_config`] for a command that uses profile `name` (`None`: the file's
+    /// default), which is not warned about.
+    pub fn load_config_for(&self, name: Option<&str>) -> CliResult<Config> {
+        let config = self.load_file()?;
+        let selected = name.or(config.default.as_deref());
+        self.set_aside_reported
+            .call_once(|| report_set_aside(&config, selected));
+        Ok(config)
+    }
+
+    fn load_file(&self) -> CliResult<Config> {
         let path = self.config_path()?;
-        Config::load(&path).map_err(|e| match e {
+        Config::load_lenient(&path).map_err(|e| match e {
             ConfigError::NotFound { .. } => Failure::new(
                 Exit::Config,
                 format!(
@@ -87,6 +109,16 @@ impl Ctx {
         match state {
             SessionState::SignedIn { .. } | SessionState::Refreshing { .. } => Ok(session),
             other => Err(not_signed_in(&session, &other)),
+        }
+    }
+}
+
+/// A warning for every profile of `config` set aside as invalid, except `selected` (whose
+/// error the command reports when it uses it).
+fn report_set_aside(config: &Config, selected: Option<&str>) {
+    for (name, e) in &config.invalid {
+        if Some(name.as_str()) != selected {
+            eprintln!("latchkey: warning: profile `{name}` is set aside (the others work): {e}");
         }
     }
 }

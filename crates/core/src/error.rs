@@ -258,8 +258,7 @@ impl Error {
             format!(
                 "profile `{profile}` names no identity pool, so it has no AWS credentials. Add a \
                  `[profiles.{profile}.aws]` table with `identity_pool_id` to the profiles file \
-                 (or `latchkey profile add … --identity-pool-id`); see \"AWS credentials from \
-                 your sign-in\" in the README."
+                 (or `latchkey profile add … --identity-pool-id`); see docs/aws.md."
             ),
         )
     }

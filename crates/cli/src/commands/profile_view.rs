@@ -59,8 +59,8 @@ impl fmt::Display for ProfileList {
 }
 
 pub fn show(ctx: &Ctx, name: Option<String>, json: bool) -> CliResult<Exit> {
-    let config = ctx.load_config()?;
     let name = name.or_else(|| ctx.global.profile.clone());
+    let config = ctx.load_config_for(name.as_deref())?;
     let p = match &name {
         Some(n) => config.profile(n)?,
         None => config.default_profile()?,

@@ -3,6 +3,7 @@
 
 mod aws;
 mod aws_consumer;
+mod bad_profile;
 mod call_limit;
 mod call_path;
 mod cli;
@@ -14,6 +15,7 @@ mod kubectl;
 mod messages;
 mod profile_import;
 mod quickstart;
+mod readme;
 mod refresh;
 mod stray;
 mod windows;

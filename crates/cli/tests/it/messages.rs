@@ -10,7 +10,7 @@ use crate::common;
 
 #[allow(dead_code)]
 #[path = "../../src/cli.rs"]
-mod cli_definition;
+pub(crate) mod cli_definition;
 
 /// Every documented long flag (and visible alias) of `latchkey` and all its subcommands;
 /// hidden arguments and hidden aliases are not documented, so a message must not send anyone there.
@@ -36,7 +36,7 @@ fn collect_flags(cmd: &clap::Command, flags: &mut BTreeSet<String>) {
 }
 
 /// The options `latchkey devidp --help` lists (the provider parses its own arguments).
-fn devidp_flags() -> BTreeSet<String> {
+pub(crate) fn devidp_flags() -> BTreeSet<String> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(["devidp", "--help"])
         .output()

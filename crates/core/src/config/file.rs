@@ -6,6 +6,7 @@ use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
+use super::settings::{closest_setting, SETTINGS_REFERENCE};
 use super::{Config, ConfigError, Profile, ProfileDraft};
 
 /// Top-level keys of the file.
@@ -95,32 +96,56 @@ fn draft_in(
     }
     // A document, not the table alone: a table displays its values but not its sub-tables.
     let text = DocumentMut::from(body).to_string();
-    Some(toml_edit::de::from_str::<ProfileDraft>(&text).map_err(|e| {
-        let message = e.message().trim().replace('\n', " ");
-        let unknown = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.starts_with("unknown field"));
-        let in_aws_table = |key: &str| {
-            !table.contains_key(key)
-                && table
-                    .get("aws")
-                    .and_then(Item::as_table_like)
-                    .is_some_and(|aws| aws.contains_key(key))
-        };
-        let field = match unknown {
-            Some(key) if in_aws_table(key) => format!("aws.{key}"),
-            Some(key) => key.to_owned(),
-            None => "(profile)".to_owned(),
-        };
-        ConfigError::Invalid {
-            path: path.to_owned(),
-            profile: name.to_owned(),
-            field,
-            problem: message,
-            fix: "correct or remove the field (see the list of settings in the README)".into(),
+    Some(
+        toml_edit::de::from_str::<ProfileDraft>(&text)
+            .map_err(|e| not_a_draft(&e, table, path, name)),
+    )
+}
+
+/// Why profile `name`'s table (`table`) is not a draft: a misspelt key is named as written
+/// (`aws.KEY` inside the `[aws]` table) with the known key closest to it.
+fn not_a_draft(
+    e: &toml_edit::de::Error,
+    table: &dyn toml_edit::TableLike,
+    path: &Path,
+    name: &str,
+) -> ConfigError {
+    let message = e.message().trim().replace('\n', " ");
+    let unknown = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("unknown field"));
+    let in_aws_table = |key: &str| {
+        !table.contains_key(key)
+            && table
+                .get("aws")
+                .and_then(Item::as_table_like)
+                .is_some_and(|aws| aws.contains_key(key))
+    };
+    let (key, did_you_mean) = match unknown {
+        Some(key) if in_aws_table(key) => (
+            format!("aws.{key}"),
+            closest_setting(key, true).map(|k| format!("aws.{k}")),
+        ),
+        Some(key) => (key.to_owned(), closest_setting(key, false)),
+        None => {
+            return ConfigError::Invalid {
+                path: path.to_owned(),
+                profile: name.to_owned(),
+                field: "(profile)".to_owned(),
+                problem: message,
+                fix: format!(
+                    "correct the value (every setting is described in {SETTINGS_REFERENCE})"
+                ),
+            }
         }
-    }))
+    };
+    ConfigError::UnknownKey {
+        path: path.to_owned(),
+        profile: name.to_owned(),
+        key,
+        did_you_mean,
+    }
 }
 
 /// `document` with `config`'s default and profiles written into it: settings of existing

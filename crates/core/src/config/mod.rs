@@ -10,6 +10,7 @@ mod expectation;
 mod file;
 mod identity_pool;
 mod review;
+mod settings;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ pub use draft::{AwsDraft, ProfileDraft};
 pub use expectation::{Expectation, ExpectationError, EXPECTATION_SYNTAX};
 pub use identity_pool::{IdentityFlow, IdentityPoolSettings, SettingsError};
 pub use review::{DroppedSetting, ImportReview, ReviewedSetting, MACHINE_LOCAL, MAX_IMPORT_BYTES};
+pub use settings::{setting_names, SETTINGS_REFERENCE};
 
 /// Which token a protected API receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -206,6 +208,19 @@ pub enum ConfigError {
         problem: String,
         /// What to write instead.
         fix: String,
+    },
+    /// A profile has a key Latchkey does not know (a misspelling, or a setting of another
+    /// version); reported like [`ConfigError::Invalid`], with the known key meant, if any.
+    #[error("{path}: profile `{profile}`, field `{key}`: unknown field `{key}`. Fix: {}", settings::unknown_key_fix(.did_you_mean.as_deref()))]
+    UnknownKey {
+        /// The file the profile is in.
+        path: PathBuf,
+        /// The profile at fault.
+        profile: String,
+        /// The key as written: `scope`, or `aws.rol_arn` inside the `[aws]` table.
+        key: String,
+        /// The known key closest to it (`scopes`, `aws.role_arn`), when one is close enough.
+        did_you_mean: Option<String>,
     },
     /// A profile was asked for by a name the file does not define.
     #[error("{path}: no profile named `{name}`. Known profiles: {known}. Use one of them or add `[profiles.{name}]`.")]
@@ -647,7 +662,7 @@ mod tests {
         let with_typo = "[profiles.w]\nclient_idd = \"x\"\n";
         let e = Config::import_profiles(with_typo, Path::new("a.toml")).unwrap_err();
         assert!(
-            matches!(e, ConfigError::Invalid { ref field, .. } if field == "client_idd"),
+            matches!(e, ConfigError::UnknownKey { ref key, .. } if key == "client_idd"),
             "{e}"
         );
     }

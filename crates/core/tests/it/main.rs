@@ -9,6 +9,7 @@ mod catalogue;
 mod cognito_flows;
 mod concurrency;
 mod config;
+mod configuration_reference;
 mod flow;
 mod fuzz;
 mod hardening;
