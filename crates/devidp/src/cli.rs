@@ -1,5 +1,5 @@
 //! The `latchkey-devidp` command line (also reused by `latchkey devidp`): flags → config,
-//! start, print where everything is, serve until interrupted. Errors are one line, exit 2.
+//! start, print where everything is, serve until interrupted. Errors are one line: exit 2 for a usage error, 1 for any other.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -225,7 +225,8 @@ where
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("latchkey-devidp: error: {message}");
-            ExitCode::from(2)
+            // 2 is for usage errors only (as for `latchkey`); a start that failed is 1.
+            ExitCode::FAILURE
         }
     }
 }
