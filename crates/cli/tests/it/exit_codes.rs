@@ -1,10 +1,15 @@
 #![cfg(unix)]
 //! The exit codes scripts rely on: 2 is a usage error and nothing else (clap's and the CLI's
-//! own), 12 is "not signed in", and SIGINT (Ctrl-C) exits 130 and leaves the saved session be.
+//! own), 12 is "not signed in", and SIGINT (Ctrl-C) exits 130, in `login` or any other command,
+//! and leaves the saved session be.
 
 use crate::common;
 
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
 use common::*;
+use latchkey_testkit::devidp::Fault;
 use latchkey_testkit::port_is_free;
 
 /// `--json` usage failures: exit 2 and kind `usage` on stderr.
@@ -71,11 +76,7 @@ fn sigint_during_login_exits_130_and_keeps_the_saved_session() {
         !port_is_free(port),
         "the callback port is bound while waiting"
     );
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    interrupt(&child);
     let r = Run::from(child.wait_with_output().unwrap());
     assert_eq!(r.code, 130, "interrupted: {}", r.stderr);
     assert!(
@@ -96,4 +97,52 @@ fn sigint_during_login_exits_130_and_keeps_the_saved_session() {
         after.token_authorization_code,
         before.token_authorization_code
     );
+}
+
+/// SIGINT to `child`, which must still be running.
+fn interrupt(child: &std::process::Child) {
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+#[test]
+fn sigint_while_token_waits_for_a_refresh_exits_130_and_the_session_survives() {
+    let env = Env::new();
+    let (idp, profile) = start_cognito("slow-refresh");
+    env.write_profile(&profile);
+    // Tokens from a provider whose clock is behind are inside the refresh margin at once.
+    idp.set_fault(Fault::ClockOffset(-3550));
+    env.login();
+    let before = idp.stats().token_refresh_token;
+    idp.set_fault(Fault::TokenSlow(Duration::from_secs(300)));
+    let child = env
+        .cmd(&["token"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The provider counts the refresh when it arrives, before it keeps it waiting.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while idp.stats().token_refresh_token == before {
+        assert!(
+            Instant::now() < deadline,
+            "the refresh never reached the provider"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    interrupt(&child);
+    let r = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 130, "interrupted: {}", r.stderr);
+    assert!(r.stdout.is_empty(), "no token printed: {}", r.stdout);
+    assert_eq!(r.stderr.lines().count(), 1, "one line: {}", r.stderr);
+
+    // The refresh token is still in the keychain and the refresh lock was let go.
+    idp.clear_faults();
+    idp.set_fault(Fault::ClockOffset(-3550));
+    let again = env.run(&["token"]);
+    assert_eq!(again.code, 0, "the session survived: {}", again.stderr);
+    assert!(is_jwt(again.stdout.trim_end()));
 }
