@@ -159,7 +159,7 @@ token with the `openid` scope (and `email`/`profile` for those attributes)."))]
 Exits 0 when nothing failed (warnings allowed), 1 otherwise."))]
     Doctor(DoctorArgs),
     /// AWS credentials from your sign-in (the profile's Cognito identity pool)
-    #[command(subcommand, after_help = help::AWS_EXAMPLES)]
+    #[command(subcommand, after_help = help::prose(help::AWS_EXAMPLES))]
     Aws(AwsCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(after_help = help::after("completions", "Examples:

@@ -108,7 +108,31 @@ pub fn exits_of(path: &str) -> &'static [Exit] {
 
 /// A command's text after its options: `examples`, then the exit codes `path` can return.
 pub fn after(path: &str, examples: &str) -> String {
-    format!("{}\n\n{}", examples.trim_end(), exit_block(exits_of(path)))
+    format!(
+        "{}\n\n{}",
+        prose(examples.trim_end()),
+        exit_block(exits_of(path))
+    )
+}
+
+/// `text` with each paragraph of prose on one line, so clap wraps it at the terminal's width
+/// (and the man page's 80 columns) instead of breaking it again after the source's line
+/// breaks. Indented lines (examples, a kubeconfig) and blank lines stay as they are.
+pub fn prose(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_paragraph = false;
+    for line in text.lines() {
+        let is_prose = !line.is_empty() && !line.starts_with(char::is_whitespace);
+        if in_paragraph && is_prose {
+            out.push(' ');
+        } else if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(line);
+        // A line ending in `:` introduces what follows (`Examples:`); it ends its paragraph.
+        in_paragraph = is_prose && !line.ends_with(':');
+    }
+    out
 }
 
 /// `Exit codes (…):` and one row per code of `exits`.
@@ -173,6 +197,16 @@ mod tests {
         for line in text.lines() {
             assert!(line.chars().count() <= 80, "over 80 columns: {line}");
         }
+    }
+
+    #[test]
+    fn prose_is_one_line_per_paragraph_and_examples_stay() {
+        let text =
+            "Examples:\n  latchkey a \\\n      --b\n\nOne sentence\ngoes on.\n  indented\nNext.";
+        assert_eq!(
+            prose(text),
+            "Examples:\n  latchkey a \\\n      --b\n\nOne sentence goes on.\n  indented\nNext."
+        );
     }
 
     #[test]

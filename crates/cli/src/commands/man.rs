@@ -79,6 +79,8 @@ fn commands_section(root: &clap::Command) -> Roff {
 /// EXAMPLES, EXIT STATUS, ENVIRONMENT, FILES and CONFIGURATION.
 fn hand_written_sections() -> Roff {
     let mut roff = Roff::new();
+    // Ragged right: paths and flags are not stretched apart.
+    roff.control("ad", ["l"]);
     roff.control("SH", ["EXAMPLES"]);
     preformatted(
         &mut roff,
@@ -93,12 +95,18 @@ fn hand_written_sections() -> Roff {
         tagged(&mut roff, name, meaning);
     }
     roff.control("SH", ["FILES"]);
+    // Paths are not hyphenated: a reader copies them.
+    roff.control("nh", []);
     for (path, meaning) in FILES {
         tagged(&mut roff, path, meaning);
     }
     roff.control("SH", ["CONFIGURATION"]);
     roff.text([roman(CONFIGURATION_INTRO)]);
+    roff.control("PP", []);
+    roff.control("RS", []);
     preformatted(&mut roff, CONFIGURATION_EXAMPLE);
+    roff.control("RE", []);
+    roff.control("PP", []);
     roff.text([roman(CONFIGURATION_MORE)]);
     roff
 }
@@ -120,9 +128,9 @@ fn preformatted(roff: &mut Roff, text: &str) {
 const FILES: &[(&str, &str)] = &[
     (
         "~/.config/latchkey/config.toml",
-        "The profiles (Linux; macOS: ~/Library/Application Support/dev.latchkey.Latchkey/, \
-         Windows: %APPDATA%\\latchkey\\Latchkey\\config\\). Shared with the Latchkey app; \
-         LATCHKEY_CONFIG or --config names another file.",
+        "The profiles, shared with the Latchkey app; LATCHKEY_CONFIG or --config names another \
+         file. On macOS in ~/Library/Application Support/dev.latchkey.Latchkey/, on Windows in \
+         %APPDATA%\\latchkey\\Latchkey\\config\\.",
     ),
     (
         "Secret Service / Keychain / Credential Manager, service latchkey",
@@ -163,3 +171,21 @@ api_token_header, api_response_limit_mib, browser_command, sign_in_timeout_secs,
 http_timeout_secs, refresh_margin_secs, clock_leeway_secs and expect; docs/configuration.md \
 gives each one's default and meaning. `latchkey doctor` \
 checks the file and the provider.";
+
+#[cfg(test)]
+mod tests {
+    use latchkey_core::config::Config;
+
+    use super::CONFIGURATION_EXAMPLE;
+
+    #[test]
+    fn the_configuration_example_is_a_valid_profile_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, CONFIGURATION_EXAMPLE).unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.default_profile().unwrap().name, "work");
+        assert!(config.profile("work").unwrap().aws.is_some());
+        assert!(!config.profile("google").unwrap().is_cognito());
+    }
+}

@@ -260,3 +260,24 @@ printf '%s\\n' \"${{COMPREPLY[@]}}\"",
     assert_eq!(complete("latchkey status -p w"), ["work"]);
     assert_eq!(complete("latchkey token --profile st"), ["staging"]);
 }
+
+#[test]
+fn the_readme_exit_code_table_has_every_code_the_cli_has() {
+    let readme = include_str!("../../../../README.md");
+    // The full table: the `| code | meaning |` table that has 130 (the AWS one does not).
+    let tables = readme.split("| code | meaning |").skip(1);
+    let codes_of = |table: &str| -> Vec<u8> {
+        table
+            .lines()
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.trim_matches('|').split('|').next()?.trim().parse().ok())
+            .collect()
+    };
+    let full = tables
+        .map(codes_of)
+        .find(|codes| codes.contains(&130))
+        .expect("README has the full exit-code table");
+    let all: Vec<u8> = EXIT_TABLE.iter().map(|(code, _)| *code).collect();
+    assert_eq!(full, all, "README's exit codes are the CLI's");
+}
