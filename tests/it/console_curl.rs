@@ -29,7 +29,7 @@ impl Stand {
         std::fs::write(dir.path().join("token"), token).unwrap();
         std::fs::write(dir.path().join("aws-env"), aws_env).unwrap();
         let latchkey = format!(
-            "#!/bin/sh\nprintf '%s\\0' \"$@\" >> '{d}/latchkey-argv'\ncase \"$1\" in\n  token) cat '{d}/token' ;;\n  aws) cat '{d}/aws-env' ;;\n  *) exit 64 ;;\nesac\n"
+            "#!/bin/sh\nprintf '%s\\0' \"$@\" >> '{d}/latchkey-argv'\ncase \"$1\" in\n  token) cat '{d}/token' ;;\n  aws) cat '{d}/aws-env' ;;\n  *) exit 2 ;;\nesac\n"
         );
         let curl = format!(
             "#!/bin/sh\nprintf '%s\\0' \"$@\" >> '{d}/curl-argv'\nexec '{}' \"$@\"\n",

@@ -5,37 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0   success
-  1   any other error (verification failure, browser, internal)
-  2   not signed in, or the session expired at the provider (run `latchkey login`)
-  3   provider unreachable or answering with an error
-  4   keychain unavailable or refusing access
-  5   configuration invalid (file, profile or flag values)
-  6   sign-in cancelled (Ctrl-C), timed out, or refused by the user
-  7   token refused: the URL's origin is not in the profile's `api_base_urls`
-  8   no callback port free
-  9   `call --fail`: the API answered with HTTP status 400 or above
-  10  `aws`, `call --sigv4`: the identity pool refused (see `latchkey aws --help`)
-  11  `inspect`: an expectation (`--expect`, the profile's `expect`) or a check failed
-  64  command-line usage error
-
-Environment:
-  LATCHKEY_CONFIG              profile file (default: config.toml in the OS config directory)
-  LATCHKEY_PROFILE             profile to use when --profile is not given
-  LATCHKEY_KEYCHAIN_SERVICE    keychain service name (default `latchkey`; shared with the app)
-  LATCHKEY_BROWSER_COMMAND     program that opens the sign-in URL (receives it as one argument)";
-
-const MAIN_EXAMPLES: &str = "\
-Examples:
-  latchkey profile add work --cognito --region eu-west-1 --user-pool-id eu-west-1_AbCdEf123 \\
-      --client-id 1example23456789 --domain https://myapp.auth.eu-west-1.amazoncognito.com
-  latchkey login
-  curl -H \"Authorization: $(latchkey token)\" https://api.example.com/me
-  latchkey call https://api.example.com/me
-  latchkey aws credentials          # for `credential_process` in ~/.aws/config
-  latchkey status --json";
+use crate::help;
+use crate::profile_args::ProfileCommand;
 
 /// `latchkey`: sign in to Amazon Cognito or any OpenID Connect provider from the terminal,
 /// sharing the session (keychain entry, profiles) with the Latchkey desktop app.
@@ -44,7 +15,7 @@ Examples:
     name = "latchkey",
     version,
     about = "Sign in to Amazon Cognito / OpenID Connect from the terminal; shares its session with the Latchkey app.",
-    after_help = format!("{MAIN_EXAMPLES}\n\n{EXIT_CODES_HELP}"),
+    after_help = format!("{}\n\n{}\n\n{}", help::MAIN_EXAMPLES, help::exit_table(), help::environment()),
     propagate_version = true
 )]
 pub struct Cli {
@@ -54,7 +25,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The options every command takes, shown apart from each command's own.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Profile to use (default: the file's `default`, or its only profile)
     #[arg(
@@ -76,13 +49,13 @@ pub struct GlobalArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Sign in through the system browser (loopback redirect + PKCE)
-    #[command(after_help = format!("Examples:
+    #[command(after_help = help::after("login", "Examples:
   latchkey login
   latchkey login --profile work --timeout 120
-  latchkey login --no-browser            # SSH with the port forwarded: open the URL yourself
-  latchkey login --paste                 # SSH without forwarding: paste where the browser ended
+  latchkey login --no-browser      # SSH, port forwarded: open the URL yourself
+  latchkey login --paste           # SSH, no forwarding: paste the address
   latchkey login --browser-command firefox
-  latchkey login --switch-user           # end the provider's browser session, then ask who signs in
+  latchkey login --switch-user     # end the browser session, then ask who
   latchkey login --param lang=fr --param idp_identifier=example.com
 
 With --paste, the browser may be on any computer: after signing in it ends on the redirect
@@ -90,24 +63,26 @@ URI (`http://localhost:PORT/callback?code=…&state=…`, often a \"cannot conne
 that whole address from the address bar and paste it on stdin. It gets the same checks as the
 callback itself (state, PKCE, token verification), and is never printed back.
 
-While waiting, Ctrl-C cancels and frees the callback port.\n\n{EXIT_CODES_HELP}"))]
+While waiting, Ctrl-C cancels, frees the callback port and exits 130; a saved session is kept."))]
     Login(LoginArgs),
     /// Show whether you are signed in, as whom, and until when
-    #[command(after_help = format!("Examples:
+    #[command(after_help = help::after("status", "Examples:
   latchkey status
   latchkey status --json | jq -r .email
-  latchkey status --all            # every profile in one table (* marks the default)
-  latchkey status --all --json | jq -r '.[] | select(.signed_in) | .profile'
+  latchkey status --all            # every profile (* marks the default)
+  latchkey status --all --json \\
+      | jq -r '.[] | select(.signed_in) | .profile'
 
-Exits 0 when signed in and 2 when not (the status is printed either way). `--all` reads the
-keychain only (no refresh, no network, no browser) and exits 0 once the table is printed.\n\n{EXIT_CODES_HELP}"))]
+Exits 0 when signed in and 12 when not (the status is printed either way). `--all` reads the
+keychain only (no refresh, no network, no browser) and exits 0 once the table is printed."))]
     Status(StatusArgs),
     /// Print a fresh token (refreshing it if needed) and nothing else on stdout
-    #[command(after_help = format!("Examples:
+    #[command(after_help = help::after("token", "Examples:
   curl -H \"Authorization: $(latchkey token)\" https://api.example.com/me
-  curl -H \"Authorization: Bearer $(latchkey token --access)\" https://api.example.com/me
+  curl -H \"Authorization: Bearer $(latchkey token --access)\" \\
+      https://api.example.com/me
   latchkey token --json | jq .expires_at
-  latchkey token --format kubectl       # kubectl's exec credential plugin (see below)
+  latchkey token --format kubectl  # kubectl's exec plugin (see below)
 
 `--format kubectl` prints a `client.authentication.k8s.io/v1` ExecCredential with the token and
 its expiry, for a kubeconfig user such as:
@@ -120,92 +95,97 @@ its expiry, for a kubeconfig user such as:
         args: [token, --format, kubectl, --profile, work]
         interactiveMode: Never
 It sends the profile's `api_token` (the ID token unless set) unless --id or --access says
-otherwise. It never opens a browser: when the session has ended it fails (exit 2) and kubectl
-shows the message; run `latchkey login` and retry.\n\n{EXIT_CODES_HELP}"))]
+otherwise. It never opens a browser: when the session has ended it fails (exit 12) and kubectl
+shows the message; run `latchkey login` and retry."))]
     Token(TokenArgs),
     /// Call a protected API with the profile's token (same origin rule as the app)
-    #[command(after_help = format!("Examples:
+    #[command(after_help = help::after("call", "Examples:
   latchkey call https://api.example.com/me
-  latchkey call -X POST -H 'Content-Type: application/json' -d '{{\"qty\":1}}' https://api.example.com/orders
+  latchkey call -X POST -H 'Content-Type: application/json' -d '{\"qty\":1}' \\
+      https://api.example.com/orders
   latchkey call -d @order.json -X PUT https://api.example.com/orders/7
-  latchkey call -i /demo-api/me          # a path: on the profile's first api_base_urls entry
-  latchkey call --sigv4 https://abc123.execute-api.eu-west-1.amazonaws.com/prod/items
+  latchkey call -i /demo-api/me    # a path on the first api_base_urls entry
+  latchkey call --sigv4 \\
+      https://abc123.execute-api.eu-west-1.amazonaws.com/prod/items
 
 The URL's origin must be listed in the profile's `api_base_urls` (or be the provider's own
 origin); `--allow-any-origin` sends the token elsewhere once, on purpose. `--sigv4` signs the
 request with the identity pool's AWS credentials instead of sending a token (API Gateway
-`AWS_IAM` authorization), under the same origin rule.\n\n{EXIT_CODES_HELP}"))]
+`AWS_IAM` authorization), under the same origin rule."))]
     Call(CallArgs),
     /// Ask the provider who you are: its userinfo endpoint, with the access token
-    #[command(after_help = format!("Examples:
+    #[command(after_help = help::after("userinfo", "Examples:
   latchkey userinfo
   latchkey userinfo --json | jq -r .email
 
 The answer is checked: its `sub` must be the ID token's. Cognito answers only for an access
-token with the `openid` scope (and `email`/`profile` for those attributes).\n\n{EXIT_CODES_HELP}"))]
+token with the `openid` scope (and `email`/`profile` for those attributes)."))]
     Userinfo(UserinfoArgs),
     /// Decode and verify a JWT: header, claims with readable times, checks
-    #[command(after_help = format!("Examples:
+    #[command(after_help = help::after("inspect", "Examples:
   latchkey inspect                 # the current ID token
   latchkey inspect --access        # the current access token
   latchkey inspect eyJraWQiOi...   # a token you pasted
   pbpaste | latchkey inspect -
   latchkey inspect --json | jq .claims
-  latchkey inspect --expect group=admins --expect custom:tenant=acme   # CI: exit 11 unless both hold
-  latchkey inspect --access --expect scope=orders/read\n\n{EXIT_CODES_HELP}"))]
+  latchkey inspect --expect group=admins --expect custom:tenant=acme
+                                   # CI: exit 11 unless both hold
+  latchkey inspect --access --expect scope=orders/read"))]
     Inspect(InspectArgs),
     /// Sign out: revoke the refresh token and delete it from the keychain
-    #[command(after_help = format!("Examples:
+    #[command(after_help = help::after("logout", "Examples:
   latchkey logout
-  latchkey logout --everywhere     # every device (Cognito GlobalSignOut) and the browser session
-  latchkey logout --stray          # sessions no profile uses any more (see `latchkey doctor`)\n\n{EXIT_CODES_HELP}"))]
+  latchkey logout --everywhere     # every device, and the browser session
+  latchkey logout --stray          # sessions no profile uses (see `doctor`)"))]
     Logout(LogoutArgs),
     /// Manage profiles (which provider, client and ports)
     #[command(
         subcommand,
         after_help = "Examples:
-  latchkey profile add work --cognito --region eu-west-1 --user-pool-id eu-west-1_AbCdEf123 \\
-      --client-id 1example23456789 --domain https://myapp.auth.eu-west-1.amazoncognito.com
-  latchkey profile show work       # the callback URLs to register at the provider
+  latchkey profile add work --cognito --region eu-west-1 \\
+      --user-pool-id eu-west-1_AbCdEf123 --client-id 1example23456789 \\
+      --domain https://myapp.auth.eu-west-1.amazoncognito.com
+  latchkey profile show work       # the callback URLs to register
   latchkey profile use work
   latchkey profile list"
     )]
     Profile(ProfileCommand),
     /// Check configuration, provider, keychain, ports, clock and browser, and explain problems
-    #[command(after_help = format!("Examples:
+    #[command(after_help = help::after("doctor", "Examples:
   latchkey doctor
   latchkey doctor --profile work --json
-  latchkey doctor --json | jq .stray_sessions   # sessions no profile uses any more
+  latchkey doctor --json | jq .stray_sessions  # sessions no profile uses
 
-Exits 0 when nothing failed (warnings allowed), 1 otherwise.\n\n{EXIT_CODES_HELP}"))]
+Exits 0 when nothing failed (warnings allowed), 1 otherwise."))]
     Doctor(DoctorArgs),
     /// AWS credentials from your sign-in (the profile's Cognito identity pool)
-    #[command(subcommand, after_help = AWS_HELP)]
+    #[command(subcommand, after_help = help::prose(help::AWS_EXAMPLES))]
     Aws(AwsCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
-    #[command(after_help = "Examples:
-  source <(latchkey completions bash)                      # this bash session
-  latchkey completions bash > ~/.local/share/bash-completion/completions/latchkey
-  latchkey completions zsh > ~/.zfunc/_latchkey            # with fpath+=(~/.zfunc) in ~/.zshrc
+    #[command(after_help = help::after("completions", "Examples:
+  source <(latchkey completions bash)          # this bash session
+  latchkey completions bash \\
+      > ~/.local/share/bash-completion/completions/latchkey
+  latchkey completions zsh > ~/.zfunc/_latchkey  # fpath+=(~/.zfunc) in ~/.zshrc
   latchkey completions fish > ~/.config/fish/completions/latchkey.fish
   latchkey completions powershell >> $PROFILE
 
-The .deb and .rpm install the bash, zsh and fish scripts already.")]
+The .deb and .rpm install the bash, zsh and fish scripts already."))]
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on stdout
-    #[command(after_help = "Examples:
+    #[command(after_help = help::after("man", "Examples:
   latchkey man | man -l -
   latchkey man | gzip > ~/.local/share/man/man1/latchkey.1.gz
 
-The .deb and .rpm install it as `man latchkey`.")]
+The .deb and .rpm install it as `man latchkey`."))]
     Man,
     /// Run the development provider in the foreground (same as `latchkey-devidp`)
     #[command(
         disable_help_flag = true,
-        after_help = "Examples:
-  latchkey devidp
-  latchkey devidp --rotation=5          # 127.0.0.1:47211 and :47212, as the app's Demo
-  latchkey devidp --help           # all of the provider's options"
+        after_help = help::after("devidp", "Examples:
+  latchkey devidp                  # on 47211 and 47212, as the app's Demo
+  latchkey devidp --rotation=5
+  latchkey devidp --help           # all of the provider's options")
     )]
     Devidp(DevidpArgs),
 }
@@ -225,7 +205,7 @@ impl Command {
             Command::Logout(a) => a.json,
             Command::Doctor(a) => a.json,
             Command::Profile(
-                ProfileCommand::List { json }
+                ProfileCommand::List { json, .. }
                 | ProfileCommand::Show { json, .. }
                 | ProfileCommand::Import { json, .. },
             ) => *json,
@@ -420,45 +400,24 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
-const AWS_HELP: &str = "\
-Examples:
-  latchkey aws credentials                      # credential_process JSON (Version 1)
-  eval \"$(latchkey aws credentials --format env)\"
-  latchkey aws whoami
-  latchkey aws config-snippet >> ~/.aws/config  # then: aws sts get-caller-identity --profile NAME
-
-The profile needs an `[profiles.NAME.aws]` table with `identity_pool_id` (or
-`latchkey profile add … --identity-pool-id ID`). Credentials are kept in the keychain next
-to the session and fetched again 16 minutes before they expire (AWS SDKs refresh from 15).
-
-Exit codes of `latchkey aws` and `latchkey call --sigv4` (from the AWS error's kind):
-  0   success
-  1   an internal error
-  2   not signed in, or the ID token expired and cannot be renewed: run `latchkey login`
-  3   the identity service or STS is unreachable, throttling, or answering with an error
-  4   keychain unavailable or refusing access
-  5   configuration: no `[aws]` table, a bad setting, the identity pool not found, a wrong region
-  10  refused by the identity pool: the user pool or app client is not one of its providers,
-      a role the user does not have, a role that does not trust the pool, a rejected ID token";
-
 #[derive(Subcommand, Debug)]
 pub enum AwsCommand {
     /// Print the profile's AWS credentials (cached, or fetched with the sign-in)
-    #[command(after_help = AWS_HELP)]
+    #[command(after_help = help::after("aws credentials", help::AWS_EXAMPLES))]
     Credentials {
         /// `process`: the credential_process JSON; `env`: `export AWS_…=` lines
         #[arg(long, value_enum, default_value = "process")]
         format: CredentialsFormat,
     },
     /// Show the identity, role, expiry and the user's other roles
-    #[command(after_help = AWS_HELP)]
+    #[command(after_help = help::after("aws whoami", help::AWS_EXAMPLES))]
     Whoami {
         /// Machine-readable output
         #[arg(long)]
         json: bool,
     },
     /// Print the ~/.aws/config section that runs `latchkey aws credentials`
-    #[command(after_help = AWS_HELP)]
+    #[command(after_help = help::after("aws config-snippet", help::AWS_EXAMPLES))]
     ConfigSnippet {
         /// The AWS profile's name (default: the Latchkey profile's)
         #[arg(long, value_name = "NAME")]
@@ -468,7 +427,9 @@ pub enum AwsCommand {
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialsFormat {
+    /// The `credential_process` JSON (Version 1) an AWS SDK reads
     Process,
+    /// `export AWS_…=` lines for `eval` in a shell
     Env,
 }
 
@@ -481,166 +442,6 @@ pub struct DevidpArgs {
         value_name = "ARGS"
     )]
     pub args: Vec<std::ffi::OsString>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ProfileCommand {
-    /// List the profiles (the default is marked with *)
-    #[command(after_help = "Examples:
-  latchkey profile list
-  latchkey profile list --json")]
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Add (or with --force replace) a profile
-    #[command(after_help = "Examples:
-  latchkey profile add work --cognito --region eu-west-1 --user-pool-id eu-west-1_AbCdEf123 \\
-      --client-id 1example23456789 --domain https://myapp.auth.eu-west-1.amazoncognito.com
-  latchkey profile add google --issuer https://accounts.google.com --client-id 123.apps.googleusercontent.com
-  latchkey profile add demo --cognito --region us-east-1 --user-pool-id us-east-1_DevPool01 \\
-      --client-id latchkey-desktop --domain http://127.0.0.1:47211 \\
-      --issuer http://127.0.0.1:47212/us-east-1_DevPool01 --api-base-url http://127.0.0.1:47211/
-  latchkey profile add work … --identity-pool-id eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d
-
-Then `latchkey profile show NAME` prints the callback URLs to register at the provider.")]
-    Add(Box<ProfileAddArgs>),
-    /// Import the profiles of a file (an exported one), after showing what they set
-    #[command(
-        after_help = "A profile file is untrusted input: the review lists every setting that differs
-from the defaults, where tokens go first. `browser_command` is never imported (a file may
-not choose a program to run here). A profile of the same name is replaced only with
---replace; when the replace sends tokens elsewhere (issuer, client id, domain, API base
-URLs, identity pool), the old session is signed out first.
-
-Examples:
-  latchkey profile import work.latchkey.toml
-  latchkey profile import work.latchkey.toml --replace
-  latchkey profile import shared.toml --yes --json"
-    )]
-    Import {
-        /// The profiles file to import (at most 1 MiB)
-        file: std::path::PathBuf,
-        /// Replace a profile of the same name (its session is signed out first when its
-        /// tokens would go elsewhere)
-        #[arg(long)]
-        replace: bool,
-        /// Save without asking (needed when no terminal can ask, e.g. in a script)
-        #[arg(long, short = 'y')]
-        yes: bool,
-        /// Print the review as JSON
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show a profile and the redirect URIs to register at the provider
-    #[command(after_help = "Examples:
-  latchkey profile show
-  latchkey profile show work --json")]
-    Show {
-        /// Profile name (default: the default profile)
-        name: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Remove a profile (also an invalid one), revoking and deleting its stored sessions
-    #[command(after_help = "Examples:
-  latchkey profile remove old-pool")]
-    Remove {
-        name: String,
-        /// Keep the stored sessions in the keychain
-        #[arg(long)]
-        keep_session: bool,
-    },
-    /// Make a profile the default
-    #[command(after_help = "Examples:
-  latchkey profile use work")]
-    Use { name: String },
-}
-
-#[derive(Args, Debug)]
-pub struct ProfileAddArgs {
-    /// Name of the new profile
-    pub name: String,
-    /// An Amazon Cognito user pool (needs --region, --user-pool-id, --domain)
-    #[arg(long, requires_all = ["region", "user_pool_id", "domain"])]
-    pub cognito: bool,
-    /// AWS region of the user pool, e.g. eu-west-1
-    #[arg(long, requires = "cognito")]
-    pub region: Option<String>,
-    /// User pool id, e.g. eu-west-1_AbCdEf123
-    #[arg(long, requires = "cognito")]
-    pub user_pool_id: Option<String>,
-    /// Hosted-UI domain: a prefix, the full URL, or your custom domain
-    #[arg(long, requires = "cognito")]
-    pub domain: Option<String>,
-    /// Issuer URL (generic OIDC; with --cognito, an override for local emulators)
-    #[arg(long, required_unless_present = "cognito")]
-    pub issuer: Option<String>,
-    /// App client id (a public client, no secret)
-    #[arg(long)]
-    pub client_id: String,
-    /// Scope to request (repeatable; default: openid email profile)
-    #[arg(long = "scope", value_name = "SCOPE")]
-    pub scopes: Vec<String>,
-    /// Callback port (repeatable; default 53682 53683 53684 for Cognito, any port for OIDC)
-    #[arg(long = "port", value_name = "N")]
-    pub ports: Vec<u16>,
-    /// Redirect host: `localhost`, `127.0.0.1` or `[::1]`
-    #[arg(long, value_name = "HOST")]
-    pub redirect_host: Option<String>,
-    /// Sign-out URL registered at the provider (Cognito "Allowed sign-out URLs")
-    #[arg(long, value_name = "URL")]
-    pub sign_out_uri: Option<String>,
-    /// API origin the token may be sent to (repeatable)
-    #[arg(long = "api-base-url", value_name = "URL")]
-    pub api_base_urls: Vec<String>,
-    /// Which token `call` sends
-    #[arg(long, value_enum)]
-    pub api_token: Option<TokenKindArg>,
-    /// How `call` sends it
-    #[arg(long, value_enum)]
-    pub api_scheme: Option<SchemeArg>,
-    /// Cognito: go straight to this identity provider (e.g. Google)
-    #[arg(long, value_name = "NAME")]
-    pub identity_provider: Option<String>,
-    /// Identity pool for AWS credentials (REGION:GUID), see `latchkey aws --help`
-    #[arg(long, value_name = "ID")]
-    pub identity_pool_id: Option<String>,
-    /// IAM role to ask the identity pool for (one of the user's `cognito:roles`)
-    #[arg(long, value_name = "ARN", requires = "identity_pool_id")]
-    pub role_arn: Option<String>,
-    /// Cognito Identity and STS endpoint instead of AWS's (a local emulator)
-    #[arg(long, value_name = "URL", requires = "identity_pool_id")]
-    pub identity_endpoint: Option<String>,
-    /// How the ID token is traded: `enhanced` (default) or `classic` (needs --role-arn)
-    #[arg(long, value_enum, requires = "identity_pool_id")]
-    pub identity_flow: Option<FlowArg>,
-    /// Make it the default profile
-    #[arg(long = "default")]
-    pub make_default: bool,
-    /// Replace an existing profile of the same name (its session is signed out first when
-    /// its tokens would go elsewhere)
-    #[arg(long)]
-    pub force: bool,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum TokenKindArg {
-    Id,
-    Access,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum SchemeArg {
-    Bearer,
-    Raw,
-    Sigv4,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum FlowArg {
-    Enhanced,
-    Classic,
 }
 
 /// `ASSERTION` of `inspect --expect`.

@@ -7,12 +7,13 @@ use std::process::ExitCode;
 use latchkey_core::{CheckName, Error as CoreError, ErrorKind};
 use serde::Serialize;
 
-/// The documented exit codes.
+/// The documented exit codes (`EXIT_TABLE` says what each means). 2 is a usage error and
+/// nothing else, as for clap, grep and bash; 130 is SIGINT's (128 + 2), as in a shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Ok = 0,
     Other = 1,
-    NotSignedIn = 2,
+    Usage = 2,
     ProviderUnreachable = 3,
     Keychain = 4,
     Config = 5,
@@ -22,8 +23,59 @@ pub enum Exit {
     HttpStatus = 9,
     AwsRefused = 10,
     ExpectationFailed = 11,
-    Usage = 64,
+    NotSignedIn = 12,
+    Interrupted = 130,
 }
+
+/// Every exit code and what it means, in order: the table `latchkey --help` and the man page's
+/// EXIT STATUS print once, and each command's `--help` prints its own rows of.
+pub const EXIT_TABLE: &[(u8, &str)] = &[
+    (0, "success"),
+    (
+        1,
+        "any other error (verification failure, browser, internal)",
+    ),
+    (
+        2,
+        "usage error: an unknown flag, a bad or missing value or argument",
+    ),
+    (3, "provider unreachable or answering with an error"),
+    (4, "keychain unavailable or refusing access"),
+    (5, "configuration invalid (file, profile or flag values)"),
+    (
+        6,
+        "sign-in aborted: the user closed or denied it, or it timed out",
+    ),
+    (
+        7,
+        "token refused: the URL's origin is not in the profile's `api_base_urls`",
+    ),
+    (8, "no callback port free"),
+    (
+        9,
+        "`call --fail`: the API answered with HTTP status 400 or above",
+    ),
+    (
+        10,
+        "`aws`, `call --sigv4`: the identity pool refused (`latchkey aws --help`)",
+    ),
+    (
+        11,
+        "`inspect`: a check or an expectation (`--expect`, the profile's) failed",
+    ),
+    (
+        12,
+        "not signed in, or the provider ended the session: run `latchkey login`",
+    ),
+    (
+        13,
+        "sign-in needed (the agent asked a caller that cannot interact to sign in)",
+    ),
+    (
+        130,
+        "interrupted (Ctrl-C): a waiting sign-in is cancelled, a saved one kept",
+    ),
+];
 
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> ExitCode {
@@ -69,6 +121,7 @@ impl Exit {
             Exit::AwsRefused => "access_denied",
             Exit::ExpectationFailed => "expectation_failed",
             Exit::Usage => "usage",
+            Exit::Interrupted => "cancelled",
         }
     }
 }
@@ -100,6 +153,11 @@ impl Failure {
             kind: Some(kind),
             ..Failure::new(exit, message)
         }
+    }
+
+    /// Ctrl-C (SIGINT) ended the command: exit 130, core's kind `cancelled`.
+    pub fn interrupted(message: impl Into<String>) -> Failure {
+        Failure::with_kind(Exit::Interrupted, ErrorKind::Cancelled, message)
     }
 
     /// A token that failed verification check `check`: core's kind `verification`, the check

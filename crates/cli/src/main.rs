@@ -5,14 +5,17 @@ mod cli;
 mod commands;
 mod context;
 mod failure;
+mod help;
 mod output;
+mod profile_args;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use cli::{Cli, Command};
-use failure::{Exit, Failure};
+use context::Ctx;
+use failure::{CliResult, Exit, Failure};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -82,11 +85,25 @@ fn main() -> ExitCode {
     };
     let json = cli.command.wants_json();
     let ctx = context::Ctx::new(cli.global.clone());
-    let result = runtime.block_on(commands::run(&ctx, cli.command));
+    let result = runtime.block_on(run_until_interrupted(&ctx, cli.command));
     // Do not wait for background tasks (e.g. a blocked stdin reader) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(exit) => exit.into(),
         Err(f) => f.report(json),
+    }
+}
+
+/// Run `command`; Ctrl-C (SIGINT) ends it with exit 130, as a shell reports a process it
+/// interrupted. `login` listens itself: it cancels its sign-in and frees the port first.
+async fn run_until_interrupted(ctx: &Ctx, command: Command) -> CliResult<Exit> {
+    if matches!(command, Command::Login(_)) {
+        return commands::run(ctx, command).await;
+    }
+    tokio::select! {
+        result = commands::run(ctx, command) => result,
+        Ok(()) = tokio::signal::ctrl_c() => {
+            Err(Failure::interrupted("interrupted (Ctrl-C); run the command again to finish it."))
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The `latchkey-devidp` command line (also reused by `latchkey devidp`): flags → config,
-//! start, print where everything is, serve until interrupted. Errors are one line, exit 2.
+//! start, print where everything is, serve until interrupted. Errors are one line; exit 2 for a usage error, 1 for any other.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -223,14 +223,40 @@ where
     };
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("latchkey-devidp: error: {message}");
-            ExitCode::from(2)
+        Err(failure) => {
+            eprintln!("latchkey-devidp: error: {}", failure.message);
+            ExitCode::from(failure.code)
         }
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+/// Why the provider did not start, and its exit code: 2 for a flag value it refuses (a usage
+/// error, as clap's own), 1 for anything else (a port in use, an unreadable file).
+struct StartFailure {
+    code: u8,
+    message: String,
+}
+
+impl StartFailure {
+    fn usage(message: String) -> StartFailure {
+        StartFailure { code: 2, message }
+    }
+}
+
+impl From<crate::DevIdpError> for StartFailure {
+    fn from(e: crate::DevIdpError) -> StartFailure {
+        let code = match e {
+            crate::DevIdpError::Config(_) => 2,
+            _ => 1,
+        };
+        StartFailure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), StartFailure> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -241,14 +267,14 @@ fn run(args: Args) -> Result<(), String> {
         .try_init();
     let default_users = args.users.is_none();
     let users = match &args.users {
-        Some(path) => load_users_file(path).map_err(|e| e.to_string())?,
+        Some(path) => load_users_file(path)?,
         None => UserRecord::demo_users(),
     };
     if let Some(grace) = args.rotation {
         if grace > 60 {
-            return Err(format!(
+            return Err(StartFailure::usage(format!(
                 "--rotation={grace}: the grace period must be 0 to 60 seconds"
-            ));
+            )));
         }
     }
     let client = client_config(&args);
@@ -279,8 +305,7 @@ fn run(args: Args) -> Result<(), String> {
         jwks_max_age: args.jwks_max_age.map(Duration::from_secs),
         control_token: args.control_token,
         ..DevIdpConfig::default()
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     for fault in args.faults {
         idp.set_fault(fault);
     }

@@ -76,7 +76,7 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
 
 /// The URL to call: `typed` itself, or a path on the profile's first API base URL (the app
 /// console's rule). A path with no API base URL is a configuration error (exit 5) naming the
-/// setting; a bad URL a usage error (exit 64).
+/// setting; a bad URL a usage error (exit 2).
 fn target_url(profile: &Profile, config_file: &Path, typed: &str) -> CliResult<Url> {
     resolve_api_url(&profile.api_base_urls, typed).map_err(|e| match e {
         ApiUrlError::NoApiBaseUrl { .. } => Failure::new(
@@ -94,7 +94,7 @@ fn target_url(profile: &Profile, config_file: &Path, typed: &str) -> CliResult<U
     })
 }
 
-/// The request the flags describe, to `url`; a usage error (exit 64) for a bad header or
+/// The request the flags describe, to `url`; a usage error (exit 2) for a bad header or
 /// method.
 fn request(a: &CallArgs, url: Url) -> CliResult<ApiRequest> {
     let headers = a

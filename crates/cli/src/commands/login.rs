@@ -140,7 +140,7 @@ async fn sign_in(session: &Session, a: &LoginArgs) -> CliResult<UserSummary> {
                     break Err(e);
                 }
             }
-            _ = tokio::signal::ctrl_c() => {
+            Ok(()) = tokio::signal::ctrl_c() => {
                 if cancelled {
                     // A second Ctrl-C: do not wait for the engine any longer.
                     break Err(CoreError::new(ErrorKind::Cancelled, "the sign-in was cancelled."));
@@ -151,7 +151,18 @@ async fn sign_in(session: &Session, a: &LoginArgs) -> CliResult<UserSummary> {
         }
     };
     progress.clear();
-    Ok(result?)
+    result.map_err(|e| match e.kind() {
+        ErrorKind::Cancelled if cancelled => interrupted(&e),
+        _ => e.into(),
+    })
+}
+
+/// The sign-in Ctrl-C cancelled: exit 130; the port is closed and a saved session untouched.
+fn interrupted(e: &CoreError) -> Failure {
+    Failure::interrupted(format!(
+        "{} (Ctrl-C); the callback port is closed and any saved session is kept.",
+        e.message().trim_end_matches('.')
+    ))
 }
 
 /// Hand a pasted address to the engine; `Some` error when it was refused or none came.

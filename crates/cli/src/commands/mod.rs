@@ -7,13 +7,15 @@ mod doctor;
 mod inspect;
 mod login;
 mod logout;
+mod man;
 mod profile;
 mod profile_view;
 mod status;
 mod token;
 mod userinfo;
 
-pub use completions::{completions, man};
+pub use completions::completions;
+pub use man::man;
 
 use crate::cli::Command;
 use crate::context::Ctx;

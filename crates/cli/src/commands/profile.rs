@@ -11,14 +11,14 @@ use latchkey_core::config::{
 use latchkey_core::{Session, SessionOptions, SessionState, SignOutScope};
 
 use super::profile_view::{self, Registration};
-use crate::cli::{FlowArg, ProfileAddArgs, ProfileCommand, SchemeArg, TokenKindArg};
 use crate::context::Ctx;
 use crate::failure::{one_line, CliResult, Exit, Failure};
 use crate::output::print_json;
+use crate::profile_args::{FlowArg, ProfileAddArgs, ProfileCommand, SchemeArg, TokenKindArg};
 
 pub async fn run(ctx: &Ctx, cmd: ProfileCommand) -> CliResult<Exit> {
     match cmd {
-        ProfileCommand::List { json } => profile_view::list(ctx, json),
+        ProfileCommand::List { json, names } => profile_view::list(ctx, json, names),
         ProfileCommand::Add(a) => add(ctx, *a).await,
         ProfileCommand::Import {
             file,

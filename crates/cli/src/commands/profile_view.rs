@@ -10,8 +10,13 @@ use crate::context::Ctx;
 use crate::failure::{CliResult, Exit};
 use crate::output::print_report;
 
-pub fn list(ctx: &Ctx, json: bool) -> CliResult<Exit> {
+/// `latchkey profile list`: a table, `--json`, or with `names` only the names (for completion).
+pub fn list(ctx: &Ctx, json: bool, names: bool) -> CliResult<Exit> {
     let config = ctx.load_config()?;
+    if names {
+        config.profiles.keys().for_each(|name| println!("{name}"));
+        return Ok(Exit::Ok);
+    }
     let default = config.default_profile().ok().map(|p| p.name.clone());
     let entries = config
         .profiles

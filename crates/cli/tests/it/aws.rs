@@ -114,7 +114,7 @@ fn credentials_whoami_config_snippet_and_a_sigv4_call() {
 
     assert_eq!(env.run(&["logout"]).code, 0);
     env.run(&["aws", "credentials"])
-        .assert_error(2, "not signed in");
+        .assert_error(12, "not signed in");
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn each_failure_has_its_documented_exit_code() {
     ));
     other
         .run(&["aws", "credentials"])
-        .assert_error(2, "not signed in");
+        .assert_error(12, "not signed in");
     idp.set_fault(Fault::IdentityUntrustedClient);
     env.run(&["aws", "credentials"])
         .assert_error(10, "does not list this user pool and app client");
@@ -154,8 +154,11 @@ fn each_failure_has_its_documented_exit_code() {
     assert_eq!(idp.stats().identity_credentials_issued, 0);
 
     let help = env.run(&["aws", "--help"]);
+    assert!(help.stdout.contains("exit 10"), "{}", help.stdout);
+    let help = env.run(&["aws", "credentials", "--help"]);
     assert!(
-        help.stdout.contains("10  refused by the identity pool"),
+        help.stdout
+            .contains("  10  `aws`, `call --sigv4`: the identity pool refused"),
         "{}",
         help.stdout
     );

@@ -68,7 +68,7 @@ fn every_commands_json_report_keeps_its_keys_and_shapes() {
     signed_out["keychain"] = keychain();
     signed_out["reason"] = "<string>".into();
     assert_shape(
-        &json_of(&env, &["status", "--json"], 2),
+        &json_of(&env, &["status", "--json"], 12),
         &signed_out,
         "status",
     );
@@ -168,11 +168,11 @@ fn every_commands_json_report_keeps_its_keys_and_shapes() {
         "logout",
     );
     let error = env.run(&["token", "--json"]);
-    assert_eq!(error.code, 2);
+    assert_eq!(error.code, 12);
     let error: Value = serde_json::from_str(error.stderr.trim()).unwrap();
     assert_shape(
         &error,
-        &json!({"error": {"exit_code": 2, "kind": "not_signed_in", "message": "<string>"}}),
+        &json!({"error": {"exit_code": 12, "kind": "not_signed_in", "message": "<string>"}}),
         "the error",
     );
 }

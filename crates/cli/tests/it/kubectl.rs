@@ -100,7 +100,7 @@ fn token_format_kubectl_is_an_exec_credential_kubectl_uses() {
 
     // Not signed in: no credential, the documented exit code, nothing on stdout.
     let r = env.run(&["token", "--format", "kubectl"]);
-    r.assert_error(2, "not signed in");
+    r.assert_error(12, "not signed in");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 
     env.login();

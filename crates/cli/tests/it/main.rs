@@ -8,6 +8,8 @@ mod call_limit;
 mod call_path;
 mod cli;
 mod common;
+mod exit_codes;
+mod help_text;
 mod inspect;
 mod json_reports;
 mod keychain_locked;
@@ -19,3 +21,14 @@ mod readme;
 mod refresh;
 mod stray;
 mod windows;
+
+// The command line's definition (`messages.rs` includes `src/cli.rs`) uses these.
+#[allow(dead_code)]
+#[path = "../../src/failure.rs"]
+mod failure;
+#[allow(dead_code)]
+#[path = "../../src/help.rs"]
+mod help;
+#[allow(dead_code)]
+#[path = "../../src/profile_args.rs"]
+mod profile_args;

@@ -79,7 +79,7 @@ fn g1_an_import_over_a_signed_in_profile_is_reviewed_asked_and_signs_it_out_firs
     assert_eq!(idp.stats().revocations, 1, "the old refresh token revoked");
     assert_eq!(
         env.run(&["status"]).code,
-        2,
+        12,
         "the session did not carry over"
     );
     let saved = Config::load(&env.config_path()).unwrap();

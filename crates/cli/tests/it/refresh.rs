@@ -83,7 +83,7 @@ fn a_refused_refresh_answer_is_reported_with_its_check_after_one_request() {
     assert_eq!(refreshes(), 1, "one refresh request");
     // The session ended: the next call asks for a sign-in and sends nothing.
     let again = env.run(&["token"]);
-    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert_eq!(again.code, 12, "{}", again.stderr);
     assert_eq!(refreshes(), 1);
     assert!(
         idp.stats().revocations >= 1,
@@ -102,7 +102,7 @@ fn a_failed_revocation_at_logout_still_deletes_the_session_and_says_so() {
     assert_eq!(out["signed_out"], true);
     assert_eq!(out["revoked"], false);
     assert!(out["revocation_error"].is_string(), "{out}");
-    assert_eq!(env.run(&["status"]).code, 2, "the session is gone");
+    assert_eq!(env.run(&["status"]).code, 12, "the session is gone");
 
     env.login();
     let human = env.run(&["logout"]);
@@ -114,7 +114,7 @@ fn a_failed_revocation_at_logout_still_deletes_the_session_and_says_so() {
         "{}",
         human.stderr
     );
-    assert_eq!(env.run(&["status"]).code, 2);
+    assert_eq!(env.run(&["status"]).code, 12);
     assert_eq!(idp.stats().revocations, 2);
 
     // With the provider revoking again, a logout has nothing to report.
@@ -140,14 +140,14 @@ fn a_session_the_provider_ended_stays_session_expired_until_the_next_sign_in() {
         error["error"]["kind"].as_str().unwrap().to_owned()
     };
     let ended = env.run(&["token", "--json"]);
-    assert_eq!((ended.code, kind(&ended)), (2, "session_expired".into()));
+    assert_eq!((ended.code, kind(&ended)), (12, "session_expired".into()));
     let refreshes = idp.stats().token_refresh_token;
 
     // The next runs still know why, without asking the provider again.
     let later = env.run(&["token", "--json"]);
-    assert_eq!((later.code, kind(&later)), (2, "session_expired".into()));
+    assert_eq!((later.code, kind(&later)), (12, "session_expired".into()));
     let status = env.run(&["status", "--json"]);
-    assert_eq!(status.code, 2, "{}", status.stderr);
+    assert_eq!(status.code, 12, "{}", status.stderr);
     let ended_at = &status.json()["ended"];
     assert_eq!(ended_at["kind"], "session_expired", "{}", status.stdout);
     assert_eq!(ended_at["provider_error"], "invalid_grant");
@@ -162,7 +162,7 @@ fn a_session_the_provider_ended_stays_session_expired_until_the_next_sign_in() {
     let signed_out = env.run(&["token", "--json"]);
     assert_eq!(
         (signed_out.code, kind(&signed_out)),
-        (2, "not_signed_in".into())
+        (12, "not_signed_in".into())
     );
     assert!(env.run(&["status", "--json"]).json()["ended"].is_null());
 }

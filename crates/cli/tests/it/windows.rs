@@ -48,7 +48,7 @@ fn login_with_no_browser_then_status_token_and_logout_with_credential_manager() 
     let env = Env::new();
     let (_idp, profile) = provider();
     env.write_profile(&profile);
-    env.run(&["status"]).assert_error(2, "not signed in");
+    env.run(&["status"]).assert_error(12, "not signed in");
 
     let mut login = env
         .cmd(&["login", "--no-browser"])
@@ -105,5 +105,5 @@ fn login_with_no_browser_then_status_token_and_logout_with_credential_manager() 
 
     let out = env.run(&["logout"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    env.run(&["status"]).assert_error(2, "not signed in");
+    env.run(&["status"]).assert_error(12, "not signed in");
 }

@@ -1,5 +1,5 @@
-//! The `latchkey-devidp` binary: `--help` documents everything; bad flags and bad users
-//! files give one clear line and a non-zero exit; a good start prints the URLs to use.
+//! The `latchkey-devidp` binary: `--help` documents everything; bad flags (exit 2) and bad
+//! users files or a port in use (exit 1) give one clear line; a good start prints the URLs to use.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -55,9 +55,10 @@ fn help_documents_flags_faults_and_the_control_endpoint() {
     }
 }
 
-fn assert_one_line_error(args: &[&str], mentions: &[&str]) {
+/// `args` fail with exit `want` (2: a usage error; 1: anything else) and one line naming `mentions`.
+fn assert_one_line_error(want: i32, args: &[&str], mentions: &[&str]) {
     let (code, out, err) = run(args);
-    assert_ne!(code, 0, "{args:?} must fail");
+    assert_eq!(code, want, "{args:?}: exit code; stderr: {err}");
     assert!(out.is_empty(), "{args:?}: nothing on stdout");
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{args:?}: one line, got {err:?}");
@@ -71,21 +72,24 @@ fn assert_one_line_error(args: &[&str], mentions: &[&str]) {
 }
 
 #[test]
-fn bad_flags_give_one_line_and_a_non_zero_exit() {
-    assert_one_line_error(&["--bogus"], &["--bogus"]);
-    assert_one_line_error(&["--port", "notaport"], &["notaport"]);
-    assert_one_line_error(&["--id-token-ttl", "5x"], &["5x"]);
+fn bad_flags_give_one_line_and_exit_2() {
+    assert_one_line_error(2, &["--bogus"], &["--bogus"]);
+    assert_one_line_error(2, &["--port", "notaport"], &["notaport"]);
+    assert_one_line_error(2, &["--id-token-ttl", "5x"], &["5x"]);
     assert_one_line_error(
+        2,
         &["--id-token-ttl", "60s", "--port", "0", "--issuer-port", "0"],
         &["ID-token lifetime", "5 minutes to 1 day"],
     );
-    assert_one_line_error(&["--rotation=90", "--port", "0"], &["0 to 60"]);
-    assert_one_line_error(&["--fault", "nonsense"], &["nonsense"]);
+    assert_one_line_error(2, &["--rotation=90", "--port", "0"], &["0 to 60"]);
+    assert_one_line_error(2, &["--fault", "nonsense"], &["nonsense"]);
     assert_one_line_error(
+        2,
         &["--control-token", "short", "--port", "0"],
         &["control token"],
     );
     assert_one_line_error(
+        2,
         &["--callback-url", "http://example.com/cb", "--port", "0"],
         &["HTTP"],
     );
@@ -96,7 +100,11 @@ fn bad_users_files_name_the_file_and_the_problem() {
     let dir = std::env::temp_dir().join(format!("devidp-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let missing = dir.join("missing.toml");
-    assert_one_line_error(&["--users", missing.to_str().unwrap()], &["missing.toml"]);
+    assert_one_line_error(
+        1,
+        &["--users", missing.to_str().unwrap()],
+        &["missing.toml"],
+    );
 
     let cases = [
         ("syntax.toml", "[[users]\nusername = 1", "line"),
@@ -109,11 +117,19 @@ fn bad_users_files_name_the_file_and_the_problem() {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
         assert_one_line_error(
+            1,
             &["--users", path.to_str().unwrap(), "--port", "0"],
             &[name, problem],
         );
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_port_in_use_is_exit_1_not_a_usage_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    assert_one_line_error(1, &["--port", &port, "--issuer-port", "0"], &[&port]);
 }
 
 #[test]
