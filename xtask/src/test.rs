@@ -96,12 +96,23 @@ fn static_checks(timeline: &mut Timeline, tally: &mut Tally) -> Result<(), Strin
         ])),
     );
 
+    // --examples: a target that needs dev-dependencies makes cargo resolve features as
+    // clippy's --all-targets did, so the dependencies' metadata clippy just built is reused;
+    // without it `cargo doc` checked hundreds of crates again (minutes of CI).
     timeline.phase("cargo doc --workspace --no-deps (warnings are errors)");
     tally.check(
         "cargo doc",
         run_ok(
             Command::new(cargo())
-                .args(["doc", "--workspace", "--no-deps", "--quiet"])
+                .args([
+                    "doc",
+                    "--workspace",
+                    "--no-deps",
+                    "--lib",
+                    "--bins",
+                    "--examples",
+                ])
+                .arg("--quiet")
                 .env("RUSTDOCFLAGS", "-D warnings"),
         ),
     );
