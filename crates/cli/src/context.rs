@@ -46,7 +46,7 @@ impl Ctx {
     /// default), which is not warned about.
     pub fn load_config_for(&self, name: Option<&str>) -> CliResult<Config> {
         let config = self.load_file()?;
-        let selected = name.or(config.default.as_deref());
+        let selected = name.or(config.default_name());
         self.set_aside_reported
             .call_once(|| report_set_aside(&config, selected));
         Ok(config)

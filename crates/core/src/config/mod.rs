@@ -399,13 +399,24 @@ impl Config {
             })
     }
 
-    /// The `default` profile, or the only profile when there is exactly one.
+    /// The name of the profile used when none is named: `default`, or the only profile of the
+    /// file (valid or set aside) when there is exactly one.
+    pub fn default_name(&self) -> Option<&str> {
+        if let Some(d) = &self.default {
+            return Some(d);
+        }
+        let mut names = self.profiles.keys().chain(self.invalid.keys());
+        match (names.next(), names.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
+    }
+
+    /// The `default` profile, or the only profile when there is exactly one (its own error
+    /// when that one is set aside as invalid).
     pub fn default_profile(&self) -> Result<&Profile, ConfigError> {
-        match &self.default {
-            Some(d) => self.profile(d),
-            None if self.profiles.len() == 1 && self.invalid.is_empty() => {
-                Ok(self.profiles.values().next().expect("one profile"))
-            }
+        match self.default_name() {
+            Some(name) => self.profile(name),
             None => Err(ConfigError::NoDefault {
                 path: self.path_for_messages(),
             }),
