@@ -499,7 +499,7 @@ pub enum ProfileCommand {
       --client-id 1example23456789 --domain https://myapp.auth.eu-west-1.amazoncognito.com
   latchkey profile add google --issuer https://accounts.google.com --client-id 123.apps.googleusercontent.com
   latchkey profile add demo --cognito --region us-east-1 --user-pool-id us-east-1_DevPool01 \\
-      --client-id latchkey-desktop --domain http://127.0.0.1:47211 \\
+      --client-id latchkeydev0desktop0client --domain http://127.0.0.1:47211 \\
       --issuer http://127.0.0.1:47212/us-east-1_DevPool01 --api-base-url http://127.0.0.1:47211/
   latchkey profile add work … --identity-pool-id eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d
 

@@ -28,7 +28,7 @@ Two origins, like AWS:
   pool domain (--port; stands for https://PREFIX.auth.REGION.amazoncognito.com):
     GET  /oauth2/authorize  → 302 /login (exact redirect_uri match; PKCE S256 only;
          identity_provider / idp_identifier → the stand-in external provider page)
-    GET|POST /login, /signup, /confirmUser, /forgotPassword, /confirmforgotPassword;
+    GET|POST /login, /signup, /confirm, /forgotPassword, /confirmforgotPassword;
     POST /forceChangePassword, /mfa (every form needs its XSRF-TOKEN cookie and _csrf field)
     GET  /oauth2/idpresponse, /logout, /error
     POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo

@@ -219,8 +219,8 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         ("POST", "/login") => hosted_ui::login_submit(p, req),
         ("GET" | "HEAD", "/signup") => hosted_ui::signup_page(p, req),
         ("POST", "/signup") => hosted_ui::signup_submit(p, req),
-        ("GET" | "HEAD", "/confirmUser") => hosted_ui::confirm_page(p, req),
-        ("POST", "/confirmUser") => hosted_ui::confirm_submit(p, req),
+        ("GET" | "HEAD", "/confirm") => hosted_ui::confirm_page(p, req),
+        ("POST", "/confirm") => hosted_ui::confirm_submit(p, req),
         ("GET" | "HEAD", "/forgotPassword") => hosted_ui::forgot_password_page(p, req),
         ("POST", "/forgotPassword") => hosted_ui::forgot_password_submit(p, req),
         ("GET" | "HEAD", "/confirmforgotPassword") => {
@@ -233,14 +233,10 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         ("GET" | "HEAD", "/error") => hosted_ui::error_page(req),
         ("GET" | "HEAD", "/logout") => hosted_ui::logout(p, req),
         ("POST", "/oauth2/token") => oauth::token(p, req),
-        (_, "/oauth2/token") => {
-            Reply::oauth_error(405, "invalid_request", "use POST").header("Allow", "POST")
-        }
+        (_, "/oauth2/token") => oauth::method_not_allowed(p, "token"),
         ("GET" | "POST", "/oauth2/userInfo") => oauth::userinfo(p, req),
         ("POST", "/oauth2/revoke") => oauth::revoke(p, req),
-        (_, "/oauth2/revoke") => {
-            Reply::oauth_error(405, "invalid_request", "use POST").header("Allow", "POST")
-        }
+        (_, "/oauth2/revoke") => oauth::method_not_allowed(p, "revoke"),
         _ => not_found(),
     }
 }

@@ -9,7 +9,8 @@
 //!   (API reference: API_GetId, API_GetCredentialsForIdentity, API_GetOpenIdToken, CommonErrors).
 //!   Status codes: 400 for NotAuthorized / InvalidParameter / InvalidIdentityPoolConfiguration
 //!   (NotAuthorized seen as 400 in aws-amplify/amplify-flutter#851), 404 ResourceNotFound,
-//!   429 TooManyRequests, as the API reference lists them.
+//!   400 TooManyRequestsException "Rate exceeded" (what the service sends, though the API
+//!   reference says 429: igvteam/igv#1311, aws/aws-sdk-java#2301).
 //! - The `Logins` token is checked like the service does, with its messages as seen in the
 //!   wild: "Token is not from a supported provider of this identity pool." (unknown provider
 //!   or app client; amplify-js#2067), "Invalid login token. Token expired: NOW >= EXP"
@@ -26,7 +27,8 @@
 //!   authenticated role: InvalidIdentityPoolConfigurationException "Invalid identity pool
 //!   configuration. Check assigned IAM roles for this pool." (stackoverflow 30425942).
 //! - Credentials: `ASIA` + 16 characters, a 40-character secret, a long session token,
-//!   `Expiration` in epoch seconds (a JSON number), for `credentials_ttl` (AWS: one hour).
+//!   `Expiration` in epoch seconds written as Cognito writes them (`1.659377625E9`), for
+//!   `credentials_ttl` (AWS: one hour).
 //! - The basic (classic) flow is off unless `allow_classic_flow`, as in new pools; when off,
 //!   `GetOpenIdToken` answers InvalidParameterException "Basic (classic) flow is not enabled,
 //!   please use enhanced flow.". Its OpenID token (iss `https://cognito-identity.amazonaws.com`,

@@ -140,12 +140,13 @@ fn forgot_password_html(form: &Form<'_>, username: &str, error: Option<&str>) ->
         "<h1 id=\"title\">Forgot your password?</h1>\
          <p class=\"sub\">Enter your e-mail address (or username) and we will send you a code to reset your password.</p>\
          {error}\
-         <form method=\"post\" action=\"/forgotPassword\" id=\"forgot-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"forgot-form\">{hidden}\
          <label for=\"username\">Email or username</label>\
          <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
          <button id=\"reset\" type=\"submit\">Reset my password</button></form>\
          <nav class=\"links\"><a id=\"signin-link\" href=\"{login}\">Back to sign in</a></nav>",
         error = error_box(error),
+        action = form.action("/forgotPassword"),
         hidden = form.hidden_inputs(&[]),
         username = escape(username),
         login = form.link("/login"),
@@ -170,7 +171,7 @@ fn confirm_forgot_password_html(
         "<h1 id=\"title\">Reset your password</h1>\
          <p class=\"sub\">We would have sent a code to the address of <strong>{username}</strong>.</p>\
          {error}\
-         <form method=\"post\" action=\"/confirmforgotPassword\" id=\"confirm-forgot-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"confirm-forgot-form\">{hidden}\
          <label for=\"code\">Code</label>\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
          <label for=\"password\">New password</label>\
@@ -180,6 +181,7 @@ fn confirm_forgot_password_html(
          <button id=\"change\" type=\"submit\">Change password</button></form>{banner}",
         username = escape(username),
         error = error_box(error),
+        action = form.action("/confirmforgotPassword"),
         hidden = form.hidden_inputs(&[("username", username)]),
     );
     layout("Reset password", &body)
