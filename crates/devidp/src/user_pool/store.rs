@@ -279,6 +279,8 @@ pub(crate) struct Store {
     pub(crate) last_confirmation_code: Option<String>,
     /// Keyed by username.
     pub(crate) lockouts: HashMap<String, Lockout>,
+    /// Wrong password-reset codes, keyed by username (Cognito's LimitExceededException).
+    pub(crate) code_attempts: HashMap<String, Lockout>,
     /// Keyed by the challenge's `session` value.
     pub(crate) challenges: HashMap<String, Challenge>,
     /// Codes the stand-in external IdP page handed out: code → (provider, identity, email, name).

@@ -390,3 +390,41 @@ fn scientific_shape(number: &str) -> String {
     let blur = |s: &str| if s.is_empty() { String::new() } else { "d".into() };
     format!("{}.{}E{exponent}", blur(whole), blur(fraction))
 }
+
+#[test]
+fn five_wrong_reset_codes_use_up_the_attempts_even_for_the_right_one() {
+    let idp = start();
+    let http = http();
+    let params = authorize_params(&idp, &pkce());
+    let token = csrf(&idp, &http, &params);
+    let post = |path: &str, fields: &[(&str, &str)]| {
+        let mut form = params.clone();
+        form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        post_form(&idp, &http, path, &form, &token)
+    };
+    let html = post("/forgotPassword", &[("username", DEMO_USERNAME)])
+        .text()
+        .unwrap();
+    let start = html.find("id=\"dev-code\">").expect("the code") + 14;
+    let code = html[start..start + 6].to_string();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let confirm = |code: &str| {
+        post(
+            "/confirmforgotPassword",
+            &[
+                ("username", DEMO_USERNAME),
+                ("code", code),
+                ("password", "Brand-new-1!"),
+                ("confirmPassword", "Brand-new-1!"),
+            ],
+        )
+        .status()
+    };
+    for _ in 0..5 {
+        assert_eq!(confirm(wrong), 400);
+    }
+    assert_eq!(idp.stats().code_attempts_exceeded, 0, "five are CodeMismatch");
+    assert_eq!(confirm(&code), 400, "the right code, too late");
+    assert_eq!(idp.stats().code_attempts_exceeded, 1);
+    sign_in_as(&idp, &http, DEMO_USERNAME, DEMO_PASSWORD);
+}

@@ -11,6 +11,14 @@ use crate::provider::Provider;
 
 /// Cognito's reset codes work for an hour.
 const RESET_CODE_TTL_SECS: i64 = 3600;
+/// Wrong codes allowed before Cognito answers LimitExceededException "Attempt limit exceeded,
+/// please try after some time." (five: aws-amplify/amplify-ui-android#180; the message:
+/// aws-amplify/amplify-js#8013).
+const FREE_CODE_ATTEMPTS: u32 = 5;
+/// How long the limit holds: AWS does not publish it (amazon-cognito-identity-js#548);
+/// devidp uses a quarter of an hour, like its sign-in lockout's ceiling (UNCONFIRMED).
+const CODE_LIMIT_SECS: i64 = 900;
+const CODE_LIMIT_MESSAGE: &str = "Attempt limit exceeded, please try after some time.";
 
 /// `GET /forgotPassword`: whose password.
 pub(crate) fn forgot_password_page(p: &Provider, req: &Incoming) -> Reply {
@@ -104,7 +112,13 @@ pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Re
         .and_then(|u| u.reset_code.clone().map(|c| (u.username.clone(), c)));
     let problem = match &pending {
         None => Some("Invalid code provided, please request a code again."),
-        Some((_, (expected, expires_at))) if *expires_at <= now || *expected != code => {
+        Some((username, _)) if code_attempts_exceeded(p, username) => {
+            p.count(|s| s.code_attempts_exceeded += 1);
+            p.log(format!("forgot password: {username}: attempt limit exceeded"));
+            Some(CODE_LIMIT_MESSAGE)
+        }
+        Some((username, (expected, expires_at))) if *expires_at <= now || *expected != code => {
+            record_wrong_code(p, username);
             Some("Invalid verification code provided, please try again.")
         }
         Some(_) if password != again => Some("Passwords do not match."),
@@ -123,6 +137,7 @@ pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Re
     if let Some(user) = p.store().user_mut(&username) {
         user.set_password(password);
     }
+    p.store().code_attempts.remove(&username);
     // A new password also ends a lockout, as an administrator's reset would.
     p.store().lockouts.remove(&username);
     p.persist();
@@ -132,6 +147,30 @@ pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Re
         p.settings.base_url,
         encode_query(&posted.request.params)
     ))
+}
+
+/// Whether the user's wrong reset codes have used up the attempts for now.
+fn code_attempts_exceeded(p: &Provider, username: &str) -> bool {
+    let now = p.now();
+    p.store()
+        .code_attempts
+        .get(username)
+        .is_some_and(|a| now < a.locked_until)
+}
+
+/// One more wrong reset code; the fifth starts the limit.
+fn record_wrong_code(p: &Provider, username: &str) {
+    let now = p.now();
+    let mut store = p.store();
+    let attempts = store.code_attempts.entry(username.to_string()).or_default();
+    if attempts.locked_until != 0 && now >= attempts.locked_until {
+        *attempts = Default::default();
+    }
+    attempts.failures += 1;
+    attempts.last_attempt = now;
+    if attempts.failures >= FREE_CODE_ATTEMPTS {
+        attempts.locked_until = now + CODE_LIMIT_SECS;
+    }
 }
 
 /// `/forgotPassword`: who forgot their password.
