@@ -390,12 +390,11 @@ fn get_open_id_token(
         "iat": now,
         "https://aws.amazon.com/tags": {"principal_tags": {}},
     });
-    let header = json!({"kid": "devidp-identity-1", "typ": "JWS", "alg": "HS256"});
-    let input = jwt::signing_input(&header, &claims);
-    let token = format!(
-        "{input}.{}",
-        jwt::b64url(&jwt::hmac_sha256(&pool.openid_key, input.as_bytes()))
-    );
+    // RS256 under a key this origin publishes, as AWS's (verifiable with the JWKS at
+    // https://cognito-identity.amazonaws.com/.well-known/jwks_uri: awslabs/aws-jwt-verify#236).
+    let key = pool.openid_key();
+    let header = json!({"kid": key.kid, "typ": "JWS", "alg": "RS256"});
+    let token = jwt::sign_rs256(&header, &claims, key);
     p.log(format!(
         "identity GetOpenIdToken: {} → token {}",
         login.username,
@@ -421,8 +420,11 @@ pub(crate) fn check_open_id_token(
     let Ok(decoded) = jwt::decode(token) else {
         return OpenIdTokenCheck::Invalid;
     };
-    let mac = jwt::hmac_sha256(&pool.openid_key, decoded.signing_input.as_bytes());
-    if !super::sigv4_check::signatures_match(&jwt::b64url(&mac), &jwt::b64url(&decoded.signature)) {
+    let signed = decoded.header.get("alg").and_then(Value::as_str) == Some("RS256")
+        && pool
+            .openid_key()
+            .verify_rs256(decoded.signing_input.as_bytes(), &decoded.signature);
+    if !signed {
         return OpenIdTokenCheck::Invalid;
     }
     let claim = |name: &str| decoded.claims.get(name).cloned().unwrap_or(Value::Null);
@@ -438,6 +440,12 @@ pub(crate) fn check_open_id_token(
     OpenIdTokenCheck::Valid {
         identity_id: claim("sub").as_str().unwrap_or_default().to_owned(),
     }
+}
+
+/// `GET /.well-known/jwks_uri`: the public key of the pool's OpenID tokens (AWS publishes its
+/// at `https://cognito-identity.amazonaws.com/.well-known/jwks_uri`).
+pub(super) fn openid_jwks(pool: &IdentityPoolState) -> Reply {
+    Reply::json(200, &json!({"keys": [pool.openid_key().jwk()]}))
 }
 
 /// A Cognito Identity answer: `application/x-amz-json-1.1` alone, as AWS sends it.

@@ -32,8 +32,9 @@
 //! - The basic (classic) flow is off unless `allow_classic_flow`, as in new pools; when off,
 //!   `GetOpenIdToken` answers InvalidParameterException "Basic (classic) flow is not enabled,
 //!   please use enhanced flow.". Its OpenID token (iss `https://cognito-identity.amazonaws.com`,
-//!   aud = pool id, `amr` authenticated) is valid for 10 minutes and is checked by this
-//!   origin's STS (`sts`).
+//!   aud = pool id, `amr` authenticated) is valid for 10 minutes, RS256-signed by a key this
+//!   origin publishes at `/.well-known/jwks_uri` (as AWS's, awslabs/aws-jwt-verify#236), and
+//!   is checked by this origin's STS (`sts`).
 
 mod cognito_identity;
 mod sigv4_check;
@@ -67,6 +68,9 @@ pub(crate) fn route(p: &Provider, req: &Incoming) -> Reply {
                 "Content-Type, X-Amz-Target, X-Amz-User-Agent, X-Amz-Date, X-Amz-Security-Token, Authorization",
             )
             .header("Access-Control-Max-Age", "600");
+    }
+    if matches!(req.method.as_str(), "GET" | "HEAD") && req.path == "/.well-known/jwks_uri" {
+        return cognito_identity::openid_jwks(pool);
     }
     if req.method != "POST" || req.path != "/" {
         return Reply::json(404, &json!({"message": "Not Found"}));
