@@ -146,6 +146,10 @@ struct Args {
     /// Demo HTTP API: a scope its routes require (repeatable; default none)
     #[arg(long = "http-api-scope", value_name = "SCOPE")]
     http_api_scopes: Vec<String>,
+    /// Demo APIs: answer browsers cross-origin (API Gateway's CORS configuration; off by
+    /// default, as a new API)
+    #[arg(long)]
+    demo_api_cors: bool,
     /// JSON file keeping signing keys, refresh grants (hashed) and signed-up users across restarts
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
@@ -274,6 +278,7 @@ fn run(args: Args) -> Result<(), String> {
             audiences: args.api_audiences,
             http_api_audiences: args.http_api_audiences,
             http_api_scopes: args.http_api_scopes,
+            cors: args.demo_api_cors,
         },
         state_file: args.state_file,
         jwks_max_age: args.jwks_max_age.map(Duration::from_secs),
