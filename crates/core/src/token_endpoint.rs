@@ -329,8 +329,8 @@ mod tests {
     #[test]
     fn unauthorized_client_is_a_set_up_problem_for_both_grants() {
         let answer = cognito_fixture("error_codes.json", "token_redirect_uri_mismatch");
-        let status = reqwest::StatusCode::from_u16(answer["status"].as_u64().unwrap() as u16)
-            .unwrap();
+        let status =
+            reqwest::StatusCode::from_u16(answer["status"].as_u64().unwrap() as u16).unwrap();
         let body = answer["body"].to_string();
         let (code, verifier) = (
             AuthorizationCode::new("c"),

@@ -157,7 +157,10 @@ pub(crate) fn route(p: &Provider, req: &Incoming, origin: Origin) -> Reply {
     if path == "/_devidp" {
         return control::handle(p, req, "");
     }
-    if DEMO_API_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
+    if DEMO_API_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+    {
         return demo_api_route(p, req);
     }
     public_route(p, req).header("Access-Control-Allow-Origin", "*")

@@ -570,7 +570,11 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
     }
     if !user.email.is_empty() {
         // UNCONFIRMED: booleans as strings ("true"), as Cognito is widely reported to send.
-        let verified = if user.contact_verified() { "true" } else { "false" };
+        let verified = if user.contact_verified() {
+            "true"
+        } else {
+            "false"
+        };
         body.insert("email_verified".into(), json!(verified));
         body.insert("email".into(), json!(user.email));
     }

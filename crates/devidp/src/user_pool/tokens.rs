@@ -71,12 +71,7 @@ fn event_id(req: &MintRequest<'_>) -> Option<String> {
 }
 
 /// The signed access token (Cognito's claims, in Cognito's order).
-fn access_token(
-    p: &Provider,
-    req: &MintRequest<'_>,
-    now: i64,
-    event_id: Option<&str>,
-) -> String {
+fn access_token(p: &Provider, req: &MintRequest<'_>, now: i64, event_id: Option<&str>) -> String {
     let client = &p.settings.client;
     let issuer = &p.settings.issuer;
     let user = req.user;

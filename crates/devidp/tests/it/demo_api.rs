@@ -275,7 +275,10 @@ fn admin_is_the_backends_to_refuse_for_viewers() {
 /// A browser's preflight for a cross-origin call with a token.
 fn preflight(idp: &DevIdp, path: &str) -> reqwest::blocking::Response {
     http()
-        .request(reqwest::Method::OPTIONS, format!("{}{path}", idp.base_url()))
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}{path}", idp.base_url()),
+        )
         .header("Origin", "http://localhost:3000")
         .header("Access-Control-Request-Method", "GET")
         .header("Access-Control-Request-Headers", "authorization")

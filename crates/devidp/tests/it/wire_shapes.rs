@@ -63,7 +63,11 @@ fn the_login_form_posts_back_to_its_authorize_query_with_cognitos_body() {
     );
     let (path, action_query) = action.split_once('?').expect("an action with a query");
     assert_eq!(path, form["action_path"].as_str().unwrap());
-    assert_eq!(parse_query(action_query), params, "the authorize query, unchanged");
+    assert_eq!(
+        parse_query(action_query),
+        params,
+        "the authorize query, unchanged"
+    );
     let body = model["login_post"]["body"].as_object().unwrap();
     let expected: BTreeSet<String> = body.keys().cloned().collect();
     assert_eq!(submitted_names(&html, "signin-form"), expected);
@@ -125,7 +129,11 @@ fn the_sign_up_code_page_is_confirm_and_confirm_user_is_not_it() {
         .get(format!("{}{email_link}?{}", idp.base_url(), query(&params)))
         .send()
         .unwrap();
-    assert_eq!(wrong.status(), 404, "AWS's e-mail-link page is not the code page");
+    assert_eq!(
+        wrong.status(),
+        404,
+        "AWS's e-mail-link page is not the code page"
+    );
 }
 
 fn parse_query(query: &str) -> Vec<(String, String)> {
@@ -328,7 +336,10 @@ fn assert_same_answer(resp: Response, model: &Value) {
 fn identity_call(idp: &DevIdp, http: &Client, operation: &str, body: &Value) -> Response {
     http.post(idp.identity_endpoint().unwrap())
         .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", format!("AWSCognitoIdentityService.{operation}"))
+        .header(
+            "x-amz-target",
+            format!("AWSCognitoIdentityService.{operation}"),
+        )
         .body(body.to_string())
         .send()
         .unwrap()
@@ -345,7 +356,8 @@ fn identity_answers_carry_one_content_type_and_cognitos_expiration_bytes() {
     let http = http();
     let token = tokens(&idp, &http)["id_token"].as_str().unwrap().to_owned();
     // The Logins key names the pool as AWS spells it, whatever devidp's own origin.
-    let logins = serde_json::json!({ "cognito-idp.us-east-1.amazonaws.com/us-east-1_DevPool01": token });
+    let logins =
+        serde_json::json!({ "cognito-idp.us-east-1.amazonaws.com/us-east-1_DevPool01": token });
     let id = identity_call(
         &idp,
         &http,
@@ -387,7 +399,13 @@ fn expiration_bytes(body: &str) -> Option<&str> {
 fn scientific_shape(number: &str) -> String {
     let (mantissa, exponent) = number.split_once('E').unwrap_or((number, ""));
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let blur = |s: &str| if s.is_empty() { String::new() } else { "d".into() };
+    let blur = |s: &str| {
+        if s.is_empty() {
+            String::new()
+        } else {
+            "d".into()
+        }
+    };
     format!("{}.{}E{exponent}", blur(whole), blur(fraction))
 }
 
@@ -423,7 +441,11 @@ fn five_wrong_reset_codes_use_up_the_attempts_even_for_the_right_one() {
     for _ in 0..5 {
         assert_eq!(confirm(wrong), 400);
     }
-    assert_eq!(idp.stats().code_attempts_exceeded, 0, "five are CodeMismatch");
+    assert_eq!(
+        idp.stats().code_attempts_exceeded,
+        0,
+        "five are CodeMismatch"
+    );
     assert_eq!(confirm(&code), 400, "the right code, too late");
     assert_eq!(idp.stats().code_attempts_exceeded, 1);
     sign_in_as(&idp, &http, DEMO_USERNAME, DEMO_PASSWORD);

@@ -114,7 +114,9 @@ pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Re
         None => Some("Invalid code provided, please request a code again."),
         Some((username, _)) if code_attempts_exceeded(p, username) => {
             p.count(|s| s.code_attempts_exceeded += 1);
-            p.log(format!("forgot password: {username}: attempt limit exceeded"));
+            p.log(format!(
+                "forgot password: {username}: attempt limit exceeded"
+            ));
             Some(CODE_LIMIT_MESSAGE)
         }
         Some((username, (expected, expires_at))) if *expires_at <= now || *expected != code => {
