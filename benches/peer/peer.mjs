@@ -62,12 +62,15 @@ async function callbackUrl(state, nonce, challenge) {
     .find((c) => c.startsWith('XSRF-TOKEN='))
     ?.slice('XSRF-TOKEN='.length);
   if (!xsrf) throw new Error(`the login page (${page.status}) set no XSRF-TOKEN cookie`);
-  const form = new URLSearchParams(login.searchParams);
-  form.append('username', username);
-  form.append('password', password);
-  form.append('_csrf', xsrf);
+  // Cognito's sign-in form posts back to `/login?<the authorize query>` with this body only.
+  const form = new URLSearchParams({
+    _csrf: xsrf,
+    username,
+    password,
+    cognitoAsfData: '',
+    signInSubmitButton: 'Sign in',
+  });
   const post = new URL(login);
-  post.search = '';
   const r2 = await fetch(post, {
     method: 'POST',
     redirect: 'manual',

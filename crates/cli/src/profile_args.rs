@@ -28,8 +28,8 @@ pub enum ProfileCommand {
   latchkey profile add google --issuer https://accounts.google.com \\
       --client-id 123.apps.googleusercontent.com
   latchkey profile add demo --cognito --region us-east-1 \\
-      --user-pool-id us-east-1_DevPool01 --client-id latchkey-desktop \\
-      --domain http://127.0.0.1:47211 \\
+      --user-pool-id us-east-1_DevPool01 \\
+      --client-id latchkeydev0desktop0client --domain http://127.0.0.1:47211 \\
       --issuer http://127.0.0.1:47212/us-east-1_DevPool01 \\
       --api-base-url http://127.0.0.1:47211/
   latchkey profile add work … \\

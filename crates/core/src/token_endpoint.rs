@@ -246,6 +246,10 @@ fn refusal(grant: &Grant<'_>, status: reqwest::StatusCode, body: &[u8]) -> Error
     match (grant, code.as_str()) {
         (Grant::Refresh(_), "invalid_grant") => Error::new(ErrorKind::SessionExpired, format!("the provider refused {what} with invalid_grant{detail}: the session expired or was revoked. Sign in again.")),
         (Grant::AuthorizationCode { .. }, "invalid_grant") => Error::provider(format!("the provider refused the sign-in code with invalid_grant{detail}: it was used, expired, or issued to another client or provider. Sign in again.")),
+        // Cognito's answer to a redirect URI that is not exactly the registered one, or to an
+        // app client without this grant (aws-amplify/amplify-js#5284): the set-up is wrong,
+        // not the session, which a refresh keeps.
+        (_, "unauthorized_client") => Error::config(format!("the provider refused {what} with unauthorized_client{detail}: the app client does not allow it. In the provider's console, the app client must allow the authorization-code grant, have no client secret, and list the profile's redirect URI exactly (port and trailing slash included) among its callback URLs.")),
         _ => {
             let kind = if status.is_server_error() {
                 ErrorKind::ProviderUnreachable
@@ -313,6 +317,37 @@ mod tests {
         }
         let r = raw(json!({"access_token":"a","token_type":"bEARER","expires_in":"3600"}));
         assert_eq!(parse(r).unwrap().expires_in, Some(3600));
+    }
+
+    /// An entry of devidp's fixtures of what Cognito answers (crates/devidp/fixtures/).
+    fn cognito_fixture(file: &str, entry: &str) -> serde_json::Value {
+        let path = format!("{}/../devidp/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("the devidp fixture");
+        serde_json::from_str::<serde_json::Value>(&text).expect("JSON")[entry].clone()
+    }
+
+    #[test]
+    fn unauthorized_client_is_a_set_up_problem_for_both_grants() {
+        let answer = cognito_fixture("error_codes.json", "token_redirect_uri_mismatch");
+        let status =
+            reqwest::StatusCode::from_u16(answer["status"].as_u64().unwrap() as u16).unwrap();
+        let body = answer["body"].to_string();
+        let (code, verifier) = (
+            AuthorizationCode::new("c"),
+            PkceCodeVerifier::new("v".into()),
+        );
+        let exchange = Grant::AuthorizationCode {
+            code: &code,
+            redirect_uri: "http://localhost:53682/callback",
+            verifier: &verifier,
+        };
+        assert_eq!(
+            refusal(&exchange, status, body.as_bytes()).kind(),
+            ErrorKind::Config
+        );
+        let rt = RefreshToken::new("rt");
+        let refresh = refusal(&Grant::Refresh(&rt), status, body.as_bytes());
+        assert_eq!(refresh.kind(), ErrorKind::Config, "not SessionExpired");
     }
 
     #[test]

@@ -28,7 +28,7 @@ Two origins, like AWS:
   pool domain (--port; stands for https://PREFIX.auth.REGION.amazoncognito.com):
     GET  /oauth2/authorize  → 302 /login (exact redirect_uri match; PKCE S256 only;
          identity_provider / idp_identifier → the stand-in external provider page)
-    GET|POST /login, /signup, /confirmUser, /forgotPassword, /confirmforgotPassword;
+    GET|POST /login, /signup, /confirm, /forgotPassword, /confirmforgotPassword;
     POST /forceChangePassword, /mfa (every form needs its XSRF-TOKEN cookie and _csrf field)
     GET  /oauth2/idpresponse, /logout, /error
     POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo
@@ -146,6 +146,10 @@ struct Args {
     /// Demo HTTP API: a scope its routes require (repeatable; default none)
     #[arg(long = "http-api-scope", value_name = "SCOPE")]
     http_api_scopes: Vec<String>,
+    /// Demo APIs: answer browsers cross-origin (API Gateway's CORS configuration; off by
+    /// default, as a new API)
+    #[arg(long)]
+    demo_api_cors: bool,
     /// JSON file keeping signing keys, refresh grants (hashed) and signed-up users across restarts
     #[arg(long, value_name = "FILE")]
     state_file: Option<PathBuf>,
@@ -300,6 +304,7 @@ fn run(args: Args) -> Result<(), StartFailure> {
             audiences: args.api_audiences,
             http_api_audiences: args.http_api_audiences,
             http_api_scopes: args.http_api_scopes,
+            cors: args.demo_api_cors,
         },
         state_file: args.state_file,
         jwks_max_age: args.jwks_max_age.map(Duration::from_secs),

@@ -3,7 +3,7 @@
 //! It serves one user pool with one public app client on two loopback origins, like AWS (see
 //! `reference/cognito.md` and `fixtures/README.md`). The **pool domain** ([`DevIdp::base_url`])
 //! has the hosted UI and OAuth endpoints: `/oauth2/authorize` (exact redirect-URI match, PKCE
-//! S256 only), `/login` (CSRF token, lockout), `/signup` + `/confirmUser`, `/forgotPassword` +
+//! S256 only), `/login` (CSRF token, lockout), `/signup` + `/confirm`, `/forgotPassword` +
 //! `/confirmforgotPassword`, `/forceChangePassword`, `/mfa` (TOTP), federated sign-in through
 //! `/oauth2/idpresponse`, `/logout`, `/oauth2/token` (authorization_code; refresh_token with
 //! optional rotation), `/oauth2/userInfo`, `/oauth2/revoke`, and a demo protected API answering

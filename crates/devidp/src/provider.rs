@@ -40,6 +40,8 @@ pub struct Stats {
     pub failed_logins: u64,
     /// Sign-in attempts refused during a lockout ("Password attempts exceeded").
     pub locked_out_logins: u64,
+    /// Password-reset codes refused because of earlier wrong ones ("Attempt limit exceeded").
+    pub code_attempts_exceeded: u64,
     /// Silent sign-ins through the `cognito` cookie.
     pub cookie_logins: u64,
     /// `POST /oauth2/token` with `grant_type=authorization_code`.

@@ -140,8 +140,9 @@ fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// Dispatches one request by origin, method and path. Everything but the control endpoint
-/// carries `Access-Control-Allow-Origin: *`, as every Cognito managed-login answer does.
+/// Dispatches one request by origin, method and path. Everything of the user pool carries
+/// `Access-Control-Allow-Origin: *`, as every Cognito managed-login answer does; the demo
+/// APIs only with their CORS setting, as API Gateway; the control endpoint never.
 pub(crate) fn route(p: &Provider, req: &Incoming, origin: Origin) -> Reply {
     if origin == Origin::CognitoIdentity {
         return identity_pool::route(p, req);
@@ -156,7 +157,38 @@ pub(crate) fn route(p: &Provider, req: &Incoming, origin: Origin) -> Reply {
     if path == "/_devidp" {
         return control::handle(p, req, "");
     }
+    if DEMO_API_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+    {
+        return demo_api_route(p, req);
+    }
     public_route(p, req).header("Access-Control-Allow-Origin", "*")
+}
+
+const DEMO_API_PREFIXES: [&str; 3] = ["/demo-api/", "/demo-aws-api/", "/demo-http-api/"];
+
+/// The demo APIs, with CORS only when it is configured (`DemoApiConfig::cors`): without it a
+/// preflight is one more request the API refuses, as API Gateway's are.
+fn demo_api_route(p: &Provider, req: &Incoming) -> Reply {
+    let cors = p.settings.demo_api.cors;
+    if cors && req.method == "OPTIONS" {
+        return preflight().header("Access-Control-Allow-Origin", "*");
+    }
+    let path = req.path.as_str();
+    let reply = if let Some(rest) = path.strip_prefix("/demo-api/") {
+        demo_rest_api::handle(p, req, rest)
+    } else if let Some(rest) = path.strip_prefix("/demo-aws-api/") {
+        demo_iam_api::handle(p, req, rest)
+    } else {
+        let rest = path.strip_prefix("/demo-http-api/").unwrap_or_default();
+        demo_http_api::handle(p, req, rest)
+    };
+    if cors {
+        reply.header("Access-Control-Allow-Origin", "*")
+    } else {
+        reply
+    }
 }
 
 fn preflight() -> Reply {
@@ -196,15 +228,6 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
     if method == "OPTIONS" {
         return preflight();
     }
-    if let Some(rest) = path.strip_prefix("/demo-api/") {
-        return demo_rest_api::handle(p, req, rest);
-    }
-    if let Some(rest) = path.strip_prefix("/demo-aws-api/") {
-        return demo_iam_api::handle(p, req, rest);
-    }
-    if let Some(rest) = path.strip_prefix("/demo-http-api/") {
-        return demo_http_api::handle(p, req, rest);
-    }
     if let Some(provider) = path.strip_prefix("/external-idp/") {
         return match method {
             "GET" | "HEAD" => hosted_ui::external_idp_page(p, req, provider),
@@ -219,8 +242,8 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         ("POST", "/login") => hosted_ui::login_submit(p, req),
         ("GET" | "HEAD", "/signup") => hosted_ui::signup_page(p, req),
         ("POST", "/signup") => hosted_ui::signup_submit(p, req),
-        ("GET" | "HEAD", "/confirmUser") => hosted_ui::confirm_page(p, req),
-        ("POST", "/confirmUser") => hosted_ui::confirm_submit(p, req),
+        ("GET" | "HEAD", "/confirm") => hosted_ui::confirm_page(p, req),
+        ("POST", "/confirm") => hosted_ui::confirm_submit(p, req),
         ("GET" | "HEAD", "/forgotPassword") => hosted_ui::forgot_password_page(p, req),
         ("POST", "/forgotPassword") => hosted_ui::forgot_password_submit(p, req),
         ("GET" | "HEAD", "/confirmforgotPassword") => {
@@ -233,14 +256,10 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
         ("GET" | "HEAD", "/error") => hosted_ui::error_page(req),
         ("GET" | "HEAD", "/logout") => hosted_ui::logout(p, req),
         ("POST", "/oauth2/token") => oauth::token(p, req),
-        (_, "/oauth2/token") => {
-            Reply::oauth_error(405, "invalid_request", "use POST").header("Allow", "POST")
-        }
+        (_, "/oauth2/token") => oauth::method_not_allowed(p, "token"),
         ("GET" | "POST", "/oauth2/userInfo") => oauth::userinfo(p, req),
         ("POST", "/oauth2/revoke") => oauth::revoke(p, req),
-        (_, "/oauth2/revoke") => {
-            Reply::oauth_error(405, "invalid_request", "use POST").header("Allow", "POST")
-        }
+        (_, "/oauth2/revoke") => oauth::method_not_allowed(p, "revoke"),
         _ => not_found(),
     }
 }

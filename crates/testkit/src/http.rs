@@ -72,12 +72,16 @@ pub async fn login_with(
         page = c.get(login.clone()).send().await.map_err(err)?;
     }
     let csrf = xsrf_cookie(page.headers()).ok_or("the login page set no XSRF-TOKEN cookie")?;
-    let mut form: Vec<(String, String)> = login.query_pairs().into_owned().collect();
-    form.push(("username".into(), username.into()));
-    form.push(("password".into(), password.into()));
-    form.push(("_csrf".into(), csrf.clone()));
-    let mut post = login.clone();
-    post.set_query(None);
+    // Cognito's sign-in form posts back to `/login?<the authorize query>` with this body only
+    // (devidp's fixtures/hosted_ui_form.json).
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("username", username),
+        ("password", password),
+        ("cognitoAsfData", ""),
+        ("signInSubmitButton", "Sign in"),
+    ];
+    let post = login.clone();
     let r = c
         .post(post.clone())
         .header("Cookie", format!("XSRF-TOKEN={csrf}"))

@@ -302,6 +302,28 @@ mod tests {
         assert!(epoch_seconds(f64::NAN).is_none());
     }
 
+    /// devidp's fixture of what Cognito Identity answers (crates/devidp/fixtures/).
+    fn cognito_fixture(file: &str) -> serde_json::Value {
+        let path = format!("{}/../devidp/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("the devidp fixture");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    #[test]
+    fn credentials_are_read_from_cognitos_exact_bytes() {
+        let fixture = cognito_fixture("identity_credentials.json");
+        // The bytes as AWS sends them: `"Expiration":1.659377625E9`.
+        let bytes = fixture["body"].as_str().unwrap().as_bytes();
+        let response: CredentialsResponse = serde_json::from_slice(bytes).unwrap();
+        let wire = response.credentials.expect("Credentials");
+        let expiration = wire.expiration.and_then(epoch_seconds).expect("Expiration");
+        assert_eq!(
+            expiration.timestamp(),
+            fixture["expiration_epoch_seconds"].as_i64().unwrap()
+        );
+        assert!(wire.access_key_id.is_some() && wire.session_token.is_some());
+    }
+
     #[test]
     fn endpoint_region_reads_aws_host_names_only() {
         let url = |s: &str| url::Url::parse(s).unwrap();

@@ -150,6 +150,31 @@ mod tests {
     }
 
     #[test]
+    fn cognitos_throttling_answer_is_read_as_throttling_whatever_its_status() {
+        let path = format!(
+            "{}/../devidp/fixtures/error_codes.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let fixtures: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for entry in ["throttled_identity", "throttled_user_pool"] {
+            // HTTP 400 with the code in the body, no x-amzn-ErrorType header.
+            let model = &fixtures[entry];
+            let answer = Answer {
+                status: model["status"].as_u64().unwrap() as u16,
+                error_type_header: None,
+                body: model["body"].to_string().into_bytes(),
+            };
+            assert_eq!(answer.status, 400, "{entry}");
+            assert_eq!(
+                error_code_and_message(&answer).0,
+                "TooManyRequestsException",
+                "{entry}"
+            );
+        }
+    }
+
+    #[test]
     fn error_codes_follow_aws_json_1_1() {
         let plain = answer(
             None,

@@ -18,6 +18,10 @@ pub struct DemoApiConfig {
     pub http_api_audiences: Vec<String>,
     /// HTTP API: scopes the routes require (one of them); empty: none.
     pub http_api_scopes: Vec<String>,
+    /// API Gateway's CORS configuration, for both demo APIs: off (as a new API, which sends no
+    /// CORS headers and answers no preflight); on, `Access-Control-Allow-Origin: *` on every
+    /// answer and preflights answered.
+    pub cors: bool,
 }
 
 impl Default for DemoApiConfig {
@@ -28,6 +32,7 @@ impl Default for DemoApiConfig {
             audiences: Vec::new(),
             http_api_audiences: Vec::new(),
             http_api_scopes: Vec::new(),
+            cors: false,
         }
     }
 }

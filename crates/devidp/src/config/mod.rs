@@ -24,8 +24,9 @@ pub use users::{
 
 /// Default user pool id; it matches Cognito's `^[a-z]{2}-(gov-)?[a-z]+-\d_[A-Za-z0-9]+$` pattern.
 pub const DEFAULT_USER_POOL_ID: &str = "us-east-1_DevPool01";
-/// Default app client id (a public client: no secret).
-pub const DEFAULT_CLIENT_ID: &str = "latchkey-desktop";
+/// Default app client id (a public client: no secret), shaped like Cognito's: 26 characters
+/// `[a-z0-9]` (fixtures/access_token.json's `client_id`).
+pub const DEFAULT_CLIENT_ID: &str = "latchkeydev0desktop0client";
 /// Loopback ports registered by default, in the order a client should try them.
 pub const DEFAULT_CALLBACK_PORTS: [u16; 3] = [53682, 53683, 53684];
 

@@ -61,7 +61,8 @@ fault_table! {
     /// The text form (`Display`/`FromStr`) is the control endpoint's name, e.g. `token_slow=1500ms`.
     pub enum Fault {
         // ---- identity pool ----
-        /// `identity_throttled`: every identity-pool call answers 429 TooManyRequestsException.
+        /// `identity_throttled`: every identity-pool call answers 400 TooManyRequestsException
+        /// "Rate exceeded" (AWS's status for it, not 429).
         IdentityThrottled => ["identity_throttled"],
         /// `identity_untrusted_client`: the identity pool does not list the app client as a
         /// provider ("Token is not from a supported provider of this identity pool.").
@@ -71,6 +72,9 @@ fault_table! {
         IdentityRoleUntrusted => ["identity_role_untrusted"],
         /// `identity_slow=MILLIS`: the identity origin waits this long before answering.
         IdentitySlow(Duration) => ["identity_slow=MILLIS"],
+        /// `user_pool_throttled`: every `cognito-idp` JSON API call answers 400
+        /// TooManyRequestsException "Rate exceeded".
+        UserPoolThrottled => ["user_pool_throttled"],
         // ---- token endpoint ----
         /// `token_server_error`: `/oauth2/token` answers 500 `{"error":"server_error"}`.
         TokenServerError => ["token_server_error"],

@@ -50,6 +50,9 @@ fn jwt_authorizer(p: &Provider, rest: &str, token: &str) -> Result<Map<String, V
         }
         Err(rejected) => return Err(refuse("the token is not valid", &rejected.reason)),
     };
+    if let Some(why) = not_yet_valid(p.now(), &claims) {
+        return Err(refuse("the token is not valid", &why));
+    }
     let wanted = if config.http_api_audiences.is_empty() {
         vec![p.settings.client.client_id.clone()]
     } else {
@@ -73,6 +76,15 @@ fn jwt_authorizer(p: &Provider, rest: &str, token: &str) -> Result<Map<String, V
         }
     }
     Ok(claims)
+}
+
+/// Why a token is refused for its time claims besides `exp`: the JWT authorizer wants `nbf`
+/// and `iat` "before the current time in UTC" (http-api-jwt-authorizer, "Validate claims").
+fn not_yet_valid(now: i64, claims: &Map<String, Value>) -> Option<String> {
+    ["nbf", "iat"].into_iter().find_map(|name| {
+        let at = claims.get(name).and_then(Value::as_i64)?;
+        (at > now).then(|| format!("{name} {at} is after now ({now})"))
+    })
 }
 
 /// The audiences a token presents: `aud`, or `client_id` only when there is no `aud`.

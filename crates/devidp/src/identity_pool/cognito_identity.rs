@@ -9,10 +9,13 @@ use crate::config::AmbiguousRoleResolution;
 use crate::http::{Incoming, Reply};
 use crate::provider::{jwt, mask, Fault, Provider};
 
+/// The one `Content-Type` of every Cognito Identity answer.
+const AMZ_JSON: &str = "application/x-amz-json-1.1";
+
 /// An error in the Cognito Identity JSON shape.
 pub(crate) fn identity_error(status: u16, code: &str, message: &str) -> Reply {
     Reply::json(status, &json!({"__type": code, "message": message}))
-        .header("Content-Type", "application/x-amz-json-1.1")
+        .replace_header("Content-Type", AMZ_JSON)
         .header(
             "x-amzn-ErrorType",
             &format!(
@@ -61,7 +64,8 @@ pub(super) fn handle(
     };
     if p.has_fault(&Fault::IdentityThrottled) {
         p.log(format!("identity {operation}: throttled (fault)"));
-        return identity_error(429, "TooManyRequestsException", "Rate exceeded");
+        // HTTP 400, not 429 (igvteam/igv#1311, aws/aws-sdk-java#2301; fixtures/throttling.json).
+        return identity_error(400, "TooManyRequestsException", "Rate exceeded");
     }
     let reply = match operation {
         "GetId" => get_id(p, pool, &body),
@@ -289,15 +293,16 @@ fn get_credentials(
         login.username,
         mask(&issued.session_token)
     ));
-    Ok(json_reply(&json!({
+    let body = json!({
         "IdentityId": identity_id,
         "Credentials": {
             "AccessKeyId": access_key_id,
             "SecretKey": issued.secret_access_key,
             "SessionToken": issued.session_token,
-            "Expiration": issued.expires_at,
+            "Expiration": "__EXPIRATION__",
         }
-    })))
+    });
+    Ok(credentials_reply(&body, issued.expires_at))
 }
 
 /// Which role an authenticated identity gets (see the module docs for the rules).
@@ -385,12 +390,11 @@ fn get_open_id_token(
         "iat": now,
         "https://aws.amazon.com/tags": {"principal_tags": {}},
     });
-    let header = json!({"kid": "devidp-identity-1", "typ": "JWS", "alg": "HS256"});
-    let input = jwt::signing_input(&header, &claims);
-    let token = format!(
-        "{input}.{}",
-        jwt::b64url(&jwt::hmac_sha256(&pool.openid_key, input.as_bytes()))
-    );
+    // RS256 under a key this origin publishes, as AWS's (verifiable with the JWKS at
+    // https://cognito-identity.amazonaws.com/.well-known/jwks_uri: awslabs/aws-jwt-verify#236).
+    let key = pool.openid_key();
+    let header = json!({"kid": key.kid, "typ": "JWS", "alg": "RS256"});
+    let token = jwt::sign_rs256(&header, &claims, key);
     p.log(format!(
         "identity GetOpenIdToken: {} → token {}",
         login.username,
@@ -416,8 +420,11 @@ pub(crate) fn check_open_id_token(
     let Ok(decoded) = jwt::decode(token) else {
         return OpenIdTokenCheck::Invalid;
     };
-    let mac = jwt::hmac_sha256(&pool.openid_key, decoded.signing_input.as_bytes());
-    if !super::sigv4_check::signatures_match(&jwt::b64url(&mac), &jwt::b64url(&decoded.signature)) {
+    let signed = decoded.header.get("alg").and_then(Value::as_str) == Some("RS256")
+        && pool
+            .openid_key()
+            .verify_rs256(decoded.signing_input.as_bytes(), &decoded.signature);
+    if !signed {
         return OpenIdTokenCheck::Invalid;
     }
     let claim = |name: &str| decoded.claims.get(name).cloned().unwrap_or(Value::Null);
@@ -435,8 +442,37 @@ pub(crate) fn check_open_id_token(
     }
 }
 
+/// `GET /.well-known/jwks_uri`: the public key of the pool's OpenID tokens (AWS publishes its
+/// at `https://cognito-identity.amazonaws.com/.well-known/jwks_uri`).
+pub(super) fn openid_jwks(pool: &IdentityPoolState) -> Reply {
+    Reply::json(200, &json!({"keys": [pool.openid_key().jwk()]}))
+}
+
+/// A Cognito Identity answer: `application/x-amz-json-1.1` alone, as AWS sends it.
 fn json_reply(value: &Value) -> Reply {
     Reply::json(200, value)
-        .header("Content-Type", "application/x-amz-json-1.1")
+        .replace_header("Content-Type", AMZ_JSON)
         .header("x-amzn-RequestId", &uuid::Uuid::new_v4().to_string())
+}
+
+/// Epoch seconds as Cognito Identity writes `Expiration`: a Java double in scientific
+/// notation, `1.659377625E9` (aws/aws-sdk-kotlin#665, getmoto/moto#7059;
+/// fixtures/identity_credentials.json).
+pub(crate) fn java_double_seconds(seconds: i64) -> String {
+    let digits = seconds.unsigned_abs().to_string();
+    let sign = if seconds < 0 { "-" } else { "" };
+    let (first, rest) = digits.split_at(1);
+    let rest = rest.trim_end_matches('0');
+    let rest = if rest.is_empty() { "0" } else { rest };
+    format!("{sign}{first}.{rest}E{}", digits.len() - 1)
+}
+
+/// The body of a `GetCredentialsForIdentity` answer, with `Expiration` in Cognito's notation
+/// (serde_json has no way to write a number like that, so it is spliced in).
+fn credentials_reply(value: &Value, expires_at: i64) -> Reply {
+    const PLACEHOLDER: &str = "\"__EXPIRATION__\"";
+    let body = value
+        .to_string()
+        .replace(PLACEHOLDER, &java_double_seconds(expires_at));
+    json_reply(value).body(body.into_bytes())
 }

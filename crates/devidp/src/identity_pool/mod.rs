@@ -9,7 +9,8 @@
 //!   (API reference: API_GetId, API_GetCredentialsForIdentity, API_GetOpenIdToken, CommonErrors).
 //!   Status codes: 400 for NotAuthorized / InvalidParameter / InvalidIdentityPoolConfiguration
 //!   (NotAuthorized seen as 400 in aws-amplify/amplify-flutter#851), 404 ResourceNotFound,
-//!   429 TooManyRequests, as the API reference lists them.
+//!   400 TooManyRequestsException "Rate exceeded" (what the service sends, though the API
+//!   reference says 429: igvteam/igv#1311, aws/aws-sdk-java#2301).
 //! - The `Logins` token is checked like the service does, with its messages as seen in the
 //!   wild: "Token is not from a supported provider of this identity pool." (unknown provider
 //!   or app client; amplify-js#2067), "Invalid login token. Token expired: NOW >= EXP"
@@ -26,12 +27,14 @@
 //!   authenticated role: InvalidIdentityPoolConfigurationException "Invalid identity pool
 //!   configuration. Check assigned IAM roles for this pool." (stackoverflow 30425942).
 //! - Credentials: `ASIA` + 16 characters, a 40-character secret, a long session token,
-//!   `Expiration` in epoch seconds (a JSON number), for `credentials_ttl` (AWS: one hour).
+//!   `Expiration` in epoch seconds written as Cognito writes them (`1.659377625E9`), for
+//!   `credentials_ttl` (AWS: one hour).
 //! - The basic (classic) flow is off unless `allow_classic_flow`, as in new pools; when off,
 //!   `GetOpenIdToken` answers InvalidParameterException "Basic (classic) flow is not enabled,
 //!   please use enhanced flow.". Its OpenID token (iss `https://cognito-identity.amazonaws.com`,
-//!   aud = pool id, `amr` authenticated) is valid for 10 minutes and is checked by this
-//!   origin's STS (`sts`).
+//!   aud = pool id, `amr` authenticated) is valid for 10 minutes, RS256-signed by a key this
+//!   origin publishes at `/.well-known/jwks_uri` (as AWS's, awslabs/aws-jwt-verify#236), and
+//!   is checked by this origin's STS (`sts`).
 
 mod cognito_identity;
 mod sigv4_check;
@@ -65,6 +68,9 @@ pub(crate) fn route(p: &Provider, req: &Incoming) -> Reply {
                 "Content-Type, X-Amz-Target, X-Amz-User-Agent, X-Amz-Date, X-Amz-Security-Token, Authorization",
             )
             .header("Access-Control-Max-Age", "600");
+    }
+    if matches!(req.method.as_str(), "GET" | "HEAD") && req.path == "/.well-known/jwks_uri" {
+        return cognito_identity::openid_jwks(pool);
     }
     if req.method != "POST" || req.path != "/" {
         return Reply::json(404, &json!({"message": "Not Found"}));

@@ -2,10 +2,11 @@
 //! issued, which STS and the IAM demo API check signed requests against.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use crate::config::IdentityPoolConfig;
 use crate::provider::{random_token, Provider};
+use crate::user_pool::keys::SigningKey;
 
 /// Credentials this pool (or its STS) handed out, by access key id.
 #[derive(Clone, Debug)]
@@ -36,8 +37,9 @@ pub(crate) struct IdentityPoolState {
     /// Identity id → the `sub` it belongs to.
     identities: Mutex<HashMap<String, String>>,
     issued: Mutex<HashMap<String, IssuedCredentials>>,
-    /// Signs the OpenID tokens of the classic flow (only this origin's STS reads them).
-    pub(super) openid_key: Vec<u8>,
+    /// Signs the OpenID tokens of the classic flow (RS256, as AWS's; the public key is at
+    /// `/.well-known/jwks_uri`). Made on first use: most pools never issue one.
+    openid_key: OnceLock<SigningKey>,
 }
 
 impl IdentityPoolState {
@@ -47,8 +49,15 @@ impl IdentityPoolState {
             base_url,
             identities: Mutex::new(HashMap::new()),
             issued: Mutex::new(HashMap::new()),
-            openid_key: random_token(32).into_bytes(),
+            openid_key: OnceLock::new(),
         }
+    }
+
+    /// The key that signs (and, at STS, checks) this pool's OpenID tokens.
+    pub(crate) fn openid_key(&self) -> &SigningKey {
+        self.openid_key.get_or_init(|| {
+            SigningKey::generate().expect("the system's random source gives an RSA key")
+        })
     }
 
     pub(crate) fn issued(&self, access_key_id: &str) -> Option<IssuedCredentials> {

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::http::{Incoming, Reply};
-use crate::provider::{mask, Provider};
+use crate::provider::{mask, Fault, Provider};
 use crate::user_pool::verify;
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
@@ -18,6 +18,11 @@ pub(crate) fn handle(p: &Provider, req: &Incoming) -> Reply {
         .and_then(|t| t.strip_prefix(TARGET_PREFIX))
         .unwrap_or("")
         .to_string();
+    if p.has_fault(&Fault::UserPoolThrottled) {
+        p.log(format!("cognito-idp {operation}: throttled (fault)"));
+        // HTTP 400, as at Cognito Identity (aws-amplify/amplify-js#6767; fixtures/error_codes.json).
+        return aws_error(400, "TooManyRequestsException", Some("Rate exceeded"));
+    }
     let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&req.body) else {
         return aws_error(400, "SerializationException", None);
     };

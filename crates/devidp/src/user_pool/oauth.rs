@@ -122,6 +122,13 @@ fn cognito_shaped_error(p: &Provider, endpoint: &str, reply: Reply) -> Reply {
     shaped
 }
 
+/// `/oauth2/token` or `/oauth2/revoke` with a method other than POST: 405 with the same
+/// `{"error": …}` body as every other answer of these endpoints, and `Allow: POST`.
+pub(crate) fn method_not_allowed(p: &Provider, endpoint: &str) -> Reply {
+    let reply = Reply::oauth_error(405, "invalid_request", "use POST").header("Allow", "POST");
+    cognito_shaped_error(p, endpoint, reply)
+}
+
 fn token_reply(p: &Provider, req: &Incoming) -> Reply {
     let form = req.form();
     let grant_type = form
@@ -279,11 +286,11 @@ fn redeem_code(
         ));
     }
     if grant.redirect_uri != redirect_uri {
-        // RFC 6749 §4.1.3; Cognito has been seen answering unauthorized_client here (UNCONFIRMED).
-        return Err(invalid_grant(
-            p,
-            "redirect_uri does not match the one used at authorize",
-        ));
+        // Cognito answers unauthorized_client here, not RFC 6749's invalid_grant
+        // (aws-amplify/amplify-js#5284; fixtures/token_errors.json).
+        let why = "redirect_uri does not match the one used at authorize";
+        p.log(format!("token: unauthorized_client: {why}"));
+        return Err(Reply::oauth_error(400, "unauthorized_client", why));
     }
     if let Some(challenge) = &grant.code_challenge {
         let Some(verifier) = param(form, "code_verifier") else {
@@ -526,7 +533,8 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
         "Access token is expired, disabled, or deleted, or the user has globally signed out.";
     let invalid = |why: &str| {
         p.log(format!("userinfo: rejected {}: {why}", mask(token)));
-        Reply::oauth_error(401, "invalid_token", DESCRIPTION).header(
+        // The header and no body, as the userInfo page documents (fixtures/errors.json).
+        Reply::new(401).header(
             "WWW-Authenticate",
             &format!("error=\"invalid_token\", error_description=\"{DESCRIPTION}\""),
         )
@@ -562,7 +570,12 @@ pub(crate) fn userinfo(p: &Provider, req: &Incoming) -> Reply {
     }
     if !user.email.is_empty() {
         // UNCONFIRMED: booleans as strings ("true"), as Cognito is widely reported to send.
-        body.insert("email_verified".into(), json!("true"));
+        let verified = if user.contact_verified() {
+            "true"
+        } else {
+            "false"
+        };
+        body.insert("email_verified".into(), json!(verified));
         body.insert("email".into(), json!(user.email));
     }
     body.insert("username".into(), json!(user.username));

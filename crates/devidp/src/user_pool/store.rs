@@ -116,14 +116,20 @@ impl User {
         }
     }
 
-    /// A user created by a federated sign-in: username `{provider}_{id}`, no password.
+    /// The username Cognito gives a user created by a federated sign-in: `{provider}_{id}`
+    /// in lower case (`google_1234…`, aws-amplify/amplify-js#13844; fixtures/README.md).
+    pub(crate) fn federated_username(provider: &str, user_id: &str) -> String {
+        format!("{provider}_{user_id}").to_lowercase()
+    }
+
+    /// A user created by a federated sign-in: [`User::federated_username`], no password.
     pub(crate) fn federated(identity: Identity, email: &str, name: &str, group: String) -> User {
         let mut attributes = BTreeMap::new();
         if !name.is_empty() {
             attributes.insert("name".to_string(), name.to_string());
         }
         User {
-            username: format!("{}_{}", identity.provider_name, identity.user_id),
+            username: User::federated_username(&identity.provider_name, &identity.user_id),
             sub: uuid::Uuid::new_v4().to_string(),
             email: email.to_string(),
             groups: vec![group],
@@ -138,6 +144,14 @@ impl User {
             identities: vec![identity],
             reset_code: None,
         }
+    }
+
+    /// Whether the user's e-mail address and phone number count as verified: a local user's
+    /// do (devidp's seeds are confirmed, sign-ups confirm a code); a federated user's do not,
+    /// as Cognito marks mapped attributes unverified unless the IdP maps `email_verified` too
+    /// (developer guide, cognito-user-pools-specifying-attribute-mapping).
+    pub(crate) fn contact_verified(&self) -> bool {
+        self.identities.is_empty()
     }
 
     /// Sets a new password (and ends `FORCE_CHANGE_PASSWORD`).
@@ -265,6 +279,8 @@ pub(crate) struct Store {
     pub(crate) last_confirmation_code: Option<String>,
     /// Keyed by username.
     pub(crate) lockouts: HashMap<String, Lockout>,
+    /// Wrong password-reset codes, keyed by username (Cognito's LimitExceededException).
+    pub(crate) code_attempts: HashMap<String, Lockout>,
     /// Keyed by the challenge's `session` value.
     pub(crate) challenges: HashMap<String, Challenge>,
     /// Codes the stand-in external IdP page handed out: code → (provider, identity, email, name).

@@ -271,3 +271,65 @@ fn admin_is_the_backends_to_refuse_for_viewers() {
     assert_eq!(a.status, 403);
     assert!(a.body["message"].as_str().unwrap().contains("admins"));
 }
+
+/// A browser's preflight for a cross-origin call with a token.
+fn preflight(idp: &DevIdp, path: &str) -> reqwest::blocking::Response {
+    http()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}{path}", idp.base_url()),
+        )
+        .header("Origin", "http://localhost:3000")
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn the_demo_apis_answer_cross_origin_only_once_cors_is_configured() {
+    const ALLOW_ORIGIN: &str = "access-control-allow-origin";
+    let plain = start();
+    let id = tokens(&plain, &http())["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in ["/demo-api/me", "/demo-http-api/me"] {
+        // A new API Gateway API sends no CORS headers until CORS is configured.
+        let answer = call(&plain, path, Some(&id));
+        assert_eq!(answer.status, 200, "{path}");
+        assert!(!answer.headers.contains_key(ALLOW_ORIGIN), "{path}");
+        let refused = preflight(&plain, path);
+        assert!(!refused.status().is_success(), "{path}: no preflight");
+        assert!(!refused.headers().contains_key(ALLOW_ORIGIN), "{path}");
+    }
+
+    let cors = start_with(DemoApiConfig {
+        cors: true,
+        ..Default::default()
+    });
+    let id = tokens(&cors, &http())["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in ["/demo-api/me", "/demo-http-api/me"] {
+        assert_eq!(call(&cors, path, Some(&id)).headers[ALLOW_ORIGIN], "*");
+        let approved = preflight(&cors, path);
+        assert_eq!(approved.status(), 204, "{path}");
+        assert_eq!(approved.headers()[ALLOW_ORIGIN], "*");
+    }
+}
+
+#[test]
+fn the_http_api_refuses_a_token_issued_in_the_future() {
+    let idp = start();
+    idp.set_fault(Fault::IdTokenIatInFuture);
+    let id = tokens(&idp, &http())["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(claims(&id)["iat"].as_i64().unwrap() > now());
+    let answer = call(&idp, "/demo-http-api/me", Some(&id));
+    assert_eq!(answer.status, 401, "iat must be before the current time");
+    assert!(answer.headers.contains_key("www-authenticate"));
+}

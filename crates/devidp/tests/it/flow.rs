@@ -180,14 +180,15 @@ fn login_page_carries_the_authorize_parameters() {
     assert_eq!(page.status(), 200);
     let html = page.text().unwrap();
     for needle in [
-        r#"method="post" action="/login""#,
+        r#"method="post" action="/login?response_type=code&amp;client_id="#,
         r#"<input id="username" name="username""#,
         r#"<input id="password" name="password" type="password""#,
         r#"<button id="signin""#,
         r#"id="signup-link" href="/signup?"#,
         r#"<label for="username">"#,
-        r#"<input type="hidden" name="code_challenge" value=""#,
-        r#"<input type="hidden" name="state" value="state-123">"#,
+        r#"&amp;state=state-123&amp;"#,
+        r#"<input type="hidden" name="cognitoAsfData" value="">"#,
+        r#"name="signInSubmitButton""#,
     ] {
         assert!(html.contains(needle), "login page lacks {needle}");
     }
@@ -435,7 +436,7 @@ fn code_within_five_minutes_still_works() {
 }
 
 #[test]
-fn wrong_or_missing_verifier_and_wrong_redirect_are_invalid_grant() {
+fn wrong_or_missing_verifier_is_invalid_grant_and_a_wrong_redirect_unauthorized_client() {
     let idp = start();
     let http = http();
     let s = sign_in(&idp, &http);
@@ -468,9 +469,10 @@ fn wrong_or_missing_verifier_and_wrong_redirect_are_invalid_grant() {
         ])
         .send()
         .unwrap();
+    // Cognito's code for it (wire_shapes.rs holds the whole answer against the fixture).
     assert_eq!(
         other_redirect.json::<Value>().unwrap()["error"],
-        "invalid_grant"
+        "unauthorized_client"
     );
 }
 

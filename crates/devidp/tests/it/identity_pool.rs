@@ -126,8 +126,8 @@ fn credentials_have_the_real_shape() {
     assert!(creds["SecretKey"].as_str().unwrap().len() >= 40);
     assert!(creds["SessionToken"].as_str().unwrap().len() > 500);
     let expiration = creds["Expiration"]
-        .as_i64()
-        .expect("epoch seconds, a JSON number");
+        .as_f64()
+        .expect("epoch seconds, a JSON number") as i64;
     assert!((expiration - now() - 3600).abs() <= 5);
 }
 
@@ -230,7 +230,7 @@ fn refusals_use_the_services_codes_and_statuses() {
     );
     assert_eq!(
         (status, body["__type"].as_str()),
-        (429, Some("TooManyRequestsException"))
+        (400, Some("TooManyRequestsException"))
     );
 
     idp.clear_faults();
@@ -364,6 +364,21 @@ fn the_classic_flow_is_off_by_default_and_its_sts_checks_the_openid_token() {
     assert_eq!(open_claims["aud"], DEMO_IDENTITY_POOL_ID);
     assert_eq!(open_claims["sub"], identity_id.as_str());
     assert_eq!(open_claims["amr"][0], "authenticated");
+    // RS256 under a key the identity origin publishes, as AWS's (awslabs/aws-jwt-verify#236).
+    let open_header = header(&open_id);
+    assert_eq!(open_header["alg"], "RS256");
+    let jwks_uri = format!(
+        "{}/.well-known/jwks_uri",
+        on.identity_endpoint().unwrap().trim_end_matches('/')
+    );
+    let jwks: Value = http.get(jwks_uri).send().unwrap().json().unwrap();
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == open_header["kid"])
+        .expect("the token's kid is published");
+    assert!(verify_with_jwk(&open_id, key), "verifiable with the JWKS");
 
     let sts = |role: &str, token: &str| {
         let response = http

@@ -13,3 +13,4 @@ mod identity_pool;
 mod refresh_faults;
 mod session;
 mod signup;
+mod wire_shapes;

@@ -408,7 +408,7 @@ fn sign_up(idp: &DevIdp, http: &reqwest::blocking::Client, username: &str, passw
     let code = idp.last_confirmation_code().unwrap();
     form.retain(|(k, _)| k != "password");
     form.push(("code".into(), code));
-    let resp = post_form(idp, http, "/confirmUser", &form, &token);
+    let resp = post_form(idp, http, "/confirm", &form, &token);
     assert_eq!(resp.status(), 302);
 }
 

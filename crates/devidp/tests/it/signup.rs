@@ -38,7 +38,7 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
         r#"<input id="username" name="username" type="email""#,
         r#"<input id="password" name="password" type="password""#,
         r#"<button id="signup""#,
-        r#"action="/signup""#,
+        r#"action="/signup?"#,
     ] {
         assert!(html.contains(needle), "sign-up page lacks {needle}");
     }
@@ -85,7 +85,7 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
     for needle in [
         r#"<input id="code" name="code""#,
         r#"<button id="confirm""#,
-        r#"action="/confirmUser""#,
+        r#"action="/confirm?"#,
     ] {
         assert!(html.contains(needle), "confirm page lacks {needle}");
     }
@@ -123,13 +123,13 @@ fn sign_up_confirm_and_sign_in_by_posting_the_forms() {
     // Wrong code, then the right one.
     let resp = post(
         &[("username", "new@example.com"), ("code", "000000x")],
-        "/confirmUser",
+        "/confirm",
     );
     assert_eq!(resp.status(), 400);
     assert!(resp.text().unwrap().contains("id=\"error\""));
     let resp = post(
         &[("username", "new@example.com"), ("code", &code)],
-        "/confirmUser",
+        "/confirm",
     );
     assert_eq!(resp.status(), 302);
     assert!(resp.headers()["set-cookie"]

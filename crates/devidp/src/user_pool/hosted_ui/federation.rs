@@ -1,7 +1,7 @@
 //! Federated sign-in (`identity_provider=Google`, or `idp_identifier=`): the browser goes to a
 //! stand-in for the external provider's page on this pool domain (there is no real Google
 //! here), comes back through `/oauth2/idpresponse`, and gets what Cognito makes of such a
-//! user: username `{provider}_{id}`, the `identities` claim, the `{pool}_{provider}` group.
+//! user: username `{provider}_{id}` in lower case, the `identities` claim, the `{pool}_{provider}` group.
 
 use super::layout::{accept_post, Csrf};
 use super::layout::{error_html, escape, layout, Form};
@@ -121,7 +121,7 @@ pub(crate) fn idp_response(p: &Provider, req: &Incoming) -> Reply {
     let Some(idp) = known_provider(p, &login.provider) else {
         return Reply::html(400, error_html("invalid_request"));
     };
-    let username = format!("{}_{}", idp.name, login.user_id);
+    let username = User::federated_username(&idp.name, &login.user_id);
     let created = {
         let mut store = p.store();
         if store.user(&username).is_none() {
@@ -163,7 +163,7 @@ fn external_idp_html(provider: &str, form: &Form<'_>, suggested_id: &str) -> Str
          <p class=\"sub\">A stand-in for {provider}'s own page: the Latchkey development provider \
          federates with no real provider. Say who you are at {provider}; you then come back \
          through <code>/oauth2/idpresponse</code> as you would from the real one.</p>\
-         <form method=\"post\" action=\"/external-idp/{provider}\" id=\"external-idp-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"external-idp-form\">{hidden}\
          <label for=\"user-id\">{provider} user id</label>\
          <input id=\"user-id\" name=\"user_id\" type=\"text\" required value=\"{id}\">\
          <label for=\"email\">Email</label>\
@@ -172,6 +172,7 @@ fn external_idp_html(provider: &str, form: &Form<'_>, suggested_id: &str) -> Str
          <input id=\"name\" name=\"name\" type=\"text\">\
          <button id=\"continue\" type=\"submit\">Continue</button></form>",
         provider = escape(provider),
+        action = form.action(&format!("/external-idp/{provider}")),
         hidden = form.hidden_inputs(&[]),
         id = escape(suggested_id),
     );

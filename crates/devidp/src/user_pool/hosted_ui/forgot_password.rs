@@ -11,6 +11,14 @@ use crate::provider::Provider;
 
 /// Cognito's reset codes work for an hour.
 const RESET_CODE_TTL_SECS: i64 = 3600;
+/// Wrong codes allowed before Cognito answers LimitExceededException "Attempt limit exceeded,
+/// please try after some time." (five: aws-amplify/amplify-ui-android#180; the message:
+/// aws-amplify/amplify-js#8013).
+const FREE_CODE_ATTEMPTS: u32 = 5;
+/// How long the limit holds: AWS does not publish it (amazon-cognito-identity-js#548);
+/// devidp uses a quarter of an hour, like its sign-in lockout's ceiling (UNCONFIRMED).
+const CODE_LIMIT_SECS: i64 = 900;
+const CODE_LIMIT_MESSAGE: &str = "Attempt limit exceeded, please try after some time.";
 
 /// `GET /forgotPassword`: whose password.
 pub(crate) fn forgot_password_page(p: &Provider, req: &Incoming) -> Reply {
@@ -104,7 +112,15 @@ pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Re
         .and_then(|u| u.reset_code.clone().map(|c| (u.username.clone(), c)));
     let problem = match &pending {
         None => Some("Invalid code provided, please request a code again."),
-        Some((_, (expected, expires_at))) if *expires_at <= now || *expected != code => {
+        Some((username, _)) if code_attempts_exceeded(p, username) => {
+            p.count(|s| s.code_attempts_exceeded += 1);
+            p.log(format!(
+                "forgot password: {username}: attempt limit exceeded"
+            ));
+            Some(CODE_LIMIT_MESSAGE)
+        }
+        Some((username, (expected, expires_at))) if *expires_at <= now || *expected != code => {
+            record_wrong_code(p, username);
             Some("Invalid verification code provided, please try again.")
         }
         Some(_) if password != again => Some("Passwords do not match."),
@@ -123,6 +139,7 @@ pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Re
     if let Some(user) = p.store().user_mut(&username) {
         user.set_password(password);
     }
+    p.store().code_attempts.remove(&username);
     // A new password also ends a lockout, as an administrator's reset would.
     p.store().lockouts.remove(&username);
     p.persist();
@@ -134,18 +151,43 @@ pub(crate) fn confirm_forgot_password_submit(p: &Provider, req: &Incoming) -> Re
     ))
 }
 
+/// Whether the user's wrong reset codes have used up the attempts for now.
+fn code_attempts_exceeded(p: &Provider, username: &str) -> bool {
+    let now = p.now();
+    p.store()
+        .code_attempts
+        .get(username)
+        .is_some_and(|a| now < a.locked_until)
+}
+
+/// One more wrong reset code; the fifth starts the limit.
+fn record_wrong_code(p: &Provider, username: &str) {
+    let now = p.now();
+    let mut store = p.store();
+    let attempts = store.code_attempts.entry(username.to_string()).or_default();
+    if attempts.locked_until != 0 && now >= attempts.locked_until {
+        *attempts = Default::default();
+    }
+    attempts.failures += 1;
+    attempts.last_attempt = now;
+    if attempts.failures >= FREE_CODE_ATTEMPTS {
+        attempts.locked_until = now + CODE_LIMIT_SECS;
+    }
+}
+
 /// `/forgotPassword`: who forgot their password.
 fn forgot_password_html(form: &Form<'_>, username: &str, error: Option<&str>) -> String {
     let body = format!(
         "<h1 id=\"title\">Forgot your password?</h1>\
          <p class=\"sub\">Enter your e-mail address (or username) and we will send you a code to reset your password.</p>\
          {error}\
-         <form method=\"post\" action=\"/forgotPassword\" id=\"forgot-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"forgot-form\">{hidden}\
          <label for=\"username\">Email or username</label>\
          <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
          <button id=\"reset\" type=\"submit\">Reset my password</button></form>\
          <nav class=\"links\"><a id=\"signin-link\" href=\"{login}\">Back to sign in</a></nav>",
         error = error_box(error),
+        action = form.action("/forgotPassword"),
         hidden = form.hidden_inputs(&[]),
         username = escape(username),
         login = form.link("/login"),
@@ -170,7 +212,7 @@ fn confirm_forgot_password_html(
         "<h1 id=\"title\">Reset your password</h1>\
          <p class=\"sub\">We would have sent a code to the address of <strong>{username}</strong>.</p>\
          {error}\
-         <form method=\"post\" action=\"/confirmforgotPassword\" id=\"confirm-forgot-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"confirm-forgot-form\">{hidden}\
          <label for=\"code\">Code</label>\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
          <label for=\"password\">New password</label>\
@@ -180,6 +222,7 @@ fn confirm_forgot_password_html(
          <button id=\"change\" type=\"submit\">Change password</button></form>{banner}",
         username = escape(username),
         error = error_box(error),
+        action = form.action("/confirmforgotPassword"),
         hidden = form.hidden_inputs(&[("username", username)]),
     );
     layout("Reset password", &body)

@@ -59,19 +59,21 @@ pub(super) fn layout(title: &str, body: &str) -> String {
     )
 }
 
-/// What every hosted-UI form carries: the authorize parameters (so the sign-in can finish
-/// where it started) and the CSRF token (`_csrf`, equal to the `XSRF-TOKEN` cookie).
+/// What every hosted-UI form carries, in Cognito's form protocol: the authorize parameters in
+/// the query of the form's `action` (`/login?client_id=…&state=…`, so the sign-in finishes
+/// where it started) and, in the body, the CSRF token (`_csrf`, equal to the `XSRF-TOKEN`
+/// cookie) beside the page's own fields (fixtures/hosted_ui_form.json).
 pub(super) struct Form<'a> {
     pub(super) params: &'a [(String, String)],
     pub(super) csrf: &'a str,
 }
 
 impl Form<'_> {
+    /// The body's hidden fields: `_csrf` and the page's `extra` ones, never the authorize
+    /// parameters (those travel in the action's query).
     pub(super) fn hidden_inputs(&self, extra: &[(&str, &str)]) -> String {
-        self.params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .chain([("_csrf", self.csrf)])
+        [(CSRF_FIELD, self.csrf)]
+            .into_iter()
             .chain(extra.iter().copied())
             .map(|(k, v)| {
                 format!(
@@ -81,6 +83,11 @@ impl Form<'_> {
                 )
             })
             .collect()
+    }
+
+    /// The form's `action`: `path` with the authorize parameters as its query.
+    pub(super) fn action(&self, path: &str) -> String {
+        self.link(path)
     }
 
     pub(super) fn link(&self, path: &str) -> String {
@@ -211,7 +218,9 @@ fn is_token_shaped(token: &str) -> bool {
 }
 
 /// A hosted-UI form post that passed what every post needs: form encoding, a `_csrf` equal to
-/// the `XSRF-TOKEN` cookie, and a still-valid authorization request.
+/// the `XSRF-TOKEN` cookie, and a still-valid authorization request in the URL's query (as
+/// Cognito's forms post back to `/login?<the authorize query>`; the body's other fields, such
+/// as `cognitoAsfData` and `signInSubmitButton`, are ignored).
 pub(super) struct Posted {
     pub(super) form: Vec<(String, String)>,
     pub(super) request: AuthorizeRequest,
@@ -230,7 +239,7 @@ pub(super) fn accept_post(p: &Provider, req: &Incoming) -> Result<Posted, Reply>
         ));
         return Err(Reply::html(403, error_html("csrf")));
     }
-    let request = validate_authorize(p, &form).map_err(|r| r.reply(p))?;
+    let request = validate_authorize(p, &req.query).map_err(|r| r.reply(p))?;
     Ok(Posted {
         form,
         request,

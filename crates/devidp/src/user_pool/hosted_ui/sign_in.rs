@@ -368,12 +368,12 @@ pub(super) fn login_html(
         "<h1 id=\"title\">Sign in</h1>\
          <p class=\"sub\">to <strong>{client}</strong> · Latchkey development provider</p>\
          {notice}{error}{federated}\
-         <form method=\"post\" action=\"/login\" id=\"signin-form\">{hidden}\
+         <form name=\"cognitoSignInForm\" method=\"post\" action=\"{action}\" id=\"signin-form\">{hidden}\
          <label for=\"username\">{label}</label>\
          <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
          <label for=\"password\">Password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button id=\"signin\" type=\"submit\">Sign in</button></form>\
+         <button id=\"signin\" name=\"signInSubmitButton\" type=\"submit\" value=\"Sign in\">Sign in</button></form>\
          <nav class=\"links\" aria-label=\"Other actions\">\
          <a id=\"forgot-link\" href=\"{forgot}\">Forgot your password?</a>\
          <a id=\"signup-link\" href=\"{signup}\">Create an account</a></nav>{demo_hint}",
@@ -381,7 +381,8 @@ pub(super) fn login_html(
         notice = notice_box(notice),
         error = error_box(error),
         federated = federated_buttons(p, form),
-        hidden = form.hidden_inputs(&[]),
+        action = form.action("/login"),
+        hidden = form.hidden_inputs(&[("cognitoAsfData", "")]),
         username = escape(username),
         forgot = form.link("/forgotPassword"),
         signup = form.link("/signup"),
@@ -449,13 +450,14 @@ fn new_password_html(form: &Form<'_>, session: &str, error: Option<&str>) -> Str
         "<h1 id=\"title\">Change password</h1>\
          <p class=\"sub\">Please enter a new password.</p>\
          {error}\
-         <form method=\"post\" action=\"/forceChangePassword\" id=\"new-password-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"new-password-form\">{hidden}\
          <label for=\"password\">New password</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
          <label for=\"confirm-password\">Enter new password again</label>\
          <input id=\"confirm-password\" name=\"confirmPassword\" type=\"password\" autocomplete=\"new-password\" required>\
          <button id=\"change\" type=\"submit\">Send</button></form>",
         error = error_box(error),
+        action = form.action("/forceChangePassword"),
         hidden = form.hidden_inputs(&[("session", session)]),
     );
     layout("Change password", &body)
@@ -467,11 +469,12 @@ fn mfa_code_html(form: &Form<'_>, session: &str, error: Option<&str>) -> String 
         "<h1 id=\"title\">Multi-factor authentication</h1>\
          <p class=\"sub\">Enter the code from your authenticator app.</p>\
          {error}\
-         <form method=\"post\" action=\"/mfa\" id=\"mfa-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"mfa-form\">{hidden}\
          <label for=\"code\">Code</label>\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
          <button id=\"verify\" type=\"submit\">Sign in</button></form>",
         error = error_box(error),
+        action = form.action("/mfa"),
         hidden = form.hidden_inputs(&[("session", session)]),
     );
     layout("Multi-factor authentication", &body)
@@ -493,7 +496,7 @@ fn mfa_setup_html(
          {error}<figure id=\"qr\">{qr}</figure>\
          <p>Secret key: <code id=\"totp-secret\">{secret}</code></p>\
          <p class=\"sub\"><code id=\"otpauth-uri\">{uri}</code></p>\
-         <form method=\"post\" action=\"/mfa\" id=\"mfa-setup-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"mfa-setup-form\">{hidden}\
          <label for=\"code\">Code from the app</label>\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
          <button id=\"verify\" type=\"submit\">Verify and sign in</button></form>",
@@ -501,6 +504,7 @@ fn mfa_setup_html(
         qr = qr_svg.unwrap_or(""),
         secret = escape(secret),
         uri = escape(otpauth_uri),
+        action = form.action("/mfa"),
         hidden = form.hidden_inputs(&[("session", session)]),
     );
     layout("Set up MFA", &body)

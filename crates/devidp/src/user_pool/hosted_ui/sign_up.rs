@@ -1,4 +1,4 @@
-//! Sign-up on `/signup` and its confirmation code on `/confirmUser` (the code is shown on the
+//! Sign-up on `/signup` and its confirmation code on `/confirm` (the code is shown on the
 //! page and in the log: this provider sends no e-mail).
 
 use super::layout::{accept_named_post, Csrf};
@@ -113,7 +113,7 @@ pub(crate) fn signup_submit(p: &Provider, req: &Incoming) -> Reply {
     Reply::html(200, confirm_html(&page, &typed, &code, None))
 }
 
-/// `GET /confirmUser?username=…`: the confirmation form on its own.
+/// `GET /confirm?username=…`: the confirmation form on its own.
 pub(crate) fn confirm_page(p: &Provider, req: &Incoming) -> Reply {
     let request = match validate_authorize(p, &req.query) {
         Ok(r) => r,
@@ -142,7 +142,7 @@ pub(crate) fn confirm_page(p: &Provider, req: &Incoming) -> Reply {
     csrf.html(200, confirm_html(&page, &typed, &code, None))
 }
 
-/// `POST /confirmUser`: checks the code, confirms the user and signs them in.
+/// `POST /confirm` (AWS's code page; its `/confirmUser` is the e-mail-link page): checks the code, confirms the user and signs them in.
 pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
     let (posted, typed) = match accept_named_post(p, req) {
         Ok(accepted) => accepted,
@@ -220,7 +220,7 @@ fn signup_html(p: &Provider, form: &Form<'_>, username: &str, error: Option<&str
         "<h1 id=\"title\">Create an account</h1>\
          <p class=\"sub\">Latchkey development provider · password: 8+ characters with upper and lower case, a digit and a symbol</p>\
          {error}\
-         <form method=\"post\" action=\"/signup\" id=\"signup-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"signup-form\">{hidden}\
          <label for=\"username\">{label}</label>\
          <input id=\"username\" name=\"username\" type=\"{kind}\" autocomplete=\"{autocomplete}\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
          {email_field}\
@@ -230,6 +230,7 @@ fn signup_html(p: &Provider, form: &Form<'_>, username: &str, error: Option<&str
          <nav class=\"links\" aria-label=\"Other actions\">\
          <a id=\"signin-link\" href=\"{login}\">Already have an account? Sign in</a></nav>",
         error = error_box(error),
+        action = form.action("/signup"),
         hidden = form.hidden_inputs(&[]),
         username = escape(username),
         login = form.link("/login"),
@@ -248,12 +249,13 @@ pub(super) fn confirm_html(
         "<h1 id=\"title\">Confirm your account</h1>\
          <p class=\"sub\">We would have e-mailed a code to <strong>{username}</strong>.</p>\
          {error}\
-         <form method=\"post\" action=\"/confirmUser\" id=\"confirm-form\">{hidden}\
+         <form method=\"post\" action=\"{action}\" id=\"confirm-form\">{hidden}\
          <label for=\"code\">Verification code</label>\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
          <button id=\"confirm\" type=\"submit\">Confirm account</button></form>{banner}",
         username = escape(username),
         error = error_box(error),
+        action = form.action("/confirm"),
         hidden = form.hidden_inputs(&[("username", username)]),
         banner = dev_code_banner("e-mail", code),
     );

@@ -114,7 +114,24 @@ pub fn csrf_cookie(resp: &Response) -> Option<String> {
         .map(|rest| rest.split(';').next().unwrap_or("").to_string())
 }
 
-/// Posts a hosted-UI form the way a browser does: `_csrf` in the body, the cookie alongside.
+/// The authorize parameters a hosted-UI form carries in its action's query.
+pub const AUTHORIZE_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "scope",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "identity_provider",
+    "idp_identifier",
+    "lang",
+];
+
+/// Posts a hosted-UI form the way a browser does on Cognito's pages: the authorize
+/// parameters among `form` in the action's query (`/login?client_id=…`), the other fields and
+/// `_csrf` in the body, the `XSRF-TOKEN` cookie alongside.
 pub fn post_form(
     idp: &DevIdp,
     http: &Client,
@@ -122,11 +139,14 @@ pub fn post_form(
     form: &[(String, String)],
     csrf: &str,
 ) -> Response {
-    let mut form = form.to_vec();
-    form.push(("_csrf".into(), csrf.into()));
-    http.post(format!("{}{path}", idp.base_url()))
+    let (in_query, mut body): (Vec<_>, Vec<_>) = form
+        .iter()
+        .cloned()
+        .partition(|(k, _)| AUTHORIZE_PARAMS.contains(&k.as_str()));
+    body.push(("_csrf".into(), csrf.into()));
+    http.post(format!("{}{path}?{}", idp.base_url(), query(&in_query)))
         .header("Cookie", format!("XSRF-TOKEN={csrf}"))
-        .form(&form)
+        .form(&body)
         .send()
         .unwrap()
 }
