@@ -5,6 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+#[path = "cli_agent.rs"]
+mod agent_args;
+#[allow(unused_imports)]
+pub use agent_args::{AgentArgs, AgentCommand, AGENT_HELP};
+
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0   success
@@ -19,13 +24,16 @@ Exit codes:
   9   `call --fail`: the API answered with HTTP status 400 or above
   10  `aws`, `call --sigv4`: the identity pool refused (see `latchkey aws --help`)
   11  `inspect`: an expectation (`--expect`, the profile's `expect`) or a check failed
+  13  sign-in needed, and this caller may not open a browser (no terminal, or --no-browser):
+      run `latchkey login` in a terminal, then try again
   64  command-line usage error
 
 Environment:
   LATCHKEY_CONFIG              profile file (default: config.toml in the OS config directory)
   LATCHKEY_PROFILE             profile to use when --profile is not given
   LATCHKEY_KEYCHAIN_SERVICE    keychain service name (default `latchkey`; shared with the app)
-  LATCHKEY_BROWSER_COMMAND     program that opens the sign-in URL (receives it as one argument)";
+  LATCHKEY_BROWSER_COMMAND     program that opens the sign-in URL (receives it as one argument)
+  LATCHKEY_AGENT               `off`: never ask the session agent (`latchkey agent`)";
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -208,9 +216,17 @@ The .deb and .rpm install it as `man latchkey`.")]
   latchkey devidp --help           # all of the provider's options"
     )]
     Devidp(DevidpArgs),
+    /// Run the session agent in the foreground, or ask the running one (status, stop)
+    #[command(after_help = AGENT_HELP)]
+    Agent(AgentArgs),
 }
 
 impl Command {
+    /// `latchkey agent` itself (not `status` or `stop`): it logs to stderr at `info`.
+    pub fn is_agent_server(&self) -> bool {
+        matches!(self, Command::Agent(a) if a.command.is_none())
+    }
+
     /// Whether the command was asked for JSON (`--json`, `token --format json`): its errors are
     /// then JSON on stderr too. kubectl's ExecCredential is not: kubectl shows the plugin's
     /// stderr to people.
@@ -230,6 +246,7 @@ impl Command {
                 | ProfileCommand::Import { json, .. },
             ) => *json,
             Command::Aws(AwsCommand::Whoami { json, .. }) => *json,
+            Command::Agent(a) => a.wants_json(),
             Command::Profile(_)
             | Command::Aws(_)
             | Command::Completions(_)

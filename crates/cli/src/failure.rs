@@ -22,6 +22,8 @@ pub enum Exit {
     HttpStatus = 9,
     AwsRefused = 10,
     ExpectationFailed = 11,
+    /// A sign-in is needed and the caller may not open a browser (the agent's governor).
+    SignInNeeded = 13,
     Usage = 64,
 }
 
@@ -68,6 +70,7 @@ impl Exit {
             Exit::HttpStatus => "http_status",
             Exit::AwsRefused => "access_denied",
             Exit::ExpectationFailed => "expectation_failed",
+            Exit::SignInNeeded => "sign_in_needed",
             Exit::Usage => "usage",
         }
     }
