@@ -161,13 +161,18 @@ fn two_hundred_token_processes_get_one_token_from_one_keychain_read_and_one_refr
 }
 
 #[test]
-fn token_and_kubectl_output_are_the_same_with_and_without_the_agent() {
-    let (env, _idp) = signed_in();
-    let _agent = RunningAgent::start(&env);
+fn token_kubectl_and_aws_output_are_the_same_with_and_without_the_agent() {
+    let env = Env::new();
+    let (idp, profile) = start_cognito("work");
+    env.write_profile(&latchkey_testkit::with_identity_pool(&idp, profile, None));
+    env.login();
+    let agent = RunningAgent::start(&env);
     for args in [
         &["token"][..],
         &["token", "--access", "--json"],
         &["token", "--format", "kubectl"],
+        &["aws", "credentials"],
+        &["aws", "credentials", "--format", "env"],
     ] {
         let through_agent = env.run(args);
         let direct = Run::from(env.cmd(args).env("LATCHKEY_AGENT", "off").output().unwrap());
@@ -175,6 +180,7 @@ fn token_and_kubectl_output_are_the_same_with_and_without_the_agent() {
         assert_eq!(through_agent.stdout, direct.stdout, "{args:?}");
         assert_eq!(through_agent.stderr, direct.stderr, "{args:?}");
     }
+    assert_eq!(agent.status()["agent"]["keychain_reads"], 1, "the agent answered");
     let status = env.run(&["status", "--json"]);
     assert_eq!(status.code, 0, "{}", status.stderr);
     assert!(status.json()["agent"]["pid"].is_u64(), "status names the agent");
@@ -202,7 +208,8 @@ fn another_user_is_refused_at_the_socket() {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
     }
     std::fs::set_permissions(&agent.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b'{\"type\":\"hello\",\"version\":1}\\n')\nprint(s.makefile().readline(), end='')\n";
+    // The agent answers a refused peer at once, before it sends anything.
+    let script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\nprint(s.makefile().readline(), end='')\n";
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c", script])
         .arg(&agent.socket)
