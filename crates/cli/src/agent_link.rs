@@ -120,6 +120,17 @@ mod unix {
         }
     }
 
+    /// Tell the agent (if one answers) to drop what it holds of `profile`: this process just
+    /// signed in or out, and the agent must not hand out the old session's tokens.
+    pub async fn forget(ctx: &Ctx, profile: &str) {
+        let request = Request::Forget {
+            profile: profile.to_owned(),
+        };
+        if let Some(mut client) = connect(ctx).await {
+            let _ = client.request(&request).await;
+        }
+    }
+
     /// The pid of the agent that answers, for `status`.
     pub async fn answering_pid(ctx: &Ctx) -> Option<u32> {
         connect(ctx).await.map(|c| c.agent_pid())
@@ -141,9 +152,11 @@ mod other {
     pub async fn answering_pid(_: &Ctx) -> Option<u32> {
         None
     }
+
+    pub async fn forget(_: &Ctx, _: &str) {}
 }
 
 #[cfg(not(unix))]
-pub use other::{answering_pid, aws_credentials, token};
+pub use other::{answering_pid, aws_credentials, forget, token};
 #[cfg(unix)]
-pub use unix::{answering_pid, aws_credentials, token};
+pub use unix::{answering_pid, aws_credentials, forget, token};

@@ -314,3 +314,19 @@ fn a_second_agent_finds_the_first_and_a_stale_socket_is_taken_over() {
     assert_eq!(status.code, 0, "{}", status.stderr);
     assert_eq!(status.json()["agent"]["pid"], again.child.id());
 }
+
+#[test]
+fn after_logout_the_agent_hands_out_no_token_of_the_ended_session() {
+    let (env, _idp) = signed_in();
+    let agent = RunningAgent::start(&env);
+    assert_eq!(env.run(&["token"]).code, 0);
+    let logout = env.run(&["logout"]);
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    let answer = agent
+        .client()
+        .ask(&json!({"type": "token", "profile": "work", "token": "id"}));
+    assert_eq!(error_kind(&answer), "sign_in_needed");
+    let run = env.run(&["token", "--json"]);
+    assert_eq!(run.code, 13, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "no token printed");
+}

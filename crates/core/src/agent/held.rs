@@ -107,6 +107,13 @@ impl HeldSessions {
         held.session.restore_stored().await.map(drop)
     }
 
+    /// Stop holding `profile`'s session (another process signed in or out).
+    pub(crate) async fn forget(&self, profile: &str) {
+        if self.sessions.lock().await.remove(profile).is_some() {
+            tracing::info!(profile, "forgot a held session");
+        }
+    }
+
     /// Every session held, for a status of all.
     pub(crate) async fn all(&self) -> Vec<Arc<Held>> {
         let mut held: Vec<_> = self.sessions.lock().await.values().cloned().collect();

@@ -82,6 +82,12 @@ pub enum Request {
         #[serde(default)]
         everywhere: bool,
     },
+    /// Drop what the agent holds of `profile` (another process signed in or out): the next
+    /// request reads the keychain again.
+    Forget {
+        /// The profile's name.
+        profile: String,
+    },
     /// Every later state change of every profile, one [`Response::StateChanged`] per line.
     Subscribe,
     /// End the agent (after this answer).
@@ -139,6 +145,11 @@ pub enum Response {
         /// The refresh token no longer works at the provider.
         revoked: bool,
     },
+    /// The agent no longer holds the profile's session.
+    Forgotten {
+        /// The profile.
+        profile: String,
+    },
     /// The subscription started; [`Response::StateChanged`] lines follow.
     Subscribed,
     /// A profile's session changed state.
@@ -180,6 +191,7 @@ impl Response {
             Response::Status { .. } => "status",
             Response::SignedIn { .. } => "signed_in",
             Response::SignedOut { .. } => "signed_out",
+            Response::Forgotten { .. } => "forgotten",
             Response::Subscribed => "subscribed",
             Response::StateChanged(_) => "state_changed",
             Response::Stopping => "stopping",

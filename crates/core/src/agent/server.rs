@@ -305,6 +305,10 @@ impl Connection {
                 profile,
                 everywhere,
             } => core.sign_out(profile.as_deref(), everywhere).await,
+            Request::Forget { profile } => {
+                core.held.forget(&profile).await;
+                Ok(Response::Forgotten { profile })
+            }
             Request::Hello { .. } | Request::Subscribe | Request::Stop => {
                 Err(malformed())
             }
