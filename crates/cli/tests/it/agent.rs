@@ -116,7 +116,7 @@ fn error_kind(answer: &Value) -> &str {
 
 /// A signed-in environment for profile `work`.
 fn signed_in() -> (Env, DevIdp) {
-    let env = Env::new();
+    let env = Env::without_agent();
     let (idp, profile) = start_cognito("work");
     env.write_profile(&profile);
     env.login();
@@ -125,7 +125,7 @@ fn signed_in() -> (Env, DevIdp) {
 
 #[test]
 fn two_hundred_token_processes_get_one_token_from_one_keychain_read_and_one_refresh() {
-    let env = Env::new();
+    let env = Env::without_agent();
     let (idp, profile) = start_cognito("work");
     env.write_profile(&profile);
     // Tokens that look 3400 s old: the saved session is due for a refresh (margin 300 s).
@@ -162,7 +162,7 @@ fn two_hundred_token_processes_get_one_token_from_one_keychain_read_and_one_refr
 
 #[test]
 fn token_kubectl_and_aws_output_are_the_same_with_and_without_the_agent() {
-    let env = Env::new();
+    let env = Env::without_agent();
     let (idp, profile) = start_cognito("work");
     env.write_profile(&latchkey_testkit::with_identity_pool(&idp, profile, None));
     env.login();
@@ -254,7 +254,7 @@ fn bad_clients_get_their_answer_while_another_is_served() {
 
 #[test]
 fn a_caller_without_a_terminal_of_a_signed_out_profile_exits_13_and_no_browser_opens() {
-    let env = Env::new();
+    let env = Env::without_agent();
     let (_idp, profile) = start_cognito("work");
     env.write_profile(&profile);
     let agent = RunningAgent::start(&env);
@@ -329,4 +329,46 @@ fn after_logout_the_agent_hands_out_no_token_of_the_ended_session() {
     let run = env.run(&["token", "--json"]);
     assert_eq!(run.code, 13, "{}", run.stderr);
     assert!(run.stdout.is_empty(), "no token printed");
+}
+
+#[test]
+fn one_sign_in_per_profile_runs_and_every_caller_waiting_gets_its_outcome() {
+    let mut env = Env::without_agent();
+    let (idp, profile) = start_cognito("work");
+    env.write_profile(&profile);
+    // A browser that records each time it is opened (and the URL, for the test to play it).
+    let hook = env.dir.path().join("counting-browser.sh");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nd=$(dirname \"$0\")\necho opened >> \"$d/opened\"\nprintf '%s' \"$1\" > \"$d/url.tmp\" && mv \"$d/url.tmp\" \"$d/url\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.extra_env
+        .push(("LATCHKEY_BROWSER_COMMAND".into(), path_str(&hook).into()));
+    let agent = RunningAgent::start(&env);
+    let callers: Vec<_> = (0..5)
+        .map(|_| {
+            let mut client = agent.client();
+            std::thread::spawn(move || {
+                client.ask(&json!({"type": "sign_in", "profile": "work", "interactive": true}))
+            })
+        })
+        .collect();
+    // Every caller has joined the one sign-in before it completes.
+    let waiters = || agent.client().ask(&json!({"type": "status", "profile": "work"}))["profiles"][0]["sign_in_waiters"].as_u64();
+    while waiters() != Some(5) || !env.url_file().exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = url::Url::parse(&std::fs::read_to_string(env.url_file()).unwrap()).unwrap();
+    assert_eq!(complete_login(&url, latchkey_testkit::devidp::DEMO_USERNAME, latchkey_testkit::devidp::DEMO_PASSWORD), 200);
+    for caller in callers {
+        let answer = caller.join().unwrap();
+        assert_eq!(answer["type"], "signed_in", "{answer}");
+    }
+    let opened = std::fs::read_to_string(env.dir.path().join("opened")).unwrap();
+    assert_eq!(opened.lines().count(), 1, "one browser for five callers");
+    assert_eq!(idp.stats().token_authorization_code, 1, "one sign-in");
+    let run = env.run(&["token"]);
+    assert_eq!(run.code, 0, "the agent holds the new session: {}", run.stderr);
 }

@@ -99,7 +99,9 @@ impl AgentCore {
         profile: Option<&str>,
         interactive: bool,
     ) -> Result<Response, AgentError> {
-        let held = self.signed_in(profile, interactive).await?;
+        // As without an agent: a profile without an identity pool is told so before a missing
+        // sign-in.
+        let held = self.held.get(profile).await?;
         let name = &held.session.profile().name;
         let creds = held
             .session
@@ -116,7 +118,12 @@ impl AgentCore {
         };
         let profiles = held
             .iter()
-            .map(|h| status_of(&h.session.profile().name, &h.session.state()))
+            .map(|h| {
+                let name = &h.session.profile().name;
+                let mut status = status_of(name, &h.session.state());
+                status.sign_in_waiters = self.governor.waiting(name);
+                status
+            })
             .collect();
         Ok(Response::Status {
             agent: AgentFacts {

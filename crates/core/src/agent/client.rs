@@ -4,7 +4,7 @@
 use std::io;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 
@@ -112,8 +112,6 @@ impl AgentClient {
         }
     }
 }
-
-use tokio::io::AsyncReadExt as _;
 
 /// Whether connecting failed because no agent listens there.
 fn absent(e: &io::Error) -> bool {

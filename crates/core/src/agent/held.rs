@@ -97,10 +97,11 @@ impl HeldSessions {
 
     /// Read the saved session unless one is in memory: once for any number of callers (they
     /// wait for the first), and again only while the profile is signed out (a sign-in by
-    /// another process shows up).
+    /// another process shows up); never while a sign-in runs.
     async fn load(&self, held: &Held) -> Result<()> {
         let _gate = held.loading.lock().await;
-        if is_signed_in(&held.session.state()) {
+        let state = held.session.state();
+        if !matches!(state, SessionState::SignedOut { .. } | SessionState::Error { .. }) {
             return Ok(());
         }
         self.keychain_reads.fetch_add(1, Ordering::Relaxed);
@@ -149,6 +150,7 @@ pub(crate) fn status_of(profile: &str, state: &SessionState) -> ProfileStatus {
         user: None,
         id_expires_at: None,
         reason: None,
+        sign_in_waiters: 0,
     };
     match state {
         SessionState::SignedIn {

@@ -282,6 +282,13 @@ pub struct ProfileStatus {
     /// Why not signed in, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Callers waiting for the sign-in running in the agent (left out when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sign_in_waiters: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A failed request: what kind of failure, and what to do, for people.
