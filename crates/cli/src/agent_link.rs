@@ -2,8 +2,6 @@
 //! when its socket answers (and it reads the same profiles file), and go on as before when not.
 //! `LATCHKEY_AGENT=off` keeps the CLI away from the socket; on Windows no agent answers yet.
 
-use std::io::IsTerminal;
-
 use latchkey_core::config::TokenChoice;
 #[cfg(unix)]
 use latchkey_core::Error as CoreError;
@@ -21,23 +19,26 @@ pub struct AgentToken {
     pub warning: Option<String>,
 }
 
-/// Whether `LATCHKEY_AGENT` turns the agent off.
-pub fn agent_off() -> bool {
-    std::env::var("LATCHKEY_AGENT").is_ok_and(|v| v.eq_ignore_ascii_case("off"))
-}
-
-/// Whether this caller may interact: a terminal on stdin and stderr (and no `--no-browser`).
-pub fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
 #[cfg(unix)]
 mod unix {
+    use std::io::IsTerminal;
+
     use latchkey_core::agent::{
         AgentCallError, AgentClient, AgentError, AgentErrorKind, AgentPlace, Request, Response,
     };
 
     use super::*;
+
+    /// Whether `LATCHKEY_AGENT` turns the agent off.
+    fn agent_off() -> bool {
+        std::env::var("LATCHKEY_AGENT").is_ok_and(|v| v.eq_ignore_ascii_case("off"))
+    }
+
+    /// Whether this caller may interact: a terminal on stdin and stderr (`token` and `aws`
+    /// have no `--no-browser`).
+    fn interactive() -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
 
     /// A connection to this user's agent when one answers and serves the same profiles file.
     async fn connect(ctx: &Ctx) -> Option<AgentClient> {
@@ -47,7 +48,11 @@ mod unix {
         let client = AgentClient::connect(&AgentPlace::from_env()).await.ok()??;
         let ours = ctx.config_path().ok()?;
         let same = |a: &std::path::Path, b: &std::path::Path| {
-            a == b || (a.canonicalize().ok().is_some_and(|a| Some(a) == b.canonicalize().ok()))
+            a == b
+                || (a
+                    .canonicalize()
+                    .ok()
+                    .is_some_and(|a| Some(a) == b.canonicalize().ok()))
         };
         same(&ours, std::path::Path::new(client.agent_config())).then_some(client)
     }
@@ -87,7 +92,11 @@ mod unix {
         matches!(e.kind(), K::NotSignedIn | K::SessionExpired)
     }
 
-    pub async fn token(ctx: &Ctx, profile: &str, which: TokenChoice) -> CliResult<Option<AgentToken>> {
+    pub async fn token(
+        ctx: &Ctx,
+        profile: &str,
+        which: TokenChoice,
+    ) -> CliResult<Option<AgentToken>> {
         let request = Request::Token {
             profile: Some(profile.to_owned()),
             token: which,

@@ -41,4 +41,3 @@ impl AgentArgs {
         matches!(self.command, Some(AgentCommand::Status { json: true }))
     }
 }
-

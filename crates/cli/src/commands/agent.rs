@@ -1,7 +1,7 @@
 //! `latchkey agent`: the session agent in the foreground (headless, logging to stderr), and
 //! `agent status` / `agent stop` for the one that runs.
 
-use crate::cli::{AgentArgs, AgentCommand};
+use crate::cli::AgentArgs;
 use crate::context::Ctx;
 use crate::failure::{CliResult, Exit};
 
@@ -25,6 +25,7 @@ mod unix {
     };
 
     use super::*;
+    use crate::cli::AgentCommand;
     use crate::failure::Failure;
     use crate::output::print_json;
 
@@ -103,7 +104,10 @@ mod unix {
             .await
             .map_err(|e| Failure::new(Exit::Other, e.to_string()))?;
         let Response::Status { agent, profiles } = &answer else {
-            return Err(Failure::new(Exit::Other, "the agent's answer is not a status."));
+            return Err(Failure::new(
+                Exit::Other,
+                "the agent's answer is not a status.",
+            ));
         };
         if json {
             print_json(&answer)?;

@@ -17,7 +17,9 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
     if a.all {
         return all(ctx, a.json).await;
     }
-    let agent = agent_link::answering_pid(ctx).await.map(|pid| AgentSeen { pid });
+    let agent = agent_link::answering_pid(ctx)
+        .await
+        .map(|pid| AgentSeen { pid });
     let session = ctx.session(None)?;
     let state = session.restore().await?;
     let profile = session.profile();

@@ -149,7 +149,10 @@ fn two_hundred_token_processes_get_one_token_from_one_keychain_read_and_one_refr
         .collect();
     for run in &runs {
         assert_eq!(run.code, 0, "{}", run.stderr);
-        assert_eq!(run.stdout, runs[0].stdout, "every caller gets the same token");
+        assert_eq!(
+            run.stdout, runs[0].stdout,
+            "every caller gets the same token"
+        );
     }
     assert!(is_jwt(runs[0].stdout.trim()));
     assert_eq!(
@@ -180,12 +183,27 @@ fn token_kubectl_and_aws_output_are_the_same_with_and_without_the_agent() {
         assert_eq!(through_agent.stdout, direct.stdout, "{args:?}");
         assert_eq!(through_agent.stderr, direct.stderr, "{args:?}");
     }
-    assert_eq!(agent.status()["agent"]["keychain_reads"], 1, "the agent answered");
+    assert_eq!(
+        agent.status()["agent"]["keychain_reads"],
+        1,
+        "the agent answered"
+    );
     let status = env.run(&["status", "--json"]);
     assert_eq!(status.code, 0, "{}", status.stderr);
-    assert!(status.json()["agent"]["pid"].is_u64(), "status names the agent");
-    let direct = Run::from(env.cmd(&["status", "--json"]).env("LATCHKEY_AGENT", "off").output().unwrap());
-    assert!(direct.json().get("agent").is_none(), "no agent asked, none named");
+    assert!(
+        status.json()["agent"]["pid"].is_u64(),
+        "status names the agent"
+    );
+    let direct = Run::from(
+        env.cmd(&["status", "--json"])
+            .env("LATCHKEY_AGENT", "off")
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        direct.json().get("agent").is_none(),
+        "no agent asked, none named"
+    );
 }
 
 #[test]
@@ -211,11 +229,22 @@ fn another_user_is_refused_at_the_socket() {
     // The agent answers a refused peer at once, before it sends anything.
     let script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\nprint(s.makefile().readline(), end='')\n";
     let out = std::process::Command::new("setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c", script])
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            script,
+        ])
         .arg(&agent.socket)
         .output()
         .expect("setpriv runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(error_kind(&answer), "peer_refused");
     assert_eq!(agent.status()["agent"]["refused_peers"], 1);
@@ -230,23 +259,38 @@ fn bad_clients_get_their_answer_while_another_is_served() {
     slow.send_raw(br#"{"type":"hel"#);
     // Meanwhile: the others.
     let mut first = Client::connect(&agent.socket).unwrap();
-    assert_eq!(error_kind(&first.ask(&json!({"type": "status"}))), "hello_first");
+    assert_eq!(
+        error_kind(&first.ask(&json!({"type": "status"}))),
+        "hello_first"
+    );
     assert_eq!(error_kind(&first.ask(&json!("not a request"))), "malformed");
     first.send_raw(b"{{{ not json\n");
     assert_eq!(error_kind(&first.answer()), "malformed");
-    assert_eq!(first.ask(&hello())["type"], "hello", "the connection stays usable");
+    assert_eq!(
+        first.ask(&hello())["type"],
+        "hello",
+        "the connection stays usable"
+    );
     let mut oversized = Client::connect(&agent.socket).unwrap();
     oversized.send_raw(&vec![b'x'; 70 * 1024]);
     assert_eq!(error_kind(&oversized.answer()), "line_too_long");
     assert!(oversized.closed());
     let mut half_closed = Client::connect(&agent.socket).unwrap();
     half_closed.send_raw(br#"{"type":"hello","version":1}"#);
-    half_closed.writer.shutdown(std::net::Shutdown::Write).unwrap();
+    half_closed
+        .writer
+        .shutdown(std::net::Shutdown::Write)
+        .unwrap();
     assert_eq!(half_closed.answer()["type"], "hello");
     assert!(half_closed.closed());
     let mut old = Client::connect(&agent.socket).unwrap();
-    assert_eq!(error_kind(&old.ask(&json!({"type": "hello", "version": 0}))), "unsupported_version");
-    let served = agent.client().ask(&json!({"type": "token", "profile": "work", "token": "id"}));
+    assert_eq!(
+        error_kind(&old.ask(&json!({"type": "hello", "version": 0}))),
+        "unsupported_version"
+    );
+    let served = agent
+        .client()
+        .ask(&json!({"type": "token", "profile": "work", "token": "id"}));
     assert_eq!(served["type"], "token", "a good client is served");
     assert_eq!(error_kind(&slow.answer()), "timeout");
     assert!(slow.closed());
@@ -270,7 +314,12 @@ fn a_caller_without_a_terminal_of_a_signed_out_profile_exits_13_and_no_browser_o
     assert_eq!(error_kind(&answer), "sign_in_needed");
     assert!(!env.url_file().exists(), "no browser command ran");
     // Without an agent the CLI behaves as before: not signed in (no browser either).
-    let direct = Run::from(env.cmd(&["token"]).env("LATCHKEY_AGENT", "off").output().unwrap());
+    let direct = Run::from(
+        env.cmd(&["token"])
+            .env("LATCHKEY_AGENT", "off")
+            .output()
+            .unwrap(),
+    );
     assert_ne!(direct.code, 13);
     assert!(!env.url_file().exists(), "no browser command ran");
 }
@@ -302,7 +351,11 @@ fn a_second_agent_finds_the_first_and_a_stale_socket_is_taken_over() {
     let pid = agent.child.id();
     let second = env.run(&["agent"]);
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert!(second.stderr.contains(&format!("pid {pid}")), "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("pid {pid}")),
+        "{}",
+        second.stderr
+    );
     let stop = env.run(&["agent", "stop"]);
     assert_eq!(stop.code, 0, "{}", stop.stderr);
     drop(agent);
@@ -356,12 +409,28 @@ fn one_sign_in_per_profile_runs_and_every_caller_waiting_gets_its_outcome() {
         })
         .collect();
     // Every caller has joined the one sign-in before it completes.
-    let waiters = || agent.client().ask(&json!({"type": "status", "profile": "work"}))["profiles"][0]["sign_in_waiters"].as_u64();
-    while waiters() != Some(5) || !env.url_file().exists() {
+    let waiters = || {
+        agent
+            .client()
+            .ask(&json!({"type": "status", "profile": "work"}))["profiles"][0]["sign_in_waiters"]
+            .as_u64()
+    };
+    // (A caller answered early, e.g. refused as busy, ends the wait: the checks below fail.)
+    while (waiters() != Some(5) || !env.url_file().exists())
+        && !callers.iter().any(|c| c.is_finished())
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     let url = url::Url::parse(&std::fs::read_to_string(env.url_file()).unwrap()).unwrap();
-    assert_eq!(complete_login(&url, latchkey_testkit::devidp::DEMO_USERNAME, latchkey_testkit::devidp::DEMO_PASSWORD), 200);
+    assert_eq!(waiters(), Some(5), "every caller waits for the one sign-in");
+    assert_eq!(
+        complete_login(
+            &url,
+            latchkey_testkit::devidp::DEMO_USERNAME,
+            latchkey_testkit::devidp::DEMO_PASSWORD
+        ),
+        200
+    );
     for caller in callers {
         let answer = caller.join().unwrap();
         assert_eq!(answer["type"], "signed_in", "{answer}");
@@ -370,5 +439,9 @@ fn one_sign_in_per_profile_runs_and_every_caller_waiting_gets_its_outcome() {
     assert_eq!(opened.lines().count(), 1, "one browser for five callers");
     assert_eq!(idp.stats().token_authorization_code, 1, "one sign-in");
     let run = env.run(&["token"]);
-    assert_eq!(run.code, 0, "the agent holds the new session: {}", run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "the agent holds the new session: {}",
+        run.stderr
+    );
 }

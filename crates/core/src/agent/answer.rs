@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::governor::{sign_in_needed, SignInGovernor};
 use super::held::{is_signed_in, status_of, Held, HeldSessions};
-use super::protocol::{
-    AgentError, AgentFacts, Response, WireAwsCredentials, PROTOCOL_VERSION,
-};
+use super::protocol::{AgentError, AgentFacts, Response, WireAwsCredentials, PROTOCOL_VERSION};
 use crate::config::TokenChoice;
 use crate::error::{Error, ErrorKind};
 use crate::session::SignOutScope;
@@ -51,7 +49,11 @@ impl AgentCore {
     }
 
     /// The held session of `profile`, signed in, or the failure to answer.
-    async fn signed_in(&self, profile: Option<&str>, interactive: bool) -> Result<std::sync::Arc<Held>, AgentError> {
+    async fn signed_in(
+        &self,
+        profile: Option<&str>,
+        interactive: bool,
+    ) -> Result<std::sync::Arc<Held>, AgentError> {
         let held = self.held.get(profile).await?;
         if is_signed_in(&held.session.state()) {
             return Ok(held);
@@ -72,12 +74,14 @@ impl AgentCore {
         let name = &session.profile().name;
         let fail = |e| Self::failure(e, name, interactive);
         let mut tokens = session.tokens().await.map_err(fail)?;
-        let left = |t: &crate::session::Tokens| match which {
-            TokenChoice::Id => t.id_expires_at,
-            TokenChoice::Access => t.access_expires_at,
-        }
-        .timestamp()
-            - session.now();
+        let left = |t: &crate::session::Tokens| {
+            match which {
+                TokenChoice::Id => t.id_expires_at,
+                TokenChoice::Access => t.access_expires_at,
+            }
+            .timestamp()
+                - session.now()
+        };
         if left(&tokens) < min_seconds_left as i64 {
             tokens = session.force_refresh().await.map_err(fail)?;
         }
@@ -108,7 +112,9 @@ impl AgentCore {
             .aws_credentials()
             .await
             .map_err(|e| Self::failure(e, name, interactive))?;
-        Ok(Response::AwsCredentials(WireAwsCredentials::new(name, creds)))
+        Ok(Response::AwsCredentials(WireAwsCredentials::new(
+            name, creds,
+        )))
     }
 
     pub(crate) async fn status(&self, profile: Option<&str>) -> Result<Response, AgentError> {

@@ -9,7 +9,9 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 
 use super::place::{current_uid, AgentPlace};
-use super::protocol::{encode_line, AgentError, Request, Response, MAX_LINE_BYTES, PROTOCOL_VERSION};
+use super::protocol::{
+    encode_line, AgentError, Request, Response, MAX_LINE_BYTES, PROTOCOL_VERSION,
+};
 
 /// How long connecting and the hello may take before the agent counts as absent.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(3);

@@ -56,12 +56,12 @@ impl HeldSessions {
 
     /// The profile `name` (`None`: the default) as the file says now.
     fn profile(&self, name: Option<&str>) -> Result<Profile> {
-        let config = Config::load(&self.config_path).map_err(|e| Error::config(e))?;
+        let config = Config::load(&self.config_path).map_err(Error::config)?;
         let profile = match name {
             Some(name) => config.profile(name),
             None => config.default_profile(),
         };
-        profile.cloned().map_err(|e| Error::config(e))
+        profile.cloned().map_err(Error::config)
     }
 
     /// The session of profile `name`, its saved session loaded: held from an earlier request,
@@ -101,7 +101,10 @@ impl HeldSessions {
     async fn load(&self, held: &Held) -> Result<()> {
         let _gate = held.loading.lock().await;
         let state = held.session.state();
-        if !matches!(state, SessionState::SignedOut { .. } | SessionState::Error { .. }) {
+        if !matches!(
+            state,
+            SessionState::SignedOut { .. } | SessionState::Error { .. }
+        ) {
             return Ok(());
         }
         self.keychain_reads.fetch_add(1, Ordering::Relaxed);

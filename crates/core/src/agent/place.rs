@@ -42,7 +42,9 @@ pub enum PlaceError {
         mode: u32,
     },
     /// It is not a directory (a file, or a symbolic link).
-    #[error("{dir} is not a directory; remove it or set LATCHKEY_RUNTIME_DIR to another directory.")]
+    #[error(
+        "{dir} is not a directory; remove it or set LATCHKEY_RUNTIME_DIR to another directory."
+    )]
     NotADirectory {
         /// The path.
         dir: String,

@@ -357,8 +357,15 @@ impl AgentError {
 
     /// The engine error this relays, as the engine would have returned it.
     pub fn engine_error(&self) -> Option<Error> {
-        let kind = self.engine_kind.filter(|_| self.kind == AgentErrorKind::Engine)?;
-        Some(Error::relayed(kind, self.check, self.aws, self.message.clone()))
+        let kind = self
+            .engine_kind
+            .filter(|_| self.kind == AgentErrorKind::Engine)?;
+        Some(Error::relayed(
+            kind,
+            self.check,
+            self.aws,
+            self.message.clone(),
+        ))
     }
 }
 

@@ -208,7 +208,10 @@ fn bind(place: &AgentPlace) -> Result<UnixListener, AgentStartError> {
 /// One request line as read.
 enum Read {
     /// A line; `last` when the client closed its side after it (no newline).
-    Line { bytes: Vec<u8>, last: bool },
+    Line {
+        bytes: Vec<u8>,
+        last: bool,
+    },
     /// The client closed its side.
     End,
     TooLong,
@@ -309,15 +312,17 @@ impl Connection {
                 core.held.forget(&profile).await;
                 Ok(Response::Forgotten { profile })
             }
-            Request::Hello { .. } | Request::Subscribe | Request::Stop => {
-                Err(malformed())
-            }
+            Request::Hello { .. } | Request::Subscribe | Request::Stop => Err(malformed()),
         }
     }
 
     /// After `subscribe`: every state change, one line each, until the client goes away or
     /// the agent stops.
-    async fn stream_changes(&self, mut reader: BufReader<OwnedReadHalf>, mut writer: OwnedWriteHalf) {
+    async fn stream_changes(
+        &self,
+        mut reader: BufReader<OwnedReadHalf>,
+        mut writer: OwnedWriteHalf,
+    ) {
         let mut changes = self.core.held.subscribe();
         let mut stopped = self.stop.subscribe();
         if write(&mut writer, &Response::Subscribed).await.is_err() {
@@ -335,7 +340,10 @@ impl Connection {
             };
             match change {
                 Ok(status) => {
-                    if write(&mut writer, &Response::StateChanged(status)).await.is_err() {
+                    if write(&mut writer, &Response::StateChanged(status))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -395,4 +403,3 @@ async fn write(writer: &mut OwnedWriteHalf, response: &Response) -> std::io::Res
     writer.write_all(&encode_line(response)).await?;
     writer.flush().await
 }
-

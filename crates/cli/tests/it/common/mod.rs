@@ -25,7 +25,10 @@ pub struct Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        let agent = self.agent.as_mut().and_then(|a| a.get_mut().unwrap().take());
+        let agent = self
+            .agent
+            .as_mut()
+            .and_then(|a| a.get_mut().unwrap().take());
         if let Some(mut agent) = agent {
             let _ = agent.kill();
             let _ = agent.wait();
@@ -64,8 +67,14 @@ impl Env {
         let socket = self.dir.path().join("run").join("agent.sock");
         let deadline = Instant::now() + Duration::from_secs(30);
         while !socket.exists() {
-            assert!(agent.try_wait().unwrap().is_none(), "the agent exited early");
-            assert!(Instant::now() < deadline, "the agent never bound its socket");
+            assert!(
+                agent.try_wait().unwrap().is_none(),
+                "the agent exited early"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "the agent never bound its socket"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         agent
