@@ -445,3 +445,22 @@ fn one_sign_in_per_profile_runs_and_every_caller_waiting_gets_its_outcome() {
         run.stderr
     );
 }
+
+#[test]
+fn a_subscriber_sees_the_state_changes_of_the_profiles_the_agent_holds() {
+    let (env, _idp) = signed_in();
+    let agent = RunningAgent::start(&env);
+    let mut subscriber = agent.client();
+    assert_eq!(
+        subscriber.ask(&json!({"type": "subscribe"}))["type"],
+        "subscribed"
+    );
+    // The first request about `work` reads its saved session: signed out → signed in.
+    let run = env.run(&["token"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let change = subscriber.answer();
+    assert_eq!(change["type"], "state_changed");
+    assert_eq!(change["profile"], "work");
+    assert_eq!(change["state"], "signed_in");
+    assert!(change.get("token").is_none(), "no secret in a state change");
+}

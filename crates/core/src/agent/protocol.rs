@@ -408,6 +408,22 @@ mod tests {
     }
 
     #[test]
+    fn the_protocol_page_names_the_limits_the_code_has() {
+        let page = include_str!("../../../../docs/agent-protocol.md");
+        for limit in [
+            format!("**{MAX_LINE_BYTES} bytes**"),
+            format!("({} s by default", DEFAULT_READ_TIMEOUT.as_secs()),
+            format!("At most **{MAX_CONNECTIONS}** connections"),
+            format!("version **{PROTOCOL_VERSION}**"),
+        ] {
+            assert!(
+                page.contains(&limit),
+                "docs/agent-protocol.md must say `{limit}`"
+            );
+        }
+    }
+
+    #[test]
     fn requests_read_as_documented() {
         let r: Request = serde_json::from_str(
             r#"{"type":"token","profile":"work","token":"access","min_seconds_left":60}"#,
