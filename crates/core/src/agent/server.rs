@@ -25,6 +25,8 @@ use super::protocol::{
 /// yet (it may be binding its socket), in tries of [`HELLO_RETRY_PAUSE`].
 const HELLO_TRIES: u32 = 40;
 const HELLO_RETRY_PAUSE: Duration = Duration::from_millis(50);
+/// How long the agent waits after a failed accept before the next.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 
 /// How an agent is set up.
 #[derive(Debug, Clone)]
@@ -143,7 +145,11 @@ impl Agent {
                 _ = &mut shutdown => break,
                 _ = stopped.wait_for(|s| *s) => break,
             };
-            let Ok((stream, _)) = stream else { continue };
+            let Ok((stream, _)) = stream else {
+                // Out of file descriptors, say: pause rather than spin.
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+                continue;
+            };
             let connection = Connection {
                 core: self.core.clone(),
                 read_timeout: self.read_timeout,
