@@ -8,6 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::help;
 use crate::profile_args::ProfileCommand;
 
+#[path = "cli_agent.rs"]
+mod agent_args;
+#[allow(unused_imports)] // the tests include this file without the commands that use it
+pub use agent_args::{AgentArgs, AgentCommand};
+
 /// `latchkey`: sign in to Amazon Cognito or any OpenID Connect provider from the terminal,
 /// sharing the session (keychain entry, profiles) with the Latchkey desktop app.
 #[derive(Parser, Debug)]
@@ -188,9 +193,17 @@ The .deb and .rpm install it as `man latchkey`."))]
   latchkey devidp --help           # all of the provider's options")
     )]
     Devidp(DevidpArgs),
+    /// Run the session agent in the foreground, or ask the running one (status, stop)
+    #[command(after_help = help::after("agent", agent_args::AGENT_HELP))]
+    Agent(AgentArgs),
 }
 
 impl Command {
+    /// `latchkey agent` itself (not `status` or `stop`): it logs to stderr at `info`.
+    pub fn is_agent_server(&self) -> bool {
+        matches!(self, Command::Agent(a) if a.command.is_none())
+    }
+
     /// Whether the command was asked for JSON (`--json`, `token --format json`): its errors are
     /// then JSON on stderr too. kubectl's ExecCredential is not: kubectl shows the plugin's
     /// stderr to people.
@@ -210,6 +223,7 @@ impl Command {
                 | ProfileCommand::Import { json, .. },
             ) => *json,
             Command::Aws(AwsCommand::Whoami { json, .. }) => *json,
+            Command::Agent(a) => a.wants_json(),
             Command::Profile(_)
             | Command::Aws(_)
             | Command::Completions(_)

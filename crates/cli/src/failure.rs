@@ -24,6 +24,8 @@ pub enum Exit {
     AwsRefused = 10,
     ExpectationFailed = 11,
     NotSignedIn = 12,
+    /// A sign-in is needed and the caller may not open a browser (the agent's governor).
+    SignInNeeded = 13,
     Interrupted = 130,
 }
 
@@ -120,6 +122,7 @@ impl Exit {
             Exit::HttpStatus => "http_status",
             Exit::AwsRefused => "access_denied",
             Exit::ExpectationFailed => "expectation_failed",
+            Exit::SignInNeeded => "sign_in_needed",
             Exit::Usage => "usage",
             Exit::Interrupted => "cancelled",
         }

@@ -11,8 +11,8 @@ use Exit::*;
 #[rustfmt::skip]
 pub const COMMAND_EXITS: &[(&str, &[Exit])] = &[
     ("login", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, SignInAborted, PortUnavailable, Interrupted]),
-    ("status", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, NotSignedIn, Interrupted]),
-    ("token", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, NotSignedIn, Interrupted]),
+    ("status", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, NotSignedIn, SignInNeeded, Interrupted]),
+    ("token", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, NotSignedIn, SignInNeeded, Interrupted]),
     ("call", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, OriginNotAllowed, HttpStatus, AwsRefused, NotSignedIn, Interrupted]),
     ("userinfo", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, NotSignedIn, Interrupted]),
     ("inspect", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, ExpectationFailed, NotSignedIn, Interrupted]),
@@ -24,12 +24,15 @@ pub const COMMAND_EXITS: &[(&str, &[Exit])] = &[
     ("profile remove", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, Interrupted]),
     ("profile use", &[Ok, Other, Usage, Config, Interrupted]),
     ("doctor", &[Ok, Other, Usage, Interrupted]),
-    ("aws credentials", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, Interrupted]),
+    ("aws credentials", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, SignInNeeded, Interrupted]),
     ("aws whoami", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, Interrupted]),
     ("aws config-snippet", &[Ok, Other, Usage, Config, Interrupted]),
     ("completions", &[Ok, Other, Usage]),
     ("man", &[Ok, Other, Usage]),
     ("devidp", &[Ok, Other, Usage]),
+    ("agent", &[Ok, Other, Usage, Config, Interrupted]),
+    ("agent status", &[Ok, Other, Usage]),
+    ("agent stop", &[Ok, Other, Usage]),
 ];
 
 /// The top-level examples: `latchkey --help` and the man page's EXAMPLES.
@@ -82,6 +85,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "LATCHKEY_RUNTIME_DIR",
         "lock files (default: $XDG_RUNTIME_DIR/latchkey)",
+    ),
+    (
+        "LATCHKEY_AGENT",
+        "`off`: never ask the session agent (latchkey agent)",
     ),
     (
         "LATCHKEY_LOG",

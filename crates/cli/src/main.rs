@@ -1,6 +1,7 @@
 //! `latchkey`: the terminal companion; a thin front over `latchkey_core::Session`.
 //! Parses the command line, runs one command, and turns any failure into one line + exit code.
 
+mod agent_link;
 mod cli;
 mod commands;
 mod context;
@@ -55,9 +56,9 @@ fn main() -> ExitCode {
         argv.extend(args.args.iter().cloned());
         return latchkey_devidp::cli_main(argv);
     }
-    if cli.global.verbose > 0 {
+    if cli.global.verbose > 0 || cli.command.is_agent_server() {
         let level = match cli.global.verbose {
-            1 => "info",
+            0 | 1 => "info",
             2 => "debug",
             _ => "trace",
         };

@@ -138,7 +138,7 @@ impl fmt::Display for CheckName {
 /// Which AWS credential failure it was (an `aws::AwsError` without the details): what callers
 /// branch on once the error has become an [`Error`] ([`Error::aws_failure`]), and what the app
 /// receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AwsFailure {
     /// The profile's `[aws]` settings are invalid (bad `identity_pool_id`, `region`, missing
@@ -232,6 +232,19 @@ impl Error {
     pub(crate) fn aws(kind: ErrorKind, failure: AwsFailure, message: String) -> Self {
         Self {
             aws: Some(failure),
+            ..Self::new(kind, message)
+        }
+    }
+    /// An error another process (the agent) returned, as it returned it.
+    pub(crate) fn relayed(
+        kind: ErrorKind,
+        check: Option<CheckName>,
+        aws: Option<AwsFailure>,
+        message: String,
+    ) -> Self {
+        Self {
+            check,
+            aws,
             ..Self::new(kind, message)
         }
     }

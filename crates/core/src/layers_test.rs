@@ -48,6 +48,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("stray", Layer::Adapters),
     ("session", Layer::Session),
     ("aws::provider", Layer::Providers),
+    ("agent", Layer::Providers),
 ];
 
 /// Files that wire the layers together or check the crate from outside and may import anything:

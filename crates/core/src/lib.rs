@@ -44,6 +44,8 @@
 #![cfg_attr(not(feature = "test-support"), allow(dead_code, unused_imports))]
 #![warn(missing_docs)]
 
+#[cfg(unix)]
+pub mod agent;
 mod api;
 mod authorize;
 pub mod aws;

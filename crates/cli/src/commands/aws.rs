@@ -5,9 +5,10 @@
 use std::fmt;
 
 use latchkey_core::aws::{aws_profile_name, config_snippet, credential_process_json, env_exports};
-use latchkey_core::{AwsIdentity, Error as CoreError};
+use latchkey_core::{AwsCredentials, AwsIdentity, Error as CoreError};
 use serde::Serialize;
 
+use crate::agent_link;
 use crate::cli::{AwsCommand, CredentialsFormat};
 use crate::context::{for_session, Ctx};
 use crate::failure::{CliResult, Exit, Failure};
@@ -24,11 +25,11 @@ pub async fn run(ctx: &Ctx, cmd: AwsCommand) -> CliResult<Exit> {
 /// The credentials on stdout and nothing else (the SDK reads it). Cheap when they are
 /// cached: the session and the credentials are read from the keychain, no request is sent.
 async fn credentials(ctx: &Ctx, format: CredentialsFormat) -> CliResult<Exit> {
-    let session = ctx.session(None)?;
-    let creds = session
-        .aws_credentials()
-        .await
-        .map_err(for_session(&session))?;
+    let profile = ctx.profile()?;
+    let creds = match agent_link::aws_credentials(ctx, &profile.name).await? {
+        Some(from_agent) => from_agent,
+        None => direct_credentials(ctx).await?,
+    };
     if let Some(warning) = &creds.warning {
         eprintln!("latchkey: warning: {warning}");
     }
@@ -37,6 +38,13 @@ async fn credentials(ctx: &Ctx, format: CredentialsFormat) -> CliResult<Exit> {
         CredentialsFormat::Env => print!("{}", env_exports(&creds).map_err(CoreError::from)?),
     }
     Ok(Exit::Ok)
+}
+
+/// The credentials without an agent: this process reads the keychain (and asks AWS).
+async fn direct_credentials(ctx: &Ctx) -> CliResult<AwsCredentials> {
+    let session = ctx.session(None)?;
+    let creds = session.aws_credentials().await;
+    creds.map_err(for_session(&session))
 }
 
 async fn whoami(ctx: &Ctx, json: bool) -> CliResult<Exit> {

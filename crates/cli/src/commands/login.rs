@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use url::Url;
 
+use crate::agent_link;
 use crate::cli::LoginArgs;
 use crate::context::Ctx;
 use crate::failure::{CliResult, Exit, Failure};
@@ -44,6 +45,7 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
         }
     }
     let user = sign_in(&session, &a).await?;
+    agent_link::forget(ctx, &session.profile().name).await;
     if let Some(warning) = session.storage().warning {
         // Signed in, but the session could not be saved: the CLI cannot keep it in memory.
         return Err(Failure::new(

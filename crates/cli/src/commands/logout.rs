@@ -12,6 +12,7 @@ use latchkey_core::{SessionState, SignOutScope, Vault};
 use latchkey_core::{StrayError, StrayOutcome, StrayRemoval};
 use serde::Serialize;
 
+use crate::agent_link;
 use crate::cli::LogoutArgs;
 use crate::context::{keychain_message, Ctx};
 use crate::failure::{one_line, CliResult, Exit, Failure};
@@ -30,6 +31,7 @@ pub async fn run(ctx: &Ctx, a: LogoutArgs) -> CliResult<Exit> {
     let outcome = session
         .sign_out(SignOutScope::everywhere_if(a.everywhere))
         .await?;
+    agent_link::forget(ctx, &session.profile().name).await;
     let mut opened = false;
     let mut open_error = None;
     if let (Some(url), false) = (&outcome.logout_url, a.no_browser) {

@@ -1,5 +1,6 @@
 //! One module per command; each is a few calls into `latchkey_core` plus output.
 
+mod agent;
 mod aws;
 mod call;
 mod completions;
@@ -33,6 +34,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult<Exit> {
         Command::Profile(p) => profile::run(ctx, p).await,
         Command::Doctor(a) => doctor::run(ctx, a).await,
         Command::Aws(a) => aws::run(ctx, a).await,
+        Command::Agent(a) => agent::run(ctx, a).await,
         // Handled in main before the runtime starts.
         Command::Completions(_) | Command::Man | Command::Devidp(_) => Ok(Exit::Ok),
     }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use latchkey_core::{RefreshTokenInfo, SessionEnd, SessionState, StorageInfo, UserSummary};
 use serde::Serialize;
 
+use crate::agent_link;
 use crate::cli::StatusArgs;
 use crate::context::{not_signed_in, Ctx};
 use crate::failure::{CliResult, Exit};
@@ -16,6 +17,9 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
     if a.all {
         return all(ctx, a.json).await;
     }
+    let agent = agent_link::answering_pid(ctx)
+        .await
+        .map(|pid| AgentSeen { pid });
     let session = ctx.session(None)?;
     let state = session.restore().await?;
     let profile = session.profile();
@@ -34,6 +38,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
         } => {
             let report = SignedInReport {
                 about,
+                agent,
                 access_expires_at: *access_expires_at,
                 email: user.email.as_deref(),
                 id_expires_at: *id_expires_at,
@@ -48,6 +53,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
         other => {
             let report = SignedOutReport {
                 about,
+                agent,
                 keychain: session.storage(),
                 reason: match other {
                     SessionState::SignedOut { reason } => reason.clone(),
@@ -81,12 +87,27 @@ impl fmt::Display for ProfileFacts<'_> {
     }
 }
 
+/// The agent that answered on its socket (`status` shows it only when one did).
+#[derive(Serialize)]
+struct AgentSeen {
+    pid: u32,
+}
+
+impl fmt::Display for AgentSeen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  agent           answered, pid {}", self.pid)
+    }
+}
+
 /// `latchkey status` when signed in: who, the tokens' expiries, the refresh token's facts
 /// (never its value) and the keychain.
 #[derive(Serialize)]
 struct SignedInReport<'a> {
     #[serde(flatten)]
     about: ProfileFacts<'a>,
+    /// The agent, when one answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent: Option<AgentSeen>,
     access_expires_at: DateTime<Utc>,
     email: Option<&'a str>,
     id_expires_at: DateTime<Utc>,
@@ -128,7 +149,11 @@ impl fmt::Display for SignedInReport<'_> {
                 "  refresh token   none (sign in again when the tokens expire)"
             )?,
         }
-        writeln!(f, "  keychain        {}", self.keychain.store_name)
+        writeln!(f, "  keychain        {}", self.keychain.store_name)?;
+        match &self.agent {
+            Some(agent) => write!(f, "{agent}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -137,6 +162,9 @@ impl fmt::Display for SignedInReport<'_> {
 struct SignedOutReport<'a> {
     #[serde(flatten)]
     about: ProfileFacts<'a>,
+    /// The agent, when one answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent: Option<AgentSeen>,
     keychain: StorageInfo,
     reason: Option<String>,
     /// How the last session ended, when the provider (or a refused refresh answer) ended it.
@@ -152,7 +180,11 @@ impl fmt::Display for SignedOutReport<'_> {
         if let Some(r) = &self.reason {
             writeln!(f, "  reason          {r}")?;
         }
-        writeln!(f, "  keychain        {}", self.keychain.store_name)
+        writeln!(f, "  keychain        {}", self.keychain.store_name)?;
+        match &self.agent {
+            Some(agent) => write!(f, "{agent}"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use latchkey_core::config::TokenChoice;
 use latchkey_core::SessionState;
 use serde::Serialize;
 
+use crate::agent_link::{self, AgentToken};
 use crate::cli::{TokenArgs, TokenFormat};
 use crate::context::{not_signed_in, Ctx};
 use crate::failure::{CliResult, Exit};
@@ -22,35 +23,27 @@ pub async fn run(ctx: &Ctx, a: TokenArgs) -> CliResult<Exit> {
         (None, true) => TokenFormat::Json,
         (None, false) => TokenFormat::Plain,
     };
-    let session = ctx.session(None)?;
-    // The keychain's session as it is, then one `tokens()`: a refresh that fails is reported
-    // as itself (its kind and check), and never attempted a second time in this run.
-    let state = session.restore_stored().await?;
-    if !matches!(state, SessionState::SignedIn { .. }) {
-        return Err(not_signed_in(&session, &state));
-    }
-    let tokens = session.tokens().await?;
-    if let Some(warning) = &tokens.warning {
-        eprintln!("latchkey: warning: {warning}");
-    }
+    let profile = ctx.profile()?;
     let which = match (a.id, a.access, format) {
         (true, _, _) => TokenChoice::Id,
         (_, true, _) => TokenChoice::Access,
         // kubectl's users call an API the way `latchkey call` does: the profile's choice.
-        (_, _, TokenFormat::Kubectl) => session.profile().api_token,
+        (_, _, TokenFormat::Kubectl) => profile.api_token,
         _ => TokenChoice::Id,
     };
-    // An ID token that expired and cannot be renewed is refused here, never printed.
-    let token = session.token(which).await?;
-    let token = token.expose();
-    let expires_at = match which {
-        TokenChoice::Id => tokens.id_expires_at,
-        TokenChoice::Access => tokens.access_expires_at,
+    let handed = match agent_link::token(ctx, &profile.name, which).await? {
+        Some(from_agent) => from_agent,
+        None => direct(ctx, which).await?,
     };
+    if let Some(warning) = &handed.warning {
+        eprintln!("latchkey: warning: {warning}");
+    }
+    let token = handed.token.expose();
+    let expires_at = handed.expires_at;
     let report = TokenReport {
         expires_at,
         kind: which.as_str(),
-        profile: &session.profile().name,
+        profile: &profile.name,
         token,
     };
     match format {
@@ -60,6 +53,28 @@ pub async fn run(ctx: &Ctx, a: TokenArgs) -> CliResult<Exit> {
         TokenFormat::Kubectl => print_json(&ExecCredential::new(token, expires_at))?,
     }
     Ok(Exit::Ok)
+}
+
+/// The token without an agent: this process reads the keychain and refreshes.
+async fn direct(ctx: &Ctx, which: TokenChoice) -> CliResult<AgentToken> {
+    let session = ctx.session(None)?;
+    // The keychain's session as it is, then one `tokens()`: a refresh that fails is reported
+    // as itself (its kind and check), and never attempted a second time in this run.
+    let state = session.restore_stored().await?;
+    if !matches!(state, SessionState::SignedIn { .. }) {
+        return Err(not_signed_in(&session, &state));
+    }
+    let tokens = session.tokens().await?;
+    // An ID token that expired and cannot be renewed is refused here, never printed.
+    let token = session.token(which).await?;
+    Ok(AgentToken {
+        token,
+        expires_at: match which {
+            TokenChoice::Id => tokens.id_expires_at,
+            TokenChoice::Access => tokens.access_expires_at,
+        },
+        warning: tokens.warning,
+    })
 }
 
 /// `latchkey token`'s report: the token alone for people (and `$(latchkey token)`), with its

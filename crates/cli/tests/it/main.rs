@@ -1,6 +1,7 @@
 //! The CLI's integration tests, one module per area, in one test binary (one link instead of
 //! one per file); `common` runs the built `latchkey` binary with its own config and keychain service.
 
+mod agent;
 mod aws;
 mod aws_consumer;
 mod bad_profile;

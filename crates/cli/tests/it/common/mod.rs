@@ -12,15 +12,76 @@ use latchkey_testkit::devidp::{DevIdp, DEMO_PASSWORD, DEMO_USERNAME};
 use latchkey_testkit::unique;
 use url::Url;
 
-/// One isolated environment: temp dir with config.toml, hook script, URL file, lock dir.
+/// One isolated environment: temp dir with config.toml, hook script, URL file, lock dir (and
+/// the agent's socket: no test meets an agent a developer runs, or another test's).
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub service: String,
     pub extra_env: Vec<(String, String)>,
+    /// With `LATCHKEY_TEST_AGENT=1`: this environment's `latchkey agent`, started by the first
+    /// command (so it has the test's `extra_env`, as a user's agent has the user's).
+    agent: Option<std::sync::Mutex<Option<Child>>>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let agent = self
+            .agent
+            .as_mut()
+            .and_then(|a| a.get_mut().unwrap().take());
+        if let Some(mut agent) = agent {
+            let _ = agent.kill();
+            let _ = agent.wait();
+        }
+    }
 }
 
 impl Env {
+    /// A new environment; with `LATCHKEY_TEST_AGENT=1` in the test's environment, an agent runs
+    /// in it (so every CLI test also runs through the agent).
     pub fn new() -> Env {
+        let mut env = Env::without_agent();
+        if std::env::var_os("LATCHKEY_TEST_AGENT").is_some_and(|v| v == "1") {
+            env.agent = Some(std::sync::Mutex::new(None));
+        }
+        env
+    }
+
+    /// Start this environment's agent if it should run and does not yet.
+    fn ensure_agent(&self) {
+        let Some(agent) = &self.agent else { return };
+        let mut agent = agent.lock().unwrap();
+        if agent.is_none() {
+            *agent = Some(self.spawn_agent());
+        }
+    }
+
+    /// `latchkey agent` in this environment, once its socket is there.
+    fn spawn_agent(&self) -> Child {
+        let latchkey = Path::new(env!("CARGO_BIN_EXE_latchkey"));
+        let mut agent = self
+            .command(latchkey, &["agent"])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("latchkey agent starts");
+        let socket = self.dir.path().join("run").join("agent.sock");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !socket.exists() {
+            assert!(
+                agent.try_wait().unwrap().is_none(),
+                "the agent exited early"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "the agent never bound its socket"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        agent
+    }
+
+    /// A new environment in which no agent runs unless the test starts one.
+    pub fn without_agent() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let hook = dir.path().join("browser-hook.sh");
         std::fs::write(&hook, "#!/bin/sh\n# Latchkey test browser: record the URL; the test plays the browser.\nd=$(dirname \"$0\")\nprintf '%s' \"$1\" > \"$d/url.tmp\" && mv \"$d/url.tmp\" \"$d/url\"\n").unwrap();
@@ -33,6 +94,7 @@ impl Env {
             dir,
             service: unique("latchkey-cli-test"),
             extra_env: vec![],
+            agent: None,
         }
     }
 
@@ -55,6 +117,11 @@ impl Env {
 
     /// Another program (one that runs `latchkey` itself, e.g. kubectl) with this environment.
     pub fn program(&self, program: &Path, args: &[&str]) -> Command {
+        self.ensure_agent();
+        self.command(program, args)
+    }
+
+    fn command(&self, program: &Path, args: &[&str]) -> Command {
         let mut c = Command::new(program);
         c.args(args)
             .env("LATCHKEY_CONFIG", self.config_path())

@@ -1,0 +1,171 @@
+//! The CLI's side of the session agent: `token`, `aws credentials` and `status` ask it first
+//! when its socket answers (and it reads the same profiles file), and go on as before when not.
+//! `LATCHKEY_AGENT=off` keeps the CLI away from the socket; on Windows no agent answers yet.
+
+use latchkey_core::config::TokenChoice;
+#[cfg(unix)]
+use latchkey_core::Error as CoreError;
+use latchkey_core::{AwsCredentials, SecretToken};
+
+use crate::context::Ctx;
+use crate::failure::CliResult;
+#[cfg(unix)]
+use crate::failure::{Exit, Failure};
+
+/// A token as the agent handed it out.
+pub struct AgentToken {
+    pub token: SecretToken,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub warning: Option<String>,
+}
+
+#[cfg(unix)]
+mod unix {
+    use std::io::IsTerminal;
+
+    use latchkey_core::agent::{
+        AgentCallError, AgentClient, AgentError, AgentErrorKind, AgentPlace, Request, Response,
+    };
+
+    use super::*;
+
+    /// Whether `LATCHKEY_AGENT` turns the agent off.
+    fn agent_off() -> bool {
+        std::env::var("LATCHKEY_AGENT").is_ok_and(|v| v.eq_ignore_ascii_case("off"))
+    }
+
+    /// Whether this caller may interact: a terminal on stdin and stderr (`token` and `aws`
+    /// have no `--no-browser`).
+    fn interactive() -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// A connection to this user's agent when one answers and serves the same profiles file.
+    async fn connect(ctx: &Ctx) -> Option<AgentClient> {
+        if agent_off() {
+            return None;
+        }
+        let client = AgentClient::connect(&AgentPlace::from_env()).await.ok()??;
+        let ours = ctx.config_path().ok()?;
+        let same = |a: &std::path::Path, b: &std::path::Path| {
+            a == b
+                || (a
+                    .canonicalize()
+                    .ok()
+                    .is_some_and(|a| Some(a) == b.canonicalize().ok()))
+        };
+        same(&ours, std::path::Path::new(client.agent_config())).then_some(client)
+    }
+
+    /// Ask the agent; `Ok(None)`: no agent, or an answer the direct path words better (no
+    /// session: today's message), or the agent failed mid-request.
+    async fn ask(ctx: &Ctx, request: Request) -> CliResult<Option<Response>> {
+        let Some(mut client) = connect(ctx).await else {
+            return Ok(None);
+        };
+        match client.request(&request).await {
+            Ok(response) => Ok(Some(response)),
+            Err(AgentCallError::Refused(e)) => refused(e),
+            Err(e) => {
+                tracing::debug!(error = %e, "the agent did not answer; going on without it");
+                Ok(None)
+            }
+        }
+    }
+
+    fn refused(e: AgentError) -> CliResult<Option<Response>> {
+        if e.kind == AgentErrorKind::SignInNeeded {
+            return Err(Failure::new(Exit::SignInNeeded, e.message));
+        }
+        match e.engine_error() {
+            Some(core) if needs_sign_in(&core) => Ok(None),
+            Some(core) => Err(core.into()),
+            None => {
+                tracing::debug!(kind = ?e.kind, "the agent refused the request; going on without it");
+                Ok(None)
+            }
+        }
+    }
+
+    fn needs_sign_in(e: &CoreError) -> bool {
+        use latchkey_core::ErrorKind as K;
+        matches!(e.kind(), K::NotSignedIn | K::SessionExpired)
+    }
+
+    pub async fn token(
+        ctx: &Ctx,
+        profile: &str,
+        which: TokenChoice,
+    ) -> CliResult<Option<AgentToken>> {
+        let request = Request::Token {
+            profile: Some(profile.to_owned()),
+            token: which,
+            min_seconds_left: 0,
+            interactive: interactive(),
+        };
+        match ask(ctx, request).await? {
+            Some(Response::Token {
+                token,
+                expires_at,
+                warning,
+                ..
+            }) => Ok(Some(AgentToken {
+                token,
+                expires_at,
+                warning,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    pub async fn aws_credentials(ctx: &Ctx, profile: &str) -> CliResult<Option<AwsCredentials>> {
+        let request = Request::AwsCredentials {
+            profile: Some(profile.to_owned()),
+            interactive: interactive(),
+        };
+        match ask(ctx, request).await? {
+            Some(Response::AwsCredentials(c)) => Ok(Some(c.into_credentials())),
+            _ => Ok(None),
+        }
+    }
+
+    /// Tell the agent (if one answers) to drop what it holds of `profile`: this process just
+    /// signed in or out, and the agent must not hand out the old session's tokens.
+    pub async fn forget(ctx: &Ctx, profile: &str) {
+        let request = Request::Forget {
+            profile: profile.to_owned(),
+        };
+        if let Some(mut client) = connect(ctx).await {
+            let _ = client.request(&request).await;
+        }
+    }
+
+    /// The pid of the agent that answers, for `status`.
+    pub async fn answering_pid(ctx: &Ctx) -> Option<u32> {
+        connect(ctx).await.map(|c| c.agent_pid())
+    }
+}
+
+#[cfg(not(unix))]
+mod other {
+    use super::*;
+
+    pub async fn token(_: &Ctx, _: &str, _: TokenChoice) -> CliResult<Option<AgentToken>> {
+        Ok(None)
+    }
+
+    pub async fn aws_credentials(_: &Ctx, _: &str) -> CliResult<Option<AwsCredentials>> {
+        Ok(None)
+    }
+
+    pub async fn answering_pid(_: &Ctx) -> Option<u32> {
+        None
+    }
+
+    pub async fn forget(_: &Ctx, _: &str) {}
+}
+
+#[cfg(not(unix))]
+pub use other::{answering_pid, aws_credentials, forget, token};
+#[cfg(unix)]
+pub use unix::{answering_pid, aws_credentials, forget, token};

@@ -1,0 +1,43 @@
+//! `latchkey agent`'s command line: run the session agent, or ask the running one.
+//! Part of `cli.rs` (the tests read the command line's definition from it).
+
+use clap::{Args, Subcommand};
+
+pub const AGENT_HELP: &str = "Examples:
+  latchkey agent                   # hold every profile's session; Ctrl-C ends it
+  latchkey agent status            # is one running, and what it holds
+  latchkey agent stop
+
+While an agent runs, `latchkey token`, `token --format kubectl`, `aws credentials` and `status`
+ask it over its socket ($XDG_RUNTIME_DIR/latchkey/agent.sock, else /tmp/latchkey-UID/agent.sock;
+only your user may connect), so the keychain is read once and one refresh serves every caller.
+Set LATCHKEY_AGENT=off to keep a command away from it. A caller without a terminal never starts
+a sign-in: when one is needed it exits 13 and says how to sign in.
+The agent is not available on Windows yet.";
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    #[command(subcommand)]
+    pub command: Option<AgentCommand>,
+    /// Seconds the agent waits for each request line before closing the connection
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub read_timeout: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCommand {
+    /// Whether an agent runs, its pid, and the profiles it holds
+    Status {
+        /// The agent's own status answer as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the running agent
+    Stop,
+}
+
+impl AgentArgs {
+    pub fn wants_json(&self) -> bool {
+        matches!(self.command, Some(AgentCommand::Status { json: true }))
+    }
+}

@@ -1,0 +1,146 @@
+//! `latchkey agent`: the session agent in the foreground (headless, logging to stderr), and
+//! `agent status` / `agent stop` for the one that runs.
+
+use crate::cli::AgentArgs;
+use crate::context::Ctx;
+use crate::failure::{CliResult, Exit};
+
+#[cfg(not(unix))]
+pub async fn run(_: &Ctx, _: AgentArgs) -> CliResult<Exit> {
+    Err(crate::failure::Failure::new(
+        Exit::Other,
+        "the session agent is not available on this system yet; every command works without it.",
+    ))
+}
+
+#[cfg(unix)]
+pub use unix::run;
+
+#[cfg(unix)]
+mod unix {
+    use std::time::Duration;
+
+    use latchkey_core::agent::{
+        Agent, AgentClient, AgentOptions, AgentPlace, AgentStart, Request, Response,
+    };
+
+    use super::*;
+    use crate::cli::AgentCommand;
+    use crate::failure::Failure;
+    use crate::output::print_json;
+
+    /// How long `agent stop` waits for the socket to go.
+    const STOP_WAIT: Duration = Duration::from_secs(10);
+
+    pub async fn run(ctx: &Ctx, a: AgentArgs) -> CliResult<Exit> {
+        match a.command {
+            None => serve(ctx, Duration::from_secs(a.read_timeout.max(1))).await,
+            Some(AgentCommand::Status { json }) => status(json).await,
+            Some(AgentCommand::Stop) => stop().await,
+        }
+    }
+
+    async fn serve(ctx: &Ctx, read_timeout: Duration) -> CliResult<Exit> {
+        let options = AgentOptions {
+            read_timeout,
+            ..AgentOptions::new(ctx.config_path()?)
+        };
+        let start = Agent::start(options)
+            .await
+            .map_err(|e| Failure::new(Exit::Other, e.to_string()))?;
+        match start {
+            AgentStart::AlreadyRunning { pid } => {
+                eprintln!("latchkey: agent already running, pid {pid}.");
+                Ok(Exit::Ok)
+            }
+            AgentStart::Started(agent) => {
+                eprintln!(
+                    "latchkey: agent running, pid {}, on {}; Ctrl-C stops it.",
+                    std::process::id(),
+                    agent.socket().display()
+                );
+                agent.run_until(shutdown_signal()).await;
+                Ok(Exit::Ok)
+            }
+        }
+    }
+
+    /// Ctrl-C or SIGTERM.
+    async fn shutdown_signal() {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    }
+
+    fn no_agent(place: &AgentPlace) -> Failure {
+        Failure::new(
+            Exit::Other,
+            format!(
+                "no agent answers on {}; start one with `latchkey agent`.",
+                place.socket().display()
+            ),
+        )
+    }
+
+    async fn connect(place: &AgentPlace) -> CliResult<Option<AgentClient>> {
+        AgentClient::connect(place)
+            .await
+            .map_err(|e| Failure::new(Exit::Other, e.to_string()))
+    }
+
+    async fn status(json: bool) -> CliResult<Exit> {
+        let place = AgentPlace::from_env();
+        let mut client = connect(&place).await?.ok_or_else(|| no_agent(&place))?;
+        let answer = client
+            .request(&Request::Status { profile: None })
+            .await
+            .map_err(|e| Failure::new(Exit::Other, e.to_string()))?;
+        let Response::Status { agent, profiles } = &answer else {
+            return Err(Failure::new(
+                Exit::Other,
+                "the agent's answer is not a status.",
+            ));
+        };
+        if json {
+            print_json(&answer)?;
+            return Ok(Exit::Ok);
+        }
+        println!("Agent running, pid {}", agent.pid);
+        println!("  socket          {}", place.socket().display());
+        println!("  protocol        {}", agent.version);
+        println!("  keychain reads  {}", agent.keychain_reads);
+        println!("  refused peers   {}", agent.refused_peers);
+        for p in profiles {
+            let who = p.user.as_deref().unwrap_or("-");
+            println!("  profile {:<16} {:<11} {who}", p.profile, p.state);
+        }
+        Ok(Exit::Ok)
+    }
+
+    async fn stop() -> CliResult<Exit> {
+        let place = AgentPlace::from_env();
+        let Some(mut client) = connect(&place).await? else {
+            eprintln!("latchkey: no agent was running.");
+            return Ok(Exit::Ok);
+        };
+        let pid = client.agent_pid();
+        client
+            .request(&Request::Stop)
+            .await
+            .map_err(|e| Failure::new(Exit::Other, e.to_string()))?;
+        let deadline = tokio::time::Instant::now() + STOP_WAIT;
+        while place.socket().exists() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!("latchkey: agent pid {pid} stopped.");
+        Ok(Exit::Ok)
+    }
+}

@@ -1,0 +1,25 @@
+//! The session agent: one process per user that holds every profile's `Session` in memory and
+//! answers tools (the CLI, kubectl, the AWS SDKs) over a socket only its user can open.
+//!
+//! `place` is where it lives (directory 0700, socket 0600, the lock that makes it the only
+//! one); `server` accepts connections and checks each peer's uid; `protocol` is the wire
+//! (newline-delimited JSON, `docs/agent-protocol.md`); `answer` does what a request asks with
+//! the sessions in `held`; `governor` keeps a caller that may not interact from starting a
+//! sign-in and runs at most one sign-in per profile; `client` is the other end. Unix only for
+//! now (Windows: a named pipe, later).
+
+mod answer;
+mod client;
+mod governor;
+mod held;
+mod place;
+mod protocol;
+mod server;
+
+pub use client::{AgentCallError, AgentClient};
+pub use place::{AgentPlace, PlaceError, SOCKET_NAME};
+pub use protocol::{
+    AgentError, AgentErrorKind, AgentFacts, ProfileStatus, Request, Response, WireAwsCredentials,
+    DEFAULT_READ_TIMEOUT, MAX_CONNECTIONS, MAX_LINE_BYTES, PROTOCOL_VERSION,
+};
+pub use server::{Agent, AgentOptions, AgentStart, AgentStartError};
