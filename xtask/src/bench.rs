@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use crate::machine::Machine;
 use crate::prereq::{self, Sandbox};
 use crate::{bundle, cargo, project_root};
 
@@ -153,6 +154,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         .arg(&peer_dir)
         .arg("--criterion")
         .arg(&criterion_dir);
+    let mut out_file = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -162,7 +164,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             "--skip" | "--out" => {
                 let value = it.next().ok_or(format!("{a} needs a value"))?;
                 let value = if a == "--out" {
-                    absolute(value)
+                    let path = absolute(value);
+                    out_file = Some(path.clone());
+                    path
                 } else {
                     value.clone()
                 };
@@ -172,7 +176,15 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         }
     }
     println!("xtask: latchkey-bench (sandbox: private D-Bus session, gnome-keyring, Xvfb)");
+    let machine = Machine::observe();
     run("latchkey-bench", &mut cmd)?;
+    let machine = machine.finished();
+    print!("\n{machine}");
+    if let Some(out) = out_file {
+        // The header goes on top of the table, so a recorded run says where it ran.
+        let table = std::fs::read_to_string(&out).map_err(|e| format!("{out}: {e}"))?;
+        std::fs::write(&out, format!("{machine}\n{table}")).map_err(|e| format!("{out}: {e}"))?;
+    }
     println!(
         "xtask: bench finished in {:.0} s (build before it: {:.0} s, not counted)",
         run_started.elapsed().as_secs_f64(),

@@ -5,6 +5,7 @@ mod bench;
 mod bundle;
 mod cross;
 mod fuzz;
+mod machine;
 mod prereq;
 mod report;
 mod run;
