@@ -194,7 +194,7 @@ The .deb and .rpm install it as `man latchkey`."))]
     )]
     Devidp(DevidpArgs),
     /// Run the session agent in the foreground, or ask the running one (status, stop)
-    #[command(after_help = help::after("agent", agent_args::AGENT_HELP))]
+    #[command(after_help = agent_args::AGENT_HELP)]
     Agent(AgentArgs),
 }
 

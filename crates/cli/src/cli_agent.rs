@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 
 pub const AGENT_HELP: &str = "Examples:
-  latchkey agent                   # hold every profile's session; Ctrl-C ends it
+  latchkey agent                   # hold every session; Ctrl-C ends it
   latchkey agent status            # is one running, and what it holds
   latchkey agent stop
 
@@ -27,12 +27,17 @@ pub struct AgentArgs {
 #[derive(Subcommand, Debug)]
 pub enum AgentCommand {
     /// Whether an agent runs, its pid, and the profiles it holds
+    #[command(after_help = crate::help::after("agent status", "Examples:
+  latchkey agent status
+  latchkey agent status --json"))]
     Status {
         /// The agent's own status answer as JSON
         #[arg(long)]
         json: bool,
     },
     /// Stop the running agent
+    #[command(after_help = crate::help::after("agent stop", "Examples:
+  latchkey agent stop"))]
     Stop,
 }
 

@@ -30,7 +30,6 @@ pub const COMMAND_EXITS: &[(&str, &[Exit])] = &[
     ("completions", &[Ok, Other, Usage]),
     ("man", &[Ok, Other, Usage]),
     ("devidp", &[Ok, Other, Usage]),
-    ("agent", &[Ok, Other, Usage, Config, Interrupted]),
     ("agent status", &[Ok, Other, Usage]),
     ("agent stop", &[Ok, Other, Usage]),
 ];
