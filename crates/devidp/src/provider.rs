@@ -23,6 +23,7 @@ pub(crate) use crate::control::faults::{pad_object, Fault, Oversized};
 pub(crate) use crate::control::logbook::{mask, mask_opt};
 pub(crate) use crate::identity_pool::{format_amz_date, IdentityPoolState, SignatureProblem};
 pub(crate) use crate::user_pool::jwt;
+pub(crate) use crate::user_pool::keys::SigningKey;
 pub(crate) use crate::user_pool::store::{hex, random_token};
 pub(crate) use crate::user_pool::verify::{
     audiences as claim_audiences, scopes as claim_scopes, Rejected,

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use crate::config::IdentityPoolConfig;
+use crate::provider::SigningKey;
 use crate::provider::{random_token, Provider};
-use crate::user_pool::keys::SigningKey;
 
 /// Credentials this pool (or its STS) handed out, by access key id.
 #[derive(Clone, Debug)]
