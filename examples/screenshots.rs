@@ -132,6 +132,14 @@ async fn main() {
     shot(&app, &out, "activity").await;
 
     click(&app, "#nav-settings").await;
+    // The form shows only for "New profile" or "Edit": shoot the new one's.
+    click(&app, "#pf-new").await;
+    app.execute(
+        "document.querySelector('main').scrollTop = 0; document.getElementById('pf-name').blur()",
+        vec![],
+    )
+    .await
+    .unwrap();
     shot(&app, &out, "settings").await;
 
     click(&app, "#nav-session").await;
