@@ -17,15 +17,16 @@ use latchkey_testkit::webdriver::{click, fill, wait_js, AppUnderTest, UrlHook};
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn shot(client: &Client, dir: &Path, name: &str) {
-    // Let transitions and fonts settle; the first screenshot of a session can be stale.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    // A notice from an earlier step would cover part of the screen.
+    // A notice from an earlier step would cover part of the screen (hidden before the pause,
+    // so the webview has repainted without it).
     let _ = client
         .execute(
             "const t = document.getElementById('toast'); if (t) t.hidden = true;",
             vec![],
         )
         .await;
+    // Let transitions and fonts settle; the first screenshot of a session can be stale.
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let png = client.screenshot().await.expect("screenshot");
     let path = dir.join(format!("{name}.png"));
     std::fs::write(&path, png).expect("write screenshot");
@@ -132,6 +133,14 @@ async fn main() {
     shot(&app, &out, "activity").await;
 
     click(&app, "#nav-settings").await;
+    // The form shows only for "New profile" or "Edit": shoot the new one's.
+    click(&app, "#pf-new").await;
+    app.execute(
+        "document.querySelector('main').scrollTop = 0; document.getElementById('pf-name').blur()",
+        vec![],
+    )
+    .await
+    .unwrap();
     shot(&app, &out, "settings").await;
 
     click(&app, "#nav-session").await;

@@ -21,6 +21,33 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 export function setText(id, value) { $(id).textContent = value ?? "—"; }
+
+/** Text where `code` spans (the engine's Markdown) become <code> elements: text nodes only,
+ * never HTML; an unpaired backtick stays as it is. */
+export function codeText(text) {
+  const nodes = [];
+  let last = 0;
+  for (const match of String(text ?? "").matchAll(/`([^`]+)`/g)) {
+    if (match.index > last) nodes.push(document.createTextNode(text.slice(last, match.index)));
+    nodes.push(el("code", { text: match[1] }));
+    last = match.index + match[0].length;
+  }
+  if (last < String(text ?? "").length) nodes.push(document.createTextNode(String(text).slice(last)));
+  return nodes;
+}
+export function setCodeText(id, value) { $(id).replaceChildren(...codeText(value ?? "—")); }
+
+/** An identifier (ARN, pool id, UUID, URL) that may wrap only after `:`, `/` and `-`: its
+ * text with a <wbr> after each of them (text nodes only, so textContent is unchanged). */
+export function breakable(text) {
+  const nodes = [];
+  for (const part of String(text ?? "").match(/[^:/-]+[:/-]*|[:/-]+/g) || [""]) {
+    if (nodes.length) nodes.push(document.createElement("wbr"));
+    nodes.push(document.createTextNode(part));
+  }
+  return nodes;
+}
+export function setBreakable(id, value) { $(id).replaceChildren(...breakable(value ?? "—")); }
 export function show(id, visible) { $(id).hidden = !visible; }
 /** Whether view `name` (its `view-NAME` section) is the one on screen. */
 export function isShown(name) { return !$(`view-${name}`).hidden; }

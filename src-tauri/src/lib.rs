@@ -8,6 +8,7 @@ mod demo;
 mod error;
 pub mod launch;
 mod models;
+mod signed_out;
 mod state;
 
 use tauri::Manager;

@@ -7,6 +7,7 @@ use latchkey_core::{ProbeReport, Tokens};
 use serde::Serialize;
 
 use crate::demo::DemoCredentials;
+use crate::signed_out::SignedOutView;
 
 /// What the sidebar, the banners and the About box need.
 #[derive(Serialize)]
@@ -50,7 +51,8 @@ pub struct VaultView {
 pub struct SessionView {
     /// `signed_out`, `signing_in`, `signed_in`, `refreshing` or `error`.
     pub state: &'static str,
-    pub reason: Option<String>,
+    /// Why nobody is signed in (signed out only): a sentence, and its kind for tests.
+    pub signed_out: Option<SignedOutView>,
     pub error: Option<String>,
     pub authorize_url: Option<String>,
     pub redirect_uri: Option<String>,

@@ -21,6 +21,7 @@ use crate::console::ConsoleStore;
 use crate::demo;
 use crate::error::{CommandError, CommandResult};
 use crate::models::{ProfileSaved, SessionView, TokenTimeline, UserView};
+use crate::signed_out::signed_out_view;
 
 /// The active profile, its session, and the tasks that serve it.
 pub struct Active {
@@ -471,7 +472,15 @@ async fn view_of(session: &Session, profile: &Profile) -> SessionView {
         ..SessionView::default()
     };
     match state {
-        SessionState::SignedOut { reason } => view.reason = reason,
+        SessionState::SignedOut { reason } => {
+            let end = session.last_end();
+            view.signed_out = Some(signed_out_view(
+                &profile.name,
+                reason.as_deref(),
+                end.as_ref(),
+                &storage,
+            ));
+        }
         SessionState::SigningIn {
             authorize_url,
             redirect_uri,

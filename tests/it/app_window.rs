@@ -10,6 +10,12 @@
 #[allow(unused_macros, unused_imports)]
 use crate::support;
 
+use crate::app_window_checks::{
+    assert_inspector_has_no_backticks, assert_profile_form_on_request,
+    assert_session_buttons_explained, assert_signed_out_reason, assert_wraps_at_separators,
+    cut_off_placeholders,
+};
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -114,6 +120,11 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
         js_string(&app, "document.getElementById('demo-username').textContent").await,
         latchkey_devidp::DEMO_USERNAME
     );
+    // Nobody signed in yet: said in a sentence, with no "another user" to switch to; the
+    // profile form waits for "New profile" or "Edit".
+    assert_signed_out_reason(&app, "no_saved_session").await;
+    assert_profile_form_on_request(&app).await;
+    click(&app, "#nav-session").await;
 
     // Sign in: the system browser (our hook) gets the authorize URL; the app waits for it.
     click(&app, "#signin").await;
@@ -165,6 +176,9 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
         secret_tool_items(&service).contains(&service),
         "the session is in the keychain"
     );
+    assert_session_buttons_explained(&app).await;
+    // The generated username and the subject are UUIDs: they wrap only after a `-`.
+    assert_wraps_at_separators(&app, "#user-sub", "9em").await;
 
     // Inspector: an ID token whose every check passes.
     click(&app, "#nav-inspector").await;
@@ -188,6 +202,7 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
     )
     .await;
     assert_eq!(failed, "", "every verification check passes");
+    assert_inspector_has_no_backticks(&app).await;
 
     // API console: the demo API answers 200 with the ID token; the demo user is an admin.
     assert_eq!(api_status(&app, "/demo-api/me").await, "200");
@@ -230,6 +245,9 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
         js_string(&app, "document.getElementById('aws-secret').dataset.masked").await,
         "true"
     );
+    // ARNs and identity ids wrap only after `:` `/` `-`.
+    assert_wraps_at_separators(&app, "#aws-role", "12em").await;
+    assert_wraps_at_separators(&app, "#aws-identity-id", "12em").await;
     assert!(
         js_string(
             &app,
@@ -291,6 +309,11 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
         api_status_with(&app, "/demo-aws-api/me", "sigv4").await,
         "200"
     );
+    assert_eq!(
+        cut_off_placeholders(&app).await,
+        Vec::<String>::new(),
+        "the console's placeholders fit (SigV4 shows the region)"
+    );
 
     // Sign out everywhere: the provider's logout page opens, the keychain is emptied.
     click(&app, "#nav-session").await;
@@ -311,6 +334,7 @@ async fn app_window_sign_in_inspect_call_restore_sign_out() {
         !secret_tool_items(&service).contains(&service),
         "the keychain entry is gone after sign-out"
     );
+    assert_signed_out_reason(&app, "signed_out").await;
 
     // A user whose name is HTML, outside `admins`: the password is asked again (the cookie
     // went with the logout), the name shows as text, /admin answers 403.

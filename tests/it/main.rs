@@ -6,6 +6,7 @@ mod app_headless;
 mod app_import;
 mod app_profiles;
 mod app_window;
+mod app_window_checks;
 mod browser_keep_alive;
 mod browser_signin;
 mod bundle_deb;

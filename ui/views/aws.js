@@ -2,7 +2,7 @@
  * key id, lifetime), the secret only on request, and the ~/.aws/config section. */
 
 import * as bridge from "../bridge.js";
-import { $, ask, el, isShown, lifetimeBar, setText, show, showError, toast } from "../dom.js";
+import { $, ask, breakable, el, isShown, lifetimeBar, setBreakable, setText, show, showError, toast } from "../dom.js";
 import { messageOf } from "../format.js";
 
 let session = null; // the latest session state from Rust
@@ -61,16 +61,16 @@ async function load() {
 /** Draws the identity and the credentials' facts (never the secret). */
 export function render(identity) {
   aws = identity;
-  setText("aws-pool", aws.identity_pool_id);
+  setBreakable("aws-pool", aws.identity_pool_id);
   setText("aws-flow", `${aws.flow} (region ${aws.region})`);
-  setText("aws-identity-id", aws.identity_id);
-  setText("aws-role", aws.role_arn || "(unknown)");
+  setBreakable("aws-identity-id", aws.identity_id);
+  setBreakable("aws-role", aws.role_arn || "(unknown)");
   setText("aws-role-how", aws.requested_role ? "asked for (role_arn)" : "chosen by the identity pool");
   const others = (aws.roles || []).filter((r) => r !== aws.role_arn);
   $("aws-other-roles").replaceChildren(...(others.length
-    ? others.map((r) => el("code", { class: "role", text: r }))
+    ? others.map((r) => el("code", { class: "role" }, ...breakable(r)))
     : [document.createTextNode("(none in the ID token)")]));
-  setText("aws-caller", aws.assumed_role_arn || "—");
+  setBreakable("aws-caller", aws.assumed_role_arn || "—");
   setText("aws-access-key", aws.access_key_id);
   maskSecret();
   setText("aws-copied", "");

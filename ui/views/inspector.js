@@ -2,7 +2,7 @@
  * token masked until revealed), the refresh token's facts, userinfo, and a pasted token. */
 
 import * as bridge from "../bridge.js";
-import { $, ask, el, setText, show, showError, toast } from "../dom.js";
+import { $, ask, breakable, codeText, el, setText, show, showError, toast } from "../dom.js";
 import { messageOf, now, relative, utc, valueText } from "../format.js";
 
 let tab = "id"; // id, access, refresh, userinfo or paste
@@ -48,7 +48,7 @@ export async function shown() {
 }
 
 function emptyInspector(message) {
-  setText("inspector-empty", message);
+  $("inspector-empty").replaceChildren(...codeText(message));
   show("inspector-empty", true);
 }
 
@@ -65,7 +65,7 @@ function renderUserinfo(info) {
   $("userinfo").tBodies[0].replaceChildren(...Object.entries(info).map(([name, value]) =>
     el("tr", { "data-attribute": name },
       el("td", { class: "claim", text: name }),
-      el("td", { class: "value", text: valueText(value) }))));
+      el("td", { class: "value" }, ...breakable(valueText(value))))));
   setText("userinfo-raw", JSON.stringify(info, null, 2));
   show("userinfo-view", true);
 }
@@ -76,18 +76,18 @@ export function render(inspection) {
     el("li", { class: check.passed ? "pass" : "fail", "data-check": check.name },
       el("span", { class: "mark", "aria-label": check.passed ? "passed" : "failed", text: check.passed ? "✓" : "✗" }),
       el("span", { class: "name", text: check.name }),
-      el("span", { class: "reason", text: check.reason })));
+      el("span", { class: "reason" }, ...codeText(check.reason))));
   const judged = (inspection.expectations || []).map((e) =>
     el("li", { class: `expect ${e.passed ? "pass" : "fail"}`, "data-check": "expect", "data-expectation": e.expectation },
       el("span", { class: "mark", "aria-label": e.passed ? "met" : "not met", text: e.passed ? "✓" : "✗" }),
       el("span", { class: "name", text: `expect ${e.expectation}` }),
-      el("span", { class: "reason", text: e.reason })));
+      el("span", { class: "reason" }, ...codeText(e.reason))));
   $("checks").replaceChildren(...checks, ...judged);
   $("claims").tBodies[0].replaceChildren(...inspection.claims.map((claim) =>
     el("tr", { "data-claim": claim.name },
       el("td", { class: "claim", text: claim.name }),
-      el("td", { class: "value" }, el("span", { text: valueText(claim.value) }), claim.human ? el("span", { class: "human", text: claim.human }) : ""),
-      el("td", { class: "meaning", text: claim.explanation || "" }))));
+      el("td", { class: "value" }, el("span", {}, ...breakable(valueText(claim.value))), claim.human ? el("span", { class: "human" }, ...codeText(claim.human)) : ""),
+      el("td", { class: "meaning" }, ...codeText(claim.explanation || "")))));
   setText("jwt-header", JSON.stringify(inspection.header, null, 2));
   setText("jwt-payload", JSON.stringify(Object.fromEntries(inspection.claims.map((c) => [c.name, c.value])), null, 2));
   show("copy-token", tab !== "paste");

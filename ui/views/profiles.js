@@ -2,7 +2,7 @@
  * exporting and removing one, the keychain's stray sessions, and the profile form. */
 
 import * as bridge from "../bridge.js";
-import { $, ask, clearError, el, setText, show, showError, toast } from "../dom.js";
+import { $, ask, breakable, clearError, el, setText, show, showError, toast } from "../dom.js";
 import { messageOf } from "../format.js";
 import { fillForm, formDraft, syncKind } from "./profiles/form.js";
 import { mountImport } from "./profiles/import.js";
@@ -17,7 +17,7 @@ export function mount() {
   $("profile-form").addEventListener("submit", saveProfile);
   $("pf-test").addEventListener("click", testConnection);
   $("pf-new").addEventListener("click", () => newProfile());
-  $("pf-cancel-edit").addEventListener("click", () => newProfile());
+  $("pf-cancel-edit").addEventListener("click", closeForm);
   $("pf-strays").addEventListener("click", removeStraySessions);
   mountImport();
   bridge.onAppInfo(render);
@@ -35,7 +35,7 @@ function profileItem(p) {
   return el("li", { "data-profile": p.name },
     el("strong", { text: p.name }),
     el("span", { class: p.invalid ? "pill bad" : "pill", text: p.kind }),
-    p.invalid ? el("span", { class: "reason", text: p.invalid }) : el("code", { text: p.issuer }),
+    p.invalid ? el("span", { class: "reason", text: p.invalid }) : el("code", {}, ...breakable(p.issuer)),
     p.name === info.active_profile ? el("span", { class: "pill ok", text: "active" })
       : p.invalid ? "" : el("button", { class: "small", "data-action": "use", onclick: () => useProfile(p.name) }, "Use"),
     el("button", { class: "small", "data-action": "edit", onclick: () => editProfile(p.name) }, p.invalid ? "Fix" : "Edit"),
@@ -103,10 +103,7 @@ async function editProfile(name) {
     editingDraft = draft;
     fillForm(name, draft);
     $("pf-name").readOnly = true;
-    setText("pf-title", `Edit profile “${name}”`);
-    show("pf-cancel-edit", true);
-    resetResults();
-    $("profile-form").scrollIntoView({ block: "start" });
+    openForm("edit", `Editing profile “${name}”`);
     $("pf-client").focus();
   } catch (e) { showError(e); }
 }
@@ -116,9 +113,25 @@ function newProfile() {
   editingDraft = null;
   fillForm("", { kind: "cognito", ports: [53682, 53683, 53684] });
   $("pf-name").readOnly = false;
-  setText("pf-title", "Connect your Cognito user pool");
-  show("pf-cancel-edit", false);
+  openForm("new", "New profile");
+  $("pf-name").focus();
+}
+
+/* The form is on screen only for "New profile" or "Edit", titled with which. */
+function openForm(mode, title) {
+  const form = $("profile-form");
+  form.dataset.mode = mode;
+  setText("pf-title", title);
   resetResults();
+  show("profile-form", true);
+  form.scrollIntoView({ block: "start" });
+}
+
+function closeForm() {
+  editing = null;
+  editingDraft = null;
+  delete $("profile-form").dataset.mode;
+  show("profile-form", false);
 }
 
 function formError(e) {
@@ -178,7 +191,7 @@ function renderProbe(report) {
 }
 
 function urlRow(label, url) {
-  return el("li", {}, el("span", { class: "muted", text: label }), el("code", { text: url }),
+  return el("li", {}, el("span", { class: "muted", text: label }), el("code", {}, ...breakable(url)),
     el("button", { type: "button", class: "small", onclick: () => copyText(url) }, "Copy"));
 }
 

@@ -2,14 +2,13 @@
  * for the browser (URL, countdown), or signed in (who, where, token lifetimes). */
 
 import * as bridge from "../bridge.js";
-import { $, ask, clearError, isShown, lifetimeBar, setText, show, showError, toast } from "../dom.js";
+import { $, ask, clearError, isShown, lifetimeBar, setBreakable, setText, show, showError, toast } from "../dom.js";
 import { clock, now } from "../format.js";
 
 let session = null;
 
 export function mount() {
   $("signin").addEventListener("click", () => signIn("sign_in"));
-  $("signin-another").addEventListener("click", () => signIn("another_user"));
   $("signup").addEventListener("click", () => signIn("sign_up"));
   $("switch-user").addEventListener("click", switchUser);
   $("cancel-signin").addEventListener("click", () => bridge.cancelSignIn().catch(showError));
@@ -37,7 +36,7 @@ export function render(next) {
   show("signed-out", state === "signed_out" || state === "error");
   show("waiting", state === "signing_in");
   show("signed-in", state === "signed_in" || state === "refreshing");
-  setText("signout-reason", session.reason || "");
+  renderSignedOut(session.signed_out);
   if (state === "error" && session.error) showError(session.error);
   if (state === "signing_in") {
     $("authorize-url").value = session.authorize_url || "";
@@ -45,20 +44,27 @@ export function render(next) {
   }
   if (session.user) renderUser(session.user);
   setText("session-profile", session.profile);
-  setText("session-issuer", session.issuer);
-  setText("session-client", session.client_id);
+  setBreakable("session-issuer", session.issuer);
+  setBreakable("session-client", session.client_id);
   setText("session-store", session.store);
-  for (const id of ["signin", "signin-another", "signup"]) $(id).disabled = state === "signing_in";
+  for (const id of ["signin", "signup"]) $(id).disabled = state === "signing_in";
   drawTimelines();
   tick();
 }
 
+/* Why nobody is signed in, for people; the case's kind stays on the element for tests. */
+function renderSignedOut(why) {
+  const line = $("signout-reason");
+  line.textContent = why ? why.sentence : "";
+  line.dataset.kind = why ? why.kind : "";
+}
+
 function renderUser(user) {
   setText("user-name", user.name);
-  setText("user-username", user.username);
+  setBreakable("user-username", user.username);
   setText("user-email", user.email);
   setText("user-groups", (user.groups || []).join(", ") || "(none)");
-  setText("user-sub", user.sub);
+  setBreakable("user-sub", user.sub);
 }
 
 /* Who the sign-in page belongs to, and the development provider's users when it is that one. */
