@@ -165,11 +165,46 @@ pub async fn chromium(driver: &Service, profile_dir: &Path) -> Client {
 
 /// The real app window, started by tauri-driver with the given binary.
 pub async fn app_window(driver: &Service, app: &Path) -> Client {
-    connect(
+    // An app that exits before its window appears leaves WebKitWebDriver waiting for ever:
+    // bounded, so such a test fails instead of holding CI until its time limit.
+    let session = connect(
         driver.port,
         json!({ "browserName": "wry", "tauri:options": { "application": app } }),
-    )
-    .await
+    );
+    tokio::time::timeout(Duration::from_secs(90), session)
+        .await
+        .expect("the app's window within 90 s (did the app exit at start? see its stderr above)")
+}
+
+/// The D-Bus name the running app holds on the session bus (tauri-plugin-single-instance:
+/// tauri.conf.json's identifier + `.SingleInstance`); a second launch hands its arguments to
+/// the owner and exits.
+const SINGLE_INSTANCE_NAME: &str = "dev.latchkey.desktop.SingleInstance";
+
+/// Waits until no app owns [`SINGLE_INSTANCE_NAME`]. A window closed a moment ago belongs to a
+/// process that may still hold the name; an app started then hands over to the dying one and
+/// exits ("failed to forward arguments to the running instance: NoReply") instead of opening
+/// its window. Without `gdbus` there is nothing to ask, and it returns at once. Blocking (a few
+/// 50 ms pauses at most, as a rule): tests that start the app themselves call it too.
+pub fn wait_until_no_app_holds_the_bus_name() {
+    for _ in 0..300 {
+        let asked = std::process::Command::new("gdbus")
+            .args(["call", "--session", "--dest", "org.freedesktop.DBus"])
+            .args(["--object-path", "/org/freedesktop/DBus"])
+            .args(["--method", "org.freedesktop.DBus.NameHasOwner"])
+            .arg(SINGLE_INSTANCE_NAME)
+            .output();
+        match asked {
+            Ok(out) if out.status.success() => {
+                if String::from_utf8_lossy(&out.stdout).contains("false") {
+                    return;
+                }
+            }
+            _ => return,
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("an app still owns {SINGLE_INSTANCE_NAME} 15 s after the last one was closed");
 }
 
 /// An app-window test's two browsers: headless Chromium playing the user's system browser,
@@ -214,6 +249,7 @@ impl AppUnderTest {
     /// no other app under test of this process runs.
     pub async fn start_with_env(binary: &Path, scratch: &Path, env: &AppEnv) -> AppUnderTest {
         let one_app_at_a_time = one_app_at_a_time().await;
+        wait_until_no_app_holds_the_bus_name();
         let chromedriver = start_chromedriver();
         let browser = chromium(&chromedriver, &scratch.join("chromium")).await;
         browser
@@ -246,6 +282,7 @@ impl AppUnderTest {
     /// it expects: a restored session, say).
     pub async fn restart_app(&mut self) {
         self.app.clone().close().await.expect("close the app");
+        wait_until_no_app_holds_the_bus_name();
         self.app = app_window(&self.tauri_driver, &self.binary).await;
     }
 
