@@ -236,6 +236,7 @@ impl Error {
         }
     }
     /// An error another process (the agent) returned, as it returned it.
+    #[cfg(unix)] // the agent's client is Unix-only for now
     pub(crate) fn relayed(
         kind: ErrorKind,
         check: Option<CheckName>,

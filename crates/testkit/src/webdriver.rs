@@ -181,7 +181,7 @@ pub async fn app_window(driver: &Service, app: &Path) -> Client {
 /// the owner and exits.
 const SINGLE_INSTANCE_NAME: &str = "dev.latchkey.desktop.SingleInstance";
 
-/// Waits until no app owns [`SINGLE_INSTANCE_NAME`]. A window closed a moment ago belongs to a
+/// Waits until no app owns the single-instance name (`SINGLE_INSTANCE_NAME`). A window closed a moment ago belongs to a
 /// process that may still hold the name; an app started then hands over to the dying one and
 /// exits ("failed to forward arguments to the running instance: NoReply") instead of opening
 /// its window. Without `gdbus` there is nothing to ask, and it returns at once. Blocking (a few
