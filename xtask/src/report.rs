@@ -144,8 +144,8 @@ impl Timeline {
     }
 }
 
-/// `12m05s`.
-fn minutes(d: Duration) -> String {
+/// `12m05s`: how banners and phase tables print a duration.
+pub fn minutes(d: Duration) -> String {
     let secs = d.as_secs();
     format!("{}m{:02}s", secs / 60, secs % 60)
 }

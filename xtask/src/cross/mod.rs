@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::prereq::ensure_debian_packages_without_recommends;
 use crate::project_root;
-use crate::report::{banner, run_ok, Tally};
+use crate::report::{banner, minutes, run_ok, Tally};
 
 mod lint;
 mod wine;
@@ -131,8 +131,7 @@ struct Clock(Instant);
 
 impl Clock {
     fn banner(&self, title: &str) {
-        let secs = self.0.elapsed().as_secs();
-        banner(&format!("[{}m{:02}s] {title}", secs / 60, secs % 60));
+        banner(&format!("[{}] {title}", minutes(self.0.elapsed())));
     }
 }
 
