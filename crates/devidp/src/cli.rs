@@ -350,63 +350,86 @@ fn client_config(args: &Args) -> ClientConfig {
     }
 }
 
+/// Prints the banner, best effort: a provider whose stdout has gone (a closed terminal, a
+/// reader that stopped after the ready line) keeps serving instead of dying on a broken pipe.
 fn print_banner(idp: &DevIdp, users: &[UserRecord], default_users: bool, token_given: bool) {
+    use std::io::Write;
+    let text = banner(idp, users, default_users, token_given);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// What the provider prints when it is ready: its URLs, users, and the profile to add.
+fn banner(idp: &DevIdp, users: &[UserRecord], default_users: bool, token_given: bool) -> String {
+    let mut b: Vec<String> = vec![];
     let base = idp.base_url();
     let client = idp.client();
-    println!("Latchkey development provider (Cognito-compatible) is running.");
-    println!("  Hosted UI domain: {base}");
-    println!("  cognito-idp:      {}", idp.cognito_idp_url());
-    println!("  Issuer:           {}", idp.issuer());
-    println!("  Discovery:        {}", idp.discovery_url());
-    println!("  JWKS:             {}", idp.jwks_url());
-    println!("  Client id:        {}", idp.client_id());
+    b.push("Latchkey development provider (Cognito-compatible) is running.".into());
+    b.push(format!("  Hosted UI domain: {base}"));
+    b.push(format!("  cognito-idp:      {}", idp.cognito_idp_url()));
+    b.push(format!("  Issuer:           {}", idp.issuer()));
+    b.push(format!("  Discovery:        {}", idp.discovery_url()));
+    b.push(format!("  JWKS:             {}", idp.jwks_url()));
+    b.push(format!("  Client id:        {}", idp.client_id()));
     if let (Some(pool), Some(endpoint)) = (idp.identity_pool(), idp.identity_endpoint()) {
-        println!(
+        b.push(format!(
             "  Identity pool:    {} at {endpoint} (Cognito Identity + STS)",
             pool.identity_pool_id
-        );
+        ));
     }
-    println!("  Callback URLs:    {}", client.callback_urls.join(" "));
-    println!("  Sign-out URLs:    {}", client.sign_out_urls.join(" "));
-    println!(
+    b.push(format!(
+        "  Callback URLs:    {}",
+        client.callback_urls.join(" ")
+    ));
+    b.push(format!(
+        "  Sign-out URLs:    {}",
+        client.sign_out_urls.join(" ")
+    ));
+    b.push(format!(
         "  Rotation:         {}",
         client
             .rotation
             .map(|r| format!("on (grace {} s)", r.grace_period.as_secs()))
             .unwrap_or_else(|| "off".to_string())
-    );
-    println!(
+    ));
+    b.push(format!(
         "  Demo API:         {base}/demo-api/me  {base}/demo-api/orders  {base}/demo-api/admin"
-    );
-    println!("  Control:          {base}/_devidp/ (faults, rotate-keys, clock, stats; see --help)");
+    ));
+    b.push(format!(
+        "  Control:          {base}/_devidp/ (faults, rotate-keys, clock, stats; see --help)"
+    ));
     if token_given {
-        println!(
+        b.push(
             "  Control token:    the one given (--control-token or LATCHKEY_DEVIDP_CONTROL_TOKEN)"
+                .into(),
         );
     } else {
         // Generated for this run; printed so the person who started it can drive it.
-        println!(
+        b.push(format!(
             "  Control token:    {} (header {})",
             idp.control_token(),
             crate::control::CONTROL_TOKEN_HEADER
-        );
+        ));
     }
     if default_users {
         for user in users {
-            println!(
+            b.push(format!(
                 "  Demo user:        {} / {}  (groups: {})",
                 user.username,
                 user.password,
                 user.groups.join(", ")
-            );
+            ));
         }
     } else {
         let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
-        println!("  Users:            {}", names.join(", "));
+        b.push(format!("  Users:            {}", names.join(", ")));
     }
-    println!("Add a profile for it, then `latchkey login`:");
-    println!("  {}", profile_add_command(idp));
-    println!("Press Ctrl-C to stop.");
+    b.push("Add a profile for it, then `latchkey login`:".into());
+    b.push(format!("  {}", profile_add_command(idp)));
+    b.push("Press Ctrl-C to stop.".into());
+    let mut text = b.join("\n");
+    text.push('\n');
+    text
 }
 
 /// The profile a demo user adds for this provider: the `latchkey profile add` line, ready to

@@ -65,9 +65,11 @@ fn start_background(env: &Env, home: &Path, line: &str) -> (Child, String) {
     let mut child = shell(env, home, &format!("exec {command}"))
         .spawn()
         .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    for l in stdout.lines().map_while(Result::ok) {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(l)) = lines.next() {
         if let Some(i) = l.find("latchkey profile add") {
+            // Read on, as a terminal would, so whatever it prints later has somewhere to go.
+            std::thread::spawn(move || lines.for_each(drop));
             return (child, l[i..].trim().to_owned());
         }
     }

@@ -215,3 +215,46 @@ fn start_prints_urls_and_serves_users_from_the_file() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A provider whose stdout goes away (its terminal closed, `latchkey devidp | head`, a test that
+/// stops reading after the ready line) keeps serving: the banner is best effort.
+#[test]
+fn a_closed_stdout_does_not_stop_the_provider() {
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        })
+        .collect();
+    let mut child = Command::new(BIN)
+        .args(["--port", &ports[0].to_string()])
+        .args(["--issuer-port", &ports[1].to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The reading end closes before the provider has printed anything.
+    drop(child.stdout.take());
+    let discovery = format!(
+        "http://127.0.0.1:{}/us-east-1_DevPool01/.well-known/openid-configuration",
+        ports[1]
+    );
+    let http = reqwest::blocking::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let answered = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the provider exited ({status}) when its stdout closed");
+        }
+        if let Ok(r) = http.get(&discovery).send() {
+            break r.status().as_u16();
+        }
+        assert!(std::time::Instant::now() < deadline, "never answered");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // Still there after the banner would have been printed.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let alive = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!((answered, alive), (200, true));
+}
