@@ -5,6 +5,7 @@ mod bench;
 mod bundle;
 mod cross;
 mod fuzz;
+mod lanes;
 mod machine;
 mod prereq;
 mod report;
@@ -27,9 +28,10 @@ COMMANDS:
     test [FILTER]     Everything that proves the project works: cargo fmt --check, clippy
                       (-D warnings), docs, `cross --check-only --without-app` (Windows and
                       macOS type-checks and lints, beside the rest at low priority), the .deb
-                      of the tests' binaries installed and launched (as root), and cargo test
-                      --workspace inside a D-Bus session with an unlocked gnome-keyring and
-                      under Xvfb. Prints each phase's time; ends with `N passed, N failed`.
+                      of the tests' binaries installed and launched (as root), and every test
+                      binary of the workspace, in two lanes side by side, each inside a D-Bus
+                      session with an unlocked gnome-keyring and under Xvfb. Prints each
+                      phase's time; ends with `N passed, N failed`.
                       FILTER is passed to cargo test (and skips the static checks).
     screenshots       Write PNGs of the app's main screens under Xvfb (docs/screenshots/).
     bench             Measure sign-in, restore, refresh, verification, the listener under junk
@@ -56,6 +58,9 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_else(|| "help".into());
     let rest: Vec<String> = args.collect();
+    if command == "lane" {
+        return lanes::lane(&rest);
+    }
     let result = match command.as_str() {
         "run" => run::run(&rest),
         "test" => test::test(&rest),

@@ -277,7 +277,7 @@ export XDG_DATA_HOME="$LATCHKEY_SANDBOX/data" XDG_CONFIG_HOME="$LATCHKEY_SANDBOX
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 eval "$(printf '%s' "$LATCHKEY_SANDBOX_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets)"
 export GNOME_KEYRING_CONTROL GNOME_KEYRING_PID
-xvfb-run -a -s "-screen 0 1280x800x24" "$@"
+xvfb-run -a -n "$LATCHKEY_SANDBOX_DISPLAY_FROM" -s "-screen 0 1280x800x24" "$@"
 status=$?
 [ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null
 exit $status
@@ -287,14 +287,25 @@ exit $status
 /// virtual display, for tests and screenshots. Its scratch directory goes when it is dropped.
 pub struct Sandbox {
     home: PathBuf,
+    /// The first display number `xvfb-run -a` tries.
+    display_from: u32,
 }
 
 impl Sandbox {
     pub fn new() -> Result<Sandbox, String> {
-        let home = std::env::temp_dir().join(format!("latchkey-sandbox-{}", std::process::id()));
+        // Several may run at once (the test lanes): each gets its own keyring directory, and
+        // its own range of display numbers (`xvfb-run -a` started twice at once can race for
+        // the same one).
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let home =
+            std::env::temp_dir().join(format!("latchkey-sandbox-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&home)
             .map_err(|e| format!("cannot create {}: {e}", home.display()))?;
-        Ok(Sandbox { home })
+        Ok(Sandbox {
+            home,
+            display_from: 99 + 100 * n,
+        })
     }
 
     /// `program` run inside the sandbox, from the project root.
@@ -303,6 +314,10 @@ impl Sandbox {
         command
             .args(["--", "bash", "-c", KEYRING_AND_DISPLAY, "bash", program])
             .env("LATCHKEY_SANDBOX", &self.home)
+            .env(
+                "LATCHKEY_SANDBOX_DISPLAY_FROM",
+                self.display_from.to_string(),
+            )
             .env(
                 "LATCHKEY_SANDBOX_KEYRING_PASSWORD",
                 "latchkey-sandbox-keyring",

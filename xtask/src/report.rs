@@ -29,6 +29,13 @@ impl Tally {
     /// Runs a `cargo test` command, echoing its output and counting every test binary's
     /// `test result:` line. A build failure or a crashed test binary counts as one failure.
     pub fn run_cargo_test(&mut self, command: &mut Command) -> Result<(), String> {
+        self.run_tests(command, "")
+    }
+
+    /// Runs a command that runs test binaries (`cargo test`, a lane of them), echoing its
+    /// output (each line after `label`, when there is one) and counting every `test result:`
+    /// line. A failure no test line names (a build, a crashed binary) counts as one failure.
+    pub fn run_tests(&mut self, command: &mut Command, label: &str) -> Result<(), String> {
         command.stdout(Stdio::piped());
         let mut child = command
             .spawn()
@@ -38,7 +45,11 @@ impl Tally {
         let failures_before = self.failures.len();
         for line in BufReader::new(stdout).lines() {
             let line = line.map_err(|e| format!("reading test output: {e}"))?;
-            println!("{line}");
+            if label.is_empty() {
+                println!("{line}");
+            } else {
+                println!("{label} | {line}");
+            }
             if let Some((passed, failed)) = parse_test_result(&line) {
                 test_results_seen += 1;
                 self.passed += passed;
@@ -53,13 +64,18 @@ impl Tally {
         }
         let status = child
             .wait()
-            .map_err(|e| format!("waiting for cargo test: {e}"))?;
+            .map_err(|e| format!("waiting for the tests: {e}"))?;
+        let what = if label.is_empty() {
+            "cargo test".to_string()
+        } else {
+            format!("the {label} lane")
+        };
         if !status.success() && self.failures.len() == failures_before {
             // A build failure or a crashed test binary: no per-test line says so.
-            self.check("cargo test (build or test binary failed)", false);
+            self.check(&format!("{what} (build or test binary failed)"), false);
         }
         if test_results_seen == 0 && status.success() {
-            self.check("cargo test ran no test binary", false);
+            self.check(&format!("{what} ran no test binary"), false);
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use crate::prereq::{
     ensure_python_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES, TEST_PACKAGES,
 };
 use crate::report::{run_ok, Tally, Timeline};
-use crate::{bundle, cargo, cross, prereq, project_root};
+use crate::{bundle, cargo, cross, lanes, prereq, project_root};
 
 pub fn test(args: &[String]) -> Result<(), String> {
     let root = project_root();
@@ -25,27 +25,10 @@ pub fn test(args: &[String]) -> Result<(), String> {
     };
     if filter.is_empty() {
         static_checks(&mut timeline, &mut tally)?;
+        full_test_run(&root, &tauri_driver, &mut timeline, &mut tally);
+    } else {
+        filtered_test_run(&filter, &tauri_driver, &mut timeline, &mut tally)?;
     }
-    let deb = package_for_the_install_test(&root, &filter, &mut timeline, &mut tally);
-
-    timeline.phase("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
-    let sandbox = Sandbox::new()?;
-    let mut command = sandbox.command(&cargo());
-    if let Some(deb) = &deb {
-        command
-            .env("LATCHKEY_BUNDLE_TEST", "1")
-            .env("LATCHKEY_DEB", deb);
-    }
-    command
-        .args(["test", "--workspace", "--no-fail-fast"])
-        .args(if filter.is_empty() {
-            vec![]
-        } else {
-            [vec!["--".to_string()], filter].concat()
-        })
-        .env("LATCHKEY_TAURI_DRIVER", &tauri_driver);
-    tally.run_cargo_test(&mut command)?;
-    drop(sandbox);
     if let Some(lints) = cross_lints {
         timeline.phase("waiting for the Windows and macOS type-checks and lints");
         lints.finish(&mut tally)?;
@@ -186,11 +169,70 @@ impl CrossLints {
     }
 }
 
-/// The package for the install-launch-uninstall test (the app's `it` test binary, module
-/// bundle_deb): part of every full run as root, so CI proves an installed Latchkey on every
-/// change (see CONTRIBUTING.md, "Building the packages"). It packages the debug binaries the
-/// tests use ([`bundle::Build::Tests`]), so the tests are built first, here, and the test
-/// phase then finds them built.
+/// A full run's build and tests: the test binaries are built once; the .deb for the
+/// install-launch-uninstall test (the app's `it` binary, module bundle_deb) packages those
+/// same debug binaries ([`bundle::Build::Tests`]) — part of every full run as root, so CI
+/// proves an installed Latchkey on every change (CONTRIBUTING.md, "Building the packages");
+/// then the binaries run in two lanes side by side ([`lanes`]).
+fn full_test_run(root: &Path, tauri_driver: &Path, timeline: &mut Timeline, tally: &mut Tally) {
+    timeline.phase("cargo test --workspace --no-run (the build the tests and the .deb share)");
+    let binaries = match lanes::build() {
+        Ok(binaries) => binaries,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            tally.check("cargo test --workspace --no-run", false);
+            return;
+        }
+    };
+    tally.check("cargo test --workspace --no-run", true);
+    let mut env = vec![(
+        "LATCHKEY_TAURI_DRIVER".to_string(),
+        tauri_driver.to_path_buf(),
+    )];
+    if let Some(deb) = package_for_the_install_test(root, &[], timeline, tally) {
+        env.push(("LATCHKEY_BUNDLE_TEST".into(), "1".into()));
+        env.push(("LATCHKEY_DEB".into(), deb));
+    }
+    timeline.phase("the tests, two lanes side by side (app+cli | others), each in a sandbox");
+    lanes::run(lanes::split(binaries), &env, tally);
+}
+
+/// A run filtered to some tests: `cargo test --workspace -- FILTER` in one sandbox (with the
+/// package test when the filter asks for it).
+fn filtered_test_run(
+    filter: &[String],
+    tauri_driver: &Path,
+    timeline: &mut Timeline,
+    tally: &mut Tally,
+) -> Result<(), String> {
+    let deb = match package_test(filter) {
+        PackageTest::Run => {
+            timeline.phase("cargo test --workspace --no-run (the build the .deb packages)");
+            let built = run_ok(Command::new(cargo()).args(["test", "--workspace", "--no-run"]));
+            tally.check("cargo test --workspace --no-run", built);
+            built
+                .then(|| package_for_the_install_test(&project_root(), filter, timeline, tally))
+                .flatten()
+        }
+        _ => package_for_the_install_test(&project_root(), filter, timeline, tally),
+    };
+    timeline.phase("cargo test --workspace (D-Bus session + gnome-keyring + Xvfb)");
+    let sandbox = Sandbox::new()?;
+    let mut command = sandbox.command(&cargo());
+    if let Some(deb) = &deb {
+        command
+            .env("LATCHKEY_BUNDLE_TEST", "1")
+            .env("LATCHKEY_DEB", deb);
+    }
+    command
+        .args(["test", "--workspace", "--no-fail-fast", "--"])
+        .args(filter)
+        .env("LATCHKEY_TAURI_DRIVER", tauri_driver);
+    tally.run_cargo_test(&mut command)
+}
+
+/// The .deb of the tests' (already built) binaries, when this run tests the package; says
+/// why not otherwise.
 fn package_for_the_install_test(
     root: &Path,
     filter: &[String],
@@ -199,13 +241,6 @@ fn package_for_the_install_test(
 ) -> Option<PathBuf> {
     match package_test(filter) {
         PackageTest::Run => {
-            timeline
-                .phase("cargo test --workspace --no-run (the build the tests and the .deb share)");
-            let built = run_ok(Command::new(cargo()).args(["test", "--workspace", "--no-run"]));
-            tally.check("cargo test --workspace --no-run", built);
-            if !built {
-                return None;
-            }
             timeline.phase("the .deb of those binaries (tauri bundle --debug)");
             build_deb(root, tally)
         }
