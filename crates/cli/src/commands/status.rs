@@ -120,8 +120,7 @@ struct SignedInReport<'a> {
 impl fmt::Display for SignedInReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let user = self.user;
-        let who = (user.email.as_ref().or(user.username.as_ref())).unwrap_or(&user.sub);
-        writeln!(f, "Signed in as {who}")?;
+        writeln!(f, "Signed in as {}", shown(user))?;
         write!(f, "{}", self.about)?;
         if let Some(u) = &user.username {
             writeln!(f, "  username        {u}")?;
@@ -188,6 +187,11 @@ impl fmt::Display for SignedOutReport<'_> {
     }
 }
 
+/// The user for people: email, else username, else subject.
+fn shown(user: &UserSummary) -> &str {
+    (user.email.as_deref().or(user.username.as_deref())).unwrap_or(&user.sub)
+}
+
 /// A profile's line in `status --all`.
 #[derive(Serialize)]
 struct ProfileRow {
@@ -195,9 +199,9 @@ struct ProfileRow {
     default: bool,
     kind: &'static str,
     signed_in: bool,
-    /// Email, else username, else subject.
+    /// Who is signed in: the same object as `status`'s `user`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<String>,
+    user: Option<UserSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     id_expires_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -224,7 +228,9 @@ impl fmt::Display for ProfileTable {
         )?;
         for row in &self.0 {
             let (session, expires) = match (&row.user, row.id_expires_at) {
-                (Some(user), Some(at)) => (format!("signed in as {}", printable(user)), when(at)),
+                (Some(user), Some(at)) => {
+                    (format!("signed in as {}", printable(shown(user))), when(at))
+                }
                 _ => ("not signed in".to_owned(), "-".to_owned()),
             };
             writeln!(
@@ -268,7 +274,7 @@ async fn all(ctx: &Ctx, json: bool) -> CliResult<Exit> {
                 ..
             } => {
                 row.signed_in = true;
-                row.user = Some(user.email.or(user.username).unwrap_or(user.sub));
+                row.user = Some(user);
                 row.id_expires_at = Some(id_expires_at);
             }
             SessionState::SignedOut { reason } => row.reason = reason,

@@ -8,6 +8,7 @@ mod bad_profile;
 mod call_limit;
 mod call_path;
 mod cli;
+mod cli_doc;
 mod common;
 mod exit_codes;
 mod help_text;
