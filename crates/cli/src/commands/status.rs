@@ -4,14 +4,14 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use latchkey_core::{RefreshTokenInfo, SessionEnd, SessionState, StorageInfo, UserSummary};
+use latchkey_core::{RefreshTokenInfo, SessionEnd, SessionState, UserSummary};
 use serde::Serialize;
 
 use crate::agent_link;
 use crate::cli::StatusArgs;
 use crate::context::{not_signed_in, Ctx};
 use crate::failure::{CliResult, Exit};
-use crate::output::{print_json, print_report, printable, when};
+use crate::output::{print_json, print_report, printable, when, KeychainFacts};
 
 pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
     if a.all {
@@ -33,7 +33,6 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
             user,
             id_expires_at,
             access_expires_at,
-            storage,
             ..
         } => {
             let report = SignedInReport {
@@ -42,7 +41,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
                 access_expires_at: *access_expires_at,
                 email: user.email.as_deref(),
                 id_expires_at: *id_expires_at,
-                keychain: storage,
+                keychain: KeychainFacts::of(&session),
                 refresh_token: session.refresh_token_info(),
                 signed_in: true,
                 user,
@@ -54,7 +53,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
             let report = SignedOutReport {
                 about,
                 agent,
-                keychain: session.storage(),
+                keychain: KeychainFacts::of(&session),
                 reason: match other {
                     SessionState::SignedOut { reason } => reason.clone(),
                     SessionState::Error { message, .. } => Some(message.clone()),
@@ -111,7 +110,7 @@ struct SignedInReport<'a> {
     access_expires_at: DateTime<Utc>,
     email: Option<&'a str>,
     id_expires_at: DateTime<Utc>,
-    keychain: &'a StorageInfo,
+    keychain: KeychainFacts,
     refresh_token: Option<RefreshTokenInfo>,
     signed_in: bool,
     user: &'a UserSummary,
@@ -148,7 +147,7 @@ impl fmt::Display for SignedInReport<'_> {
                 "  refresh token   none (sign in again when the tokens expire)"
             )?,
         }
-        writeln!(f, "  keychain        {}", self.keychain.store_name)?;
+        write!(f, "{}", self.keychain)?;
         match &self.agent {
             Some(agent) => write!(f, "{agent}"),
             None => Ok(()),
@@ -164,7 +163,7 @@ struct SignedOutReport<'a> {
     /// The agent, when one answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     agent: Option<AgentSeen>,
-    keychain: StorageInfo,
+    keychain: KeychainFacts,
     reason: Option<String>,
     /// How the last session ended, when the provider (or a refused refresh answer) ended it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,7 +178,7 @@ impl fmt::Display for SignedOutReport<'_> {
         if let Some(r) = &self.reason {
             writeln!(f, "  reason          {r}")?;
         }
-        writeln!(f, "  keychain        {}", self.keychain.store_name)?;
+        write!(f, "{}", self.keychain)?;
         match &self.agent {
             Some(agent) => write!(f, "{agent}"),
             None => Ok(()),

@@ -57,7 +57,7 @@ fn json_of(env: &Env, documented: &str, args: &[&str], code: i32) -> Value {
 
 /// The keychain object of `status` and `login`.
 fn keychain() -> Value {
-    json!({"persistent": true, "store_name": "<string>", "warning": null})
+    json!({"lifetime": null, "persistent": true, "store_name": "<string>", "warning": null})
 }
 
 #[test]

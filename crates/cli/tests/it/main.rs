@@ -14,6 +14,7 @@ mod exit_codes;
 mod help_text;
 mod inspect;
 mod json_reports;
+mod kernel_keyring;
 mod keychain_locked;
 mod kubectl;
 mod messages;
