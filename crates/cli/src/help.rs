@@ -78,6 +78,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "keychain service (default `latchkey`, as the app)",
     ),
     (
+        "LATCHKEY_KEYCHAIN",
+        "Linux: `auto`, `secret-service` or `kernel`",
+    ),
+    (
         "LATCHKEY_BROWSER_COMMAND",
         "program that opens the sign-in URL (its argument)",
     ),

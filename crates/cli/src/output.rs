@@ -69,3 +69,35 @@ pub fn printable(s: &str) -> String {
         })
         .collect()
 }
+
+/// Where a session is kept, as `status` and `login` report it: core's storage facts, and the
+/// store's lifetime when it is limited (the Linux kernel keyring).
+#[derive(Serialize)]
+pub struct KeychainFacts {
+    pub lifetime: Option<&'static str>,
+    pub persistent: bool,
+    pub store_name: String,
+    pub warning: Option<String>,
+}
+
+impl KeychainFacts {
+    pub fn of(session: &latchkey_core::Session) -> Self {
+        let storage = session.storage();
+        KeychainFacts {
+            lifetime: session.storage_lifetime(),
+            persistent: storage.persistent,
+            store_name: storage.store_name,
+            warning: storage.warning,
+        }
+    }
+}
+
+impl std::fmt::Display for KeychainFacts {
+    /// The `keychain` line of `status` and `login`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.lifetime {
+            Some(lifetime) => writeln!(f, "  keychain        {}: {lifetime}", self.store_name),
+            None => writeln!(f, "  keychain        {}", self.store_name),
+        }
+    }
+}

@@ -93,7 +93,7 @@ pub use stray::{
     find_stray_sessions, remove_sessions_of, remove_stray_sessions, EndpointSource,
     NotRevokedBecause, Revocation, StrayError, StrayOutcome, StrayRemoval, StraySession,
 };
-pub use vault::{runtime_dir, Vault, VaultHealth};
+pub use vault::{runtime_dir, Vault, VaultHealth, KEYCHAIN_VAR};
 pub use verify::{Check, ExpectationCheck, GivenKeys};
 
 /// Engine parts that are not the API: for Latchkey's own test kit, benchmark and tests only

@@ -18,16 +18,20 @@ pub use unix::run;
 
 #[cfg(unix)]
 mod unix {
+    use std::fmt;
     use std::time::Duration;
 
+    use chrono::{DateTime, Utc};
     use latchkey_core::agent::{
-        Agent, AgentClient, AgentOptions, AgentPlace, AgentStart, Request, Response,
+        Agent, AgentClient, AgentFacts, AgentOptions, AgentPlace, AgentStart, ProfileStatus,
+        Request, Response,
     };
+    use serde::Serialize;
 
     use super::*;
     use crate::cli::AgentCommand;
     use crate::failure::Failure;
-    use crate::output::print_json;
+    use crate::output::print_report;
 
     /// How long `agent stop` waits for the socket to go.
     const STOP_WAIT: Duration = Duration::from_secs(10);
@@ -109,20 +113,66 @@ mod unix {
                 "the agent's answer is not a status.",
             ));
         };
-        if json {
-            print_json(&answer)?;
-            return Ok(Exit::Ok);
-        }
-        println!("Agent running, pid {}", agent.pid);
-        println!("  socket          {}", place.socket().display());
-        println!("  protocol        {}", agent.version);
-        println!("  keychain reads  {}", agent.keychain_reads);
-        println!("  refused peers   {}", agent.refused_peers);
-        for p in profiles {
-            let who = p.user.as_deref().unwrap_or("-");
-            println!("  profile {:<16} {:<11} {who}", p.profile, p.state);
-        }
+        let report = AgentStatusReport {
+            agent,
+            profiles: profiles.iter().map(AgentProfileRow::from).collect(),
+            socket: place.socket().display().to_string(),
+        };
+        print_report(&report, json)?;
         Ok(Exit::Ok)
+    }
+
+    /// `latchkey agent status`'s report: the agent, its socket, and each profile it holds.
+    #[derive(Serialize)]
+    struct AgentStatusReport<'a> {
+        agent: &'a AgentFacts,
+        profiles: Vec<AgentProfileRow<'a>>,
+        socket: String,
+    }
+
+    /// One profile the agent holds. The agent knows the user only as a label, so the field is
+    /// `user_label`, not `user` (which is the user object everywhere else).
+    #[derive(Serialize)]
+    struct AgentProfileRow<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id_expires_at: Option<DateTime<Utc>>,
+        profile: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'a str>,
+        sign_in_waiters: u32,
+        state: &'a str,
+        /// Email, else username, else subject, when signed in.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_label: Option<&'a str>,
+    }
+
+    impl<'a> From<&'a ProfileStatus> for AgentProfileRow<'a> {
+        fn from(p: &'a ProfileStatus) -> Self {
+            AgentProfileRow {
+                id_expires_at: p.id_expires_at,
+                profile: &p.profile,
+                reason: p.reason.as_deref(),
+                sign_in_waiters: p.sign_in_waiters,
+                state: &p.state,
+                user_label: p.user.as_deref(),
+            }
+        }
+    }
+
+    impl fmt::Display for AgentStatusReport<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let agent = self.agent;
+            writeln!(f, "Agent running, pid {}", agent.pid)?;
+            writeln!(f, "  socket          {}", self.socket)?;
+            writeln!(f, "  protocol        {}", agent.version)?;
+            writeln!(f, "  keychain reads  {}", agent.keychain_reads)?;
+            writeln!(f, "  refused peers   {}", agent.refused_peers)?;
+            for p in &self.profiles {
+                let who = p.user_label.unwrap_or("-");
+                writeln!(f, "  profile {:<16} {:<11} {who}", p.profile, p.state)?;
+            }
+            Ok(())
+        }
     }
 
     async fn stop() -> CliResult<Exit> {

@@ -2,6 +2,7 @@
 //! credentials (`--sigv4`); the origin allow-list as in the app; an answer longer than the
 //! profile's `api_response_limit_mib` is cut there, and stderr (or `--json`) says so.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
@@ -152,13 +153,46 @@ fn request(a: &CallArgs, url: Url) -> CliResult<ApiRequest> {
 struct CallReport<'a> {
     body: Value,
     elapsed_ms: u64,
-    /// `[name, value]` pairs, in the order received.
-    headers: Vec<[&'a str; 2]>,
+    /// The answer's headers by lower-case name.
+    headers: BTreeMap<String, HeaderValues<'a>>,
+    /// The first answer refused the credentials (401 for a token; 403 for expired AWS
+    /// credentials): they were renewed and the request sent once more; this is that answer.
     retried_after_refresh: bool,
     status: u16,
     truncated: bool,
+    /// The headers as received, for `-i`.
+    #[serde(skip)]
+    received_headers: &'a [(String, String)],
     #[serde(skip)]
     raw_body: &'a [u8],
+}
+
+/// A header's value: a string, or an array of strings, in the order received, when the
+/// answer repeated the header (`set-cookie`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum HeaderValues<'a> {
+    One(&'a str),
+    Repeated(Vec<&'a str>),
+}
+
+/// The headers by lower-case name; a repeated header's values as one array.
+fn headers_by_name(received: &[(String, String)]) -> BTreeMap<String, HeaderValues<'_>> {
+    let mut by_name: BTreeMap<String, HeaderValues<'_>> = BTreeMap::new();
+    for (name, value) in received {
+        let values = by_name
+            .entry(name.to_ascii_lowercase())
+            .and_modify(|seen| {
+                if let HeaderValues::One(first) = *seen {
+                    *seen = HeaderValues::Repeated(vec![first]);
+                }
+            })
+            .or_insert(HeaderValues::One(value));
+        if let HeaderValues::Repeated(all) = values {
+            all.push(value);
+        }
+    }
+    by_name
 }
 
 impl<'a> CallReport<'a> {
@@ -166,14 +200,11 @@ impl<'a> CallReport<'a> {
         CallReport {
             body: serde_json::from_slice(&resp.body).unwrap_or_else(|_| Value::String(resp.text())),
             elapsed_ms: resp.elapsed.as_millis() as u64,
-            headers: resp
-                .headers
-                .iter()
-                .map(|(k, v)| [k.as_str(), v.as_str()])
-                .collect(),
+            headers: headers_by_name(&resp.headers),
             retried_after_refresh: resp.retried_after_refresh,
             status: resp.status,
             truncated: resp.truncated,
+            received_headers: &resp.headers,
             raw_body: &resp.body,
         }
     }
@@ -183,7 +214,7 @@ impl<'a> CallReport<'a> {
     fn write_body(&self, out: &mut impl Write, include: bool) {
         if include {
             let _ = writeln!(out, "HTTP {}", self.status);
-            for [k, v] in &self.headers {
+            for (k, v) in self.received_headers {
                 let _ = writeln!(out, "{k}: {v}");
             }
             let _ = writeln!(out);

@@ -30,6 +30,8 @@ enum Status {
 /// One check's result: a line for people, an object in `checks` for scripts.
 #[derive(Serialize)]
 struct Finding {
+    /// The check's name (`name`, as `inspect`'s checks call it).
+    #[serde(rename = "name")]
     check: &'static str,
     status: Status,
     message: String,
@@ -74,6 +76,7 @@ impl Report {
 struct DoctorReport {
     checks: Vec<Finding>,
     ok: bool,
+    #[serde(serialize_with = "super::stray_json::serialize_strays")]
     stray_sessions: Option<Vec<StraySession>>,
 }
 

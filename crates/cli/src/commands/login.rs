@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use latchkey_core::UserSummary;
 use latchkey_core::{Browser, CommandBrowser};
 use latchkey_core::{Entry, Error as CoreError, ErrorKind, Session, SessionState, SignInOptions};
-use latchkey_core::{StorageInfo, UserSummary};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use url::Url;
@@ -18,7 +18,7 @@ use crate::agent_link;
 use crate::cli::LoginArgs;
 use crate::context::Ctx;
 use crate::failure::{CliResult, Exit, Failure};
-use crate::output::{mm_ss, print_report, when};
+use crate::output::{mm_ss, print_report, when, KeychainFacts};
 
 pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
     let browser: Option<Arc<dyn Browser>> = match &a.browser_command {
@@ -59,13 +59,19 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
     }
     let report = LoginReport {
         id_expires_at: session.tokens().await.ok().map(|t| t.id_expires_at),
-        keychain: session.storage(),
+        keychain: KeychainFacts::of(&session),
         profile: &profile.name,
         signed_in: true,
         user: &user,
     };
     match a.json {
-        true => print_report(&report, true)?,
+        true => {
+            print_report(&report, true)?;
+            if let Some(lifetime) = report.keychain.lifetime {
+                let store = &report.keychain.store_name;
+                eprintln!("latchkey: note: the session is in the {store}; it is {lifetime}.");
+            }
+        }
         // For people on stderr: stdout stays empty (it is for data).
         false => eprint!("{report}"),
     }
@@ -76,7 +82,7 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
 #[derive(Serialize)]
 struct LoginReport<'a> {
     id_expires_at: Option<DateTime<Utc>>,
-    keychain: StorageInfo,
+    keychain: KeychainFacts,
     profile: &'a str,
     signed_in: bool,
     user: &'a UserSummary,
@@ -94,6 +100,9 @@ impl fmt::Display for LoginReport<'_> {
                 when(at),
                 self.keychain.store_name
             )?;
+        }
+        if let Some(lifetime) = self.keychain.lifetime {
+            writeln!(f, "Note: it is {lifetime}.")?;
         }
         Ok(())
     }

@@ -135,6 +135,7 @@ async fn remove_strays(ctx: &Ctx, json: bool) -> CliResult<Exit> {
 /// `logout --stray`'s report: per stray session, what was revoked and deleted.
 #[derive(Serialize)]
 struct StrayReport {
+    #[serde(serialize_with = "super::stray_json::serialize_removals")]
     strays: Vec<StrayRemoval>,
 }
 

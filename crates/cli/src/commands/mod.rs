@@ -12,6 +12,7 @@ mod man;
 mod profile;
 mod profile_view;
 mod status;
+mod stray_json;
 mod token;
 mod userinfo;
 

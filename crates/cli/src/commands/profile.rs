@@ -6,9 +6,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use latchkey_core::config::{
-    AwsDraft, Config, ConfigError, ImportReview, Profile, ProfileDraft, MAX_IMPORT_BYTES,
+    AwsDraft, Config, ConfigError, DroppedSetting, ImportReview, Profile, ProfileDraft,
+    ReviewedSetting, MAX_IMPORT_BYTES,
 };
 use latchkey_core::{Session, SessionOptions, SessionState, SignOutScope};
+use serde::Serialize;
 
 use super::profile_view::{self, Registration};
 use crate::context::Ctx;
@@ -143,6 +145,29 @@ async fn sign_out_if_moved(old: &Profile, next: &Profile) -> CliResult<()> {
     Ok(())
 }
 
+/// One imported profile's review in `profile import --json`: the profile's name under
+/// `profile`, as in every command's JSON.
+#[derive(Serialize)]
+struct ReviewReport<'a> {
+    dropped: &'a [DroppedSetting],
+    moves_session: &'a [String],
+    profile: &'a str,
+    replaces: bool,
+    settings: &'a [ReviewedSetting],
+}
+
+impl<'a> From<&'a ImportReview> for ReviewReport<'a> {
+    fn from(r: &'a ImportReview) -> Self {
+        ReviewReport {
+            dropped: &r.dropped,
+            moves_session: &r.moves_session,
+            profile: &r.name,
+            replaces: r.replaces,
+            settings: &r.settings,
+        }
+    }
+}
+
 /// `profile import FILE`: review every profile of the file, ask (or take `--yes`), sign out a
 /// replaced profile's session when its tokens would go elsewhere, then save.
 async fn import(ctx: &Ctx, file: &Path, replace: bool, yes: bool, json: bool) -> CliResult<Exit> {
@@ -150,7 +175,7 @@ async fn import(ctx: &Ctx, file: &Path, replace: bool, yes: bool, json: bool) ->
     let mut config = config_to_edit(ctx)?;
     let reviews = config.review_import(&text, file)?;
     if json {
-        print_json(&reviews)?;
+        print_json(&reviews.iter().map(ReviewReport::from).collect::<Vec<_>>())?;
     } else {
         for review in &reviews {
             print_review(review);

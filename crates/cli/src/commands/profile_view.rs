@@ -26,7 +26,7 @@ pub fn list(ctx: &Ctx, json: bool, names: bool) -> CliResult<Exit> {
             default: default.as_deref() == Some(p.name.as_str()),
             issuer: p.issuer(),
             kind: if p.is_cognito() { "cognito" } else { "oidc" },
-            name: p.name.clone(),
+            profile: p.name.clone(),
         })
         .collect();
     print_report(&ProfileList(entries), json)?;
@@ -44,7 +44,8 @@ struct ProfileEntry {
     default: bool,
     issuer: String,
     kind: &'static str,
-    name: String,
+    /// The profile's name (`profile` in every command's JSON).
+    profile: String,
 }
 
 impl fmt::Display for ProfileList {
@@ -57,7 +58,7 @@ impl fmt::Display for ProfileList {
         }
         for p in &self.0 {
             let mark = if p.default { "*" } else { " " };
-            writeln!(f, "{mark} {:<16} {:<8} {}", p.name, p.kind, p.issuer)?;
+            writeln!(f, "{mark} {:<16} {:<8} {}", p.profile, p.kind, p.issuer)?;
         }
         Ok(())
     }
@@ -74,7 +75,8 @@ pub fn show(ctx: &Ctx, name: Option<String>, json: bool) -> CliResult<Exit> {
         default: config.default.as_deref() == Some(p.name.as_str()),
         issuer: p.issuer(),
         keychain_account: p.keychain_account(),
-        profile: p,
+        profile: &p.name,
+        settings: p,
         redirect_uris: p.redirect_uris(),
         sign_out_uris: p.sign_out_uris(),
     };
@@ -90,14 +92,17 @@ struct ProfileShow<'a> {
     default: bool,
     issuer: String,
     keychain_account: String,
-    profile: &'a Profile,
+    /// The profile's name (`profile` in every command's JSON).
+    profile: &'a str,
+    /// Its settings, as in the profiles file.
+    settings: &'a Profile,
     redirect_uris: Vec<String>,
     sign_out_uris: Vec<String>,
 }
 
 impl fmt::Display for ProfileShow<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = self.profile;
+        let p = self.settings;
         let default = if self.default { " (default)" } else { "" };
         writeln!(f, "Profile `{}`{default}", p.name)?;
         match &p.kind {
@@ -126,7 +131,7 @@ impl fmt::Display for ProfileShow<'_> {
 impl ProfileShow<'_> {
     /// The API settings, browser command and identity pool, where set.
     fn fmt_calls(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = self.profile;
+        let p = self.settings;
         if !p.api_base_urls.is_empty() {
             let origins: Vec<&str> = p.api_base_urls.iter().map(|u| u.as_str()).collect();
             writeln!(f, "  API origins     {}", origins.join(", "))?;

@@ -4,14 +4,14 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use latchkey_core::{RefreshTokenInfo, SessionEnd, SessionState, StorageInfo, UserSummary};
+use latchkey_core::{RefreshTokenInfo, SessionEnd, SessionState, UserSummary};
 use serde::Serialize;
 
 use crate::agent_link;
 use crate::cli::StatusArgs;
 use crate::context::{not_signed_in, Ctx};
 use crate::failure::{CliResult, Exit};
-use crate::output::{print_json, print_report, printable, when};
+use crate::output::{print_json, print_report, printable, when, KeychainFacts};
 
 pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
     if a.all {
@@ -33,7 +33,6 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
             user,
             id_expires_at,
             access_expires_at,
-            storage,
             ..
         } => {
             let report = SignedInReport {
@@ -42,7 +41,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
                 access_expires_at: *access_expires_at,
                 email: user.email.as_deref(),
                 id_expires_at: *id_expires_at,
-                keychain: storage,
+                keychain: KeychainFacts::of(&session),
                 refresh_token: session.refresh_token_info(),
                 signed_in: true,
                 user,
@@ -54,7 +53,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
             let report = SignedOutReport {
                 about,
                 agent,
-                keychain: session.storage(),
+                keychain: KeychainFacts::of(&session),
                 reason: match other {
                     SessionState::SignedOut { reason } => reason.clone(),
                     SessionState::Error { message, .. } => Some(message.clone()),
@@ -111,7 +110,7 @@ struct SignedInReport<'a> {
     access_expires_at: DateTime<Utc>,
     email: Option<&'a str>,
     id_expires_at: DateTime<Utc>,
-    keychain: &'a StorageInfo,
+    keychain: KeychainFacts,
     refresh_token: Option<RefreshTokenInfo>,
     signed_in: bool,
     user: &'a UserSummary,
@@ -120,8 +119,7 @@ struct SignedInReport<'a> {
 impl fmt::Display for SignedInReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let user = self.user;
-        let who = (user.email.as_ref().or(user.username.as_ref())).unwrap_or(&user.sub);
-        writeln!(f, "Signed in as {who}")?;
+        writeln!(f, "Signed in as {}", shown(user))?;
         write!(f, "{}", self.about)?;
         if let Some(u) = &user.username {
             writeln!(f, "  username        {u}")?;
@@ -149,7 +147,7 @@ impl fmt::Display for SignedInReport<'_> {
                 "  refresh token   none (sign in again when the tokens expire)"
             )?,
         }
-        writeln!(f, "  keychain        {}", self.keychain.store_name)?;
+        write!(f, "{}", self.keychain)?;
         match &self.agent {
             Some(agent) => write!(f, "{agent}"),
             None => Ok(()),
@@ -165,7 +163,7 @@ struct SignedOutReport<'a> {
     /// The agent, when one answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     agent: Option<AgentSeen>,
-    keychain: StorageInfo,
+    keychain: KeychainFacts,
     reason: Option<String>,
     /// How the last session ended, when the provider (or a refused refresh answer) ended it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,12 +178,17 @@ impl fmt::Display for SignedOutReport<'_> {
         if let Some(r) = &self.reason {
             writeln!(f, "  reason          {r}")?;
         }
-        writeln!(f, "  keychain        {}", self.keychain.store_name)?;
+        write!(f, "{}", self.keychain)?;
         match &self.agent {
             Some(agent) => write!(f, "{agent}"),
             None => Ok(()),
         }
     }
+}
+
+/// The user for people: email, else username, else subject.
+fn shown(user: &UserSummary) -> &str {
+    (user.email.as_deref().or(user.username.as_deref())).unwrap_or(&user.sub)
 }
 
 /// A profile's line in `status --all`.
@@ -195,9 +198,9 @@ struct ProfileRow {
     default: bool,
     kind: &'static str,
     signed_in: bool,
-    /// Email, else username, else subject.
+    /// Who is signed in: the same object as `status`'s `user`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<String>,
+    user: Option<UserSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     id_expires_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -224,7 +227,9 @@ impl fmt::Display for ProfileTable {
         )?;
         for row in &self.0 {
             let (session, expires) = match (&row.user, row.id_expires_at) {
-                (Some(user), Some(at)) => (format!("signed in as {}", printable(user)), when(at)),
+                (Some(user), Some(at)) => {
+                    (format!("signed in as {}", printable(shown(user))), when(at))
+                }
                 _ => ("not signed in".to_owned(), "-".to_owned()),
             };
             writeln!(
@@ -268,7 +273,7 @@ async fn all(ctx: &Ctx, json: bool) -> CliResult<Exit> {
                 ..
             } => {
                 row.signed_in = true;
-                row.user = Some(user.email.or(user.username).unwrap_or(user.sub));
+                row.user = Some(user);
                 row.id_expires_at = Some(id_expires_at);
             }
             SessionState::SignedOut { reason } => row.reason = reason,

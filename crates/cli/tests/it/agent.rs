@@ -365,6 +365,7 @@ fn a_second_agent_finds_the_first_and_a_stale_socket_is_taken_over() {
     assert_eq!(again.status()["agent"]["keychain_reads"], 0);
     let status = env.run(&["agent", "status", "--json"]);
     assert_eq!(status.code, 0, "{}", status.stderr);
+    crate::cli_doc::assert_documented("latchkey agent status --json", &status.json());
     assert_eq!(status.json()["agent"]["pid"], again.child.id());
 }
 

@@ -180,7 +180,7 @@ fn login_status_token_call_inspect_logout() {
     let d = env.run(&["doctor", "--json"]);
     assert_eq!(d.code, 0, "doctor: {}", d.stdout);
     let checks = d.json()["checks"].as_array().unwrap().clone();
-    let session_check = checks.iter().find(|c| c["check"] == "session").unwrap();
+    let session_check = checks.iter().find(|c| c["name"] == "session").unwrap();
     assert!(
         session_check["message"]
             .as_str()
@@ -437,7 +437,7 @@ fn unreachable_provider_is_exit_3() {
     let d = env.run(&["doctor", "--json"]);
     assert_eq!(d.code, 1);
     let checks = d.json()["checks"].as_array().unwrap().clone();
-    let disc = checks.iter().find(|c| c["check"] == "discovery").unwrap();
+    let disc = checks.iter().find(|c| c["name"] == "discovery").unwrap();
     assert_eq!(disc["status"], "fail", "{disc}");
 }
 
@@ -459,7 +459,7 @@ fn no_secret_service_is_exit_4() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["check"] == "keychain")
+        .find(|c| c["name"] == "keychain")
         .unwrap()
         .clone();
     assert_eq!(kc["status"], "fail", "{kc}");
@@ -554,7 +554,7 @@ fn profile_list_add_show_use_remove() {
         .iter()
         .map(|p| {
             (
-                p["name"].as_str().unwrap().to_owned(),
+                p["profile"].as_str().unwrap().to_owned(),
                 p["default"].as_bool().unwrap(),
             )
         })
@@ -574,13 +574,14 @@ fn profile_list_add_show_use_remove() {
         serde_json::json!(["http://localhost:53682/signed-out"])
     );
     assert_eq!(
-        s["profile"]["kind"]["domain"],
+        s["settings"]["kind"]["domain"],
         "https://myapp.auth.eu-west-1.amazoncognito.com/"
     );
     let r = env.run(&["profile", "use", "google"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let s = env.run(&["profile", "show", "--json"]).json();
-    assert_eq!(s["profile"]["name"], "google");
+    assert_eq!(s["profile"], "google");
+    assert_eq!(s["settings"]["name"], "google");
     env.run(&["profile", "use", "nope"])
         .assert_error(5, "no profile named");
     let r = env.run(&["profile", "remove", "google", "--keep-session"]);
@@ -894,7 +895,7 @@ fn status_all_lists_every_profile_from_the_keychain_alone() {
     assert_eq!(signed_in["signed_in"], true, "{signed_in}");
     assert_eq!(signed_in["default"], true);
     assert_eq!(signed_in["kind"], "cognito");
-    assert!(!signed_in["user"].as_str().unwrap().is_empty());
+    assert!(!signed_in["user"]["sub"].as_str().unwrap().is_empty());
     let expiry: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(signed_in["id_expires_at"].clone()).unwrap();
     assert_eq!(signed_out["signed_in"], false, "{signed_out}");

@@ -2,6 +2,7 @@
 //! Every command's `--json` report, whole: the keys and shapes scripts rely on, each compared
 //! as one object (values that vary from run to run are checked by type).
 
+use crate::cli_doc::assert_documented;
 use crate::common;
 
 use common::*;
@@ -44,16 +45,19 @@ fn assert_shape(actual: &Value, expected: &Value, at: &str) {
     }
 }
 
-/// `latchkey ARGS` succeeded (exit `code`) and printed one JSON document on stdout.
-fn json_of(env: &Env, args: &[&str], code: i32) -> Value {
+/// `latchkey ARGS` succeeded (exit `code`) and printed one JSON document on stdout, which
+/// matches docs/cli.md's schema headed `documented`.
+fn json_of(env: &Env, documented: &str, args: &[&str], code: i32) -> Value {
     let r = env.run(args);
     assert_eq!(r.code, code, "{args:?}: {}", r.stderr);
-    r.json()
+    let output = r.json();
+    assert_documented(documented, &output);
+    output
 }
 
 /// The keychain object of `status` and `login`.
 fn keychain() -> Value {
-    json!({"persistent": true, "store_name": "<string>", "warning": null})
+    json!({"lifetime": null, "persistent": true, "store_name": "<string>", "warning": null})
 }
 
 #[test]
@@ -68,33 +72,54 @@ fn every_commands_json_report_keeps_its_keys_and_shapes() {
     signed_out["keychain"] = keychain();
     signed_out["reason"] = "<string>".into();
     assert_shape(
-        &json_of(&env, &["status", "--json"], 12),
+        &json_of(&env, "latchkey status --json", &["status", "--json"], 12),
         &signed_out,
         "status",
     );
     assert_shape(
-        &json_of(&env, &["status", "--all", "--json"], 0),
+        &json_of(
+            &env,
+            "latchkey status --all --json",
+            &["status", "--all", "--json"],
+            0,
+        ),
         &json!([{"default": true, "kind": "cognito", "profile": "dev", "reason": "<string>", "signed_in": false}]),
         "status --all",
     );
     assert_shape(
-        &json_of(&env, &["profile", "list", "--json"], 0),
-        &json!([{"client_id": profile.client_id, "default": true, "issuer": issuer, "kind": "cognito", "name": "dev"}]),
+        &json_of(
+            &env,
+            "latchkey profile list --json",
+            &["profile", "list", "--json"],
+            0,
+        ),
+        &json!([{"client_id": profile.client_id, "default": true, "issuer": issuer, "kind": "cognito", "profile": "dev"}]),
         "profile list",
     );
     assert_shape(
-        &json_of(&env, &["profile", "show", "--json"], 0),
+        &json_of(
+            &env,
+            "latchkey profile show --json",
+            &["profile", "show", "--json"],
+            0,
+        ),
         &json!({
             "issuer": issuer,
             "keychain_account": profile.keychain_account(),
-            "profile": serde_json::to_value(&profile).unwrap(),
+            "profile": "dev",
+            "settings": serde_json::to_value(&profile).unwrap(),
             "redirect_uris": profile.redirect_uris(),
             "sign_out_uris": profile.sign_out_uris(),
         }),
         "profile show",
     );
     assert_shape(
-        &json_of(&env, &["logout", "--stray", "--json"], 0),
+        &json_of(
+            &env,
+            "latchkey logout --stray --json",
+            &["logout", "--stray", "--json"],
+            0,
+        ),
         &json!({"strays": []}),
         "logout --stray",
     );
@@ -103,6 +128,7 @@ fn every_commands_json_report_keeps_its_keys_and_shapes() {
     complete_login(&url, DEMO_USERNAME, latchkey_testkit::devidp::DEMO_PASSWORD);
     let login = Run::from(child.wait_with_output().unwrap());
     assert_eq!(login.code, 0, "{}", login.stderr);
+    assert_documented("latchkey login --json", &login.json());
     let user = json!({
         "auth_time": "<string>", "email": DEMO_USERNAME, "groups": ["users", "admins"],
         "issuer": issuer, "name": "Demo Admin", "sub": "<string>", "username": "<string>",
@@ -127,18 +153,28 @@ fn every_commands_json_report_keeps_its_keys_and_shapes() {
         signed_in[k] = v;
     }
     assert_shape(
-        &json_of(&env, &["status", "--json"], 0),
+        &json_of(&env, "latchkey status --json", &["status", "--json"], 0),
         &signed_in,
         "status",
     );
     assert_shape(
-        &json_of(&env, &["status", "--all", "--json"], 0),
-        &json!([{"default": true, "id_expires_at": "<string>", "kind": "cognito", "profile": "dev", "signed_in": true, "user": DEMO_USERNAME}]),
+        &json_of(
+            &env,
+            "latchkey status --all --json",
+            &["status", "--all", "--json"],
+            0,
+        ),
+        &json!([{"default": true, "id_expires_at": "<string>", "kind": "cognito", "profile": "dev", "signed_in": true, "user": user}]),
         "status --all",
     );
     tokens_and_calls(&env, &idp.base_url());
     assert_shape(
-        &json_of(&env, &["aws", "whoami", "--json"], 0),
+        &json_of(
+            &env,
+            "latchkey aws whoami --json",
+            &["aws", "whoami", "--json"],
+            0,
+        ),
         &json!({"profile": "dev", "identity": {
             "access_key_id": "<string>", "account": "<string>", "assumed_role_arn": "<string>",
             "expires_at": "<string>", "flow": "enhanced", "identity_id": "<string>",
@@ -148,18 +184,19 @@ fn every_commands_json_report_keeps_its_keys_and_shapes() {
         }}),
         "aws whoami",
     );
-    let doctor = json_of(&env, &["doctor", "--json"], 0);
+    json_of(&env, "latchkey aws credentials", &["aws", "credentials"], 0);
+    let doctor = json_of(&env, "latchkey doctor --json", &["doctor", "--json"], 0);
     assert_shape(
         &doctor,
         &json!({"checks": "<array>", "ok": true, "stray_sessions": []}),
         "doctor",
     );
     for check in doctor["checks"].as_array().unwrap() {
-        let finding = json!({"check": "<string>", "message": "<string>", "status": "ok"});
+        let finding = json!({"message": "<string>", "name": "<string>", "status": "ok"});
         assert_shape(check, &finding, "doctor.checks[]");
     }
     assert_shape(
-        &json_of(&env, &["logout", "--json"], 0),
+        &json_of(&env, "latchkey logout --json", &["logout", "--json"], 0),
         &json!({
             "logout_page_opened": false, "logout_url": null, "profile": "dev",
             "revocation_error": null, "revoked": true, "signed_out": true,
@@ -170,6 +207,7 @@ fn every_commands_json_report_keeps_its_keys_and_shapes() {
     let error = env.run(&["token", "--json"]);
     assert_eq!(error.code, 12);
     let error: Value = serde_json::from_str(error.stderr.trim()).unwrap();
+    assert_documented("latchkey token --json (any failure)", &error);
     assert_shape(
         &error,
         &json!({"error": {"exit_code": 12, "kind": "not_signed_in", "message": "<string>"}}),
@@ -180,12 +218,17 @@ fn every_commands_json_report_keeps_its_keys_and_shapes() {
 /// `token` (JSON and kubectl), `call`, `inspect` and `userinfo` of a signed-in session.
 fn tokens_and_calls(env: &Env, base_url: &str) {
     assert_shape(
-        &json_of(env, &["token", "--json"], 0),
+        &json_of(env, "latchkey token --json", &["token", "--json"], 0),
         &json!({"expires_at": "<string>", "kind": "id", "profile": "dev", "token": "<string>"}),
         "token",
     );
     assert_shape(
-        &json_of(env, &["token", "--format", "kubectl"], 0),
+        &json_of(
+            env,
+            "latchkey token --format kubectl",
+            &["token", "--format", "kubectl"],
+            0,
+        ),
         &json!({
             "apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
             "status": {"expirationTimestamp": "<string>", "token": "<string>"},
@@ -194,23 +237,24 @@ fn tokens_and_calls(env: &Env, base_url: &str) {
     );
     let call = json_of(
         env,
+        "latchkey call --json URL",
         &["call", "--json", &format!("{base_url}/demo-api/me")],
         0,
     );
     assert_shape(
         &call,
         &json!({
-            "body": "<object>", "elapsed_ms": "<number>", "headers": "<array>",
+            "body": "<object>", "elapsed_ms": "<number>", "headers": "<object>",
             "retried_after_refresh": false, "status": 200, "truncated": false,
         }),
         "call",
     );
     assert_shape(
-        &call["headers"][0],
-        &json!(["<string>", "<string>"]),
-        "call.headers[0]",
+        &call["headers"]["content-type"],
+        &json!("<string>"),
+        "call.headers",
     );
-    let inspect = json_of(env, &["inspect", "--json"], 0);
+    let inspect = json_of(env, "latchkey inspect --json", &["inspect", "--json"], 0);
     assert_shape(
         &inspect,
         &json!({
@@ -225,7 +269,7 @@ fn tokens_and_calls(env: &Env, base_url: &str) {
     let claim =
         json!({"explanation": "<string>", "human": null, "name": "at_hash", "value": "<string>"});
     assert_shape(&inspect["claims"][0], &claim, "inspect.claims[0]");
-    let userinfo = json_of(env, &["userinfo", "--json"], 0);
+    let userinfo = json_of(env, "latchkey userinfo --json", &["userinfo", "--json"], 0);
     assert_shape(
         &userinfo,
         &json!({
@@ -234,4 +278,46 @@ fn tokens_and_calls(env: &Env, base_url: &str) {
         }),
         "userinfo",
     );
+}
+
+/// An API on a plain socket that answers every request with two `Set-Cookie` headers and one
+/// `Content-Type` (the development provider's demo API repeats no header); its base URL.
+fn api_repeating_a_header() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            use std::io::{BufRead, Write};
+            let mut stream = stream.unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    base
+}
+
+#[test]
+fn call_gives_headers_by_name_and_a_repeated_header_as_an_array() {
+    let env = Env::new();
+    let (_idp, profile) = start_cognito("dev");
+    env.write_profile(&profile);
+    let (child, url) = env.start_login(&[]);
+    complete_login(&url, DEMO_USERNAME, latchkey_testkit::devidp::DEMO_PASSWORD);
+    assert!(child.wait_with_output().unwrap().status.success());
+
+    let api = api_repeating_a_header();
+    let call = json_of(
+        &env,
+        "latchkey call --json URL",
+        &["call", "--json", "--allow-any-origin", &format!("{api}/me")],
+        0,
+    );
+    assert_eq!(call["headers"]["set-cookie"], json!(["a=1", "b=2"]));
+    assert_eq!(call["headers"]["content-type"], "application/json");
+    assert_eq!(call["headers"]["content-length"], "2");
 }

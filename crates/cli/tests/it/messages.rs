@@ -254,7 +254,7 @@ fn doctor_names_the_keychain_store_once() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["check"] == "keychain")
+        .find(|c| c["name"] == "keychain")
         .expect("a keychain check");
     assert_eq!(keychain["status"], "fail", "{keychain}");
     let message = keychain["message"].as_str().unwrap();

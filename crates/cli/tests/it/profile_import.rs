@@ -67,8 +67,9 @@ fn g1_an_import_over_a_signed_in_profile_is_reviewed_asked_and_signs_it_out_firs
     // without the browser command.
     let r = env.run(&["profile", "import", file, "--replace", "--yes", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    crate::cli_doc::assert_documented("latchkey profile import FILE --yes --json", &r.json());
     let review = &r.json()[0];
-    assert_eq!(review["name"], "work");
+    assert_eq!(review["profile"], "work");
     assert_eq!(review["replaces"], true);
     assert_eq!(
         review["moves_session"],

@@ -81,16 +81,17 @@ fn a_session_orphaned_by_editing_the_client_id_is_listed_then_revoked_and_delete
 
     let doctor = env.run(&["doctor", "--json"]);
     let report = doctor.json();
+    crate::cli_doc::assert_documented("latchkey doctor --json", &report);
     let strays = report["stray_sessions"].as_array().expect("listed");
     assert_eq!(strays.len(), 1, "{report}");
-    assert_eq!(strays[0]["profile_name"], "work");
+    assert_eq!(strays[0]["profile"], "work");
     assert_eq!(strays[0]["issuer"], idp.issuer());
     assert_eq!(strays[0]["client_id"], idp.client_id());
     assert_eq!(strays[0]["session"], true);
     assert_eq!(strays[0]["aws_credentials"], true);
     assert_eq!(strays[0]["invalid_profile"], false);
     let finding = (report["checks"].as_array().unwrap().iter())
-        .find(|c| c["check"] == "stray")
+        .find(|c| c["name"] == "stray")
         .expect("a stray finding");
     assert_eq!(finding["status"], "warn");
     let human = env.run(&["doctor"]);
@@ -107,6 +108,7 @@ fn a_session_orphaned_by_editing_the_client_id_is_listed_then_revoked_and_delete
     let logout = env.run(&["logout", "--stray", "--json"]);
     assert_eq!(logout.code, 0, "{}", logout.stderr);
     let removed = logout.json();
+    crate::cli_doc::assert_documented("latchkey logout --stray --json", &removed);
     let removed = removed["strays"].as_array().unwrap();
     assert_eq!(removed.len(), 1, "{removed:?}");
     assert_eq!(removed[0]["stray"]["account"], orphan.as_str());
@@ -175,7 +177,7 @@ fn logout_stray_keeps_the_sessions_of_an_invalid_profile() {
 
     // Fixed, the profile uses them again: they are listed as its, and kept.
     let doctor = env.run(&["doctor", "--json"]).json();
-    assert_eq!(doctor["stray_sessions"][0]["profile_name"], "old");
+    assert_eq!(doctor["stray_sessions"][0]["profile"], "old");
     assert_eq!(doctor["stray_sessions"][0]["invalid_profile"], true);
     let logout = env.run(&["logout", "--stray", "--json"]);
     assert_eq!(logout.code, 0, "{}", logout.stderr);

@@ -187,6 +187,12 @@ impl Session {
         self.inner.storage.lock().unwrap().clone()
     }
 
+    /// How long the store keeps this session when that is limited (the Linux kernel keyring:
+    /// lost at reboot, and after days unused), as a sentence for people; `None` otherwise.
+    pub fn storage_lifetime(&self) -> Option<&'static str> {
+        self.inner.vault.lifetime()
+    }
+
     /// A receiver that sees every later state change (the current state is marked seen).
     pub fn subscribe(&self) -> watch::Receiver<SessionState> {
         self.inner.state_tx.subscribe()

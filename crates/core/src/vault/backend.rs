@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::chunked::RawStore;
+use super::store_choice::{self, StoreChoice, SystemStore, KERNEL_STORE_NAME};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Where a vault's items go.
@@ -17,34 +18,91 @@ pub(super) enum Backend {
     Unavailable(Error),
 }
 
-/// A [`Backend`], or the OS keychain's, made on first use: a [`super::Vault::system`] that is
+/// A [`Backend`], or the system store's, made on first use: a [`super::Vault::system`] that is
 /// never used (one replaced in [`crate::SessionOptions`], say) opens no connection, and the
 /// connection's cost (on Linux a D-Bus connection and a Diffie-Hellman session with the Secret
 /// Service) lands on the blocking thread of the first operation.
 #[derive(Clone)]
 pub(super) enum BackendCell {
     Ready(Backend),
-    System(Arc<OnceLock<Backend>>),
+    System {
+        /// The store `LATCHKEY_KEYCHAIN` and the session chose, or why the choice is invalid.
+        choice: Result<StoreChoice, Error>,
+        connected: Arc<OnceLock<Backend>>,
+    },
 }
 
 impl BackendCell {
-    /// The backend: for the OS keychain, connected now (under `service`) if this is the
+    /// The system store as `LATCHKEY_KEYCHAIN` and the session choose it, not yet connected.
+    pub(super) fn system() -> BackendCell {
+        BackendCell::System {
+            choice: store_choice::choose_from_env(),
+            connected: Arc::default(),
+        }
+    }
+
+    /// The backend: for the system store, connected now (under `service`) if this is the
     /// first use.
     pub(super) fn get(&self, service: &str) -> &Backend {
         match self {
             BackendCell::Ready(backend) => backend,
-            BackendCell::System(connected) => connected.get_or_init(|| match platform_store() {
-                Ok(store) => Backend::Keyring(Arc::new(KeyringStore {
-                    store,
-                    service: service.to_owned(),
-                    store_name: platform_store_name().to_owned(),
-                    is_platform_store: true,
-                })),
-                Err(e) => {
-                    Backend::Unavailable(keychain_error(platform_store_name(), "connect", &e))
-                }
+            BackendCell::System { choice, connected } => connected.get_or_init(|| match choice {
+                Ok(choice) => connect(choice.store, service),
+                Err(e) => Backend::Unavailable(e.clone()),
             }),
         }
+    }
+
+    /// The system store chosen, when this is the system store and the choice is valid.
+    pub(super) fn choice(&self) -> Option<&StoreChoice> {
+        match self {
+            BackendCell::System { choice: Ok(c), .. } => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// A connection to `store`, or why there is none.
+fn connect(store: SystemStore, service: &str) -> Backend {
+    let name = system_store_name(store);
+    match store {
+        SystemStore::Platform => match platform_store() {
+            Ok(opened) => Backend::Keyring(Arc::new(KeyringStore {
+                store: opened,
+                service: service.to_owned(),
+                store_name: name.to_owned(),
+                is_platform_store: true,
+            })),
+            Err(e) => Backend::Unavailable(keychain_error(name, "connect", &e)),
+        },
+        SystemStore::Kernel => kernel_store(service),
+    }
+}
+
+/// The Linux kernel keyring, or why there is none.
+fn kernel_store(service: &str) -> Backend {
+    #[cfg(target_os = "linux")]
+    {
+        match super::kernel::KernelKeyring::open(service) {
+            Ok(keyring) => Backend::Keyring(Arc::new(keyring)),
+            Err(e) => Backend::Unavailable(e),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = service;
+        Backend::Unavailable(Error::new(
+            ErrorKind::Config,
+            "the kernel keyring is Linux only; unset LATCHKEY_KEYCHAIN.",
+        ))
+    }
+}
+
+/// The name of the system store `store`, for messages.
+pub(super) fn system_store_name(store: SystemStore) -> &'static str {
+    match store {
+        SystemStore::Platform => platform_store_name(),
+        SystemStore::Kernel => KERNEL_STORE_NAME,
     }
 }
 
@@ -136,7 +194,7 @@ fn keychain_error(store: &str, op: &str, e: &keyring_core::Error) -> Error {
         K::PlatformFailure(inner) => (
             format!("the keychain service is not available ({inner})"),
             if cfg!(target_os = "linux") {
-                "start a Secret Service provider (gnome-keyring-daemon or KeePassXC) in your desktop session; over SSH, run inside `dbus-run-session` with an unlocked keyring"
+                "start a Secret Service provider (gnome-keyring-daemon or KeePassXC) in your desktop session; over SSH, run inside `dbus-run-session` with an unlocked keyring, or set LATCHKEY_KEYCHAIN=kernel to keep the session in the kernel keyring (lost at reboot)"
             } else {
                 "make sure you are signed in to a desktop session with an unlocked keychain"
             },

@@ -8,7 +8,10 @@ mod backend;
 mod chunked;
 mod crashing;
 mod item;
+#[cfg(target_os = "linux")]
+mod kernel;
 mod lock;
+mod store_choice;
 mod stored;
 #[cfg(test)]
 mod tests;
@@ -22,6 +25,7 @@ pub use crashing::{CrashPoint, CrashingStore};
 pub use lock::lock_path;
 pub use lock::runtime_dir;
 pub(crate) use lock::ProfileLock;
+pub use store_choice::KEYCHAIN_VAR;
 pub use stored::StoredSession;
 
 use std::sync::{Arc, Mutex};
@@ -29,7 +33,8 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use backend::{platform_store_name, service_name, Backend, BackendCell};
+use backend::{service_name, system_store_name, Backend, BackendCell};
+use store_choice::{SystemStore, KERNEL_LIFETIME};
 
 /// Result of the start-up probe: which store is active and whether it works.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -128,10 +133,25 @@ fn parse_session(store_name: &str, bytes: &[u8]) -> Result<StoredSession> {
 }
 
 impl Vault {
-    /// The OS keychain (Secret Service, macOS Keychain, Windows Credential Manager).
+    /// The OS keychain (Secret Service, macOS Keychain, Windows Credential Manager), or on
+    /// Linux the kernel keyring where no D-Bus session bus runs or `LATCHKEY_KEYCHAIN=kernel`.
     /// Never fails: an unavailable store shows up in [`Vault::probe`] and in every operation.
     pub fn system() -> Vault {
-        Self::with_cell(BackendCell::System(Arc::default()), platform_store_name())
+        let cell = BackendCell::system();
+        let store = cell.choice().map_or(SystemStore::Platform, |c| c.store);
+        Self::with_cell(cell, system_store_name(store))
+    }
+
+    /// Why this store is used, for `doctor`: `None` for a store handed in or memory only.
+    pub fn store_reason(&self) -> Option<&'static str> {
+        self.backend.choice().map(|c| c.why)
+    }
+
+    /// How long the store keeps a session when that is not "until it is deleted": for the
+    /// kernel keyring, a sentence saying it is lost at reboot and after days unused.
+    pub fn lifetime(&self) -> Option<&'static str> {
+        let kernel = self.backend.choice().map(|c| c.store) == Some(SystemStore::Kernel);
+        kernel.then_some(KERNEL_LIFETIME)
     }
 
     /// The backend operations use: for [`Vault::system`], the platform store, connected now
@@ -227,15 +247,24 @@ impl Vault {
                 let round_trip =
                     (self.items()).and_then(|items| items.round_trip(&account, b"latchkey-probe"));
                 match round_trip {
-                    Ok(()) => VaultHealth::working(
-                        name,
-                        true,
-                        "the keychain works (write, read back, delete)",
-                    ),
+                    Ok(()) => VaultHealth::working(name, true, &self.works_message()),
                     Err(e) => VaultHealth::broken(name, &e),
                 }
             }
         }
+    }
+
+    /// What `probe` says of a working store: that it works, why it is the one used, and its
+    /// lifetime when it is limited.
+    fn works_message(&self) -> String {
+        let mut message = "the keychain works (write, read back, delete)".to_owned();
+        if let Some(why) = self.store_reason() {
+            message.push_str(&format!("; used because {why}"));
+        }
+        if let Some(lifetime) = self.lifetime() {
+            message.push_str(&format!("; sessions are {lifetime}"));
+        }
+        message
     }
 
     pub(crate) fn load_session(&self, account: &str) -> Result<Option<StoredSession>> {

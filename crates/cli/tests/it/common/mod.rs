@@ -18,6 +18,9 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub service: String,
     pub extra_env: Vec<(String, String)>,
+    /// Variables of the test's environment the command does not get (`DBUS_SESSION_BUS_ADDRESS`:
+    /// a process with no D-Bus session); `extra_env` may set them again.
+    pub unset_env: Vec<&'static str>,
     /// With `LATCHKEY_TEST_AGENT=1`: this environment's `latchkey agent`, started by the first
     /// command (so it has the test's `extra_env`, as a user's agent has the user's).
     agent: Option<std::sync::Mutex<Option<Child>>>,
@@ -94,6 +97,7 @@ impl Env {
             dir,
             service: unique("latchkey-cli-test"),
             extra_env: vec![],
+            unset_env: vec![],
             agent: None,
         }
     }
@@ -131,6 +135,9 @@ impl Env {
             .env_remove("LATCHKEY_PROFILE")
             .env("RUST_LOG", "off")
             .stdin(Stdio::null());
+        for k in &self.unset_env {
+            c.env_remove(k);
+        }
         for (k, v) in &self.extra_env {
             c.env(k, v);
         }
