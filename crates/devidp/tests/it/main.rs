@@ -13,4 +13,5 @@ mod identity_pool;
 mod refresh_faults;
 mod session;
 mod signup;
+mod user_pool_api;
 mod wire_shapes;
