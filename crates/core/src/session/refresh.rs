@@ -328,7 +328,7 @@ impl Session {
         self.end_locally(why.message());
     }
 
-    fn end_locally(&self, reason: &str) {
+    pub(super) fn end_locally(&self, reason: &str) {
         *self.inner.current.lock().unwrap() = None;
         self.forget_held_by_hooks();
         self.set_state(SessionState::SignedOut {
