@@ -1,6 +1,7 @@
 //! latchkey-devidp's integration tests, one module per area, in one test binary (one link
 //! instead of one per file); `common` holds the shared provider and HTTP helpers.
 
+mod claim_sets;
 mod cli;
 mod common;
 mod control;
