@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::http::{param, Incoming, Reply};
 use crate::provider::{mask, pad_object, Fault, Oversized, Provider};
+use crate::user_pool::json_api;
 use crate::user_pool::jwt;
 use crate::user_pool::renewal;
 use crate::user_pool::store::{token_digest, AuthCode, RefreshGrant};
@@ -95,6 +96,10 @@ fn cognito_shaped_error(p: &Provider, endpoint: &str, reply: Reply) -> Reply {
     let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&reply.body) else {
         return reply;
     };
+    if body.contains_key("__type") {
+        // An AWS JSON error (the throttling fault): already in its own shape.
+        return reply;
+    }
     let error = body
         .get("error")
         .and_then(Value::as_str)
@@ -155,6 +160,11 @@ fn token_reply(p: &Provider, req: &Incoming) -> Reply {
             "{}/error?error=token_endpoint_moved",
             p.settings.base_url
         ));
+    }
+    if p.has_fault(&Fault::TokenThrottled) {
+        p.log("fault token_throttled: answering 400 TooManyRequestsException".to_string());
+        // UNCONFIRMED at /oauth2/token: the JSON API's throttling answer (fixtures/README.md).
+        return json_api::aws_error(400, "TooManyRequestsException", Some("Rate exceeded"));
     }
     if p.has_fault(&Fault::TokenServerError) {
         p.log("fault token_server_error: answering 500".to_string());
