@@ -13,7 +13,7 @@ use crate::{bundle, cargo, cross, prereq, project_root};
 
 pub fn test(args: &[String]) -> Result<(), String> {
     let root = project_root();
-    let filter: Vec<String> = args.to_vec();
+    let (clock_ahead, filter) = split_clock_ahead(args)?;
     let mut timeline = Timeline::start();
     timeline.phase("prerequisites: Debian, npm and Python packages, tauri-driver");
     let tauri_driver = ensure_prerequisites(&root, &filter)?;
@@ -45,6 +45,25 @@ pub fn test(args: &[String]) -> Result<(), String> {
         })
         .env("LATCHKEY_TAURI_DRIVER", &tauri_driver);
     tally.run_cargo_test(&mut command)?;
+    if let Some(secs) = clock_ahead {
+        timeline.phase(&format!(
+            "core and CLI suites again, every test provider's clock {secs} s ahead (--clock-ahead)"
+        ));
+        let mut skewed = sandbox.command(&cargo());
+        skewed
+            .args([
+                "test",
+                "-p",
+                "latchkey-core",
+                "-p",
+                "latchkey-cli",
+                "--test",
+                "it",
+            ])
+            .args(["--no-fail-fast"])
+            .env(CLOCK_AHEAD_VAR, secs.to_string());
+        tally.run_cargo_test(&mut skewed)?;
+    }
     drop(sandbox);
     if let Some(lints) = cross_lints {
         timeline.phase("waiting for the Windows and macOS type-checks and lints");
@@ -52,6 +71,32 @@ pub fn test(args: &[String]) -> Result<(), String> {
     }
     timeline.summary();
     tally.finish()
+}
+
+/// What the test kit reads to start every provider ahead of the host clock (testkit's
+/// `CLOCK_AHEAD_VAR`).
+const CLOCK_AHEAD_VAR: &str = "LATCHKEY_TEST_DEVIDP_CLOCK_AHEAD";
+/// `--clock-ahead` without a value: a few seconds, more than a client without leeway allows.
+const DEFAULT_CLOCK_AHEAD: u64 = 5;
+
+/// `--clock-ahead[=SECS]` out of the arguments (an opt-in extra pass of the core and CLI
+/// suites with the providers' clocks ahead: issue 26 item 8); the rest is the test filter.
+fn split_clock_ahead(args: &[String]) -> Result<(Option<u64>, Vec<String>), String> {
+    let mut secs = None;
+    let mut filter = Vec::new();
+    for arg in args {
+        match arg.strip_prefix("--clock-ahead") {
+            Some("") => secs = Some(DEFAULT_CLOCK_AHEAD),
+            Some(value) => {
+                let value = value.strip_prefix('=').unwrap_or(value);
+                secs = Some(value.parse().map_err(|_| {
+                    format!("--clock-ahead={value}: give whole seconds, e.g. --clock-ahead=5")
+                })?);
+            }
+            None => filter.push(arg.clone()),
+        }
+    }
+    Ok((secs, filter))
 }
 
 /// The Debian, npm and Python packages the run needs; returns tauri-driver's path.
@@ -324,7 +369,27 @@ fn build_deb(root: &Path, tally: &mut Tally) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decide_package_test, PackageTest, PackageTestFacts};
+    use super::{
+        decide_package_test, split_clock_ahead, PackageTest, PackageTestFacts, DEFAULT_CLOCK_AHEAD,
+    };
+
+    #[test]
+    fn clock_ahead_is_an_opt_in_flag_taken_out_of_the_filter() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            split_clock_ahead(&args(&["flow"])).unwrap(),
+            (None, args(&["flow"]))
+        );
+        assert_eq!(
+            split_clock_ahead(&args(&["--clock-ahead", "flow"])).unwrap(),
+            (Some(DEFAULT_CLOCK_AHEAD), args(&["flow"]))
+        );
+        assert_eq!(
+            split_clock_ahead(&args(&["--clock-ahead=30"])).unwrap(),
+            (Some(30), vec![])
+        );
+        assert!(split_clock_ahead(&args(&["--clock-ahead=soon"])).is_err());
+    }
 
     /// A full run on a fresh Debian machine as root, the way CI runs.
     fn ci_machine() -> PackageTestFacts<'static> {
