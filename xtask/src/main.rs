@@ -8,6 +8,7 @@ mod fuzz;
 mod lanes;
 mod machine;
 mod prereq;
+mod record_cognito;
 mod report;
 mod run;
 mod shots;
@@ -33,6 +34,8 @@ COMMANDS:
                       session with an unlocked gnome-keyring and under Xvfb. Prints each
                       phase's time; ends with `N passed, N failed`.
                       FILTER is passed to cargo test (and skips the static checks).
+                      --clock-ahead[=SECS]: then core's and the CLI's suites once more with
+                      every test provider's clock SECS (default 5) ahead (opt-in: not in CI).
     screenshots       Write PNGs of the app's main screens under Xvfb (docs/screenshots/).
     bench             Measure sign-in, restore, refresh, verification, the listener under junk
                       and the app's start-up against a peer; prints one table (BENCHMARKS.md).
@@ -44,6 +47,9 @@ COMMANDS:
     fuzz [INPUTS]     Core's fuzz targets (request-head parser, JWT decoder, JWKS parser, ID-token
                       verifier) with INPUTS inputs each, default 1000000, in a release build.
                       `test` runs them with a bounded count.
+    record-cognito    Rewrite devidp's discovery and JWKS fixtures from a real user pool through a
+                      sanitiser (no token, id or account number is written). Needs the internet
+                      and LATCHKEY_LIVE_COGNITO_{REGION,POOL_ID,DOMAIN,CLIENT_ID}; never in CI.
     help              This text.
 
 ENVIRONMENT:
@@ -69,6 +75,7 @@ fn main() -> ExitCode {
         "bundle" => bundle::bundle(&rest),
         "cross" => cross::cross(&rest),
         "fuzz" => fuzz::fuzz(&rest),
+        "record-cognito" => record_cognito::record_cognito(&rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -13,7 +13,7 @@ use crate::{bundle, cargo, cross, lanes, prereq, project_root};
 
 pub fn test(args: &[String]) -> Result<(), String> {
     let root = project_root();
-    let filter: Vec<String> = args.to_vec();
+    let (clock_ahead, filter) = split_clock_ahead(args)?;
     let mut timeline = Timeline::start();
     timeline.phase("prerequisites: Debian, npm and Python packages, tauri-driver");
     let tauri_driver = ensure_prerequisites(&root, &filter)?;
@@ -29,12 +29,41 @@ pub fn test(args: &[String]) -> Result<(), String> {
     } else {
         filtered_test_run(&filter, &tauri_driver, &mut timeline, &mut tally)?;
     }
+    if let Some(secs) = clock_ahead {
+        clock_ahead_run(secs, &tauri_driver, &mut timeline, &mut tally)?;
+    }
     if let Some(lints) = cross_lints {
         timeline.phase("waiting for the Windows and macOS type-checks and lints");
         lints.finish(&mut tally)?;
     }
     timeline.summary();
     tally.finish()
+}
+
+/// What the test kit reads to start every provider ahead of the host clock (testkit's
+/// `CLOCK_AHEAD_VAR`).
+const CLOCK_AHEAD_VAR: &str = "LATCHKEY_TEST_DEVIDP_CLOCK_AHEAD";
+/// `--clock-ahead` without a value: a few seconds, more than a client without leeway allows.
+const DEFAULT_CLOCK_AHEAD: u64 = 5;
+
+/// `--clock-ahead[=SECS]` out of the arguments (an opt-in extra pass of the core and CLI
+/// suites with the providers' clocks ahead: issue 26 item 8); the rest is the test filter.
+fn split_clock_ahead(args: &[String]) -> Result<(Option<u64>, Vec<String>), String> {
+    let mut secs = None;
+    let mut filter = Vec::new();
+    for arg in args {
+        match arg.strip_prefix("--clock-ahead") {
+            Some("") => secs = Some(DEFAULT_CLOCK_AHEAD),
+            Some(value) => {
+                let value = value.strip_prefix('=').unwrap_or(value);
+                secs = Some(value.parse().map_err(|_| {
+                    format!("--clock-ahead={value}: give whole seconds, e.g. --clock-ahead=5")
+                })?);
+            }
+            None => filter.push(arg.clone()),
+        }
+    }
+    Ok((secs, filter))
 }
 
 /// The Debian, npm and Python packages the run needs; returns tauri-driver's path.
@@ -195,6 +224,27 @@ fn full_test_run(root: &Path, tauri_driver: &Path, timeline: &mut Timeline, tall
     }
     timeline.phase("the tests, two lanes side by side (app+cli | others), each in a sandbox");
     lanes::run(lanes::split(binaries), &env, tally);
+}
+
+/// `--clock-ahead`: core's and the CLI's suites once more, every test provider's clock `secs`
+/// ahead of the host's (opt-in, not in CI: issue 26 item 8).
+fn clock_ahead_run(
+    secs: u64,
+    tauri_driver: &Path,
+    timeline: &mut Timeline,
+    tally: &mut Tally,
+) -> Result<(), String> {
+    timeline.phase(&format!(
+        "core and CLI suites again, every test provider's clock {secs} s ahead (--clock-ahead)"
+    ));
+    let sandbox = Sandbox::new()?;
+    let mut skewed = sandbox.command(&cargo());
+    skewed
+        .args(["test", "-p", "latchkey-core", "-p", "latchkey-cli"])
+        .args(["--test", "it", "--no-fail-fast"])
+        .env(CLOCK_AHEAD_VAR, secs.to_string())
+        .env("LATCHKEY_TAURI_DRIVER", tauri_driver);
+    tally.run_cargo_test(&mut skewed)
 }
 
 /// A run filtered to some tests: `cargo test --workspace -- FILTER` in one sandbox (with the
@@ -359,7 +409,27 @@ fn build_deb(root: &Path, tally: &mut Tally) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decide_package_test, PackageTest, PackageTestFacts};
+    use super::{
+        decide_package_test, split_clock_ahead, PackageTest, PackageTestFacts, DEFAULT_CLOCK_AHEAD,
+    };
+
+    #[test]
+    fn clock_ahead_is_an_opt_in_flag_taken_out_of_the_filter() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            split_clock_ahead(&args(&["flow"])).unwrap(),
+            (None, args(&["flow"]))
+        );
+        assert_eq!(
+            split_clock_ahead(&args(&["--clock-ahead", "flow"])).unwrap(),
+            (Some(DEFAULT_CLOCK_AHEAD), args(&["flow"]))
+        );
+        assert_eq!(
+            split_clock_ahead(&args(&["--clock-ahead=30"])).unwrap(),
+            (Some(30), vec![])
+        );
+        assert!(split_clock_ahead(&args(&["--clock-ahead=soon"])).is_err());
+    }
 
     /// A full run on a fresh Debian machine as root, the way CI runs.
     fn ci_machine() -> PackageTestFacts<'static> {

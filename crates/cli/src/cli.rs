@@ -273,6 +273,13 @@ pub struct StatusArgs {
     /// Every profile's state in one table, from the keychain alone (no refresh, no network)
     #[arg(long)]
     pub all: bool,
+    /// Also ask the provider whether the session is still valid there, not only by its
+    /// tokens' expiry: Cognito profiles call the user pool's GetUser (the access token needs
+    /// the aws.cognito.signin.user.admin scope), and a session signed out everywhere from
+    /// another device shows as ended (exit 12). OpenID Connect profiles: the expiry alone, as
+    /// without --check
+    #[arg(long, conflicts_with = "all")]
+    pub check: bool,
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,

@@ -86,8 +86,9 @@ pub use inspect::{inspect_jwt, inspect_with_keys, relative, ClaimRow, Inspection
 pub use provider::{probe, ProbeReport, ProbeStatus, ProbeStep};
 pub use secret::{RefreshToken, SecretToken};
 pub use session::{
-    KeepFresh, LogoutUrl, RefreshTokenInfo, Session, SessionEnd, SessionOptions, SessionState,
-    SignInOptions, SignOutOutcome, SignOutScope, StorageInfo, Tokens, UserSummary,
+    EndCause, KeepFresh, LogoutUrl, ProviderCheck, RefreshTokenInfo, Session, SessionEnd,
+    SessionOptions, SessionState, SignInOptions, SignOutOutcome, SignOutScope, StorageInfo, Tokens,
+    UserSummary,
 };
 pub use stray::{
     find_stray_sessions, remove_sessions_of, remove_stray_sessions, EndpointSource,

@@ -73,6 +73,9 @@ pub(crate) enum Reach {
     Unanswered,
     /// The provider answered with an error or a redirect: it issued nothing.
     Refused,
+    /// The provider is throttling (`TooManyRequestsException`, or HTTP 429): it processed
+    /// nothing, so the same request may be repeated after a pause.
+    Throttled,
     /// The provider answered with success and Latchkey refused the answer (not JSON, too
     /// large, a bad field): the grant is spent, and a rotated refresh token came in it.
     Unusable,
@@ -165,6 +168,9 @@ pub(crate) async fn request(
             (true, _) => Failure::unusable(e),
             (false, _) => Failure::refused(e),
         })?;
+    if is_throttled(status, &body) {
+        return Err(Failure::new(Reach::Throttled, throttled(what)));
+    }
     if !status.is_success() {
         return Err(Failure::refused(refusal(&grant, status, &body)));
     }
@@ -217,6 +223,29 @@ fn expires_in(v: &serde_json::Value) -> Result<i64> {
             sanitize(&v.to_string(), 40)
         ))),
     }
+}
+
+/// Whether the answer is a throttling refusal: HTTP 429, or Cognito's AWS-shaped
+/// `{"__type":"TooManyRequestsException"}` (HTTP 400 at its JSON APIs; devidp's
+/// `token_throttled` fault answers `/oauth2/token` the same way).
+fn is_throttled(status: reqwest::StatusCode, body: &[u8]) -> bool {
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return true;
+    }
+    #[derive(Deserialize)]
+    struct AwsError {
+        #[serde(rename = "__type")]
+        kind: Option<String>,
+    }
+    !status.is_success()
+        && serde_json::from_slice::<AwsError>(body)
+            .ok()
+            .and_then(|e| e.kind)
+            .is_some_and(|k| k.rsplit('#').next() == Some("TooManyRequestsException"))
+}
+
+fn throttled(what: &str) -> Error {
+    Error::new(ErrorKind::ProviderUnreachable, format!("the provider is throttling requests and did not answer {what} (TooManyRequestsException); nothing changed. Try again in a few seconds."))
 }
 
 /// The message for a refused token request (`invalid_grant` on a refresh ends the session).

@@ -34,10 +34,13 @@ Two origins, like AWS:
     POST /oauth2/token (authorization_code, refresh_token), POST /oauth2/revoke, GET /oauth2/userInfo
     GET  /demo-api/{me,orders,admin}: an API Gateway REST API with a Cognito authorizer (the ID
          token in --api-token-header, or an access token with an --api-scope; admin needs the
-         admins group); /demo-http-api/{me,orders,admin}: an HTTP API with a JWT authorizer
+         admins group); /demo-http-api/{me,orders,admin}: an HTTP API with a JWT authorizer;
+         /demo-rest-jwt-api/{me,orders,admin}: a REST API with a JWT authorizer
   cognito-idp (--issuer-port; stands for https://cognito-idp.REGION.amazonaws.com):
     GET /{POOL}/.well-known/openid-configuration, GET /{POOL}/.well-known/jwks.json,
-    POST / (X-Amz-Target: AWSCognitoIdentityProviderService.GlobalSignOut)
+    POST / (X-Amz-Target: AWSCognitoIdentityProviderService.GlobalSignOut, GetUser,
+           InitiateAuth with REFRESH_TOKEN_AUTH, GetTokensFromRefreshToken, RevokeToken;
+           Content-Type: application/x-amz-json-1.1)
 
 Users file (TOML):
   [[users]]
@@ -146,6 +149,10 @@ struct Args {
     /// Demo HTTP API: a scope its routes require (repeatable; default none)
     #[arg(long = "http-api-scope", value_name = "SCOPE")]
     http_api_scopes: Vec<String>,
+    /// Demo REST API with a JWT authorizer (/demo-rest-jwt-api): a scope its methods require
+    /// (repeatable; default none; a token without one gets 403)
+    #[arg(long = "rest-jwt-api-scope", value_name = "SCOPE")]
+    rest_jwt_api_scopes: Vec<String>,
     /// Demo APIs: answer browsers cross-origin (API Gateway's CORS configuration; off by
     /// default, as a new API)
     #[arg(long)]
@@ -304,6 +311,7 @@ fn run(args: Args) -> Result<(), StartFailure> {
             audiences: args.api_audiences,
             http_api_audiences: args.http_api_audiences,
             http_api_scopes: args.http_api_scopes,
+            rest_jwt_scopes: args.rest_jwt_api_scopes,
             cors: args.demo_api_cors,
         },
         state_file: args.state_file,

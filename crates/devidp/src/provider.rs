@@ -67,6 +67,10 @@ pub struct Stats {
     pub demo_api: u64,
     /// `GlobalSignOut` calls on the `cognito-idp` JSON API (any outcome).
     pub global_sign_outs: u64,
+    /// `GetUser` calls on the JSON API (any outcome).
+    pub get_user: u64,
+    /// Refreshes on the JSON API: `InitiateAuth` and `GetTokensFromRefreshToken` (any outcome).
+    pub json_api_refreshes: u64,
     /// Identity pool `GetId` requests (any outcome).
     pub identity_get_id: u64,
     /// Identity pool `GetCredentialsForIdentity` requests (any outcome).

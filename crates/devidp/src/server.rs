@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::demo_apis::{http as demo_http_api, iam as demo_iam_api, rest as demo_rest_api};
+use crate::demo_apis::{
+    http as demo_http_api, iam as demo_iam_api, rest as demo_rest_api,
+    rest_jwt as demo_rest_jwt_api,
+};
 use crate::http::{Incoming, Reply};
 use crate::provider::Provider;
 use crate::user_pool::{hosted_ui, json_api, keys, oauth};
@@ -166,7 +169,12 @@ pub(crate) fn route(p: &Provider, req: &Incoming, origin: Origin) -> Reply {
     public_route(p, req).header("Access-Control-Allow-Origin", "*")
 }
 
-const DEMO_API_PREFIXES: [&str; 3] = ["/demo-api/", "/demo-aws-api/", "/demo-http-api/"];
+const DEMO_API_PREFIXES: [&str; 4] = [
+    "/demo-api/",
+    "/demo-aws-api/",
+    "/demo-http-api/",
+    "/demo-rest-jwt-api/",
+];
 
 /// The demo APIs, with CORS only when it is configured (`DemoApiConfig::cors`): without it a
 /// preflight is one more request the API refuses, as API Gateway's are.
@@ -180,6 +188,8 @@ fn demo_api_route(p: &Provider, req: &Incoming) -> Reply {
         demo_rest_api::handle(p, req, rest)
     } else if let Some(rest) = path.strip_prefix("/demo-aws-api/") {
         demo_iam_api::handle(p, req, rest)
+    } else if let Some(rest) = path.strip_prefix("/demo-rest-jwt-api/") {
+        demo_rest_jwt_api::handle(p, req, rest)
     } else {
         let rest = path.strip_prefix("/demo-http-api/").unwrap_or_default();
         demo_http_api::handle(p, req, rest)

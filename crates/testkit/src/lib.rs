@@ -43,7 +43,10 @@ pub use names::{unique, unique_service};
 pub use peers::{aws_peer_bin, aws_peers_dir, Moto, ISOLATED_KEYRING_SCRIPT, MOTO_ROLE};
 pub use ports::{free_port, port_is_free, wait_for_port, wait_port_released};
 pub use process_env::ProcessEnv;
-pub use provider::{cognito_profile, oidc_profile, start_cognito, start_idp, with_identity_pool};
+pub use provider::{
+    cognito_profile, oidc_profile, provider_clock_ahead, start_cognito, start_idp,
+    with_identity_pool, CLOCK_AHEAD_VAR,
+};
 pub use proxy::{
     json_rewrite, proxied_idp, proxied_idp_mapped, Exchanges, PathMap, Proxy, Rewrite,
 };

@@ -19,7 +19,40 @@ pub fn start_idp(tweak: impl FnOnce(&mut DevIdpConfig)) -> DevIdp {
         ..Default::default()
     };
     tweak(&mut cfg);
-    DevIdp::start(cfg).expect("devidp starts")
+    started(cfg)
+}
+
+/// The environment variable that puts every provider the test kit starts this many seconds
+/// ahead of the host clock (clock skew: `iat`, `auth_time` and every expiry run ahead, as
+/// when the user's machine is behind AWS). `cargo xtask test --clock-ahead` sets it.
+pub const CLOCK_AHEAD_VAR: &str = "LATCHKEY_TEST_DEVIDP_CLOCK_AHEAD";
+
+/// A provider started from `cfg`, its clock moved ahead by [`CLOCK_AHEAD_VAR`] when set.
+fn started(cfg: DevIdpConfig) -> DevIdp {
+    let idp = DevIdp::start(cfg).expect("devidp starts");
+    if let Some(secs) = clock_ahead() {
+        idp.advance_clock(Duration::from_secs(secs));
+    }
+    idp
+}
+
+/// How far ahead of the host clock the providers the test kit starts run ([`CLOCK_AHEAD_VAR`];
+/// 0 when unset), for a test that names an instant by the provider's clock (a due time, a
+/// lifetime measured from the host clock).
+pub fn provider_clock_ahead() -> i64 {
+    clock_ahead().map_or(0, |secs| secs as i64)
+}
+
+/// [`CLOCK_AHEAD_VAR`] in whole seconds; unset or empty: none.
+fn clock_ahead() -> Option<u64> {
+    let value = std::env::var(CLOCK_AHEAD_VAR).ok()?;
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    Some(value.parse().unwrap_or_else(|_| {
+        panic!("{CLOCK_AHEAD_VAR}={value:?} is not a whole number of seconds (e.g. 5)")
+    }))
 }
 
 /// A generic OIDC profile for `idp` (discovery, ephemeral port on 127.0.0.1).
@@ -42,7 +75,7 @@ pub fn start_cognito(tweak: impl FnOnce(&mut DevIdpConfig)) -> (DevIdp, Profile)
         .sign_out_urls
         .push(format!("http://localhost:{port}/signed-out"));
     tweak(&mut cfg);
-    let idp = DevIdp::start(cfg).expect("devidp starts");
+    let idp = started(cfg);
     let profile = cognito_profile(&idp, "cog", port);
     (idp, profile)
 }

@@ -7,10 +7,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::Path;
 
 use latchkey_core::config::{Config, Profile};
-use latchkey_core::SessionState;
 use latchkey_core::Vault;
 use latchkey_core::{find_stray_sessions, StrayError, StraySession};
 use latchkey_core::{BrowserChoice, ProbeStatus, BROWSER_COMMAND_VAR};
+use latchkey_core::{ProviderCheck, Session, SessionState};
 use serde::Serialize;
 
 use crate::cli::DoctorArgs;
@@ -346,6 +346,7 @@ async fn check_session(ctx: &Ctx, r: &mut Report) {
                     when(id_expires_at)
                 ),
             );
+            check_at_provider(&session, r).await;
         }
         Ok(SessionState::SignedOut { reason }) => r.add(
             "session",
@@ -368,6 +369,30 @@ async fn check_session(ctx: &Ctx, r: &mut Report) {
             format!("the saved session cannot be used: {}", e.message()),
         ),
     }
+}
+
+/// Whether the provider still accepts the session (Cognito's GetUser; OIDC: not asked).
+async fn check_at_provider(session: &Session, r: &mut Report) {
+    let (status, message) = match session.check_at_provider().await {
+        Ok(ProviderCheck::Live) => (Status::Ok, "the user pool accepts the session".to_owned()),
+        Ok(ProviderCheck::EndedAtProvider) => (
+            Status::Fail,
+            "the user pool no longer accepts the session (signed out everywhere from another device, or revoked); it has ended here too — run `latchkey login`".to_owned(),
+        ),
+        Ok(ProviderCheck::NotSupported) => (
+            Status::Ok,
+            "not asked: an OpenID Connect provider has no standard call for it; the tokens' expiry counts".to_owned(),
+        ),
+        Ok(ProviderCheck::NoAdminScope) => (
+            Status::Ok,
+            "not asked: the access token lacks the aws.cognito.signin.user.admin scope that GetUser needs (add it to the profile's scopes to check)".to_owned(),
+        ),
+        Err(e) => (
+            Status::Warn,
+            format!("could not ask the provider: {}", e.message()),
+        ),
+    };
+    r.add("validity", status, message);
 }
 
 fn check_ports(p: &Profile, r: &mut Report) {

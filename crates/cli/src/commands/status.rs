@@ -4,7 +4,9 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use latchkey_core::{RefreshTokenInfo, SessionEnd, SessionState, UserSummary};
+use latchkey_core::{
+    ProviderCheck, RefreshTokenInfo, Session, SessionEnd, SessionState, UserSummary,
+};
 use serde::Serialize;
 
 use crate::agent_link;
@@ -21,7 +23,14 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
         .await
         .map(|pid| AgentSeen { pid });
     let session = ctx.session(None)?;
-    let state = session.restore().await?;
+    let mut state = session.restore().await?;
+    let provider_check = match a.check {
+        true => check_at_provider(&session, &state).await?,
+        false => None,
+    };
+    if provider_check == Some(ProviderCheck::EndedAtProvider) {
+        state = session.state();
+    }
     let profile = session.profile();
     let about = ProfileFacts {
         client_id: &profile.client_id,
@@ -42,6 +51,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
                 email: user.email.as_deref(),
                 id_expires_at: *id_expires_at,
                 keychain: KeychainFacts::of(&session),
+                provider_check,
                 refresh_token: session.refresh_token_info(),
                 signed_in: true,
                 user,
@@ -60,6 +70,7 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
                     _ => None,
                 },
                 ended: session.last_end(),
+                provider_check,
                 signed_in: false,
             };
             print_report(&report, a.json)?;
@@ -68,6 +79,33 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
                 eprintln!("latchkey: {}", f.message);
             }
             Ok(Exit::NotSignedIn)
+        }
+    }
+}
+
+/// `--check`: the provider's word on a signed-in session (none for a signed-out one).
+async fn check_at_provider(
+    session: &Session,
+    state: &SessionState,
+) -> CliResult<Option<ProviderCheck>> {
+    match state {
+        SessionState::SignedIn { .. } => Ok(Some(session.check_at_provider().await?)),
+        _ => Ok(None),
+    }
+}
+
+/// What `--check` found, in words.
+fn describe_check(check: ProviderCheck) -> &'static str {
+    match check {
+        ProviderCheck::Live => "the provider accepts the session",
+        ProviderCheck::EndedAtProvider => {
+            "the provider no longer accepts the session (signed out everywhere, or revoked)"
+        }
+        ProviderCheck::NotSupported => {
+            "not asked: an OpenID Connect profile, so only the tokens' expiry counts"
+        }
+        ProviderCheck::NoAdminScope => {
+            "not asked: the access token lacks the aws.cognito.signin.user.admin scope"
         }
     }
 }
@@ -111,6 +149,9 @@ struct SignedInReport<'a> {
     email: Option<&'a str>,
     id_expires_at: DateTime<Utc>,
     keychain: KeychainFacts,
+    /// The provider's word on the session (`--check` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_check: Option<ProviderCheck>,
     refresh_token: Option<RefreshTokenInfo>,
     signed_in: bool,
     user: &'a UserSummary,
@@ -148,6 +189,9 @@ impl fmt::Display for SignedInReport<'_> {
             )?,
         }
         write!(f, "{}", self.keychain)?;
+        if let Some(check) = self.provider_check {
+            writeln!(f, "  provider        {}", describe_check(check))?;
+        }
         match &self.agent {
             Some(agent) => write!(f, "{agent}"),
             None => Ok(()),
@@ -168,6 +212,9 @@ struct SignedOutReport<'a> {
     /// How the last session ended, when the provider (or a refused refresh answer) ended it.
     #[serde(skip_serializing_if = "Option::is_none")]
     ended: Option<SessionEnd>,
+    /// The provider's word on the session (`--check` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_check: Option<ProviderCheck>,
     signed_in: bool,
 }
 
@@ -179,6 +226,9 @@ impl fmt::Display for SignedOutReport<'_> {
             writeln!(f, "  reason          {r}")?;
         }
         write!(f, "{}", self.keychain)?;
+        if let Some(check) = self.provider_check {
+            writeln!(f, "  provider        {}", describe_check(check))?;
+        }
         match &self.agent {
             Some(agent) => write!(f, "{agent}"),
             None => Ok(()),

@@ -19,6 +19,7 @@ mod keychain_locked;
 mod kubectl;
 mod messages;
 mod profile_import;
+mod provider_check;
 mod quickstart;
 mod readme;
 mod refresh;

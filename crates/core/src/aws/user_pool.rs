@@ -1,6 +1,7 @@
 //! The user pool's own JSON API (`POST https://cognito-idp.<region>.amazonaws.com/` with
 //! `X-Amz-Target: AWSCognitoIdentityProviderService.<Operation>`), as far as a signed-in user
-//! needs it: `GlobalSignOut`, which ends every refresh token of the user on every device.
+//! needs it: `GlobalSignOut`, which ends every refresh token of the user on every device, and
+//! `GetUser`, AWS's check that an access token is still valid at the pool.
 
 use url::Url;
 
@@ -61,6 +62,60 @@ pub(crate) async fn global_sign_out(
         format!(": \"{message}\"")
     };
     Err(format!("the user pool refused GlobalSignOut (HTTP {status} {code}{said}); this device is signed out, but other devices stay signed in until their refresh tokens expire."))
+}
+
+/// The pool's word on an access token (`GetUser`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PoolVerdict {
+    /// The pool accepted the token: the session is live there.
+    Accepted,
+    /// The pool refused it with this error type (`NotAuthorizedException`: revoked, e.g. by a
+    /// `GlobalSignOut` elsewhere; `UserNotFoundException`: the user is gone).
+    Refused(String),
+    /// No verdict: the pool could not be reached or answered something else (throttled, a
+    /// server error); one sentence for the user.
+    Unknown(String),
+}
+
+/// The error types that mean "this session no longer exists at the pool".
+const SESSION_GONE: [&str; 2] = ["NotAuthorizedException", "UserNotFoundException"];
+
+/// `GetUser` with `access_token` (which must carry [`ADMIN_SCOPE`]): does the pool still
+/// accept it? The answer's attributes are not kept.
+pub(crate) async fn get_user(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    access_token: &SecretToken,
+) -> PoolVerdict {
+    let body = serde_json::json!({ "AccessToken": access_token.expose() }).to_string();
+    let target = "AWSCognitoIdentityProviderService.GetUser";
+    let sent = json_1_1_request(http, endpoint, target, body.into_bytes())
+        .send()
+        .await;
+    let Ok(response) = sent else {
+        return PoolVerdict::Unknown(format!(
+            "could not reach the user pool at {} to check the session",
+            endpoint.origin().ascii_serialization()
+        ));
+    };
+    let mut answer = Answer::head(&response);
+    answer.body = read_body(response, ANSWER_LIMIT).await.unwrap_or_default();
+    if answer.is_success() {
+        return PoolVerdict::Accepted;
+    }
+    let (code, message) = error_code_and_message(&answer);
+    if SESSION_GONE.contains(&code.as_str()) {
+        return PoolVerdict::Refused(code);
+    }
+    PoolVerdict::Unknown(format!(
+        "the user pool did not answer GetUser (HTTP {} {code}{}); try again later",
+        answer.status,
+        if message.is_empty() {
+            String::new()
+        } else {
+            format!(": \"{message}\"")
+        }
+    ))
 }
 
 #[cfg(test)]

@@ -8,12 +8,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CheckName, Error, ErrorKind};
 
+/// What ended a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndCause {
+    /// A refresh: the provider refused the refresh token, or Latchkey refused its answer.
+    #[default]
+    Refresh,
+    /// The provider no longer accepts the session's tokens although they have not expired
+    /// (Cognito's `GetUser` refused them): signed out everywhere from another device
+    /// (`GlobalSignOut`), the refresh token revoked, or the user deleted.
+    EndedAtProvider,
+}
+
 /// Why the saved session is gone, when the provider (or a refused refresh answer) ended it.
 /// Kept until the next sign-in or sign-out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionEnd {
     /// When the session ended.
     pub at: DateTime<Utc>,
+    /// What ended it (a record written before this field existed is a refresh's).
+    #[serde(default)]
+    pub cause: EndCause,
     /// The error the refresh met: `session_expired` (the provider refused the refresh token)
     /// or `verification` (Latchkey refused the provider's answer).
     pub kind: ErrorKind,
@@ -29,8 +45,21 @@ impl SessionEnd {
     pub(crate) fn refused_by_provider(at: i64) -> Self {
         SessionEnd {
             at: timestamp(at),
+            cause: EndCause::Refresh,
             kind: ErrorKind::SessionExpired,
             provider_error: Some("invalid_grant".into()),
+            check: None,
+        }
+    }
+
+    /// The provider refused the session's unexpired tokens with `code` (a check such as
+    /// `latchkey status --check` asked it).
+    pub(crate) fn ended_at_provider(at: i64, code: &str) -> Self {
+        SessionEnd {
+            at: timestamp(at),
+            cause: EndCause::EndedAtProvider,
+            kind: ErrorKind::SessionExpired,
+            provider_error: Some(code.to_owned()),
             check: None,
         }
     }
@@ -39,6 +68,7 @@ impl SessionEnd {
     pub(crate) fn answer_refused(at: i64, error: &Error) -> Self {
         SessionEnd {
             at: timestamp(at),
+            cause: EndCause::Refresh,
             kind: error.kind(),
             provider_error: None,
             check: error.failed_check(),
@@ -50,6 +80,9 @@ impl SessionEnd {
     pub fn describe(&self) -> String {
         let when = self.at.format("%Y-%m-%d %H:%M UTC");
         let what = match (&self.provider_error, self.check) {
+            (Some(code), _) if self.cause == EndCause::EndedAtProvider => format!(
+                "the provider no longer accepts the session ({code}): signed out everywhere from another device, or revoked"
+            ),
             (Some(code), _) => format!("the provider refused the refresh ({code})"),
             (None, Some(check)) => {
                 format!("Latchkey refused the provider's answer to the refresh (the `{check}` check failed)")

@@ -11,6 +11,7 @@ mod ended;
 mod hooks;
 mod inspect;
 mod profile_change;
+mod provider_check;
 mod refresh;
 mod sign_in;
 mod sign_out;
@@ -32,8 +33,9 @@ use crate::secret::SecretToken;
 use crate::vault::{lock_path, ProfileLock, StoredSession, Vault, VaultHealth, WriteBase};
 use crate::verify::DEFAULT_MAX_IAT_AGE;
 
-pub use ended::SessionEnd;
+pub use ended::{EndCause, SessionEnd};
 pub(crate) use hooks::{Hold, HookFuture, SessionHook};
+pub use provider_check::ProviderCheck;
 pub use refresh::KeepFresh;
 pub use sign_in::SignInOptions;
 pub use sign_out::SignOutScope;

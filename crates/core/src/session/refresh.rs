@@ -61,6 +61,12 @@ impl RefreshFailure {
     }
 }
 
+/// A refresh the provider did not process: never sent, or throttled (AWS SDKs retry
+/// throttling with backoff too). Any other failure may have spent the refresh token.
+fn is_repeatable(reach: Reach) -> bool {
+    matches!(reach, Reach::NotSent | Reach::Throttled)
+}
+
 impl Session {
     /// Valid tokens, refreshed first when they are due. What it does, by the session's tokens
     /// and the refresh's outcome:
@@ -70,7 +76,7 @@ impl Session {
     /// | valid, not yet due (the access token, and a renewable ID token, more than the margin — at most half their own lifetime — from expiry) | none | hands them out |
     /// | due | one in flight per session and per profile across processes (the refresh gate, then the profile lock); a caller that waited gets its result | hands out the renewed tokens |
     /// | due, and the keychain holds a newer generation (another process refreshed) | none: adopted | hands out the adopted tokens |
-    /// | due | transient failure (provider unreachable, no answer, a 5xx) | the current tokens with a `warning` while they are valid, else the error; the session stays |
+    /// | due | transient failure (provider unreachable, no answer, a 5xx, throttled — a throttled refresh is repeated up to three times with backoff) | the current tokens with a `warning` while they are valid, else the error; the session stays |
     /// | due | `invalid_grant` (expired, revoked, reused) | `SessionExpired`; the session and its AWS credentials are deleted from the keychain |
     /// | due | an answer Latchkey refuses (a failed check, an unusable field) | that error (its `failed_check()`); the refresh token is never sent again: both it and any rotated one are revoked, the keychain items deleted, the session signed out with the reason |
     /// | due, no refresh token | none | `SessionExpired` |
@@ -237,8 +243,9 @@ impl Session {
         })
     }
 
-    /// POST the refresh; repeat only a request that never reached the provider (a repeated
-    /// refresh token can look like reuse to a provider with rotation and end the session).
+    /// POST the refresh; repeat only a request that never reached the provider or that it
+    /// throttled (a repeated refresh token it processed can look like reuse to a provider with
+    /// rotation and end the session).
     async fn request_refresh(
         &self,
         provider: &Provider,
@@ -257,10 +264,11 @@ impl Session {
             )
             .await
             {
-                Err(f) if f.reach == Reach::NotSent && attempt < REFRESH_ATTEMPTS => {
+                Err(f) if is_repeatable(f.reach) && attempt < REFRESH_ATTEMPTS => {
                     tracing::debug!(
                         attempt,
-                        "refresh request did not reach the provider; retrying"
+                        reach = ?f.reach,
+                        "refresh request not processed by the provider; retrying"
                     );
                     tokio::time::sleep(delay).await;
                     delay *= 2;
@@ -328,7 +336,7 @@ impl Session {
         self.end_locally(why.message());
     }
 
-    fn end_locally(&self, reason: &str) {
+    pub(super) fn end_locally(&self, reason: &str) {
         *self.inner.current.lock().unwrap() = None;
         self.forget_held_by_hooks();
         self.set_state(SessionState::SignedOut {

@@ -21,4 +21,5 @@ mod profile_change;
 mod refresh_faults;
 mod signed_out_page;
 mod stray;
+mod throttling;
 mod windows;

@@ -18,6 +18,9 @@ pub struct DemoApiConfig {
     pub http_api_audiences: Vec<String>,
     /// HTTP API: scopes the routes require (one of them); empty: none.
     pub http_api_scopes: Vec<String>,
+    /// REST API with a JWT authorizer (`/demo-rest-jwt-api`): the methods' scopes (one of
+    /// them, from `scope` or `scp`; 403 without); empty: none.
+    pub rest_jwt_scopes: Vec<String>,
     /// API Gateway's CORS configuration, for both demo APIs: off (as a new API, which sends no
     /// CORS headers and answers no preflight); on, `Access-Control-Allow-Origin: *` on every
     /// answer and preflights answered.
@@ -32,6 +35,7 @@ impl Default for DemoApiConfig {
             audiences: Vec::new(),
             http_api_audiences: Vec::new(),
             http_api_scopes: Vec::new(),
+            rest_jwt_scopes: Vec::new(),
             cors: false,
         }
     }

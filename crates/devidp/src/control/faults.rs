@@ -76,6 +76,9 @@ fault_table! {
         /// TooManyRequestsException "Rate exceeded".
         UserPoolThrottled => ["user_pool_throttled"],
         // ---- token endpoint ----
+        /// `token_throttled`: `/oauth2/token` answers 400 TooManyRequestsException "Rate
+        /// exceeded" in the JSON API's shape (no public capture of Cognito's answer there).
+        TokenThrottled => ["token_throttled"],
         /// `token_server_error`: `/oauth2/token` answers 500 `{"error":"server_error"}`.
         TokenServerError => ["token_server_error"],
         /// `token_slow=MILLIS`: `/oauth2/token` waits this long before answering.

@@ -80,7 +80,7 @@ fn jwt_authorizer(p: &Provider, rest: &str, token: &str) -> Result<Map<String, V
 
 /// Why a token is refused for its time claims besides `exp`: the JWT authorizer wants `nbf`
 /// and `iat` "before the current time in UTC" (http-api-jwt-authorizer, "Validate claims").
-fn not_yet_valid(now: i64, claims: &Map<String, Value>) -> Option<String> {
+pub(super) fn not_yet_valid(now: i64, claims: &Map<String, Value>) -> Option<String> {
     ["nbf", "iat"].into_iter().find_map(|name| {
         let at = claims.get(name).and_then(Value::as_i64)?;
         (at > now).then(|| format!("{name} {at} is after now ({now})"))
@@ -88,7 +88,7 @@ fn not_yet_valid(now: i64, claims: &Map<String, Value>) -> Option<String> {
 }
 
 /// The audiences a token presents: `aud`, or `client_id` only when there is no `aud`.
-fn presented_audiences(claims: &Map<String, Value>) -> Vec<String> {
+pub(super) fn presented_audiences(claims: &Map<String, Value>) -> Vec<String> {
     if claims.contains_key("aud") {
         claim_audiences(claims)
     } else {

@@ -1,11 +1,13 @@
 //! The demo APIs, answering like API Gateway in front of one small backend (here): `rest`
-//! (Cognito authorizer), `http` (JWT authorizer), `iam` (SigV4 with identity-pool credentials).
+//! (Cognito authorizer), `rest_jwt` (REST's JWT authorizer), `http` (JWT authorizer), `iam`
+//! (SigV4 with identity-pool credentials).
 //! Their bodies are AWS's (`{"message":"Unauthorized"}`…); why a request was refused goes to
 //! the provider's log, where a developer can read it.
 
 pub(crate) mod http;
 pub(crate) mod iam;
 pub(crate) mod rest;
+pub(crate) mod rest_jwt;
 
 use serde_json::{json, Map, Value};
 

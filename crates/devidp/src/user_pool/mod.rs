@@ -7,6 +7,7 @@ pub(crate) mod jwt;
 pub(crate) mod keys;
 pub(crate) mod mfa;
 pub(crate) mod oauth;
+pub(crate) mod renewal;
 pub(crate) mod store;
 pub(crate) mod tokens;
 pub(crate) mod verify;

@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 
 use crate::http::{param, Incoming, Reply};
 use crate::provider::{mask, pad_object, Fault, Oversized, Provider};
+use crate::user_pool::json_api;
 use crate::user_pool::jwt;
+use crate::user_pool::renewal;
 use crate::user_pool::store::{token_digest, AuthCode, RefreshGrant};
 use crate::user_pool::tokens::{self, MintRequest};
 use crate::user_pool::verify;
@@ -94,6 +96,10 @@ fn cognito_shaped_error(p: &Provider, endpoint: &str, reply: Reply) -> Reply {
     let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&reply.body) else {
         return reply;
     };
+    if body.contains_key("__type") {
+        // An AWS JSON error (the throttling fault): already in its own shape.
+        return reply;
+    }
     let error = body
         .get("error")
         .and_then(Value::as_str)
@@ -154,6 +160,11 @@ fn token_reply(p: &Provider, req: &Incoming) -> Reply {
             "{}/error?error=token_endpoint_moved",
             p.settings.base_url
         ));
+    }
+    if p.has_fault(&Fault::TokenThrottled) {
+        p.log("fault token_throttled: answering 400 TooManyRequestsException".to_string());
+        // UNCONFIRMED at /oauth2/token: the JSON API's throttling answer (fixtures/README.md).
+        return json_api::aws_error(400, "TooManyRequestsException", Some("Rate exceeded"));
     }
     if p.has_fault(&Fault::TokenServerError) {
         p.log("fault token_server_error: answering 500".to_string());
@@ -368,77 +379,10 @@ fn refresh_grant(p: &Provider, form: &[(String, String)]) -> Reply {
     let Some(token) = param(form, "refresh_token") else {
         return Reply::oauth_error(400, "invalid_request", "refresh_token is missing");
     };
-    let digest = token_digest(token);
-    let now = p.now();
-    let grant = p.store().grants.get(&digest).cloned();
-    let Some(grant) = grant else {
-        return invalid_grant(p, "Invalid Refresh Token");
-    };
-    if p.store().revoked_families.contains(&grant.family) {
-        return invalid_grant(p, "Refresh Token has been revoked");
+    match renewal::renew(p, "token", token, &p.settings.client.client_id) {
+        Ok(renewed) => token_response(p, renewed.minted, renewed.rotated),
+        Err(refusal) => Reply::oauth_error(400, "invalid_grant", refusal.message()),
     }
-    if now >= grant.expires_at {
-        return invalid_grant(p, "Refresh Token has expired");
-    }
-    if grant.retired_until.is_some_and(|until| now >= until) {
-        return invalid_grant(
-            p,
-            "Invalid Refresh Token (rotated out; its grace period is over)",
-        );
-    }
-    if grant.client_id != p.settings.client.client_id {
-        return invalid_grant(p, "the refresh token was issued to another client");
-    }
-    let Some(user) = p.store().user(&grant.username).cloned() else {
-        return invalid_grant(p, "User does not exist.");
-    };
-    let mut minted = tokens::mint(
-        p,
-        &MintRequest {
-            user: &user,
-            scopes: &grant.scopes,
-            auth_time: grant.auth_time,
-            amr: &grant.amr,
-            nonce: None,
-            family: &grant.family,
-            is_refresh: true,
-        },
-    );
-    if p.has_fault(&Fault::RefreshWithoutIdToken) {
-        p.log("fault refresh_without_id_token: omitting id_token".to_string());
-        minted.id_token = None;
-    }
-    let rotated = p.settings.client.rotation.map(|rotation| {
-        let new_token = tokens::new_refresh_token();
-        let grace_end = now + rotation.grace_period.as_secs() as i64;
-        let mut store = p.store();
-        if let Some(old) = store.grants.get_mut(&digest) {
-            old.retired_until = Some(old.retired_until.map_or(grace_end, |t| t.min(grace_end)));
-        }
-        // The new token keeps the remaining lifetime of the original.
-        store.grants.insert(
-            token_digest(&new_token),
-            RefreshGrant {
-                retired_until: None,
-                ..grant.clone()
-            },
-        );
-        new_token
-    });
-    if rotated.is_some() {
-        p.persist();
-    }
-    p.log(format!(
-        "token: refresh {} for {}: access {}{}",
-        mask(token),
-        user.username,
-        mask(&minted.access_token),
-        rotated
-            .as_deref()
-            .map(|t| format!(", rotated to {}", mask(t)))
-            .unwrap_or_default()
-    ));
-    token_response(p, minted, rotated)
 }
 
 /// `POST /oauth2/revoke`: revokes a refresh token and everything issued from it.
@@ -481,31 +425,7 @@ fn revoke_reply(p: &Provider, req: &Incoming) -> Reply {
             "only refresh tokens can be revoked",
         );
     }
-    let family = {
-        let mut store = p.store();
-        let family = store
-            .grants
-            .get(&token_digest(token))
-            .filter(|g| g.client_id == client_id)
-            .map(|g| g.family.clone());
-        if let Some(family) = &family {
-            store.revoked_families.insert(family.clone());
-        }
-        family
-    };
-    match family {
-        Some(family) => {
-            p.log(format!(
-                "revoke: refresh token {} revoked (origin_jti {family})",
-                mask(token)
-            ));
-            p.persist();
-        }
-        None => p.log(format!(
-            "revoke: unknown token {} (answering 200 anyway)",
-            mask(token)
-        )),
-    }
+    renewal::revoke(p, "revoke", token, &client_id);
     Reply::new(200)
 }
 

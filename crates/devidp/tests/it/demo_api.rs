@@ -333,3 +333,34 @@ fn the_http_api_refuses_a_token_issued_in_the_future() {
     assert_eq!(answer.status, 401, "iat must be before the current time");
     assert!(answer.headers.contains_key("www-authenticate"));
 }
+
+/// The REST API with API Gateway's JWT authorizer type: a token of the client without one of
+/// the method's scopes is refused with 403 (rest-api-jwt-authorizer-methods), a bad one 401.
+#[test]
+fn the_rest_jwt_authorizer_refuses_missing_scopes_with_403() {
+    let idp = start_with(DemoApiConfig {
+        rest_jwt_scopes: vec!["aws.cognito.signin.user.admin".into()],
+        ..Default::default()
+    });
+    let http = http();
+    let plain = tokens(&idp, &http);
+    let access = plain["access_token"].as_str().unwrap();
+    let a = call(&idp, "/demo-rest-jwt-api/me", Some(access));
+    assert_eq!(a.status, 403);
+    assert_eq!(a.headers["x-amzn-errortype"], "AccessDeniedException");
+    assert_eq!(a.body, json!({"message": "Forbidden"}));
+    let a = call(&idp, "/demo-rest-jwt-api/me", Some("not-a-token"));
+    assert_eq!(a.status, 401);
+    assert_eq!(a.headers["x-amzn-errortype"], "UnauthorizedException");
+
+    let s = sign_in_with_scope(&idp, &http, "openid email aws.cognito.signin.user.admin");
+    let admin: Value = exchange(&idp, &http, &s.code, &s.pkce.verifier)
+        .json()
+        .unwrap();
+    let a = call(
+        &idp,
+        "/demo-rest-jwt-api/me",
+        Some(admin["access_token"].as_str().unwrap()),
+    );
+    assert_eq!(a.status, 200, "{:?}", a.body);
+}

@@ -1,6 +1,7 @@
 //! latchkey-devidp's integration tests, one module per area, in one test binary (one link
 //! instead of one per file); `common` holds the shared provider and HTTP helpers.
 
+mod claim_sets;
 mod cli;
 mod common;
 mod control;
@@ -13,4 +14,5 @@ mod identity_pool;
 mod refresh_faults;
 mod session;
 mod signup;
+mod user_pool_api;
 mod wire_shapes;

@@ -502,6 +502,7 @@ fn global_sign_out_needs_the_admin_scope_and_a_valid_token() {
     );
     let resp = http
         .post(format!("{}/", idp.cognito_idp_url()))
+        .header("Content-Type", "application/x-amz-json-1.1")
         .header(
             "X-Amz-Target",
             "AWSCognitoIdentityProviderService.GlobalSignOut",
