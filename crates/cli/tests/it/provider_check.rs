@@ -32,6 +32,7 @@ fn status_check_shows_a_session_signed_out_everywhere_as_ended_at_the_provider()
     let live = env.run(&["status", "--check", "--json"]);
     assert_eq!(live.code, 0, "{}", live.stderr);
     assert_eq!(live.json()["provider_check"], "live");
+    crate::cli_doc::assert_documented("latchkey status --json", &live.json());
     assert_eq!(idp.stats().get_user, 1);
 
     let access = env.run(&["token", "--access"]).stdout.trim().to_owned();
@@ -46,6 +47,7 @@ fn status_check_shows_a_session_signed_out_everywhere_as_ended_at_the_provider()
     assert_eq!(report["ended"]["cause"], "ended_at_provider");
     assert_eq!(report["ended"]["kind"], "session_expired");
     assert_eq!(report["ended"]["provider_error"], "NotAuthorizedException");
+    crate::cli_doc::assert_documented("latchkey status --json", &report);
     // It has ended here too: a plain status says so, with the same record.
     let after = env.run(&["status", "--json"]);
     assert_eq!(after.code, 12);
@@ -65,7 +67,7 @@ fn doctor_fails_the_validity_check_of_a_session_ended_at_the_provider() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|c| c["check"] == "validity")
+            .find(|c| c["name"] == "validity")
             .map(|c| c["status"].clone())
     };
     let healthy = env.run(&["doctor", "--json"]);
