@@ -96,12 +96,14 @@ mod unix {
         ctx: &Ctx,
         profile: &str,
         which: TokenChoice,
+        wait_seconds: u64,
     ) -> CliResult<Option<AgentToken>> {
         let request = Request::Token {
             profile: Some(profile.to_owned()),
             token: which,
             min_seconds_left: 0,
             interactive: interactive(),
+            wait_seconds,
         };
         match ask(ctx, request).await? {
             Some(Response::Token {
@@ -118,10 +120,15 @@ mod unix {
         }
     }
 
-    pub async fn aws_credentials(ctx: &Ctx, profile: &str) -> CliResult<Option<AwsCredentials>> {
+    pub async fn aws_credentials(
+        ctx: &Ctx,
+        profile: &str,
+        wait_seconds: u64,
+    ) -> CliResult<Option<AwsCredentials>> {
         let request = Request::AwsCredentials {
             profile: Some(profile.to_owned()),
             interactive: interactive(),
+            wait_seconds,
         };
         match ask(ctx, request).await? {
             Some(Response::AwsCredentials(c)) => Ok(Some(c.into_credentials())),
@@ -150,11 +157,11 @@ mod unix {
 mod other {
     use super::*;
 
-    pub async fn token(_: &Ctx, _: &str, _: TokenChoice) -> CliResult<Option<AgentToken>> {
+    pub async fn token(_: &Ctx, _: &str, _: TokenChoice, _: u64) -> CliResult<Option<AgentToken>> {
         Ok(None)
     }
 
-    pub async fn aws_credentials(_: &Ctx, _: &str) -> CliResult<Option<AwsCredentials>> {
+    pub async fn aws_credentials(_: &Ctx, _: &str, _: u64) -> CliResult<Option<AwsCredentials>> {
         Ok(None)
     }
 

@@ -12,7 +12,9 @@ While an agent runs, `latchkey token`, `token --format kubectl`, `aws credential
 ask it over its socket ($XDG_RUNTIME_DIR/latchkey/agent.sock, else /tmp/latchkey-UID/agent.sock;
 only your user may connect), so the keychain is read once and one refresh serves every caller.
 Set LATCHKEY_AGENT=off to keep a command away from it. A caller without a terminal never starts
-a sign-in: when one is needed it exits 13 and says how to sign in.
+a sign-in: when one is needed it exits 13 and says how to sign in, and the agent shows one
+desktop notification whose Sign in button signs in (`token --wait-for-sign-in SECONDS`
+waits for that).
 The agent is not available on Windows yet.";
 
 #[derive(Args, Debug)]

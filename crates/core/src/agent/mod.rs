@@ -5,13 +5,15 @@
 //! one); `server` accepts connections and checks each peer's uid; `protocol` is the wire
 //! (newline-delimited JSON, `docs/agent-protocol.md`); `answer` does what a request asks with
 //! the sessions in `held`; `governor` keeps a caller that may not interact from starting a
-//! sign-in and runs at most one sign-in per profile; `client` is the other end. Unix only for
+//! sign-in and runs at most one sign-in per profile; `notify` tells the user a sign-in is needed
+//! (a desktop notification whose "Sign in" starts it); `client` is the other end. Unix only for
 //! now (Windows: a named pipe, later).
 
 mod answer;
 mod client;
 mod governor;
 mod held;
+mod notify;
 mod place;
 mod protocol;
 mod server;

@@ -114,9 +114,12 @@ impl Agent {
         }
         let listener = bind(&place)?;
         tracing::info!(socket = %place.socket().display(), "agent listening");
+        let (core, clicked) = AgentCore::new(HeldSessions::new(options.config_path));
+        let core = Arc::new(core);
+        tokio::spawn(AgentCore::sign_in_on_clicks(Arc::downgrade(&core), clicked));
         Ok(AgentStart::Started(Agent {
             listener,
-            core: Arc::new(AgentCore::new(HeldSessions::new(options.config_path))),
+            core,
             place,
             read_timeout: options.read_timeout,
             stop: watch::channel(false).0,
@@ -297,14 +300,20 @@ impl Connection {
                 token,
                 min_seconds_left,
                 interactive,
+                wait_seconds,
             } => {
-                core.token(profile.as_deref(), token, min_seconds_left, interactive)
+                let profile = profile.as_deref();
+                core.token(profile, token, min_seconds_left, interactive, wait_seconds)
                     .await
             }
             Request::AwsCredentials {
                 profile,
                 interactive,
-            } => core.aws_credentials(profile.as_deref(), interactive).await,
+                wait_seconds,
+            } => {
+                core.aws_credentials(profile.as_deref(), interactive, wait_seconds)
+                    .await
+            }
             Request::Status { profile } => core.status(profile.as_deref()).await,
             Request::SignIn {
                 profile,
