@@ -2,6 +2,7 @@
 //! one per file); `common` runs the built `latchkey` binary with its own config and keychain service.
 
 mod agent;
+mod agent_consumers;
 mod agent_notify;
 mod aws;
 mod aws_consumer;
