@@ -147,9 +147,21 @@ mod unix {
         }
     }
 
-    /// The pid of the agent that answers, for `status`.
-    pub async fn answering_pid(ctx: &Ctx) -> Option<u32> {
-        connect(ctx).await.map(|c| c.agent_pid())
+    /// The pid of the agent that answers and the state it holds `profile` in, for `status`
+    /// (no state when it could not say: the profile fails to load there, say).
+    pub async fn agent_view(ctx: &Ctx, profile: &str) -> Option<(u32, Option<String>)> {
+        let mut client = connect(ctx).await?;
+        let pid = client.agent_pid();
+        let request = Request::Status {
+            profile: Some(profile.to_owned()),
+        };
+        let state = match client.request(&request).await {
+            Ok(Response::Status { profiles, .. }) => {
+                profiles.into_iter().next().map(|held| held.state)
+            }
+            _ => None,
+        };
+        Some((pid, state))
     }
 }
 
@@ -165,7 +177,7 @@ mod other {
         Ok(None)
     }
 
-    pub async fn answering_pid(_: &Ctx) -> Option<u32> {
+    pub async fn agent_view(_: &Ctx, _: &str) -> Option<(u32, Option<String>)> {
         None
     }
 
@@ -173,6 +185,6 @@ mod other {
 }
 
 #[cfg(not(unix))]
-pub use other::{answering_pid, aws_credentials, forget, token};
+pub use other::{agent_view, aws_credentials, forget, token};
 #[cfg(unix)]
-pub use unix::{answering_pid, aws_credentials, forget, token};
+pub use unix::{agent_view, aws_credentials, forget, token};

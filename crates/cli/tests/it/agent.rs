@@ -473,3 +473,29 @@ fn a_subscriber_sees_the_state_changes_of_the_profiles_the_agent_holds() {
     assert_eq!(change["state"], "signed_in");
     assert!(change.get("token").is_none(), "no secret in a state change");
 }
+
+#[test]
+fn status_through_the_agent_adds_the_agents_state_and_is_otherwise_the_direct_one() {
+    let (env, _idp) = signed_in();
+    let _agent = RunningAgent::start(&env);
+    let direct = |args: &[&str]| {
+        let out = env.cmd(args).env("LATCHKEY_AGENT", "off").output().unwrap();
+        Run::from(out)
+    };
+    let mut through_agent = env.run(&["status", "--json"]).json();
+    let seen = through_agent.as_object_mut().unwrap().remove("agent");
+    let seen = seen.expect("the agent is named");
+    assert!(seen["pid"].is_u64(), "{seen}");
+    assert_eq!(seen["state"], "signed_in", "the agent's own state: {seen}");
+    assert_eq!(through_agent, direct(&["status", "--json"]).json());
+
+    let human = env.run(&["status"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let agent_line = |line: &&str| line.trim_start().starts_with("agent ");
+    let (named, rest): (Vec<&str>, Vec<&str>) = human.stdout.lines().partition(agent_line);
+    assert_eq!(named.len(), 1, "{}", human.stdout);
+    assert!(named[0].ends_with("holds it signed in"), "{}", named[0]);
+    let plain = direct(&["status"]);
+    assert_eq!(rest, plain.stdout.lines().collect::<Vec<_>>());
+    assert_eq!(human.stderr, plain.stderr);
+}
