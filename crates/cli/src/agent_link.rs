@@ -1,4 +1,5 @@
-//! The CLI's side of the session agent: `token`, `aws credentials` and `status` ask it first
+//! The CLI's side of the session agent: `token`, `aws credentials`, `call` (for its token) and
+//! `status` ask it first
 //! when its socket answers (and it reads the same profiles file), and go on as before when not.
 //! `LATCHKEY_AGENT=off` keeps the CLI away from the socket; on Windows no agent answers yet.
 
@@ -98,10 +99,32 @@ mod unix {
         which: TokenChoice,
         wait_seconds: u64,
     ) -> CliResult<Option<AgentToken>> {
+        token_with(ctx, profile, which, wait_seconds, 0).await
+    }
+
+    /// A token newer than the one an API just refused: the agent refreshes first.
+    pub async fn renewed_token(
+        ctx: &Ctx,
+        profile: &str,
+        which: TokenChoice,
+    ) -> CliResult<Option<AgentToken>> {
+        token_with(ctx, profile, which, 0, RENEW).await
+    }
+
+    /// More seconds than any token lasts: asked for, the agent refreshes.
+    const RENEW: u64 = 366 * 24 * 3600;
+
+    async fn token_with(
+        ctx: &Ctx,
+        profile: &str,
+        which: TokenChoice,
+        wait_seconds: u64,
+        min_seconds_left: u64,
+    ) -> CliResult<Option<AgentToken>> {
         let request = Request::Token {
             profile: Some(profile.to_owned()),
             token: which,
-            min_seconds_left: 0,
+            min_seconds_left,
             interactive: interactive(),
             wait_seconds,
         };
@@ -173,6 +196,10 @@ mod other {
         Ok(None)
     }
 
+    pub async fn renewed_token(_: &Ctx, _: &str, _: TokenChoice) -> CliResult<Option<AgentToken>> {
+        Ok(None)
+    }
+
     pub async fn aws_credentials(_: &Ctx, _: &str, _: u64) -> CliResult<Option<AwsCredentials>> {
         Ok(None)
     }
@@ -185,6 +212,6 @@ mod other {
 }
 
 #[cfg(not(unix))]
-pub use other::{agent_view, aws_credentials, forget, token};
+pub use other::{agent_view, aws_credentials, forget, renewed_token, token};
 #[cfg(unix)]
-pub use unix::{agent_view, aws_credentials, forget, token};
+pub use unix::{agent_view, aws_credentials, forget, renewed_token, token};

@@ -136,3 +136,36 @@ fn kubectls_exec_plugin_is_answered_by_the_agent() {
     assert!(r.stderr.contains("exit code 13"), "{}", r.stderr);
     assert_eq!(idp.stats().authorize, authorize, "no new sign-in");
 }
+
+#[test]
+fn call_takes_its_token_from_the_agent_and_a_refused_token_is_renewed_there() {
+    let (env, idp) = crate::agent::signed_in();
+    let agent = RunningAgent::start(&env);
+    let through_agent = env.run(&["call", "/demo-api/me"]);
+    assert_eq!(through_agent.code, 0, "{}", through_agent.stderr);
+    assert_eq!(
+        agent.status()["agent"]["keychain_reads"],
+        1,
+        "the agent was asked"
+    );
+    let direct = Run::from(
+        env.cmd(&["call", "/demo-api/me"])
+            .env("LATCHKEY_AGENT", "off")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(through_agent.stdout, direct.stdout);
+    assert_eq!(through_agent.stderr, direct.stderr);
+
+    // New signing keys: the API refuses the agent's token; the agent refreshes once and the
+    // call is made again with the new token.
+    idp.rotate_keys();
+    let refreshes = idp.stats().token_refresh_token;
+    let retried = env.run(&["call", "--json", "/demo-api/me"]);
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    let answer = retried.json();
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(answer["retried_after_refresh"], true);
+    assert_eq!(idp.stats().token_refresh_token - refreshes, 1);
+    assert_eq!(agent.status()["agent"]["keychain_reads"], 1);
+}
