@@ -4,6 +4,7 @@
 mod agent;
 mod agent_consumers;
 mod agent_notify;
+mod agent_systemd;
 mod aws;
 mod aws_consumer;
 mod bad_profile;
