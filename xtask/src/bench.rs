@@ -18,7 +18,7 @@ const HELP: &str = "\
 cargo xtask bench [--quick] [--skip LIST] [--out FILE]
 
     --quick       fewer runs (a smoke test, a minute or so; not for BENCHMARKS.md)
-    --skip LIST   sections to leave out: signin,verify,peer,junk,app,cli,aws,restore,herd,criterion
+    --skip LIST   sections to leave out: signin,verify,peer,junk,app,cli,aws,restore,herd,agent,criterion
     --out FILE    also write the table to FILE
 
 Builds the release app, its hello-world baseline, the CLI, the .deb and the bench binary first

@@ -2,6 +2,7 @@
 //! latchkey-devidp on loopback and against a peer (openid-client) in the same run.
 //! `cargo xtask bench` runs it; BENCHMARKS.md explains every number.
 
+pub mod agent;
 pub mod app;
 pub mod flow;
 pub mod junk;

@@ -25,7 +25,8 @@ USAGE:
     --deb PATH        the .deb package whose size row 7 reports (default: none)
     --peer DIR        the peer's directory with node_modules (default: benches/peer)
     --criterion DIR   criterion's output to include (default: target/criterion)
-    --skip LIST       comma-separated sections to skip: signin,verify,peer,junk,app,cli,aws,restore,herd
+    --skip LIST       comma-separated sections to skip: signin,verify,peer,junk,app,cli,aws,restore,herd,agent
+    --only LIST       run only these sections (the same names); e.g. --only agent
     --out FILE        also write the table to FILE
 
 Profiling aids (print timings, no table):
@@ -46,6 +47,8 @@ struct Args {
     peer: PathBuf,
     criterion: PathBuf,
     skip: Vec<String>,
+    /// Sections to run (empty: all but `skip`).
+    only: Vec<String>,
     out: Option<PathBuf>,
     /// Profiling aids: only loop over one operation and print its timings.
     keychain_loop: Option<usize>,
@@ -68,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
             .map(|t| t.join("criterion"))
             .unwrap_or_default(),
         skip: vec![],
+        only: vec![],
         out: None,
         keychain_loop: None,
         verify_loop: None,
@@ -85,6 +89,12 @@ fn parse_args() -> Result<Args, String> {
             "--criterion" => a.criterion = PathBuf::from(value("--criterion")?),
             "--skip" => {
                 a.skip = value("--skip")?
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .collect()
+            }
+            "--only" => {
+                a.only = value("--only")?
                     .split(',')
                     .map(|s| s.trim().to_owned())
                     .collect()
@@ -197,7 +207,10 @@ async fn run_sections(
     args: &Args,
     scratch: &std::path::Path,
 ) -> BenchResult<(Vec<Row>, Vec<Target>)> {
-    let skip = |s: &str| args.skip.iter().any(|k| k == s);
+    let skip = |s: &str| {
+        args.skip.iter().any(|k| k == s)
+            || !args.only.is_empty() && !args.only.iter().any(|k| k == s)
+    };
     let q = args.quick;
     let n = |full: usize, quick: usize| if q { quick } else { full };
     let service = format!("latchkey-bench-{}", std::process::id());
@@ -214,6 +227,7 @@ async fn run_sections(
     let rig = Rig::start("Bench", vault)?;
     let mut rows: Vec<Row> = Vec::new();
     let mut targets = Target::issue_17();
+    targets.extend(latchkey_bench::agent::targets());
     let mut deb_size = None;
 
     // 1. sign-in overhead, its parts, the floor; 7. the peer (same work); 3. verification.
@@ -539,6 +553,17 @@ async fn run_sections(
                 "{} not built (cargo build --release -p latchkey-cli)",
                 args.cli.display()
             )));
+        }
+    }
+
+    if !skip("agent") && args.cli.exists() {
+        let runs = n(50, 5);
+        progress(&format!(
+            "9. the agent: {runs} `latchkey token` through it, then 200 at once"
+        ));
+        match latchkey_bench::agent::measure(&rig, &args.cli, scratch, runs).await {
+            Ok(a) => latchkey_bench::agent::record(&a, &mut rows, &mut targets),
+            Err(e) => rows.push(Row::new("9a", "the agent").note(format!("failed: {e}"))),
         }
     }
 

@@ -1,4 +1,5 @@
-//! The CLI's side of the session agent: `token`, `aws credentials` and `status` ask it first
+//! The CLI's side of the session agent: `token`, `aws credentials`, `call` (for its token) and
+//! `status` ask it first
 //! when its socket answers (and it reads the same profiles file), and go on as before when not.
 //! `LATCHKEY_AGENT=off` keeps the CLI away from the socket; on Windows no agent answers yet.
 
@@ -96,12 +97,36 @@ mod unix {
         ctx: &Ctx,
         profile: &str,
         which: TokenChoice,
+        wait_seconds: u64,
+    ) -> CliResult<Option<AgentToken>> {
+        token_with(ctx, profile, which, wait_seconds, 0).await
+    }
+
+    /// A token newer than the one an API just refused: the agent refreshes first.
+    pub async fn renewed_token(
+        ctx: &Ctx,
+        profile: &str,
+        which: TokenChoice,
+    ) -> CliResult<Option<AgentToken>> {
+        token_with(ctx, profile, which, 0, RENEW).await
+    }
+
+    /// More seconds than any token lasts: asked for, the agent refreshes.
+    const RENEW: u64 = 366 * 24 * 3600;
+
+    async fn token_with(
+        ctx: &Ctx,
+        profile: &str,
+        which: TokenChoice,
+        wait_seconds: u64,
+        min_seconds_left: u64,
     ) -> CliResult<Option<AgentToken>> {
         let request = Request::Token {
             profile: Some(profile.to_owned()),
             token: which,
-            min_seconds_left: 0,
+            min_seconds_left,
             interactive: interactive(),
+            wait_seconds,
         };
         match ask(ctx, request).await? {
             Some(Response::Token {
@@ -118,10 +143,15 @@ mod unix {
         }
     }
 
-    pub async fn aws_credentials(ctx: &Ctx, profile: &str) -> CliResult<Option<AwsCredentials>> {
+    pub async fn aws_credentials(
+        ctx: &Ctx,
+        profile: &str,
+        wait_seconds: u64,
+    ) -> CliResult<Option<AwsCredentials>> {
         let request = Request::AwsCredentials {
             profile: Some(profile.to_owned()),
             interactive: interactive(),
+            wait_seconds,
         };
         match ask(ctx, request).await? {
             Some(Response::AwsCredentials(c)) => Ok(Some(c.into_credentials())),
@@ -140,9 +170,21 @@ mod unix {
         }
     }
 
-    /// The pid of the agent that answers, for `status`.
-    pub async fn answering_pid(ctx: &Ctx) -> Option<u32> {
-        connect(ctx).await.map(|c| c.agent_pid())
+    /// The pid of the agent that answers and the state it holds `profile` in, for `status`
+    /// (no state when it could not say: the profile fails to load there, say).
+    pub async fn agent_view(ctx: &Ctx, profile: &str) -> Option<(u32, Option<String>)> {
+        let mut client = connect(ctx).await?;
+        let pid = client.agent_pid();
+        let request = Request::Status {
+            profile: Some(profile.to_owned()),
+        };
+        let state = match client.request(&request).await {
+            Ok(Response::Status { profiles, .. }) => {
+                profiles.into_iter().next().map(|held| held.state)
+            }
+            _ => None,
+        };
+        Some((pid, state))
     }
 }
 
@@ -150,15 +192,19 @@ mod unix {
 mod other {
     use super::*;
 
-    pub async fn token(_: &Ctx, _: &str, _: TokenChoice) -> CliResult<Option<AgentToken>> {
+    pub async fn token(_: &Ctx, _: &str, _: TokenChoice, _: u64) -> CliResult<Option<AgentToken>> {
         Ok(None)
     }
 
-    pub async fn aws_credentials(_: &Ctx, _: &str) -> CliResult<Option<AwsCredentials>> {
+    pub async fn renewed_token(_: &Ctx, _: &str, _: TokenChoice) -> CliResult<Option<AgentToken>> {
         Ok(None)
     }
 
-    pub async fn answering_pid(_: &Ctx) -> Option<u32> {
+    pub async fn aws_credentials(_: &Ctx, _: &str, _: u64) -> CliResult<Option<AwsCredentials>> {
+        Ok(None)
+    }
+
+    pub async fn agent_view(_: &Ctx, _: &str) -> Option<(u32, Option<String>)> {
         None
     }
 
@@ -166,6 +212,6 @@ mod other {
 }
 
 #[cfg(not(unix))]
-pub use other::{answering_pid, aws_credentials, forget, token};
+pub use other::{agent_view, aws_credentials, forget, renewed_token, token};
 #[cfg(unix)]
-pub use unix::{answering_pid, aws_credentials, forget, token};
+pub use unix::{agent_view, aws_credentials, forget, renewed_token, token};

@@ -299,6 +299,10 @@ pub struct TokenArgs {
     /// Output format: the bare token, JSON, or a kubectl ExecCredential
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<TokenFormat>,
+    /// With an agent and no terminal: when a sign-in is needed, wait up to SECONDS for the
+    /// user to sign in from the agent's notification (default: exit 13 at once)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_sign_in: u64,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -429,6 +433,10 @@ pub enum AwsCommand {
         /// `process`: the credential_process JSON; `env`: `export AWS_…=` lines
         #[arg(long, value_enum, default_value = "process")]
         format: CredentialsFormat,
+        /// As `token --wait-for-sign-in`: wait up to SECONDS for a sign-in from the agent's
+        /// notification
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        wait_for_sign_in: u64,
     },
     /// Show the identity, role, expiry and the user's other roles
     #[command(after_help = help::after("aws whoami", help::AWS_EXAMPLES))]

@@ -7,12 +7,15 @@ pub const AGENT_HELP: &str = "Examples:
   latchkey agent                   # hold every session; Ctrl-C ends it
   latchkey agent status            # is one running, and what it holds
   latchkey agent stop
+  latchkey agent install           # a systemd user unit starts it on first use
 
 While an agent runs, `latchkey token`, `token --format kubectl`, `aws credentials` and `status`
 ask it over its socket ($XDG_RUNTIME_DIR/latchkey/agent.sock, else /tmp/latchkey-UID/agent.sock;
 only your user may connect), so the keychain is read once and one refresh serves every caller.
 Set LATCHKEY_AGENT=off to keep a command away from it. A caller without a terminal never starts
-a sign-in: when one is needed it exits 13 and says how to sign in.
+a sign-in: when one is needed it exits 13 and says how to sign in, and the agent shows one
+desktop notification whose Sign in button signs in (`token --wait-for-sign-in SECONDS`
+waits for that).
 The agent is not available on Windows yet.";
 
 #[derive(Args, Debug)]
@@ -39,6 +42,18 @@ pub enum AgentCommand {
     #[command(after_help = crate::help::after("agent stop", "Examples:
   latchkey agent stop"))]
     Stop,
+    /// Write the systemd user units that start the agent on first use (socket activation)
+    #[command(after_help = crate::help::after("agent install", "Examples:
+  latchkey agent install       # into ~/.config/systemd/user/
+  latchkey agent install --uninstall
+
+The .deb and .rpm install the same units in /usr/lib/systemd/user/; this is for a latchkey
+installed another way. It prints the systemctl commands to run and runs none itself."))]
+    Install {
+        /// Remove the units it wrote instead
+        #[arg(long)]
+        uninstall: bool,
+    },
 }
 
 impl AgentArgs {

@@ -32,6 +32,7 @@ pub const COMMAND_EXITS: &[(&str, &[Exit])] = &[
     ("devidp", &[Ok, Other, Usage]),
     ("agent status", &[Ok, Other, Usage]),
     ("agent stop", &[Ok, Other, Usage]),
+    ("agent install", &[Ok, Other, Usage]),
 ];
 
 /// The top-level examples: `latchkey --help` and the man page's EXAMPLES.

@@ -1,7 +1,7 @@
 //! latchkey-testkit: the one place for test helpers (publish = false). Free ports, a devidp
 //! with a matching profile, the hosted-UI sign-in over plain HTTP, browsers for `Session`, a
 //! rewriting proxy and a token forger for provider faults, a TLS front for HTTPS-only
-//! consumers, secret masking for failure reports, moto and a private gnome-keyring, and — with
+//! consumers, secret masking for failure reports, moto and a private gnome-keyring, a desktop notification server that records and clicks, and — with
 //! the `webdriver` feature — Chromium and the app window.
 //!
 //! ```no_run
@@ -18,6 +18,8 @@ mod http;
 mod keychain;
 mod logs;
 mod names;
+#[cfg(target_os = "linux")]
+mod notifications;
 mod peers;
 mod ports;
 mod process_env;
@@ -40,6 +42,8 @@ pub use http::{
 pub use keychain::{keychain_vault, secret_tool_items};
 pub use logs::LogCapture;
 pub use names::{unique, unique_service};
+#[cfg(target_os = "linux")]
+pub use notifications::{NoNotificationServer, NotificationServer, RecordedNotification};
 pub use peers::{aws_peer_bin, aws_peers_dir, Moto, ISOLATED_KEYRING_SCRIPT, MOTO_ROLE};
 pub use ports::{free_port, port_is_free, wait_for_port, wait_port_released};
 pub use process_env::ProcessEnv;

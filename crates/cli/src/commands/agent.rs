@@ -41,6 +41,9 @@ mod unix {
             None => serve(ctx, Duration::from_secs(a.read_timeout.max(1))).await,
             Some(AgentCommand::Status { json }) => status(json).await,
             Some(AgentCommand::Stop) => stop().await,
+            Some(AgentCommand::Install { uninstall }) => {
+                super::super::agent_install::run(uninstall)
+            }
         }
     }
 
@@ -187,10 +190,23 @@ mod unix {
             .await
             .map_err(|e| Failure::new(Exit::Other, e.to_string()))?;
         let deadline = tokio::time::Instant::now() + STOP_WAIT;
-        while place.socket().exists() && tokio::time::Instant::now() < deadline {
+        // A socket systemd passed stays (it is systemd's): then the process ending says it.
+        while place.socket().exists() && process_runs(pid) && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         eprintln!("latchkey: agent pid {pid} stopped.");
         Ok(Exit::Ok)
+    }
+
+    /// Whether process `pid` runs (a zombie does not); where /proc is missing, assume so.
+    fn process_runs(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // The state follows the command name, which is in parentheses.
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z')),
+            Err(_) => !std::path::Path::new("/proc/self").exists(),
+        }
     }
 }

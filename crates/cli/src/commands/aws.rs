@@ -16,7 +16,10 @@ use crate::output::{print_report, when};
 
 pub async fn run(ctx: &Ctx, cmd: AwsCommand) -> CliResult<Exit> {
     match cmd {
-        AwsCommand::Credentials { format } => credentials(ctx, format).await,
+        AwsCommand::Credentials {
+            format,
+            wait_for_sign_in,
+        } => credentials(ctx, format, wait_for_sign_in).await,
         AwsCommand::Whoami { json } => whoami(ctx, json).await,
         AwsCommand::ConfigSnippet { aws_profile } => snippet(ctx, aws_profile),
     }
@@ -24,9 +27,9 @@ pub async fn run(ctx: &Ctx, cmd: AwsCommand) -> CliResult<Exit> {
 
 /// The credentials on stdout and nothing else (the SDK reads it). Cheap when they are
 /// cached: the session and the credentials are read from the keychain, no request is sent.
-async fn credentials(ctx: &Ctx, format: CredentialsFormat) -> CliResult<Exit> {
+async fn credentials(ctx: &Ctx, format: CredentialsFormat, wait: u64) -> CliResult<Exit> {
     let profile = ctx.profile()?;
-    let creds = match agent_link::aws_credentials(ctx, &profile.name).await? {
+    let creds = match agent_link::aws_credentials(ctx, &profile.name, wait).await? {
         Some(from_agent) => from_agent,
         None => direct_credentials(ctx).await?,
     };

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
+use crate::agent_link;
 use crate::cli::CallArgs;
 use crate::context::Ctx;
 use crate::failure::{CliResult, Exit, Failure};
@@ -54,10 +55,13 @@ fn parse_header(h: &str) -> CliResult<(String, String)> {
 }
 
 pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
-    let url = target_url(&ctx.profile()?, &ctx.config_path()?, &a.url)?;
+    let profile = ctx.profile()?;
+    let url = target_url(&profile, &ctx.config_path()?, &a.url)?;
     let req = request(&a, url)?;
-    let session = ctx.signed_in_session().await?;
-    let resp = session.call(req).await?;
+    let resp = match through_agent(ctx, &profile, &req).await? {
+        Some(resp) => resp,
+        None => ctx.signed_in_session().await?.call(req).await?,
+    };
     let report = CallReport::new(&resp);
     match a.json {
         true => print_json(&to_json(&report)?)?,
@@ -73,6 +77,34 @@ pub async fn run(ctx: &Ctx, a: CallArgs) -> CliResult<Exit> {
         ));
     }
     Ok(Exit::Ok)
+}
+
+/// The call made here with the agent's token, and on 401 once more with a renewed one; `None`
+/// when no agent answers, or for SigV4 (signed with this process's credentials, as before).
+async fn through_agent(
+    ctx: &Ctx,
+    profile: &Profile,
+    req: &ApiRequest,
+) -> CliResult<Option<ApiResponse>> {
+    if req.scheme.unwrap_or(profile.api_scheme) == Scheme::Sigv4 {
+        return Ok(None);
+    }
+    let which = req.token.unwrap_or(profile.api_token);
+    let Some(first) = agent_link::token(ctx, &profile.name, which, 0).await? else {
+        return Ok(None);
+    };
+    let session = ctx.session(None)?;
+    let answer = session.call_once_with(req, &first.token).await?;
+    if answer.status != 401 {
+        return Ok(Some(answer));
+    }
+    tracing::debug!("API answered 401; asking the agent for a renewed token and retrying");
+    let Some(renewed) = agent_link::renewed_token(ctx, &profile.name, which).await? else {
+        return Ok(Some(answer));
+    };
+    let mut second = session.call_once_with(req, &renewed.token).await?;
+    second.retried_after_refresh = true;
+    Ok(Some(second))
 }
 
 /// The URL to call: `typed` itself, or a path on the profile's first API base URL (the app

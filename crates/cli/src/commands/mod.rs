@@ -1,6 +1,8 @@
 //! One module per command; each is a few calls into `latchkey_core` plus output.
 
 mod agent;
+#[cfg(unix)]
+mod agent_install;
 mod aws;
 mod call;
 mod completions;

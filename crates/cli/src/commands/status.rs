@@ -19,10 +19,10 @@ pub async fn run(ctx: &Ctx, a: StatusArgs) -> CliResult<Exit> {
     if a.all {
         return all(ctx, a.json).await;
     }
-    let agent = agent_link::answering_pid(ctx)
-        .await
-        .map(|pid| AgentSeen { pid });
     let session = ctx.session(None)?;
+    let agent = agent_link::agent_view(ctx, &session.profile().name)
+        .await
+        .map(|(pid, state)| AgentSeen { pid, state });
     let mut state = session.restore().await?;
     let provider_check = match a.check {
         true => check_at_provider(&session, &state).await?,
@@ -124,15 +124,23 @@ impl fmt::Display for ProfileFacts<'_> {
     }
 }
 
-/// The agent that answered on its socket (`status` shows it only when one did).
+/// The agent that answered on its socket (`status` shows it only when one did), and the
+/// state it holds the profile's session in (`signed_in`, `refreshing`, `signing_in`,
+/// `signed_out`, `error`).
 #[derive(Serialize)]
 struct AgentSeen {
     pid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
 }
 
 impl fmt::Display for AgentSeen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "  agent           answered, pid {}", self.pid)
+        write!(f, "  agent           answered, pid {}", self.pid)?;
+        match &self.state {
+            Some(state) => writeln!(f, ", holds it {}", state.replace('_', " ")),
+            None => writeln!(f),
+        }
     }
 }
 

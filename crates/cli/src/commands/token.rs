@@ -31,7 +31,7 @@ pub async fn run(ctx: &Ctx, a: TokenArgs) -> CliResult<Exit> {
         (_, _, TokenFormat::Kubectl) => profile.api_token,
         _ => TokenChoice::Id,
     };
-    let handed = match agent_link::token(ctx, &profile.name, which).await? {
+    let handed = match agent_link::token(ctx, &profile.name, which, a.wait_for_sign_in).await? {
         Some(from_agent) => from_agent,
         None => direct(ctx, which).await?,
     };

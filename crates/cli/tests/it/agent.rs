@@ -18,14 +18,14 @@ use latchkey_testkit::devidp::{DevIdp, Fault};
 use serde_json::{json, Value};
 
 /// A running `latchkey agent` of an environment; killed (if still running) on drop.
-struct RunningAgent {
-    child: Child,
-    socket: PathBuf,
+pub(crate) struct RunningAgent {
+    pub(crate) child: Child,
+    pub(crate) socket: PathBuf,
 }
 
 impl RunningAgent {
     /// Start it and wait until it answers a hello.
-    fn start(env: &Env) -> RunningAgent {
+    pub(crate) fn start(env: &Env) -> RunningAgent {
         let child = env
             .cmd(&["agent", "--read-timeout", "1"])
             .stderr(Stdio::null())
@@ -48,13 +48,13 @@ impl RunningAgent {
         panic!("the agent never answered on {}", agent.socket.display());
     }
 
-    fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         let mut c = Client::connect(&self.socket).expect("the agent's socket accepts");
         assert_eq!(c.ask(&hello())["type"], "hello");
         c
     }
 
-    fn status(&self) -> Value {
+    pub(crate) fn status(&self) -> Value {
         self.client().ask(&json!({"type": "status"}))
     }
 }
@@ -67,7 +67,7 @@ impl Drop for RunningAgent {
 }
 
 /// A raw protocol client: lines in, lines out.
-struct Client {
+pub(crate) struct Client {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
 }
@@ -87,12 +87,12 @@ impl Client {
         let _ = self.writer.write_all(bytes);
     }
 
-    fn ask(&mut self, request: &Value) -> Value {
+    pub(crate) fn ask(&mut self, request: &Value) -> Value {
         self.send_raw(format!("{request}\n").as_bytes());
         self.answer()
     }
 
-    fn answer(&mut self) -> Value {
+    pub(crate) fn answer(&mut self) -> Value {
         let mut line = String::new();
         self.reader.read_line(&mut line).expect("an answer line");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("a JSON answer ({e}): {line:?}"))
@@ -105,17 +105,36 @@ impl Client {
     }
 }
 
-fn hello() -> Value {
+pub(crate) fn hello() -> Value {
     json!({"type": "hello", "version": 1})
 }
 
-fn error_kind(answer: &Value) -> &str {
+pub(crate) fn error_kind(answer: &Value) -> &str {
     assert_eq!(answer["type"], "error", "an error answer: {answer}");
     answer["kind"].as_str().unwrap()
 }
 
+/// From now on, the browser of `env`'s commands (and of an agent started later) records each
+/// time it is opened, and the URL for the test to play it.
+pub(crate) fn counting_browser(env: &mut Env) {
+    let hook = env.dir.path().join("counting-browser.sh");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nd=$(dirname \"$0\")\necho opened >> \"$d/opened\"\nprintf '%s' \"$1\" > \"$d/url.tmp\" && mv \"$d/url.tmp\" \"$d/url\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.extra_env
+        .push(("LATCHKEY_BROWSER_COMMAND".into(), path_str(&hook).into()));
+}
+
+/// How many times the counting browser was opened.
+pub(crate) fn browsers_opened(env: &Env) -> usize {
+    std::fs::read_to_string(env.dir.path().join("opened")).map_or(0, |o| o.lines().count())
+}
+
 /// A signed-in environment for profile `work`.
-fn signed_in() -> (Env, DevIdp) {
+pub(crate) fn signed_in() -> (Env, DevIdp) {
     let env = Env::without_agent();
     let (idp, profile) = start_cognito("work");
     env.write_profile(&profile);
@@ -390,16 +409,7 @@ fn one_sign_in_per_profile_runs_and_every_caller_waiting_gets_its_outcome() {
     let mut env = Env::without_agent();
     let (idp, profile) = start_cognito("work");
     env.write_profile(&profile);
-    // A browser that records each time it is opened (and the URL, for the test to play it).
-    let hook = env.dir.path().join("counting-browser.sh");
-    std::fs::write(
-        &hook,
-        "#!/bin/sh\nd=$(dirname \"$0\")\necho opened >> \"$d/opened\"\nprintf '%s' \"$1\" > \"$d/url.tmp\" && mv \"$d/url.tmp\" \"$d/url\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    env.extra_env
-        .push(("LATCHKEY_BROWSER_COMMAND".into(), path_str(&hook).into()));
+    counting_browser(&mut env);
     let agent = RunningAgent::start(&env);
     let callers: Vec<_> = (0..5)
         .map(|_| {
@@ -436,8 +446,7 @@ fn one_sign_in_per_profile_runs_and_every_caller_waiting_gets_its_outcome() {
         let answer = caller.join().unwrap();
         assert_eq!(answer["type"], "signed_in", "{answer}");
     }
-    let opened = std::fs::read_to_string(env.dir.path().join("opened")).unwrap();
-    assert_eq!(opened.lines().count(), 1, "one browser for five callers");
+    assert_eq!(browsers_opened(&env), 1, "one browser for five callers");
     assert_eq!(idp.stats().token_authorization_code, 1, "one sign-in");
     let run = env.run(&["token"]);
     assert_eq!(
@@ -464,4 +473,31 @@ fn a_subscriber_sees_the_state_changes_of_the_profiles_the_agent_holds() {
     assert_eq!(change["profile"], "work");
     assert_eq!(change["state"], "signed_in");
     assert!(change.get("token").is_none(), "no secret in a state change");
+}
+
+#[test]
+fn status_through_the_agent_adds_the_agents_state_and_is_otherwise_the_direct_one() {
+    let (env, _idp) = signed_in();
+    let _agent = RunningAgent::start(&env);
+    let direct = |args: &[&str]| {
+        let out = env.cmd(args).env("LATCHKEY_AGENT", "off").output().unwrap();
+        Run::from(out)
+    };
+    let mut through_agent = env.run(&["status", "--json"]).json();
+    crate::cli_doc::assert_documented("latchkey status --json", &through_agent);
+    let seen = through_agent.as_object_mut().unwrap().remove("agent");
+    let seen = seen.expect("the agent is named");
+    assert!(seen["pid"].is_u64(), "{seen}");
+    assert_eq!(seen["state"], "signed_in", "the agent's own state: {seen}");
+    assert_eq!(through_agent, direct(&["status", "--json"]).json());
+
+    let human = env.run(&["status"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    let agent_line = |line: &&str| line.trim_start().starts_with("agent ");
+    let (named, rest): (Vec<&str>, Vec<&str>) = human.stdout.lines().partition(agent_line);
+    assert_eq!(named.len(), 1, "{}", human.stdout);
+    assert!(named[0].ends_with("holds it signed in"), "{}", named[0]);
+    let plain = direct(&["status"]);
+    assert_eq!(rest, plain.stdout.lines().collect::<Vec<_>>());
+    assert_eq!(human.stderr, plain.stderr);
 }

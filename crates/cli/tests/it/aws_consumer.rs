@@ -31,7 +31,11 @@ fn config_snippet(env: &Env) -> String {
 
 /// Runs consumer.py against AWS profile `latchkey` of a config file holding exactly what
 /// `latchkey aws config-snippet --aws-profile latchkey` printed.
-fn botocore(env: &Env, sts_endpoint: &str, demo_api_url: Option<&str>) -> serde_json::Value {
+pub(crate) fn botocore(
+    env: &Env,
+    sts_endpoint: &str,
+    demo_api_url: Option<&str>,
+) -> serde_json::Value {
     let demo = demo_api_url.map(|url| ("LATCHKEY_DEMO_API_URL", url));
     consumer(env, &config_snippet(env), sts_endpoint, demo.as_slice())
 }

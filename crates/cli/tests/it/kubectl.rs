@@ -20,7 +20,7 @@ use latchkey_testkit::devidp::DEMO_USERNAME;
 use latchkey_testkit::TlsFront;
 
 /// The kubectl on PATH, if it reads v1 ExecCredentials (1.22 or later).
-fn kubectl_reading_v1() -> Option<PathBuf> {
+pub(crate) fn kubectl_reading_v1() -> Option<PathBuf> {
     let out = Command::new("kubectl")
         .args(["version", "--client", "-o", "json"])
         .output()
@@ -39,7 +39,7 @@ fn kubectl_reading_v1() -> Option<PathBuf> {
 
 /// A kubeconfig whose only user runs `latchkey token --format kubectl` and whose cluster is
 /// the TLS front (trusted through its certificate).
-fn kubeconfig(dir: &Path, front: &TlsFront, interactive_mode: &str) -> PathBuf {
+pub(crate) fn kubeconfig(dir: &Path, front: &TlsFront, interactive_mode: &str) -> PathBuf {
     let latchkey = env!("CARGO_BIN_EXE_latchkey");
     let ca = dir.join("front.pem");
     std::fs::write(&ca, &front.certificate_pem).unwrap();
@@ -75,7 +75,7 @@ current-context: devidp
 }
 
 /// `kubectl get --raw /demo-api/me` with `config`.
-fn kubectl_get_me(env: &Env, kubectl: &Path, config: &Path) -> Run {
+pub(crate) fn kubectl_get_me(env: &Env, kubectl: &Path, config: &Path) -> Run {
     let out = env
         .program(
             kubectl,

@@ -2,6 +2,9 @@
 //! one per file); `common` runs the built `latchkey` binary with its own config and keychain service.
 
 mod agent;
+mod agent_consumers;
+mod agent_notify;
+mod agent_systemd;
 mod aws;
 mod aws_consumer;
 mod bad_profile;

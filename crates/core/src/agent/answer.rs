@@ -1,11 +1,19 @@
 //! One request in, one response out: what the agent does for each request, from the sessions
 //! it holds (the session's own single-flight refresh does the refreshing).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
 
 use super::governor::{sign_in_needed, SignInGovernor};
 use super::held::{is_signed_in, status_of, Held, HeldSessions};
-use super::protocol::{AgentError, AgentFacts, Response, WireAwsCredentials, PROTOCOL_VERSION};
+use super::notify::SignInNotifier;
+use super::protocol::{
+    AgentError, AgentErrorKind, AgentFacts, Response, WireAwsCredentials, PROTOCOL_VERSION,
+};
 use crate::config::TokenChoice;
 use crate::error::{Error, ErrorKind};
 use crate::session::SignOutScope;
@@ -14,6 +22,7 @@ use crate::session::SignOutScope;
 pub(crate) struct AgentCore {
     pub(crate) held: HeldSessions,
     governor: SignInGovernor,
+    notifier: SignInNotifier,
     pub(crate) refused_peers: AtomicU64,
 }
 
@@ -23,11 +32,80 @@ fn needs_sign_in(e: &Error) -> bool {
 }
 
 impl AgentCore {
-    pub(crate) fn new(held: HeldSessions) -> Self {
-        AgentCore {
+    /// The core, and the profiles whose sign-in notification the user clicks (for
+    /// [`AgentCore::sign_in_on_clicks`]).
+    pub(crate) fn new(held: HeldSessions) -> (Self, mpsc::UnboundedReceiver<String>) {
+        let (notifier, clicked) = SignInNotifier::new();
+        let core = AgentCore {
             held,
             governor: SignInGovernor::default(),
+            notifier,
             refused_peers: AtomicU64::new(0),
+        };
+        (core, clicked)
+    }
+
+    /// Start the sign-in of each profile whose notification the user clicks (the browser
+    /// opens in the agent), for as long as the core lives.
+    pub(crate) async fn sign_in_on_clicks(
+        core: Weak<AgentCore>,
+        mut clicked: mpsc::UnboundedReceiver<String>,
+    ) {
+        while let Some(profile) = clicked.recv().await {
+            let Some(core) = core.upgrade() else { return };
+            tokio::spawn(async move { core.sign_in_clicked(profile).await });
+        }
+    }
+
+    async fn sign_in_clicked(&self, profile: String) {
+        let held = match self.held.get(Some(&profile)).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(profile, kind = ?e.kind(), "cannot sign in from the notification");
+                return;
+            }
+        };
+        match self.governor.sign_in(&held.session).await {
+            Ok(_) => tracing::info!(profile, "signed in from the notification"),
+            Err(e) => tracing::warn!(profile, kind = ?e.kind, engine_kind = ?e.engine_kind,
+                "the sign-in from the notification failed"),
+        }
+    }
+
+    /// Run `attempt`; when it fails for want of a sign-in, show the profile's notification
+    /// (unless a sign-in runs already) and, for a caller that may wait, wait up to
+    /// `wait_seconds` for the sign-in's outcome and run `attempt` once more.
+    async fn after_sign_in<F, Fut>(
+        &self,
+        profile: Option<&str>,
+        wait_seconds: u64,
+        attempt: F,
+    ) -> Result<Response, AgentError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Response, AgentError>>,
+    {
+        match attempt().await {
+            Err(e) if e.kind == AgentErrorKind::SignInNeeded => {}
+            done => return done,
+        }
+        let held = self.held.get(profile).await?;
+        let name = held.session.profile().name.clone();
+        // In line before looking again: a sign-in that ends from here on is seen.
+        let next = self.governor.next_outcome(&name);
+        if is_signed_in(&held.session.state()) {
+            return attempt().await;
+        }
+        if !self.governor.running(&name) {
+            self.notifier.sign_in_needed(&name);
+        }
+        if wait_seconds == 0 {
+            return Err(sign_in_needed(&name));
+        }
+        match next.wait(Duration::from_secs(wait_seconds)).await {
+            Some(Ok(_user)) => attempt().await,
+            Some(Err(failed)) => Err(failed),
+            None => Err(sign_in_needed(&name)),
         }
     }
 
@@ -53,7 +131,7 @@ impl AgentCore {
         &self,
         profile: Option<&str>,
         interactive: bool,
-    ) -> Result<std::sync::Arc<Held>, AgentError> {
+    ) -> Result<Arc<Held>, AgentError> {
         let held = self.held.get(profile).await?;
         if is_signed_in(&held.session.state()) {
             return Ok(held);
@@ -63,6 +141,20 @@ impl AgentCore {
     }
 
     pub(crate) async fn token(
+        &self,
+        profile: Option<&str>,
+        which: TokenChoice,
+        min_seconds_left: u64,
+        interactive: bool,
+        wait_seconds: u64,
+    ) -> Result<Response, AgentError> {
+        self.after_sign_in(profile, wait_seconds, || {
+            self.token_once(profile, which, min_seconds_left, interactive)
+        })
+        .await
+    }
+
+    async fn token_once(
         &self,
         profile: Option<&str>,
         which: TokenChoice,
@@ -99,6 +191,18 @@ impl AgentCore {
     }
 
     pub(crate) async fn aws_credentials(
+        &self,
+        profile: Option<&str>,
+        interactive: bool,
+        wait_seconds: u64,
+    ) -> Result<Response, AgentError> {
+        self.after_sign_in(profile, wait_seconds, || {
+            self.aws_credentials_once(profile, interactive)
+        })
+        .await
+    }
+
+    async fn aws_credentials_once(
         &self,
         profile: Option<&str>,
         interactive: bool,

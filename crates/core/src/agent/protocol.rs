@@ -46,6 +46,10 @@ pub enum Request {
         /// Whether the caller may interact (a terminal, no `--no-browser`).
         #[serde(default)]
         interactive: bool,
+        /// How long a caller that may not interact waits for a sign-in the user starts from
+        /// the agent's notification; 0: answer `sign_in_needed` at once.
+        #[serde(default)]
+        wait_seconds: u64,
     },
     /// The profile's temporary AWS credentials (its identity pool).
     AwsCredentials {
@@ -55,6 +59,9 @@ pub enum Request {
         /// Whether the caller may interact.
         #[serde(default)]
         interactive: bool,
+        /// As in [`Request::Token`].
+        #[serde(default)]
+        wait_seconds: u64,
     },
     /// The agent's facts and the state of `profile` (`None`: of every profile it holds).
     Status {
@@ -435,7 +442,8 @@ mod tests {
                 profile: Some("work".into()),
                 token: TokenChoice::Access,
                 min_seconds_left: 60,
-                interactive: false
+                interactive: false,
+                wait_seconds: 0,
             }
         );
     }

@@ -56,6 +56,9 @@ pub enum AgentStartError {
     /// The directory failed its checks.
     #[error("the agent's directory cannot be used: {0}")]
     Place(#[from] PlaceError),
+    /// The socket systemd passed cannot be used.
+    #[error(transparent)]
+    Activation(#[from] super::activation::ActivationError),
     /// Another process holds the agent lock and does not answer on the socket.
     #[error("another Latchkey agent holds {lock} but does not answer on {socket}; end that process (or remove the lock file if none runs), then start again.")]
     Unanswered {
@@ -92,6 +95,8 @@ pub struct Agent {
     place: AgentPlace,
     read_timeout: Duration,
     stop: watch::Sender<bool>,
+    /// Whether systemd passed the socket (then it is systemd's to remove).
+    activated: bool,
     /// Held (locked) for the agent's life; dropping it releases the lock.
     _lock: std::fs::File,
 }
@@ -112,14 +117,28 @@ impl Agent {
                 }),
             };
         }
-        let listener = bind(&place)?;
+        let passed = super::activation::passed_listener()?;
+        let activated = passed.is_some();
+        let listener = match passed {
+            Some(listener) => {
+                UnixListener::from_std(listener).map_err(|source| AgentStartError::Io {
+                    path: place.socket().display().to_string(),
+                    source,
+                })?
+            }
+            None => bind(&place)?,
+        };
         tracing::info!(socket = %place.socket().display(), "agent listening");
+        let (core, clicked) = AgentCore::new(HeldSessions::new(options.config_path));
+        let core = Arc::new(core);
+        tokio::spawn(AgentCore::sign_in_on_clicks(Arc::downgrade(&core), clicked));
         Ok(AgentStart::Started(Agent {
             listener,
-            core: Arc::new(AgentCore::new(HeldSessions::new(options.config_path))),
+            core,
             place,
             read_timeout: options.read_timeout,
             stop: watch::channel(false).0,
+            activated,
             _lock: lock,
         }))
     }
@@ -161,7 +180,9 @@ impl Agent {
             });
         }
         let _ = self.stop.send(true);
-        let _ = std::fs::remove_file(self.place.socket());
+        if !self.activated {
+            let _ = std::fs::remove_file(self.place.socket());
+        }
         tracing::info!("agent stopped");
     }
 }
@@ -297,14 +318,20 @@ impl Connection {
                 token,
                 min_seconds_left,
                 interactive,
+                wait_seconds,
             } => {
-                core.token(profile.as_deref(), token, min_seconds_left, interactive)
+                let profile = profile.as_deref();
+                core.token(profile, token, min_seconds_left, interactive, wait_seconds)
                     .await
             }
             Request::AwsCredentials {
                 profile,
                 interactive,
-            } => core.aws_credentials(profile.as_deref(), interactive).await,
+                wait_seconds,
+            } => {
+                core.aws_credentials(profile.as_deref(), interactive, wait_seconds)
+                    .await
+            }
             Request::Status { profile } => core.status(profile.as_deref()).await,
             Request::SignIn {
                 profile,

@@ -6,6 +6,7 @@
 use super::Session;
 use crate::api::{self, ApiRequest, ApiResponse, Credential, HeldSecrets};
 use crate::error::Result;
+use crate::secret::SecretToken;
 
 impl Session {
     /// The method of `req`, once its target is allowed (its origin in `api_base_urls`): the
@@ -13,6 +14,33 @@ impl Session {
     pub(crate) fn checked_method(&self, req: &ApiRequest) -> Result<reqwest::Method> {
         api::check_target(req, &self.profile().api_base_urls)?;
         api::method(req)
+    }
+
+    /// Send `req` once with `token` (one the caller got elsewhere: the agent's) in the header
+    /// the request or the profile names, after the same checks as [`Session::call`]; the
+    /// caller retries with a renewed token on 401. Not for SigV4 (an error says so).
+    pub async fn call_once_with(
+        &self,
+        req: &ApiRequest,
+        token: &SecretToken,
+    ) -> Result<ApiResponse> {
+        let method = self.checked_method(req)?;
+        let profile = self.profile();
+        let scheme = req.scheme.unwrap_or(profile.api_scheme);
+        let header = req
+            .token_header
+            .as_deref()
+            .unwrap_or(&profile.api_token_header);
+        api::check_header_name(header)?;
+        let credential = Credential::Token(token, scheme, header);
+        api::send(
+            self.http(),
+            req,
+            &method,
+            credential,
+            profile.api_response_limit_mib,
+        )
+        .await
     }
 
     /// Send `req` with the configured token in its header (`Authorization` unless the request
