@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use fantoccini::Client;
 use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppEnv, AppUnderTest, UrlHook};
+use latchkey_testkit::window_manager::close_windows_titled;
 use serde_json::Value;
 
 use crate::support::cli::cli_binary;
@@ -207,7 +208,40 @@ async fn the_app_started_first_holds_and_answers_the_cli() {
     );
 
     scene.cli(&["logout"]);
+
+    // No tray on this desktop (no StatusNotifierWatcher): the setting is off and cannot be
+    // turned on, and closing the window quits the app, its agent and socket with it.
+    assert_eq!(keep_in_tray_box(&app).await, "off disabled");
+    assert_eq!(
+        close_windows_titled("Latchkey"),
+        1,
+        "one app window to close"
+    );
+    wait_until_gone(holder).await;
+    assert!(!scene.socket().exists(), "the agent's socket is gone");
     windows.close().await;
+}
+
+/// The "keep running in the tray" checkbox: `on`/`off`, then `enabled`/`disabled`.
+pub async fn keep_in_tray_box(app: &Client) -> String {
+    let b = "document.getElementById('keep-in-tray')";
+    js_string(
+        app,
+        &format!("({b}.checked ? 'on' : 'off') + ({b}.disabled ? ' disabled' : ' enabled')"),
+    )
+    .await
+}
+
+/// Waits until process `pid` has ended.
+pub async fn wait_until_gone(pid: u32) {
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    for _ in 0..300 {
+        if !proc_dir.exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("process {pid} ({}) is still running", program_of(pid));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,10 +5,13 @@
 use std::path::Path;
 
 use latchkey_testkit::tray::{TestTray, TrayEntry};
-use latchkey_testkit::webdriver::{click, wait_js, AppUnderTest};
+use latchkey_testkit::webdriver::{wait_js, AppUnderTest};
 use latchkey_testkit::window_manager::close_windows_titled;
 
-use crate::app_agent::{holder_pid, program_of, sign_in_through_the_window, Scene};
+use crate::app_agent::{
+    holder_pid, keep_in_tray_box, program_of, sign_in_through_the_window, wait_until_gone, Scene,
+};
+use crate::app_console::{clipboard_targets, xclip, SECRET_HINT};
 
 fn labels(entries: &[TrayEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.label.as_str()).collect()
@@ -68,11 +71,23 @@ async fn tray_menu_follows_the_session_and_close_keeps_quit_ends_the_agent() {
     // A sign-in in the window reaches the menu (an event, no polling in the app).
     sign_in_through_the_window(&scene, &app, &browser).await;
     let sign_out = menu.wait_for("Sign out of Demo").await;
-    let entries = menu.entries();
+
+    // Copy token: the ID token on the clipboard, marked secret for clipboard managers.
+    menu.click(&menu.wait_for("Copy token of Demo").await);
+    let token = scene.cli(&["token"]);
+    assert_eq!(token.status.code(), Some(0), "{token:?}");
+    let token = String::from_utf8(token.stdout).unwrap();
+    for _ in 0..300 {
+        if xclip(&[]) == token.trim() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(
-        labels(&entries).contains(&"Copy token of Demo"),
-        "{entries:?}"
+        xclip(&[]) == token.trim(),
+        "the clipboard holds the ID token"
     );
+    assert!(clipboard_targets().iter().any(|t| t == SECRET_HINT));
 
     // Sign out from the tray: the CLI (through the agent) sees it.
     menu.click(&sign_out);
@@ -85,7 +100,9 @@ async fn tray_menu_follows_the_session_and_close_keeps_quit_ends_the_agent() {
     wait_for_agent_state(&scene, "signed_out").await;
     menu.wait_for("Sign in to Demo…").await;
 
-    // Closing the window (as a window manager does) keeps the app and its agent.
+    // Closing the window (as a window manager does) keeps the app and its agent: the setting
+    // is on by default where there is a tray.
+    assert_eq!(keep_in_tray_box(&app).await, "on enabled");
     let holder = holder_pid(&scene.agent_status().unwrap());
     assert_eq!(
         close_windows_titled("Latchkey"),
@@ -107,17 +124,14 @@ async fn tray_menu_follows_the_session_and_close_keeps_quit_ends_the_agent() {
         "quit question",
     )
     .await;
-    click(&app, "#modal-ok").await;
-    for _ in 0..300 {
-        if !Path::new(&format!("/proc/{holder}")).exists() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(
-        !Path::new(&format!("/proc/{holder}")).exists(),
-        "the app ended"
-    );
+    // Clicked after this call returns: the app ends before it could answer a WebDriver click.
+    app.execute(
+        "setTimeout(() => document.getElementById('modal-ok').click(), 0)",
+        vec![],
+    )
+    .await
+    .expect("click Quit");
+    wait_until_gone(holder).await;
     assert!(!scene.socket().exists(), "the agent's socket is gone");
     assert!(scene.agent_status().is_none(), "no agent answers");
     drop(tray);

@@ -201,6 +201,8 @@ fn busctl(args: &[&str]) -> Value {
     let out = Command::new("busctl")
         .arg("--user")
         .arg("--json=short")
+        // The end of busctl's options: an argument such as dbusmenu's depth `-1` is not one.
+        .arg("--")
         .args(args)
         .output()
         .expect("busctl (systemd) runs");
