@@ -235,7 +235,7 @@ pub async fn keep_in_tray_box(app: &Client) -> String {
 /// Waits until process `pid` has ended.
 pub async fn wait_until_gone(pid: u32) {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    for _ in 0..300 {
+    for _ in 0..600 {
         if !proc_dir.exists() {
             return;
         }
