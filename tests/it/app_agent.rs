@@ -4,11 +4,14 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::Client;
+use latchkey_core::{OffsetClock, Session, SessionOptions, SignInOptions, SignOutScope};
 use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppEnv, AppUnderTest, UrlHook};
 use latchkey_testkit::window_manager::close_windows_titled;
+use latchkey_testkit::{keychain_vault, options_with, start_cognito, HttpBrowser};
 use serde_json::Value;
 
 use crate::support::cli::cli_binary;
@@ -259,4 +262,37 @@ async fn a_headless_agent_started_first_stays_the_one_holder() {
 
     // The app's going leaves the headless agent answering.
     assert_eq!(holder_pid(&scene.agent_status().unwrap()), headless.0.id());
+}
+
+/// The app's window and its agent each hold a `Session` of the same profile in one process,
+/// on one keychain entry. When both find the tokens due at once the provider sees one refresh:
+/// core's profile lock is an `flock`, which excludes two open files of one process as it does
+/// two processes, and the second adopts the tokens the first stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_windows_and_the_agents_session_of_one_profile_refresh_it_once() {
+    let Some(vault) = keychain_vault("app-one-process") else {
+        return;
+    };
+    let (idp, profile) = start_cognito(|_| {});
+    let clock = Arc::new(OffsetClock::new(0));
+    let session = || {
+        let options = SessionOptions {
+            clock: clock.clone(),
+            ..options_with(vault.clone(), Arc::new(HttpBrowser::default()))
+        };
+        Session::new(profile.clone(), options).expect("a session")
+    };
+    let window = session();
+    window.sign_in(SignInOptions::default()).await.unwrap();
+    let agent = session();
+    agent.restore().await.unwrap();
+
+    // 57 minutes on, the hour-long tokens are due for both (inside the refresh margin).
+    idp.advance_clock(Duration::from_secs(3420));
+    clock.set_offset(3420);
+    let (from_window, from_agent) = tokio::join!(window.tokens(), agent.tokens());
+    let (from_window, from_agent) = (from_window.unwrap(), from_agent.unwrap());
+    assert_eq!(idp.stats().token_refresh_token, 1, "one refresh");
+    assert_eq!(from_window.id_expires_at, from_agent.id_expires_at);
+    let _ = window.sign_out(SignOutScope::ThisDevice).await;
 }
