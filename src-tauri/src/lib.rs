@@ -82,9 +82,9 @@ pub fn run() {
         .build(tauri::generate_context!())
         .expect("error while building the Latchkey desktop app")
         .run(|app, event| {
-            if let RunEvent::Exit = event {
+            if let (RunEvent::Exit, Some(agent)) = (event, app.try_state::<AgentHost>()) {
                 // The app's agent goes with it: its socket removed, the tools told nothing stale.
-                tauri::async_runtime::block_on(app.state::<AgentHost>().stop());
+                tauri::async_runtime::block_on(agent.stop());
             }
         });
 }
@@ -121,7 +121,9 @@ fn start_agent_and_tray(
 /// (and its agent stops).
 fn close_to_tray(window: &tauri::Window, event: &WindowEvent) {
     if let WindowEvent::CloseRequested { api, .. } = event {
-        let keeps = window.state::<CloseToTray>().keeps_in_tray();
+        let keeps = window
+            .try_state::<CloseToTray>()
+            .is_some_and(|close| close.keeps_in_tray());
         if keeps && window.label() == "main" {
             api.prevent_close();
             let _ = window.hide();
