@@ -63,6 +63,8 @@ const COMMANDS: &[&str] = &[
     "stray_sessions",
     "remove_stray_sessions",
     "ui_ready",
+    "set_keep_in_tray",
+    "quit_app",
 ];
 
 fn commit() -> String {

@@ -2,7 +2,7 @@
  * status and banners. It renders what Rust says and never decides state. */
 
 import * as bridge from "./bridge.js";
-import { $, answer, asking, mountSurfaces, setText, show, showError } from "./dom.js";
+import { $, answer, ask, asking, mountSurfaces, setText, show, showError } from "./dom.js";
 import * as about from "./views/about.js";
 import * as activity from "./views/activity.js";
 import * as aws from "./views/aws.js";
@@ -52,6 +52,8 @@ function renderStatus(info) {
   const vault = $("vault-status");
   vault.textContent = info.vault.ok ? `Keychain: ${info.vault.store}` : `⚠ ${info.vault.message}`;
   vault.classList.toggle("warn", !info.vault.ok);
+  setText("agent-status", info.agent);
+  $("agent-status").dataset.holder = info.agent_holder;
   const problems = [];
   if (info.config_error) problems.push(info.config_error);
   for (const p of info.profiles.filter((p) => p.invalid)) {
@@ -62,12 +64,18 @@ function renderStatus(info) {
   setText("banner", problems.join(" "));
 }
 
+/* The tray's Quit: say what stops, quit only on "Quit". */
+async function confirmQuit(text) {
+  if (await ask("Quit Latchkey?", text, "Quit")) await bridge.quitApp();
+}
+
 async function start() {
   mountSurfaces();
   for (const button of document.querySelectorAll(".nav")) button.addEventListener("click", () => go(button.dataset.view));
   document.addEventListener("keydown", onKey);
   for (const [, view] of VIEWS) view.mount();
   bridge.onAppInfo(renderStatus);
+  await bridge.onQuitAsked(confirmQuit);
   await bridge.listen();
   await bridge.appInfo();
   await bridge.sessionState();

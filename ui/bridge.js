@@ -37,6 +37,12 @@ export async function listen() {
 export function appInfo() { return invoke("app_info").then(deliver("appInfo")); }
 /** The first-paint marker (benchmarks measure start-up to it). */
 export function uiReady() { return invoke("ui_ready"); }
+/** Saves "keep running in the tray when the window closes"; answers the setting as it stands. */
+export function setKeepInTray(keep) { return invoke("set_keep_in_tray", { keep }); }
+/** Stops the app's session agent and quits (after the user said so). */
+export function quitApp() { return invoke("quit_app"); }
+/** `handler(text)` when the tray's Quit asks the user first (the `confirm_quit` event). */
+export function onQuitAsked(handler) { return tauri.event.listen("confirm_quit", (event) => handler(event.payload)); }
 /** Puts text that is not a secret (a URL, a curl command) on the clipboard. */
 export function copyText(text) { return invoke("copy_text", { text }); }
 

@@ -27,6 +27,22 @@ pub struct AppInfo {
     /// The active profile's expectations (`expect`), as written.
     pub expectations: Vec<String>,
     pub licences: &'static str,
+    /// Who answers this user's tools (the app's agent or another), one line.
+    pub agent: String,
+    /// `ours`, `elsewhere` or `none`: who holds the sessions for the tools.
+    pub agent_holder: &'static str,
+    pub tray: TrayView,
+}
+
+/// The "keep running in the tray when the window closes" setting as it stands.
+#[derive(Serialize)]
+pub struct TrayView {
+    /// The desktop shows tray icons.
+    pub available: bool,
+    /// Closing the window keeps Latchkey running in the tray.
+    pub keep_in_tray: bool,
+    /// Where there is no tray: why, and that closing the window quits.
+    pub why_not: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -432,6 +432,12 @@ fn open_session(app: &AppHandle, profile: Profile, vault: &Vault) -> CommandResu
                 return;
             };
             let _ = app.emit("session", view_of(&session, &forwarded_profile).await);
+            if matches!(
+                state,
+                SessionState::SignedIn { .. } | SessionState::SignedOut { .. }
+            ) {
+                crate::tray::profile_changed(&app, forwarded_profile.name.clone());
+            }
             if was_signing_in && matches!(state, SessionState::SignedIn { .. }) {
                 bring_to_front(&app);
             }

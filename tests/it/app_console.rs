@@ -171,7 +171,7 @@ impl Drop for SilentApi {
 
 /// `xclip -selection clipboard -o ARGS…`: what the clipboard's owner (the app) serves, asked
 /// over X11 as a clipboard manager asks; an empty clipboard is "".
-fn xclip(args: &[&str]) -> String {
+pub(crate) fn xclip(args: &[&str]) -> String {
     let out = std::process::Command::new("xclip")
         .args(["-selection", "clipboard", "-o"])
         .args(args)
@@ -182,7 +182,7 @@ fn xclip(args: &[&str]) -> String {
 
 /// The formats the clipboard is offered in (X11 `TARGETS`): a clipboard manager reads them
 /// before it keeps a copy.
-fn clipboard_targets() -> Vec<String> {
+pub(crate) fn clipboard_targets() -> Vec<String> {
     xclip(&["-t", "TARGETS"])
         .lines()
         .map(str::to_owned)
@@ -191,7 +191,7 @@ fn clipboard_targets() -> Vec<String> {
 
 /// The hint that asks clipboard managers (KDE's Klipper and those following it) to keep the
 /// content out of their history.
-const SECRET_HINT: &str = "x-kde-passwordManagerHint";
+pub(crate) const SECRET_HINT: &str = "x-kde-passwordManagerHint";
 
 /// Waits until the clipboard holds `text` (the app writes it after the window asked).
 async fn wait_for_clipboard(text: &str) {

@@ -87,7 +87,12 @@ fn bundle_deb_installs_launches_and_uninstalls_only_with_latchkey_bundle_test_1(
         control.contains(&format!("Version: {VERSION}\n")),
         "control:\n{control}"
     );
-    for library in ["libwebkit2gtk-4.1-0", "libgtk-3-0"] {
+    // The tray icon's AppIndicator is loaded at run time (tauri.conf.json's depends names it).
+    for library in [
+        "libwebkit2gtk-4.1-0",
+        "libgtk-3-0",
+        "libayatana-appindicator3-1",
+    ] {
         assert!(
             control.contains(library),
             "Depends lacks {library}:\n{control}"

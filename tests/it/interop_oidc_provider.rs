@@ -12,7 +12,7 @@ use crate::support;
 use std::collections::VecDeque;
 use std::fmt::{Debug, Display};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -711,68 +711,6 @@ async fn refresh_three_times_rotates_and_never_reuses_a_refresh_token() {
     h.close().await;
 }
 
-/// The CLI binary (`latchkey` from crates/cli), next to this test's directory; built when it is
-/// missing or older than the sources it is made from.
-fn cli_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("latchkey"))
-        .expect("target directory");
-    let root = support::project_root();
-    let newest_source = ["crates/cli/src", "crates/core/src"]
-        .iter()
-        .flat_map(|d| walk(&root.join(d)))
-        .chain(
-            [
-                "Cargo.lock",
-                "crates/cli/Cargo.toml",
-                "crates/core/Cargo.toml",
-            ]
-            .map(|f| root.join(f)),
-        )
-        .filter_map(|p| p.metadata().and_then(|m| m.modified()).ok())
-        .max()
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    let built = bin.metadata().and_then(|m| m.modified()).ok();
-    if built.is_none_or(|b| b < newest_source) {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "latchkey-cli",
-                "--bin",
-                "latchkey",
-            ])
-            .current_dir(&root)
-            .status()
-            .expect("run cargo build -p latchkey-cli");
-        assert!(status.success(), "`cargo build -p latchkey-cli` failed");
-    }
-    assert!(
-        bin.exists(),
-        "the CLI binary is missing at {}",
-        bin.display()
-    );
-    bin
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// `latchkey token --json` with the shared configuration and keychain service.
 fn cli_token(bin: &Path, config: &Path, service: &str) -> Result<serde_json::Value, String> {
     let out = Command::new(bin)
@@ -802,7 +740,9 @@ fn cli_token(bin: &Path, config: &Path, service: &str) -> Result<serde_json::Val
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn app_session_and_cli_refresh_concurrently_without_reusing_a_rotated_token() {
     let _serial = SERIAL.lock().await;
-    let bin = tokio::task::spawn_blocking(cli_binary).await.unwrap();
+    let bin = tokio::task::spawn_blocking(support::cli::cli_binary)
+        .await
+        .unwrap();
     const TTL: u64 = 6;
     let h = Interop::start(TTL).await;
     let service = format!(

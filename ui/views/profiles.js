@@ -19,6 +19,7 @@ export function mount() {
   $("pf-new").addEventListener("click", () => newProfile());
   $("pf-cancel-edit").addEventListener("click", closeForm);
   $("pf-strays").addEventListener("click", removeStraySessions);
+  $("keep-in-tray").addEventListener("change", (e) => keepInTray(e.target.checked));
   mountImport();
   bridge.onAppInfo(render);
 }
@@ -29,6 +30,23 @@ export function render(next) {
   $("profile-select").replaceChildren(...info.profiles.filter((p) => !p.invalid).map((p) =>
     el("option", { value: p.name, ...(p.name === info.active_profile ? { selected: "" } : {}) }, p.name)));
   $("profiles").replaceChildren(...info.profiles.map(profileItem));
+  renderTray(info.tray);
+}
+
+/** The close-to-tray setting; where the desktop has no tray it is off and says why. */
+function renderTray(tray) {
+  const box = $("keep-in-tray");
+  box.checked = tray.keep_in_tray;
+  box.disabled = !tray.available;
+  if (tray.why_not) setText("keep-in-tray-note", tray.why_not);
+}
+
+async function keepInTray(keep) {
+  try {
+    renderTray(await bridge.setKeepInTray(keep));
+  } catch (err) {
+    showError(err);
+  }
 }
 
 function profileItem(p) {

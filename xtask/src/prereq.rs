@@ -6,12 +6,19 @@ use std::process::Command;
 
 use crate::{cargo, project_root};
 
-/// What the desktop app needs to build and run (WebKitGTK 4.1 brings GTK, libsoup, JSC, D-Bus).
-pub const APP_PACKAGES: &[&str] = &["libwebkit2gtk-4.1-dev", "build-essential", "pkg-config"];
+/// What the desktop app needs to build and run (WebKitGTK 4.1 brings GTK, libsoup, JSC, D-Bus;
+/// Ayatana AppIndicator draws the tray icon and publishes its menu on D-Bus).
+pub const APP_PACKAGES: &[&str] = &[
+    "libwebkit2gtk-4.1-dev",
+    "libayatana-appindicator3-dev",
+    "build-essential",
+    "pkg-config",
+];
 
 /// What `cargo xtask test` needs on top: a virtual display, a D-Bus session with a real Secret
 /// Service, a real browser with its WebDriver, WebKit's WebDriver for the app window, and
-/// xclip to read the clipboard's formats as a clipboard manager does.
+/// xclip to read the clipboard's formats as a clipboard manager does, and the AppIndicator
+/// library the tray icon loads at run time.
 pub const TEST_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
@@ -23,6 +30,7 @@ pub const TEST_PACKAGES: &[&str] = &[
     "chromium-driver",
     "webkit2gtk-driver",
     "python3-venv",
+    "libayatana-appindicator3-1",
 ];
 
 fn skip_install() -> bool {

@@ -28,8 +28,12 @@ mod proxy;
 mod secrets;
 mod session;
 mod tls;
+#[cfg(all(feature = "webdriver", target_os = "linux"))]
+pub mod tray;
 #[cfg(feature = "webdriver")]
 pub mod webdriver;
+#[cfg(all(feature = "webdriver", target_os = "linux"))]
+pub mod window_manager;
 
 /// The development provider, re-exported so test crates need no dependency of their own.
 pub use latchkey_devidp as devidp;

@@ -248,8 +248,22 @@ impl AppUnderTest {
     /// [`AppUnderTest::start`] with `env` (`LATCHKEY_CONFIG` and the like) for the app, once
     /// no other app under test of this process runs.
     pub async fn start_with_env(binary: &Path, scratch: &Path, env: &AppEnv) -> AppUnderTest {
+        AppUnderTest::start_after(binary, scratch, env, || ())
+            .await
+            .0
+    }
+
+    /// [`AppUnderTest::start_with_env`], running `first` once this test's turn has come and
+    /// before the app starts (a desktop service the app looks for at start: a tray, say).
+    pub async fn start_after<T>(
+        binary: &Path,
+        scratch: &Path,
+        env: &AppEnv,
+        first: impl FnOnce() -> T,
+    ) -> (AppUnderTest, T) {
         let one_app_at_a_time = one_app_at_a_time().await;
         wait_until_no_app_holds_the_bus_name();
+        let before = first();
         let chromedriver = start_chromedriver();
         let browser = chromium(&chromedriver, &scratch.join("chromium")).await;
         browser
@@ -268,14 +282,15 @@ impl AppUnderTest {
             "first screen",
         )
         .await;
-        AppUnderTest {
+        let windows = AppUnderTest {
             browser,
             app,
             binary: binary.to_path_buf(),
             tauri_driver,
             _chromedriver: chromedriver,
             _one_app_at_a_time: one_app_at_a_time,
-        }
+        };
+        (windows, before)
     }
 
     /// Closes the app and starts it again, as a user would (the caller waits for the screen

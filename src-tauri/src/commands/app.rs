@@ -6,13 +6,19 @@ use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use url::Url;
 
+use crate::agent_host::AgentHost;
 use crate::demo::{self, DEMO_CREDENTIALS};
 use crate::error::{CommandError, CommandResult};
-use crate::models::{AppInfo, ProfileSummary, VaultView};
+use crate::models::{AppInfo, ProfileSummary, TrayView, VaultView};
+use crate::settings::{CloseToTray, TrayPresence};
 use crate::state::AppState;
 
 #[tauri::command]
-pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
+pub async fn app_info(
+    state: State<'_, AppState>,
+    agent: State<'_, AgentHost>,
+    close: State<'_, CloseToTray>,
+) -> CommandResult<AppInfo> {
     let (session, active) = state.session().await;
     let health = session.check_keychain().await;
     let config = state.config.lock().await;
@@ -59,7 +65,47 @@ pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
             .map(|p| p.expect.iter().map(ToString::to_string).collect())
             .unwrap_or_default(),
         licences: include_str!(concat!(env!("OUT_DIR"), "/licences.txt")),
+        agent: agent.holding().describe(),
+        agent_holder: agent.holding().holder(),
+        tray: tray_view(&close),
     })
+}
+
+fn tray_view(close: &CloseToTray) -> TrayView {
+    TrayView {
+        available: close.presence.available(),
+        keep_in_tray: close.keeps_in_tray(),
+        why_not: match &close.presence {
+            TrayPresence::Available => None,
+            TrayPresence::Missing { why } => {
+                Some(format!("Closing the window quits Latchkey: {why}."))
+            }
+        },
+    }
+}
+
+/// "Quit" in the dialog the tray's Quit opened: the app's agent stops (its socket goes), then
+/// the app ends.
+#[tauri::command]
+pub async fn quit_app(app: AppHandle) -> CommandResult<()> {
+    crate::tray::quit_now(app).await;
+    Ok(())
+}
+
+/// The "keep running in the tray when the window closes" setting, saved with the app's
+/// settings; answers the setting as it now stands.
+#[tauri::command]
+pub async fn set_keep_in_tray(
+    keep: bool,
+    close: State<'_, CloseToTray>,
+) -> CommandResult<TrayView> {
+    close.choose(keep).map_err(|e| {
+        CommandError::new(
+            ErrorKind::Internal,
+            format!("the setting could not be saved ({e}); check that the app's data directory is writable"),
+        )
+    })?;
+    Ok(tray_view(&close))
 }
 
 /// Puts text that is not a secret (a URL, a curl command) on the clipboard, unmarked: a

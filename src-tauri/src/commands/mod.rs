@@ -70,6 +70,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         profiles::stray_sessions,
         profiles::remove_stray_sessions,
         app::ui_ready,
+        app::set_keep_in_tray,
+        app::quit_app,
     ]
 }
 
@@ -82,7 +84,7 @@ pub const CLIPBOARD_CLEAR_AFTER: Duration = Duration::from_secs(30);
 /// `write_secret`, whose clipboard lives as long as the app and serves the X11 selection), and
 /// clears it after [`CLIPBOARD_CLEAR_AFTER`] unless the clipboard holds something else by then
 /// (or another secret was copied since).
-fn copy_secret(
+pub(crate) fn copy_secret(
     app: AppHandle,
     state: &AppState,
     secret: String,

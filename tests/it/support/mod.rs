@@ -3,6 +3,8 @@
 //! runner ([`E2e`]) with its step bookkeeping for failure reports.
 #![allow(dead_code)] // each test binary uses part of the harness
 
+pub mod cli;
+
 use std::future::Future;
 use std::net::TcpListener;
 use std::path::PathBuf;
