@@ -1,5 +1,5 @@
 //! `cargo xtask record-cognito`: rewrites devidp's fixtures from a real user pool (opt-in, never
-//! in CI), every answer through [`sanitise`] so no token, id or account number is written.
+//! in CI), every answer through [`sanitise()`] so no token, id or account number is written.
 
 mod sanitise;
 

@@ -32,6 +32,18 @@ fn expired_session(name: &str) -> (Env, latchkey_testkit::devidp::DevIdp) {
     (env, idp)
 }
 
+/// Waits until `done`, failing (not hanging) with `what` after two minutes.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn waiters(agent: &RunningAgent, profile: &str) -> u64 {
     let status = agent
         .client()
@@ -58,18 +70,18 @@ fn fifty_background_callers_of_an_expired_session_get_one_notification_then_thei
     let summary = "Sign-in needed for notified";
     let shown = notifications.wait_for(summary);
     // Every caller waits for the sign-in before the user acts.
-    while waiters(&agent, "notified") < 50 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("all 50 callers wait for the sign-in", || {
+        waiters(&agent, "notified") == 50
+    });
     assert_eq!(notifications.titled(summary).len(), 1, "one notification");
     assert_eq!(shown.app_name, "Latchkey");
     assert!(shown.action_keys().contains(&"sign-in"), "{shown:?}");
     assert_eq!(browsers_opened(&env), 0, "no browser before the user acts");
 
     notifications.invoke_action(shown.id, "sign-in");
-    while !env.url_file().exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the click on the notification opens the browser", || {
+        env.url_file().exists()
+    });
     let url = url::Url::parse(&std::fs::read_to_string(env.url_file()).unwrap()).unwrap();
     assert_eq!(complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD), 200);
 

@@ -91,3 +91,91 @@ fn an_unknown_latchkey_keychain_leaves_no_keychain() {
     let token = env.run(&["token"]);
     assert_eq!(token.code, 4, "no keychain: {}", token.stderr);
 }
+
+/// A session bus on which nothing owns or can start `org.freedesktop.secrets` (an SSH session
+/// on a server: systemd's user bus, no keyring daemon): a D-Bus daemon of the test's own, with
+/// no service directories, so no Secret Service can be activated.
+struct BusWithoutSecretService {
+    daemon: std::process::Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl BusWithoutSecretService {
+    fn start() -> BusWithoutSecretService {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("bus");
+        let config = dir.path().join("session.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                socket.display()
+            ),
+        )
+        .unwrap();
+        let daemon = std::process::Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .arg("--nofork")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("dbus-daemon runs (Debian's dbus package)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !socket.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the bus never came up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        BusWithoutSecretService {
+            daemon,
+            address: format!("unix:path={}", socket.display()),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for BusWithoutSecretService {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+#[test]
+fn a_session_bus_without_a_secret_service_keeps_the_session_in_the_kernel_keyring() {
+    let bus = BusWithoutSecretService::start();
+    let mut env = headless();
+    env.extra_env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), bus.address.clone()));
+    let (idp, profile) = start_cognito("server-bus");
+    env.write_profile(&profile);
+
+    let (child, url) = env.start_login(&["--json"]);
+    complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD);
+    let login = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    assert_eq!(login.json()["keychain"]["store_name"], KERNEL);
+
+    let token = env.run(&["token"]);
+    assert_eq!(token.code, 0, "{}", token.stderr);
+    let status = env.run(&["status", "--json"]);
+    assert_eq!(status.json()["keychain"]["store_name"], KERNEL);
+    assert!(status.json()["keychain"]["lifetime"].is_string());
+    assert_eq!(keychain_check(&env)["status"], "ok");
+    assert_eq!(idp.stats().logins, 1, "one sign-in served every command");
+    assert_eq!(env.run(&["logout"]).code, 0);
+}

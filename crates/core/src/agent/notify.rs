@@ -148,33 +148,35 @@ impl SignInNotifier {
     }
 
     /// Follow the server's signals: a click starts a sign-in, a close forgets the notification.
+    /// One stream, in the order the server sent them: a click is followed at once by the
+    /// notification's close (reason 2), and a close handled first would forget what the click
+    /// was on (two streams polled together take ready items in no fixed order).
     #[cfg(all(unix, not(target_os = "macos")))]
     async fn follow(self, proxy: bus::NotificationsProxy<'static>) {
         use futures_util::StreamExt;
-        let (Ok(mut actions), Ok(mut closed)) = (
-            proxy.receive_action_invoked().await,
-            proxy.receive_notification_closed().await,
-        ) else {
+        let Ok(mut signals) = proxy.inner().receive_all_signals().await else {
             self.unavailable("cannot follow the notification server's signals");
             return;
         };
-        loop {
-            tokio::select! {
-                Some(action) = actions.next() => {
-                    if let Ok(args) = action.args() {
-                        if args.action_key == SIGN_IN_ACTION || args.action_key == "default" {
-                            self.clicked(args.id);
+        while let Some(message) = signals.next().await {
+            let header = message.header();
+            let body = message.body();
+            match header.member().map(|m| m.as_str()) {
+                Some("ActionInvoked") => {
+                    if let Ok((id, action_key)) = body.deserialize::<(u32, String)>() {
+                        if action_key == SIGN_IN_ACTION || action_key == "default" {
+                            self.clicked(id);
                         }
                     }
                 }
-                Some(gone) = closed.next() => {
-                    if let Ok(args) = gone.args() {
-                        if let Some(profile) = self.profile_of(args.id) {
+                Some("NotificationClosed") => {
+                    if let Ok((id, _reason)) = body.deserialize::<(u32, u32)>() {
+                        if let Some(profile) = self.profile_of(id) {
                             self.close(&profile);
                         }
                     }
                 }
-                else => return,
+                _ => {}
             }
         }
     }

@@ -28,7 +28,8 @@ pub(super) enum BackendCell {
     System {
         /// The store `LATCHKEY_KEYCHAIN` and the session chose, or why the choice is invalid.
         choice: Result<StoreChoice, Error>,
-        connected: Arc<OnceLock<Backend>>,
+        /// The connection, and the store it is to (the choice, or what `auto` fell back to).
+        connected: Arc<OnceLock<(Backend, Option<StoreChoice>)>>,
     },
 }
 
@@ -46,36 +47,62 @@ impl BackendCell {
     pub(super) fn get(&self, service: &str) -> &Backend {
         match self {
             BackendCell::Ready(backend) => backend,
-            BackendCell::System { choice, connected } => connected.get_or_init(|| match choice {
-                Ok(choice) => connect(choice.store, service),
-                Err(e) => Backend::Unavailable(e.clone()),
-            }),
+            BackendCell::System { choice, connected } => {
+                &connected
+                    .get_or_init(|| match choice {
+                        Ok(choice) => connect(choice, service),
+                        Err(e) => (Backend::Unavailable(e.clone()), None),
+                    })
+                    .0
+            }
         }
     }
 
-    /// The system store chosen, when this is the system store and the choice is valid.
+    /// The system store in use (once connected: what `auto` fell back to, if it did), when
+    /// this is the system store and the choice is valid.
     pub(super) fn choice(&self) -> Option<&StoreChoice> {
         match self {
-            BackendCell::System { choice: Ok(c), .. } => Some(c),
+            BackendCell::System {
+                choice: Ok(chosen),
+                connected,
+            } => Some(
+                connected
+                    .get()
+                    .and_then(|(_, used)| used.as_ref())
+                    .unwrap_or(chosen),
+            ),
             _ => None,
         }
     }
 }
 
-/// A connection to `store`, or why there is none.
-fn connect(store: SystemStore, service: &str) -> Backend {
-    let name = system_store_name(store);
-    match store {
+/// A connection to the chosen store, or why there is none; with the store it is to.
+fn connect(choice: &StoreChoice, service: &str) -> (Backend, Option<StoreChoice>) {
+    let name = system_store_name(choice.store);
+    match choice.store {
         SystemStore::Platform => match platform_store() {
-            Ok(opened) => Backend::Keyring(Arc::new(KeyringStore {
-                store: opened,
-                service: service.to_owned(),
-                store_name: name.to_owned(),
-                is_platform_store: true,
-            })),
-            Err(e) => Backend::Unavailable(keychain_error(name, "connect", &e)),
+            Ok(opened) => (
+                Backend::Keyring(Arc::new(KeyringStore {
+                    store: opened,
+                    service: service.to_owned(),
+                    store_name: name.to_owned(),
+                    is_platform_store: true,
+                })),
+                Some(choice.clone()),
+            ),
+            Err(e) if choice.may_fall_back => {
+                tracing::debug!(error = %e, "no Secret Service answered; using the kernel keyring");
+                (
+                    kernel_store(service),
+                    Some(store_choice::no_secret_service()),
+                )
+            }
+            Err(e) => (
+                Backend::Unavailable(keychain_error(name, "connect", &e)),
+                Some(choice.clone()),
+            ),
         },
-        SystemStore::Kernel => kernel_store(service),
+        SystemStore::Kernel => (kernel_store(service), Some(choice.clone())),
     }
 }
 

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use backend::{service_name, system_store_name, Backend, BackendCell};
-use store_choice::{SystemStore, KERNEL_LIFETIME};
+use store_choice::{StoreChoice, SystemStore, KERNEL_LIFETIME};
 
 /// Result of the start-up probe: which store is active and whether it works.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -144,13 +144,21 @@ impl Vault {
 
     /// Why this store is used, for `doctor`: `None` for a store handed in or memory only.
     pub fn store_reason(&self) -> Option<&'static str> {
-        self.backend.choice().map(|c| c.why)
+        self.used_system_store().map(|c| c.why)
+    }
+
+    /// For [`Vault::system`], the store it uses: connected first, because `auto` settles on
+    /// the kernel keyring only when no Secret Service answers the connection.
+    fn used_system_store(&self) -> Option<&StoreChoice> {
+        self.backend.choice()?;
+        self.backend();
+        self.backend.choice()
     }
 
     /// How long the store keeps a session when that is not "until it is deleted": for the
     /// kernel keyring, a sentence saying it is lost at reboot and after days unused.
     pub fn lifetime(&self) -> Option<&'static str> {
-        let kernel = self.backend.choice().map(|c| c.store) == Some(SystemStore::Kernel);
+        let kernel = self.used_system_store().map(|c| c.store) == Some(SystemStore::Kernel);
         kernel.then_some(KERNEL_LIFETIME)
     }
 
@@ -198,7 +206,10 @@ impl Vault {
     /// The store's name for messages: the platform keychain's ("macOS Keychain", …), the name
     /// given to [`Vault::with_store`], or "memory only (not persisted)".
     pub fn store_name(&self) -> &str {
-        &self.store_name
+        match self.used_system_store() {
+            Some(used) => system_store_name(used.store),
+            None => &self.store_name,
+        }
     }
 
     /// Why the OS keychain cannot be used at all (no store to connect to), if that is so.
@@ -219,8 +230,9 @@ impl Vault {
     /// holds). Writes are checked where they happen: every write is confirmed. For the app's
     /// start-up, which must not write to the keychain just to show that it can.
     pub fn health(&self, account: &str) -> VaultHealth {
-        let name = self.store_name.clone();
-        match (self.backend(), self.raw_get(account)) {
+        let backend = self.backend();
+        let name = self.store_name().to_owned();
+        match (backend, self.raw_get(account)) {
             (Backend::Keyring(_), Ok(_)) => VaultHealth::working(
                 name,
                 true,
@@ -234,8 +246,9 @@ impl Vault {
     /// Write, read back and delete a probe entry; report which store is active (what
     /// `latchkey doctor` runs).
     pub fn probe(&self) -> VaultHealth {
-        let name = self.store_name.clone();
-        match self.backend() {
+        let backend = self.backend();
+        let name = self.store_name().to_owned();
+        match backend {
             Backend::Unavailable(e) => VaultHealth::broken(name, e),
             Backend::Memory(_) => VaultHealth::working(
                 name,
@@ -270,7 +283,7 @@ impl Vault {
     pub(crate) fn load_session(&self, account: &str) -> Result<Option<StoredSession>> {
         match self.get_bytes(account)? {
             None => Ok(None),
-            Some(b) => parse_session(&self.store_name, &b).map(Some),
+            Some(b) => parse_session(self.store_name(), &b).map(Some),
         }
     }
 

@@ -19,6 +19,9 @@ pub(super) const KERNEL_LIFETIME: &str = "kept in kernel memory, never on disk: 
 pub(super) struct StoreChoice {
     pub(super) store: SystemStore,
     pub(super) why: &'static str,
+    /// `auto` on a session bus: when no Secret Service answers there (a server's user bus
+    /// without a keyring daemon), the kernel keyring is used instead ([`no_secret_service`]).
+    pub(super) may_fall_back: bool,
 }
 
 /// The stores [`super::Vault::system`] can use.
@@ -36,7 +39,13 @@ pub(super) enum SystemStore {
 /// kernel keyring. A value it does not know is a configuration error that names the three.
 pub(super) fn choose(value: Option<&str>, bus_present: bool) -> Result<StoreChoice, Error> {
     let linux = cfg!(target_os = "linux");
-    let chosen = |store, why| Ok(StoreChoice { store, why });
+    let chosen = |store, why| {
+        Ok(StoreChoice {
+            store,
+            why,
+            may_fall_back: false,
+        })
+    };
     match value.map(str::trim).unwrap_or("") {
         "" | "auto" => Ok(auto_choice(linux && !bus_present)),
         "secret-service" | "kernel" if !linux => Err(Error::new(
@@ -52,17 +61,30 @@ pub(super) fn choose(value: Option<&str>, bus_present: bool) -> Result<StoreChoi
     }
 }
 
-/// `auto`: the kernel keyring on Linux without a session bus (`no_bus`), else the OS keychain.
+/// `auto`: the kernel keyring on Linux without a session bus (`no_bus`), else the OS keychain
+/// (on Linux, with the kernel keyring to fall back on when no Secret Service answers).
 fn auto_choice(no_bus: bool) -> StoreChoice {
     match no_bus {
         true => StoreChoice {
             store: SystemStore::Kernel,
             why: "no D-Bus session bus runs here, so no Secret Service can answer (LATCHKEY_KEYCHAIN=auto)",
+            may_fall_back: false,
         },
         false => StoreChoice {
             store: SystemStore::Platform,
             why: "the default (LATCHKEY_KEYCHAIN=auto)",
+            may_fall_back: cfg!(target_os = "linux"),
         },
+    }
+}
+
+/// `auto` when the session bus has no Secret Service to connect to (nothing owns or can
+/// start `org.freedesktop.secrets`: an SSH session on a server): the kernel keyring.
+pub(super) fn no_secret_service() -> StoreChoice {
+    StoreChoice {
+        store: SystemStore::Kernel,
+        why: "no Secret Service answered on the D-Bus session bus (LATCHKEY_KEYCHAIN=auto)",
+        may_fall_back: false,
     }
 }
 

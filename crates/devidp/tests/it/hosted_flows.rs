@@ -175,10 +175,15 @@ fn repeated_wrong_passwords_lock_the_user_out_like_cognito() {
         5,
         "refusals in a lockout do not count"
     );
-    // The sixth failure after the lockout: 2^1 s.
+    // The sixth failure after the lockout locks for 2^1 s, the seventh for 2^2 s. The clock
+    // counts whole seconds of real time plus what the test advances: a check inside a lockout
+    // keeps two seconds of margin for the test's own pace (a loaded machine), and a check after
+    // one only advances past its end, so neither depends on how fast the test runs.
     idp.advance_clock(Duration::from_secs(2));
     assert!(attempt("wrong-password").1.contains("Incorrect"));
-    idp.advance_clock(Duration::from_secs(1));
+    idp.advance_clock(Duration::from_secs(2));
+    assert!(attempt("wrong-password").1.contains("Incorrect"));
+    idp.advance_clock(Duration::from_secs(2));
     assert!(attempt(DEMO_PASSWORD)
         .1
         .contains("Password attempts exceeded"));
