@@ -311,6 +311,8 @@ fn no_secret_service_on_the_bus_gives_keychain_error() {
     let mut cmd = child_test_command(CHILD_HELPER);
     cmd.env(CHILD_MODE, "no-bus")
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        // The Secret Service, unreachable: memory only (`auto` would use the kernel keyring).
+        .env("LATCHKEY_KEYCHAIN", "secret-service")
         .env("LATCHKEY_RUNTIME_DIR", home.path());
     let out = run_child(cmd, "no-bus child");
     assert_child_ok(

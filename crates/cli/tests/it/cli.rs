@@ -451,6 +451,9 @@ fn no_secret_service_is_exit_4() {
         "DBUS_SESSION_BUS_ADDRESS".into(),
         format!("unix:path={}", dead_bus.display()),
     ));
+    // Asked for the Secret Service: `auto` would use the kernel keyring here (kernel_keyring::).
+    env.extra_env
+        .push(("LATCHKEY_KEYCHAIN".into(), "secret-service".into()));
     env.run(&["status"]).assert_error(4, "keychain");
     env.run(&["token"]).assert_error(4, "keychain");
     env.run(&["login"]).assert_error(4, "keychain");
@@ -869,6 +872,9 @@ fn with_json_errors_are_json_on_stderr() {
             no_keychain.dir.path().join("no-bus").display()
         ),
     ));
+    no_keychain
+        .extra_env
+        .push(("LATCHKEY_KEYCHAIN".into(), "secret-service".into()));
     json_error(&no_keychain.run(&["status", "--json"]), 4, "keychain");
 }
 

@@ -250,7 +250,9 @@ fn doctor_names_the_keychain_store_once() {
     cmd.env(
         "DBUS_SESSION_BUS_ADDRESS",
         "unix:path=/nonexistent/latchkey-test-bus",
-    );
+    )
+    // The Secret Service, unreachable (`auto` would use the kernel keyring).
+    .env("LATCHKEY_KEYCHAIN", "secret-service");
     let out = cmd.output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));

@@ -164,6 +164,8 @@ async fn keychain_absent_secret_service_gives_specific_error_and_memory_only_ses
         "DBUS_SESSION_BUS_ADDRESS",
         "unix:path=/nonexistent/latchkey-no-bus".into(),
     ));
+    // The Secret Service asked for and unreachable (`auto` would use the kernel keyring).
+    envs.push(("LATCHKEY_KEYCHAIN", "secret-service".into()));
     let out =
         tokio::task::spawn_blocking(move || child("no_secret_service", &envs).output().unwrap())
             .await
