@@ -25,6 +25,24 @@ impl Session {
         token: &SecretToken,
     ) -> Result<ApiResponse> {
         let method = self.checked_method(req)?;
+        let (scheme, header) = self.token_placement(req)?;
+        let credential = Credential::Token(token, scheme, header);
+        api::send(
+            self.http(),
+            req,
+            &method,
+            credential,
+            self.profile().api_response_limit_mib,
+        )
+        .await
+    }
+
+    /// How a token goes into `req`: the scheme and header the request names, else the
+    /// profile's (the header's name checked).
+    fn token_placement<'a>(
+        &'a self,
+        req: &'a ApiRequest,
+    ) -> Result<(crate::config::Scheme, &'a str)> {
         let profile = self.profile();
         let scheme = req.scheme.unwrap_or(profile.api_scheme);
         let header = req
@@ -32,15 +50,7 @@ impl Session {
             .as_deref()
             .unwrap_or(&profile.api_token_header);
         api::check_header_name(header)?;
-        let credential = Credential::Token(token, scheme, header);
-        api::send(
-            self.http(),
-            req,
-            &method,
-            credential,
-            profile.api_response_limit_mib,
-        )
-        .await
+        Ok((scheme, header))
     }
 
     /// Send `req` with the configured token in its header (`Authorization` unless the request
@@ -52,12 +62,7 @@ impl Session {
     ) -> Result<ApiResponse> {
         let profile = self.profile();
         let which = req.token.unwrap_or(profile.api_token);
-        let scheme = req.scheme.unwrap_or(profile.api_scheme);
-        let header = req
-            .token_header
-            .as_deref()
-            .unwrap_or(&profile.api_token_header);
-        api::check_header_name(header)?;
+        let (scheme, header) = self.token_placement(req)?;
         let token = self.token(which).await?;
         let seen = self.current_generation();
         let credential = Credential::Token(&token, scheme, header);
