@@ -162,18 +162,7 @@ fn two_hundred_token_processes_get_one_token_from_one_keychain_read_and_one_refr
                 .expect("latchkey token starts")
         })
         .collect();
-    let runs: Vec<Run> = callers
-        .into_iter()
-        .map(|c| Run::from(c.wait_with_output().unwrap()))
-        .collect();
-    for run in &runs {
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        assert_eq!(
-            run.stdout, runs[0].stdout,
-            "every caller gets the same token"
-        );
-    }
-    assert!(is_jwt(runs[0].stdout.trim()));
+    every_caller_got_the_same_token(callers);
     assert_eq!(
         idp.stats().token_refresh_token - refreshes_before,
         1,
@@ -500,4 +489,21 @@ fn status_through_the_agent_adds_the_agents_state_and_is_otherwise_the_direct_on
     let plain = direct(&["status"]);
     assert_eq!(rest, plain.stdout.lines().collect::<Vec<_>>());
     assert_eq!(human.stderr, plain.stderr);
+}
+
+/// Waits for `callers` (`latchkey token` processes) and asserts that every one exited 0 with
+/// the same token, an ID token.
+pub(crate) fn every_caller_got_the_same_token(callers: Vec<Child>) {
+    let runs: Vec<Run> = callers
+        .into_iter()
+        .map(|c| Run::from(c.wait_with_output().unwrap()))
+        .collect();
+    for run in &runs {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            run.stdout, runs[0].stdout,
+            "every caller gets the same token"
+        );
+    }
+    assert!(is_jwt(runs[0].stdout.trim()));
 }

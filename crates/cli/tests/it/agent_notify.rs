@@ -3,7 +3,9 @@
 //! of a session that needs a sign-in get one desktop notification (recorded by the test kit's
 //! notification server), no browser, and their tokens once the user clicks "Sign in".
 
-use crate::agent::{browsers_opened, counting_browser, RunningAgent};
+use crate::agent::{
+    browsers_opened, counting_browser, every_caller_got_the_same_token, RunningAgent,
+};
 use crate::common;
 
 use std::process::{Child, Stdio};
@@ -85,18 +87,7 @@ fn fifty_background_callers_of_an_expired_session_get_one_notification_then_thei
     let url = url::Url::parse(&std::fs::read_to_string(env.url_file()).unwrap()).unwrap();
     assert_eq!(complete_login(&url, DEMO_USERNAME, DEMO_PASSWORD), 200);
 
-    let runs: Vec<Run> = callers
-        .into_iter()
-        .map(|c| Run::from(c.wait_with_output().unwrap()))
-        .collect();
-    for run in &runs {
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        assert_eq!(
-            run.stdout, runs[0].stdout,
-            "every caller gets the same token"
-        );
-    }
-    assert!(is_jwt(runs[0].stdout.trim()));
+    every_caller_got_the_same_token(callers);
     assert_eq!(browsers_opened(&env), 1, "one browser, opened by the agent");
     assert_eq!(
         idp.stats().token_authorization_code,
