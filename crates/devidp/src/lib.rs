@@ -72,10 +72,11 @@ use std::time::Duration;
 pub use cli::{cli_main, DEMO_ISSUER_PORT, DEMO_PORT};
 pub use config::{
     load_users_file, parse_users_toml, AmbiguousRoleResolution, ClientConfig, DemoApiConfig,
-    DevIdpConfig, FederatedIdp, GroupRole, IdentityPoolConfig, MfaMode, PublicUrls, Rotation,
-    UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID,
-    DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE, DEMO_AUTHENTICATED_ROLE, DEMO_IDENTITY_POOL_ID,
-    DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE, VIEWER_PASSWORD, VIEWER_USERNAME,
+    DevIdpConfig, FederatedIdp, GroupRole, IdentityPoolConfig, MessageMfa, MfaMode, PublicUrls,
+    Rotation, UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID,
+    DEFAULT_USER_POOL_ID, DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE, DEMO_AUTHENTICATED_ROLE,
+    DEMO_IDENTITY_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE, OTP_PASSWORD,
+    OTP_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
 pub use control::faults::{
     Fault, Oversized, FAULT_NAMES, OVERSIZED_ID_TOKEN_BYTES, OVERSIZED_RESPONSE_BYTES,

@@ -1,0 +1,116 @@
+//! The page language the `lang` parameter chooses (managed login's localization): English, the
+//! default and the fallback for a code devidp does not know, or French (AWS's code `fr`).
+
+use crate::config::MessageMfa;
+use crate::http::param;
+
+/// A language the hosted-UI pages are written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lang {
+    English,
+    French,
+}
+
+impl Lang {
+    /// The language `lang` in these (carried) authorize parameters names; English when it is
+    /// missing or not one devidp has (managed login "defaults to English": fixtures/README.md).
+    pub(crate) fn of(params: &[(String, String)]) -> Lang {
+        match param(params, "lang") {
+            Some("fr") => Lang::French,
+            _ => Lang::English,
+        }
+    }
+
+    /// The `<html lang>` value.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Lang::English => "en",
+            Lang::French => "fr",
+        }
+    }
+
+    pub(crate) fn texts(self) -> &'static Texts {
+        match self {
+            Lang::English => &ENGLISH,
+            Lang::French => &FRENCH,
+        }
+    }
+}
+
+/// The words of the sign-in and one-time-code pages in one language.
+pub(crate) struct Texts {
+    pub(crate) sign_in: &'static str,
+    /// Before the client id in the sign-in page's subtitle ("to <client>").
+    pub(crate) to: &'static str,
+    pub(crate) provider: &'static str,
+    pub(crate) username: &'static str,
+    pub(crate) email: &'static str,
+    pub(crate) password: &'static str,
+    pub(crate) forgot: &'static str,
+    pub(crate) create_account: &'static str,
+    pub(crate) other_actions: &'static str,
+    pub(crate) passkeys_not_emulated: &'static str,
+    pub(crate) enter_both: &'static str,
+    pub(crate) incorrect: &'static str,
+    pub(crate) mfa_title: &'static str,
+    /// "We have delivered the authentication code by SMS to" (then the masked destination).
+    pub(crate) code_sent_sms: &'static str,
+    pub(crate) code_sent_email: &'static str,
+    pub(crate) code_sent_end: &'static str,
+    pub(crate) code: &'static str,
+    /// Cognito's `CodeMismatchException` message for a wrong MFA code.
+    pub(crate) invalid_code: &'static str,
+}
+
+impl Texts {
+    pub(crate) fn code_sent(&self, channel: MessageMfa) -> &'static str {
+        match channel {
+            MessageMfa::Sms => self.code_sent_sms,
+            MessageMfa::Email => self.code_sent_email,
+        }
+    }
+}
+
+const ENGLISH: Texts = Texts {
+    sign_in: "Sign in",
+    to: "to",
+    provider: "Latchkey development provider",
+    username: "Username",
+    email: "Email",
+    password: "Password",
+    forgot: "Forgot your password?",
+    create_account: "Create an account",
+    other_actions: "Other actions",
+    passkeys_not_emulated:
+        "Passkeys are not emulated by this development provider: sign in with your password.",
+    enter_both: "Please enter your username and password.",
+    incorrect: "Incorrect username or password.",
+    mfa_title: "Multi-factor authentication",
+    code_sent_sms: "We have delivered the authentication code by SMS to",
+    code_sent_email: "We have delivered the authentication code by email to",
+    code_sent_end: "Please enter the code to complete authentication.",
+    code: "Code",
+    invalid_code: "Invalid code received for user",
+};
+
+const FRENCH: Texts = Texts {
+    sign_in: "Se connecter",
+    to: "à",
+    provider: "fournisseur de développement Latchkey",
+    username: "Nom d'utilisateur",
+    email: "Adresse e-mail",
+    password: "Mot de passe",
+    forgot: "Mot de passe oublié ?",
+    create_account: "Créer un compte",
+    other_actions: "Autres actions",
+    passkeys_not_emulated: "Les clés d'accès ne sont pas émulées par ce fournisseur de \
+                            développement : connectez-vous avec votre mot de passe.",
+    enter_both: "Saisissez votre nom d'utilisateur et votre mot de passe.",
+    incorrect: "Nom d'utilisateur ou mot de passe incorrect.",
+    mfa_title: "Authentification multifacteur",
+    code_sent_sms: "Nous avons envoyé le code d'authentification par SMS au",
+    code_sent_email: "Nous avons envoyé le code d'authentification par e-mail à",
+    code_sent_end: "Saisissez ce code pour terminer l'authentification.",
+    code: "Code",
+    invalid_code: "Code non valide reçu pour l'utilisateur",
+};
