@@ -58,7 +58,8 @@ pub(crate) struct Texts {
     pub(crate) code_sent_email: &'static str,
     pub(crate) code_sent_end: &'static str,
     pub(crate) code: &'static str,
-    /// Cognito's `CodeMismatchException` message for a wrong MFA code.
+    /// Cognito's `CodeMismatchException` message for a wrong SMS or e-mail MFA code
+    /// (aws-amplify/amplify-js#3066, #11069).
     pub(crate) invalid_code: &'static str,
 }
 
@@ -90,7 +91,7 @@ const ENGLISH: Texts = Texts {
     code_sent_email: "We have delivered the authentication code by email to",
     code_sent_end: "Please enter the code to complete authentication.",
     code: "Code",
-    invalid_code: "Invalid code received for user",
+    invalid_code: "Invalid code or auth state for the user.",
 };
 
 const FRENCH: Texts = Texts {
@@ -112,5 +113,5 @@ const FRENCH: Texts = Texts {
     code_sent_email: "Nous avons envoyé le code d'authentification par e-mail à",
     code_sent_end: "Saisissez ce code pour terminer l'authentification.",
     code: "Code",
-    invalid_code: "Code non valide reçu pour l'utilisateur",
+    invalid_code: "Code ou état d'authentification non valide pour l'utilisateur.",
 };
