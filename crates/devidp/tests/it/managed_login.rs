@@ -291,3 +291,22 @@ fn passkeys_are_declared_not_emulated_on_the_login_page_and_their_paths() {
         );
     }
 }
+
+#[test]
+fn lang_fr_reaches_the_sign_up_and_forgot_password_pages_through_their_links() {
+    let idp = start();
+    let http = http();
+    let b = Browser::open(&idp, &http, Some("fr"));
+    for path in ["/signup", "/forgotPassword"] {
+        let url = format!("{}{path}?{}", idp.base_url(), query(&b.params));
+        let html = get(&http, &url).text().unwrap();
+        assert_eq!(page_lang(&html), "fr", "{path}");
+    }
+    let resp = b.post(
+        &idp,
+        &http,
+        "/forgotPassword",
+        &[("username", "demo@latchkey.dev")],
+    );
+    assert_eq!(page_lang(&resp.text().unwrap()), "fr", "the reset page");
+}

@@ -473,38 +473,51 @@ fn federated_buttons(p: &Provider, form: &Form<'_>) -> String {
 
 /// `NEW_PASSWORD_REQUIRED`: the first sign-in of a user an administrator created.
 fn new_password_html(form: &Form<'_>, session: &str, error: Option<&str>) -> String {
+    let lang = form.lang();
+    let t = lang.texts();
     let body = format!(
-        "<h1 id=\"title\">Change password</h1>\
-         <p class=\"sub\">Please enter a new password.</p>\
+        "<h1 id=\"title\">{title}</h1>\
+         <p class=\"sub\">{sub}</p>\
          {error}\
          <form method=\"post\" action=\"{action}\" id=\"new-password-form\">{hidden}\
-         <label for=\"password\">New password</label>\
+         <label for=\"password\">{new_password}</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
-         <label for=\"confirm-password\">Enter new password again</label>\
+         <label for=\"confirm-password\">{again}</label>\
          <input id=\"confirm-password\" name=\"confirmPassword\" type=\"password\" autocomplete=\"new-password\" required>\
-         <button id=\"change\" type=\"submit\">Send</button></form>",
+         <button id=\"change\" type=\"submit\">{send}</button></form>",
+        title = escape(t.new_password_title),
+        sub = escape(t.new_password_sub),
+        new_password = escape(t.new_password),
+        again = escape(t.new_password_again),
+        send = escape(t.send),
         error = error_box(error),
         action = form.action("/forceChangePassword"),
         hidden = form.hidden_inputs(&[("session", session)]),
     );
-    layout("Change password", &body)
+    layout_in(lang, t.new_password_title, &body)
 }
 
 /// `SOFTWARE_TOKEN_MFA`: the code from the user's authenticator app.
 fn mfa_code_html(form: &Form<'_>, session: &str, error: Option<&str>) -> String {
+    let lang = form.lang();
+    let t = lang.texts();
     let body = format!(
-        "<h1 id=\"title\">Multi-factor authentication</h1>\
-         <p class=\"sub\">Enter the code from your authenticator app.</p>\
+        "<h1 id=\"title\">{title}</h1>\
+         <p class=\"sub\">{sub}</p>\
          {error}\
          <form method=\"post\" action=\"{action}\" id=\"mfa-form\">{hidden}\
-         <label for=\"code\">Code</label>\
+         <label for=\"code\">{code}</label>\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
-         <button id=\"verify\" type=\"submit\">Sign in</button></form>",
+         <button id=\"verify\" type=\"submit\">{sign_in}</button></form>",
+        title = escape(t.mfa_title),
+        sub = escape(t.totp_sub),
+        code = escape(t.code),
+        sign_in = escape(t.sign_in),
         error = error_box(error),
         action = form.action("/mfa"),
         hidden = form.hidden_inputs(&[("session", session)]),
     );
-    layout("Multi-factor authentication", &body)
+    layout_in(lang, t.mfa_title, &body)
 }
 
 /// `MFA_SETUP`: the QR code and the secret to add to an authenticator app, then its first code.
