@@ -50,6 +50,8 @@ Users file (TOML):
   attributes = { \"custom:tenant\" = \"acme\" }
   force_change_password = true           # optional: the first sign-in asks for a new password
   totp_secret = \"JBSWY3DPEHPK3PXP\"       # optional: an authenticator already set up
+  mfa = \"email\"                          # optional, instead: a one-time code by \"email\" or \"sms\"
+                                         # (sms needs attributes.phone_number); printed in the log
 
 Durations: 3600, 3600s, 60m, 1h, 30d.
 

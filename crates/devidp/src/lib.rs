@@ -4,7 +4,8 @@
 //! `reference/cognito.md` and `fixtures/README.md`). The **pool domain** ([`DevIdp::base_url`])
 //! has the hosted UI and OAuth endpoints: `/oauth2/authorize` (exact redirect-URI match, PKCE
 //! S256 only), `/login` (CSRF token, lockout), `/signup` + `/confirm`, `/forgotPassword` +
-//! `/confirmforgotPassword`, `/forceChangePassword`, `/mfa` (TOTP), federated sign-in through
+//! `/confirmforgotPassword`, `/forceChangePassword`, `/mfa` (TOTP, SMS and e-mail codes), pages
+//! in English or French (`lang`), `/passkeys/*` (a page: not emulated), federated sign-in through
 //! `/oauth2/idpresponse`, `/logout`, `/oauth2/token` (authorization_code; refresh_token with
 //! optional rotation), `/oauth2/userInfo`, `/oauth2/revoke`, and a demo protected API answering
 //! like API Gateway (`/demo-api/*` REST with a Cognito authorizer, `/demo-http-api/*` HTTP API
