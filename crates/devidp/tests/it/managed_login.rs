@@ -310,3 +310,39 @@ fn lang_fr_reaches_the_sign_up_and_forgot_password_pages_through_their_links() {
     );
     assert_eq!(page_lang(&resp.text().unwrap()), "fr", "the reset page");
 }
+
+#[test]
+fn get_user_names_the_users_e_mail_mfa() {
+    let idp = start();
+    let http = http();
+    let mut b = Browser::open(&idp, &http, None);
+    for (name, value) in b.params.iter_mut() {
+        if name == "scope" {
+            *value = "openid email aws.cognito.signin.user.admin".into();
+        }
+    }
+    let html = b.login(&idp, &http, OTP_USERNAME, OTP_PASSWORD);
+    let session = hidden(&html, "session").unwrap();
+    let code = logged_code(&idp);
+    let resp = b.post(
+        &idp,
+        &http,
+        "/mfa",
+        &[("session", &session), ("code", &code)],
+    );
+    let code = param(&location(&resp), "code").expect("a code");
+    let tokens: Value = exchange(&idp, &http, &code, &b.pkce.verifier)
+        .json()
+        .unwrap();
+    let user: Value = http
+        .post(format!("{}/", idp.cognito_idp_url()))
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header("X-Amz-Target", "AWSCognitoIdentityProviderService.GetUser")
+        .body(json!({"AccessToken": tokens["access_token"]}).to_string())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(user["UserMFASettingList"], json!(["EMAIL_OTP"]));
+    assert_eq!(user["PreferredMfaSetting"], "EMAIL_OTP");
+}
