@@ -50,6 +50,8 @@ Users file (TOML):
   attributes = { \"custom:tenant\" = \"acme\" }
   force_change_password = true           # optional: the first sign-in asks for a new password
   totp_secret = \"JBSWY3DPEHPK3PXP\"       # optional: an authenticator already set up
+  mfa = \"email\"                          # optional, instead: a one-time code by \"email\" or \"sms\"
+                                         # (sms needs attributes.phone_number); printed in the log
 
 Durations: 3600, 3600s, 60m, 1h, 30d.
 
@@ -84,7 +86,7 @@ struct Args {
     /// Port of the cognito-idp origin on 127.0.0.1: discovery, JWKS, iss, JSON API (0 = any free port)
     #[arg(long, default_value_t = DEMO_ISSUER_PORT)]
     issuer_port: u16,
-    /// TOML users file (default: the demo users demo@latchkey.dev and viewer@latchkey.dev)
+    /// TOML users file (default: the demo users demo@latchkey.dev, viewer@latchkey.dev and otp@latchkey.dev, who gets an e-mail MFA code)
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
     /// What users sign in with: email and/or phone_number (the username is then generated, a

@@ -4,7 +4,8 @@
 //! `reference/cognito.md` and `fixtures/README.md`). The **pool domain** ([`DevIdp::base_url`])
 //! has the hosted UI and OAuth endpoints: `/oauth2/authorize` (exact redirect-URI match, PKCE
 //! S256 only), `/login` (CSRF token, lockout), `/signup` + `/confirm`, `/forgotPassword` +
-//! `/confirmforgotPassword`, `/forceChangePassword`, `/mfa` (TOTP), federated sign-in through
+//! `/confirmforgotPassword`, `/forceChangePassword`, `/mfa` (TOTP, SMS and e-mail codes), pages
+//! in English or French (`lang`), `/passkeys/*` (a page: not emulated), federated sign-in through
 //! `/oauth2/idpresponse`, `/logout`, `/oauth2/token` (authorization_code; refresh_token with
 //! optional rotation), `/oauth2/userInfo`, `/oauth2/revoke`, and a demo protected API answering
 //! like API Gateway (`/demo-api/*` REST with a Cognito authorizer, `/demo-http-api/*` HTTP API
@@ -72,10 +73,11 @@ use std::time::Duration;
 pub use cli::{cli_main, DEMO_ISSUER_PORT, DEMO_PORT};
 pub use config::{
     load_users_file, parse_users_toml, AmbiguousRoleResolution, ClientConfig, DemoApiConfig,
-    DevIdpConfig, FederatedIdp, GroupRole, IdentityPoolConfig, MfaMode, PublicUrls, Rotation,
-    UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID, DEFAULT_USER_POOL_ID,
-    DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE, DEMO_AUTHENTICATED_ROLE, DEMO_IDENTITY_POOL_ID,
-    DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE, VIEWER_PASSWORD, VIEWER_USERNAME,
+    DevIdpConfig, FederatedIdp, GroupRole, IdentityPoolConfig, MessageMfa, MfaMode, PublicUrls,
+    Rotation, UserRecord, UsernameAttribute, DEFAULT_CALLBACK_PORTS, DEFAULT_CLIENT_ID,
+    DEFAULT_USER_POOL_ID, DEMO_ACCOUNT_ID, DEMO_ADMIN_ROLE, DEMO_AUTHENTICATED_ROLE,
+    DEMO_IDENTITY_POOL_ID, DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_ROLE, OTP_PASSWORD,
+    OTP_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
 pub use control::faults::{
     Fault, Oversized, FAULT_NAMES, OVERSIZED_ID_TOKEN_BYTES, OVERSIZED_RESPONSE_BYTES,

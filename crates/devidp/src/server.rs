@@ -245,6 +245,9 @@ fn public_route(p: &Provider, req: &Incoming) -> Reply {
             _ => not_found(),
         };
     }
+    if hosted_ui::is_passkey_path(path) {
+        return hosted_ui::passkeys_page(p, req);
+    }
     match (method, path) {
         ("GET" | "HEAD", "/") => hosted_ui::index(p),
         ("GET" | "HEAD", "/oauth2/authorize") => hosted_ui::authorize(p, req),

@@ -18,8 +18,8 @@ pub use identity_pool::{
 use users::validate_sign_in_names;
 pub(crate) use users::{base32_decode, validate_users, BASE32};
 pub use users::{
-    load_users_file, parse_users_toml, UserRecord, UsernameAttribute, DEMO_PASSWORD, DEMO_USERNAME,
-    VIEWER_PASSWORD, VIEWER_USERNAME,
+    load_users_file, parse_users_toml, MessageMfa, UserRecord, UsernameAttribute, DEMO_PASSWORD,
+    DEMO_USERNAME, OTP_PASSWORD, OTP_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME,
 };
 
 /// Default user pool id; it matches Cognito's `^[a-z]{2}-(gov-)?[a-z]+-\d_[A-Za-z0-9]+$` pattern.

@@ -17,6 +17,22 @@ pub const DEMO_PASSWORD: &str = "Latchkey-demo-1";
 pub const VIEWER_USERNAME: &str = "viewer@latchkey.dev";
 /// Password of [`VIEWER_USERNAME`].
 pub const VIEWER_PASSWORD: &str = "Latchkey-viewer-1";
+/// A third demo user (group `users`) whose sign-in asks for an e-mail one-time code.
+pub const OTP_USERNAME: &str = "otp@latchkey.dev";
+/// Password of [`OTP_USERNAME`].
+pub const OTP_PASSWORD: &str = "Latchkey-otp-1";
+
+/// A second factor delivered as a one-time code in a message (Cognito's `SMS_MFA` and
+/// `EMAIL_OTP`); `mfa = "sms"` or `mfa = "email"` in a users file. devidp sends nothing: the
+/// code is printed in its log and shown on the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageMfa {
+    /// A text message to the `phone_number` attribute.
+    Sms,
+    /// An e-mail to the user's address.
+    Email,
+}
 
 /// A sign-in attribute that stands in for the username (Cognito's `UsernameAttributes`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +92,9 @@ pub struct UserRecord {
     /// A TOTP authenticator already set up for the user (base32, as authenticator apps take it).
     #[serde(default)]
     pub totp_secret: Option<String>,
+    /// A one-time code by SMS or e-mail after the password (`mfa = "sms"` / `"email"`).
+    #[serde(default)]
+    pub mfa: Option<MessageMfa>,
 }
 
 impl fmt::Debug for UserRecord {
@@ -91,6 +110,7 @@ impl fmt::Debug for UserRecord {
                 "totp_secret",
                 &self.totp_secret.as_ref().map(|_| "<hidden>"),
             )
+            .field("mfa", &self.mfa)
             .finish()
     }
 }
@@ -107,7 +127,8 @@ impl UserRecord {
         .filter(|v| !v.is_empty())
     }
 
-    /// The two demo users: [`DEMO_USERNAME`] (users + admins) and [`VIEWER_USERNAME`] (users).
+    /// The demo users: [`DEMO_USERNAME`] (users + admins), [`VIEWER_USERNAME`] (users) and
+    /// [`OTP_USERNAME`] (users; an e-mail one-time code after the password).
     pub fn demo_users() -> Vec<UserRecord> {
         let attrs = |tenant: &str, name: &str| {
             BTreeMap::from([
@@ -130,6 +151,15 @@ impl UserRecord {
                 email: VIEWER_USERNAME.to_string(),
                 groups: vec!["users".to_string()],
                 attributes: attrs("latchkey-demo", "Demo Viewer"),
+                ..UserRecord::default()
+            },
+            UserRecord {
+                username: OTP_USERNAME.to_string(),
+                password: OTP_PASSWORD.to_string(),
+                email: OTP_USERNAME.to_string(),
+                groups: vec!["users".to_string()],
+                attributes: attrs("latchkey-demo", "Demo One-Time Code"),
+                mfa: Some(MessageMfa::Email),
                 ..UserRecord::default()
             },
         ]
@@ -170,6 +200,7 @@ struct UsersFile {
 /// email = "alice@example.com"      # optional; defaults to the username when it is an address
 /// groups = ["users", "admins"]     # optional
 /// attributes = { "custom:tenant" = "acme", name = "Alice" }   # optional, strings only
+/// mfa = "email"                    # optional: "sms" (needs phone_number) or "email"
 /// ```
 pub fn load_users_file(path: &Path) -> Result<Vec<UserRecord>, DevIdpError> {
     let fail = |reason: String| DevIdpError::UsersFile {
@@ -229,6 +260,7 @@ pub(crate) fn validate_users(users: &[UserRecord]) -> Result<(), String> {
                 user.username
             ));
         }
+        check_message_mfa(user)?;
         for key in user.attributes.keys() {
             let custom_ok = key
                 .strip_prefix("custom:")
@@ -242,6 +274,24 @@ pub(crate) fn validate_users(users: &[UserRecord]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A user's SMS or e-mail MFA needs somewhere to send the code, and excludes an authenticator
+/// (Cognito asks for one second factor, the preferred one).
+fn check_message_mfa(user: &UserRecord) -> Result<(), String> {
+    let name = &user.username;
+    match user.mfa {
+        Some(_) if user.totp_secret.is_some() => Err(format!(
+            "user {name:?}: set totp_secret or mfa, not both (one second factor per user)"
+        )),
+        Some(MessageMfa::Sms) if !user.attributes.contains_key("phone_number") => Err(format!(
+            "user {name:?}: mfa = \"sms\" needs a phone_number attribute (e.g. \"+15555550100\")"
+        )),
+        Some(MessageMfa::Email) if user.email.is_empty() => {
+            Err(format!("user {name:?}: mfa = \"email\" needs an email"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// In a pool whose users sign in with e-mail or phone number, every user needs one of them,

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{UserRecord, UsernameAttribute};
+use crate::config::{MessageMfa, UserRecord, UsernameAttribute};
 use crate::user_pool::keys::{KeySet, SigningKey};
 
 /// A user of the pool (configured or signed up).
@@ -32,6 +32,9 @@ pub(crate) struct User {
     /// The user's TOTP authenticator (base32 secret), once set up.
     #[serde(default)]
     pub(crate) totp_secret: Option<String>,
+    /// A one-time code by SMS or e-mail after the password, if the user has that MFA.
+    #[serde(default)]
+    pub(crate) message_mfa: Option<MessageMfa>,
     /// Federated identities (the ID token's `identities` claim); empty for pool users.
     #[serde(default)]
     pub(crate) identities: Vec<Identity>,
@@ -89,6 +92,7 @@ impl User {
             confirmation_code: None,
             force_change_password: record.force_change_password,
             totp_secret: record.totp_secret.clone(),
+            message_mfa: record.mfa,
             identities: Vec::new(),
             reset_code: None,
         }
@@ -111,6 +115,7 @@ impl User {
             confirmation_code: None,
             force_change_password: false,
             totp_secret: None,
+            message_mfa: None,
             identities: Vec::new(),
             reset_code: None,
         }
@@ -141,6 +146,7 @@ impl User {
             confirmation_code: None,
             force_change_password: false,
             totp_secret: None,
+            message_mfa: None,
             identities: vec![identity],
             reset_code: None,
         }
@@ -245,6 +251,29 @@ pub(crate) enum ChallengeStep {
     MfaSetup { secret: String },
     /// `SOFTWARE_TOKEN_MFA`.
     MfaCode,
+    /// `SMS_MFA` / `EMAIL_OTP`: the code "sent" by text message or e-mail.
+    MessageCode {
+        channel: MessageMfa,
+        code: OneTimeCode,
+    },
+}
+
+/// A one-time code sent in a message; its Debug never shows it.
+#[derive(Clone)]
+pub(crate) struct OneTimeCode(pub(crate) String);
+
+impl OneTimeCode {
+    /// Six random digits, as Cognito's SMS and e-mail codes are.
+    pub(crate) fn random() -> OneTimeCode {
+        use rand::Rng;
+        OneTimeCode(format!("{:06}", rand::thread_rng().gen_range(0..1_000_000)))
+    }
+}
+
+impl std::fmt::Debug for OneTimeCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneTimeCode(<hidden>)")
+    }
 }
 
 /// A half-finished sign-in, keyed by the random `session` value its form carries.

@@ -11,6 +11,7 @@ mod fixtures;
 mod flow;
 mod hosted_flows;
 mod identity_pool;
+mod managed_login;
 mod refresh_faults;
 mod session;
 mod signup;

@@ -3,7 +3,7 @@
 //! `/confirmforgotPassword` takes the code and the new password, then back to `/login`.
 
 use super::layout::{accept_named_post, Csrf};
-use super::layout::{dev_code_banner, error_box, error_html, escape, layout, Form};
+use super::layout::{dev_code_banner, error_box, error_html, escape, layout_in, Form};
 use super::sign_up::password_policy_error;
 use super::validate_authorize;
 use crate::http::{encode_query, param, Incoming, Reply};
@@ -177,22 +177,29 @@ fn record_wrong_code(p: &Provider, username: &str) {
 
 /// `/forgotPassword`: who forgot their password.
 fn forgot_password_html(form: &Form<'_>, username: &str, error: Option<&str>) -> String {
+    let lang = form.lang();
+    let t = lang.texts();
     let body = format!(
-        "<h1 id=\"title\">Forgot your password?</h1>\
-         <p class=\"sub\">Enter your e-mail address (or username) and we will send you a code to reset your password.</p>\
+        "<h1 id=\"title\">{title}</h1>\
+         <p class=\"sub\">{sub}</p>\
          {error}\
          <form method=\"post\" action=\"{action}\" id=\"forgot-form\">{hidden}\
-         <label for=\"username\">Email or username</label>\
+         <label for=\"username\">{label}</label>\
          <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
-         <button id=\"reset\" type=\"submit\">Reset my password</button></form>\
-         <nav class=\"links\"><a id=\"signin-link\" href=\"{login}\">Back to sign in</a></nav>",
+         <button id=\"reset\" type=\"submit\">{reset}</button></form>\
+         <nav class=\"links\"><a id=\"signin-link\" href=\"{login}\">{back}</a></nav>",
+        title = escape(t.forgot),
+        sub = escape(t.forgot_sub),
+        label = escape(t.email_or_username),
+        reset = escape(t.reset_my_password),
+        back = escape(t.back_to_sign_in),
         error = error_box(error),
         action = form.action("/forgotPassword"),
         hidden = form.hidden_inputs(&[]),
         username = escape(username),
         login = form.link("/login"),
     );
-    layout("Forgot password", &body)
+    layout_in(lang, t.forgot_page, &body)
 }
 
 /// `/confirmforgotPassword`: the code and the new password. `code` is the dev banner's.
@@ -208,22 +215,30 @@ fn confirm_forgot_password_html(
                  no account has this name, so no code was made (Cognito would not tell you).</aside>"
             .to_string(),
     };
+    let lang = form.lang();
+    let t = lang.texts();
     let body = format!(
-        "<h1 id=\"title\">Reset your password</h1>\
-         <p class=\"sub\">We would have sent a code to the address of <strong>{username}</strong>.</p>\
+        "<h1 id=\"title\">{title}</h1>\
+         <p class=\"sub\">{sub} <strong>{username}</strong>.</p>\
          {error}\
          <form method=\"post\" action=\"{action}\" id=\"confirm-forgot-form\">{hidden}\
-         <label for=\"code\">Code</label>\
+         <label for=\"code\">{code_label}</label>\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
-         <label for=\"password\">New password</label>\
+         <label for=\"password\">{new_password}</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
-         <label for=\"confirm-password\">Enter new password again</label>\
+         <label for=\"confirm-password\">{again}</label>\
          <input id=\"confirm-password\" name=\"confirmPassword\" type=\"password\" autocomplete=\"new-password\" required>\
-         <button id=\"change\" type=\"submit\">Change password</button></form>{banner}",
+         <button id=\"change\" type=\"submit\">{change}</button></form>{banner}",
+        title = escape(t.reset_title),
+        sub = escape(t.reset_sub),
+        code_label = escape(t.code),
+        new_password = escape(t.new_password),
+        again = escape(t.new_password_again),
+        change = escape(t.new_password_title),
         username = escape(username),
         error = error_box(error),
         action = form.action("/confirmforgotPassword"),
         hidden = form.hidden_inputs(&[("username", username)]),
     );
-    layout("Reset password", &body)
+    layout_in(lang, t.reset_page, &body)
 }

@@ -1,6 +1,7 @@
 //! What every hosted-UI page and form shares: the frame (inline CSS, no scripts, no remote
 //! assets), escaping, the carried authorize parameters, the CSRF token, and the accepted POST.
 
+use super::lang::Lang;
 use super::{validate_authorize, AuthorizeRequest};
 use crate::http::{constant_time_eq, encode_query, param, Incoming, Reply};
 use crate::provider::Provider;
@@ -50,12 +51,19 @@ pub(super) fn escape(text: &str) -> String {
 }
 
 pub(super) fn layout(title: &str, body: &str) -> String {
+    layout_in(Lang::English, title, body)
+}
+
+/// The frame of a page written in `lang` (its `<html lang>` and title suffix).
+pub(super) fn layout_in(lang: Lang, title: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · Latchkey development provider</title><style>{STYLE}</style></head>\
+         <title>{title} · {provider}</title><style>{STYLE}</style></head>\
          <body><main>{body}</main></body></html>\n",
-        escape(title)
+        code = lang.code(),
+        title = escape(title),
+        provider = lang.texts().provider,
     )
 }
 
@@ -94,6 +102,11 @@ impl Form<'_> {
         escape(&format!("{path}?{}", encode_query(self.params)))
     }
 
+    /// The page language the carried `lang` parameter chooses.
+    pub(super) fn lang(&self) -> Lang {
+        Lang::of(self.params)
+    }
+
     pub(super) fn client_id(&self) -> &str {
         self.params
             .iter()
@@ -112,6 +125,16 @@ pub(super) fn error_box(error: Option<&str>) -> String {
             )
         })
         .unwrap_or_default()
+}
+
+/// An error box that also names Cognito's exception (`data-exception`), for what AWS reports
+/// with one (e.g. `CodeMismatchException` for a wrong MFA code).
+pub(super) fn exception_box(exception: &str, message: &str) -> String {
+    format!(
+        "<p id=\"error\" class=\"error\" role=\"alert\" data-exception=\"{}\">{}</p>",
+        escape(exception),
+        escape(message)
+    )
 }
 
 pub(super) fn notice_box(notice: Option<&str>) -> String {

@@ -4,7 +4,10 @@
 
 mod federation;
 mod forgot_password;
+mod lang;
 mod layout;
+mod message_mfa;
+mod passkeys;
 mod sign_in;
 mod sign_up;
 
@@ -13,6 +16,7 @@ pub(crate) use forgot_password::{
     confirm_forgot_password_page, confirm_forgot_password_submit, forgot_password_page,
     forgot_password_submit,
 };
+pub(crate) use passkeys::{is_passkey_path, passkeys_page};
 pub(crate) use sign_in::{login_page, login_submit, mfa_submit, new_password_submit};
 pub(crate) use sign_up::{confirm_page, confirm_submit, signup_page, signup_submit};
 
@@ -137,7 +141,7 @@ pub(crate) fn validate_authorize(
     let challenge = check_pkce(params).map_err(to_client)?;
     let scopes = granted_scopes(&client.scopes, param(params, "scope")).map_err(to_client)?;
     let federated = federated_provider(p, params).map_err(to_client)?;
-    // `lang` is accepted and ignored (classic hosted UI; language list UNCONFIRMED).
+    // `lang` is carried in `params` and chooses the pages' language (lang.rs).
     Ok(AuthorizeRequest {
         client_id,
         redirect_uri,

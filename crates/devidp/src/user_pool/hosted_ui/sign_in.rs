@@ -1,9 +1,11 @@
 //! Signing in on `/login`: the password, Cognito's lockout after repeated failures, then the
 //! steps a sign-in may still need (`/forceChangePassword`, `/mfa`) before the code goes back.
 
+use super::lang::Lang;
 use super::layout::{accept_named_post, accept_post, Csrf, Posted};
-use super::layout::{error_box, error_html, escape, layout, notice_box, Form};
+use super::layout::{error_box, error_html, escape, layout, layout_in, notice_box, Form};
 use super::sign_up::{confirm_html, ensure_confirmation_code, password_policy_error};
+use super::{message_mfa, passkeys};
 use super::{signed_in, validate_authorize};
 use crate::config::MfaMode;
 use crate::config::{DEMO_PASSWORD, DEMO_USERNAME, VIEWER_PASSWORD, VIEWER_USERNAME};
@@ -21,7 +23,7 @@ const MAX_LOCKOUT_SECS: i64 = 900;
 const QUIET_RESET_SECS: i64 = 900;
 /// How long a half-finished sign-in (new password, MFA) waits: Cognito's session is 3 minutes.
 const CHALLENGE_TTL_SECS: i64 = 180;
-const LOCKED_MESSAGE: &str = "Password attempts exceeded";
+pub(super) const LOCKED_MESSAGE: &str = "Password attempts exceeded";
 
 /// `GET /login`: the sign-in form.
 pub(crate) fn login_page(p: &Provider, req: &Incoming) -> Reply {
@@ -43,17 +45,18 @@ pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
         Err(refusal) => return refusal,
     };
     let password = param(&posted.form, "password").unwrap_or("");
+    let t = Lang::of(&posted.request.params).texts();
     let again = |error: &str| {
         let form = posted.csrf.form(&posted.request.params);
         Reply::html(400, login_html(p, &form, &typed, Some(error), None))
     };
     if typed.is_empty() || password.is_empty() {
-        return again("Please enter your username and password.");
+        return again(t.enter_both);
     }
     let Some(user) = p.store().find_sign_in(&typed).cloned() else {
         p.count(|s| s.failed_logins += 1);
         p.log(format!("sign-in failed for {typed:?}: no such user"));
-        return again("Incorrect username or password.");
+        return again(t.incorrect);
     };
     if is_locked_out(p, &user.username) {
         p.count(|s| s.locked_out_logins += 1);
@@ -67,7 +70,7 @@ pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
             "sign-in failed for {}: incorrect password",
             user.username
         ));
-        return again("Incorrect username or password.");
+        return again(t.incorrect);
     }
     record_success(p, &user.username);
     if !user.confirmed {
@@ -91,6 +94,10 @@ pub(crate) fn login_submit(p: &Provider, req: &Incoming) -> Reply {
 
 /// The password (new or old) is done: MFA if the pool or the user has it, else signed in.
 fn after_first_factor(p: &Provider, posted: &Posted, user: &User) -> Reply {
+    if let Some(channel) = user.message_mfa {
+        let step = message_mfa::new_step(p, user, channel);
+        return challenge(p, posted, &user.username, step);
+    }
     match (p.settings.mfa, &user.totp_secret) {
         (MfaMode::Off, _) | (MfaMode::Optional, None) => {
             p.count(|s| s.logins += 1);
@@ -132,10 +139,11 @@ fn step_name(step: &ChallengeStep) -> &'static str {
         ChallengeStep::NewPassword => "NEW_PASSWORD_REQUIRED",
         ChallengeStep::MfaSetup { .. } => "MFA_SETUP",
         ChallengeStep::MfaCode => "SOFTWARE_TOKEN_MFA",
+        ChallengeStep::MessageCode { channel, .. } => message_mfa::challenge_name(*channel),
     }
 }
 
-fn challenge_page(
+pub(super) fn challenge_page(
     p: &Provider,
     posted: &Posted,
     username: &str,
@@ -148,6 +156,9 @@ fn challenge_page(
     let page = match step {
         ChallengeStep::NewPassword => new_password_html(&form, session, error),
         ChallengeStep::MfaCode => mfa_code_html(&form, session, error),
+        ChallengeStep::MessageCode { channel, code } => {
+            message_mfa::code_page(p, &form, username, session, *channel, code, error)
+        }
         ChallengeStep::MfaSetup { secret } => {
             let account = p
                 .store()
@@ -265,13 +276,17 @@ pub(crate) fn mfa_submit(p: &Provider, req: &Incoming) -> Reply {
         Err(reply) => return reply,
     };
     let username = challenge.username.clone();
+    if let ChallengeStep::MessageCode { code, .. } = &challenge.step {
+        let code = code.clone();
+        return message_mfa::submit(p, &posted, &session, &challenge, &code);
+    }
     let secret = match &challenge.step {
         ChallengeStep::MfaSetup { secret } => Some(secret.clone()),
         ChallengeStep::MfaCode => p
             .store()
             .user(&username)
             .and_then(|u| u.totp_secret.clone()),
-        ChallengeStep::NewPassword => None,
+        ChallengeStep::NewPassword | ChallengeStep::MessageCode { .. } => None,
     };
     let Some(secret) = secret else {
         return challenge_page(p, &posted, &username, &session, &challenge.step, None, 400);
@@ -322,7 +337,7 @@ pub(crate) fn mfa_submit(p: &Provider, req: &Incoming) -> Reply {
 }
 
 /// Whether the user is inside a lockout period now.
-fn is_locked_out(p: &Provider, username: &str) -> bool {
+pub(super) fn is_locked_out(p: &Provider, username: &str) -> bool {
     let now = p.now();
     p.store()
         .lockouts
@@ -331,7 +346,7 @@ fn is_locked_out(p: &Provider, username: &str) -> bool {
 }
 
 /// One more failed attempt: from the sixth on, a lockout of 2^(n-5) s (max about 15 min).
-fn record_failure(p: &Provider, username: &str) {
+pub(super) fn record_failure(p: &Provider, username: &str) {
     let now = p.now();
     let mut store = p.store();
     let lockout = store.lockouts.entry(username.to_string()).or_default();
@@ -347,7 +362,7 @@ fn record_failure(p: &Provider, username: &str) {
 }
 
 /// A successful sign-in after any lockout ends resets the count.
-fn record_success(p: &Provider, username: &str) {
+pub(super) fn record_success(p: &Provider, username: &str) {
     p.store().lockouts.remove(username);
 }
 
@@ -359,36 +374,48 @@ pub(super) fn login_html(
     error: Option<&str>,
     notice: Option<&str>,
 ) -> String {
+    let lang = form.lang();
+    let t = lang.texts();
     let label = if p.store().username_attributes.is_empty() {
-        "Username"
+        t.username
     } else {
-        "Email"
+        t.email
     };
     let body = format!(
-        "<h1 id=\"title\">Sign in</h1>\
-         <p class=\"sub\">to <strong>{client}</strong> · Latchkey development provider</p>\
+        "<h1 id=\"title\">{sign_in}</h1>\
+         <p class=\"sub\">{to} <strong>{client}</strong> · {provider}</p>\
          {notice}{error}{federated}\
          <form name=\"cognitoSignInForm\" method=\"post\" action=\"{action}\" id=\"signin-form\">{hidden}\
          <label for=\"username\">{label}</label>\
          <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
-         <label for=\"password\">Password</label>\
+         <label for=\"password\">{password}</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button id=\"signin\" name=\"signInSubmitButton\" type=\"submit\" value=\"Sign in\">Sign in</button></form>\
-         <nav class=\"links\" aria-label=\"Other actions\">\
-         <a id=\"forgot-link\" href=\"{forgot}\">Forgot your password?</a>\
-         <a id=\"signup-link\" href=\"{signup}\">Create an account</a></nav>{demo_hint}",
+         <button id=\"signin\" name=\"signInSubmitButton\" type=\"submit\" value=\"{sign_in}\">{sign_in}</button></form>\
+         {passkeys}\
+         <nav class=\"links\" aria-label=\"{other_actions}\">\
+         <a id=\"forgot-link\" href=\"{forgot}\">{forgot_text}</a>\
+         <a id=\"signup-link\" href=\"{signup}\">{create_account}</a></nav>{demo_hint}",
+        sign_in = escape(t.sign_in),
+        to = escape(t.to),
+        provider = escape(t.provider),
         client = escape(form.client_id()),
         notice = notice_box(notice),
         error = error_box(error),
         federated = federated_buttons(p, form),
         action = form.action("/login"),
         hidden = form.hidden_inputs(&[("cognitoAsfData", "")]),
+        label = escape(label),
         username = escape(username),
+        password = escape(t.password),
+        passkeys = passkeys::login_page_note(lang),
+        other_actions = escape(t.other_actions),
         forgot = form.link("/forgotPassword"),
+        forgot_text = escape(t.forgot),
         signup = form.link("/signup"),
+        create_account = escape(t.create_account),
         demo_hint = demo_accounts_hint(p),
     );
-    layout("Sign in", &body)
+    layout_in(lang, t.sign_in, &body)
 }
 
 /// The demo accounts that still have their demo passwords, shown under the form.
@@ -446,38 +473,51 @@ fn federated_buttons(p: &Provider, form: &Form<'_>) -> String {
 
 /// `NEW_PASSWORD_REQUIRED`: the first sign-in of a user an administrator created.
 fn new_password_html(form: &Form<'_>, session: &str, error: Option<&str>) -> String {
+    let lang = form.lang();
+    let t = lang.texts();
     let body = format!(
-        "<h1 id=\"title\">Change password</h1>\
-         <p class=\"sub\">Please enter a new password.</p>\
+        "<h1 id=\"title\">{title}</h1>\
+         <p class=\"sub\">{sub}</p>\
          {error}\
          <form method=\"post\" action=\"{action}\" id=\"new-password-form\">{hidden}\
-         <label for=\"password\">New password</label>\
+         <label for=\"password\">{new_password}</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
-         <label for=\"confirm-password\">Enter new password again</label>\
+         <label for=\"confirm-password\">{again}</label>\
          <input id=\"confirm-password\" name=\"confirmPassword\" type=\"password\" autocomplete=\"new-password\" required>\
-         <button id=\"change\" type=\"submit\">Send</button></form>",
+         <button id=\"change\" type=\"submit\">{send}</button></form>",
+        title = escape(t.new_password_title),
+        sub = escape(t.new_password_sub),
+        new_password = escape(t.new_password),
+        again = escape(t.new_password_again),
+        send = escape(t.send),
         error = error_box(error),
         action = form.action("/forceChangePassword"),
         hidden = form.hidden_inputs(&[("session", session)]),
     );
-    layout("Change password", &body)
+    layout_in(lang, t.new_password_title, &body)
 }
 
 /// `SOFTWARE_TOKEN_MFA`: the code from the user's authenticator app.
 fn mfa_code_html(form: &Form<'_>, session: &str, error: Option<&str>) -> String {
+    let lang = form.lang();
+    let t = lang.texts();
     let body = format!(
-        "<h1 id=\"title\">Multi-factor authentication</h1>\
-         <p class=\"sub\">Enter the code from your authenticator app.</p>\
+        "<h1 id=\"title\">{title}</h1>\
+         <p class=\"sub\">{sub}</p>\
          {error}\
          <form method=\"post\" action=\"{action}\" id=\"mfa-form\">{hidden}\
-         <label for=\"code\">Code</label>\
+         <label for=\"code\">{code}</label>\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
-         <button id=\"verify\" type=\"submit\">Sign in</button></form>",
+         <button id=\"verify\" type=\"submit\">{sign_in}</button></form>",
+        title = escape(t.mfa_title),
+        sub = escape(t.totp_sub),
+        code = escape(t.code),
+        sign_in = escape(t.sign_in),
         error = error_box(error),
         action = form.action("/mfa"),
         hidden = form.hidden_inputs(&[("session", session)]),
     );
-    layout("Multi-factor authentication", &body)
+    layout_in(lang, t.mfa_title, &body)
 }
 
 /// `MFA_SETUP`: the QR code and the secret to add to an authenticator app, then its first code.

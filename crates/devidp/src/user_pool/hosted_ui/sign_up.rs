@@ -2,7 +2,7 @@
 //! page and in the log: this provider sends no e-mail).
 
 use super::layout::{accept_named_post, Csrf};
-use super::layout::{dev_code_banner, error_box, escape, layout, Form};
+use super::layout::{dev_code_banner, error_box, escape, layout_in, Form};
 use super::{signed_in, validate_authorize};
 use crate::http::{param, Incoming, Reply};
 use crate::provider::Provider;
@@ -204,38 +204,50 @@ pub(crate) fn confirm_submit(p: &Provider, req: &Incoming) -> Reply {
 /// The sign-up page: an e-mail address (the username is generated), or, in a pool with plain
 /// usernames, a username and an e-mail address.
 fn signup_html(p: &Provider, form: &Form<'_>, username: &str, error: Option<&str>) -> String {
+    let lang = form.lang();
+    let t = lang.texts();
     let plain = p.store().username_attributes.is_empty();
     let (label, kind, autocomplete) = if plain {
-        ("Username", "text", "username")
+        (t.username, "text", "username")
     } else {
-        ("Email", "email", "email")
+        (t.email, "email", "email")
     };
     let email_field = if plain {
-        "<label for=\"email\">Email</label>\
-         <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>"
+        format!(
+            "<label for=\"email\">{}</label>\
+             <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>",
+            escape(t.email)
+        )
     } else {
-        ""
+        String::new()
     };
     let body = format!(
-        "<h1 id=\"title\">Create an account</h1>\
-         <p class=\"sub\">Latchkey development provider · password: 8+ characters with upper and lower case, a digit and a symbol</p>\
+        "<h1 id=\"title\">{title}</h1>\
+         <p class=\"sub\">{sub}</p>\
          {error}\
          <form method=\"post\" action=\"{action}\" id=\"signup-form\">{hidden}\
          <label for=\"username\">{label}</label>\
          <input id=\"username\" name=\"username\" type=\"{kind}\" autocomplete=\"{autocomplete}\" autocapitalize=\"none\" spellcheck=\"false\" required value=\"{username}\">\
          {email_field}\
-         <label for=\"password\">Password</label>\
+         <label for=\"password\">{password}</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" required>\
-         <button id=\"signup\" type=\"submit\">Sign up</button></form>\
-         <nav class=\"links\" aria-label=\"Other actions\">\
-         <a id=\"signin-link\" href=\"{login}\">Already have an account? Sign in</a></nav>",
+         <button id=\"signup\" type=\"submit\">{sign_up}</button></form>\
+         <nav class=\"links\" aria-label=\"{other_actions}\">\
+         <a id=\"signin-link\" href=\"{login}\">{have_account}</a></nav>",
+        title = escape(t.create_account),
+        sub = escape(t.signup_sub),
+        label = escape(label),
+        password = escape(t.password),
+        sign_up = escape(t.sign_up),
+        other_actions = escape(t.other_actions),
+        have_account = escape(t.have_account),
         error = error_box(error),
         action = form.action("/signup"),
         hidden = form.hidden_inputs(&[]),
         username = escape(username),
         login = form.link("/login"),
     );
-    layout("Sign up", &body)
+    layout_in(lang, t.sign_up, &body)
 }
 
 /// The confirmation-code step of sign-up; `code` is shown in the dev banner.
@@ -245,19 +257,25 @@ pub(super) fn confirm_html(
     code: &str,
     error: Option<&str>,
 ) -> String {
+    let lang = form.lang();
+    let t = lang.texts();
     let body = format!(
-        "<h1 id=\"title\">Confirm your account</h1>\
-         <p class=\"sub\">We would have e-mailed a code to <strong>{username}</strong>.</p>\
+        "<h1 id=\"title\">{title}</h1>\
+         <p class=\"sub\">{sub} <strong>{username}</strong>.</p>\
          {error}\
          <form method=\"post\" action=\"{action}\" id=\"confirm-form\">{hidden}\
-         <label for=\"code\">Verification code</label>\
+         <label for=\"code\">{code_label}</label>\
          <input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
-         <button id=\"confirm\" type=\"submit\">Confirm account</button></form>{banner}",
+         <button id=\"confirm\" type=\"submit\">{confirm}</button></form>{banner}",
+        title = escape(t.confirm_title),
+        sub = escape(t.confirm_sub),
+        code_label = escape(t.verification_code),
+        confirm = escape(t.confirm_account),
         username = escape(username),
         error = error_box(error),
         action = form.action("/confirm"),
         hidden = form.hidden_inputs(&[("username", username)]),
         banner = dev_code_banner("e-mail", code),
     );
-    layout("Confirm account", &body)
+    layout_in(lang, t.confirm_account, &body)
 }

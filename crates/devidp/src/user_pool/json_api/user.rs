@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{aws_error, aws_reply, not_authorized, required};
+use crate::config::MessageMfa;
 use crate::http::Reply;
 use crate::provider::{mask, Provider};
 use crate::user_pool::store::User;
@@ -64,12 +65,22 @@ pub(crate) fn get_user(p: &Provider, body: &Map<String, Value>) -> Reply {
         "Username": user.username,
         "UserAttributes": user_attributes(&user),
     });
-    if user.totp_secret.is_some() {
-        answer["UserMFASettingList"] = json!(["SOFTWARE_TOKEN_MFA"]);
-        answer["PreferredMfaSetting"] = json!("SOFTWARE_TOKEN_MFA");
+    if let Some(mfa) = mfa_setting(&user) {
+        answer["UserMFASettingList"] = json!([mfa]);
+        answer["PreferredMfaSetting"] = json!(mfa);
     }
     p.log(format!("GetUser: answered for {}", user.username));
     aws_reply(answer)
+}
+
+/// The user's second factor as `GetUser` names it (botocore's `UserMFASettingList` values).
+fn mfa_setting(user: &User) -> Option<&'static str> {
+    match (&user.totp_secret, user.message_mfa) {
+        (Some(_), _) => Some("SOFTWARE_TOKEN_MFA"),
+        (None, Some(MessageMfa::Sms)) => Some("SMS_MFA"),
+        (None, Some(MessageMfa::Email)) => Some("EMAIL_OTP"),
+        (None, None) => None,
+    }
 }
 
 /// The user's attributes as the API lists them: `sub` first, values as strings.
