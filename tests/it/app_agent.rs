@@ -215,12 +215,7 @@ async fn the_app_started_first_holds_and_answers_the_cli() {
     // No tray on this desktop (no StatusNotifierWatcher): the setting is off and cannot be
     // turned on, and closing the window quits the app, its agent and socket with it.
     assert_eq!(keep_in_tray_box(&app).await, "off disabled");
-    assert_eq!(
-        close_windows_titled("Latchkey"),
-        1,
-        "one app window to close"
-    );
-    wait_until_gone(holder).await;
+    close_until_gone(holder).await;
     assert!(!scene.socket().exists(), "the agent's socket is gone");
     windows.close().await;
 }
@@ -237,14 +232,47 @@ pub async fn keep_in_tray_box(app: &Client) -> String {
 
 /// Waits until process `pid` has ended.
 pub async fn wait_until_gone(pid: u32) {
+    if !gone_within(pid, Duration::from_secs(60)).await {
+        panic!("process {pid} ({}) is still running", program_of(pid));
+    }
+}
+
+async fn gone_within(pid: u32, wait: Duration) -> bool {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    for _ in 0..600 {
+    let deadline = std::time::Instant::now() + wait;
+    while std::time::Instant::now() < deadline {
         if !proc_dir.exists() {
-            return;
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("process {pid} ({}) is still running", program_of(pid));
+    !proc_dir.exists()
+}
+
+/// Closes the app's one window as the title bar's × does and waits until the app (`pid`) has
+/// ended. Under Xvfb, with no window manager, a close sent while the window is busy is now and
+/// then not acted on (seen in one CI run in three, the app idle in its main loop afterwards);
+/// a user would click again, and so does this, once, saying so.
+pub async fn close_until_gone(pid: u32) {
+    assert_eq!(
+        close_windows_titled("Latchkey"),
+        1,
+        "one app window to close"
+    );
+    if gone_within(pid, Duration::from_secs(15)).await {
+        return;
+    }
+    let windows = close_windows_titled("Latchkey");
+    eprintln!(
+        "app_agent: the app (pid {pid}) still ran 15 s after the close; closed again ({windows} window(s))"
+    );
+    if gone_within(pid, Duration::from_secs(45)).await {
+        return;
+    }
+    panic!(
+        "process {pid} ({}) is still running after two closes",
+        program_of(pid)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

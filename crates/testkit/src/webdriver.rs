@@ -15,7 +15,10 @@ pub use fantoccini;
 use crate::ports::{free_port, wait_for_port};
 use crate::secrets::mask_secrets;
 
-/// A child process stopped with SIGTERM (tauri-driver only stops WebKitWebDriver on a signal).
+/// A child process stopped with SIGTERM (tauri-driver only stops WebKitWebDriver on a signal);
+/// whatever it started and left running (an app that keeps running in the tray once its
+/// window is closed, a browser) is killed after it, so no test's app outlives its test and
+/// holds the single-instance name for the next.
 pub struct Service {
     child: Child,
     pub port: u16,
@@ -24,19 +27,93 @@ pub struct Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
+        let started = processes::descendants(self.child.id());
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let deadline = Instant::now() + Duration::from_secs(5);
+        let mut stopped = false;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                stopped = true;
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        eprintln!("{} did not stop on SIGTERM; killing it", self.name);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if !stopped {
+            eprintln!("{} did not stop on SIGTERM; killing it", self.name);
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let left = processes::kill_survivors(&started);
+        if !left.is_empty() {
+            eprintln!(
+                "{} left {} process(es) running ({}); killed them",
+                self.name,
+                left.len(),
+                left.join(", ")
+            );
+        }
+    }
+}
+
+/// The processes a service started, found through `/proc` (Linux; elsewhere none are found).
+mod processes {
+    /// A process, named by its pid and its start time (a pid alone may be reused).
+    pub struct Started {
+        pid: u32,
+        start: u64,
+    }
+
+    /// The processes below `pid`: its children, theirs, and so on.
+    pub fn descendants(pid: u32) -> Vec<Started> {
+        let all: Vec<(u32, u32, u64)> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .filter_map(|p| stat(p).map(|(parent, start)| (p, parent, start)))
+            .collect();
+        let mut found = Vec::new();
+        let mut parents = vec![pid];
+        while let Some(parent) = parents.pop() {
+            for &(p, _, start) in all.iter().filter(|(_, pp, _)| *pp == parent) {
+                parents.push(p);
+                found.push(Started { pid: p, start });
+            }
+        }
+        found
+    }
+
+    /// SIGKILL every process of `started` that still runs (the same process: same start
+    /// time); the names of those killed.
+    pub fn kill_survivors(started: &[Started]) -> Vec<String> {
+        let mut killed = Vec::new();
+        for process in started {
+            if stat(process.pid).map(|(_, start)| start) != Some(process.start) {
+                continue;
+            }
+            let name = std::fs::read_to_string(format!("/proc/{}/comm", process.pid))
+                .map(|c| c.trim().to_string())
+                .unwrap_or_default();
+            let signalled = std::process::Command::new("kill")
+                .args(["-KILL", &process.pid.to_string()])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if signalled {
+                killed.push(format!("{name} (pid {})", process.pid));
+            }
+        }
+        killed
+    }
+
+    /// `/proc/PID/stat`'s parent pid and start time (fields 4 and 22; the name in field 2 may
+    /// hold spaces and parentheses, so the fields are counted after its last `)`).
+    fn stat(pid: u32) -> Option<(u32, u64)> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+        Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
     }
 }
 
@@ -204,7 +281,35 @@ pub fn wait_until_no_app_holds_the_bus_name() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("an app still owns {SINGLE_INSTANCE_NAME} 15 s after the last one was closed");
+    panic!(
+        "an app still owns {SINGLE_INSTANCE_NAME} 15 s after the last one was closed: {}",
+        name_owner_process().unwrap_or_else(|| "(its process could not be asked)".into())
+    );
+}
+
+/// The process owning the single-instance name, as `pid N: command line`, for a test's failure.
+fn name_owner_process() -> Option<String> {
+    let out = std::process::Command::new("gdbus")
+        .args(["call", "--session", "--dest", "org.freedesktop.DBus"])
+        .args(["--object-path", "/org/freedesktop/DBus"])
+        .args([
+            "--method",
+            "org.freedesktop.DBus.GetConnectionUnixProcessID",
+        ])
+        .arg(SINGLE_INSTANCE_NAME)
+        .output()
+        .ok()?;
+    // "(uint32 1234,)"
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pid: u32 = text
+        .trim()
+        .trim_start_matches("(uint32 ")
+        .trim_end_matches(",)")
+        .parse()
+        .ok()?;
+    let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let command = String::from_utf8_lossy(&command).replace('\0', " ");
+    Some(format!("pid {pid}: {}", command.trim()))
 }
 
 /// An app-window test's two browsers: headless Chromium playing the user's system browser,
