@@ -69,6 +69,31 @@ pub async fn cut_off_placeholders(app: &Client) -> Vec<String> {
     serde_json::from_value(cut).expect("a list of fields")
 }
 
+/// The visible checkboxes inside a label that do not sit on the first line of the label's text
+/// (a checkbox stretched to the field width lands on a line of its own, above its text).
+pub async fn checkboxes_off_their_label_line(app: &Client) -> Vec<String> {
+    let off = run(
+        app,
+        r#"const off = [];
+        for (const input of document.querySelectorAll("label input[type=checkbox]")) {
+          if (input.offsetParent === null) continue;
+          const walker = document.createTreeWalker(input.closest("label"), NodeFilter.SHOW_TEXT);
+          let text = walker.nextNode();
+          while (text && !text.data.trim()) text = walker.nextNode();
+          if (!text) continue;
+          const range = document.createRange();
+          range.selectNodeContents(text);
+          const line = range.getClientRects()[0];
+          const box = input.getBoundingClientRect();
+          const middle = box.top + box.height / 2;
+          if (!line || middle < line.top || middle > line.bottom) off.push(`#${input.id}`);
+        }
+        return off;"#,
+    )
+    .await;
+    serde_json::from_value(off).expect("a list of checkboxes")
+}
+
 /// Whether the element `css` is on screen (present and not hidden by itself or a parent).
 pub async fn visible(app: &Client, css: &str) -> bool {
     js_string(
@@ -191,6 +216,11 @@ pub async fn assert_profile_form_on_request(app: &Client) {
     )
     .await;
     assert_eq!(cut_off_placeholders(app).await, Vec::<String>::new());
+    assert_eq!(
+        checkboxes_off_their_label_line(app).await,
+        Vec::<String>::new(),
+        "every checkbox of the settings view sits beside its label"
+    );
     click(app, "#pf-cancel-edit").await;
     assert!(!visible(app, "#profile-form").await, "closed");
     click(
