@@ -9,8 +9,19 @@
 //! The profile needs an `[aws]` table (its identity pool). Any other SDK client takes the
 //! provider the same way; tests/sts.rs runs [`sts_client`] against moto.
 
-use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::config::{BehaviorVersion, Region, SharedHttpClient};
+use aws_smithy_http_client::tls;
 use latchkey_core::{AwsCredentialsProvider, Session};
+
+/// The SDK's own HTTPS client on rustls with ring, the crypto the rest of Latchkey uses (the
+/// SDK's default would compile aws-lc as well, for nothing).
+fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
 
 /// An STS client signing with `session`'s AWS credentials (fetched, held and renewed by its
 /// provider), in the identity pool's region; `endpoint_url` points it at a stand-in for STS.
@@ -23,7 +34,8 @@ pub fn sts_client(
     let mut config = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
-        .credentials_provider(provider);
+        .credentials_provider(provider)
+        .http_client(https_client());
     if let Some(url) = endpoint_url {
         config = config.endpoint_url(url);
     }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Map, Value};
 
 pub use fantoccini;
@@ -209,11 +210,8 @@ async fn connect(port: u16, capabilities: Value) -> Client {
         unreachable!()
     };
     let caps: Map<String, Value> = caps;
-    // reqwest enables rustls' ring provider and fantoccini aws-lc-rs: with two providers
-    // compiled in, rustls needs a process default (it panics otherwise).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    ClientBuilder::rustls()
-        .expect("rustls connector")
+    // The drivers listen on loopback over plain HTTP: no TLS connector.
+    ClientBuilder::new(HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
