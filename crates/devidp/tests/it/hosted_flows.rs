@@ -32,16 +32,24 @@ fn tokens_from(idp: &DevIdp, http: &Client, resp: Response, verifier: &str) -> V
 }
 
 /// A sign-in form post, with what an authorize request and the login page gave.
-struct Browser {
-    params: Vec<(String, String)>,
-    pkce: Pkce,
-    token: String,
+pub(crate) struct Browser {
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) pkce: Pkce,
+    pub(crate) token: String,
 }
 
 impl Browser {
     fn open(idp: &DevIdp, http: &Client) -> Browser {
+        Browser::open_in(idp, http, None)
+    }
+
+    /// [`Browser::open`] with the authorize query's `lang` (managed login's page language).
+    pub(crate) fn open_in(idp: &DevIdp, http: &Client, lang: Option<&str>) -> Browser {
         let pkce = pkce();
-        let params = authorize_params(idp, &pkce);
+        let mut params = authorize_params(idp, &pkce);
+        if let Some(lang) = lang {
+            params.push(("lang".into(), lang.into()));
+        }
         let token = csrf(idp, http, &params);
         Browser {
             params,
@@ -50,7 +58,13 @@ impl Browser {
         }
     }
 
-    fn post(&self, idp: &DevIdp, http: &Client, path: &str, extra: &[(&str, &str)]) -> Response {
+    pub(crate) fn post(
+        &self,
+        idp: &DevIdp,
+        http: &Client,
+        path: &str,
+        extra: &[(&str, &str)],
+    ) -> Response {
         let mut form = self.params.clone();
         form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         post_form(idp, http, path, &form, &self.token)

@@ -4,6 +4,7 @@
 //! answered with a page that says they are not emulated.
 
 use crate::common;
+use crate::hosted_flows::Browser;
 
 use common::*;
 use latchkey_devidp::{
@@ -42,34 +43,8 @@ fn logged_code(idp: &DevIdp) -> String {
     line.rsplit(' ').next().unwrap().to_string()
 }
 
-/// An authorize query with `lang` (or without it), its PKCE verifier and CSRF token.
-struct Browser {
-    params: Vec<(String, String)>,
-    pkce: Pkce,
-    token: String,
-}
-
+/// hosted_flows' browser, with the steps these tests add (`Browser::open_in` takes `lang`).
 impl Browser {
-    fn open(idp: &DevIdp, http: &Client, lang: Option<&str>) -> Browser {
-        let pkce = pkce();
-        let mut params = authorize_params(idp, &pkce);
-        if let Some(lang) = lang {
-            params.push(("lang".into(), lang.into()));
-        }
-        let token = csrf(idp, http, &params);
-        Browser {
-            params,
-            pkce,
-            token,
-        }
-    }
-
-    fn post(&self, idp: &DevIdp, http: &Client, path: &str, extra: &[(&str, &str)]) -> Response {
-        let mut form = self.params.clone();
-        form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        post_form(idp, http, path, &form, &self.token)
-    }
-
     fn login(&self, idp: &DevIdp, http: &Client, username: &str, password: &str) -> String {
         let resp = self.post(
             idp,
@@ -115,7 +90,7 @@ fn lang_from_authorize_is_carried_to_the_login_page_and_its_answers() {
     );
 
     // A wrong password: the answer is in the same language.
-    let b = Browser::open(&idp, &http, Some("fr"));
+    let b = Browser::open_in(&idp, &http, Some("fr"));
     let resp = b.post(
         &idp,
         &http,
@@ -152,7 +127,7 @@ fn email_mfa_asks_for_the_logged_code_refuses_a_wrong_one_and_amr_says_email() {
     })
     .unwrap();
     let http = http();
-    let b = Browser::open(&idp, &http, None);
+    let b = Browser::open_in(&idp, &http, None);
     let html = b.login(&idp, &http, OTP_USERNAME, OTP_PASSWORD);
     assert_eq!(
         attribute(&html, "data-channel").as_deref(),
@@ -217,7 +192,7 @@ attributes = { phone_number = "+15555550100" }
     })
     .unwrap();
     let http = http();
-    let b = Browser::open(&idp, &http, Some("fr"));
+    let b = Browser::open_in(&idp, &http, Some("fr"));
     let html = b.login(&idp, &http, "sms@example.com", "Sms-pass-1!");
     assert_eq!(page_lang(&html), "fr");
     assert_eq!(attribute(&html, "data-channel").as_deref(), Some("SMS_MFA"));
@@ -296,7 +271,7 @@ fn passkeys_are_declared_not_emulated_on_the_login_page_and_their_paths() {
 fn lang_fr_reaches_the_sign_up_and_forgot_password_pages_through_their_links() {
     let idp = start();
     let http = http();
-    let b = Browser::open(&idp, &http, Some("fr"));
+    let b = Browser::open_in(&idp, &http, Some("fr"));
     for path in ["/signup", "/forgotPassword"] {
         let url = format!("{}{path}?{}", idp.base_url(), query(&b.params));
         let html = get(&http, &url).text().unwrap();
@@ -315,7 +290,7 @@ fn lang_fr_reaches_the_sign_up_and_forgot_password_pages_through_their_links() {
 fn get_user_names_the_users_e_mail_mfa() {
     let idp = start();
     let http = http();
-    let mut b = Browser::open(&idp, &http, None);
+    let mut b = Browser::open_in(&idp, &http, None);
     for (name, value) in b.params.iter_mut() {
         if name == "scope" {
             *value = "openid email aws.cognito.signin.user.admin".into();
