@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
+use crate::linted_build::LintCount;
 use crate::prereq::Sandbox;
 use crate::report::Tally;
 use crate::{cargo, project_root};
@@ -30,22 +31,34 @@ pub struct TestBinary {
 /// CLI (see the module doc for why together).
 const FIRST_LANE: [&str; 2] = ["latchkey", "latchkey-cli"];
 
-/// `cargo test --workspace --no-run`, returning the test binaries it built (`Err` when the build
-/// failed: its diagnostics are on stderr, as usual).
-pub fn build() -> Result<Vec<TestBinary>, String> {
+/// What the test build made: the test binaries, and the lints found while building them.
+pub struct Built {
+    pub binaries: Vec<TestBinary>,
+    pub lints: LintCount,
+}
+
+/// `cargo test --workspace --all-targets --no-run` with `env` (the linting wrapper's, see
+/// [`crate::linted_build`]), returning the test binaries it built (`Err` when the build failed: its
+/// diagnostics are on stderr, as usual).
+pub fn build(env: &[(String, PathBuf)]) -> Result<Built, String> {
     let mut child = Command::new(cargo())
-        .args(["test", "--workspace", "--no-run"])
-        .args(["--message-format", "json-render-diagnostics"])
+        .args(["test", "--workspace", "--all-targets", "--no-run"])
+        .args(["--message-format", "json-diagnostic-rendered-ansi"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(project_root())
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("could not start cargo: {e}"))?;
     let stdout = child.stdout.take().expect("stdout is piped");
-    let binaries: Vec<TestBinary> = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|line| test_binary(&line))
-        .collect();
+    let mut lints = LintCount::default();
+    let mut binaries = Vec::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        lints.read(&message);
+        binaries.extend(test_binary(&message));
+    }
     let status = child
         .wait()
         .map_err(|e| format!("waiting for cargo: {e}"))?;
@@ -55,13 +68,14 @@ pub fn build() -> Result<Vec<TestBinary>, String> {
     if binaries.is_empty() {
         return Err("cargo built no test binary".into());
     }
-    Ok(binaries)
+    Ok(Built { binaries, lints })
 }
 
-/// A test harness executable from one line of cargo's JSON messages (`None` for anything else:
-/// libraries, the binaries tests run as programs, build scripts, diagnostics).
-fn test_binary(line: &str) -> Option<TestBinary> {
-    let message: serde_json::Value = serde_json::from_str(line).ok()?;
+/// A test harness executable from one of cargo's JSON messages, as `cargo test` would run it
+/// (`None` for anything else: libraries, the binaries tests run as programs, build scripts,
+/// diagnostics, and the benches and examples `--all-targets` builds in test mode only to lint
+/// them).
+fn test_binary(message: &serde_json::Value) -> Option<TestBinary> {
     if message["reason"] != "compiler-artifact" || message["profile"]["test"] != true {
         return None;
     }
@@ -73,6 +87,9 @@ fn test_binary(line: &str) -> Option<TestBinary> {
         .iter()
         .filter_map(|k| k.as_str())
         .collect();
+    if kinds.iter().any(|k| ["bench", "example"].contains(k)) {
+        return None;
+    }
     let src = Path::new(target["src_path"].as_str()?);
     let dir = manifest.parent()?.to_path_buf();
     let relative = src.strip_prefix(&dir).unwrap_or(src).display().to_string();
@@ -211,7 +228,13 @@ pub fn lane(args: &[String]) -> ExitCode {
 mod tests {
     use super::*;
 
-    fn artifact(package_id: &str, kind: &str, src: &str, test: bool, exe: Option<&str>) -> String {
+    fn artifact(
+        package_id: &str,
+        kind: &str,
+        src: &str,
+        test: bool,
+        exe: Option<&str>,
+    ) -> serde_json::Value {
         serde_json::json!({
             "reason": "compiler-artifact",
             "package_id": package_id,
@@ -221,7 +244,6 @@ mod tests {
             "executable": exe,
             "fresh": true,
         })
-        .to_string()
     }
 
     #[test]
@@ -271,7 +293,14 @@ mod tests {
             None,
         );
         assert_eq!(test_binary(&library), None);
-        assert_eq!(test_binary("   Compiling latchkey-cli"), None);
+        // `--all-targets` builds benches and examples in test mode to lint them; `cargo test`
+        // does not run them, and neither do the lanes.
+        for kind in ["bench", "example"] {
+            let linted_only = artifact("p#b@0.1.0", kind, "/w/b.rs", true, Some("/w/t/b-1"));
+            assert_eq!(test_binary(&linted_only), None, "{kind}");
+        }
+        let diagnostic = serde_json::json!({"reason": "compiler-message"});
+        assert_eq!(test_binary(&diagnostic), None);
     }
 
     #[test]

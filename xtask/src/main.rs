@@ -6,6 +6,7 @@ mod bundle;
 mod cross;
 mod fuzz;
 mod lanes;
+mod linted_build;
 mod machine;
 mod prereq;
 mod record_cognito;
@@ -27,12 +28,13 @@ COMMANDS:
     run [ARGS…]       Build and start the desktop app (on the built-in development provider
                       when no profile is configured). Extra ARGS go to the app.
     test [FILTER]     Everything that proves the project works: cargo fmt --check, clippy
-                      (-D warnings), docs, `cross --check-only --without-app` (Windows and
-                      macOS type-checks and lints, beside the rest at low priority), the .deb
-                      of the tests' binaries installed and launched (as root), and every test
-                      binary of the workspace, in two lanes side by side, each inside a D-Bus
-                      session with an unlocked gnome-keyring and under Xvfb. Prints each
-                      phase's time; ends with `N passed, N failed`.
+                      and rustdoc (warnings are errors; both inside the test build), `cross
+                      --check-only --without-app` (Windows and macOS type-checks and lints,
+                      beside the rest at low priority), the .deb of the tests' binaries
+                      installed and launched (as root), and every test binary of the
+                      workspace, in two lanes side by side, each inside a D-Bus session with
+                      an unlocked gnome-keyring and under Xvfb. Prints each phase's time;
+                      ends with `N passed, N failed`.
                       FILTER is passed to cargo test (and skips the static checks).
                       --clock-ahead[=SECS]: then core's and the CLI's suites once more with
                       every test provider's clock SECS (default 5) ahead (opt-in: not in CI).
@@ -60,8 +62,13 @@ Missing Debian packages are installed with apt-get when running as root; otherwi
 `sudo apt-get install …` line is printed and the command exits non-zero.";
 
 fn main() -> ExitCode {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    // Before anything else: as cargo's rustc wrapper, the compilation's variables are needed.
+    if linted_build::is_wrapper_invocation(all.first().map(String::as_str)) {
+        return linted_build::wrap(&all);
+    }
     forget_cargo_run_variables();
-    let mut args = std::env::args().skip(1);
+    let mut args = all.into_iter();
     let command = args.next().unwrap_or_else(|| "help".into());
     let rest: Vec<String> = args.collect();
     if command == "lane" {

@@ -9,7 +9,7 @@ use crate::prereq::{
     ensure_python_packages, ensure_tauri_driver, Sandbox, APP_PACKAGES, TEST_PACKAGES,
 };
 use crate::report::{run_ok, Tally, Timeline};
-use crate::{bundle, cargo, cross, lanes, prereq, project_root};
+use crate::{bundle, cargo, cross, lanes, linted_build, prereq, project_root};
 
 pub fn test(args: &[String]) -> Result<(), String> {
     let root = project_root();
@@ -24,7 +24,7 @@ pub fn test(args: &[String]) -> Result<(), String> {
         None
     };
     if filter.is_empty() {
-        static_checks(&mut timeline, &mut tally)?;
+        format_check(&mut timeline, &mut tally);
         full_test_run(&root, &tauri_driver, &mut timeline, &mut tally);
     } else {
         filtered_test_run(&filter, &tauri_driver, &mut timeline, &mut tally)?;
@@ -86,50 +86,14 @@ fn ensure_prerequisites(root: &Path, filter: &[String]) -> Result<PathBuf, Strin
     Ok(tauri_driver)
 }
 
-/// Formatting, lints and docs: a full run's first part.
-fn static_checks(timeline: &mut Timeline, tally: &mut Tally) -> Result<(), String> {
+/// Formatting: a full run's first check (clippy and rustdoc run inside its build: see
+/// [`linted_build`]).
+fn format_check(timeline: &mut Timeline, tally: &mut Tally) {
     timeline.phase("cargo fmt --check");
     tally.check(
         "cargo fmt --check",
         run_ok(Command::new(cargo()).args(["fmt", "--all", "--check"])),
     );
-
-    timeline.phase("cargo clippy --workspace --all-targets -- -D warnings");
-    tally.check(
-        "cargo clippy",
-        run_ok(Command::new(cargo()).args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--quiet",
-            "--",
-            "-D",
-            "warnings",
-        ])),
-    );
-
-    // --examples: a target that needs dev-dependencies makes cargo resolve features as
-    // clippy's --all-targets did, so the dependencies' metadata clippy just built is reused;
-    // without it `cargo doc` checked hundreds of crates again (minutes of CI).
-    timeline.phase("cargo doc --workspace --no-deps (warnings are errors)");
-    tally.check(
-        "cargo doc",
-        run_ok(
-            Command::new(cargo())
-                .args([
-                    "doc",
-                    "--workspace",
-                    "--no-deps",
-                    "--lib",
-                    "--bins",
-                    "--examples",
-                ])
-                .arg("--quiet")
-                .env("RUSTDOCFLAGS", "-D warnings"),
-        ),
-    );
-
-    Ok(())
 }
 
 /// The Windows and macOS type-checks and lints of core and the CLI (`cargo xtask cross
@@ -198,32 +162,52 @@ impl CrossLints {
     }
 }
 
-/// A full run's build and tests: the test binaries are built once; the .deb for the
-/// install-launch-uninstall test (the app's `it` binary, module bundle_deb) packages those
-/// same debug binaries ([`bundle::Build::Tests`]) — part of every full run as root, so CI
-/// proves an installed Latchkey on every change (CONTRIBUTING.md, "Building the packages");
-/// then the binaries run in two lanes side by side ([`lanes`]).
+/// A full run's build and tests: the test binaries are built once, with clippy's lints and
+/// rustdoc run on each workspace target as it compiles ([`linted_build`]: no check pass of
+/// their own); the .deb for the install-launch-uninstall test (the app's `it` binary, module
+/// bundle_deb) packages those same debug binaries ([`bundle::Build::Tests`]) — part of every
+/// full run as root, so CI proves an installed Latchkey on every change (CONTRIBUTING.md,
+/// "Building the packages"); then the binaries run in two lanes side by side ([`lanes`]).
 fn full_test_run(root: &Path, tauri_driver: &Path, timeline: &mut Timeline, tally: &mut Tally) {
-    timeline.phase("cargo test --workspace --no-run (the build the tests and the .deb share)");
-    let binaries = match lanes::build() {
-        Ok(binaries) => binaries,
+    timeline.phase(
+        "cargo test --workspace --all-targets --no-run, clippy and rustdoc on every workspace \
+         target as it compiles (warnings are errors)",
+    );
+    let mut env: Vec<(String, PathBuf)> = match linted_build::env() {
+        Ok(env) => env.into_iter().map(|(k, v)| (k, v.into())).collect(),
         Err(e) => {
             eprintln!("xtask: {e}");
-            tally.check("cargo test --workspace --no-run", false);
+            tally.check("cargo test --workspace --all-targets --no-run", false);
             return;
         }
     };
-    tally.check("cargo test --workspace --no-run", true);
-    let mut env = vec![(
-        "LATCHKEY_TAURI_DRIVER".to_string(),
-        tauri_driver.to_path_buf(),
-    )];
+    let built = match lanes::build(&env) {
+        Ok(built) => built,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            tally.check("cargo test --workspace --all-targets --no-run", false);
+            return;
+        }
+    };
+    tally.check("cargo test --workspace --all-targets --no-run", true);
+    let lints = &built.lints;
+    if !lints.clean() {
+        eprintln!(
+            "xtask: clippy, rustc and rustdoc reported {} warning(s) and {} error(s), above",
+            lints.warnings, lints.errors
+        );
+    }
+    tally.check(
+        "clippy and rustdoc on every workspace target (warnings are errors)",
+        lints.clean(),
+    );
+    env.push(("LATCHKEY_TAURI_DRIVER".into(), tauri_driver.to_path_buf()));
     if let Some(deb) = package_for_the_install_test(root, &[], timeline, tally) {
         env.push(("LATCHKEY_BUNDLE_TEST".into(), "1".into()));
         env.push(("LATCHKEY_DEB".into(), deb));
     }
     timeline.phase("the tests, two lanes side by side (app+cli | others), each in a sandbox");
-    lanes::run(lanes::split(binaries), &env, tally);
+    lanes::run(lanes::split(built.binaries), &env, tally);
 }
 
 /// `--clock-ahead`: core's and the CLI's suites once more, every test provider's clock `secs`
