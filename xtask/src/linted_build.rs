@@ -31,11 +31,17 @@ const CLIPPY_ARGS: &str = "";
 /// The environment of every cargo step of a full run that builds or reuses the test build.
 pub fn env() -> Result<Vec<(String, OsString)>, String> {
     let driver = clippy_driver()?;
-    Ok(vec![
+    let mut env = vec![
         ("RUSTC_WORKSPACE_WRAPPER".into(), wrapper_copy()?.into()),
         (DRIVER_VAR.into(), driver.into()),
         ("CLIPPY_ARGS".into(), CLIPPY_ARGS.into()),
-    ])
+    ];
+    // CI builds from nothing and never again: incremental compilation's caches of the
+    // workspace's crates would only cost time there.
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        env.push(("CARGO_INCREMENTAL".into(), "0".into()));
+    }
+    Ok(env)
 }
 
 /// Whether this xtask process was started by cargo as the wrapper (`xtask RUSTC ARGS…`).
