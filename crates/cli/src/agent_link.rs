@@ -13,6 +13,24 @@ use crate::failure::CliResult;
 #[cfg(unix)]
 use crate::failure::{Exit, Failure};
 
+/// For `token` and `aws credentials` when the agent did not hand out: a profile that asks the
+/// user before each hand-out (`agent.confirm`) hands out only through the agent, which asks;
+/// this process cannot, so it refuses rather than hand out unasked.
+pub fn direct_hand_out(profile: &latchkey_core::config::Profile) -> CliResult<()> {
+    if !profile.agent.confirm {
+        return Ok(());
+    }
+    Err(crate::failure::Failure::new(
+        crate::failure::Exit::HandOutRefused,
+        format!(
+            "profile {name} hands out credentials only through the agent, which asks you first \
+             (`agent.confirm`), and no agent handed them out. Start it with `latchkey agent` (or \
+             open the Latchkey app) and sign in with `latchkey login --profile {name}` if needed.",
+            name = profile.name
+        ),
+    ))
+}
+
 /// A token as the agent handed it out.
 pub struct AgentToken {
     pub token: SecretToken,
@@ -75,8 +93,15 @@ mod unix {
     }
 
     fn refused(e: AgentError) -> CliResult<Option<Response>> {
-        if e.kind == AgentErrorKind::SignInNeeded {
-            return Err(Failure::new(Exit::SignInNeeded, e.message));
+        match e.kind {
+            AgentErrorKind::SignInNeeded => {
+                return Err(Failure::new(Exit::SignInNeeded, e.message))
+            }
+            // Never the direct path after a refusal: it would hand out what the user refused.
+            AgentErrorKind::HandOutRefused => {
+                return Err(Failure::new(Exit::HandOutRefused, e.message))
+            }
+            _ => {}
         }
         match e.engine_error() {
             Some(core) if needs_sign_in(&core) => Ok(None),

@@ -26,6 +26,8 @@ pub enum Exit {
     NotSignedIn = 12,
     /// A sign-in is needed and the caller may not open a browser (the agent's governor).
     SignInNeeded = 13,
+    /// The profile's hand-outs need the user's "Allow" (`agent.confirm`) and it did not come.
+    HandOutRefused = 14,
     Interrupted = 130,
 }
 
@@ -72,6 +74,10 @@ pub const EXIT_TABLE: &[(u8, &str)] = &[
     (
         13,
         "sign-in needed (the agent asked a caller that cannot interact to sign in)",
+    ),
+    (
+        14,
+        "hand-out refused: no Allow came for a profile with `agent.confirm`",
     ),
     (
         130,
@@ -123,6 +129,7 @@ impl Exit {
             Exit::AwsRefused => "access_denied",
             Exit::ExpectationFailed => "expectation_failed",
             Exit::SignInNeeded => "sign_in_needed",
+            Exit::HandOutRefused => "hand_out_refused",
             Exit::Usage => "usage",
             Exit::Interrupted => "cancelled",
         }

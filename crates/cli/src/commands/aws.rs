@@ -31,7 +31,10 @@ async fn credentials(ctx: &Ctx, format: CredentialsFormat, wait: u64) -> CliResu
     let profile = ctx.profile()?;
     let creds = match agent_link::aws_credentials(ctx, &profile.name, wait).await? {
         Some(from_agent) => from_agent,
-        None => direct_credentials(ctx).await?,
+        None => {
+            agent_link::direct_hand_out(&profile)?;
+            direct_credentials(ctx).await?
+        }
     };
     if let Some(warning) = &creds.warning {
         eprintln!("latchkey: warning: {warning}");

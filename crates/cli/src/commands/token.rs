@@ -33,7 +33,10 @@ pub async fn run(ctx: &Ctx, a: TokenArgs) -> CliResult<Exit> {
     };
     let handed = match agent_link::token(ctx, &profile.name, which, a.wait_for_sign_in).await? {
         Some(from_agent) => from_agent,
-        None => direct(ctx, which).await?,
+        None => {
+            agent_link::direct_hand_out(&profile)?;
+            direct(ctx, which).await?
+        }
     };
     if let Some(warning) = &handed.warning {
         eprintln!("latchkey: warning: {warning}");

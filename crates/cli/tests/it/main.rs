@@ -3,6 +3,7 @@
 
 mod agent;
 mod agent_consumers;
+mod agent_lifetime;
 mod agent_notify;
 mod agent_systemd;
 mod aws;

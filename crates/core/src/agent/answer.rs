@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::confirm::{self, Caller};
 use super::governor::{sign_in_needed, SignInGovernor};
 use super::held::{is_signed_in, status_of, Held, HeldSessions};
 use super::notify::SignInNotifier;
@@ -109,6 +110,16 @@ impl AgentCore {
         }
     }
 
+    /// The user's "Allow" for handing `what` to `caller`, when the profile asks for it
+    /// (`agent.confirm`); otherwise nothing to wait for.
+    async fn confirmed(held: &Held, what: &str, caller: &Caller) -> Result<(), AgentError> {
+        let profile = held.session.profile();
+        match profile.agent.confirm {
+            true => confirm::hand_out(&profile.name, what, caller).await,
+            false => Ok(()),
+        }
+    }
+
     pub(crate) fn hello(&self) -> Response {
         Response::Hello {
             version: PROTOCOL_VERSION,
@@ -147,9 +158,10 @@ impl AgentCore {
         min_seconds_left: u64,
         interactive: bool,
         wait_seconds: u64,
+        caller: &Caller,
     ) -> Result<Response, AgentError> {
         self.after_sign_in(profile, wait_seconds, || {
-            self.token_once(profile, which, min_seconds_left, interactive)
+            self.token_once(profile, which, min_seconds_left, interactive, caller)
         })
         .await
     }
@@ -160,10 +172,16 @@ impl AgentCore {
         which: TokenChoice,
         min_seconds_left: u64,
         interactive: bool,
+        caller: &Caller,
     ) -> Result<Response, AgentError> {
         let held = self.signed_in(profile, interactive).await?;
         let session = &held.session;
         let name = &session.profile().name;
+        let what = match which {
+            TokenChoice::Id => "the ID token",
+            TokenChoice::Access => "the access token",
+        };
+        Self::confirmed(&held, what, caller).await?;
         let fail = |e| Self::failure(e, name, interactive);
         let mut tokens = session.tokens().await.map_err(fail)?;
         let left = |t: &crate::session::Tokens| {
@@ -195,9 +213,10 @@ impl AgentCore {
         profile: Option<&str>,
         interactive: bool,
         wait_seconds: u64,
+        caller: &Caller,
     ) -> Result<Response, AgentError> {
         self.after_sign_in(profile, wait_seconds, || {
-            self.aws_credentials_once(profile, interactive)
+            self.aws_credentials_once(profile, interactive, caller)
         })
         .await
     }
@@ -206,11 +225,15 @@ impl AgentCore {
         &self,
         profile: Option<&str>,
         interactive: bool,
+        caller: &Caller,
     ) -> Result<Response, AgentError> {
         // As without an agent: a profile without an identity pool is told so before a missing
         // sign-in.
         let held = self.held.get(profile).await?;
         let name = &held.session.profile().name;
+        if held.session.profile().aws.is_some() && is_signed_in(&held.session.state()) {
+            Self::confirmed(&held, "AWS credentials", caller).await?;
+        }
         let creds = held
             .session
             .aws_credentials()

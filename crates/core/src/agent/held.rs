@@ -1,10 +1,13 @@
 //! The sessions the agent holds: one `Session` per profile, built as the CLI builds them and
-//! read from the keychain once; state changes of all of them fan out to subscribers.
+//! read from the keychain once; state changes of all of them fan out to subscribers. A profile
+//! with `agent.idle_forget_secs` is let go after that long without a request (its tokens leave
+//! memory; the next request reads the keychain again).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, Mutex};
 
@@ -17,16 +20,30 @@ use crate::vault::Vault;
 /// State changes kept for a subscriber that reads slowly (older ones are dropped for it).
 const CHANGES_KEPT: usize = 64;
 
-/// One profile's session and the gate that makes its first keychain read happen once.
+/// One profile's session, the gate that makes its first keychain read happen once, and when
+/// a request last asked for it.
 pub(crate) struct Held {
     pub(crate) session: Session,
     loading: Mutex<()>,
+    last_request: std::sync::Mutex<Instant>,
 }
+
+impl Held {
+    fn requested(&self) {
+        *self.last_request.lock().unwrap() = Instant::now();
+    }
+
+    fn last_request(&self) -> Instant {
+        *self.last_request.lock().unwrap()
+    }
+}
+
+type Sessions = Arc<Mutex<HashMap<String, Arc<Held>>>>;
 
 /// Every profile's session the agent has been asked about.
 pub(crate) struct HeldSessions {
     config_path: PathBuf,
-    sessions: Mutex<HashMap<String, Arc<Held>>>,
+    sessions: Sessions,
     keychain_reads: AtomicU64,
     changes: broadcast::Sender<ProfileStatus>,
 }
@@ -35,7 +52,7 @@ impl HeldSessions {
     pub(crate) fn new(config_path: PathBuf) -> Self {
         HeldSessions {
             config_path,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Arc::default(),
             keychain_reads: AtomicU64::new(0),
             changes: broadcast::channel(CHANGES_KEPT).0,
         }
@@ -65,7 +82,8 @@ impl HeldSessions {
     }
 
     /// The session of profile `name`, its saved session loaded: held from an earlier request,
-    /// or built now (again when the profile changed in the file).
+    /// or built now (again when the profile changed in the file). Counts as a request for
+    /// `agent.idle_forget_secs`.
     pub(crate) async fn get(&self, name: Option<&str>) -> Result<Arc<Held>> {
         let profile = self.profile(name)?;
         let held = {
@@ -75,10 +93,18 @@ impl HeldSessions {
                 _ => {
                     let held = Arc::new(self.hold(profile.clone())?);
                     sessions.insert(profile.name.clone(), held.clone());
+                    if let Some(idle) = profile.agent.idle_forget {
+                        tokio::spawn(forget_when_idle(
+                            Arc::downgrade(&self.sessions),
+                            Arc::downgrade(&held),
+                            idle,
+                        ));
+                    }
                     held
                 }
             }
         };
+        held.requested();
         self.load(&held).await?;
         Ok(held)
     }
@@ -92,6 +118,7 @@ impl HeldSessions {
         Ok(Held {
             session,
             loading: Mutex::new(()),
+            last_request: std::sync::Mutex::new(Instant::now()),
         })
     }
 
@@ -135,6 +162,47 @@ impl HeldSessions {
                 let _ = changes.send(status_of(&profile, &state));
             }
         });
+    }
+}
+
+/// Let `held` go once `idle` passed without a request for it, unless it is busy (a sign-in or
+/// a refresh runs: it is let go after the next `idle`). Ends early when the held session was
+/// replaced or forgotten otherwise. Requests already holding it finish with it.
+async fn forget_when_idle(
+    sessions: Weak<Mutex<HashMap<String, Arc<Held>>>>,
+    held: Weak<Held>,
+    idle: Duration,
+) {
+    let mut due = Instant::now() + idle;
+    loop {
+        tokio::time::sleep_until(due.into()).await;
+        let Some(this) = held.upgrade() else { return };
+        let busy = matches!(
+            this.session.state(),
+            SessionState::SigningIn { .. } | SessionState::Refreshing { .. }
+        );
+        let idle_until = this.last_request() + idle;
+        if busy || idle_until > Instant::now() {
+            due = idle_until.max(Instant::now() + idle * u32::from(busy));
+            continue;
+        }
+        let Some(sessions) = sessions.upgrade() else {
+            return;
+        };
+        let mut sessions = sessions.lock().await;
+        let profile = this.session.profile().name.clone();
+        if sessions
+            .get(&profile)
+            .is_some_and(|h| Arc::ptr_eq(h, &this))
+        {
+            sessions.remove(&profile);
+            tracing::info!(
+                profile,
+                idle_secs = idle.as_secs(),
+                "forgot the tokens held in memory after a time without requests"
+            );
+        }
+        return;
     }
 }
 

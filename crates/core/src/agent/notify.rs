@@ -184,7 +184,7 @@ impl SignInNotifier {
 
 /// org.freedesktop.Notifications as the agent uses it (the Desktop Notifications spec 1.2).
 #[cfg(all(unix, not(target_os = "macos")))]
-mod bus {
+pub(super) mod bus {
     use std::collections::HashMap;
 
     use zbus::zvariant::Value;
@@ -210,6 +210,8 @@ mod bus {
             hints: HashMap<&str, Value<'_>>,
             expire_timeout: i32,
         ) -> zbus::Result<u32>;
+
+        fn close_notification(&self, id: u32) -> zbus::Result<()>;
 
         #[zbus(signal)]
         fn action_invoked(&self, id: u32, action_key: String) -> zbus::Result<()>;

@@ -335,6 +335,9 @@ pub enum AgentErrorKind {
     UnsupportedVersion,
     /// The profile needs a sign-in and the caller may not interact.
     SignInNeeded,
+    /// The profile's hand-outs need the user's "Allow" (`agent.confirm`), and it did not come:
+    /// denied, dismissed, unanswered, or no notification could ask.
+    HandOutRefused,
     /// The engine failed: `engine_kind`, `check`, `aws` say how.
     Engine,
 }

@@ -14,6 +14,7 @@ use tokio::sync::{watch, Semaphore};
 
 use super::answer::AgentCore;
 use super::client::AgentClient;
+use super::confirm::Caller;
 use super::held::HeldSessions;
 use super::place::{current_uid, restrict_socket, AgentPlace, PlaceError};
 use super::protocol::{
@@ -173,6 +174,10 @@ impl Agent {
                 core: self.core.clone(),
                 read_timeout: self.read_timeout,
                 stop: self.stop.clone(),
+                caller: Caller {
+                    pid: peer_pid(&stream),
+                    ..Caller::default()
+                },
             };
             tokio::spawn(async move {
                 connection.serve(stream).await;
@@ -250,6 +255,14 @@ struct Connection {
     core: Arc<AgentCore>,
     read_timeout: Duration,
     stop: watch::Sender<bool>,
+    /// The peer process (named only when a confirmation asks about it).
+    caller: Caller,
+}
+
+/// The peer's process id, where the platform tells it.
+fn peer_pid(stream: &UnixStream) -> Option<u32> {
+    let pid = stream.peer_cred().ok()?.pid()?;
+    u32::try_from(pid).ok()
 }
 
 impl Connection {
@@ -321,15 +334,22 @@ impl Connection {
                 wait_seconds,
             } => {
                 let profile = profile.as_deref();
-                core.token(profile, token, min_seconds_left, interactive, wait_seconds)
-                    .await
+                core.token(
+                    profile,
+                    token,
+                    min_seconds_left,
+                    interactive,
+                    wait_seconds,
+                    &self.caller,
+                )
+                .await
             }
             Request::AwsCredentials {
                 profile,
                 interactive,
                 wait_seconds,
             } => {
-                core.aws_credentials(profile.as_deref(), interactive, wait_seconds)
+                core.aws_credentials(profile.as_deref(), interactive, wait_seconds, &self.caller)
                     .await
             }
             Request::Status { profile } => core.status(profile.as_deref()).await,

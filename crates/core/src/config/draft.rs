@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::validate;
 use super::{
-    ConfigError, IdentityFlow, IdentityPoolSettings, Profile, ProfileKind, Scheme, TokenChoice,
-    DEFAULT_PORTS,
+    AgentDraft, ConfigError, IdentityFlow, IdentityPoolSettings, Profile, ProfileKind, Scheme,
+    TokenChoice, DEFAULT_PORTS,
 };
 
 /// A profile as the user wrote it. Unknown fields are refused (a typo is not ignored).
@@ -101,6 +101,9 @@ pub struct ProfileDraft {
     /// `[profiles.NAME.aws]`: the identity pool that trades the ID token for AWS credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws: Option<AwsDraft>,
+    /// `[profiles.NAME.agent]`: how the session agent keeps the tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentDraft>,
 }
 
 /// A profile's `[aws]` table as written: the identity pool settings, unchecked. Validation
@@ -210,6 +213,7 @@ impl ProfileDraft {
         d.clock_leeway_secs = secs(profile.clock_leeway);
         d.expect = Some(profile.expect.iter().map(ToString::to_string).collect());
         d.aws = profile.aws.as_ref().map(AwsDraft::from_settings);
+        d.agent = AgentDraft::from_settings(&profile.agent);
         d
     }
 
@@ -265,6 +269,7 @@ impl ProfileDraft {
             out.expect = None;
         }
         out.aws = full.aws.as_ref().map(AwsDraft::minimal);
+        out.agent = full.agent.clone();
         out.authorize_params = full.authorize_params.clone();
         // What validation infers or defaults need not be written either.
         let inferred = if out.user_pool_id.is_some() {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::settings::{closest_setting, SETTINGS_REFERENCE};
+use super::settings::{closest_setting, SETTINGS_REFERENCE, SUB_TABLES};
 use super::{Config, ConfigError, Profile, ProfileDraft};
 
 /// Top-level keys of the file.
@@ -103,7 +103,8 @@ fn draft_in(
 }
 
 /// Why profile `name`'s table (`table`) is not a draft: a misspelt key is named as written
-/// (`aws.KEY` inside the `[aws]` table) with the known key closest to it.
+/// (`aws.KEY` inside the `[aws]` table, `agent.KEY` inside `[agent]`) with the known key
+/// closest to it.
 fn not_a_draft(
     e: &toml_edit::de::Error,
     table: &dyn toml_edit::TableLike,
@@ -115,19 +116,23 @@ fn not_a_draft(
         .split('`')
         .nth(1)
         .filter(|_| message.starts_with("unknown field"));
-    let in_aws_table = |key: &str| {
-        !table.contains_key(key)
-            && table
-                .get("aws")
-                .and_then(Item::as_table_like)
-                .is_some_and(|aws| aws.contains_key(key))
+    let sub_table_with = |key: &str| {
+        SUB_TABLES.into_iter().find(|sub| {
+            !table.contains_key(key)
+                && table
+                    .get(sub)
+                    .and_then(Item::as_table_like)
+                    .is_some_and(|t| t.contains_key(key))
+        })
     };
     let (key, did_you_mean) = match unknown {
-        Some(key) if in_aws_table(key) => (
-            format!("aws.{key}"),
-            closest_setting(key, true).map(|k| format!("aws.{k}")),
-        ),
-        Some(key) => (key.to_owned(), closest_setting(key, false)),
+        Some(key) => match sub_table_with(key) {
+            Some(sub) => (
+                format!("{sub}.{key}"),
+                closest_setting(key, Some(sub)).map(|k| format!("{sub}.{k}")),
+            ),
+            None => (key.to_owned(), closest_setting(key, None)),
+        },
         None => {
             return ConfigError::Invalid {
                 path: path.to_owned(),

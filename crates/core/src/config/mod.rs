@@ -3,6 +3,7 @@
 //! → [`Config::save`] (atomic, keeping the user's comments and layout). Every invalid field
 //! becomes an error naming the file, the profile, the field and the fix.
 
+mod agent_settings;
 mod api_settings;
 mod authorize_params;
 mod draft;
@@ -22,6 +23,7 @@ use url::Url;
 
 use crate::error::{Error, ErrorKind};
 
+pub use agent_settings::{AgentDraft, AgentSettings, IDLE_FORGET_RANGE_SECS};
 pub(crate) use api_settings::is_header_name;
 pub use api_settings::{DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB};
 pub(crate) use authorize_params::is_reserved_param;
@@ -148,6 +150,8 @@ pub struct Profile {
     /// The identity pool that trades the ID token for AWS credentials (`[profiles.NAME.aws]`),
     /// checked against the profile when it was validated.
     pub aws: Option<IdentityPoolSettings>,
+    /// How the session agent keeps this profile's tokens (`[profiles.NAME.agent]`).
+    pub agent: AgentSettings,
 }
 
 /// The configuration file: several profiles, one default.
@@ -530,6 +534,7 @@ impl Profile {
             clock_leeway: Duration::from_secs(60),
             expect: Vec::new(),
             aws: None,
+            agent: AgentSettings::default(),
         }
     }
 

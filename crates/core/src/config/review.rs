@@ -31,6 +31,9 @@ const WHERE_TOKENS_GO: &[&str] = &[
     "api_token_header",
     "sign_out_uri",
     "identity_provider",
+    // How tokens are handed out on this machine: an import that stops the confirmation or
+    // keeps tokens longer in memory is shown first, with this machine's value beside it.
+    "agent.",
 ];
 
 /// The largest profile file an import reads: a profile is a few hundred bytes.

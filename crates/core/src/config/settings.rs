@@ -3,30 +3,39 @@
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
-use super::{AwsDraft, ProfileDraft};
+use super::{AgentDraft, AwsDraft, ProfileDraft};
 
 /// Where the settings are described, for messages that point the user at the list.
 pub const SETTINGS_REFERENCE: &str = "docs/configuration.md";
 
+/// The sub-tables of a profile whose keys are checked (`authorize_params` takes any name).
+pub(super) const SUB_TABLES: [&str; 2] = ["aws", "agent"];
+
 /// Every key a `[profiles.NAME]` table accepts, in declaration order, then the keys of its
-/// `[profiles.NAME.aws]` table as `aws.KEY` (`authorize_params` takes any parameter name).
+/// sub-tables as `aws.KEY` and `agent.KEY` (`authorize_params` takes any parameter name).
 pub fn setting_names() -> Vec<String> {
-    let profile = fields_of::<ProfileDraft>();
-    let aws = fields_of::<AwsDraft>();
-    profile
-        .iter()
-        .map(|k| k.to_string())
-        .chain(aws.iter().map(|k| format!("aws.{k}")))
-        .collect()
+    let profile = fields_of::<ProfileDraft>().iter().map(|k| k.to_string());
+    let nested = SUB_TABLES.iter().flat_map(|table| {
+        keys_of(Some(table))
+            .iter()
+            .map(move |k| format!("{table}.{k}"))
+    });
+    profile.chain(nested).collect()
+}
+
+/// The keys of the profile table (`None`) or of its sub-table `table`.
+fn keys_of(table: Option<&str>) -> &'static [&'static str] {
+    match table {
+        Some("aws") => fields_of::<AwsDraft>(),
+        Some("agent") => fields_of::<AgentDraft>(),
+        _ => fields_of::<ProfileDraft>(),
+    }
 }
 
 /// The known key closest to the misspelt `key` (`scope` → `scopes`), if one is close enough
-/// to be what was meant; `in_aws` looks among the `[aws]` table's keys instead.
-pub(super) fn closest_setting(key: &str, in_aws: bool) -> Option<String> {
-    let known = match in_aws {
-        true => fields_of::<AwsDraft>(),
-        false => fields_of::<ProfileDraft>(),
-    };
+/// to be what was meant; `table` looks among that sub-table's keys instead (`aws`, `agent`).
+pub(super) fn closest_setting(key: &str, table: Option<&str>) -> Option<String> {
+    let known = keys_of(table);
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(key, k), *k))
@@ -124,15 +133,15 @@ mod tests {
 
     #[test]
     fn a_near_miss_gets_the_key_meant_and_nonsense_gets_none() {
-        assert_eq!(closest_setting("scope", false).as_deref(), Some("scopes"));
+        assert_eq!(closest_setting("scope", None).as_deref(), Some("scopes"));
         assert_eq!(
-            closest_setting("client_idd", false).as_deref(),
+            closest_setting("client_idd", None).as_deref(),
             Some("client_id")
         );
         assert_eq!(
-            closest_setting("rol_arn", true).as_deref(),
+            closest_setting("rol_arn", Some("aws")).as_deref(),
             Some("role_arn")
         );
-        assert_eq!(closest_setting("zzzz", false), None);
+        assert_eq!(closest_setting("zzzz", None), None);
     }
 }

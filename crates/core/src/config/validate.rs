@@ -12,7 +12,7 @@ use url::Url;
 use super::api_settings::{is_header_name, DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB};
 use super::authorize_params::is_reserved_param;
 use super::expectation::{Expectation, EXPECTATION_SYNTAX};
-use super::identity_pool;
+use super::{agent_settings, identity_pool};
 use super::{ConfigError, Profile, ProfileDraft, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS};
 
 /// Builds the `Invalid` errors of one profile.
@@ -65,6 +65,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
         .as_ref()
         .map(|a| identity_pool::from_draft(&p, a))
         .transpose()?;
+    let agent = agent_settings::from_draft(&p, d.agent.as_ref())?;
     let secs = |field: &str, v: Option<i64>, default: u64, range: (u64, u64)| {
         seconds(&p, field, v, default, range)
     };
@@ -102,6 +103,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
         clock_leeway: secs("clock_leeway_secs", d.clock_leeway_secs, 60, (0, 600))?,
         expect: expectations(&p, d)?,
         aws,
+        agent,
     })
 }
 

@@ -65,6 +65,10 @@ fn a_misspelt_key_names_the_key_meant() {
         ("aws.rol_arn".into(), Some("aws.role_arn".into()))
     );
     assert_eq!(
+        suggestion(&format!("{oidc}[profiles.p.agent]\nconfrim = true\n")),
+        ("agent.confrim".into(), Some("agent.confirm".into()))
+    );
+    assert_eq!(
         suggestion(&format!("{oidc}colour = 'blue'\n")),
         ("colour".into(), None)
     );

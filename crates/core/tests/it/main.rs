@@ -1,6 +1,7 @@
 //! latchkey-core's integration tests, one module per area, in one test binary (one link of
 //! the whole stack instead of one per file); `cargo test -p latchkey-core --test it -- flow::` runs one.
 
+mod agent_settings;
 mod api_response_limit;
 mod aws;
 mod aws_peers;
