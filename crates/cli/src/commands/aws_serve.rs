@@ -46,9 +46,11 @@ fn credentials_source(ctx: Arc<Ctx>, session: Session) -> CredentialsSource {
         let ctx = Arc::clone(&ctx);
         let session = session.clone();
         Box::pin(async move {
-            fresh_credentials(&ctx, &session)
-                .await
-                .map_err(|failure| failure.message)
+            fresh_credentials(&ctx, &session).await.map_err(|failure| {
+                // The SDK shows it too (the 500's body), but often not to the user.
+                eprintln!("latchkey: aws serve: {}", failure.message);
+                failure.message
+            })
         })
     })
 }

@@ -173,3 +173,32 @@ fn a_request_without_the_token_gets_401_and_no_credentials() {
     assert_eq!(rebound.status().as_u16(), 400);
     assert_eq!(rebound.text().unwrap(), "");
 }
+
+#[test]
+fn before_a_sign_in_the_endpoint_answers_500_with_the_reason_and_keeps_serving() {
+    let env = Env::new();
+    let (idp, profile) = start_cognito("work");
+    env.write_profile(&latchkey_testkit::with_identity_pool(&idp, profile, None));
+    let serving = serve(&env);
+    let answer = reqwest::blocking::Client::new()
+        .get(&serving.full_uri)
+        .header("Authorization", &serving.token)
+        .send()
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 500);
+    let body: serde_json::Value = answer.json().unwrap();
+    assert_eq!(body["Code"], "CredentialsUnavailable");
+    assert!(body.get("AccessKeyId").is_none());
+    assert_eq!(idp.stats().identity_credentials_issued, 0);
+    assert_eq!(env.login().code, 0);
+    let answer = reqwest::blocking::Client::new()
+        .get(&serving.full_uri)
+        .header("Authorization", &serving.token)
+        .send()
+        .unwrap();
+    assert_eq!(
+        answer.status().as_u16(),
+        200,
+        "the sign-in is seen by the running endpoint"
+    );
+}
