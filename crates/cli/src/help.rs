@@ -101,7 +101,8 @@ for it: AWS_PROFILE, AWS_DEFAULT_PROFILE, AWS_SECURITY_TOKEN, AWS_CONTAINER_* an
 AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME. The credentials last about an
 hour; for a longer-running program use `latchkey aws serve`, which hands out fresh ones.
 
-SIGINT, SIGTERM and SIGHUP sent to latchkey are passed on to the program. Once the program
+SIGINT, SIGTERM and SIGHUP sent to latchkey are passed on to the program (Ctrl-C in the
+terminal reaches it directly, once). Once the program
 runs, latchkey exits with its exit status: 128 + N when signal N ended it (as a shell says),
 127 when the program was not found and 126 when it could not be run. Before that, the codes
 below.";

@@ -104,7 +104,8 @@ mod forwarding {
     use super::*;
 
     /// SIGINT, SIGTERM and SIGHUP, caught from before the child starts: each one latchkey gets
-    /// is sent on to the child, which decides whether to end (latchkey ends with it).
+    /// is sent on to the child, which decides whether to end (latchkey ends with it); a SIGINT
+    /// only when the terminal did not send it to the child already.
     pub struct Signals {
         interrupt: Signal,
         terminate: Signal,
@@ -142,12 +143,31 @@ mod forwarding {
 
     fn forward(pid: Option<libc::pid_t>, signal: libc::c_int) {
         let Some(pid) = pid else { return };
+        if signal == libc::SIGINT && terminal_interrupts_child() {
+            // Ctrl-C: the terminal sent it to the child as well; a second one would make
+            // programs such as terraform exit at once instead of cleaning up.
+            return;
+        }
         // SAFETY: kill(2) with our own child's pid (not yet reaped: we are still waiting for
         // it, so the pid cannot have been reused) and a valid signal number.
         let sent = unsafe { libc::kill(pid, signal) };
         if sent != 0 {
             tracing::debug!(signal, "could not forward the signal to the child");
         }
+    }
+
+    /// Whether the terminal's Ctrl-C reaches the child by itself: latchkey's process group
+    /// (which the child shares) is the foreground group of its controlling terminal. Then a
+    /// SIGINT latchkey gets is taken to be the terminal's; `kill -INT` by hand in that case is
+    /// not passed on (a shell's job control makes the same assumption).
+    fn terminal_interrupts_child() -> bool {
+        use std::os::fd::AsRawFd;
+        let Ok(tty) = std::fs::File::open("/dev/tty") else {
+            return false; // no controlling terminal: only a kill(2) can have sent it
+        };
+        // SAFETY: tcgetpgrp on a descriptor we hold open, and getpgrp, which cannot fail.
+        let (foreground, ours) = unsafe { (libc::tcgetpgrp(tty.as_raw_fd()), libc::getpgrp()) };
+        foreground != -1 && foreground == ours
     }
 }
 

@@ -144,19 +144,29 @@ fn exec_passes_the_exit_status_on_and_says_what_did_not_start() {
 }
 
 #[test]
-fn exec_forwards_sigterm_to_the_program() {
+fn exec_forwards_sigterm_and_sigint_to_the_program() {
     let (env, _idp) = signed_in_with_pool();
-    let ready = env.dir.path().join("ready");
-    let heard = env.dir.path().join("heard");
-    // Writes `ready` once its handler is set, then waits; on SIGTERM writes `heard`, exits 42.
+    assert_eq!(signal_heard(&env, "TERM"), ("TERM\n".to_owned(), Some(42)));
+    assert_eq!(signal_heard(&env, "INT"), ("INT\n".to_owned(), Some(42)));
+}
+
+/// Runs `latchkey exec` with a program that writes `ready` once its handler for `signal` is
+/// set; sends `signal` to latchkey, and returns what the program wrote on it and latchkey's
+/// exit code. Latchkey runs in a process group of its own, as a job in the background: a
+/// SIGINT it gets is then not one the terminal also sent to the program.
+fn signal_heard(env: &Env, signal: &str) -> (String, Option<i32>) {
+    use std::os::unix::process::CommandExt;
+    let ready = env.dir.path().join(format!("ready-{signal}"));
+    let heard = env.dir.path().join(format!("heard-{signal}"));
     let child = format!(
-        "trap 'echo TERM > {heard}; exit 42' TERM; touch {ready}; while :; do sleep 1; done",
+        "trap 'echo {signal} > {heard}; exit 42' {signal}; touch {ready}; while :; do sleep 1; done",
         heard = heard.display(),
         ready = ready.display()
     );
     let mut latchkey = env
         .cmd(&["exec", "--", "sh", "-c", &child])
         .stdout(Stdio::null())
+        .process_group(0)
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -172,13 +182,15 @@ fn exec_forwards_sigterm_to_the_program() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let sent = Command::new("kill")
-        .args(["-TERM", &latchkey.id().to_string()])
+        .args([&format!("-{signal}"), &latchkey.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
     let status = latchkey.wait().unwrap();
-    assert_eq!(std::fs::read_to_string(&heard).unwrap(), "TERM\n");
-    assert_eq!(status.code(), Some(42), "the program's own status");
+    (
+        std::fs::read_to_string(&heard).unwrap_or_default(),
+        status.code(),
+    )
 }
 
 /// A shell's program, and the script that evaluates `latchkey env`'s output (in `$LINES`) and
