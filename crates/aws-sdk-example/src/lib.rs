@@ -8,7 +8,12 @@
 //!
 //! The profile needs an `[aws]` table (its identity pool). Any other SDK client takes the
 //! provider the same way; tests/sts.rs runs [`sts_client`] against moto.
+//!
+//! A program that does not link Latchkey gets the same credentials through the SDK's own
+//! default chain ([`default_chain_config`]): with `latchkey aws serve`'s two variables set, its
+//! container provider asks that endpoint (`-- --default-chain REGION [STS_ENDPOINT_URL]`).
 
+use aws_config::SdkConfig;
 use aws_sdk_sts::config::{BehaviorVersion, Region, SharedHttpClient};
 use aws_smithy_http_client::tls;
 use latchkey_core::{AwsCredentialsProvider, Session};
@@ -21,6 +26,19 @@ fn https_client() -> SharedHttpClient {
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https()
+}
+
+/// The SDK's configuration from its own default credentials chain (environment, config files,
+/// then the container endpoint of `AWS_CONTAINER_CREDENTIALS_FULL_URI`, as ECS and `latchkey
+/// aws serve` provide it), in `region`; `endpoint_url` points its clients at a stand-in for AWS.
+pub async fn default_chain_config(region: &str, endpoint_url: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .region(Region::new(region.to_owned()));
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
 }
 
 /// An STS client signing with `session`'s AWS credentials (fetched, held and renewed by its

@@ -166,6 +166,12 @@ Exits 0 when nothing failed (warnings allowed), 1 otherwise."))]
     /// AWS credentials from your sign-in (the profile's Cognito identity pool)
     #[command(subcommand, after_help = help::prose(help::AWS_EXAMPLES))]
     Aws(AwsCommand),
+    /// Run a program with the profile's AWS credentials in its environment (and nowhere else)
+    #[command(after_help = help::after("exec", help::EXEC_HELP))]
+    Exec(ExecArgs),
+    /// Print the profile's AWS credentials as shell lines to evaluate (prefer `exec`)
+    #[command(after_help = help::after("env", help::ENV_HELP))]
+    Env(EnvArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(after_help = help::after("completions", "Examples:
   source <(latchkey completions bash)          # this bash session
@@ -223,9 +229,11 @@ impl Command {
                 | ProfileCommand::Import { json, .. },
             ) => *json,
             Command::Aws(AwsCommand::Whoami { json, .. }) => *json,
+            Command::Env(a) => a.shell == EnvShell::Json,
             Command::Agent(a) => a.wants_json(),
             Command::Profile(_)
             | Command::Aws(_)
+            | Command::Exec(_)
             | Command::Completions(_)
             | Command::Man
             | Command::Devidp(_) => false,
@@ -452,6 +460,9 @@ pub enum AwsCommand {
         #[arg(long, value_name = "NAME")]
         aws_profile: Option<String>,
     },
+    /// Serve the credentials to AWS SDKs on 127.0.0.1 (the container-credentials endpoint)
+    #[command(after_help = help::after("aws serve", help::AWS_SERVE_HELP))]
+    Serve,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -460,6 +471,47 @@ pub enum CredentialsFormat {
     Process,
     /// `export AWS_…=` lines for `eval` in a shell
     Env,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// As `token --wait-for-sign-in`: wait up to SECONDS for a sign-in from the agent's
+    /// notification
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_sign_in: u64,
+    /// The program to run and its arguments (after `--`)
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct EnvArgs {
+    /// The shell that evaluates the lines (`json`: one object of the variables)
+    #[arg(long, value_enum, value_name = "SHELL")]
+    pub shell: EnvShell,
+    /// As `token --wait-for-sign-in`: wait up to SECONDS for a sign-in from the agent's
+    /// notification
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_sign_in: u64,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvShell {
+    /// `unset` and `export NAME='value'` lines
+    Bash,
+    /// The same lines as bash
+    Zsh,
+    /// `set -e` and `set -gx NAME 'value'` lines
+    Fish,
+    /// `Remove-Item Env:` and `$Env:NAME = 'value'` lines
+    Powershell,
+    /// One JSON object: {"AWS_ACCESS_KEY_ID": …}
+    Json,
 }
 
 #[derive(Args, Debug)]

@@ -27,6 +27,9 @@ pub const COMMAND_EXITS: &[(&str, &[Exit])] = &[
     ("aws credentials", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, SignInNeeded, HandOutRefused, Interrupted]),
     ("aws whoami", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, Interrupted]),
     ("aws config-snippet", &[Ok, Other, Usage, Config, Interrupted]),
+    ("aws serve", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, SignInNeeded, Interrupted]),
+    ("exec", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, SignInNeeded]),
+    ("env", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, SignInNeeded, Interrupted]),
     ("completions", &[Ok, Other, Usage]),
     ("man", &[Ok, Other, Usage]),
     ("devidp", &[Ok, Other, Usage]),
@@ -63,6 +66,61 @@ For `latchkey aws` and `call --sigv4`, exit 5 also means no `[aws]` table, the i
 not found or a wrong region, and exit 10 that the identity pool refused: the user pool or app
 client is not one of its providers, a role the user does not have or that does not trust the
 pool, or a rejected ID token.";
+
+/// `latchkey aws serve --help`: the endpoint, who may reach it, how it ends.
+pub const AWS_SERVE_HELP: &str = "\
+Examples:
+  latchkey aws serve        # prints two export lines, serves until Ctrl-C
+  # in another terminal, the two lines as printed:
+  export AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:PORT/credentials
+  export AWS_CONTAINER_AUTHORIZATION_TOKEN=TOKEN
+  aws s3 ls                 # any AWS SDK or tool asks the endpoint
+
+For long-running programs, IDEs and containers on this machine: the AWS SDKs' container
+credentials provider (the one ECS uses) asks the endpoint for credentials and asks again before
+they expire, so nothing goes stale and no key is written to disk. Each request gets the
+profile's current credentials, from the session agent when one runs (`latchkey agent`), else
+from this process (renewed through the sign-in). The endpoint listens on 127.0.0.1 only, on a
+free port, and answers only requests that carry this run's random token (a new one each run)
+and name 127.0.0.1 or localhost with its port in the Host header; others get 401 or 400 and no
+credentials. Anyone who has the token can take the credentials while it runs: keep the two
+lines out of files and shared shells. Ctrl-C stops it (exit 0).";
+
+/// `latchkey exec --help`: what the program gets, and what its exit status becomes.
+pub const EXEC_HELP: &str = "\
+Examples:
+  latchkey exec -- aws s3 ls
+  latchkey exec --profile work -- terraform plan
+  latchkey exec -- python3 deploy.py
+
+The program gets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+AWS_CREDENTIAL_EXPIRATION, and AWS_REGION and AWS_DEFAULT_REGION set to the identity pool's
+region, in its own environment only: they are never printed, written to a file or left in
+your shell. Variables that would make an AWS SDK look elsewhere for credentials are removed
+for it: AWS_PROFILE, AWS_DEFAULT_PROFILE, AWS_SECURITY_TOKEN, AWS_CONTAINER_* and
+AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME. The credentials last about an
+hour; for a longer-running program use `latchkey aws serve`, which hands out fresh ones.
+
+SIGINT, SIGTERM and SIGHUP sent to latchkey are passed on to the program (Ctrl-C in the
+terminal reaches it directly, once). Once the program
+runs, latchkey exits with its exit status: 128 + N when signal N ended it (as a shell says),
+127 when the program was not found and 126 when it could not be run. Before that, the codes
+below.";
+
+/// `latchkey env --help`: the shells, and why `exec` is safer.
+pub const ENV_HELP: &str = "\
+Examples:
+  eval \"$(latchkey env --shell bash)\"          # bash, zsh
+  latchkey env --shell fish | source
+  latchkey env --shell powershell | Invoke-Expression
+  latchkey env --shell json | jq -r .AWS_ACCESS_KEY_ID
+
+Prefer `latchkey exec -- CMD`: with it the credentials stay out of your shell's environment
+(every program you start later inherits them), out of your history and scrollback, and they
+end with the program. Exported variables keep stale credentials after they expire (about an
+hour); run this again then. The lines first unset AWS_PROFILE and the other variables that
+would make an SDK look elsewhere (see `latchkey exec --help`); each value is quoted for the
+shell named, and a value with a control character is refused (exit 3), never written.";
 
 /// The environment variables the CLI reads, once: in `latchkey --help` and the man page.
 pub const ENVIRONMENT: &[(&str, &str)] = &[

@@ -86,6 +86,15 @@ fn main() -> ExitCode {
     };
     let json = cli.command.wants_json();
     let ctx = context::Ctx::new(cli.global.clone());
+    // `exec` ends with its program's status and forwards Ctrl-C to it instead of ending first.
+    if let Command::Exec(args) = cli.command {
+        let result = runtime.block_on(commands::exec(&ctx, args));
+        runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+        return match result {
+            Ok(code) => ExitCode::from(code),
+            Err(f) => f.report(false),
+        };
+    }
     let result = runtime.block_on(run_until_interrupted(&ctx, cli.command));
     // Do not wait for background tasks (e.g. a blocked stdin reader) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
@@ -98,7 +107,11 @@ fn main() -> ExitCode {
 /// Run `command`; Ctrl-C (SIGINT) ends it with exit 130, as a shell reports a process it
 /// interrupted. `login` listens itself: it cancels its sign-in and frees the port first.
 async fn run_until_interrupted(ctx: &Ctx, command: Command) -> CliResult<Exit> {
-    if matches!(command, Command::Login(_)) {
+    // `login` cancels its sign-in on Ctrl-C; `aws serve` ends on it with exit 0.
+    if matches!(
+        command,
+        Command::Login(_) | Command::Aws(cli::AwsCommand::Serve)
+    ) {
         return commands::run(ctx, command).await;
     }
     tokio::select! {

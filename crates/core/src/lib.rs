@@ -84,7 +84,7 @@ pub use config::{
 pub use error::{AwsFailure, CheckName, Error, ErrorKind, Result};
 pub use inspect::{inspect_jwt, inspect_with_keys, relative, ClaimRow, Inspection, TokenKind};
 pub use provider::{probe, ProbeReport, ProbeStatus, ProbeStep};
-pub use secret::{RefreshToken, SecretToken};
+pub use secret::{EndpointToken, RefreshToken, SecretToken};
 pub use session::{
     EndCause, KeepFresh, LogoutUrl, ProviderCheck, RefreshTokenInfo, Session, SessionEnd,
     SessionOptions, SessionState, SignInOptions, SignOutOutcome, SignOutScope, StorageInfo, Tokens,

@@ -135,6 +135,20 @@ secret_type!(
     "AwsSessionToken"
 );
 
+secret_type!(
+    /// The bearer token of one `latchkey aws serve` run (`AWS_CONTAINER_AUTHORIZATION_TOKEN`):
+    /// whoever sends it gets the profile's AWS credentials.
+    EndpointToken,
+    "EndpointToken"
+);
+
+impl EndpointToken {
+    /// 256 random bits, base64url (a fresh one per run).
+    pub(crate) fn new_random() -> Self {
+        Self(oauth2::CsrfToken::new_random_len(32).secret().clone())
+    }
+}
+
 /// Compare two secrets without an early exit on the first differing byte.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

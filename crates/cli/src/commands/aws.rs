@@ -22,12 +22,24 @@ pub async fn run(ctx: &Ctx, cmd: AwsCommand) -> CliResult<Exit> {
         } => credentials(ctx, format, wait_for_sign_in).await,
         AwsCommand::Whoami { json } => whoami(ctx, json).await,
         AwsCommand::ConfigSnippet { aws_profile } => snippet(ctx, aws_profile),
+        AwsCommand::Serve => super::aws_serve::run(ctx).await,
     }
 }
 
 /// The credentials on stdout and nothing else (the SDK reads it). Cheap when they are
 /// cached: the session and the credentials are read from the keychain, no request is sent.
 async fn credentials(ctx: &Ctx, format: CredentialsFormat, wait: u64) -> CliResult<Exit> {
+    let creds = profile_credentials(ctx, wait).await?;
+    match format {
+        CredentialsFormat::Process => println!("{}", credential_process_json(&creds)),
+        CredentialsFormat::Env => print!("{}", env_exports(&creds).map_err(CoreError::from)?),
+    }
+    Ok(Exit::Ok)
+}
+
+/// The profile's credentials from the agent when one answers, else read (and fetched) here;
+/// a warning that comes with them goes to stderr.
+pub(crate) async fn profile_credentials(ctx: &Ctx, wait: u64) -> CliResult<AwsCredentials> {
     let profile = ctx.profile()?;
     let creds = match agent_link::aws_credentials(ctx, &profile.name, wait).await? {
         Some(from_agent) => from_agent,
@@ -39,11 +51,7 @@ async fn credentials(ctx: &Ctx, format: CredentialsFormat, wait: u64) -> CliResu
     if let Some(warning) = &creds.warning {
         eprintln!("latchkey: warning: {warning}");
     }
-    match format {
-        CredentialsFormat::Process => println!("{}", credential_process_json(&creds)),
-        CredentialsFormat::Env => print!("{}", env_exports(&creds).map_err(CoreError::from)?),
-    }
-    Ok(Exit::Ok)
+    Ok(creds)
 }
 
 /// The credentials without an agent: this process reads the keychain (and asks AWS).

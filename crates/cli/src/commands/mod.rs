@@ -4,9 +4,12 @@ mod agent;
 #[cfg(unix)]
 mod agent_install;
 mod aws;
+mod aws_serve;
 mod call;
 mod completions;
 mod doctor;
+mod env;
+mod exec;
 mod inspect;
 mod login;
 mod logout;
@@ -19,6 +22,7 @@ mod token;
 mod userinfo;
 
 pub use completions::completions;
+pub use exec::run as exec;
 pub use man::man;
 
 use crate::cli::Command;
@@ -38,7 +42,10 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult<Exit> {
         Command::Doctor(a) => doctor::run(ctx, a).await,
         Command::Aws(a) => aws::run(ctx, a).await,
         Command::Agent(a) => agent::run(ctx, a).await,
+        Command::Env(a) => env::run(ctx, a).await,
         // Handled in main before the runtime starts.
-        Command::Completions(_) | Command::Man | Command::Devidp(_) => Ok(Exit::Ok),
+        Command::Completions(_) | Command::Man | Command::Devidp(_) | Command::Exec(_) => {
+            Ok(Exit::Ok)
+        }
     }
 }

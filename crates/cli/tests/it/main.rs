@@ -8,6 +8,8 @@ mod agent_notify;
 mod agent_systemd;
 mod aws;
 mod aws_consumer;
+mod aws_exec;
+mod aws_serve;
 mod bad_profile;
 mod call_limit;
 mod call_path;

@@ -186,7 +186,7 @@ fn fix(value: &WrittenValue) -> &'static str {
 
 /// `text` when it can be written into a line as it is: no C0 or C1 control character
 /// (newline, CR, NUL, tab, ESC, NEL, …), no DEL, no Unicode line or paragraph separator.
-fn writable(value: WrittenValue, text: &str) -> Result<&str, UnwritableValue> {
+pub(super) fn writable(value: WrittenValue, text: &str) -> Result<&str, UnwritableValue> {
     let breaks_a_line = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
     match text.chars().find(|&c| breaks_a_line(c)) {
         Some(character) => Err(UnwritableValue { value, character }),
@@ -226,12 +226,12 @@ fn process_argument(arg: &str) -> String {
     format!("\"{escaped}\"")
 }
 
-fn rfc3339(at: DateTime<Utc>) -> String {
+pub(super) fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Single quotes keep every character literal in a POSIX shell; a `'` inside becomes `'\''`.
-fn shell_quote(value: &str) -> String {
+pub(super) fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 

@@ -19,7 +19,9 @@
 //! The calls are typed serde requests over the session's reqwest client rather than the AWS
 //! SDK crates: BENCHMARKS.md ("AWS identity calls") has the size and build-time comparison.
 
+mod container_endpoint;
 mod credentials;
+mod environment;
 mod error;
 pub(crate) mod identity_service;
 pub(crate) mod protocol;
@@ -34,9 +36,15 @@ use serde_json::Value;
 
 pub use crate::config::{IdentityFlow, IdentityPoolSettings, SettingsError};
 pub use crate::error::AwsFailure;
+pub use container_endpoint::{
+    ContainerEndpoint, CredentialsFuture, CredentialsSource, CREDENTIALS_PATH,
+};
 pub use credentials::{
     aws_profile_name, config_snippet, credential_process_json, env_exports, AwsCredentials,
     UnwritableValue, WrittenValue,
+};
+pub use environment::{
+    credential_variables, shell_exports, CredentialVariable, ExportShell, SDK_CONFUSING_VARIABLES,
 };
 pub use error::{AwsError, AwsService};
 pub use provider::{AwsCredentialsProvider, AwsIdentity, IdTokenSource};

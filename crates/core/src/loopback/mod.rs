@@ -19,6 +19,7 @@ use crate::secret::{constant_time_eq, AuthorizationCode};
 use crate::token_endpoint::sanitize;
 
 pub use request::{head_end, parse_head, HeadError, RequestHead, MAX_HEAD_BYTES};
+pub(crate) use server::read_head;
 pub use server::{MAX_CONNECTIONS, READ_TIMEOUT};
 pub use signed_out::serve_signed_out_page;
 
@@ -327,6 +328,7 @@ impl CallbackPaste {
             method: "GET".into(),
             target,
             host: Some(host),
+            authorization: None,
         };
         match self.handler.accept(&head) {
             Ok(Accepted::Callback(outcome)) => {

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::secret::SecretToken;
+
 /// The largest request head (request line + headers) read from a connection.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// The most header lines accepted.
@@ -17,6 +19,8 @@ pub struct RequestHead {
     pub target: String,
     /// The `Host` header, lower-cased.
     pub host: Option<String>,
+    /// The `Authorization` header as sent, trimmed (`latchkey aws serve`'s bearer token).
+    pub authorization: Option<SecretToken>,
 }
 
 /// Why a request head was refused (the status to answer with, and a reason for the log).
@@ -77,6 +81,7 @@ pub fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
         return Err(HeadError::Malformed("not HTTP/1.x"));
     }
     let mut host = None;
+    let mut authorization = None;
     let mut count = 0;
     for line in lines.take_while(|l| !l.is_empty()) {
         count += 1;
@@ -95,11 +100,18 @@ pub fn parse_head(head: &[u8]) -> Result<RequestHead, HeadError> {
             }
             host = Some(value.trim().to_ascii_lowercase());
         }
+        if name.eq_ignore_ascii_case("authorization") {
+            if authorization.is_some() {
+                return Err(HeadError::Malformed("two Authorization headers"));
+            }
+            authorization = Some(SecretToken::new(value.trim()));
+        }
     }
     Ok(RequestHead {
         method: method.to_owned(),
         target: target.to_owned(),
         host,
+        authorization,
     })
 }
 
@@ -194,6 +206,7 @@ mod tests {
         assert_eq!(req.method, "GET");
         assert_eq!(req.target, "/callback?code=c&state=s");
         assert_eq!(req.host.as_deref(), Some("localhost:5"));
+        assert_eq!(req.authorization, None);
         assert_eq!(head_end(head), Some(head.len()));
     }
 

@@ -238,7 +238,7 @@ impl Drop for Slot {
     }
 }
 
-async fn read_head(stream: &mut TcpStream) -> Result<RequestHead, HeadError> {
+pub(crate) async fn read_head(stream: &mut TcpStream) -> Result<RequestHead, HeadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
