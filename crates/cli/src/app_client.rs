@@ -76,7 +76,7 @@ pub enum AppClientError {
     ClientSecret { file: String },
     #[error("{file}: `UserPoolClient.AllowedOAuthFlows` does not include `code`: Latchkey signs in with the authorization code grant and PKCE. Enable \"Authorization code grant\" on the app client, then export it again.")]
     NoCodeFlow { file: String },
-    #[error("{file} has no hosted-UI domain (describe-user-pool-client does not print it). Pass --domain: the pool's domain from the console (App integration → Domain), or `aws cognito-idp describe-user-pool --user-pool-id ID --query UserPool.Domain` (a prefix).")]
+    #[error("{file} has no hosted-UI domain (describe-user-pool-client does not print it). Pass --domain: the pool's domain from the console (App integration → Domain), or `UserPool.Domain` in what `aws cognito-idp describe-user-pool --user-pool-id ID` prints (a prefix).")]
     NoDomain { file: String },
 }
 

@@ -106,28 +106,24 @@ pub enum DemoError {
     Start(String),
 }
 
-/// Whether `profile` points at the built-in development provider: the demo's user pool, app
-/// client and identity pool on loopback (what [`demo_profile`] makes), or the app's `Demo`
-/// profile from before the demo had an identity pool.
+/// Whether `profile` points at the built-in development provider: what [`demo_profile`] makes
+/// (on whichever loopback ports: provider, client, scopes, callback ports and identity pool
+/// all the demo's), or the app's `Demo` profile from before the demo had an identity pool. A
+/// profile merely aimed at some devidp (tests, `latchkey devidp` by hand) is not one.
 pub fn is_demo(profile: &Profile) -> bool {
-    let ProfileKind::Cognito {
-        domain,
-        user_pool_id,
-        ..
-    } = &profile.kind
-    else {
+    let ProfileKind::Cognito { domain, .. } = &profile.kind else {
         return false;
     };
     if domain.host_str() != Some("127.0.0.1") {
         return false;
     }
-    let demo_ids = user_pool_id == latchkey_devidp::DEFAULT_USER_POOL_ID
-        && profile.client_id == latchkey_devidp::DEFAULT_CLIENT_ID
-        && profile.aws.as_ref().is_some_and(|aws| {
-            aws.identity_pool_id == latchkey_devidp::DEMO_IDENTITY_POOL_ID
-                && identity_endpoint(profile).and_then(Url::host_str) == Some("127.0.0.1")
-        });
-    demo_ids || profile.name == APP_PROFILE
+    let made = demo_profile(&profile.name, DemoPorts::of(profile));
+    let as_made = profile.kind == made.kind
+        && profile.client_id == made.client_id
+        && profile.scopes == made.scopes
+        && profile.ports == made.ports
+        && profile.aws == made.aws;
+    as_made || profile.name == APP_PROFILE
 }
 
 /// The demo profile `name` for a provider on `ports`, with its identity pool (so AWS
@@ -346,6 +342,10 @@ mod tests {
         let mut other_pool = demo_profile("demo", DemoPorts::PREFERRED);
         other_pool.aws = None;
         assert!(!is_demo(&other_pool));
+        // A test's profile for some devidp: its own callback port.
+        let mut test_profile = demo_profile("cog", DemoPorts::PREFERRED);
+        test_profile.ports = vec![40_123];
+        assert!(!is_demo(&test_profile));
     }
 
     #[test]
