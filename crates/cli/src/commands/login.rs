@@ -91,7 +91,7 @@ fn offer_demo_when_no_profile(ctx: &Ctx) -> CliResult<()> {
         return Err(no_profile);
     }
     let name = profile_sources::DEMO_NAME;
-    let (profile, path) = profile_sources::save_demo(ctx, name, false, true)?;
+    let (profile, path, _) = profile_sources::save_demo(ctx, name, false, true)?;
     eprintln!(
         "Added profile `{}` to {}; signing in as {} (password {}).",
         profile.name,

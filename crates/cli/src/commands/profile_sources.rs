@@ -18,17 +18,17 @@ pub const DEMO_NAME: &str = "demo";
 
 /// `profile add NAME --demo`.
 pub async fn add_demo(ctx: &Ctx, name: &str, force: bool, make_default: bool) -> CliResult<Exit> {
-    let (profile, path) = save_demo(ctx, name, force, make_default)?;
+    let (profile, path, is_default) = save_demo(ctx, name, force, make_default)?;
     println!("Added profile `{}` to {}.", profile.name, path.display());
-    print!("{}", demo_next_steps(&profile.name));
+    print!("{}", demo_next_steps(&profile.name, is_default));
     Ok(Exit::Ok)
 }
 
-/// What to do after adding a demo profile.
-pub fn demo_next_steps(name: &str) -> String {
-    let flag = match name {
-        DEMO_NAME => String::new(),
-        other => format!(" --profile {other}"),
+/// What to do after adding demo profile `name` (`--profile NAME` unless it is the default).
+fn demo_next_steps(name: &str, is_default: bool) -> String {
+    let flag = match is_default {
+        true => String::new(),
+        false => format!(" --profile {name}"),
     };
     format!(
         "It uses the built-in development provider, which Latchkey runs in-process whenever a \
@@ -40,13 +40,13 @@ pub fn demo_next_steps(name: &str) -> String {
 }
 
 /// Saves the demo profile `name` (the default when asked, or when it is the first profile);
-/// returns it and the file.
+/// returns it, the file and whether it is the default.
 pub fn save_demo(
     ctx: &Ctx,
     name: &str,
     force: bool,
     make_default: bool,
-) -> CliResult<(Profile, std::path::PathBuf)> {
+) -> CliResult<(Profile, std::path::PathBuf, bool)> {
     let mut config = config_to_edit(ctx)?;
     let path = ctx.config_path()?;
     refuse_existing(&config, name, force, &path)?;
@@ -57,7 +57,8 @@ pub fn save_demo(
         config.default = Some(name.to_owned());
     }
     config.save()?;
-    Ok((profile, path))
+    let is_default = config.default.as_deref() == Some(name);
+    Ok((profile, path, is_default))
 }
 
 fn refuse_existing(config: &Config, name: &str, force: bool, path: &Path) -> CliResult<()> {

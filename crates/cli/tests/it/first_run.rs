@@ -372,3 +372,36 @@ fn an_imported_value_goes_through_the_profile_checks() {
     run.assert_error(5, "domain");
     assert!(!env.config_path().exists());
 }
+
+#[test]
+fn a_demo_profile_beside_another_keeps_the_default_and_its_next_steps_name_it() {
+    let env = fresh_env();
+    let work = env.run(&[
+        "profile",
+        "add",
+        "work",
+        "--issuer",
+        "https://accounts.example.com",
+        "--client-id",
+        "c1",
+    ]);
+    assert_eq!(work.code, 0, "{}", work.stderr);
+    let run = env.run(&["profile", "add", "demo", "--demo"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("latchkey login --profile demo"),
+        "{}",
+        run.stdout
+    );
+    let config = Config::load(&env.config_path()).unwrap();
+    assert_eq!(config.default.as_deref(), Some("work"));
+    assert!(latchkey_demo_shape(&config.profiles["demo"]));
+}
+
+/// The saved demo profile points at the demo's preferred loopback ports.
+fn latchkey_demo_shape(p: &latchkey_core::config::Profile) -> bool {
+    let ProfileKind::Cognito { domain, .. } = &p.kind else {
+        return false;
+    };
+    domain.port() == Some(DEMO_PORT) && domain.host_str() == Some("127.0.0.1")
+}
