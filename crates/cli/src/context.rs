@@ -1,9 +1,10 @@
 //! What every command needs: the configuration file, the chosen profile, a `Session` over the
 //! system keychain, and the browser opener (the `--browser-command` flag, else core's choice:
-//! `LATCHKEY_BROWSER_COMMAND`, the profile's, the system's).
+//! `LATCHKEY_BROWSER_COMMAND`, the profile's, the system's). A demo profile's provider is
+//! started in-process here, for as long as the command runs, when nothing serves it yet.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, Once};
 
 use latchkey_core::config::{Config, ConfigError, Profile};
 use latchkey_core::Browser;
@@ -18,6 +19,8 @@ pub struct Ctx {
     pub global: GlobalArgs,
     /// Set once the profiles set aside have been reported (a command may read the file twice).
     set_aside_reported: Once,
+    /// The development providers started for demo profiles, kept until the command ends.
+    demo_providers: Mutex<Vec<latchkey_devidp::DevIdp>>,
 }
 
 impl Ctx {
@@ -25,6 +28,7 @@ impl Ctx {
         Ctx {
             global,
             set_aside_reported: Once::new(),
+            demo_providers: Mutex::new(Vec::new()),
         }
     }
 
@@ -52,28 +56,74 @@ impl Ctx {
         Ok(config)
     }
 
+    /// The file, or an empty configuration when there is none yet (not an error: commands that
+    /// need a profile say how to add one, see [`no_profile`]).
     fn load_file(&self) -> CliResult<Config> {
         let path = self.config_path()?;
-        Config::load_lenient(&path).map_err(|e| match e {
-            ConfigError::NotFound { .. } => Failure::new(
-                Exit::Config,
-                format!(
-                    "no configuration file at {}. Add a profile with `latchkey profile add NAME --cognito …` (or `--issuer URL`), or set LATCHKEY_CONFIG to the file to use.",
-                    path.display()
-                ),
-            ),
-            other => other.into(),
-        })
+        match Config::load_lenient(&path) {
+            Ok(config) => Ok(config),
+            Err(ConfigError::NotFound { .. }) => Ok(Config::empty(&path)),
+            Err(other) => Err(other.into()),
+        }
     }
 
-    /// The `--profile` profile, else the file's default (or only) profile.
+    /// The `--profile` profile, else the file's default (or only) profile; for a demo profile,
+    /// its provider runs (in this process if nothing serves it yet).
     pub fn profile(&self) -> CliResult<Profile> {
         let config = self.load_config()?;
+        if let Some(f) = no_profile(&config) {
+            return Err(f);
+        }
         let p = match &self.global.profile {
             Some(name) => config.profile(name)?,
             None => config.default_profile()?,
         };
-        Ok(p.clone())
+        self.serve_demo(p.clone())
+    }
+
+    /// `profile` itself, its development provider started first when it is a demo profile
+    /// that nothing serves; when a preferred port was taken, the profile as moved (saved).
+    fn serve_demo(&self, profile: Profile) -> CliResult<Profile> {
+        if !latchkey_demo::is_demo(&profile) {
+            return Ok(profile);
+        }
+        let mut running = self
+            .demo_providers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let data_dir = latchkey_demo::default_data_dir().map_err(demo_failure)?;
+        let Some(started) = latchkey_demo::serve(&profile, &data_dir).map_err(demo_failure)? else {
+            return Ok(profile);
+        };
+        running.push(started.idp);
+        let Some(moved) = started.moved else {
+            return Ok(profile);
+        };
+        let mut config = Config::load(&self.config_path()?)?;
+        config.insert(moved.clone());
+        config.save()?;
+        eprintln!(
+            "latchkey: note: a port of the development provider was taken; profile `{}` now points at {} (saved).",
+            moved.name,
+            moved.issuer()
+        );
+        Ok(moved)
+    }
+
+    /// Starts the provider of every demo profile that nothing serves yet (the agent, which
+    /// serves any profile while it runs); one that cannot start is a warning.
+    pub fn serve_demo_profiles(&self) {
+        let Ok(config) = self.load_config() else {
+            return;
+        };
+        for profile in config.profiles.values() {
+            if let Err(f) = self.serve_demo(profile.clone()) {
+                eprintln!(
+                    "latchkey: warning: profile `{}`: {}",
+                    profile.name, f.message
+                );
+            }
+        }
     }
 
     /// A session over the system keychain. The CLI cannot keep a session in memory across
@@ -111,6 +161,27 @@ impl Ctx {
             other => Err(not_signed_in(&session, &other)),
         }
     }
+}
+
+/// The failure of a command that needs a profile when `config` has none at all (no file yet,
+/// or an empty one): what to run next, exit 5 as for any configuration problem.
+pub fn no_profile(config: &Config) -> Option<Failure> {
+    if !config.profiles.is_empty() || !config.invalid.is_empty() {
+        return None;
+    }
+    let path = config.path.clone().unwrap_or_default();
+    Some(Failure::new(
+        Exit::Config,
+        format!(
+            "no profile yet ({} {}). Try the built-in development provider with `latchkey profile add demo --demo`, then `latchkey login`; or add your own with `latchkey profile add NAME --cognito …`, `--issuer URL` or `--from-file FILE` (see `latchkey profile add --help`).",
+            path.display(),
+            if path.exists() { "has no profile" } else { "does not exist" }
+        ),
+    ))
+}
+
+fn demo_failure(e: latchkey_demo::DemoError) -> Failure {
+    Failure::new(Exit::ProviderUnreachable, e.to_string())
 }
 
 /// A warning for every profile of `config` set aside as invalid, except `selected` (whose

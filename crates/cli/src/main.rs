@@ -2,6 +2,7 @@
 //! Parses the command line, runs one command, and turns any failure into one line + exit code.
 
 mod agent_link;
+mod app_client;
 mod cli;
 mod commands;
 mod context;

@@ -35,6 +35,21 @@ pub enum ProfileCommand {
   latchkey profile add work … \\
       --identity-pool-id eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d
 
+The built-in development provider (no account, no network; Latchkey runs it in-process
+whenever a command needs it):
+  latchkey profile add demo --demo
+
+From a file another tool wrote (`-` reads stdin); what was read, from where, is shown
+before anything is saved (on a terminal you are asked; in a script pass --yes):
+  aws cognito-idp describe-user-pool-client --user-pool-id eu-west-1_AbCdEf123 \\
+      --client-id 1example23456789 > client.json
+  latchkey profile add work --from-file client.json \\
+      --domain https://myapp.auth.eu-west-1.amazoncognito.com
+  latchkey profile add web --from-file amplify_outputs.json      (Amplify Gen 2)
+  latchkey profile add web --from-file src/aws-exports.js        (Amplify Gen 1)
+An app client with a secret is refused (a desktop app cannot keep one). Callback URLs that
+are not loopback are reported: Latchkey needs http://localhost:PORT/PATH registered.
+
 Then `latchkey profile show NAME` prints the callback URLs to register at the provider."))]
     Add(Box<ProfileAddArgs>),
     /// Import the profiles of a file (an exported one), after showing what they set
@@ -101,21 +116,33 @@ pub struct ProfileAddArgs {
     /// An Amazon Cognito user pool (needs --region, --user-pool-id, --domain)
     #[arg(long, requires_all = ["region", "user_pool_id", "domain"])]
     pub cognito: bool,
+    /// The built-in development provider, run in-process when a command needs it
+    #[arg(long, conflicts_with_all = ["cognito", "issuer", "client_id", "from_file", "identity_pool_id"])]
+    pub demo: bool,
+    /// Read a Cognito app client's settings from FILE (`-`: stdin): the JSON of `aws
+    /// cognito-idp describe-user-pool-client` (needs --domain), Amplify's
+    /// amplify_outputs.json or aws-exports.js
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cognito", "issuer", "client_id", "region", "user_pool_id"])]
+    pub from_file: Option<std::path::PathBuf>,
+    /// With --from-file: save what was read without asking (needed when no terminal can ask)
+    #[arg(long, short = 'y', requires = "from_file")]
+    pub yes: bool,
     /// AWS region of the user pool, e.g. eu-west-1
     #[arg(long, requires = "cognito")]
     pub region: Option<String>,
     /// User pool id, e.g. eu-west-1_AbCdEf123
     #[arg(long, requires = "cognito")]
     pub user_pool_id: Option<String>,
-    /// Hosted-UI domain: a prefix, the full URL, or your custom domain
-    #[arg(long, requires = "cognito")]
+    /// Hosted-UI domain: a prefix, the full URL, or your custom domain (with --cognito or
+    /// --from-file)
+    #[arg(long)]
     pub domain: Option<String>,
     /// Issuer URL (generic OIDC; with --cognito, an override for local emulators)
-    #[arg(long, required_unless_present = "cognito")]
+    #[arg(long, required_unless_present_any = ["cognito", "demo", "from_file"])]
     pub issuer: Option<String>,
     /// App client id (a public client, no secret)
-    #[arg(long)]
-    pub client_id: String,
+    #[arg(long, required_unless_present_any = ["demo", "from_file"])]
+    pub client_id: Option<String>,
     /// Scope to request (repeatable; default: openid email profile)
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,

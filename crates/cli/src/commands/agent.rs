@@ -61,6 +61,8 @@ mod unix {
                 Ok(Exit::Ok)
             }
             AgentStart::Started(agent) => {
+                // A demo profile's provider lives as long as the agent that serves it.
+                ctx.serve_demo_profiles();
                 eprintln!(
                     "latchkey: agent running, pid {}, on {}; Ctrl-C stops it.",
                     std::process::id(),

@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use url::Url;
 
+use super::profile_sources;
 use crate::agent_link;
 use crate::cli::LoginArgs;
 use crate::context::Ctx;
@@ -34,6 +35,7 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
         ),
         None => None,
     };
+    offer_demo_when_no_profile(ctx)?;
     let session = ctx.session(browser)?;
     let profile = session.profile().clone();
     if let Some(p) = a.port {
@@ -76,6 +78,28 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
         false => eprint!("{report}"),
     }
     Ok(Exit::Ok)
+}
+
+/// With no profile at all: on a terminal, offer the built-in development provider (and add
+/// it); without one, or declined, say what to run (exit 5, as any missing configuration).
+fn offer_demo_when_no_profile(ctx: &Ctx) -> CliResult<()> {
+    let config = ctx.load_config()?;
+    let Some(no_profile) = crate::context::no_profile(&config) else {
+        return Ok(());
+    };
+    if !profile_sources::terminal_wants_demo()? {
+        return Err(no_profile);
+    }
+    let name = profile_sources::DEMO_NAME;
+    let (profile, path, _) = profile_sources::save_demo(ctx, name, false, true)?;
+    eprintln!(
+        "Added profile `{}` to {}; signing in as {} (password {}).",
+        profile.name,
+        path.display(),
+        latchkey_devidp::DEMO_USERNAME,
+        latchkey_devidp::DEMO_PASSWORD
+    );
+    Ok(())
 }
 
 /// `latchkey login`'s report: who signed in, until when, and where the session is kept.

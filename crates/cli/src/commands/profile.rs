@@ -12,6 +12,7 @@ use latchkey_core::config::{
 use latchkey_core::{Session, SessionOptions, SessionState, SignOutScope};
 use serde::Serialize;
 
+use super::profile_sources;
 use super::profile_view::{self, Registration};
 use crate::context::Ctx;
 use crate::failure::{one_line, CliResult, Exit, Failure};
@@ -36,7 +37,7 @@ pub async fn run(ctx: &Ctx, cmd: ProfileCommand) -> CliResult<Exit> {
 
 /// The file to edit (validated first: editing an invalid file would hide the problem), or an
 /// empty one when there is none yet.
-fn config_to_edit(ctx: &Ctx) -> CliResult<Config> {
+pub(super) fn config_to_edit(ctx: &Ctx) -> CliResult<Config> {
     let path = ctx.config_path()?;
     match Config::load(&path) {
         Ok(c) => Ok(c),
@@ -51,7 +52,7 @@ fn draft_of(a: &ProfileAddArgs) -> ProfileDraft {
     let mut d = ProfileDraft {
         kind: Some(if a.cognito { "cognito" } else { "oidc" }.into()),
         issuer: a.issuer.clone(),
-        client_id: Some(a.client_id.clone()),
+        client_id: a.client_id.clone(),
         scopes: list(&a.scopes),
         redirect_host: a.redirect_host.clone(),
         sign_out_uri: a.sign_out_uri.clone(),
@@ -92,6 +93,18 @@ fn draft_of(a: &ProfileAddArgs) -> ProfileDraft {
 }
 
 async fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
+    if a.demo {
+        return profile_sources::add_demo(ctx, &a.name, a.force, a.make_default).await;
+    }
+    if let Some(file) = &a.from_file {
+        return profile_sources::add_from_file(ctx, &a, file).await;
+    }
+    if a.domain.is_some() && !a.cognito {
+        return Err(Failure::new(
+            Exit::Usage,
+            "--domain needs --cognito (or --from-file): it is a Cognito user pool's hosted-UI domain.",
+        ));
+    }
     let mut config = config_to_edit(ctx)?;
     let path = ctx.config_path()?;
     if config.profiles.contains_key(&a.name) && !a.force {
@@ -125,7 +138,7 @@ async fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
 /// Signs `old`'s session out before its profile is replaced by `next`, when `next` sends
 /// tokens elsewhere; says what happened. A failed revocation is a warning (the local session
 /// is gone all the same); a keychain that cannot be reached stops the replace.
-async fn sign_out_if_moved(old: &Profile, next: &Profile) -> CliResult<()> {
+pub(super) async fn sign_out_if_moved(old: &Profile, next: &Profile) -> CliResult<()> {
     let moved = old.token_destination_changes(next);
     if moved.is_empty() {
         return Ok(());
@@ -224,7 +237,7 @@ async fn import(ctx: &Ctx, file: &Path, replace: bool, yes: bool, json: bool) ->
 }
 
 /// The file's text, refusing what cannot be a profile file before parsing it.
-fn read_import(file: &Path) -> CliResult<String> {
+pub(super) fn read_import(file: &Path) -> CliResult<String> {
     let cannot = |e: std::io::Error| {
         Failure::new(
             Exit::Config,
@@ -246,7 +259,7 @@ fn read_import(file: &Path) -> CliResult<String> {
 }
 
 /// The review for people: where tokens go first, each change beside what it replaces.
-fn print_review(review: &ImportReview) {
+pub(super) fn print_review(review: &ImportReview) {
     let title = match review.replaces {
         true => format!("Profile `{}` (replaces the existing profile)", review.name),
         false => format!("Profile `{}` (new)", review.name),
@@ -274,7 +287,7 @@ fn print_review(review: &ImportReview) {
 }
 
 /// Asks on the terminal; without one, `--yes` is needed.
-fn confirmed(reviews: &[ImportReview]) -> CliResult<bool> {
+pub(super) fn confirmed(reviews: &[ImportReview]) -> CliResult<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(Failure::new(
             Exit::Config,
@@ -299,7 +312,13 @@ fn confirmed(reviews: &[ImportReview]) -> CliResult<bool> {
 /// left behind.
 async fn remove(ctx: &Ctx, name: &str, keep_session: bool) -> CliResult<Exit> {
     let path = ctx.config_path()?;
-    let mut config = Config::load_lenient(&path)?;
+    let mut config = match Config::load_lenient(&path) {
+        Err(ConfigError::NotFound { .. }) => Config::empty(&path),
+        loaded => loaded?,
+    };
+    if let Some(f) = crate::context::no_profile(&config) {
+        return Err(f);
+    }
     if !config.invalid.contains_key(name) {
         config.profile(name)?;
     }
@@ -376,6 +395,9 @@ async fn sign_out_removed(profile: Profile) {
 
 fn use_profile(ctx: &Ctx, name: &str) -> CliResult<Exit> {
     let mut config = config_to_edit(ctx)?;
+    if let Some(f) = crate::context::no_profile(&config) {
+        return Err(f);
+    }
     config.profile(name)?;
     config.default = Some(name.to_owned());
     config.save()?;

@@ -33,6 +33,17 @@ pub fn list(ctx: &Ctx, json: bool, names: bool) -> CliResult<Exit> {
     Ok(Exit::Ok)
 }
 
+/// What `profile list` says when there is no profile (or no file) yet: how to add one.
+const NO_PROFILES_YET: &str = "\
+No profiles yet. Try the built-in development provider (no account, no network):
+  latchkey profile add demo --demo
+  latchkey login
+Or add your own provider:
+  latchkey profile add NAME --cognito --region REGION --user-pool-id ID --client-id ID --domain URL
+  latchkey profile add NAME --issuer URL --client-id ID
+  latchkey profile add NAME --from-file FILE   (describe-user-pool-client JSON, amplify_outputs.json, aws-exports.js)
+";
+
 /// `latchkey profile list`'s report: every profile of the file, the default marked `*`.
 #[derive(Serialize)]
 #[serde(transparent)]
@@ -51,10 +62,7 @@ struct ProfileEntry {
 impl fmt::Display for ProfileList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
-            return writeln!(
-                f,
-                "No profiles. Add one with `latchkey profile add NAME --cognito …` or `--issuer URL`."
-            );
+            return write!(f, "{NO_PROFILES_YET}");
         }
         for p in &self.0 {
             let mark = if p.default { "*" } else { " " };
@@ -67,6 +75,9 @@ impl fmt::Display for ProfileList {
 pub fn show(ctx: &Ctx, name: Option<String>, json: bool) -> CliResult<Exit> {
     let name = name.or_else(|| ctx.global.profile.clone());
     let config = ctx.load_config_for(name.as_deref())?;
+    if let Some(f) = crate::context::no_profile(&config) {
+        return Err(f);
+    }
     let p = match &name {
         Some(n) => config.profile(n)?,
         None => config.default_profile()?,

@@ -471,9 +471,9 @@ fn no_secret_service_is_exit_4() {
 #[test]
 fn bad_config_is_exit_5_and_profile_add_never_breaks_the_file() {
     let env = Env::new();
-    // No file at all.
+    // No file at all: what to run next.
     env.run(&["status"])
-        .assert_error(5, "no configuration file");
+        .assert_error(5, "latchkey profile add demo --demo");
     // A bad value, rejected before anything is written.
     let r = env.run(&[
         "profile",

@@ -17,6 +17,7 @@ mod cli;
 mod cli_doc;
 mod common;
 mod exit_codes;
+mod first_run;
 mod help_text;
 mod inspect;
 mod json_reports;

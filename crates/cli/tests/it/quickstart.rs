@@ -15,6 +15,9 @@ use url::Url;
 
 const README: &str = include_str!("../../../../README.md");
 
+/// Held by every test of this binary that uses the demo ports (47211-47213): one at a time.
+pub static DEMO_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The shell lines of the code block after the `<!-- quickstart -->` marker.
 fn quickstart_lines() -> Vec<&'static str> {
     let (_, after) = README
@@ -29,7 +32,7 @@ fn quickstart_lines() -> Vec<&'static str> {
 }
 
 /// `sh -c LINE` on the fresh HOME and XDG directories, `latchkey` on PATH, the browser hook.
-fn shell(env: &Env, home: &Path, line: &str) -> Command {
+pub(crate) fn shell(env: &Env, home: &Path, line: &str) -> Command {
     let bin = Path::new(env!("CARGO_BIN_EXE_latchkey")).parent().unwrap();
     let path = format!(
         "{}:{}",
@@ -82,7 +85,7 @@ fn start_background(env: &Env, home: &Path, line: &str) -> (Child, String) {
 
 /// A foreground line to its end; a sign-in page the browser hook receives meanwhile is
 /// completed as the demo user. Returns (exit code, stdout, stderr).
-fn run_to_end(env: &Env, home: &Path, line: &str) -> Run {
+pub(crate) fn run_to_end(env: &Env, home: &Path, line: &str) -> Run {
     let _ = std::fs::remove_file(env.url_file());
     let mut child = shell(env, home, line).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -102,6 +105,7 @@ fn run_to_end(env: &Env, home: &Path, line: &str) -> Run {
 
 #[test]
 fn the_readme_quick_start_works_on_a_fresh_home() {
+    let _ports = DEMO_PORTS.lock().unwrap_or_else(|e| e.into_inner());
     let lines = quickstart_lines();
     assert_eq!(lines.len(), 4, "a four-line quick start: {lines:?}");
     // The demo ports lie in Linux's ephemeral range: another test's outgoing connection may

@@ -176,7 +176,7 @@ pub struct Config {
 pub enum ConfigError {
     /// The file does not exist (no profile was ever added, or `LATCHKEY_CONFIG` points
     /// nowhere).
-    #[error("no configuration file at {path}. Add a profile with `latchkey profile add …` (or start the app, which creates a Demo profile), or set LATCHKEY_CONFIG to the file to use.")]
+    #[error("no configuration file at {path}. Add a profile with `latchkey profile add …` (`latchkey profile add demo --demo` for the built-in development provider; the app creates a Demo profile when it starts), or set LATCHKEY_CONFIG to the file to use.")]
     NotFound {
         /// The file that was looked for.
         path: PathBuf,

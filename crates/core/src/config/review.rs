@@ -104,6 +104,18 @@ impl Config {
             .collect()
     }
 
+    /// Reviews one profile read from another tool's file (a Cognito app client's settings, as
+    /// a draft) exactly as a profile of an imported file: validated, machine-local settings
+    /// dropped, differences listed. Nothing is saved. `path` is for messages.
+    pub fn review_draft(
+        &self,
+        name: &str,
+        draft: ProfileDraft,
+        path: &Path,
+    ) -> Result<ImportReview, ConfigError> {
+        self.review_one(name, draft, path)
+    }
+
     fn review_one(
         &self,
         name: &str,
