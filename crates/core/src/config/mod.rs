@@ -5,10 +5,12 @@
 
 mod api_settings;
 mod authorize_params;
+mod browser_setting;
 mod draft;
 mod expectation;
 mod file;
 mod identity_pool;
+mod migrate;
 mod review;
 mod settings;
 mod validate;
@@ -26,9 +28,14 @@ pub(crate) use api_settings::is_header_name;
 pub use api_settings::{DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB};
 pub(crate) use authorize_params::is_reserved_param;
 pub use authorize_params::RESERVED_PARAMS;
+pub use browser_setting::{
+    BrowserCommand, BrowserCommandError, BrowserDraft, BrowserSetting, OPEN_NOTHING,
+    SYSTEM_DEFAULT, URL_PLACEHOLDER,
+};
 pub use draft::{AwsDraft, ProfileDraft};
 pub use expectation::{Expectation, ExpectationError, EXPECTATION_SYNTAX};
 pub use identity_pool::{IdentityFlow, IdentityPoolSettings, SettingsError};
+pub use migrate::Migration;
 pub use review::{DroppedSetting, ImportReview, ReviewedSetting, MACHINE_LOCAL, MAX_IMPORT_BYTES};
 pub use settings::{setting_names, SETTINGS_REFERENCE};
 
@@ -128,8 +135,9 @@ pub struct Profile {
     /// [`ErrorKind::OriginNotAllowed`] error unless allowed for that one call (empty: every
     /// call needs that).
     pub api_base_urls: Vec<Url>,
-    /// Program (and leading arguments) that opens a URL; run without a shell.
-    pub browser_command: Option<Vec<String>>,
+    /// What opens the sign-in page (`browser`): the system browser, nothing, or a program run
+    /// without a shell. Machine-local: never exported or imported.
+    pub browser: BrowserSetting,
     /// How long a sign-in waits for the browser's callback (`sign_in_timeout_secs`, 10 to
     /// 3600 s, default 300 s).
     pub sign_in_timeout: Duration,
@@ -162,6 +170,9 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// Profiles in the file that failed validation (lenient loading only), kept as written.
     pub invalid: BTreeMap<String, ConfigError>,
+    /// Settings read in an old form and rewritten in the new one when the file was loaded
+    /// (each to be said once: the file no longer has the old form).
+    pub migrations: Vec<Migration>,
     /// The file as read, so that saving keeps comments, order and layout.
     document: toml_edit::DocumentMut,
 }
@@ -297,13 +308,13 @@ impl Config {
 
     /// Read and validate the file; the first invalid profile is an error.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Self::parse(&file::read(path)?, path)
+        Self::parse(&file::read(path)?, path).map(migrate::rewrite)
     }
 
     /// Read the file, keeping invalid profiles aside in [`Config::invalid`] (the app shows
     /// them and lets the user fix or remove them; it still starts).
     pub fn load_lenient(path: &Path) -> Result<Config, ConfigError> {
-        Self::parse_lenient(&file::read(path)?, path)
+        Self::parse_lenient(&file::read(path)?, path).map(migrate::rewrite)
     }
 
     /// Parse and validate TOML text; `path` is used in messages and by `save`.
@@ -339,8 +350,10 @@ impl Config {
             ..Config::default()
         };
         for (name, draft) in drafts {
+            let legacy = migrate::legacy_keys(&name, draft.as_ref().ok());
             match draft.and_then(|d| d.validate(&name, path)) {
                 Ok(p) => {
+                    config.migrations.extend(legacy);
                     config.profiles.insert(name, p);
                 }
                 Err(e) => {
@@ -448,7 +461,7 @@ impl Config {
     pub fn export_profile(profile: &Profile) -> String {
         let mut config = Config::default();
         config.insert(Profile {
-            browser_command: None,
+            browser: BrowserSetting::System,
             ..profile.clone()
         });
         file::render(&config.document, &config)
@@ -523,7 +536,7 @@ impl Profile {
             api_token_header: "Authorization".into(),
             api_response_limit_mib: DEFAULT_RESPONSE_LIMIT_MIB,
             api_base_urls: vec![],
-            browser_command: None,
+            browser: BrowserSetting::System,
             sign_in_timeout: Duration::from_secs(300),
             http_timeout: Duration::from_secs(30),
             refresh_margin: Duration::from_secs(300),
