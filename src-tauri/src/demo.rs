@@ -186,7 +186,7 @@ pub fn ensure(config: &mut Config, data_dir: &Path) -> Result<Option<DevIdp>, St
             .and_then(|u| u.port())
             .unwrap_or(DEMO_IDENTITY_PORT);
         let mut moved = demo_profile(idp.port(), idp.issuer_port(), identity_port);
-        moved.browser_command = profile.browser_command.clone();
+        moved.browser = profile.browser.clone();
         config.insert(moved);
     }
     Ok(Some(idp))

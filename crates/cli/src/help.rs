@@ -84,7 +84,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "LATCHKEY_BROWSER_COMMAND",
-        "program that opens the sign-in URL (its argument)",
+        "browser for every profile: a JSON list with {url}, `none`, or a program",
     ),
     (
         "LATCHKEY_RUNTIME_DIR",

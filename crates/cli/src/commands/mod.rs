@@ -12,6 +12,7 @@ mod login;
 mod logout;
 mod man;
 mod profile;
+mod profile_browser;
 mod profile_view;
 mod status;
 mod stray_json;

@@ -8,6 +8,7 @@ mod agent_systemd;
 mod aws;
 mod aws_consumer;
 mod bad_profile;
+mod browser_profile;
 mod call_limit;
 mod call_path;
 mod cli;
