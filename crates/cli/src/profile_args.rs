@@ -101,9 +101,9 @@ Chrome, Brave, Edge, Firefox), the value that selects it.
 Examples:
   latchkey profile browser work
   latchkey profile browser work --set '[\"firefox\", \"-P\", \"work\", \"{url}\"]'
-  latchkey profile browser work --set '[\"chromium\", \"--profile-directory=Profile 1\", \"{url}\"]'
-  latchkey profile browser work --set none      # print the address, open nothing
-  latchkey profile browser work --set system    # the system default browser"))]
+  latchkey profile browser work --set '[\"chromium\", \"--incognito\", \"{url}\"]'
+  latchkey profile browser work --set none     # print the address
+  latchkey profile browser work --set system   # the system default"))]
     Browser {
         /// Profile name (default: the default profile)
         name: Option<String>,

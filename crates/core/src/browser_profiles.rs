@@ -29,6 +29,9 @@ struct ChromiumFamily {
     programs: &'static [&'static str],
 }
 
+/// Chromium's switch that picks a profile by its directory (`--profile-directory=Profile 1`).
+const CHROMIUM_PROFILE_SWITCH: &str = "profile-directory";
+
 const CHROMIUM_FAMILY: &[ChromiumFamily] = &[
     ChromiumFamily {
         name: "Chromium",
@@ -83,7 +86,7 @@ pub fn discover_browsers_in(
             for (directory, name) in chromium_profiles(&home.join(dir).join("Local State")) {
                 let argv = vec![
                     program.to_string(),
-                    format!("--profile-directory={directory}"),
+                    format!("--{CHROMIUM_PROFILE_SWITCH}={directory}"),
                     URL_PLACEHOLDER.into(),
                 ];
                 push_new(&mut found, family.name, name, argv);

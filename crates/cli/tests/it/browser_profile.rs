@@ -207,6 +207,7 @@ fn profile_browser_offers_the_browser_profiles_found_on_this_machine() {
     env.extra_env.push(("PATH".into(), path));
 
     let shown = env.run(&["profile", "browser", "work", "--json"]).json();
+    crate::cli_doc::assert_documented("latchkey profile browser [NAME] --json", &shown);
     assert_eq!(shown["browser"], "system");
     let found = shown["found_on_this_machine"].as_array().unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
