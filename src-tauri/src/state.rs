@@ -478,7 +478,7 @@ async fn view_of(session: &Session, profile: &Profile) -> SessionView {
         refresh_margin_secs: profile.refresh_margin.as_secs(),
         state: state.name(),
         identity_pool: profile.aws.as_ref().map(|a| a.identity_pool_id.clone()),
-        opens_nothing: latchkey_core::BrowserChoice::for_profile(Some(&profile)).opens_nothing(),
+        opens_nothing: latchkey_core::BrowserChoice::for_profile(Some(profile)).opens_nothing(),
         ..SessionView::default()
     };
     match state {

@@ -23,8 +23,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::error::{Error, ErrorKind};
-
 pub(crate) use api_settings::is_header_name;
 pub use api_settings::{DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB};
 pub(crate) use authorize_params::is_reserved_param;
@@ -134,7 +132,7 @@ pub struct Profile {
     /// and the answer marked truncated.
     pub api_response_limit_mib: u32,
     /// The origins a token may be sent to; a call to any other origin is an
-    /// [`ErrorKind::OriginNotAllowed`] error unless allowed for that one call (empty: every
+    /// [`ErrorKind::OriginNotAllowed`](crate::error::ErrorKind::OriginNotAllowed) error unless allowed for that one call (empty: every
     /// call needs that).
     pub api_base_urls: Vec<Url>,
     /// What opens the sign-in page (`browser`): the system browser, nothing, or a program run
