@@ -85,7 +85,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "LATCHKEY_BROWSER_COMMAND",
-        "browser for every profile: a JSON list with {url}, `none`, or a program",
+        "browser: JSON list with {url}, `none`, or program",
     ),
     (
         "LATCHKEY_RUNTIME_DIR",
