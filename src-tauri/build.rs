@@ -62,6 +62,7 @@ const COMMANDS: &[&str] = &[
     "confirm_import",
     "stray_sessions",
     "remove_stray_sessions",
+    "discover_browsers",
     "ui_ready",
     "set_keep_in_tray",
     "quit_app",

@@ -141,5 +141,7 @@ export function reviewImportText(text) { return invoke("review_import_text", { t
 export function confirmImport(name, replace) { return invoke("confirm_import", { name, replace }); }
 /** The keychain's sessions that no profile reaches. */
 export function straySessions() { return invoke("stray_sessions"); }
+/** The browsers and browser profiles found on this computer: `{browser, profile, label, argv}`. */
+export function discoverBrowsers() { return invoke("discover_browsers"); }
 /** Revokes and deletes the stray sessions; one sentence each. */
 export function removeStraySessions() { return invoke("remove_stray_sessions"); }

@@ -43,7 +43,7 @@ pub fn usage() -> String {
          \n\
          Environment:\n\
          \x20 LATCHKEY_CONFIG           profile file (default: config.toml in the OS config directory)\n\
-         \x20 LATCHKEY_BROWSER_COMMAND  program that opens the sign-in page (gets the URL as one argument)\n\
+         \x20 LATCHKEY_BROWSER_COMMAND  browser for every profile: a JSON list with {{url}}, `none`, or a program\n\
          \x20 LATCHKEY_LOG              log filter for stderr (default: warn,latchkey=info)",
         env!("CARGO_PKG_VERSION")
     )

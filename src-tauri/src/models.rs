@@ -71,6 +71,8 @@ pub struct SessionView {
     pub signed_out: Option<SignedOutView>,
     pub error: Option<String>,
     pub authorize_url: Option<String>,
+    /// The profile's browser is `none`: nothing was opened, the window copies the address.
+    pub opens_nothing: bool,
     pub redirect_uri: Option<String>,
     pub started_at: Option<i64>,
     pub expires_at: Option<i64>,

@@ -79,6 +79,9 @@ impl AppState {
         for (name, e) in &config.invalid {
             activity.note("WARN", format!("profile `{name}` is set aside: {e}"));
         }
+        for m in &config.migrations {
+            activity.note("INFO", m.notice());
+        }
         let devidp = demo::ensure(&mut config, &data_dir)?;
         if config_error.is_none() {
             config.save().map_err(|e| e.to_string())?;
@@ -475,6 +478,7 @@ async fn view_of(session: &Session, profile: &Profile) -> SessionView {
         refresh_margin_secs: profile.refresh_margin.as_secs(),
         state: state.name(),
         identity_pool: profile.aws.as_ref().map(|a| a.identity_pool_id.clone()),
+        opens_nothing: latchkey_core::BrowserChoice::for_profile(Some(profile)).opens_nothing(),
         ..SessionView::default()
     };
     match state {

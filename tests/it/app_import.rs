@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use latchkey_core::config::Config;
+use latchkey_core::config::{BrowserCommand, BrowserSetting, Config};
 use latchkey_core::Vault;
 use latchkey_testkit::webdriver::{click, fill, js_string, wait_js, AppEnv, AppUnderTest, UrlHook};
 use latchkey_testkit::{secret_tool_items, start_cognito};
@@ -20,7 +20,10 @@ async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_
     let dir = tempfile::tempdir().unwrap();
     let hook = UrlHook::new(dir.path());
     // This machine's own browser command, in the profiles file (no environment override).
-    cog.browser_command = Some(vec![hook.script.display().to_string()]);
+    let own_browser = BrowserSetting::Command(
+        BrowserCommand::new(vec![hook.script.display().to_string()]).unwrap(),
+    );
+    cog.browser = own_browser.clone();
     let path = dir.path().join("config.toml");
     let mut config = Config::empty(&path);
     config.insert(cog.clone());
@@ -54,7 +57,7 @@ async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_
     // (as a hand edit of the file leaves one).
     let mut gone = cog.clone();
     gone.name = "gone".into();
-    gone.browser_command = None;
+    gone.browser = BrowserSetting::System;
     let stray = latchkey_testkit::signed_in(gone, Vault::system_with_service(&service)).await;
     drop(stray);
     assert!(
@@ -178,8 +181,7 @@ async fn g1_a_hostile_import_is_reviewed_replaces_only_when_asked_and_signs_the_
         "https://api.elsewhere.example/"
     );
     assert_eq!(
-        replaced.browser_command,
-        Some(vec![hook.script.display().to_string()]),
+        replaced.browser, own_browser,
         "this machine's browser command stays"
     );
     click(&app, "#nav-session").await;

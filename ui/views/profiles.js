@@ -4,16 +4,18 @@
 import * as bridge from "../bridge.js";
 import { $, ask, breakable, clearError, el, setText, show, showError, toast } from "../dom.js";
 import { messageOf } from "../format.js";
-import { fillForm, formDraft, syncKind } from "./profiles/form.js";
+import { fillForm, formDraft, setBrowserChoices, syncBrowser, syncKind } from "./profiles/form.js";
 import { mountImport } from "./profiles/import.js";
 
 let info = null; // the latest app info from Rust
 let editing = null; // the name of the profile the form edits, or null for a new one
 let editingDraft = null; // that profile's draft as loaded (settings the form has no field for survive)
+let browsersFound = false; // the form offers the browsers found on this computer
 
 export function mount() {
   $("profile-select").addEventListener("change", (e) => useProfile(e.target.value));
   for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEventListener("change", syncKind);
+  $("pf-browser").addEventListener("change", syncBrowser);
   $("profile-form").addEventListener("submit", saveProfile);
   $("pf-test").addEventListener("click", testConnection);
   $("pf-new").addEventListener("click", () => newProfile());
@@ -117,6 +119,7 @@ async function editProfile(name) {
   clearError();
   try {
     const draft = await bridge.profileDraft(name);
+    await offerBrowsers();
     editing = name;
     editingDraft = draft;
     fillForm(name, draft);
@@ -126,7 +129,15 @@ async function editProfile(name) {
   } catch (e) { showError(e); }
 }
 
-function newProfile() {
+/* Once per run: the browsers and browser profiles found on this computer (none on failure). */
+async function offerBrowsers() {
+  if (browsersFound) return;
+  browsersFound = true;
+  try { setBrowserChoices(await bridge.discoverBrowsers()); } catch { setBrowserChoices([]); }
+}
+
+async function newProfile() {
+  await offerBrowsers();
   editing = null;
   editingDraft = null;
   fillForm("", { kind: "cognito", ports: [53682, 53683, 53684] });

@@ -41,6 +41,7 @@ export function render(next) {
   if (state === "signing_in") {
     $("authorize-url").value = session.authorize_url || "";
     setText("redirect-uri", session.redirect_uri);
+    showOpensNothing(session);
   }
   if (session.user) renderUser(session.user);
   setText("session-profile", session.profile);
@@ -132,6 +133,21 @@ async function switchUser() {
   } catch (e) {
     showError(e);
     await bridge.sessionState();
+  }
+}
+
+let copiedUrl = null; // the sign-in address already copied for a profile that opens nothing
+
+/* A profile whose browser is "none": nothing opened, so the address goes to the clipboard
+ * (once per sign-in) and the page says to open it. */
+function showOpensNothing(view) {
+  $("open-again").hidden = view.opens_nothing;
+  setText("waiting-lead", view.opens_nothing
+    ? "This profile opens no browser: the sign-in address below is on the clipboard. Open it in the browser you want; this window comes back by itself."
+    : "Your browser should show the sign-in page. Once you are done there, this window comes back by itself.");
+  if (view.opens_nothing && view.authorize_url && copiedUrl !== view.authorize_url) {
+    copiedUrl = view.authorize_url;
+    copyText(view.authorize_url);
   }
 }
 

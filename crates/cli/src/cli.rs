@@ -250,8 +250,9 @@ pub struct LoginArgs {
     /// stdin (SSH without port forwarding; the browser can be on any computer)
     #[arg(long, conflicts_with = "switch_user")]
     pub paste: bool,
-    /// Program that opens the URL (receives it as one argument; split on whitespace); wins over
-    /// LATCHKEY_BROWSER_COMMAND and the profile's browser_command
+    /// Browser for this sign-in: a JSON array with "{url}" where the address goes, `none`,
+    /// `system`, or a command line split on whitespace (the address last); wins over
+    /// LATCHKEY_BROWSER_COMMAND and the profile's `browser`
     #[arg(long, value_name = "CMD")]
     pub browser_command: Option<String>,
     /// Callback port to listen on (must be registered at the provider)

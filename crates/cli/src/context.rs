@@ -1,7 +1,7 @@
 //! What every command needs: the configuration file, the chosen profile, a `Session` over the
 //! system keychain, and the browser opener (the `--browser-command` flag, else core's choice:
-//! `LATCHKEY_BROWSER_COMMAND`, the profile's, the system's). A demo profile's provider is
-//! started in-process here, for as long as the command runs, when nothing serves it yet.
+//! `LATCHKEY_BROWSER_COMMAND`, the profile's `browser`, the system's). A demo profile's provider
+//! is started in-process here, for as long as the command runs, when nothing serves it yet.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Once};
@@ -51,8 +51,10 @@ impl Ctx {
     pub fn load_config_for(&self, name: Option<&str>) -> CliResult<Config> {
         let config = self.load_file()?;
         let selected = name.or(config.default_name());
-        self.set_aside_reported
-            .call_once(|| report_set_aside(&config, selected));
+        self.set_aside_reported.call_once(|| {
+            report_set_aside(&config, selected);
+            report_migrations(&config);
+        });
         Ok(config)
     }
 
@@ -191,6 +193,14 @@ fn report_set_aside(config: &Config, selected: Option<&str>) {
         if Some(name.as_str()) != selected {
             eprintln!("latchkey: warning: profile `{name}` is set aside (the others work): {e}");
         }
+    }
+}
+
+/// A note for every setting read in its old form and rewritten (said once: the file now has
+/// the new form).
+pub fn report_migrations(config: &Config) {
+    for m in &config.migrations {
+        eprintln!("latchkey: note: {}", m.notice());
     }
 }
 

@@ -23,6 +23,7 @@ pub const COMMAND_EXITS: &[(&str, &[Exit])] = &[
     ("profile show", &[Ok, Other, Usage, Config, Interrupted]),
     ("profile remove", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, Interrupted]),
     ("profile use", &[Ok, Other, Usage, Config, Interrupted]),
+    ("profile browser", &[Ok, Other, Usage, Config, Interrupted]),
     ("doctor", &[Ok, Other, Usage, Interrupted]),
     ("aws credentials", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, SignInNeeded, HandOutRefused, Interrupted]),
     ("aws whoami", &[Ok, Other, Usage, ProviderUnreachable, Keychain, Config, AwsRefused, NotSignedIn, Interrupted]),
@@ -142,7 +143,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "LATCHKEY_BROWSER_COMMAND",
-        "program that opens the sign-in URL (its argument)",
+        "browser: JSON list with {url}, `none`, or program",
     ),
     (
         "LATCHKEY_RUNTIME_DIR",

@@ -55,8 +55,8 @@ Then `latchkey profile show NAME` prints the callback URLs to register at the pr
     /// Import the profiles of a file (an exported one), after showing what they set
     #[command(
         after_help = help::after("profile import", "A profile file is untrusted input: the review lists every setting that differs
-from the defaults, where tokens go first. `browser_command` is never imported (a file may
-not choose a program to run here). A profile of the same name is replaced only with
+from the defaults, where tokens go first. `browser` (and its old name `browser_command`) is
+never imported (a file may not choose a program to run here). A profile of the same name is replaced only with
 --replace; when the replace sends tokens elsewhere (issuer, client id, domain, API base
 URLs, identity pool), the old session is signed out first.
 
@@ -106,6 +106,29 @@ Examples:
     Use {
         /// The profile to make the default
         name: String,
+    },
+    /// Show or set the browser that opens a profile's sign-in page, and list the browsers
+    /// and browser profiles found on this machine
+    #[command(after_help = help::after("profile browser", "The setting is machine-local: never exported or imported. Without --set, this prints
+the profile's browser and, for each browser profile found on this machine (Chromium,
+Chrome, Brave, Edge, Firefox), the value that selects it.
+
+Examples:
+  latchkey profile browser work
+  latchkey profile browser work --set '[\"firefox\", \"-P\", \"work\", \"{url}\"]'
+  latchkey profile browser work --set '[\"chromium\", \"--incognito\", \"{url}\"]'
+  latchkey profile browser work --set none     # print the address
+  latchkey profile browser work --set system   # the system default"))]
+    Browser {
+        /// Profile name (default: the default profile)
+        name: Option<String>,
+        /// The new setting: a JSON array with "{url}" where the address goes (without it, the
+        /// address comes last), `none` or `system`
+        #[arg(long, value_name = "BROWSER")]
+        set: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -179,6 +202,11 @@ pub struct ProfileAddArgs {
     /// How the ID token is traded: `enhanced` (default) or `classic` (needs --role-arn)
     #[arg(long, value_enum, requires = "identity_pool_id")]
     pub identity_flow: Option<FlowArg>,
+    /// Browser for the sign-in page: a JSON array with "{url}", e.g.
+    /// '["firefox","-P","work","{url}"]', `none` (print the address) or `system` (default);
+    /// see `latchkey profile browser`
+    #[arg(long, value_name = "BROWSER")]
+    pub browser: Option<String>,
     /// Make it the default profile
     #[arg(long = "default")]
     pub make_default: bool,

@@ -38,6 +38,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("api", Layer::Adapters),
     ("authorize", Layer::Adapters),
     ("browser", Layer::Adapters),
+    ("browser_profiles", Layer::Adapters),
     ("loopback", Layer::Adapters),
     ("provider", Layer::Adapters),
     ("token_endpoint", Layer::Adapters),

@@ -50,6 +50,7 @@ mod api;
 mod authorize;
 pub mod aws;
 mod browser;
+mod browser_profiles;
 mod clock;
 pub mod config;
 mod error;
@@ -73,13 +74,15 @@ pub use api::{resolve_api_url, ApiRequest, ApiResponse, ApiUrlError, HeldSecrets
 pub use authorize::Entry;
 pub use aws::{AwsCredentials, AwsCredentialsProvider, AwsError, AwsIdentity};
 pub use browser::{
-    Browser, BrowserChoice, CommandBrowser, NoBrowser, SystemBrowser, BROWSER_COMMAND_VAR,
+    browser_for, locate_program, parse_command_line, Browser, BrowserChoice, CommandBrowser,
+    NoBrowser, SystemBrowser, BROWSER_COMMAND_VAR,
 };
+pub use browser_profiles::{discover_browsers, discover_browsers_in, DiscoveredBrowser};
 pub use clock::{Clock, OffsetClock, SystemClock};
 pub use config::{
-    Config, ConfigError, Expectation, ExpectationError, IdentityFlow, IdentityPoolSettings,
-    Profile, ProfileKind, Scheme, TokenChoice, DEFAULT_RESPONSE_LIMIT_MIB, EXPECTATION_SYNTAX,
-    RESERVED_PARAMS, RESPONSE_LIMIT_RANGE_MIB,
+    BrowserCommand, BrowserSetting, Config, ConfigError, Expectation, ExpectationError,
+    IdentityFlow, IdentityPoolSettings, Profile, ProfileKind, Scheme, TokenChoice,
+    DEFAULT_RESPONSE_LIMIT_MIB, EXPECTATION_SYNTAX, RESERVED_PARAMS, RESPONSE_LIMIT_RANGE_MIB,
 };
 pub use error::{AwsFailure, CheckName, Error, ErrorKind, Result};
 pub use inspect::{inspect_jwt, inspect_with_keys, relative, ClaimRow, Inspection, TokenKind};

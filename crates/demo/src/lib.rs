@@ -251,7 +251,7 @@ pub fn start(profile: &Profile, data_dir: &Path) -> Result<Started, DemoError> {
             idp.identity_endpoint().unwrap_or_default()
         );
         let mut moved = demo_profile(&profile.name, now);
-        moved.browser_command = profile.browser_command.clone();
+        moved.browser = profile.browser.clone();
         moved
     });
     Ok(Started { idp, moved })

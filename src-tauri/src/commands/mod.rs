@@ -69,6 +69,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         profiles::confirm_import,
         profiles::stray_sessions,
         profiles::remove_stray_sessions,
+        profiles::discover_browsers,
         app::ui_ready,
         app::set_keep_in_tray,
         app::quit_app,

@@ -2,7 +2,7 @@
 //! a review first, and the keychain's stray sessions.
 
 use latchkey_core::config::{Config, ImportReview, ProfileDraft, MAX_IMPORT_BYTES};
-use latchkey_core::{ErrorKind, ProbeReport, StraySession};
+use latchkey_core::{DiscoveredBrowser, ErrorKind, ProbeReport, StraySession};
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
 
@@ -189,4 +189,15 @@ pub async fn stray_sessions(state: State<'_, AppState>) -> CommandResult<Vec<Str
 #[tauri::command]
 pub async fn remove_stray_sessions(state: State<'_, AppState>) -> CommandResult<Vec<String>> {
     state.remove_stray_sessions().await
+}
+
+/// The browsers and browser profiles found on this computer, each with the `browser` setting
+/// that opens it (the profile form's Browser choice).
+#[tauri::command]
+pub async fn discover_browsers() -> CommandResult<Vec<DiscoveredBrowser>> {
+    Ok(
+        tokio::task::spawn_blocking(latchkey_core::discover_browsers)
+            .await
+            .unwrap_or_default(),
+    )
 }

@@ -1,7 +1,7 @@
 /* The profile form as a draft, as the profiles file would say it, and back; core checks the
  * draft with the file's own messages. Part of the profiles view. */
 
-import { $ } from "../../dom.js";
+import { $, el } from "../../dom.js";
 
 /* Which form field holds which setting of the profiles file. */
 const TEXT_FIELDS = {
@@ -10,11 +10,54 @@ const TEXT_FIELDS = {
   identity_provider: "pf-idp", api_token: "pf-api-token", api_scheme: "pf-api-scheme",
   api_token_header: "pf-api-header",
 };
-const LIST_FIELDS = { scopes: "pf-scopes", api_base_urls: "pf-api", browser_command: "pf-browser" };
+const LIST_FIELDS = { scopes: "pf-scopes", api_base_urls: "pf-api" };
 const SECONDS_FIELDS = {
   sign_in_timeout_secs: "pf-sign-in-timeout", http_timeout_secs: "pf-http-timeout",
   refresh_margin_secs: "pf-refresh-margin", clock_leeway_secs: "pf-leeway",
 };
+
+/** Offers each browser profile found on this computer (`{label, argv}`) in the Browser
+ * choice, between "open nothing" and "Custom command…". */
+export function setBrowserChoices(found) {
+  const select = $("pf-browser");
+  for (const old of select.querySelectorAll("option[data-found]")) old.remove();
+  const custom = select.querySelector('option[value="custom"]');
+  for (const browser of found) {
+    custom.before(el("option", { value: JSON.stringify(browser.argv), "data-found": "", text: browser.label }));
+  }
+}
+
+/** Shows the custom command's field when "Custom command…" is chosen. */
+export function syncBrowser() {
+  $("pf-browser-custom-box").hidden = $("pf-browser").value !== "custom";
+}
+
+/* `browser` as the file would say it: "none", a list, or null for the system browser. */
+function browserDraft(configPath) {
+  const choice = $("pf-browser").value;
+  if (choice === "system") return null;
+  if (choice === "none") return "none";
+  const text = choice === "custom" ? $("pf-browser-custom").value.trim() : choice;
+  const fix = 'write a list of strings, the program first, e.g. ["firefox", "-P", "work", "{url}"]';
+  let argv;
+  try { argv = JSON.parse(text); } catch { argv = null; }
+  if (!Array.isArray(argv) || !argv.every((a) => typeof a === "string")) {
+    throw new Error(profileError(configPath, "browser", `\`${text}\` is not a list of strings`, fix));
+  }
+  return argv;
+}
+
+/* Selects `browser` (from a draft) in the Browser choice: a found browser when it is one. */
+function fillBrowser(browser) {
+  const select = $("pf-browser");
+  const asJson = Array.isArray(browser) ? JSON.stringify(browser) : null;
+  const found = asJson && [...select.options].some((o) => o.value === asJson);
+  if (!browser || browser === "system") select.value = "system";
+  else if (browser === "none") select.value = "none";
+  else select.value = found ? asJson : "custom";
+  $("pf-browser-custom").value = asJson && !found ? asJson : "";
+  syncBrowser();
+}
 
 function formKind() { return document.querySelector('input[name="kind"]:checked').value; }
 
@@ -61,6 +104,8 @@ export function formDraft(kept, configPath) {
   draft.expect = expect.length ? expect : null;
   draft.authorize_params = authorizeParams(configPath);
   draft.aws = awsDraft(draft.aws, text);
+  draft.browser = browserDraft(configPath);
+  delete draft.browser_command;
   for (const key of Object.keys(draft)) if (draft[key] === null || draft[key] === undefined) delete draft[key];
   if (kind === "cognito") {
     for (const key of ["region", "user_pool_id", "domain"]) draft[key] = draft[key] ?? "";
@@ -109,5 +154,6 @@ export function fillForm(name, draft) {
   $("pf-identity-endpoint").value = aws.identity_endpoint ?? "";
   $("pf-flow").value = aws.flow || "enhanced";
   $("pf-aws").open = Boolean(draft.aws);
+  fillBrowser(draft.browser);
   if (!draft.scopes) $("pf-scopes").value = "openid email profile";
 }

@@ -6,10 +6,11 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::Path;
 
+use latchkey_core::config::BrowserSetting;
 use latchkey_core::config::{Config, Profile};
 use latchkey_core::Vault;
 use latchkey_core::{find_stray_sessions, StrayError, StraySession};
-use latchkey_core::{BrowserChoice, ProbeStatus, BROWSER_COMMAND_VAR};
+use latchkey_core::{locate_program, BrowserChoice, ProbeStatus, BROWSER_COMMAND_VAR};
 use latchkey_core::{ProviderCheck, Session, SessionState};
 use serde::Serialize;
 
@@ -444,44 +445,35 @@ fn check_ports(p: &Profile, r: &mut Report) {
     }
 }
 
-fn find_program(prog: &str) -> bool {
-    let path = Path::new(prog);
-    if path.components().count() > 1 {
-        return path.is_file();
-    }
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(prog).is_file()))
-        .unwrap_or(false)
-}
-
 fn check_browser(p: Option<&Profile>, r: &mut Report) {
     let choice = BrowserChoice::for_profile(p);
     let source = match &choice {
         BrowserChoice::Environment(_) => BROWSER_COMMAND_VAR,
-        BrowserChoice::Profile(_) => "the profile's browser_command",
-        BrowserChoice::System => "system",
+        _ => "the profile's `browser`",
     };
-    match choice.command() {
-        Some(v) => {
-            if find_program(&v[0]) {
-                r.add("browser", Status::Ok, format!("{source}: `{}` found", v[0]));
-            } else {
-                r.add("browser", Status::Fail, format!("{source}: `{}` not found. Fix the command, or use `latchkey login --no-browser` and open the URL yourself.", v[0]));
-            }
-        }
-        None => {
-            let opener = if cfg!(target_os = "macos") {
-                Some("open")
-            } else if cfg!(windows) {
-                None
-            } else {
-                Some("xdg-open")
-            };
-            match opener {
-                None => r.add("browser", Status::Ok, "the system default browser is used"),
-                Some(o) if find_program(o) => r.add("browser", Status::Ok, format!("the system default browser opens through `{o}`")),
-                Some(o) => r.add("browser", Status::Warn, format!("`{o}` is not installed, so no browser can be opened. Use `latchkey login --no-browser` and open the URL yourself, or set `browser_command` in the profile.")),
-            }
-        }
+    match &choice {
+        BrowserChoice::UnusableEnvironment(reason) => r.add("browser", Status::Fail, format!("{reason}. Unset it or fix it.")),
+        BrowserChoice::Environment(BrowserSetting::OpenNothing) | BrowserChoice::Profile(BrowserSetting::OpenNothing) => r.add("browser", Status::Ok, format!("{source}: none — nothing is opened; `latchkey login` prints the address to open")),
+        _ => match choice.command() {
+            Some(c) if locate_program(c.program()).is_some() => r.add("browser", Status::Ok, format!("{source}: {} (`{}` found)", BrowserSetting::Command(c.clone()), c.program())),
+            Some(c) => r.add("browser", Status::Fail, format!("{source}: {} — `{}` not found{}. Install it, change the setting (`latchkey profile browser`), or use `latchkey login --no-browser` and open the URL yourself.", BrowserSetting::Command(c.clone()), c.program(), if Path::new(c.program()).is_absolute() { "" } else { " on PATH" })),
+            None => check_system_browser(r),
+        },
+    }
+}
+
+/// The OS default browser: the opener it goes through is installed.
+fn check_system_browser(r: &mut Report) {
+    let opener = if cfg!(target_os = "macos") {
+        Some("open")
+    } else if cfg!(windows) {
+        None
+    } else {
+        Some("xdg-open")
+    };
+    match opener {
+        None => r.add("browser", Status::Ok, "the system default browser is used"),
+        Some(o) if locate_program(o).is_some() => r.add("browser", Status::Ok, format!("the system default browser opens through `{o}`")),
+        Some(o) => r.add("browser", Status::Warn, format!("`{o}` is not installed, so no browser can be opened. Use `latchkey login --no-browser` and open the URL yourself, or set the profile's browser (`latchkey profile browser`).")),
     }
 }

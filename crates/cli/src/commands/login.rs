@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use latchkey_core::config::BrowserSetting;
 use latchkey_core::UserSummary;
-use latchkey_core::{Browser, CommandBrowser};
+use latchkey_core::{browser_for, parse_command_line, Browser, BrowserChoice};
 use latchkey_core::{Entry, Error as CoreError, ErrorKind, Session, SessionState, SignInOptions};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -22,21 +23,19 @@ use crate::failure::{CliResult, Exit, Failure};
 use crate::output::{mm_ss, print_report, when, KeychainFacts};
 
 pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
-    let browser: Option<Arc<dyn Browser>> = match &a.browser_command {
-        Some(cmd) => Some(
-            CommandBrowser::from_command_line(cmd)
-                .map(Arc::new)
-                .ok_or_else(|| {
-                    Failure::new(
-                Exit::Config,
-                "--browser-command is empty; give a program, e.g. --browser-command firefox.",
-            )
-                })?,
-        ),
+    let chosen = match &a.browser_command {
+        Some(cmd) => Some(parse_command_line(cmd).map_err(|e| {
+            Failure::new(Exit::Config, format!("--browser-command: {}", e.message()))
+        })?),
         None => None,
     };
     offer_demo_when_no_profile(ctx)?;
+    let browser: Option<Arc<dyn Browser>> = chosen.as_ref().map(browser_for);
     let session = ctx.session(browser)?;
+    let opens_nothing = match &chosen {
+        Some(setting) => *setting == BrowserSetting::OpenNothing,
+        None => BrowserChoice::for_profile(Some(session.profile())).opens_nothing(),
+    };
     let profile = session.profile().clone();
     if let Some(p) = a.port {
         if !profile.any_port && !profile.ports.contains(&p) {
@@ -46,7 +45,7 @@ pub async fn run(ctx: &Ctx, a: LoginArgs) -> CliResult<Exit> {
             );
         }
     }
-    let user = sign_in(&session, &a).await?;
+    let user = sign_in(&session, &a, opens_nothing).await?;
     agent_link::forget(ctx, &session.profile().name).await;
     if let Some(warning) = session.storage().warning {
         // Signed in, but the session could not be saved: the CLI cannot keep it in memory.
@@ -134,7 +133,7 @@ impl fmt::Display for LoginReport<'_> {
 
 /// The sign-in the flags ask for, run while the progress is shown and Ctrl-C (or a pasted
 /// address) is listened for.
-async fn sign_in(session: &Session, a: &LoginArgs) -> CliResult<UserSummary> {
+async fn sign_in(session: &Session, a: &LoginArgs, opens_nothing: bool) -> CliResult<UserSummary> {
     let opts = SignInOptions {
         entry: if a.signup {
             Entry::SignUp
@@ -154,7 +153,7 @@ async fn sign_in(session: &Session, a: &LoginArgs) -> CliResult<UserSummary> {
         tokio::spawn(async move { s.sign_in(opts).await })
     };
     tokio::pin!(signing_in);
-    let mut progress = Progress::new(session, a);
+    let mut progress = Progress::new(session, a, opens_nothing);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut cancelled = false;
     let result = loop {
@@ -227,12 +226,14 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(session: &Session, a: &LoginArgs) -> Progress {
+    /// `opens_nothing`: no browser is started (`browser = "none"`), so the address is shown as
+    /// with `--no-browser`.
+    fn new(session: &Session, a: &LoginArgs, opens_nothing: bool) -> Progress {
         let (paste_tx, pasted) = mpsc::channel(1);
         Progress {
             profile: session.profile().name.clone(),
             paste: a.paste,
-            no_browser: a.no_browser,
+            no_browser: a.no_browser || opens_nothing,
             tty: std::io::stderr().is_terminal(),
             deadline: None,
             countdown_shown: false,

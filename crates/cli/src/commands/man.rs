@@ -167,7 +167,7 @@ client_id = "123.apps.googleusercontent.com""#;
 
 const CONFIGURATION_MORE: &str = "Other settings: scopes, ports, any_port, redirect_host, \
 redirect_path, sign_out_uri, identity_provider, authorize_params, api_token, api_scheme, \
-api_token_header, api_response_limit_mib, browser_command, sign_in_timeout_secs, \
+api_token_header, api_response_limit_mib, browser, sign_in_timeout_secs, \
 http_timeout_secs, refresh_margin_secs, clock_leeway_secs and expect; docs/configuration.md \
 gives each one's default and meaning. `latchkey doctor` \
 checks the file and the provider.";

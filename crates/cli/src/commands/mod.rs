@@ -15,6 +15,7 @@ mod login;
 mod logout;
 mod man;
 mod profile;
+mod profile_browser;
 mod profile_sources;
 mod profile_view;
 mod status;

@@ -6,10 +6,10 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use latchkey_core::config::{
-    AwsDraft, Config, ConfigError, DroppedSetting, ImportReview, Profile, ProfileDraft,
-    ReviewedSetting, MAX_IMPORT_BYTES,
+    AwsDraft, BrowserDraft, Config, ConfigError, DroppedSetting, ImportReview, Profile,
+    ProfileDraft, ReviewedSetting, MAX_IMPORT_BYTES,
 };
-use latchkey_core::{Session, SessionOptions, SessionState, SignOutScope};
+use latchkey_core::{parse_command_line, Session, SessionOptions, SessionState, SignOutScope};
 use serde::Serialize;
 
 use super::profile_sources;
@@ -32,6 +32,9 @@ pub async fn run(ctx: &Ctx, cmd: ProfileCommand) -> CliResult<Exit> {
         ProfileCommand::Show { name, json } => profile_view::show(ctx, name, json),
         ProfileCommand::Remove { name, keep_session } => remove(ctx, &name, keep_session).await,
         ProfileCommand::Use { name } => use_profile(ctx, &name),
+        ProfileCommand::Browser { name, set, json } => {
+            super::profile_browser::run(ctx, name, set, json)
+        }
     }
 }
 
@@ -40,14 +43,17 @@ pub async fn run(ctx: &Ctx, cmd: ProfileCommand) -> CliResult<Exit> {
 pub(super) fn config_to_edit(ctx: &Ctx) -> CliResult<Config> {
     let path = ctx.config_path()?;
     match Config::load(&path) {
-        Ok(c) => Ok(c),
+        Ok(c) => {
+            crate::context::report_migrations(&c);
+            Ok(c)
+        }
         Err(ConfigError::NotFound { .. }) => Ok(Config::empty(&path)),
         Err(e) => Err(e.into()),
     }
 }
 
 /// The flags of `profile add` as a draft (validated like the file).
-fn draft_of(a: &ProfileAddArgs) -> ProfileDraft {
+fn draft_of(a: &ProfileAddArgs) -> CliResult<ProfileDraft> {
     let list = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
     let mut d = ProfileDraft {
         kind: Some(if a.cognito { "cognito" } else { "oidc" }.into()),
@@ -89,7 +95,12 @@ fn draft_of(a: &ProfileAddArgs) -> ProfileDraft {
         (true, false) => d.any_port = Some(true),
         (true, true) => {}
     }
-    d
+    if let Some(browser) = &a.browser {
+        let setting = parse_command_line(browser)
+            .map_err(|e| Failure::new(Exit::Config, format!("--browser: {}", e.message())))?;
+        d.browser = BrowserDraft::from_setting(&setting);
+    }
+    Ok(d)
 }
 
 async fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
@@ -111,8 +122,12 @@ async fn add(ctx: &Ctx, a: ProfileAddArgs) -> CliResult<Exit> {
         return Err(Failure::new(Exit::Config, format!("profile `{}` already exists in {}; pass --force to replace it, or choose another name.", a.name, path.display())));
     }
     let first = config.profiles.is_empty();
-    let next = draft_of(&a).validate(&a.name, &path)?;
+    let mut next = draft_of(&a)?.validate(&a.name, &path)?;
     if let Some(old) = config.profiles.get(&a.name) {
+        if a.browser.is_none() {
+            // Machine-local: a replace without --browser keeps this machine's choice.
+            next.browser = old.browser.clone();
+        }
         sign_out_if_moved(old, &next).await?;
     }
     config.insert(next);

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use latchkey_core::config::{Profile, ProfileKind};
+use latchkey_core::config::{BrowserSetting, Profile, ProfileKind};
 use serde::Serialize;
 
 use crate::context::Ctx;
@@ -152,8 +152,8 @@ impl ProfileShow<'_> {
             "  API token       {:?} token, {:?} scheme",
             p.api_token, p.api_scheme
         )?;
-        if let Some(b) = &p.browser_command {
-            writeln!(f, "  browser         {}", b.join(" "))?;
+        if p.browser != BrowserSetting::System {
+            writeln!(f, "  browser         {}", p.browser)?;
         }
         if let Some(aws) = &p.aws {
             let role = aws

@@ -11,6 +11,7 @@ mod aws_consumer;
 mod aws_exec;
 mod aws_serve;
 mod bad_profile;
+mod browser_profile;
 mod call_limit;
 mod call_path;
 mod cli;

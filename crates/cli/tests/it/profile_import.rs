@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::{start_cognito, Env};
-use latchkey_core::config::Config;
+use latchkey_core::config::{BrowserSetting, Config};
 
 /// `profile`'s export with another API and a browser command that would leave a mark.
 fn hostile_file(
@@ -89,7 +89,7 @@ fn g1_an_import_over_a_signed_in_profile_is_reviewed_asked_and_signs_it_out_firs
         work.api_base_urls[0].as_str(),
         "https://api.elsewhere.example/"
     );
-    assert_eq!(work.browser_command, None, "never imported");
+    assert_eq!(work.browser, BrowserSetting::System, "never imported");
 
     // Signing in again runs this machine's browser, never the file's program.
     env.login();

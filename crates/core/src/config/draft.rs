@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::validate;
 use super::{
-    AgentDraft, ConfigError, IdentityFlow, IdentityPoolSettings, Profile, ProfileKind, Scheme,
-    TokenChoice, DEFAULT_PORTS,
+    AgentDraft, BrowserDraft, ConfigError, IdentityFlow, IdentityPoolSettings, Profile,
+    ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS,
 };
 
 /// A profile as the user wrote it. Unknown fields are refused (a typo is not ignored).
@@ -79,7 +79,11 @@ pub struct ProfileDraft {
     /// The http(s) origins a token may be sent to (plain http only for loopback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_base_urls: Option<Vec<String>>,
-    /// The program and leading arguments that open a URL; empty is refused.
+    /// What opens the sign-in page: `"system"` (default), `"none"` (open nothing) or an
+    /// argument vector with a `{url}` placeholder (`["firefox", "-P", "work", "{url}"]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<BrowserDraft>,
+    /// The old name of `browser` (a vector, the address appended): read, never written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser_command: Option<Vec<String>>,
     /// Seconds a sign-in waits for the callback, 10 to 3600 (default 300).
@@ -205,7 +209,7 @@ impl ProfileDraft {
                 .map(|u| u.to_string())
                 .collect(),
         );
-        d.browser_command = profile.browser_command.clone();
+        d.browser = BrowserDraft::from_setting(&profile.browser);
         let secs = |d: std::time::Duration| Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         d.sign_in_timeout_secs = secs(profile.sign_in_timeout);
         d.http_timeout_secs = secs(profile.http_timeout);
@@ -255,7 +259,7 @@ impl ProfileDraft {
             api_token_header,
             api_response_limit_mib,
             api_base_urls,
-            browser_command,
+            browser,
             sign_in_timeout_secs,
             http_timeout_secs,
             refresh_margin_secs,

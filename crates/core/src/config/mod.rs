@@ -6,10 +6,13 @@
 mod agent_settings;
 mod api_settings;
 mod authorize_params;
+mod browser_setting;
 mod draft;
+mod error;
 mod expectation;
 mod file;
 mod identity_pool;
+mod migrate;
 mod review;
 mod settings;
 mod validate;
@@ -21,16 +24,20 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::error::{Error, ErrorKind};
-
 pub use agent_settings::{AgentDraft, AgentSettings, IDLE_FORGET_RANGE_SECS};
 pub(crate) use api_settings::is_header_name;
 pub use api_settings::{DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_LIMIT_RANGE_MIB};
 pub(crate) use authorize_params::is_reserved_param;
 pub use authorize_params::RESERVED_PARAMS;
+pub use browser_setting::{
+    BrowserCommand, BrowserCommandError, BrowserDraft, BrowserSetting, OPEN_NOTHING,
+    SYSTEM_DEFAULT, URL_PLACEHOLDER,
+};
 pub use draft::{AwsDraft, ProfileDraft};
+pub use error::ConfigError;
 pub use expectation::{Expectation, ExpectationError, EXPECTATION_SYNTAX};
 pub use identity_pool::{IdentityFlow, IdentityPoolSettings, SettingsError};
+pub use migrate::Migration;
 pub use review::{DroppedSetting, ImportReview, ReviewedSetting, MACHINE_LOCAL, MAX_IMPORT_BYTES};
 pub use settings::{setting_names, SETTINGS_REFERENCE};
 
@@ -127,11 +134,12 @@ pub struct Profile {
     /// and the answer marked truncated.
     pub api_response_limit_mib: u32,
     /// The origins a token may be sent to; a call to any other origin is an
-    /// [`ErrorKind::OriginNotAllowed`] error unless allowed for that one call (empty: every
+    /// [`ErrorKind::OriginNotAllowed`](crate::error::ErrorKind::OriginNotAllowed) error unless allowed for that one call (empty: every
     /// call needs that).
     pub api_base_urls: Vec<Url>,
-    /// Program (and leading arguments) that opens a URL; run without a shell.
-    pub browser_command: Option<Vec<String>>,
+    /// What opens the sign-in page (`browser`): the system browser, nothing, or a program run
+    /// without a shell. Machine-local: never exported or imported.
+    pub browser: BrowserSetting,
     /// How long a sign-in waits for the browser's callback (`sign_in_timeout_secs`, 10 to
     /// 3600 s, default 300 s).
     pub sign_in_timeout: Duration,
@@ -166,110 +174,11 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// Profiles in the file that failed validation (lenient loading only), kept as written.
     pub invalid: BTreeMap<String, ConfigError>,
+    /// Settings read in an old form and rewritten in the new one when the file was loaded
+    /// (each to be said once: the file no longer has the old form).
+    pub migrations: Vec<Migration>,
     /// The file as read, so that saving keeps comments, order and layout.
     document: toml_edit::DocumentMut,
-}
-
-/// Why the configuration file could not be read, parsed, validated or written; each message
-/// names the file and the fix. Reaches callers as an [`ErrorKind::Config`] [`Error`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// The file does not exist (no profile was ever added, or `LATCHKEY_CONFIG` points
-    /// nowhere).
-    #[error("no configuration file at {path}. Add a profile with `latchkey profile add …` (`latchkey profile add demo --demo` for the built-in development provider; the app creates a Demo profile when it starts), or set LATCHKEY_CONFIG to the file to use.")]
-    NotFound {
-        /// The file that was looked for.
-        path: PathBuf,
-    },
-    /// The file exists but could not be read (permissions, not a file, not UTF-8).
-    #[error("cannot read {path}: {message}. Check the file's permissions.")]
-    Io {
-        /// The file that could not be read.
-        path: PathBuf,
-        /// The OS error.
-        message: String,
-    },
-    /// The file is not valid TOML, has an unknown top-level key or a malformed `default` or
-    /// `profiles`; also an imported file with no `[profiles.NAME]` table.
-    #[error("{path} is not valid TOML: {message}. Fix the syntax at the position shown.")]
-    Parse {
-        /// The file that was parsed.
-        path: PathBuf,
-        /// What is wrong, on one line (with the position for a TOML syntax error).
-        message: String,
-    },
-    /// A profile has an invalid, missing or unknown field, or `default` names no profile.
-    #[error("{path}: profile `{profile}`, field `{field}`: {problem}. Fix: {fix}")]
-    Invalid {
-        /// The file the profile is in (`<configuration>` when it was never loaded or saved).
-        path: PathBuf,
-        /// The profile at fault (escaped: it may not be a valid name yet).
-        profile: String,
-        /// The key at fault as written: `client_id`, `aws.role_arn`,
-        /// `authorize_params.lang`, `default`, or a misspelt key.
-        field: String,
-        /// What is wrong with it.
-        problem: String,
-        /// What to write instead.
-        fix: String,
-    },
-    /// A profile has a key Latchkey does not know (a misspelling, or a setting of another
-    /// version); reported like [`ConfigError::Invalid`], with the known key meant, if any.
-    #[error("{path}: profile `{profile}`, field `{key}`: unknown field `{key}`. Fix: {}", settings::unknown_key_fix(.did_you_mean.as_deref()))]
-    UnknownKey {
-        /// The file the profile is in.
-        path: PathBuf,
-        /// The profile at fault.
-        profile: String,
-        /// The key as written: `scope`, or `aws.rol_arn` inside the `[aws]` table.
-        key: String,
-        /// The known key closest to it (`scopes`, `aws.role_arn`), when one is close enough.
-        did_you_mean: Option<String>,
-    },
-    /// A profile was asked for by a name the file does not define.
-    #[error("{path}: no profile named `{name}`. Known profiles: {known}. Use one of them or add `[profiles.{name}]`.")]
-    NoSuchProfile {
-        /// The file that was searched.
-        path: PathBuf,
-        /// The name that was asked for.
-        name: String,
-        /// The valid profiles' names, comma-separated, or `(none)`.
-        known: String,
-    },
-    /// No profile was named and the file sets no `default`, while it holds more or fewer than
-    /// one profile (an invalid one counts).
-    #[error("{path}: no default profile. Set `default = \"<name>\"` at the top of the file, or pass a profile name.")]
-    NoDefault {
-        /// The file without a `default`.
-        path: PathBuf,
-    },
-    /// `LATCHKEY_CONFIG` is unset and the OS reports no configuration directory for this user
-    /// (no home directory).
-    #[error("cannot determine the configuration directory of this OS user. Set LATCHKEY_CONFIG to the file to use.")]
-    NoConfigDir,
-    /// Saving failed (directory, temporary file or rename); the file on disk is unchanged.
-    #[error("cannot write {path}: {message}. Check the directory's permissions; the file was left as it was.")]
-    Write {
-        /// The file that was being written.
-        path: PathBuf,
-        /// The OS error.
-        message: String,
-    },
-    /// An import would replace a profile of the same name (valid or not) and replacing was not
-    /// asked for (CLI: `--replace`).
-    #[error("{path}: a profile named `{name}` already exists. Replacing it needs an explicit “Replace profile {name}” (CLI: `--replace`); or import it under another name.")]
-    Exists {
-        /// The file that holds the existing profile.
-        path: PathBuf,
-        /// The name of the profile that already exists.
-        name: String,
-    },
-}
-
-impl From<ConfigError> for Error {
-    fn from(e: ConfigError) -> Self {
-        Error::new(ErrorKind::Config, e.to_string())
-    }
 }
 
 const DEFAULT_PORTS: [u16; 3] = [53682, 53683, 53684];
@@ -301,13 +210,13 @@ impl Config {
 
     /// Read and validate the file; the first invalid profile is an error.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Self::parse(&file::read(path)?, path)
+        Self::parse(&file::read(path)?, path).map(migrate::rewrite)
     }
 
     /// Read the file, keeping invalid profiles aside in [`Config::invalid`] (the app shows
     /// them and lets the user fix or remove them; it still starts).
     pub fn load_lenient(path: &Path) -> Result<Config, ConfigError> {
-        Self::parse_lenient(&file::read(path)?, path)
+        Self::parse_lenient(&file::read(path)?, path).map(migrate::rewrite)
     }
 
     /// Parse and validate TOML text; `path` is used in messages and by `save`.
@@ -343,8 +252,10 @@ impl Config {
             ..Config::default()
         };
         for (name, draft) in drafts {
+            let legacy = migrate::legacy_keys(&name, draft.as_ref().ok());
             match draft.and_then(|d| d.validate(&name, path)) {
                 Ok(p) => {
+                    config.migrations.extend(legacy);
                     config.profiles.insert(name, p);
                 }
                 Err(e) => {
@@ -452,7 +363,7 @@ impl Config {
     pub fn export_profile(profile: &Profile) -> String {
         let mut config = Config::default();
         config.insert(Profile {
-            browser_command: None,
+            browser: BrowserSetting::System,
             ..profile.clone()
         });
         file::render(&config.document, &config)
@@ -527,7 +438,7 @@ impl Profile {
             api_token_header: "Authorization".into(),
             api_response_limit_mib: DEFAULT_RESPONSE_LIMIT_MIB,
             api_base_urls: vec![],
-            browser_command: None,
+            browser: BrowserSetting::System,
             sign_in_timeout: Duration::from_secs(300),
             http_timeout: Duration::from_secs(30),
             refresh_margin: Duration::from_secs(300),

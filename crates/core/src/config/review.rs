@@ -12,7 +12,7 @@ use super::{Config, ConfigError, Profile, ProfileDraft};
 /// Settings that belong to this machine, never to a shared file: a program to run is not
 /// something a colleague's file may choose. An import drops them (and says so); a replace
 /// keeps this machine's own; an export leaves them out.
-pub const MACHINE_LOCAL: &[&str] = &["browser_command"];
+pub const MACHINE_LOCAL: &[&str] = &["browser", "browser_command"];
 
 /// The settings that say where tokens go or how the sign-in works, in the order a review
 /// shows them (a dotted prefix covers a table: `aws.`, `authorize_params.`).
@@ -55,7 +55,7 @@ pub struct ReviewedSetting {
 /// A setting the file carried that the import leaves out, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DroppedSetting {
-    /// The profiles file's name for it (one of [`MACHINE_LOCAL`], e.g. `browser_command`).
+    /// The profiles file's name for it (one of [`MACHINE_LOCAL`], e.g. `browser`).
     pub field: String,
     /// Why it was left out and what is used instead, as a sentence for the user.
     pub reason: String,
@@ -126,7 +126,7 @@ impl Config {
         let existing = self.profiles.get(name);
         let mut profile = draft.validate(name, path)?;
         if let Some(old) = existing {
-            profile.browser_command = old.browser_command.clone();
+            profile.browser = old.browser.clone();
         }
         let replaces = existing.is_some() || self.invalid.contains_key(name);
         let settings = reviewed_settings(&profile, existing);
@@ -169,16 +169,20 @@ impl Config {
 
 /// Takes the machine-local settings ([`MACHINE_LOCAL`]) out of `draft`, saying which.
 fn drop_machine_local(draft: &mut ProfileDraft) -> Vec<DroppedSetting> {
-    let mut dropped = Vec::new();
-    if draft.browser_command.take().is_some() {
-        dropped.push(DroppedSetting {
-            field: "browser_command".into(),
+    let carried = [
+        ("browser", draft.browser.take().is_some()),
+        ("browser_command", draft.browser_command.take().is_some()),
+    ];
+    carried
+        .into_iter()
+        .filter(|(_, was_there)| *was_there)
+        .map(|(field, _)| DroppedSetting {
+            field: field.into(),
             reason: "a profile file may not choose a program to run on this machine; this \
                      machine's own setting (or the system browser) is used"
                 .into(),
-        });
-    }
-    dropped
+        })
+        .collect()
 }
 
 /// The settings a review lists: where tokens go first, then the others, each in file order.

@@ -13,7 +13,10 @@ use super::api_settings::{is_header_name, DEFAULT_RESPONSE_LIMIT_MIB, RESPONSE_L
 use super::authorize_params::is_reserved_param;
 use super::expectation::{Expectation, EXPECTATION_SYNTAX};
 use super::{agent_settings, identity_pool};
-use super::{ConfigError, Profile, ProfileDraft, ProfileKind, Scheme, TokenChoice, DEFAULT_PORTS};
+use super::{
+    BrowserCommand, BrowserDraft, BrowserSetting, ConfigError, Profile, ProfileDraft, ProfileKind,
+    Scheme, TokenChoice, DEFAULT_PORTS, OPEN_NOTHING, SYSTEM_DEFAULT,
+};
 
 /// Builds the `Invalid` errors of one profile.
 pub(super) struct Problems<'a> {
@@ -59,7 +62,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
     let (api_token, api_scheme, api_base_urls) = api(&p, d, is_cognito)?;
     let api_token_header = token_header(&p, d)?;
     let api_response_limit_mib = response_limit(&p, d)?;
-    let browser_command = browser_command(&p, d)?;
+    let browser = browser(&p, d)?;
     let aws = d
         .aws
         .as_ref()
@@ -86,7 +89,7 @@ pub(super) fn profile(name: &str, d: &ProfileDraft, path: &Path) -> Checked<Prof
         api_token_header,
         api_response_limit_mib,
         api_base_urls,
-        browser_command,
+        browser,
         sign_in_timeout: secs(
             "sign_in_timeout_secs",
             d.sign_in_timeout_secs,
@@ -519,10 +522,27 @@ fn response_limit(p: &Problems, d: &ProfileDraft) -> Checked<u32> {
     }
 }
 
-fn browser_command(p: &Problems, d: &ProfileDraft) -> Checked<Option<Vec<String>>> {
-    match &d.browser_command {
-        Some(v) if v.first().is_none_or(|prog| prog.trim().is_empty()) => Err(p.err("browser_command", "empty command", "give the program and its arguments as a list, e.g. [\"firefox\", \"--new-window\"]; the URL is appended as one argument")),
-        other => Ok(other.clone()),
+/// `browser` (or its old name `browser_command`, whose vector gets the address last as before).
+fn browser(p: &Problems, d: &ProfileDraft) -> Checked<BrowserSetting> {
+    let (field, draft) = match (&d.browser, &d.browser_command) {
+        (Some(_), Some(_)) => {
+            return Err(p.err(
+                "browser_command",
+                "both `browser` and its old name `browser_command` are set",
+                "keep only `browser`",
+            ))
+        }
+        (Some(b), None) => ("browser", b.clone()),
+        (None, Some(argv)) => ("browser_command", BrowserDraft::Argv(argv.clone())),
+        (None, None) => return Ok(BrowserSetting::System),
+    };
+    match draft {
+        BrowserDraft::Word(w) if w == SYSTEM_DEFAULT => Ok(BrowserSetting::System),
+        BrowserDraft::Word(w) if w == OPEN_NOTHING => Ok(BrowserSetting::OpenNothing),
+        BrowserDraft::Word(w) => Err(p.err(field, format!("`{w}` is neither \"{SYSTEM_DEFAULT}\" nor \"{OPEN_NOTHING}\""), "write \"system\" (the default browser), \"none\" (open nothing: the address is shown to copy) or a command as a list, e.g. [\"firefox\", \"-P\", \"work\", \"{url}\"]")),
+        BrowserDraft::Argv(argv) => BrowserCommand::new(argv)
+            .map(BrowserSetting::Command)
+            .map_err(|e| p.err(field, e.to_string(), e.fix())),
     }
 }
 

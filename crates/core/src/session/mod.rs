@@ -50,7 +50,7 @@ pub struct SessionOptions {
     /// Where the session's tokens are kept: the OS keychain, or memory only.
     pub vault: Vault,
     /// `None`: [`BrowserChoice::for_profile`] (`LATCHKEY_BROWSER_COMMAND`, else the profile's
-    /// `browser_command`, else the system browser).
+    /// `browser`, else the system browser).
     pub browser: Option<Arc<dyn Browser>>,
     /// `None`: the profile's `http_timeout`.
     pub http_timeout: Option<Duration>,

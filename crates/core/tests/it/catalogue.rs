@@ -541,7 +541,7 @@ async fn b1_browser_command_runs_without_shell_with_url_as_one_argument() {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let b = latchkey_core::CommandBrowser {
-        argv: vec![script.display().to_string()],
+        command: latchkey_core::BrowserCommand::new(vec![script.display().to_string()]).unwrap(),
     };
     let url = Url::parse("https://id.example.com/authorize?a=1&b=$(touch%20pwned);x").unwrap();
     b.open(&url).unwrap();

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use latchkey_core::aws::IdentityFlow;
 use latchkey_core::config::{
-    AwsDraft, Config, ConfigError, ProfileDraft, ProfileKind, Scheme, TokenChoice,
+    AwsDraft, BrowserCommand, BrowserSetting, Config, ConfigError, ProfileDraft, ProfileKind,
+    Scheme, TokenChoice,
 };
 
 const COGNITO: &str = "region = 'eu-west-1'\nuser_pool_id = 'eu-west-1_AbC123'\ndomain = 'myapp'\nclient_id = 'abc123'\n";
@@ -407,7 +408,7 @@ fn browser_command_empty() {
     invalid(
         &format!("{COGNITO}browser_command = []\n"),
         "browser_command",
-        "empty command",
+        "names no program",
     );
 }
 
@@ -916,7 +917,7 @@ domain = "https://work.auth.eu-west-1.amazoncognito.com"
 client_id = "abc123"
 scopes = ["openid", "email"]
 api_base_urls = ["https://api.example.com/"]
-browser_command = ["sh", "-c", "touch${IFS}/tmp/latchkey-owned"]
+browser = ["sh", "-c", "touch${IFS}/tmp/latchkey-owned", "{url}"]
 sign_in_timeout_secs = 120
 [profiles.work.authorize_params]
 lang = "fr"
@@ -927,12 +928,13 @@ identity_pool_id = "eu-west-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
 #[test]
 fn an_export_never_carries_the_browser_command() {
     let mut text = format!("[profiles.p]\n{COGNITO}");
-    text.push_str("browser_command = ['firefox', '-P', 'work']\n");
+    text.push_str("browser = ['firefox', '-P', 'work', '{url}']\n");
     let config = Config::parse(&text, Path::new("c.toml")).unwrap();
     let profile = config.profile("p").unwrap();
-    assert!(profile.browser_command.is_some());
+    assert_ne!(profile.browser, BrowserSetting::System);
     let exported = Config::export_profile(profile);
     let (_, draft) = &Config::import_profiles(&exported, Path::new("p.toml")).unwrap()[0];
+    assert_eq!(draft.browser, None, "{exported}");
     assert_eq!(draft.browser_command, None, "{exported}");
 }
 
@@ -946,18 +948,22 @@ fn g1_an_import_drops_the_browser_command_says_so_and_lists_where_tokens_go_firs
     assert_eq!(review.name, "work");
     assert!(!review.replaces);
     assert_eq!(review.action(), "Save profile work");
-    assert_eq!(review.profile.browser_command, None, "never imported");
+    assert_eq!(
+        review.profile.browser,
+        BrowserSetting::System,
+        "never imported"
+    );
     assert_eq!(
         review
             .dropped
             .iter()
             .map(|d| d.field.as_str())
             .collect::<Vec<_>>(),
-        ["browser_command"],
+        ["browser"],
         "and the user is told"
     );
     let fields: Vec<&str> = review.settings.iter().map(|s| s.field.as_str()).collect();
-    assert!(!fields.contains(&"browser_command"));
+    assert!(!fields.contains(&"browser"));
     let at = |f: &str| {
         fields
             .iter()
@@ -1015,8 +1021,16 @@ fn g1_an_existing_name_is_replaced_only_when_asked_and_keeps_this_machines_brows
     assert_eq!(config.profile("work").unwrap(), &before, "nothing changed");
     let replaced = config.insert_reviewed(review, true).unwrap();
     assert_eq!(
-        replaced.browser_command,
-        Some(vec!["sh".into(), "-c".into(), "--local".into()]),
+        replaced.browser.clone(),
+        BrowserSetting::Command(
+            BrowserCommand::new(vec![
+                "sh".into(),
+                "-c".into(),
+                "--local".into(),
+                "{url}".into()
+            ])
+            .unwrap()
+        ),
         "the machine-local setting stays this machine's"
     );
     assert_eq!(

@@ -6,6 +6,7 @@ mod api_response_limit;
 mod aws;
 mod aws_peers;
 mod aws_session;
+mod browser;
 mod catalogue;
 mod cognito_flows;
 mod concurrency;
