@@ -124,13 +124,19 @@ async fn tray_menu_follows_the_session_and_close_keeps_quit_ends_the_agent() {
         "quit question",
     )
     .await;
-    // Clicked after this call returns: the app ends before it could answer a WebDriver click.
-    app.execute(
-        "setTimeout(() => document.getElementById('modal-ok').click(), 0)",
-        vec![],
-    )
-    .await
-    .expect("click Quit");
+    // Clicked a moment after this call returns: the app ends before it could answer a
+    // WebDriver click. Under load even the script's answer can lose that race (WebKitWebDriver
+    // then reports an unknown error): what is asserted is the outcome, the app and its socket
+    // gone.
+    let clicked = app
+        .execute(
+            "setTimeout(() => document.getElementById('modal-ok').click(), 300)",
+            vec![],
+        )
+        .await;
+    if let Err(e) = clicked {
+        eprintln!("the Quit click's script got no answer ({e}); the app may have gone first");
+    }
     wait_until_gone(holder).await;
     assert!(!scene.socket().exists(), "the agent's socket is gone");
     assert!(scene.agent_status().is_none(), "no agent answers");

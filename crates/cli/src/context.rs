@@ -113,7 +113,9 @@ impl Ctx {
     }
 
     /// Starts the provider of every demo profile that nothing serves yet (the agent, which
-    /// serves any profile while it runs); one that cannot start is a warning.
+    /// serves any profile while it runs); one that cannot start is a warning. Unix only, as the
+    /// agent.
+    #[cfg(unix)]
     pub fn serve_demo_profiles(&self) {
         let Ok(config) = self.load_config() else {
             return;
