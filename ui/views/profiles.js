@@ -10,7 +10,7 @@ import { mountImport } from "./profiles/import.js";
 let info = null; // the latest app info from Rust
 let editing = null; // the name of the profile the form edits, or null for a new one
 let editingDraft = null; // that profile's draft as loaded (settings the form has no field for survive)
-let browsersFound = false; // the form offers the browsers found on this computer
+let browsersOffered = null; // the browsers found on this computer, asked for once (a promise)
 
 export function mount() {
   $("profile-select").addEventListener("change", (e) => useProfile(e.target.value));
@@ -129,15 +129,20 @@ async function editProfile(name) {
   } catch (e) { showError(e); }
 }
 
-/* Once per run: the browsers and browser profiles found on this computer (none on failure). */
-async function offerBrowsers() {
-  if (browsersFound) return;
-  browsersFound = true;
-  try { setBrowserChoices(await bridge.discoverBrowsers()); } catch { setBrowserChoices([]); }
+/* Once per run: the browsers and browser profiles found on this computer (none on failure),
+ * added to the form's Browser choice; resolves when they are there. */
+function offerBrowsers() {
+  browsersOffered ??= bridge
+    .discoverBrowsers()
+    .catch(() => [])
+    .then((found) => setBrowserChoices(found));
+  return browsersOffered;
 }
 
-async function newProfile() {
-  await offerBrowsers();
+function newProfile() {
+  // The form opens at once; the browsers found join its Browser choice when they come (a new
+  // profile starts on the system browser, so nothing waits for them).
+  offerBrowsers();
   editing = null;
   editingDraft = null;
   fillForm("", { kind: "cognito", ports: [53682, 53683, 53684] });
