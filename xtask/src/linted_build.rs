@@ -90,25 +90,25 @@ fn wrapper_copy() -> Result<PathBuf, String> {
 /// then documents the target when it is one `cargo doc` documents.
 pub fn wrap(args: &[String]) -> ExitCode {
     let driver = std::env::var_os(DRIVER_VAR).expect("checked by is_wrapper_invocation");
-    let compiled = Command::new(driver).args(args).status();
-    let code = match compiled {
-        Ok(status) if status.success() => 0,
-        Ok(status) => return ExitCode::from(status.code().unwrap_or(1) as u8),
-        Err(e) => {
-            eprintln!("xtask: could not start clippy-driver: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let (rustc, rustc_args) = args.split_first().expect("rustc's path comes first");
-    let Some(doc) = RustdocRun::for_compilation(rustc_args) else {
-        return ExitCode::from(code);
-    };
-    match doc.command(rustc).status() {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
-        Ok(status) => ExitCode::from(status.code().unwrap_or(1) as u8),
+    let outcome = succeeded(Command::new(driver).args(args), "clippy-driver").and_then(|()| {
+        match RustdocRun::for_compilation(rustc_args) {
+            Some(doc) => succeeded(&mut doc.command(rustc), "rustdoc"),
+            None => Ok(()),
+        }
+    });
+    outcome.err().unwrap_or(ExitCode::SUCCESS)
+}
+
+/// Runs `command` (`what`, for the message when it cannot start); its failure as this
+/// process's exit code.
+fn succeeded(command: &mut Command, what: &str) -> Result<(), ExitCode> {
+    match command.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(ExitCode::from(status.code().unwrap_or(1) as u8)),
         Err(e) => {
-            eprintln!("xtask: could not start rustdoc: {e}");
-            ExitCode::FAILURE
+            eprintln!("xtask: could not start {what}: {e}");
+            Err(ExitCode::FAILURE)
         }
     }
 }

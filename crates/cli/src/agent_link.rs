@@ -9,9 +9,7 @@ use latchkey_core::Error as CoreError;
 use latchkey_core::{AwsCredentials, SecretToken};
 
 use crate::context::Ctx;
-use crate::failure::CliResult;
-#[cfg(unix)]
-use crate::failure::{Exit, Failure};
+use crate::failure::{CliResult, Exit, Failure};
 
 /// For `token` and `aws credentials` when the agent did not hand out: a profile that asks the
 /// user before each hand-out (`agent.confirm`) hands out only through the agent, which asks;
@@ -20,8 +18,8 @@ pub fn direct_hand_out(profile: &latchkey_core::config::Profile) -> CliResult<()
     if !profile.agent.confirm {
         return Ok(());
     }
-    Err(crate::failure::Failure::new(
-        crate::failure::Exit::HandOutRefused,
+    Err(Failure::new(
+        Exit::HandOutRefused,
         format!(
             "profile {name} hands out credentials only through the agent, which asks you first \
              (`agent.confirm`), and no agent handed them out. Start it with `latchkey agent` (or \
